@@ -1,0 +1,251 @@
+/**
+ * The core of nodenet's network editing: the one set of functions that the CLI and the API
+ * both call (they contain no domain rules themselves).
+ */
+import { NodenetError, paramError } from '../errors.ts';
+import type { Diagnostic } from '../interfaces/diagnostic.ts';
+import { sortDiagnostics } from '../interfaces/diagnostic.ts';
+import { unifiedDiff } from '../interfaces/diff.ts';
+import { applyEdits } from '../interfaces/edits.ts';
+import type { TextEdit } from '../interfaces/edits.ts';
+import { parse } from '../interfaces/parser.ts';
+import type { Document } from '../interfaces/syntax.ts';
+import { buildModel } from '../model/build.ts';
+import { planCreate, planDelete, planUpdate } from '../model/edit.ts';
+import type { RawParams } from '../model/params.ts';
+import { DELETABLE, IFACE_NAME_PARAM, IFACE_PARAMS, checkParams, splitPveList } from '../model/params.ts';
+import type { HostInfo, PveIface } from '../model/pve-view.ts';
+import { toPve } from '../model/pve-view.ts';
+import type { Model } from '../model/types.ts';
+import { validate } from '../validate/index.ts';
+import type { Snapshot } from '../store/store.ts';
+import { ConfigStore } from '../store/store.ts';
+import { readSourced } from '../store/sources.ts';
+
+export interface CoreOptions {
+  root: string;
+  /** Physical NICs of the host, for type detection and validation. */
+  nics?: ReadonlySet<string>;
+  /** Runtime link state for `active`/`exists`. */
+  host?: HostInfo;
+}
+
+export interface Parsed {
+  text: string;
+  doc: Document;
+  model: Model;
+}
+
+export interface ListResult {
+  data: PveIface[];
+  digest: string;
+  /** Unified diff live → staged, present only when something is staged. */
+  changes?: string;
+  /** Situations the user should know about (live file edited by hand while staged). */
+  warnings: string[];
+}
+
+export interface EditResult {
+  changed: boolean;
+  digest: string;
+  /** Warnings and infos about the new staged config (errors refuse the write). */
+  diagnostics: Diagnostic[];
+  warnings: string[];
+}
+
+/** PVE list filter: a concrete type, or one of the group names. */
+function typeMatches(filter: string | undefined, type: string): boolean {
+  if (!filter || filter === 'include_sdn') return true;
+  if (filter === 'any_bridge' || filter === 'any_local_bridge') return type === 'bridge' || type === 'OVSBridge';
+  return filter === type;
+}
+
+const LIVE_CHANGED_WARNING =
+  'the live file etc/network/interfaces was edited by hand after these changes were staged; review `nodenet diff` (apply refuses until you revert or re-stage)';
+
+function diagKey(d: Diagnostic): string {
+  return `${d.code}\u0000${d.iface ?? ''}\u0000${d.message}`;
+}
+
+export class NetworkCore {
+  readonly store: ConfigStore;
+  private cache: { text: string; parsed: Parsed; file: string } | undefined;
+  private checkCache: { text: string; diags: Diagnostic[] } | undefined;
+
+  constructor(readonly opts: CoreOptions) {
+    this.store = new ConfigStore(opts.root);
+  }
+
+  /** Parse a text into document + model, reusing the last result for identical text. */
+  parseText(text: string, file = 'interfaces'): Parsed {
+    if (this.cache && this.cache.text === text && this.cache.file === file) return this.cache.parsed;
+    const doc = parse(text, file);
+    const model = buildModel(doc, this.opts.nics ? { nics: this.opts.nics } : {});
+    const parsed = { text, doc, model };
+    this.cache = { text, parsed, file };
+    return parsed;
+  }
+
+  async snapshot(): Promise<{ snap: Snapshot; parsed: Parsed }> {
+    const snap = await this.store.read();
+    return { snap, parsed: this.parseText(snap.pending, snap.staged !== null ? 'interfaces.new' : 'interfaces') };
+  }
+
+  /** List interfaces of the pending config (PVE's `GET /nodes/{node}/network`). */
+  async list(type?: string): Promise<ListResult> {
+    const { snap, parsed } = await this.snapshot();
+    const data: PveIface[] = [];
+    for (const iface of parsed.model.ifaces.values()) {
+      if (iface.name === 'lo') continue;
+      if (!typeMatches(type, iface.kind)) continue;
+      data.push(toPve(iface, this.opts.host));
+    }
+    const out: ListResult = { data, digest: snap.digest, warnings: snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : [] };
+    if (snap.staged !== null) out.changes = unifiedDiff(snap.live, snap.staged);
+    return out;
+  }
+
+  /** One interface, without the `iface` key (as PVE's single GET). */
+  async get(name: string): Promise<{ data: PveIface; digest: string }> {
+    checkIfaceName(name);
+    const { snap, parsed } = await this.snapshot();
+    const iface = parsed.model.ifaces.get(name);
+    if (!iface) throw paramError({ iface: 'interface does not exist' });
+    const data = toPve(iface, this.opts.host);
+    delete data.iface;
+    return { data, digest: snap.digest };
+  }
+
+  /** Stage a new interface. `raw` holds PVE parameters (strings, numbers or booleans). */
+  async create(name: string, raw: RawParams): Promise<EditResult> {
+    checkIfaceName(name);
+    const { values, errors } = checkParams(raw, IFACE_PARAMS);
+    if (values.type === undefined && errors.type === undefined) errors.type = 'property is missing and it is not optional';
+    if (Object.keys(errors).length) throw paramError(errors);
+    return this.edit(values.digest, (p) => planCreate(p.doc, p.model, name, values));
+  }
+
+  /** Change an interface; `del` names settings to remove (PVE's `delete=a,b`). */
+  async update(name: string, raw: RawParams, del: string | string[] = []): Promise<EditResult> {
+    checkIfaceName(name);
+    const { values, errors } = checkParams(raw, UPDATE_PARAMS);
+    const delList = (Array.isArray(del) ? del : [del]).flatMap((d) => splitPveList(d));
+    for (const d of delList) if (!DELETABLE.has(d)) errors.delete = `unknown setting '${d}' in delete list`;
+    if (Object.keys(errors).length) throw paramError(errors);
+    return this.edit(values.digest, (p) => planUpdate(p.doc, p.model, name, values, delList));
+  }
+
+  /** Remove an interface (its stanzas and auto mentions, nothing else). */
+  async remove(name: string, digest?: string): Promise<EditResult> {
+    checkIfaceName(name);
+    return this.edit(digest, (p) => planDelete(p.doc, p.model, name));
+  }
+
+  /** Drop the staged change (PVE's `DELETE /nodes/{node}/network`). */
+  async revert(): Promise<boolean> {
+    return this.store.revert();
+  }
+
+  /** The pending change as a unified diff ('' when nothing is staged). */
+  async diff(): Promise<string> {
+    const snap = await this.store.read();
+    return snap.staged === null ? '' : unifiedDiff(snap.live, snap.staged);
+  }
+
+  /** Parser and validation diagnostics for a text (default: the pending config). */
+  async check(text?: string, file?: string): Promise<Diagnostic[]> {
+    if (text === undefined) {
+      const snap = await this.store.read();
+      return this.diagnose(snap.pending, snap.staged !== null ? 'interfaces.new' : 'interfaces');
+    }
+    return this.diagnose(text, file ?? 'interfaces');
+  }
+
+  /** Diagnostics of a text, with sourced files counted as existing interfaces. */
+  async diagnose(text: string, file: string): Promise<Diagnostic[]> {
+    if (this.checkCache && this.checkCache.text === text) return this.checkCache.diags.map((d) => ({ ...d, file }));
+    const p = this.parseText(text, file);
+    const external = new Map<string, string>();
+    for (const f of await readSourced(this.store.paths, p.model.sources)) {
+      const m = buildModel(parse(f.text, f.name));
+      for (const name of m.ifaces.keys()) external.set(name, f.name);
+    }
+    const diags = sortDiagnostics([
+      ...p.doc.diagnostics,
+      ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
+    ]);
+    this.checkCache = { text, diags };
+    return diags;
+  }
+
+  /**
+   * The shared edit path: under the lock, plan text edits against the pending config, apply
+   * them, and refuse the write if it introduces a validation error (errors already in a
+   * hand-edited file do not block unrelated edits; they block apply).
+   */
+  private async edit(digest: string | undefined, plan: (p: Parsed) => TextEdit[]): Promise<EditResult> {
+    let diagnostics: Diagnostic[] = [];
+    const { after, changed, before } = await this.store.update(async (snap) => {
+      const p = this.parseText(snap.pending);
+      const edits = plan(p);
+      const next = applyEdits(snap.pending, edits);
+      if (next === snap.pending) return next;
+      const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new'), this.diagnose(next, 'interfaces.new')]);
+      const had = new Set(old.filter((d) => d.severity === 'error').map(diagKey));
+      const introduced = now.filter((d) => d.severity === 'error' && !had.has(diagKey(d)));
+      if (introduced.length) {
+        throw new NodenetError('INVALID', `the change was refused: ${introduced.map((d) => d.message).join('; ')}`, {
+          diagnostics: introduced,
+          errors: errorsByField(introduced),
+        });
+      }
+      diagnostics = now;
+      return next;
+    }, digest);
+    return {
+      changed,
+      digest: after.digest,
+      diagnostics,
+      warnings: before.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : [],
+    };
+  }
+}
+
+/** PVE's parameter error shape for diagnostics: keyed by the API field they concern. */
+function errorsByField(ds: Diagnostic[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of ds) {
+    const field = d.option ? optionToParam(d.option) : 'iface';
+    out[field] = out[field] ? `${out[field]}; ${d.message}` : d.message;
+  }
+  return out;
+}
+
+const OPTION_PARAM: Record<string, string> = {
+  'bridge-ports': 'bridge_ports',
+  'bond-slaves': 'slaves',
+  'bond-mode': 'bond_mode',
+  'bond-xmit-hash-policy': 'bond_xmit_hash_policy',
+  'bond-primary': 'bond-primary',
+  'bridge-vids': 'bridge_vids',
+  'bridge-vlan-aware': 'bridge_vlan_aware',
+  address: 'cidr',
+  gateway: 'gateway',
+  mtu: 'mtu',
+  'vlan-raw-device': 'vlan-raw-device',
+  'vlan-id': 'vlan-id',
+};
+
+/** The API parameter a file option corresponds to (for placing errors at a field). */
+export function optionToParam(option: string): string {
+  const k = option.replace(/_/g, '-').toLowerCase();
+  return OPTION_PARAM[k] ?? k;
+}
+
+/** On update `type` may be left out (the CLI's `set`); the API requires it as PVE does. */
+const UPDATE_PARAMS = IFACE_PARAMS.map((p) => (p.name === 'type' ? { ...p, optional: true } : p));
+
+function checkIfaceName(name: string): void {
+  const { errors } = checkParams({ iface: name }, [IFACE_NAME_PARAM]);
+  if (Object.keys(errors).length) throw paramError(errors);
+}

@@ -1,0 +1,243 @@
+/**
+ * Compose the typed model from a parsed document.
+ * Pure and linear in the size of the file (no per-interface rescans of the document).
+ */
+import type { AutoNode, Document, Family, IfaceNode, OptionNode } from '../interfaces/syntax.ts';
+import { canonicalKey } from './options.ts';
+import { maskToPrefix, parseCidr } from './ip.ts';
+import type { Address, BondConf, BondMode, BridgeConf, Iface, IfaceKind, Model, ModelOption, Stanza, VlanConf } from './types.ts';
+import { BOND_MODES } from './types.ts';
+
+/** Names the Proxmox VE installer and the kernel give physical NICs. */
+export const PHYSICAL_NIC_RE = /^(?:eth\d+|en[^:.]+|ib[^:.]+|(?:nic|if)\d+|wl[^:.]+)$/;
+
+export interface BuildOptions {
+  /** Names of physical NICs present on the host, when known. */
+  nics?: ReadonlySet<string>;
+}
+
+function stanzaFrom(node: IfaceNode): Stanza {
+  const family = node.family && (node.family.text === 'inet' || node.family.text === 'inet6') ? (node.family.text as Family) : null;
+  const options: ModelOption[] = [];
+  const comments: Stanza['comments'] = [];
+  for (const b of node.body) {
+    if (b.kind === 'option') options.push(toModelOption(b));
+    else if (b.kind === 'comment') comments.push(b);
+  }
+  const addresses: Address[] = [];
+  const gateways: ModelOption[] = [];
+  let netmask: ModelOption | undefined;
+  for (const o of options) {
+    if (o.key === 'netmask') netmask = o;
+    else if (o.key === 'gateway') gateways.push(o);
+  }
+  for (const o of options) {
+    if (o.key !== 'address') continue;
+    for (const raw of o.value.split(/\s+/)) {
+      if (!raw) continue;
+      const c = parseCidr(raw, false);
+      if (!c) {
+        addresses.push({ raw, ip: raw, prefix: null, version: raw.includes(':') ? 6 : 4, option: o });
+        continue;
+      }
+      const hasPrefix = raw.includes('/');
+      let prefix: number | null = hasPrefix ? c.prefix : null;
+      const a: Address = { raw, ip: c.ip, prefix, version: c.version, option: o };
+      if (!hasPrefix && netmask) {
+        prefix = c.version === 4 ? maskToPrefix(netmask.value) : /^\d+$/.test(netmask.value) ? Number(netmask.value) : null;
+        a.prefix = prefix;
+        a.netmask = netmask;
+      }
+      addresses.push(a);
+    }
+  }
+  return { node, family, method: node.method?.text ?? null, options, comments, addresses, gateways };
+}
+
+function toModelOption(n: OptionNode): ModelOption {
+  return { name: n.name, key: canonicalKey(n.name), value: n.value, node: n };
+}
+
+function firstValue(options: ModelOption[], key: string): string | undefined {
+  for (const o of options) if (o.key === key) return o.value;
+  return undefined;
+}
+
+function splitList(v: string | undefined): string[] {
+  if (!v) return [];
+  const out: string[] = [];
+  for (const p of v.split(/[\s,;]+/)) if (p && p !== 'none') out.push(p);
+  return out;
+}
+
+const NUMERIC_BOND_MODE: Record<string, BondMode> = {
+  '0': 'balance-rr',
+  '1': 'active-backup',
+  '2': 'balance-xor',
+  '3': 'broadcast',
+  '4': '802.3ad',
+  '5': 'balance-tlb',
+  '6': 'balance-alb',
+};
+
+/** Map a written bond mode (name or 0–6) to its name, or undefined. */
+export function bondModeName(raw: string | undefined): BondMode | undefined {
+  if (raw === undefined) return undefined;
+  const r = raw.trim().toLowerCase();
+  if ((BOND_MODES as readonly string[]).includes(r)) return r as BondMode;
+  return NUMERIC_BOND_MODE[r];
+}
+
+const DOTTED_VLAN_RE = /^(.+)\.(\d+)$/;
+const ALIAS_RE = /^(.+):(\d+)$/;
+const VLAN_N_RE = /^vlan(\d+)$/;
+
+function detectKind(name: string, options: ModelOption[], stanzas: Stanza[], nics: ReadonlySet<string> | undefined): IfaceKind {
+  const has = (k: string) => options.some((o) => o.key === k);
+  const ovsType = firstValue(options, 'ovs-type');
+  if (name === 'lo' || stanzas.some((s) => s.method === 'loopback')) return 'loopback';
+  if (ovsType) {
+    if (ovsType === 'OVSBridge' || ovsType === 'OVSBond' || ovsType === 'OVSPort' || ovsType === 'OVSIntPort') return ovsType;
+    return 'unknown';
+  }
+  if (has('bridge-ports')) return 'bridge';
+  if (has('bond-slaves') || /^bond\d+$/.test(name)) return 'bond';
+  if (has('vxlan-id')) return 'vxlan';
+  if (firstValue(options, 'link-type') === 'dummy') return 'dummy';
+  if (ALIAS_RE.test(name)) return 'alias';
+  if (DOTTED_VLAN_RE.test(name) || has('vlan-raw-device') || (VLAN_N_RE.test(name) && has('vlan-id'))) return 'vlan';
+  if ((nics && nics.has(name)) || PHYSICAL_NIC_RE.test(name)) return 'eth';
+  return 'unknown';
+}
+
+function bridgeConf(options: ModelOption[]): BridgeConf {
+  let portsOption: ModelOption | undefined;
+  for (const o of options) if (o.key === 'bridge-ports') portsOption ??= o;
+  const stp = firstValue(options, 'bridge-stp');
+  const fd = firstValue(options, 'bridge-fd');
+  const aware = firstValue(options, 'bridge-vlan-aware');
+  const vids = firstValue(options, 'bridge-vids');
+  const conf: BridgeConf = { ports: splitList(portsOption?.value), vlanAware: aware !== undefined && /^(yes|on|1|true)$/i.test(aware) };
+  if (portsOption) conf.portsOption = portsOption;
+  if (stp !== undefined) conf.stp = /^(on|yes|1|true)$/i.test(stp);
+  if (fd !== undefined) conf.fd = fd;
+  if (vids !== undefined) conf.vids = vids;
+  return conf;
+}
+
+function bondConf(options: ModelOption[]): BondConf {
+  const conf: BondConf = { slaves: [], other: [] };
+  for (const o of options) {
+    switch (o.key) {
+      case 'bond-slaves':
+        if (!conf.slaves.length) conf.slaves = splitList(o.value);
+        break;
+      case 'bond-mode': {
+        conf.modeRaw ??= o.value;
+        const m = bondModeName(o.value);
+        if (m && conf.mode === undefined) conf.mode = m;
+        break;
+      }
+      case 'bond-miimon':
+        conf.miimon ??= o.value;
+        break;
+      case 'bond-xmit-hash-policy':
+        conf.xmitHashPolicy ??= o.value;
+        break;
+      case 'bond-primary':
+        conf.primary ??= o.value;
+        break;
+      case 'bond-lacp-rate':
+        conf.lacpRate ??= o.value;
+        break;
+      default:
+        if (o.key.startsWith('bond-')) conf.other.push(o);
+    }
+  }
+  return conf;
+}
+
+function vlanConf(name: string, options: ModelOption[]): VlanConf {
+  const dotted = DOTTED_VLAN_RE.exec(name);
+  const rawOpt = firstValue(options, 'vlan-raw-device');
+  const idOpt = firstValue(options, 'vlan-id');
+  const proto = firstValue(options, 'vlan-protocol');
+  const vn = VLAN_N_RE.exec(name);
+  const conf: VlanConf = { form: dotted ? 'dotted' : vn ? 'vlanN' : 'custom' };
+  if (dotted) {
+    conf.rawDevice = rawOpt ?? dotted[1]!;
+    conf.id = Number(dotted[2]);
+  } else if (rawOpt !== undefined) conf.rawDevice = rawOpt;
+  if (idOpt !== undefined) {
+    if (/^\d+$/.test(idOpt)) conf.id ??= Number(idOpt);
+    else conf.idRaw = idOpt;
+  } else if (vn && conf.id === undefined) conf.id = Number(vn[1]);
+  if (proto !== undefined) conf.protocol = proto;
+  return conf;
+}
+
+/**
+ * Build the model. Interfaces appear in the order of their first stanza; `auto` lines for
+ * interfaces without a stanza are collected in `autoOnly` (validation reports them).
+ */
+export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
+  const byName = new Map<string, Stanza[]>();
+  const autos = new Map<string, AutoNode[]>();
+  const sources: Model['sources'] = [];
+  for (const n of doc.nodes) {
+    if (n.kind === 'iface') {
+      if (!n.name) continue;
+      const list = byName.get(n.name.text);
+      const st = stanzaFrom(n);
+      if (list) list.push(st);
+      else byName.set(n.name.text, [st]);
+    } else if (n.kind === 'auto') {
+      for (const w of n.names) {
+        const l = autos.get(w.text);
+        if (l) l.push(n);
+        else autos.set(w.text, [n]);
+      }
+    } else if (n.kind === 'source') sources.push(n);
+  }
+  const ifaces = new Map<string, Iface>();
+  let priority = 0;
+  for (const [name, stanzas] of byName) {
+    priority++;
+    const options: ModelOption[] = [];
+    for (const s of stanzas) for (const o of s.options) options.push(o);
+    const autoNodes = autos.get(name) ?? [];
+    const kind = detectKind(name, options, stanzas, opts.nics);
+    const iface: Iface = {
+      name,
+      kind,
+      stanzas,
+      autoNodes,
+      autostart: autoNodes.some((a) => a.cls === 'auto' || a.cls === 'hotplug'),
+      hotplug: autoNodes.some((a) => a.cls === 'hotplug'),
+      classes: autoNodes.filter((a) => a.cls !== 'auto' && a.cls !== 'hotplug').map((a) => a.cls),
+      priority,
+      options,
+    };
+    const mtu = firstValue(options, 'mtu') ?? firstValue(options, 'ovs-mtu');
+    if (mtu !== undefined) iface.mtu = mtu;
+    if (kind === 'bridge') iface.bridge = bridgeConf(options);
+    if (kind === 'bond' || kind === 'OVSBond') iface.bond = bondConf(options);
+    if (kind === 'vlan') iface.vlan = vlanConf(name, options);
+    ifaces.set(name, iface);
+  }
+  const autoOnly = new Map<string, AutoNode[]>();
+  for (const [name, list] of autos) if (!ifaces.has(name)) autoOnly.set(name, list);
+  return { ifaces, autoOnly, sources };
+}
+
+/** First value of a canonical option key on an interface (any stanza). */
+export function optionValue(iface: Iface, key: string): string | undefined {
+  return firstValue(iface.options, key);
+}
+
+/** All addresses of an interface with their version. */
+export function addressesOf(iface: Iface): Address[] {
+  const out: Address[] = [];
+  for (const s of iface.stanzas) for (const a of s.addresses) out.push(a);
+  return out;
+}

@@ -1,0 +1,184 @@
+/**
+ * The Proxmox-VE-shaped view: the objects `GET /nodes/{node}/network` returns.
+ * Value types follow PVE's wire behaviour (research/clients.md §1.5): `autostart`, `active`,
+ * `exists`, `bridge_vlan_aware`, `priority` are JSON numbers; `mtu`, `vlan-id`, `netmask`,
+ * `cidr`, `bridge_ports` (space separated) are strings. bpg's Terraform provider fails on a
+ * number where PVE sends a string, so these types are part of the contract.
+ */
+import type { Stanza } from './types.ts';
+import type { Iface } from './types.ts';
+
+export type PveValue = string | number | string[];
+export type PveIface = Record<string, PveValue>;
+
+export interface HostInfo {
+  /** Whether a device exists (physical NICs: present; others: created). */
+  exists(name: string): boolean;
+  /** Whether a device is administratively up. */
+  active(name: string): boolean;
+}
+
+/** Keys the view lifts out of `options`; every other option stays in `options`/`options6`. */
+const LIFTED = new Set([
+  'address', 'netmask', 'gateway', 'mtu', 'bridge-ports', 'bridge-stp', 'bridge-fd', 'bridge-vlan-aware',
+  'bridge-vids', 'bond-slaves', 'bond-mode', 'bond-miimon', 'bond-xmit-hash-policy', 'bond-primary',
+  'vlan-raw-device', 'vlan-id', 'vlan-protocol', 'ovs-type', 'ovs-ports', 'ovs-bonds', 'ovs-bridge', 'ovs-options',
+  'ovs-mtu', 'vxlan-id', 'vxlan-svcnodeip', 'vxlan-physdev', 'vxlan-local-tunnelip', 'vxlan-remoteip', 'link-type',
+  'uplink-id', 'bridge-access', 'bridge-learning', 'bridge-arp-nd-suppress', 'bridge-unicast-flood',
+  'bridge-multicast-flood', 'bridge-disable-mac-learning',
+]);
+
+const NUMERIC_FLAG_KEYS = new Set(['bridge-learning', 'bridge-arp-nd-suppress', 'bridge-unicast-flood', 'bridge-multicast-flood']);
+
+function onOff(v: string): number {
+  return /^(on|yes|1|true)$/i.test(v) ? 1 : 0;
+}
+
+/** Text of a stanza comment line for the view: `# text` and `#text` both give `text`. */
+export function commentText(raw: string): string {
+  return raw.startsWith(' ') ? raw.slice(1) : raw;
+}
+
+/** Comment lines that describe the interface: the block right after the header and the block after the last option. */
+export function stanzaCommentNodes(s: Stanza): Stanza['comments'] {
+  const body = s.node.body;
+  const out: Stanza['comments'] = [];
+  let i = 0;
+  while (i < body.length && body[i]!.kind !== 'option') {
+    const b = body[i]!;
+    if (b.kind === 'comment') out.push(b);
+    i++;
+  }
+  if (i >= body.length) return out;
+  let j = body.length;
+  while (j > i && body[j - 1]!.kind !== 'option') j--;
+  for (let k = j; k < body.length; k++) {
+    const b = body[k]!;
+    if (b.kind === 'comment') out.push(b);
+  }
+  return out;
+}
+
+function familyOf(s: Stanza): 'inet' | 'inet6' {
+  if (s.family) return s.family;
+  // Typeless stanza: the family follows its addresses (v6 when all are v6).
+  return s.addresses.length && s.addresses.every((a) => a.version === 6) ? 'inet6' : 'inet';
+}
+
+/**
+ * The PVE list object of one interface (with `iface`; the single-interface GET drops it).
+ */
+export function toPve(iface: Iface, host?: HostInfo): PveIface {
+  const o: PveIface = { iface: iface.name, type: iface.kind };
+  const families: string[] = [];
+  const comments: string[] = [];
+  const opts4: string[] = [];
+  const opts6: string[] = [];
+  let method: string | undefined;
+  let method6: string | undefined;
+  for (const s of iface.stanzas) {
+    const fam = familyOf(s);
+    if (s.family) {
+      if (!families.includes(fam)) families.push(fam);
+    } else {
+      for (const a of s.addresses) {
+        const f = a.version === 6 ? 'inet6' : 'inet';
+        if (!families.includes(f)) families.push(f);
+      }
+    }
+    const m = s.method ?? (s.addresses.length ? 'static' : 'manual');
+    if (s.family === 'inet6') method6 ??= m;
+    else if (s.family === 'inet') method ??= m;
+    else {
+      if (s.addresses.some((a) => a.version === 4)) method ??= 'static';
+      if (s.addresses.some((a) => a.version === 6)) method6 ??= 'static';
+    }
+    for (const a of s.addresses) {
+      const six = a.version === 6 ? '6' : '';
+      if (o[`address${six}`] !== undefined) continue;
+      o[`address${six}`] = a.ip;
+      if (a.prefix !== null) {
+        o[`netmask${six}`] = String(a.prefix);
+        o[`cidr${six}`] = `${a.ip}/${a.prefix}`;
+      } else o[`cidr${six}`] = a.ip;
+    }
+    for (const g of s.gateways) {
+      const six = g.value.includes(':') ? '6' : '';
+      if (o[`gateway${six}`] === undefined) o[`gateway${six}`] = g.value;
+    }
+    for (const c of stanzaCommentNodes(s)) comments.push(commentText(c.text));
+    for (const opt of s.options) {
+      if (LIFTED.has(opt.key)) continue;
+      (fam === 'inet6' ? opts6 : opts4).push(`${opt.name} ${opt.value}`);
+    }
+  }
+  if (!families.length) families.push('inet');
+  o.families = families;
+  o.method = method ?? 'manual';
+  o.method6 = method6 ?? 'manual';
+  o.priority = iface.priority;
+  o.autostart = iface.autostart ? 1 : 0;
+  if (host) {
+    o.active = host.active(iface.name) ? 1 : 0;
+    if (iface.kind === 'eth' || host.exists(iface.name)) o.exists = host.exists(iface.name) ? 1 : 0;
+  }
+  if (iface.mtu !== undefined) o.mtu = iface.mtu;
+  const val = (k: string) => {
+    for (const opt of iface.options) if (opt.key === k) return opt.value;
+    return undefined;
+  };
+  if (iface.bridge) {
+    const b = iface.bridge;
+    o.bridge_ports = b.ports.join(' ');
+    o.bridge_stp = b.stp ? 'on' : 'off';
+    o.bridge_fd = b.fd ?? 0;
+    if (b.vlanAware) o.bridge_vlan_aware = 1;
+    if (b.vids !== undefined) o.bridge_vids = b.vids;
+  }
+  if (iface.bond) {
+    const b = iface.bond;
+    o.slaves = b.slaves.join(' ');
+    if (b.mode) o.bond_mode = b.mode;
+    else if (b.modeRaw !== undefined) o.bond_mode = b.modeRaw;
+    if (b.miimon !== undefined) o.bond_miimon = b.miimon;
+    if (b.xmitHashPolicy !== undefined) o.bond_xmit_hash_policy = b.xmitHashPolicy;
+    if (b.primary !== undefined) o['bond-primary'] = b.primary;
+  }
+  if (iface.vlan) {
+    const v = iface.vlan;
+    if (v.rawDevice !== undefined) o['vlan-raw-device'] = v.rawDevice;
+    if (v.id !== undefined) o['vlan-id'] = String(v.id);
+    else if (v.idRaw !== undefined) o['vlan-id'] = v.idRaw;
+    if (v.protocol !== undefined) o['vlan-protocol'] = v.protocol;
+  }
+  for (const [k, out] of [
+    ['ovs-type', 'ovs_type'],
+    ['ovs-ports', 'ovs_ports'],
+    ['ovs-bonds', 'ovs_bonds'],
+    ['ovs-bridge', 'ovs_bridge'],
+    ['ovs-options', 'ovs_options'],
+    ['link-type', 'link-type'],
+    ['uplink-id', 'uplink-id'],
+    ['vxlan-svcnodeip', 'vxlan-svcnodeip'],
+    ['vxlan-physdev', 'vxlan-physdev'],
+    ['vxlan-local-tunnelip', 'vxlan-local-tunnelip'],
+    ['bridge-disable-mac-learning', 'bridge-disable-mac-learning'],
+  ] as const) {
+    const v = val(k);
+    if (v !== undefined) o[out] = v;
+  }
+  const vxid = val('vxlan-id');
+  if (vxid !== undefined) o['vxlan-id'] = /^\d+$/.test(vxid) ? Number(vxid) : vxid;
+  const remotes = iface.options.filter((x) => x.key === 'vxlan-remoteip').map((x) => x.value);
+  if (remotes.length) o['vxlan-remoteip'] = remotes;
+  const access = val('bridge-access');
+  if (access !== undefined) o['bridge-access'] = /^\d+$/.test(access) ? Number(access) : access;
+  for (const k of NUMERIC_FLAG_KEYS) {
+    const v = val(k);
+    if (v !== undefined) o[k] = onOff(v);
+  }
+  if (comments.length) o.comments = comments.map((c) => `${c}\n`).join('');
+  if (opts4.length) o.options = opts4;
+  if (opts6.length) o.options6 = opts6;
+  return o;
+}

@@ -1,0 +1,126 @@
+/**
+ * The staged-config store: the live file, `interfaces.new`, digests, one lock, atomic writes.
+ * Editing never touches the live file; only apply and rollback do (apply/ layer).
+ */
+import { createHash } from 'node:crypto';
+import { NodenetError } from '../errors.ts';
+import { atomicRemove, atomicWrite, readOptional } from './atomic.ts';
+import { withLock } from './lock.ts';
+import type { Paths } from './paths.ts';
+import { pathsFor } from './paths.ts';
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+export interface Snapshot {
+  live: string;
+  /** The staged text, or null when nothing is staged. */
+  staged: string | null;
+  /** What edits apply to: staged if present, else live. */
+  pending: string;
+  /** sha256 of `pending`: the digest clients send back. */
+  digest: string;
+  liveDigest: string;
+  /**
+   * Set when the live file was edited by hand after the staged change was made
+   * (the staged file was based on another live text).
+   */
+  liveChangedSinceStaging: boolean;
+}
+
+interface StagedMeta {
+  /** Digest of the live file the staged change was made against. */
+  base: string;
+}
+
+export class ConfigStore {
+  readonly paths: Paths;
+
+  constructor(root: string) {
+    this.paths = pathsFor(root);
+  }
+
+  /** Read live and staged files. A missing live file reads as empty (a fresh root). */
+  async read(): Promise<Snapshot> {
+    const [live, staged, metaText] = await Promise.all([
+      readOptional(this.paths.interfaces),
+      readOptional(this.paths.staged),
+      readOptional(this.paths.stagedMeta),
+    ]);
+    const liveText = live ?? '';
+    const pending = staged ?? liveText;
+    const liveDigest = sha256(liveText);
+    let changed = false;
+    if (staged !== null && metaText) {
+      try {
+        const meta = JSON.parse(metaText) as StagedMeta;
+        changed = typeof meta.base === 'string' && meta.base !== liveDigest;
+      } catch {
+        changed = false;
+      }
+    }
+    return { live: liveText, staged, pending, digest: sha256(pending), liveDigest, liveChangedSinceStaging: changed };
+  }
+
+  /**
+   * Under the lock: read, check the expected digest, compute the new pending text, stage it.
+   * A no-op stages nothing; a result equal to the live file removes `interfaces.new`.
+   * @returns the snapshot after the write and whether anything changed
+   * @throws NodenetError('STALE') when `expectedDigest` does not match
+   */
+  async update(
+    fn: (snap: Snapshot) => string | Promise<string>,
+    expectedDigest?: string,
+  ): Promise<{ before: Snapshot; after: Snapshot; changed: boolean }> {
+    return withLock(this.paths.lock, async () => {
+      const before = await this.read();
+      if (expectedDigest !== undefined && expectedDigest !== before.digest) {
+        throw new NodenetError(
+          'STALE',
+          `the configuration was changed by someone else since you read it (digest ${expectedDigest.slice(0, 12)}… is now ${before.digest.slice(0, 12)}…); reload and retry`,
+          { errors: { digest: 'detected modified configuration - file changed by other user? Try again.' } },
+        );
+      }
+      const next = await fn(before);
+      if (next === before.pending) return { before, after: before, changed: false };
+      await this.stage(next, before);
+      return { before, after: await this.read(), changed: true };
+    });
+  }
+
+  private async stage(next: string, before: Snapshot): Promise<void> {
+    if (next === before.live) {
+      await atomicRemove(this.paths.staged);
+      await atomicRemove(this.paths.stagedMeta);
+      return;
+    }
+    // Keep the original base when a change is already staged, so a later hand edit of the
+    // live file is still detected.
+    let base = before.liveDigest;
+    if (before.staged !== null) {
+      const meta = await readOptional(this.paths.stagedMeta);
+      try {
+        if (meta) base = (JSON.parse(meta) as StagedMeta).base ?? base;
+      } catch {
+        // unreadable meta: start over from the current live file
+      }
+    }
+    await atomicWrite(this.paths.stagedMeta, `${JSON.stringify({ base } satisfies StagedMeta)}\n`);
+    await atomicWrite(this.paths.staged, next);
+  }
+
+  /** Drop the staged change. Returns whether something was staged. */
+  async revert(): Promise<boolean> {
+    return withLock(this.paths.lock, async () => {
+      const had = await atomicRemove(this.paths.staged);
+      await atomicRemove(this.paths.stagedMeta);
+      return had;
+    });
+  }
+
+  /** Run `fn` under the store's lock (apply and rollback take it while they swap files). */
+  locked<T>(fn: () => Promise<T>): Promise<T> {
+    return withLock(this.paths.lock, fn);
+  }
+}
