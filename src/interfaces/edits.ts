@@ -62,3 +62,40 @@ export function insertLinesBefore(line: Line, lines: readonly string[], eol: str
 export function eolNear(doc: Document, line: Line): '\n' | '\r\n' {
   return line.eol === '' ? doc.eol : line.eol;
 }
+
+/** Merge overlapping or touching pure deletions into one (their union), keeping other edits. */
+export function mergeDeletions(edits: readonly TextEdit[]): TextEdit[] {
+  const dels = edits.filter((e) => e.content === '' && e.length > 0).sort((a, b) => a.offset - b.offset);
+  const others = edits.filter((e) => !(e.content === '' && e.length > 0));
+  const merged: TextEdit[] = [];
+  for (const d of dels) {
+    const last = merged[merged.length - 1];
+    if (last && d.offset <= last.offset + last.length) {
+      last.length = Math.max(last.length, d.offset + d.length - last.offset);
+    } else merged.push({ ...d });
+  }
+  return [...merged, ...others];
+}
+
+/**
+ * Remove several line-aligned ranges `[start, end)`: overlapping or touching ranges are
+ * merged first, then a range that reaches the end of a file without final newline also
+ * takes the line terminator before it (so the file keeps having no final newline).
+ */
+export function removeLineRanges(doc: Document, ranges: readonly [number, number][]): TextEdit[] {
+  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
+  const merged: [number, number][] = [];
+  for (const r of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && r[0] <= last[1]) last[1] = Math.max(last[1], r[1]);
+    else merged.push([r[0], r[1]]);
+  }
+  const src = doc.src;
+  return merged.map(([a, b]) => {
+    if (b === src.length && a > 0 && !src.endsWith('\n')) {
+      const k = eolBefore(src, a);
+      return { offset: a - k, length: b - a + k, content: '' };
+    }
+    return { offset: a, length: b - a, content: '' };
+  });
+}

@@ -6,7 +6,7 @@
  */
 import { NodenetError, paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
-import { eolNear, insertLinesAfter, insertLinesBefore, removeLines } from '../interfaces/edits.ts';
+import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
 import type { AutoNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { splitPveList } from './params.ts';
@@ -40,9 +40,9 @@ function indentOf(doc: Document, s: Stanza | undefined): string {
   return doc.indent;
 }
 
-function commentLines(text: string, indent: string): string[] {
+function commentLines(text: string, indent: string, spaced = true): string[] {
   const t = text.replace(/\r\n/g, '\n').replace(/\n$/, '');
-  return t.split('\n').map((l) => (l === '' ? `${indent}#` : `${indent}# ${l}`));
+  return t.split('\n').map((l) => (l === '' ? `${indent}#` : `${indent}#${spaced ? ' ' : ''}${l}`));
 }
 
 function cidrFrom(v: Values, six: '' | '6'): string | undefined {
@@ -215,6 +215,7 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
   const iface = model.ifaces.get(name);
   if (!iface) throw paramError({ iface: 'interface does not exist' });
   const edits: TextEdit[] = [];
+  const ranges: [number, number][] = [];
   const removedAutos = new Set<AutoNode>();
   const nodes = doc.nodes;
   const indexOf = new Map<TopNode, number>();
@@ -240,14 +241,15 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
       claimed.add(after);
     }
     const startLine = startNode.kind === 'blank' || startNode.kind === 'auto' ? startNode.line : s.node.header;
-    edits.push(removeLines(doc, startLine, endLine));
+    ranges.push([startLine.start, endLine.end]);
   }
   claimed.clear();
   for (const a of iface.autoNodes) {
     if (removedAutos.has(a)) continue;
-    edits.push(...removeAutoName(doc, a, name));
+    if (a.names.every((w) => w.text === name)) ranges.push([a.line.start, a.line.end]);
+    else edits.push(...removeAutoName(doc, a, name));
   }
-  return edits;
+  return [...removeLineRanges(doc, ranges), ...edits];
 }
 const claimed = new Set<TopNode>();
 
@@ -380,7 +382,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       for (const a of iface.autoNodes) if (a.cls === 'auto' || a.cls === 'hotplug') edits.push(...removeAutoName(doc, a, name));
     }
   }
-  return dedupe(edits);
+  return mergeDeletions(dedupe(edits));
 }
 
 function withinStanza(e: TextEdit, s: Stanza): boolean {
@@ -522,20 +524,32 @@ function replaceInOption(doc: Document, o: ModelOption, oldTok: string, newTok: 
 
 function commentEdits(doc: Document, s: Stanza, text: string): TextEdit[] {
   const existing = stanzaCommentNodes(s);
-  const indent = indentOf(doc, s);
-  const wanted = text === '' ? [] : commentLines(text, indent);
+  // Follow the style of the comments already there (PVE writes `#text` at column 0).
+  const first = existing[0];
+  const indent = first ? first.line.indent : indentOf(doc, s);
+  const spaced = first ? first.text.startsWith(' ') || first.text === '' : true;
+  const wanted = text === '' ? [] : commentLines(text, indent, spaced);
   const norm = (l: string) => l.trim().replace(/^#\s?/, '');
   if (existing.length === wanted.length && existing.every((c, i) => norm(`#${c.text}`) === norm(wanted[i]!))) return [];
-  const edits: TextEdit[] = existing.map((c) => removeLines(doc, c.line, c.line));
-  if (!wanted.length) return edits;
-  const firstBody = s.node.body.find((b) => b.kind === 'option');
-  const leading = existing.length > 0 && (!firstBody || existing[0]!.line.start < firstBody.line.start);
-  let after: Line;
-  if (leading) after = s.node.header;
-  else {
-    after = s.node.header;
-    for (const b of s.node.body) if (b.kind === 'option') after = b.line;
+  if (!wanted.length) return existing.map((c) => removeLines(doc, c.line, c.line));
+  const eol = eolNear(doc, s.node.header);
+  if (existing.length) {
+    // Replace the first run of comment lines in place (keeping its final line ending, or the
+    // lack of one at the end of the file) and remove the other runs.
+    const runs: (typeof existing)[] = [];
+    for (const c of existing) {
+      const run = runs[runs.length - 1];
+      if (run && run[run.length - 1]!.line.end === c.line.start) run.push(c);
+      else runs.push([c]);
+    }
+    const [first, ...rest] = runs;
+    const a = first![0]!.line;
+    const z = first![first!.length - 1]!.line;
+    const edits: TextEdit[] = [{ offset: a.start, length: z.end - z.eol.length - a.start, content: wanted.join(eol) }];
+    for (const r of rest) edits.push(removeLines(doc, r[0]!.line, r[r.length - 1]!.line));
+    return edits;
   }
-  edits.push(insertLinesAfter(doc, after, wanted, eolNear(doc, s.node.header)));
-  return edits;
+  let after: Line = s.node.header;
+  for (const b of s.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
+  return [insertLinesAfter(doc, after, wanted, eol)];
 }
