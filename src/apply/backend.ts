@@ -1,0 +1,300 @@
+/**
+ * Backends: where and how a configuration is reloaded and the kernel state read back.
+ *
+ * - `ifupdown2`: the real host (`ifreload -a`); only ever for `--root /`.
+ * - `netns`: a private network + mount namespace per root with the real ifupdown2 inside.
+ * - `none`: nothing is reloaded; for API tests.
+ *
+ * The apply pipeline (confirm window, history) builds on these; it decides *what* to reload.
+ */
+import { realpathSync } from 'node:fs';
+import { NodenetError } from '../errors.ts';
+import {
+  describeInstall,
+  findHostIfupdown2,
+  prepareUnpackedIfupdown2,
+  type Ifupdown2Command,
+  type Ifupdown2Install,
+} from './ifupdown2.ts';
+import { NetnsSandbox } from './netns.ts';
+import { createRunner, type RunOptions, type RunResult, type Runner } from './runner.ts';
+import { emptyKernelState, hostExec, readKernelState, type Exec, type KernelState } from './state.ts';
+
+export type BackendKind = 'ifupdown2' | 'netns' | 'none';
+
+/** What to reload: everything (`ifreload -a`), or only the named interfaces. */
+export type ReloadPlan = { all: true } | { up: string[]; down: string[] };
+
+/** A warning or error ifupdown2 printed, attributed to its interface where it names one. */
+export interface ReloadIssue {
+  iface?: string;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+export interface ReloadResult {
+  /** 0 when every command exited 0; else the first non-zero exit status. ifupdown2 applies the
+   *  rest of the file even when it fails (research §5.4), so check `errors` and verify the state. */
+  code: number;
+  /** Every output line, plus one `$ command` line before each command. */
+  log: string[];
+  errors: ReloadIssue[];
+}
+
+export interface CheckResult {
+  /** `ifquery --check -a` exit status: 0 when ifupdown2 finds the kernel matches the file. */
+  code: number;
+  ifaces: { name: string; status: string; config_status: Record<string, string> }[];
+}
+
+/** What the apply pipeline uses. */
+export interface Backend {
+  kind: BackendKind;
+  /** One line for logs, e.g. `netns nodenet-1a2b3c4d (ifupdown2 3.0.0-1.1, unpacked)`. */
+  describe(): Promise<string>;
+  /** Makes the backend usable; for netns, creates the namespace and a veth per NIC name. */
+  prepare(nics: string[]): Promise<void>;
+  /** Applies the live file. Streams each output line to `log` as it comes. */
+  reload(plan: ReloadPlan, log: (line: string) => void): Promise<ReloadResult>;
+  /** The normalised kernel state where this backend applies. */
+  readState(): Promise<KernelState>;
+  /** `ifquery --check -a -o json`. */
+  check(): Promise<CheckResult>;
+  /** Runs a command where this backend applies (netns: inside the sandbox with its mounts). */
+  exec(argv: string[]): Promise<RunResult>;
+}
+
+// ---------------------------------------------------------------- log attribution
+
+/** Warnings every run prints that mean nothing for the result (research §5.6). */
+export const HARMLESS_WARNINGS: readonly RegExp[] = [/^\/sbin\/brctl: missing\b/];
+
+/** Linux interface names (IFNAMSIZ 16 with NUL); also excludes paths, prose and `-options`. */
+const IFNAME = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,14}$/;
+
+/**
+ * Picks ifupdown2's `warning:`/`error:` lines out of its output and attributes each to an
+ * interface: `error: vmbr0: bridge port eno9 does not exist` → vmbr0,
+ * `error: netlink: eno2.20: cannot create vlan ...` → eno2.20,
+ * `error: /etc/network/interfaces: line11: iface vmbr1: unsupported ...` → vmbr1.
+ * When `known` is given, only those names count as interfaces (so a prefix like `iptables:` is
+ * not taken for one). Harmless warnings are dropped; `info:`/`debug:` lines are not issues.
+ */
+export function parseIfupdown2Log(lines: readonly string[], known?: ReadonlySet<string>): ReloadIssue[] {
+  const issues: ReloadIssue[] = [];
+  const isIface = (n: string): boolean => IFNAME.test(n) && (known === undefined || known.has(n));
+  for (const line of lines) {
+    const m = /^(error|warning): (.*)$/.exec(line.trimEnd());
+    if (m === null) continue;
+    const severity = m[1] === 'error' ? 'error' : 'warning';
+    const body = m[2] ?? '';
+    if (HARMLESS_WARNINGS.some((re) => re.test(body))) continue;
+    const nl = /^netlink: ([^:\s]+): (.*)$/.exec(body);
+    if (nl !== null && isIface(nl[1] ?? '')) {
+      issues.push({ iface: nl[1] ?? '', severity, message: nl[2] ?? '' });
+      continue;
+    }
+    const pre = /^([^:\s]+): (.*)$/.exec(body);
+    if (pre !== null && isIface(pre[1] ?? '')) {
+      issues.push({ iface: pre[1] ?? '', severity, message: pre[2] ?? '' });
+      continue;
+    }
+    const st = /\biface ([^:\s]+):/.exec(body);
+    if (st !== null && isIface(st[1] ?? '')) {
+      issues.push({ iface: st[1] ?? '', severity, message: body });
+      continue;
+    }
+    issues.push({ severity, message: body });
+  }
+  return issues;
+}
+
+// ---------------------------------------------------------------- shared ifupdown2 driving
+
+/** Runs one ifupdown2 command where the backend applies. */
+type RunIfupdown2 = (cmd: Ifupdown2Command, args: string[], opts: RunOptions) => Promise<RunResult>;
+
+/**
+ * The commands for a plan. Targeted: `ifdown` the removed interfaces first (ifdown reads their
+ * old config from ifupdown2's saved state, so it works after the stanza left the file), then
+ * `ifup` the new/changed ones, which reads the new file and records them in the saved state.
+ */
+export function reloadCommands(plan: ReloadPlan): [Ifupdown2Command, string[]][] {
+  if ('all' in plan) return [['ifreload', ['-a']]];
+  const cmds: [Ifupdown2Command, string[]][] = [];
+  for (const n of [...plan.down, ...plan.up]) {
+    if (!IFNAME.test(n)) throw new NodenetError('PARAM', `invalid interface name ${JSON.stringify(n)}`);
+  }
+  if (plan.down.length > 0) cmds.push(['ifdown', [...plan.down]]);
+  // -w (--with-depends): also up the lower interfaces (bridge ports). Without it a port that is
+  // new to the bridge stays admin-down, while `ifreload -a` brings it up (measured).
+  if (plan.up.length > 0) cmds.push(['ifup', ['-w', ...plan.up]]);
+  return cmds;
+}
+
+async function runReload(runIf: RunIfupdown2, plan: ReloadPlan, log: (line: string) => void): Promise<ReloadResult> {
+  const lines: string[] = [];
+  let code = 0;
+  const emit = (l: string): void => {
+    lines.push(l);
+    log(l);
+  };
+  for (const [cmd, args] of reloadCommands(plan)) {
+    emit(`$ ${[cmd, ...args].join(' ')}`);
+    const r = await runIf(cmd, args, { onLine: emit });
+    if (r.code !== 0 && code === 0) code = r.code;
+  }
+  return { code, log: lines, errors: parseIfupdown2Log(lines) };
+}
+
+async function runCheck(runIf: RunIfupdown2): Promise<CheckResult> {
+  const r = await runIf('ifquery', ['--check', '-a', '-o', 'json'], {});
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout);
+  } catch (e) {
+    throw new NodenetError('BACKEND', `ifquery --check printed invalid JSON (exit ${r.code}): ${r.stderr.trim()}`, { cause: e });
+  }
+  const ifaces = (Array.isArray(parsed) ? parsed : []).map((x) => {
+    const o = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
+    const cs = (typeof o['config_status'] === 'object' && o['config_status'] !== null ? o['config_status'] : {}) as Record<string, unknown>;
+    return {
+      name: String(o['name'] ?? ''),
+      status: String(o['status'] ?? ''),
+      config_status: Object.fromEntries(Object.entries(cs).map(([k, v]) => [k, String(v)])),
+    };
+  });
+  return { code: r.code, ifaces };
+}
+
+// ---------------------------------------------------------------- ifupdown2 (host)
+
+/**
+ * The real host's ifupdown2. Refuses any root but `/`: nodenet never reloads the host's network
+ * for a configuration that is not the host's.
+ */
+export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {}): Backend {
+  const root = opts.root ?? '/';
+  if (realpathSync(root) !== '/') {
+    throw new NodenetError('USAGE', `the ifupdown2 backend reloads the host's network and only works with --root / (got ${root}); use --backend netns`);
+  }
+  const run = opts.run ?? createRunner();
+  let install: Ifupdown2Install | undefined;
+  const getInstall = async (): Promise<Ifupdown2Install> => (install ??= await findHostIfupdown2(run));
+  const runIf: RunIfupdown2 = async (cmd, args, o) => run((await getInstall()).commands[cmd], args, o);
+  const exec: Exec = hostExec(run);
+  return {
+    kind: 'ifupdown2',
+    describe: async () => `host (${describeInstall(await getInstall())})`,
+    prepare: async () => {
+      await getInstall();
+    },
+    reload: (plan, log) => runReload(runIf, plan, log),
+    readState: async () => (await readKernelState(exec)).state,
+    check: () => runCheck(runIf),
+    exec: (argv) => exec(argv),
+  };
+}
+
+// ---------------------------------------------------------------- netns
+
+/** The netns backend, with its sandbox reachable for tests and `nodenet netns destroy`. */
+export interface NetnsBackend extends Backend {
+  kind: 'netns';
+  /** The sandbox (available after prepare()). */
+  sandbox(): Promise<NetnsSandbox>;
+  /** Runs argv in the network namespace only (no private mounts): `ip`, `bridge`, drift tests. */
+  execNet(argv: string[]): Promise<RunResult>;
+  /** Removes the namespaces and everything in them. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * The sandboxed backend for `root`: real ifupdown2 (unpacked into the cache) in a namespace.
+ * Nothing happens until prepare().
+ */
+export function createNetnsBackend(opts: { root: string; run?: Runner; cacheDir?: string; install?: Ifupdown2Install }): NetnsBackend {
+  const run = opts.run ?? createRunner();
+  let sb: NetnsSandbox | undefined;
+  const getSandbox = async (): Promise<NetnsSandbox> => {
+    if (sb !== undefined) return sb;
+    const install =
+      opts.install ?? (await prepareUnpackedIfupdown2({ run, ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }) }));
+    sb = new NetnsSandbox({ root: opts.root, install, run });
+    return sb;
+  };
+  let prepared = false;
+  const ready = async (): Promise<NetnsSandbox> => {
+    const s = await getSandbox();
+    if (!prepared) {
+      await s.ensure([]);
+      prepared = true;
+    }
+    return s;
+  };
+  const runIf: RunIfupdown2 = async (cmd, args, o) => (await ready()).exec([cmd, ...args], o);
+  return {
+    kind: 'netns',
+    describe: async () => {
+      const s = await getSandbox();
+      return `netns ${s.name} (${describeInstall(s.install)})`;
+    },
+    prepare: async (nics) => {
+      await (await getSandbox()).ensure(nics);
+      prepared = true;
+    },
+    reload: (plan, log) => runReload(runIf, plan, log),
+    readState: async () => {
+      const s = await ready();
+      return (await readKernelState((argv) => s.execNet(argv))).state;
+    },
+    check: () => runCheck(runIf),
+    exec: async (argv) => (await ready()).exec(argv),
+    execNet: async (argv) => (await ready()).execNet(argv),
+    sandbox: ready,
+    destroy: async () => {
+      // destroy needs no ifupdown2: do not download a copy just to remove the namespaces
+      await (sb ?? new NetnsSandbox({ root: opts.root, run })).destroy();
+      prepared = false;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- none
+
+/** Reloads nothing and succeeds; the kernel state is empty. For API tests. */
+export function createNoneBackend(): Backend {
+  return {
+    kind: 'none',
+    describe: () => Promise.resolve('none (the file is made live without reloading)'),
+    prepare: () => Promise.resolve(),
+    reload: (_plan, log) => {
+      const line = 'backend none: not reloading';
+      log(line);
+      return Promise.resolve({ code: 0, log: [line], errors: [] });
+    },
+    readState: () => Promise.resolve(emptyKernelState()),
+    check: () => Promise.resolve({ code: 0, ifaces: [] }),
+    exec: (argv) => Promise.reject(new NodenetError('BACKEND', `the none backend runs no commands (${argv.join(' ')})`)),
+  };
+}
+
+/** Options for {@link createBackend}. */
+export interface BackendOptions {
+  root: string;
+  run?: Runner;
+  cacheDir?: string;
+}
+
+/** Picks a backend by name (the CLI's and API's `--backend`). */
+export function createBackend(kind: BackendKind, opts: BackendOptions): Backend {
+  const run = opts.run === undefined ? {} : { run: opts.run };
+  switch (kind) {
+    case 'ifupdown2':
+      return createIfupdown2Backend({ root: opts.root, ...run });
+    case 'netns':
+      return createNetnsBackend({ root: opts.root, ...run, ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }) });
+    case 'none':
+      return createNoneBackend();
+  }
+}
