@@ -121,6 +121,9 @@ function firstWord(text: string): string {
 }
 
 function isTopKeyword(w: string): boolean {
+  // Fast path: every top-level keyword starts with a, i, m or s.
+  const c = w.charCodeAt(0);
+  if (c !== 97 && c !== 105 && c !== 109 && c !== 115) return false;
   return TOP_KEYWORDS.has(w) || w.startsWith('allow-');
 }
 
@@ -152,6 +155,7 @@ export function parse(src: string, file = 'interfaces'): Document {
   }
   const lines = splitLines(src, from);
   let crlf = 0;
+  let optionLines = 0;
   const indents = new Map<string, number>();
   let cur: IfaceNode | MappingNode | null = null;
 
@@ -246,9 +250,10 @@ export function parse(src: string, file = 'interfaces'): Document {
       continue;
     }
     if (cur?.kind === 'iface') {
-      const opt = optionFrom(src, line);
+      const opt = optionFrom(src, line, kw);
       cur.body.push(opt);
-      if (line.indent) indents.set(line.indent, (indents.get(line.indent) ?? 0) + 1);
+      // The dominant indentation is clear after a few hundred lines; stop counting there.
+      if (line.indent && optionLines++ < 512) indents.set(line.indent, (indents.get(line.indent) ?? 0) + 1);
       if (opt.value === '')
         diag({
           severity: 'error',
@@ -368,9 +373,8 @@ function triviaFrom(n: OptionNode | CommentNode | BlankNode): TopNode {
   return trivia(n.line);
 }
 
-function optionFrom(src: string, line: Line): OptionNode {
+function optionFrom(_src: string, line: Line, name: string): OptionNode {
   const text = line.text;
-  const name = firstWord(text);
   const nameStart = line.start + line.indent.length;
   let i = name.length;
   while (i < text.length && isWs(text.charCodeAt(i))) i++;
@@ -381,8 +385,6 @@ function optionFrom(src: string, line: Line): OptionNode {
     valueStart = nameStart + i;
     valueEnd = line.contentEnd;
     if (valueStart > valueEnd) valueStart = valueEnd;
-    // Guard: value text must match the slice (it does for single physical lines).
-    if (src.slice(valueStart, valueEnd) !== value) valueStart = valueEnd = -1;
   }
   return { kind: 'option', line, name, nameStart, value, valueStart, valueEnd };
 }

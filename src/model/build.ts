@@ -20,35 +20,38 @@ function stanzaFrom(node: IfaceNode): Stanza {
   const family = node.family && (node.family.text === 'inet' || node.family.text === 'inet6') ? (node.family.text as Family) : null;
   const options: ModelOption[] = [];
   const comments: Stanza['comments'] = [];
-  for (const b of node.body) {
-    if (b.kind === 'option') options.push(toModelOption(b));
-    else if (b.kind === 'comment') comments.push(b);
-  }
-  const addresses: Address[] = [];
   const gateways: ModelOption[] = [];
   let netmask: ModelOption | undefined;
-  for (const o of options) {
-    if (o.key === 'netmask') netmask = o;
-    else if (o.key === 'gateway') gateways.push(o);
+  let addressOpts: ModelOption[] | undefined;
+  // One pass over the body: this runs for every stanza of 4094-bridge files.
+  for (const b of node.body) {
+    if (b.kind === 'option') {
+      const o = toModelOption(b);
+      options.push(o);
+      if (o.key === 'address') (addressOpts ??= []).push(o);
+      else if (o.key === 'netmask') netmask = o;
+      else if (o.key === 'gateway') gateways.push(o);
+    } else if (b.kind === 'comment') comments.push(b);
   }
-  for (const o of options) {
-    if (o.key !== 'address') continue;
-    for (const raw of o.value.split(/\s+/)) {
-      if (!raw) continue;
-      const c = parseCidr(raw, false);
-      if (!c) {
-        addresses.push({ raw, ip: raw, prefix: null, version: raw.includes(':') ? 6 : 4, option: o });
-        continue;
+  const addresses: Address[] = [];
+  if (addressOpts) {
+    for (const o of addressOpts) {
+      const raws = /\s/.test(o.value) ? o.value.split(/\s+/) : [o.value];
+      for (const raw of raws) {
+        if (!raw) continue;
+        const c = parseCidr(raw, false);
+        if (!c) {
+          addresses.push({ raw, ip: raw, prefix: null, version: raw.includes(':') ? 6 : 4, option: o });
+          continue;
+        }
+        const hasPrefix = raw.includes('/');
+        const a: Address = { raw, ip: c.ip, prefix: hasPrefix ? c.prefix : null, version: c.version, option: o };
+        if (!hasPrefix && netmask) {
+          a.prefix = c.version === 4 ? maskToPrefix(netmask.value) : /^\d+$/.test(netmask.value) ? Number(netmask.value) : null;
+          a.netmask = netmask;
+        }
+        addresses.push(a);
       }
-      const hasPrefix = raw.includes('/');
-      let prefix: number | null = hasPrefix ? c.prefix : null;
-      const a: Address = { raw, ip: c.ip, prefix, version: c.version, option: o };
-      if (!hasPrefix && netmask) {
-        prefix = c.version === 4 ? maskToPrefix(netmask.value) : /^\d+$/.test(netmask.value) ? Number(netmask.value) : null;
-        a.prefix = prefix;
-        a.netmask = netmask;
-      }
-      addresses.push(a);
     }
   }
   return { node, family, method: node.method?.text ?? null, options, comments, addresses, gateways };
@@ -180,6 +183,8 @@ function vlanConf(name: string, options: ModelOption[]): VlanConf {
  * Build the model. Interfaces appear in the order of their first stanza; `auto` lines for
  * interfaces without a stanza are collected in `autoOnly` (validation reports them).
  */
+const NONE: AutoNode[] = [];
+
 export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
   const byName = new Map<string, Stanza[]>();
   const autos = new Map<string, AutoNode[]>();
@@ -203,9 +208,14 @@ export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
   let priority = 0;
   for (const [name, stanzas] of byName) {
     priority++;
-    const options: ModelOption[] = [];
-    for (const s of stanzas) for (const o of s.options) options.push(o);
-    const autoNodes = autos.get(name) ?? [];
+    // A single stanza (the common case) shares its option list instead of copying it.
+    let options: ModelOption[];
+    if (stanzas.length === 1) options = stanzas[0]!.options;
+    else {
+      options = [];
+      for (const s of stanzas) for (const o of s.options) options.push(o);
+    }
+    const autoNodes = autos.get(name) ?? NONE;
     const kind = detectKind(name, options, stanzas, opts.nics);
     const iface: Iface = {
       name,
@@ -213,8 +223,8 @@ export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
       stanzas,
       autoNodes,
       autostart: autoNodes.some((a) => a.cls === 'auto' || a.cls === 'hotplug'),
-      hotplug: autoNodes.some((a) => a.cls === 'hotplug'),
-      classes: autoNodes.filter((a) => a.cls !== 'auto' && a.cls !== 'hotplug').map((a) => a.cls),
+      hotplug: autoNodes.length > 0 && autoNodes.some((a) => a.cls === 'hotplug'),
+      classes: autoNodes.length ? autoNodes.filter((a) => a.cls !== 'auto' && a.cls !== 'hotplug').map((a) => a.cls) : [],
       priority,
       options,
     };

@@ -5,9 +5,11 @@
 
 /** Canonical key of an option name: lower case with `_` turned into `-`. */
 export function canonicalKey(name: string): string {
-  let k = name;
-  if (k.indexOf('_') !== -1) k = k.replace(/_/g, '-');
-  return k.toLowerCase() === k ? k : k.toLowerCase();
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 95 || (c >= 65 && c <= 90)) return name.replace(/_/g, '-').toLowerCase();
+  }
+  return name; // already canonical: the common case, no allocation
 }
 
 /**
