@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// npm run bench: runs every benchmark in bench/ one after the other (they compete for the
+// same 2 cores otherwise) and prints their markdown tables. Results are recorded by hand in
+// bench/README.md together with the machine state they were measured on.
+//   node scripts/bench.mjs [NAME...]    e.g. node scripts/bench.mjs engine validate
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+const all = [
+  ['engine', 'bench/engine.ts', []],
+  ['validate', 'bench/validate.ts', []],
+  ['fuzz', 'bench/fuzz.ts', ['100000']],
+  ['targeted-reload', 'bench/targeted-reload.ts', ['1000']],
+  ['api-load', 'bench/api-load.ts', []],
+  ['web-render', 'bench/web-render.ts', []],
+];
+const want = process.argv.slice(2);
+let failed = 0;
+for (const [name, file, args] of all) {
+  if (want.length && !want.includes(name)) continue;
+  if (!existsSync(new URL(file, `file://${root}/`))) {
+    console.log(`\n## ${name}: ${file} not present, skipped`);
+    continue;
+  }
+  console.log(`\n## ${name} (${file})\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    console.log(`\n${name}: exited with ${r.status}`);
+  }
+}
+process.exit(failed ? 1 : 0);

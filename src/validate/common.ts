@@ -1,0 +1,131 @@
+/**
+ * Helpers shared by the rule families: placing a diagnostic at the offending word, and one
+ * per-model index (names, port users, subnets) built once so that no rule rescans the model.
+ */
+import type { Diagnostic, Severity } from '../interfaces/diagnostic.ts';
+import type { Line } from '../interfaces/syntax.ts';
+import { PHYSICAL_NIC_RE } from '../model/build.ts';
+import type { Iface, ModelOption, Stanza } from '../model/types.ts';
+import type { ValidateContext } from './index.ts';
+
+/** Fields every rule fills in; `file` is added by `validate`. */
+export interface Found {
+  severity: Severity;
+  code: string;
+  message: string;
+  iface?: string;
+  hint?: string;
+}
+
+function colOf(line: Line, offset: number): number {
+  return offset >= 0 ? offset - line.start + 1 : line.indent.length + 1;
+}
+
+/** Offset of `word` as a whole token inside the option's value, or -1. */
+function wordOffset(opt: ModelOption, word: string): number {
+  const v = opt.node.value;
+  if (opt.node.valueStart < 0) return -1;
+  let from = 0;
+  for (;;) {
+    const i = v.indexOf(word, from);
+    if (i === -1) return -1;
+    const before = i === 0 ? ' ' : v[i - 1]!;
+    const after = i + word.length >= v.length ? ' ' : v[i + word.length]!;
+    if (/[\s,;=]/.test(before) && /[\s,;]/.test(after)) return opt.node.valueStart + i;
+    from = i + 1;
+  }
+}
+
+/** A diagnostic at an option: at `word` inside its value if given and found, else at its value, else its name. */
+export function atOption(f: Found, opt: ModelOption, word?: string): Diagnostic {
+  const line = opt.node.line;
+  let off = word !== undefined ? wordOffset(opt, word) : -1;
+  if (off < 0) off = word === undefined && opt.node.valueStart >= 0 && opt.node.value ? opt.node.valueStart : opt.node.nameStart;
+  return { ...f, line: line.lineNo, column: colOf(line, off), option: opt.name };
+}
+
+/** A diagnostic at an option's name (for "this option should not be here"). */
+export function atOptionName(f: Found, opt: ModelOption): Diagnostic {
+  const line = opt.node.line;
+  return { ...f, line: line.lineNo, column: colOf(line, opt.node.nameStart), option: opt.name };
+}
+
+/** A diagnostic at the interface name of a stanza header. */
+export function atStanza(f: Found, st: Stanza): Diagnostic {
+  const line = st.node.header;
+  return { ...f, line: line.lineNo, column: colOf(line, st.node.name ? st.node.name.start : -1) };
+}
+
+/** A diagnostic at a byte offset of a line. */
+export function atOffset(f: Found, line: Line, offset: number, option?: string): Diagnostic {
+  return { ...f, line: line.lineNo, column: colOf(line, offset), ...(option !== undefined ? { option } : {}) };
+}
+
+/** First option with a canonical key. */
+export function opt(iface: Iface, key: string): ModelOption | undefined {
+  for (const o of iface.options) if (o.key === key) return o;
+  return undefined;
+}
+
+const DOTTED = /^(.+)\.(\d+)$/;
+
+/** Who uses an interface as a member: a bridge port, a bond slave or an OVS port/bond. */
+export interface Use {
+  master: string;
+  role: 'port' | 'slave' | 'ovs';
+  option: ModelOption;
+}
+
+/** The per-model index the rules share. Built in one pass over the interfaces. */
+export interface Index {
+  /** Whether an interface exists: a stanza, a sourced file, a NIC, or an implicit VLAN of one. */
+  exists(name: string): boolean;
+  /** Whether the name looks like a physical NIC or is one of the host's NICs. */
+  isNic(name: string): boolean;
+  /** Every use of each member name, in file order. */
+  uses: Map<string, Use[]>;
+}
+
+const cache = new WeakMap<object, Index>();
+
+/** The shared index of a context (built on first use, cached per model). */
+export function indexOf(ctx: ValidateContext): Index {
+  const hit = cache.get(ctx.model);
+  if (hit) return hit;
+  const m = ctx.model;
+  const isNic = (n: string) => PHYSICAL_NIC_RE.test(n) || (ctx.nics?.has(n) ?? false);
+  const exists = (n: string): boolean => {
+    if (m.ifaces.has(n) || ctx.external?.has(n) || isNic(n)) return true;
+    // `eno1.100` works without a stanza of its own: ifupdown2 creates the VLAN implicitly.
+    const d = DOTTED.exec(n);
+    return d !== null && exists(d[1]!);
+  };
+  const uses = new Map<string, Use[]>();
+  const add = (name: string, u: Use) => {
+    const l = uses.get(name);
+    if (l) l.push(u);
+    else uses.set(name, [u]);
+  };
+  for (const i of m.ifaces.values()) {
+    if (i.bridge?.portsOption) for (const p of i.bridge.ports) add(p, { master: i.name, role: 'port', option: i.bridge.portsOption });
+    if (i.bond && i.kind === 'bond') {
+      const so = opt(i, 'bond-slaves');
+      if (so) for (const s of i.bond.slaves) add(s, { master: i.name, role: 'slave', option: so });
+    }
+    if (i.kind === 'OVSBridge' || i.kind === 'OVSBond') {
+      for (const key of ['ovs-ports', 'ovs-bonds']) {
+        const o = opt(i, key);
+        if (!o) continue;
+        for (const p of o.value.split(/[\s,;]+/)) if (p && p !== 'none') add(p, { master: i.name, role: 'ovs', option: o });
+      }
+    }
+  }
+  const idx: Index = { exists, isNic, uses };
+  cache.set(ctx.model, idx);
+  return idx;
+}
+
+/** "a port of vmbr0" / "a slave of bond0". */
+export function roleText(u: Use): string {
+  return u.role === 'slave' ? `a slave of ${u.master}` : `a port of ${u.master}`;
+}
