@@ -1,4 +1,5 @@
 import { NetworkCore } from '../core/network.ts';
+import { hostLinkInfo, hostNics } from '../core/host.ts';
 import type { ParsedArgs } from './args.ts';
 
 export type OutputFormat = 'text' | 'json';
@@ -33,5 +34,11 @@ export interface Command {
 
 export function makeCore(root: string): () => NetworkCore {
   let core: NetworkCore | undefined;
-  return () => (core ??= new NetworkCore({ root }));
+  return () => {
+    if (core) return core;
+    const nics = hostNics(root);
+    const host = hostLinkInfo(root);
+    core = new NetworkCore({ root, ...(nics ? { nics } : {}), ...(host ? { host } : {}) });
+    return core;
+  };
 }

@@ -80,6 +80,16 @@ describe('store', () => {
     assert.equal(readFileSync(r.live, 'utf8'), `${LIVE}\n# edited by hand\n`, 'the hand edit is never overwritten by an edit');
   });
 
+  it('errors already in a hand-edited file do not block unrelated edits; new errors are refused', async () => {
+    const r = root(`${LIVE}\nauto vmbr1\niface vmbr1 inet static\n\taddress 10.9.0.1/24\n\tgateway 10.9.0.254\n\tbridge-ports none\n`);
+    const before = await r.core.check();
+    assert.ok(before.some((d) => d.severity === 'error' && d.code === 'DUPLICATE_DEFAULT_GATEWAY'), JSON.stringify(before));
+    assert.equal((await r.core.update('vmbr0', { comments: 'unrelated' })).changed, true);
+    const e = await rejects(r.core.create('vmbr2', { type: 'bridge', bridge_ports: 'eno1' }), 'INVALID', /eno1 is already a port of vmbr0/);
+    assert.equal(e.diagnostics?.[0]?.code, 'PORT_IN_USE');
+    assert.equal(e.errors?.bridge_ports !== undefined, true, 'the error is placed at its API field');
+  });
+
   it('the list shows the pending diff as changes', async () => {
     const r = root();
     assert.equal((await r.core.list()).changes, undefined);
