@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { NodenetError } from '../errors.ts';
+import { ConfigStore } from '../store/store.ts';
+import type { Backend, ReloadPlan } from './backend.ts';
+import { journalPath, loaderArgs, readJournal, writeJournal } from './guard.ts';
+import { listHistory, readPrevious, HISTORY_KEEP } from './history.ts';
+import { applyStaged, changedInterfaces, confirmApply, modelOf, planReload, rollbackPending, rollbackTo, verifyLive } from './pipeline.ts';
+import { emptyKernelState, type KernelState } from './state.ts';
+import { verifyState } from './verify.ts';
+
+const LO = 'auto lo\niface lo inet loopback\n\n';
+const file = (addr: string): string =>
+  `${LO}iface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress ${addr}\n\tgateway 192.168.100.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n`;
+
+/** A kernel that does what the live file says, unless told to break. */
+function fakeBackend(root: string): Backend & { state: KernelState; breakNext: boolean; reloads: ReloadPlan[]; hold?: Promise<void> | undefined } {
+  const be = {
+    kind: 'netns' as const, // anything but none: none skips verification
+    state: emptyKernelState(),
+    breakNext: false,
+    reloads: [] as ReloadPlan[],
+    hold: undefined as Promise<void> | undefined,
+    describe: () => Promise.resolve('fake'),
+    prepare: () => Promise.resolve(),
+    async reload(plan: ReloadPlan, log: (l: string) => void) {
+      be.reloads.push(plan);
+      if (be.hold !== undefined) await be.hold;
+      const m = modelOf(readFileSync(join(root, 'etc/network/interfaces'), 'utf8'));
+      const s = emptyKernelState();
+      for (const i of m.ifaces.values()) {
+        if (i.name === 'lo') continue;
+        s.interfaces.push({ name: i.name, kind: i.bridge ? 'bridge' : 'veth', up: i.autostart, mtu: 1500, addresses: i.stanzas.flatMap((st) => st.addresses.map((a) => `${a.ip}/${a.prefix}`)) });
+        for (const st of i.stanzas) for (const g of st.gateways) s.routes.push({ family: 'inet', dst: 'default', gateway: g.value, dev: i.name, flags: [] });
+      }
+      for (const i of m.ifaces.values()) for (const p of i.bridge?.ports ?? []) {
+        const k = s.interfaces.find((x) => x.name === p);
+        if (k) { k.master = i.name; k.up = true; }
+      }
+      if (be.breakNext) {
+        be.breakNext = false;
+        for (const k of s.interfaces) k.addresses = [];
+      }
+      be.state = s;
+      log('fake reload');
+      return { code: 0, log: ['fake reload'], errors: [] };
+    },
+    readState: () => Promise.resolve(structuredClone(be.state)),
+    check: () => Promise.resolve({ code: 0, ifaces: [] }),
+    exec: () => Promise.reject(new Error('no exec')),
+  };
+  return be;
+}
+
+describe('apply pipeline (fake backend)', () => {
+  let root: string;
+  let be: ReturnType<typeof fakeBackend>;
+  const lines: string[] = [];
+  const log = (l: string): void => void lines.push(l);
+  const stage = async (text: string): Promise<void> => {
+    await new ConfigStore(root).update(() => text);
+  };
+  const live = (): string => readFileSync(join(root, 'etc/network/interfaces'), 'utf8');
+  const noGuard = (): undefined => undefined;
+
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'nodenet-pipeline-'));
+    mkdirSync(join(root, 'etc/network'), { recursive: true });
+    writeFileSync(join(root, 'etc/network/interfaces'), file('192.168.100.2/24'));
+    be = fakeBackend(root);
+    await be.reload({ all: true }, () => undefined);
+    lines.length = 0;
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  test('applies, verifies, commits and records history', async () => {
+    await stage(file('192.168.100.3/24'));
+    const r = await applyStaged({ root, backend: be, user: 'root@pam', log });
+    assert.equal(r.entry.outcome, 'committed');
+    assert.deepEqual(r.entry.changed, ['vmbr0']);
+    assert.ok(r.verify.ok);
+    assert.equal(live(), file('192.168.100.3/24'));
+    assert.equal(existsSync(join(root, 'etc/network/interfaces.new')), false);
+    const h = await listHistory(join(root, 'var/lib/nodenet'));
+    assert.equal(h.length, 1);
+    assert.equal(await readPrevious(join(root, 'var/lib/nodenet'), 1), file('192.168.100.2/24'));
+    assert.ok(lines.some((l) => l.startsWith('history: recorded entry #1')));
+    assert.ok(lines.includes('verify: ok'));
+  });
+
+  test('refuses validation errors with the diagnostics, and a hand-edited live file unless forced', async () => {
+    await stage(`${file('192.168.100.3/24')}\nauto vmbr1\niface vmbr1 inet static\n\taddress 300.1.1.1/24\n`);
+    await assert.rejects(applyStaged({ root, backend: be, user: 'u', log }), (e: NodenetError) => e.code === 'INVALID' && (e.diagnostics?.length ?? 0) > 0);
+    await stage(file('192.168.100.3/24'));
+    writeFileSync(join(root, 'etc/network/interfaces'), `${file('192.168.100.2/24')}# hand edit\n`);
+    await assert.rejects(applyStaged({ root, backend: be, user: 'u', log }), (e: NodenetError) => e.code === 'LIVE_CHANGED');
+    const r = await applyStaged({ root, backend: be, user: 'u', log, force: true });
+    assert.equal(r.entry.outcome, 'committed');
+  });
+
+  test('nothing staged re-applies the live file (drift repair)', async () => {
+    be.state.interfaces = [];
+    const r = await applyStaged({ root, backend: be, user: 'u', log });
+    assert.equal(r.entry.outcome, 'committed');
+    assert.deepEqual(r.entry.changed, []);
+    assert.equal(be.reloads.length, 2);
+    assert.ok(lines.includes('nothing staged: re-applying the live file'));
+  });
+
+  test('a concurrent second apply is refused naming the running one', async () => {
+    await stage(file('192.168.100.3/24'));
+    let release!: () => void;
+    be.hold = new Promise((r) => (release = r));
+    const first = applyStaged({ root, backend: be, user: 'alice', log });
+    while (be.reloads.length < 2) await new Promise((r) => setTimeout(r, 5));
+    await assert.rejects(applyStaged({ root, backend: be, user: 'bob', log }), (e: NodenetError) => e.code === 'LOCKED' && /apply by alice \(pid \d+/.test(e.message));
+    release();
+    be.hold = undefined;
+    assert.equal((await first).entry.outcome, 'committed');
+  });
+
+  test('confirm window: journal written, second apply refused, confirm commits', async () => {
+    await stage(file('192.168.100.3/24'));
+    const r = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
+    assert.equal(r.entry.outcome, 'pending-confirm');
+    const j = await readJournal(root);
+    assert.equal(j?.id, r.entry.id);
+    assert.ok(j !== null && j.deadline > Date.now());
+    await stage(file('192.168.100.4/24'));
+    await assert.rejects(applyStaged({ root, backend: be, user: 'u', log }), (e: NodenetError) => e.code === 'LOCKED' && /^apply #\d+ by u awaits confirmation/.test(e.message));
+    const m = await confirmApply({ root, user: 'u' });
+    assert.equal(m.outcome, 'committed');
+    assert.equal(existsSync(journalPath(root)), false);
+    await assert.rejects(confirmApply({ root, user: 'u' }), (e: NodenetError) => e.code === 'NO_CHANGES');
+  });
+
+  test('unconfirmed: rollbackPending restores the previous file and state', async () => {
+    const before = structuredClone(be.state);
+    await stage(file('192.168.100.3/24'));
+    await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
+    // not expired yet, guard "alive"? no guard pid: expired counts a missing guard as gone
+    assert.equal(await rollbackPending({ root, backend: be, reason: 'test', log, onlyId: 99 }), false);
+    assert.equal(await rollbackPending({ root, backend: be, reason: 'test', log }), true);
+    assert.equal(live(), file('192.168.100.2/24'));
+    assert.deepEqual(be.state, before);
+    assert.equal((await listHistory(join(root, 'var/lib/nodenet')))[0]?.outcome, 'rolled-back');
+    assert.equal(await readJournal(root), null);
+  });
+
+  test('--if-unconfirmed rolls back a window whose guard is gone (another boot, or a pid that is no guard)', async () => {
+    await stage(file('192.168.100.3/24'));
+    // process.pid is not a guard (its cmdline names no guard.js): the window counts as over
+    await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: () => process.pid });
+    const j = await readJournal(root);
+    assert.ok(j !== null && j.guardPid === process.pid);
+    await writeJournal(root, { ...j, bootId: 'another-boot', deadline: Date.now() + 60_000 });
+    assert.equal(await rollbackPending({ root, backend: be, reason: 'boot', log, ifExpired: true }), true);
+    assert.equal(live(), file('192.168.100.2/24'));
+  });
+
+  test('a failed verification inside a confirm window rolls back at once', async () => {
+    await stage(file('192.168.100.3/24'));
+    be.breakNext = true;
+    const r = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
+    assert.equal(r.verify.ok, false);
+    assert.equal(r.entry.outcome, 'rolled-back');
+    assert.match(r.entry.detail ?? '', /verification failed: vmbr0: address 192.168.100.3\/24 missing/);
+    assert.equal(live(), file('192.168.100.2/24'));
+    assert.equal(await readJournal(root), null);
+  });
+
+  test('a failed verification without a window is reported as failed', async () => {
+    await stage(file('192.168.100.3/24'));
+    be.breakNext = true;
+    const r = await applyStaged({ root, backend: be, user: 'u', log });
+    assert.equal(r.entry.outcome, 'failed');
+    assert.equal((await verifyLive({ root, backend: be })).ok, false);
+  });
+
+  test('rollback [N] restores the file before entry N as a new history entry', async () => {
+    await stage(file('192.168.100.3/24'));
+    await applyStaged({ root, backend: be, user: 'u', log });
+    await stage(file('192.168.100.4/24'));
+    await applyStaged({ root, backend: be, user: 'u', log });
+    const r = await rollbackTo({ root, backend: be, user: 'u', log, id: 1 });
+    assert.equal(r.entry.action, 'rollback');
+    assert.equal(r.entry.rollbackOf, 1);
+    assert.equal(live(), file('192.168.100.2/24'));
+    const d = await rollbackTo({ root, backend: be, user: 'u', log });
+    assert.equal(d.entry.rollbackOf, 3);
+    assert.equal(live(), file('192.168.100.4/24'));
+  });
+
+  test('history keeps the last entries only', async () => {
+    for (let i = 0; i < HISTORY_KEEP + 2; i++) {
+      await stage(file(`192.168.100.${10 + (i % 2)}/24`));
+      await applyStaged({ root, backend: be, user: 'u', log });
+    }
+    const h = await listHistory(join(root, 'var/lib/nodenet'));
+    assert.equal(h.length, HISTORY_KEEP);
+    assert.equal(h[0]?.id, 3);
+  });
+});
+
+test('changedInterfaces and verifyState', () => {
+  assert.deepEqual(changedInterfaces(modelOf(file('1.2.3.4/24')), modelOf(`${file('1.2.3.5/24')}auto vmbr1\niface vmbr1 inet manual\n`)), ['vmbr0', 'vmbr1']);
+  const s = emptyKernelState();
+  s.interfaces.push({ name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.0.0.1/24'] }, { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] });
+  const r = verifyState(modelOf(file('192.168.100.2/24')), s);
+  assert.equal(r.ok, false);
+  assert.deepEqual(
+    r.differences.map((d) => `${d.severity} ${d.message}`),
+    [
+      'critical vmbr0: is down',
+      'critical vmbr0: address 192.168.100.2/24 missing',
+      'critical vmbr0: default route via 192.168.100.1 missing',
+      'tolerated vmbr0: address 10.0.0.1/24 is not in the file',
+      'critical vmbr0: port eno1 is not enslaved',
+    ],
+  );
+});
+
+test('the guard keeps only loader flags of its parent', () => {
+  assert.deepEqual(
+    loaderArgs(['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs', '--test', '--input-type=module', '-e', 'code', '--import=y']),
+    ['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs', '--import=y'],
+  );
+});
+
+test('planReload: changed auto interfaces and their uppers; all when unsure', () => {
+  const base = file('192.168.100.2/24');
+  const v1 = 'auto vmbr1\niface vmbr1 inet static\n\taddress 10.0.0.1/24\n\tbridge-ports eno2\n';
+  assert.deepEqual(planReload(modelOf(base), modelOf(file('192.168.100.3/24'))), { up: ['vmbr0'], down: [] });
+  assert.deepEqual(planReload(modelOf(base), modelOf(`${base}\n${v1}`)), { up: ['vmbr1'], down: [] });
+  assert.deepEqual(planReload(modelOf(`${base}\n${v1}`), modelOf(base)), { up: [], down: ['vmbr1'] });
+  // a changed port (not auto) reloads the bridge above it
+  assert.deepEqual(planReload(modelOf(base), modelOf(base.replace('iface eno1 inet manual', 'iface eno1 inet manual\n\tmtu 9000'))), { up: ['vmbr0'], down: [] });
+  assert.deepEqual(planReload(modelOf(base), modelOf(base)), { all: true }, 'a re-apply reloads everything');
+  assert.deepEqual(planReload(modelOf(base), modelOf(base.replace('auto vmbr0\n', ''))), { all: true }, 'leaving auto');
+  assert.deepEqual(planReload(modelOf(base), modelOf(`${base}source /etc/network/interfaces.d/*\n`)), { all: true });
+});

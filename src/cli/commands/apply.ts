@@ -1,0 +1,265 @@
+/** apply, confirm, rollback, history, verify, netns: the safe apply commands (issue 4). */
+import { realpathSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { NodenetError } from '../../errors.ts';
+import { createBackend, createNetnsBackend, type Backend, type BackendKind } from '../../apply/backend.ts';
+import { readJournal } from '../../apply/guard.ts';
+import { listHistory } from '../../apply/history.ts';
+import { applyStaged, confirmApply, rollbackPending, rollbackTo, verifyLive, type ApplyResult } from '../../apply/pipeline.ts';
+import { pathsFor } from '../../store/paths.ts';
+import type { ParsedArgs } from '../args.ts';
+import { onlyOptions, opt } from '../args.ts';
+import type { CliContext, Command } from '../context.ts';
+import { formatDiagnostics, table } from '../format.ts';
+
+const KINDS: readonly BackendKind[] = ['ifupdown2', 'netns', 'none'];
+
+function isHostRoot(root: string): boolean {
+  try {
+    return realpathSync(root) === '/';
+  } catch {
+    return false;
+  }
+}
+
+/** `--backend`, else ifupdown2 for `--root /`, else netns when root (uid 0). */
+export function backendKind(ctx: CliContext): BackendKind {
+  const b = ctx.backend;
+  if (b !== undefined) {
+    if (!(KINDS as readonly string[]).includes(b)) throw new NodenetError('USAGE', `unknown backend ${JSON.stringify(b)}: use ifupdown2, netns or none`);
+    return b as BackendKind;
+  }
+  if (isHostRoot(ctx.root)) return 'ifupdown2';
+  if (process.getuid?.() === 0) return 'netns';
+  throw new NodenetError('USAGE', `--root ${ctx.root} is not the host: choose --backend netns (needs root) or --backend none`);
+}
+
+function backendFor(ctx: CliContext): Backend {
+  return createBackend(backendKind(ctx), { root: ctx.root });
+}
+
+function user(): string {
+  const u = process.env['SUDO_USER'] ?? userInfo().username;
+  return `${u}@cli`;
+}
+
+function liveLog(ctx: CliContext): (line: string) => void {
+  // progress on stderr so `--output-format json` stdout stays one document
+  return (line) => ctx.err(`${line}\n`);
+}
+
+function seconds(v: string | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 1 || n > 86400 || !Number.isInteger(n)) throw new NodenetError('USAGE', `${what}: a whole number of seconds from 1 to 86400 (got ${v})`);
+  return n;
+}
+
+function report(ctx: CliContext, r: ApplyResult): number {
+  const ok = r.entry.outcome === 'committed' || r.entry.outcome === 'pending-confirm';
+  if (ctx.format === 'json') {
+    ctx.out(`${JSON.stringify({ entry: r.entry, verify: r.verify, reload: { code: r.reload.code, errors: r.reload.errors }, ...(r.journal ? { pending: r.journal } : {}) })}\n`);
+    return ok ? 0 : 1;
+  }
+  const warn = r.diagnostics.filter((d) => d.severity === 'warning');
+  if (warn.length) ctx.err(formatDiagnostics(warn));
+  switch (r.entry.outcome) {
+    case 'committed':
+      ctx.out(`applied: history entry #${r.entry.id}\n`);
+      break;
+    case 'pending-confirm':
+      ctx.out(`applied: history entry #${r.entry.id}; run \`nodenet confirm\` before ${new Date(r.journal?.deadline ?? 0).toISOString()} or it is rolled back\n`);
+      break;
+    case 'rolled-back':
+      ctx.out(`rolled back: entry #${r.entry.id}: ${r.entry.detail ?? ''}\n`);
+      break;
+    default:
+      ctx.out(`FAILED: entry #${r.entry.id}: ${r.entry.detail ?? 'verification failed'}\n`);
+  }
+  return ok ? 0 : 1;
+}
+
+export const apply: Command = {
+  name: 'apply',
+  summary: 'make the staged config live (validate, reload, verify, confirm window)',
+  usage: 'apply [--confirm-timeout SECONDS] [--force]',
+  booleans: ['force'],
+  help: `Makes etc/network/interfaces.new live: validates it (errors refuse), records the live
+file and the running state in the history, renames the staged file over the live one, reloads,
+and verifies the kernel state against the file. One apply at a time.
+
+With --confirm-timeout S the apply is rolled back automatically unless \`nodenet confirm\`
+comes within S seconds. A detached guard process does it, so it holds even when this command
+is killed; at boot, nodenet-rollback.service rolls back a window whose guard is gone. A failed
+verification inside the window rolls back at once.
+
+Options:
+  --confirm-timeout S   roll back unless confirmed within S seconds
+  --force               apply even though the live file was edited by hand since staging
+
+Exit status: 0 applied, 1 refused/failed/rolled back, 2 usage or I/O error.
+
+Examples:
+  nodenet apply --confirm-timeout 60 && nodenet confirm
+  nodenet --root /tmp/demo --backend netns apply`,
+  async run(ctx, args) {
+    onlyOptions(args, ['confirm-timeout', 'force'], 'apply');
+    if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
+    const t = seconds(opt(args, 'confirm-timeout'), '--confirm-timeout');
+    const r = await applyStaged({
+      root: ctx.root,
+      backend: backendFor(ctx),
+      user: user(),
+      log: liveLog(ctx),
+      ...(t === undefined ? {} : { confirmTimeout: t }),
+      ...(args.options.has('force') ? { force: true } : {}),
+    });
+    return report(ctx, r);
+  },
+};
+
+export const confirm: Command = {
+  name: 'confirm',
+  summary: 'keep the applied config (ends the rollback window)',
+  usage: 'confirm',
+  help: `Keeps the apply waiting in its confirm window: removes the journal and stops the guard.
+Exit status 1 when nothing awaits confirmation.`,
+  async run(ctx, args) {
+    onlyOptions(args, [], 'confirm');
+    const m = await confirmApply({ root: ctx.root, user: user() });
+    if (ctx.format === 'json') ctx.out(`${JSON.stringify({ entry: m })}\n`);
+    else ctx.out(`confirmed: history entry #${m.id}\n`);
+    return 0;
+  },
+};
+
+export const rollback: Command = {
+  name: 'rollback',
+  summary: 'go back to an earlier applied config through the safe path',
+  usage: 'rollback [N] [--confirm-timeout S] | rollback --if-unconfirmed [--no-reload]',
+  booleans: ['if-unconfirmed', 'no-reload'],
+  help: `Restores the file that was live before history entry N (default: the latest entry), through
+the same path as apply: lock, history entry, atomic swap, reload, verification, optional
+confirm window. While an apply awaits confirmation, \`rollback\` without N undoes it at once.
+
+--if-unconfirmed: roll back an apply whose confirm window is over (deadline passed, guard gone,
+or another boot); does nothing otherwise. nodenet-rollback.service runs it at boot with
+--no-reload (restore the file only; networking brings it up).
+
+Examples:
+  nodenet rollback
+  nodenet rollback 12 --confirm-timeout 60
+  nodenet --root / rollback --if-unconfirmed --no-reload`,
+  async run(ctx, args) {
+    onlyOptions(args, ['confirm-timeout', 'if-unconfirmed', 'no-reload'], 'rollback');
+    const log = liveLog(ctx);
+    const pending = await readJournal(ctx.root);
+    if (args.options.has('if-unconfirmed') || (pending !== null && args.positionals.length === 0)) {
+      if (args.positionals.length) throw new NodenetError('USAGE', '--if-unconfirmed takes no entry number');
+      const ifExpired = args.options.has('if-unconfirmed');
+      const noReload = args.options.has('no-reload');
+      const done = await rollbackPending({
+        root: ctx.root,
+        backend: noReload ? createBackend('none', { root: ctx.root }) : backendFor(ctx),
+        reason: ifExpired ? 'not confirmed (window over)' : `rolled back by ${user()}`,
+        log,
+        ifExpired,
+        noReload,
+        user: user(),
+      });
+      if (ctx.format === 'json') ctx.out(`${JSON.stringify({ rolledBack: done })}\n`);
+      else ctx.out(done ? 'rolled back the unconfirmed apply\n' : 'nothing to roll back\n');
+      return 0;
+    }
+    if (args.options.has('no-reload')) throw new NodenetError('USAGE', '--no-reload only goes with --if-unconfirmed');
+    if (args.positionals.length > 1) throw new NodenetError('USAGE', 'rollback takes at most one entry number');
+    const n = args.positionals[0];
+    if (n !== undefined && !/^\d+$/.test(n)) throw new NodenetError('USAGE', `rollback: N is a history entry number (got ${n})`);
+    const t = seconds(opt(args, 'confirm-timeout'), '--confirm-timeout');
+    const r = await rollbackTo({
+      root: ctx.root,
+      backend: backendFor(ctx),
+      user: user(),
+      log,
+      ...(n === undefined ? {} : { id: Number(n) }),
+      ...(t === undefined ? {} : { confirmTimeout: t }),
+    });
+    return report(ctx, r);
+  },
+};
+
+export const history: Command = {
+  name: 'history',
+  summary: 'list applied configs',
+  usage: 'history',
+  help: `Lists the applies and rollbacks kept in var/lib/nodenet/history (the last 50): id, time, user,
+action, outcome, digests and the changed interfaces.`,
+  async run(ctx, args: ParsedArgs) {
+    onlyOptions(args, [], 'history');
+    const h = await listHistory(pathsFor(ctx.root).varLib);
+    if (ctx.format === 'json') {
+      ctx.out(`${JSON.stringify(h)}\n`);
+      return 0;
+    }
+    if (h.length === 0) {
+      ctx.out('no applies yet\n');
+      return 0;
+    }
+    ctx.out(
+      table(
+        ['ID', 'WHEN', 'USER', 'ACTION', 'OUTCOME', 'DIGEST', 'CHANGED'],
+        h.map((m) => [
+          String(m.id),
+          m.when.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+          m.user,
+          m.action === 'rollback' ? `rollback #${m.rollbackOf ?? '?'}` : 'apply',
+          m.outcome,
+          `${m.digestBefore.slice(0, 8)}→${m.digestAfter.slice(0, 8)}`,
+          m.changed.join(' '),
+        ]),
+      ),
+    );
+    return 0;
+  },
+};
+
+export const verify: Command = {
+  name: 'verify',
+  summary: 'compare the running kernel state with the live file',
+  usage: 'verify',
+  help: `Compares the kernel (links, addresses, bridge ports, default routes) with what the live file
+intends and lists the differences per interface, critical or tolerated. Exit status 1 when a
+critical difference (drift) is found; \`nodenet apply\` or a reload repairs it.`,
+  async run(ctx, args) {
+    onlyOptions(args, [], 'verify');
+    const r = await verifyLive({ root: ctx.root, backend: backendFor(ctx) });
+    if (ctx.format === 'json') {
+      ctx.out(`${JSON.stringify(r)}\n`);
+      return r.ok ? 0 : 1;
+    }
+    const by = new Map<string, string[]>();
+    for (const d of r.differences) {
+      const k = d.iface ?? '(global)';
+      by.set(k, [...(by.get(k) ?? []), `  ${d.severity === 'critical' ? 'critical ' : 'tolerated'} ${d.message}`]);
+    }
+    for (const [k, ls] of by) ctx.out(`${k}:\n${ls.join('\n')}\n`);
+    ctx.out(r.ok ? 'verify: the kernel matches the live file\n' : 'verify: DRIFT: the kernel does not match the live file\n');
+    return r.ok ? 0 : 1;
+  },
+};
+
+export const netns: Command = {
+  name: 'netns',
+  summary: 'manage the netns backend sandbox (netns destroy)',
+  usage: 'netns destroy',
+  help: `netns destroy: removes this root's namespace (and everything in it) made by the netns backend.`,
+  async run(ctx, args) {
+    onlyOptions(args, [], 'netns');
+    if (args.positionals.length !== 1 || args.positionals[0] !== 'destroy') throw new NodenetError('USAGE', 'usage: nodenet netns destroy');
+    await createNetnsBackend({ root: ctx.root }).destroy();
+    ctx.out('netns sandbox removed\n');
+    return 0;
+  },
+};
+
+export const commands: Command[] = [apply, confirm, rollback, history, verify, netns];
