@@ -14,12 +14,14 @@ import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { hasErrors } from '../interfaces/diagnostic.ts';
 import { parse } from '../interfaces/parser.ts';
 import { PHYSICAL_NIC_RE, buildModel } from '../model/build.ts';
+import { guestPortsToReplug } from './guests.ts';
 import type { Model } from '../model/types.ts';
 import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
 import { withLock } from '../store/lock.ts';
 import { pathsFor } from '../store/paths.ts';
 import { ConfigStore, sha256 } from '../store/store.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
+import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
 import { createEntry, listHistory, readMeta, readPrevious, setOutcome, type HistoryMeta } from './history.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
@@ -235,6 +237,7 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const reload = await backend.reload(plan, (l) => log(`  ${l}`));
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
+    await replugGuests(backend, stateBefore, after, log);
     const verify = await settleAndVerify(backend, after, log);
     const crit = verify.differences.filter((d) => d.severity === 'critical').map((d) => d.message);
     if (journal !== undefined) {
@@ -254,6 +257,16 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
     return { entry: m, reload, verify, diagnostics };
   });
+}
+
+/** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */
+async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log): Promise<void> {
+  if (backend.kind === 'none') return;
+  const todo = guestPortsToReplug(before, await backend.readState(), model);
+  for (const r of todo) {
+    const res = await backend.exec(['ip', 'link', 'set', 'dev', r.port, 'master', r.bridge]);
+    log(res.code === 0 ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)` : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`);
+  }
 }
 
 /** Makes the staged file live (see the module comment). */

@@ -11,7 +11,7 @@ import { createNetnsBackend, type NetnsBackend } from '../../src/apply/backend.t
 import { loaderArgs, readJournal, writeJournal } from '../../src/apply/guard.ts';
 import { readMeta } from '../../src/apply/history.ts';
 import { applyStaged, rollbackPending, verifyLive } from '../../src/apply/pipeline.ts';
-import { diffStates } from '../../src/apply/state.ts';
+import { diffStates, type KernelInterface, type KernelState } from '../../src/apply/state.ts';
 import { ConfigStore } from '../../src/store/store.ts';
 import { bridgedFile, makeRoot, removeRoot, skipUnlessReady } from './helpers.ts';
 
@@ -57,6 +57,36 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
     assert.ok(r.verify.ok);
     assert.deepEqual((await be.readState()).interfaces.find((i) => i.name === 'vmbr0')?.addresses, ['192.168.100.5/24']);
     assert.equal((await verifyLive({ root, backend: be })).ok, true);
+  });
+
+  test('a veth guest port plugged into vmbr0 stays plugged through an apply (targeted and full reload)', async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    // A container's veth, plugged in by the hypervisor; the file does not mention it and has
+    // no bridge-ports-condone-regex, so Debian's ifupdown2 detaches it on reload.
+    for (const argv of [
+      ['ip', 'link', 'add', 'veth100i0', 'type', 'veth', 'peer', 'name', 'ct100eth0'],
+      ['ip', 'link', 'set', 'veth100i0', 'master', 'vmbr0', 'up'],
+    ]) {
+      const r = await be.execNet(argv);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    try {
+      for (const [addr, reload] of [['192.168.100.11/24', undefined], ['192.168.100.12/24', 'all']] as const) {
+        lines.length = 0;
+        await stage(bridgedFile(addr));
+        const r = await applyStaged({ root, backend: be, user: 'test', log, ...(reload ? { reload } : {}) });
+        assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
+        const state: KernelState = await be.readState();
+        const port = state.interfaces.find((i: KernelInterface) => i.name === 'veth100i0');
+        assert.equal(port?.master, 'vmbr0', `guest port detached after ${reload ?? 'targeted'} reload:\n${lines.join('\n')}`);
+      }
+      assert.ok(lines.some((l) => /plugged veth100i0 back into vmbr0/.test(l)), 'the full reload detached the port and nodenet plugged it back');
+    } finally {
+      await be.execNet(['ip', 'link', 'del', 'veth100i0']);
+      // back to the address the later tests start from
+      await stage(bridgedFile('192.168.100.5/24'));
+      await applyStaged({ root, backend: be, user: 'test', log });
+    }
   });
 
   test('an unconfirmed apply (3 s window) is rolled back by the guard; the state equals the one before', async () => {
