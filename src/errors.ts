@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'LIVE_CHANGED' // live file edited by hand while changes are staged (HTTP 409)
   | 'LOCKED' // another writer/apply holds the lock (HTTP 409 / 503)
   | 'APPLY_FAILED' // reload or verification failed (rolled back)
+  | 'LOCKOUT' // the change touches the caller's own connection and needs a confirm window
   | 'NO_CHANGES' // nothing staged where something was needed
   | 'IO' // file system trouble (CLI exit 2, HTTP 500)
   | 'BACKEND' // a backend prerequisite is missing (ifupdown2 not installed, not root)

@@ -15,6 +15,7 @@ import { hasErrors } from '../interfaces/diagnostic.ts';
 import { parse } from '../interfaces/parser.ts';
 import { PHYSICAL_NIC_RE, buildModel } from '../model/build.ts';
 import { guestPortsToReplug } from './guests.ts';
+import { lockoutRisk, type Connection } from './lockout.ts';
 import type { Model } from '../model/types.ts';
 import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
 import { withLock } from '../store/lock.ts';
@@ -151,6 +152,11 @@ export interface ApplyOptions {
   force?: boolean;
   /** `targeted` (default): only what changed, see {@link planReload}; `all`: `ifreload -a`. */
   reload?: 'targeted' | 'all';
+  /**
+   * The admin's own connection (API socket, SSH_CONNECTION). A change that touches it is
+   * refused without a confirm window.
+   */
+  connection?: Connection;
   /** Starts the guard (default: a detached process); tests replace it. */
   startGuard?: (root: string, j: PendingJournal) => number | undefined;
 }
@@ -183,6 +189,14 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const before = modelOf(snap.live);
     const after = modelOf(target.text);
     const changed = changedInterfaces(before, after);
+    if (o.connection) {
+      const risk = lockoutRisk(before, after, o.connection);
+      if (risk && o.confirmTimeout === undefined)
+        throw new NodenetError('LOCKOUT', `${risk}; apply it with a confirm window (e.g. --confirm-timeout 120) so the node rolls back by itself if the connection is lost`, {
+          errors: { 'confirm-timeout': risk },
+        });
+      if (risk) log(`lock-out warning: ${risk}; the confirm window protects you`);
+    }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
     log(`backend: ${await backend.describe()}`);
     await backend.prepare(nicsOf(before, after));

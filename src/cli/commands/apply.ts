@@ -1,4 +1,5 @@
 /** apply, confirm, rollback, history, verify, netns: the safe apply commands (issue 4). */
+import { sshConnection } from '../../apply/lockout.ts';
 import { realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { NodenetError } from '../../errors.ts';
@@ -99,6 +100,10 @@ Options:
 
 Exit status: 0 applied, 1 refused/failed/rolled back, 2 usage or I/O error.
 
+Over SSH (SSH_CONNECTION set, --root /), a change that touches the interface, address,
+ports or default route carrying your own session is refused unless you give a confirm
+window: if the change cuts you off, the node rolls back by itself at the deadline.
+
 Examples:
   nodenet apply --confirm-timeout 60 && nodenet confirm
   nodenet --root /tmp/demo --backend netns apply`,
@@ -106,6 +111,7 @@ Examples:
     onlyOptions(args, ['confirm-timeout', 'force'], 'apply');
     if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
     const t = seconds(opt(args, 'confirm-timeout'), '--confirm-timeout');
+    const ssh = ctx.root === '/' ? sshConnection() : undefined;
     const r = await applyStaged({
       root: ctx.root,
       backend: backendFor(ctx),
@@ -113,6 +119,8 @@ Examples:
       log: liveLog(ctx),
       ...(t === undefined ? {} : { confirmTimeout: t }),
       ...(args.options.has('force') ? { force: true } : {}),
+      // Over SSH, a change that touches the connection itself needs a confirm window.
+      ...(ssh ? { connection: ssh } : {}),
     });
     return report(ctx, r);
   },
