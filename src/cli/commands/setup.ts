@@ -1,0 +1,234 @@
+/** `setup bridged|routed|nat` and `ipv6 disable|enable|status`: the planning modes. */
+import { readdirSync } from 'node:fs';
+import { NetworkCore } from '../../core/network.ts';
+import { NodenetError } from '../../errors.ts';
+import { PHYSICAL_NIC_RE } from '../../model/build.ts';
+import { planBridged } from '../../setup/bridged.ts';
+import type { PlanContext, SetupResult } from '../../setup/common.ts';
+import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Running, type SysctlRunner } from '../../setup/ipv6.ts';
+import { planNat } from '../../setup/nat.ts';
+import { planRouted } from '../../setup/routed.ts';
+import type { Firewall } from '../../setup/rules.ts';
+import { stageSetup, type StageResult } from '../../setup/stage.ts';
+import { readOptional } from '../../store/atomic.ts';
+import type { ParsedArgs } from '../args.ts';
+import { onlyOptions, opt } from '../args.ts';
+import type { CliContext, Command } from '../context.ts';
+import { colorDiff, formatDiagnostics } from '../format.ts';
+
+function need(args: ParsedArgs, key: string, mode: string): string {
+  const v = opt(args, key);
+  if (v === undefined || v === '') throw new NodenetError('USAGE', `setup ${mode} needs --${key}; see \`nodenet setup --help\``);
+  return v;
+}
+
+/** All values of a repeatable option, also split on commas (`--ports eno1,eno2`). */
+function many(args: ParsedArgs, key: string, split = true): string[] {
+  const vs = args.options.get(key) ?? [];
+  return split ? vs.flatMap((v) => v.split(/[,\s]+/)).filter((v) => v !== '') : vs;
+}
+
+/** Physical NICs of the host, only when the root is the host's (never guessed for another root). */
+function hostNics(root: string): Set<string> | undefined {
+  if (root !== '/') return undefined;
+  try {
+    return new Set(readdirSync('/sys/class/net').filter((n) => PHYSICAL_NIC_RE.test(n)));
+  } catch {
+    return undefined;
+  }
+}
+
+function report(ctx: CliContext, what: string, r: StageResult): number {
+  if (ctx.format === 'json') {
+    ctx.out(`${JSON.stringify({ changed: r.changed, digest: r.digest, notes: r.notes, diff: r.diff, diagnostics: r.diagnostics, warnings: r.warnings })}\n`);
+    return 0;
+  }
+  for (const w of r.warnings) ctx.err(`nodenet: warning: ${w}\n`);
+  if (!r.changed) {
+    ctx.out(`nothing to change: ${what} is already as requested\n`);
+    for (const n of r.notes) ctx.out(`  ${n}\n`);
+    return 0;
+  }
+  ctx.out(`staged: ${what}\n`);
+  for (const n of r.notes) ctx.out(`  ${n}\n`);
+  ctx.out(`\n${colorDiff(r.diff)}`);
+  ctx.out(`\nnothing is live yet: review with \`nodenet diff\`, make it live with \`nodenet apply\` (drop it with \`nodenet revert\`)\n`);
+  const shown = r.diagnostics.filter((d) => d.severity !== 'info');
+  if (shown.length) ctx.err(formatDiagnostics(shown));
+  return 0;
+}
+
+const SETUP_HELP = `Sets up one of the three network modes of the Proxmox VE docs and stages it in
+etc/network/interfaces.new like any edit (nothing is live until \`nodenet apply\`). Only the
+lines concerned change; every other line stays byte for byte. Running it again with the same
+options changes nothing. What each mode writes, and why: docs/setup.md.
+
+  setup bridged --bridge B [--ports P[,P]] [--cidr C] [--gateway G]
+      The node sits in a LAN: bridge B over the ports (NICs or bonds) with the node's address
+      and gateway, bridge-stp off, bridge-fd 0. Without --ports on a node with no bridge, the
+      first physical NIC is used (as the Proxmox VE installer does) and named in the output.
+      An address on a port moves to the bridge.
+
+  setup routed --uplink U --bridge B --cidr C
+      The provider routes a subnet to the node: forwarding and proxy_arp on the uplink
+      (post-up lines), bridge B with bridge-ports none and the guests' subnet (C is the
+      bridge's address, the guests' gateway).
+
+  setup nat --uplink U --bridge B --cidr C [--forward PROTO/PORT=IP[:PORT]]...
+            [--remove-forward PROTO/PORT]... [--firewall iptables|nft]
+  setup nat --bridge B --remove
+      One public address: bridge B with bridge-ports none and the private subnet, forwarding,
+      masquerade of the subnet out of U, the conntrack-zone rule for firewall bridges (fwbr+)
+      and DNAT port forwards. Every rule is idempotent (-C || -A) with a matching post-down.
+      Run it again to add or remove forwards (--uplink and --cidr may then be left out); the
+      lines are edited in place. --remove removes B and every rule line.
+
+Every bridge gets 'bridge-ports-condone-regex ^(tap|veth|fwpr)' so that a reload with
+Debian's ifupdown2 keeps guests' ports plugged (Proxmox VE's own build does that by a patch).
+
+Refused, with the reason: an uplink that is a bridge port or bond slave, a subnet that
+overlaps another interface, a bridge name used by something else, a bad forward, a forward
+to an address outside the NAT subnet.
+
+Options:
+  --digest D     refuse if the pending config changed since you read digest D
+
+Examples:
+  nodenet setup bridged --bridge vmbr0 --ports eno1 --cidr 192.168.1.10/24 --gateway 192.168.1.1
+  nodenet setup routed --uplink eno1 --bridge vmbr0 --cidr 203.0.113.17/28
+  nodenet setup nat --uplink vmbr0 --bridge vmbr1 --cidr 10.10.10.1/24 --forward tcp/2222=10.10.10.100:22
+  nodenet setup nat --bridge vmbr1 --forward tcp/8080=10.10.10.101:80 --remove-forward tcp/2222
+  nodenet setup nat --bridge vmbr1 --remove`;
+
+export const setup: Command = {
+  name: 'setup',
+  summary: 'planning modes: setup bridged | routed | nat',
+  usage: 'setup bridged|routed|nat [OPTIONS]',
+  help: SETUP_HELP,
+  booleans: ['remove'],
+  async run(ctx, args) {
+    const mode = args.positionals[0];
+    if (args.positionals.length !== 1 || (mode !== 'bridged' && mode !== 'routed' && mode !== 'nat')) {
+      throw new NodenetError('USAGE', 'setup needs one mode: bridged, routed or nat; see `nodenet setup --help`');
+    }
+    let plan: (text: string, pc: PlanContext) => SetupResult;
+    let what: string;
+    let core = ctx.core();
+    if (mode === 'bridged') {
+      onlyOptions(args, ['bridge', 'ports', 'cidr', 'gateway', 'digest'], 'setup bridged');
+      const bridge = need(args, 'bridge', mode);
+      const ports = many(args, 'ports');
+      const cidr = opt(args, 'cidr');
+      const gateway = opt(args, 'gateway');
+      const nics = hostNics(ctx.root);
+      if (nics) core = new NetworkCore({ root: ctx.root, nics });
+      plan = (t, pc) => planBridged(t, { bridge, ...(ports.length ? { ports } : {}), ...(cidr !== undefined ? { cidr } : {}), ...(gateway !== undefined ? { gateway } : {}) }, pc);
+      what = `bridged mode on ${bridge}`;
+    } else if (mode === 'routed') {
+      onlyOptions(args, ['uplink', 'bridge', 'cidr', 'digest'], 'setup routed');
+      const intent = { uplink: need(args, 'uplink', mode), bridge: need(args, 'bridge', mode), cidr: need(args, 'cidr', mode) };
+      plan = (t, pc) => planRouted(t, intent, pc);
+      what = `routed mode on ${intent.bridge} via ${intent.uplink}`;
+    } else {
+      onlyOptions(args, ['uplink', 'bridge', 'cidr', 'forward', 'remove-forward', 'firewall', 'remove', 'digest'], 'setup nat');
+      const bridge = need(args, 'bridge', mode);
+      const fw = opt(args, 'firewall');
+      if (fw !== undefined && fw !== 'iptables' && fw !== 'nft') throw new NodenetError('USAGE', `--firewall must be iptables or nft, not '${fw}'`);
+      const uplink = opt(args, 'uplink');
+      const cidr = opt(args, 'cidr');
+      const remove = args.options.has('remove');
+      const intent = {
+        bridge,
+        ...(uplink !== undefined ? { uplink } : {}),
+        ...(cidr !== undefined ? { cidr } : {}),
+        forwards: many(args, 'forward'),
+        removeForwards: many(args, 'remove-forward'),
+        ...(fw !== undefined ? { firewall: fw as Firewall } : {}),
+        remove,
+      };
+      plan = (t, pc) => planNat(t, intent, pc);
+      what = remove ? `removal of the NAT setup on ${bridge}` : `NAT mode on ${bridge}`;
+    }
+    return report(ctx, what, await stageSetup(core, plan, opt(args, 'digest')));
+  },
+};
+
+/** Where `--now` and `status` may touch a running kernel: the host only for `--root /`. */
+async function sysctlRunner(ctx: CliContext): Promise<{ run?: SysctlRunner; why: string }> {
+  if (ctx.backend === 'netns') {
+    const { createNetnsBackend } = await import('../../apply/backend.ts');
+    const be = createNetnsBackend({ root: ctx.root });
+    await be.prepare([]);
+    return { run: (argv) => be.execNet(argv), why: `inside the netns backend's namespace for ${ctx.root}` };
+  }
+  if (ctx.backend !== undefined && ctx.backend !== 'ifupdown2') {
+    return { why: `not applied: the ${ctx.backend} backend changes no kernel` };
+  }
+  if (ctx.root !== '/') {
+    return { why: `not applied: --root is ${ctx.root}, not /, and nodenet never changes the host's kernel for another root (use --backend netns to apply inside its sandbox)` };
+  }
+  const { createRunner } = await import('../../apply/runner.ts');
+  const runner = createRunner();
+  return { run: (argv) => runner(argv[0]!, argv.slice(1)), why: 'on this host' };
+}
+
+export const ipv6: Command = {
+  name: 'ipv6',
+  summary: 'disable, enable or show IPv6 (sysctl.d file)',
+  usage: 'ipv6 disable|enable|status [--now]',
+  help: `Disables IPv6 as the Proxmox VE docs recommend: ${IPV6_FILE} (under --root) with
+  net.ipv6.conf.all.disable_ipv6 = 1
+  net.ipv6.conf.default.disable_ipv6 = 1
+written atomically. \`enable\` removes the file. Both take effect at the next boot; with --now
+they are also applied at once (disable: sysctl -p FILE; enable: sysctl -w ...=0 for both keys)
+— on the host only when --root is /, or inside the sandbox with --backend netns. \`status\`
+shows the file and the running values.
+
+Options:
+  --now          also apply to the running kernel (exit 1 when that is not possible, saying why)
+
+Examples:
+  nodenet ipv6 disable --now
+  nodenet ipv6 status --output-format json
+  nodenet --root /tmp/node --backend netns ipv6 disable --now`,
+  booleans: ['now'],
+  async run(ctx, args) {
+    onlyOptions(args, ['now'], 'ipv6');
+    const action = args.positionals[0];
+    if (args.positionals.length !== 1 || (action !== 'disable' && action !== 'enable' && action !== 'status')) {
+      throw new NodenetError('USAGE', 'ipv6 needs one of: disable, enable, status; see `nodenet ipv6 --help`');
+    }
+    const { join } = await import('node:path');
+    const file = join(ctx.root, IPV6_FILE);
+    if (action === 'status') {
+      if (args.options.has('now')) throw new NodenetError('USAGE', 'ipv6 status takes no --now');
+      const content = await readOptional(file);
+      const { run, why } = await sysctlRunner(ctx);
+      const running = run ? await ipv6Running(run) : null;
+      if (ctx.format === 'json') {
+        ctx.out(`${JSON.stringify({ file, exists: content !== null, disabled_by_file: disablesIpv6(content), content, running, ...(running ? {} : { running_note: why.replace(/^not applied/, 'not read') }) })}\n`);
+        return 0;
+      }
+      ctx.out(`file:    ${file}: ${content === null ? 'absent (IPv6 is not disabled by nodenet)' : disablesIpv6(content) ? 'present, disables IPv6 at boot' : 'present, but does not set both keys to 1'}\n`);
+      if (running) for (const [k, v] of Object.entries(running)) ctx.out(`running: ${k} = ${v ?? '(unreadable)'}\n`);
+      else ctx.out(`running: ${why.replace(/^not applied/, 'not read')}\n`);
+      return 0;
+    }
+    const now = args.options.has('now');
+    const runner = now ? await sysctlRunner(ctx) : undefined;
+    const r = await ipv6Apply(ctx.root, action, runner?.run, runner?.why);
+    const wanted = now && !r.applied;
+    if (ctx.format === 'json') {
+      ctx.out(`${JSON.stringify({ file: r.file, changed: r.changed, content: r.content, applied: r.applied, message: r.message })}\n`);
+      return wanted ? 1 : 0;
+    }
+    const did = action === 'disable' ? (r.changed ? `wrote ${r.file}` : `${r.file} already disables IPv6`) : r.changed ? `removed ${r.file}` : `${r.file} is absent already`;
+    ctx.out(`${did}\n`);
+    if (r.applied) ctx.out(`${r.message} (${runner?.why})\n`);
+    else if (now) ctx.err(`nodenet: ${r.message}\n`);
+    else ctx.out(`takes effect at the next boot; add --now to apply it at once\n`);
+    return wanted ? 1 : 0;
+  },
+};
+
+export const commands: Command[] = [setup, ipv6];

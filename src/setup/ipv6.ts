@@ -1,0 +1,91 @@
+/**
+ * Disabling IPv6 the way the Proxmox VE docs recommend: a sysctl.d file rather than the kernel
+ * command line (research proxmox.md §4, end). The pure part decides the file's text; the
+ * effect part ({@link ipv6Apply}) writes it atomically and applies it only where that is safe.
+ */
+import { join } from 'node:path';
+import { NodenetError } from '../errors.ts';
+import { atomicRemove, atomicWrite, readOptional } from '../store/atomic.ts';
+
+/** Relative to the root (contract.md §1). */
+export const IPV6_FILE = 'etc/sysctl.d/disable-ipv6.conf';
+
+export const IPV6_KEYS = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'] as const;
+
+/** The file `ipv6 disable` writes: the two lines of the docs, with a comment saying who wrote it. */
+export const IPV6_DISABLE_TEXT = `# Written by \`nodenet ipv6 disable\`; \`nodenet ipv6 enable\` removes this file.
+net.ipv6.conf.all.disable_ipv6 = 1
+net.ipv6.conf.default.disable_ipv6 = 1
+`;
+
+/** The sysctl settings a sysctl.d file holds (`key = value` lines; comments skipped). */
+export function parseSysctl(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const l = raw.trim();
+    if (l === '' || l.startsWith('#') || l.startsWith(';')) continue;
+    const m = /^-?([^=\s]+)\s*=\s*(.*)$/.exec(l);
+    if (m) out[m[1]!.replace(/\//g, '.')] = m[2]!.trim();
+  }
+  return out;
+}
+
+/** Whether a file's text disables IPv6 on all and default interfaces. */
+export function disablesIpv6(text: string | null): boolean {
+  if (text === null) return false;
+  const s = parseSysctl(text);
+  return IPV6_KEYS.every((k) => s[k] === '1');
+}
+
+/** The file's next content for an action: a text to write, null to remove it, or unchanged. */
+export function planIpv6(current: string | null, action: 'disable' | 'enable'): string | null {
+  if (action === 'disable') return disablesIpv6(current) ? current : IPV6_DISABLE_TEXT;
+  return null;
+}
+
+/** Runs a command where the setting applies (host sysctl, or inside the netns backend). */
+export type SysctlRunner = (argv: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+export interface Ipv6Outcome {
+  file: string;
+  changed: boolean;
+  /** File content after the action (null: no file). */
+  content: string | null;
+  /** Whether the settings were applied to a running kernel, and the sentence saying so. */
+  applied: boolean;
+  message: string;
+}
+
+/**
+ * Write or remove `ROOT/etc/sysctl.d/disable-ipv6.conf` (atomically) and, when `run` is given,
+ * apply it: `sysctl -p FILE` for disable; for enable `sysctl -w KEY=0` for both keys (removing
+ * the file alone changes nothing until reboot).
+ */
+export async function ipv6Apply(root: string, action: 'disable' | 'enable', run?: SysctlRunner, notAppliedWhy?: string): Promise<Ipv6Outcome> {
+  const file = join(root, IPV6_FILE);
+  const current = await readOptional(file);
+  const next = planIpv6(current, action);
+  let changed = false;
+  if (next === null) changed = await atomicRemove(file);
+  else if (next !== current) {
+    await atomicWrite(file, next);
+    changed = true;
+  }
+  if (!run) {
+    return { file, changed, content: next, applied: false, message: notAppliedWhy ?? 'not applied to the running kernel (add --now); it takes effect at the next boot' };
+  }
+  const argv = action === 'disable' ? ['sysctl', '-p', file] : ['sysctl', '-w', ...IPV6_KEYS.map((k) => `${k}=0`)];
+  const r = await run(argv);
+  if (r.code !== 0) throw new NodenetError('BACKEND', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  return { file, changed, content: next, applied: true, message: `applied: ${argv.join(' ')}` };
+}
+
+/** The running values of the two keys (null where unreadable). */
+export async function ipv6Running(run: SysctlRunner): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const k of IPV6_KEYS) {
+    const r = await run(['sysctl', '-n', k]);
+    out[k] = r.code === 0 ? r.stdout.trim() : null;
+  }
+  return out;
+}
