@@ -179,18 +179,18 @@ export class NetworkCore {
   }
 
   /**
-   * The shared edit path: under the lock, plan text edits against the pending config, apply
-   * them, and refuse the write if it introduces a validation error (errors already in a
-   * hand-edited file do not block unrelated edits; they block apply).
+   * The shared edit path: under the lock, compute the new pending text from the current one
+   * and stage it, refusing the write if it introduces a validation error (errors already in a
+   * hand-edited file do not block unrelated edits; they block apply). The CLI, the API and the
+   * planning modes all stage through here.
+   * @returns the result and the pending text before the change
    */
-  private async edit(digest: string | undefined, plan: (p: Parsed) => TextEdit[]): Promise<EditResult> {
+  async editText(digest: string | undefined, next: (pending: string) => string): Promise<EditResult & { previous: string }> {
     let diagnostics: Diagnostic[] = [];
     const { after, changed, before } = await this.store.update(async (snap) => {
-      const p = this.parseText(snap.pending);
-      const edits = plan(p);
-      const next = applyEdits(snap.pending, edits);
-      if (next === snap.pending) return next;
-      const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new'), this.diagnose(next, 'interfaces.new')]);
+      const text = next(snap.pending);
+      if (text === snap.pending) return text;
+      const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new'), this.diagnose(text, 'interfaces.new')]);
       const had = new Set(old.filter((d) => d.severity === 'error').map(diagKey));
       const introduced = now.filter((d) => d.severity === 'error' && !had.has(diagKey(d)));
       if (introduced.length) {
@@ -200,14 +200,20 @@ export class NetworkCore {
         });
       }
       diagnostics = now;
-      return next;
+      return text;
     }, digest);
     return {
       changed,
       digest: after.digest,
       diagnostics,
       warnings: before.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : [],
+      previous: before.pending,
     };
+  }
+
+  private async edit(digest: string | undefined, plan: (p: Parsed) => TextEdit[]): Promise<EditResult> {
+    const { previous: _previous, ...r } = await this.editText(digest, (text) => applyEdits(text, plan(this.parseText(text))));
+    return r;
   }
 }
 

@@ -4,7 +4,6 @@
  * error). Nothing goes live here; `nodenet apply` does that.
  */
 import type { NetworkCore } from '../core/network.ts';
-import { NodenetError } from '../errors.ts';
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { unifiedDiff } from '../interfaces/diff.ts';
 import type { PlanContext, SetupResult } from './common.ts';
@@ -21,10 +20,9 @@ export interface StageResult {
   warnings: string[];
 }
 
-const key = (d: Diagnostic) => `${d.code}\u0000${d.iface ?? ''}\u0000${d.message}`;
-
 /**
- * Run `plan` on the pending text under the store's lock and stage its result.
+ * Run `plan` on the pending text under the store's lock and stage its result (through the
+ * core's one edit path).
  * @throws NodenetError('INVALID') when the result has a validation error the pending text did
  *   not have; NodenetError('STALE') on a digest mismatch; the planner's refusals as they are.
  */
@@ -34,29 +32,20 @@ export async function stageSetup(
   digest?: string,
 ): Promise<StageResult> {
   let notes: string[] = [];
-  let diagnostics: Diagnostic[] = [];
-  let diff = '';
+  let staged = '';
   const ctx: PlanContext = core.opts.nics ? { nics: core.opts.nics } : {};
-  const { after, changed, before } = await core.store.update(async (snap) => {
-    const r = plan(snap.pending, ctx);
-    notes = r.notes;
-    if (r.text === snap.pending) return r.text;
-    const [old, now] = await Promise.all([core.diagnose(snap.pending, 'interfaces.new'), core.diagnose(r.text, 'interfaces.new')]);
-    const had = new Set(old.filter((d) => d.severity === 'error').map(key));
-    const introduced = now.filter((d) => d.severity === 'error' && !had.has(key(d)));
-    if (introduced.length) {
-      throw new NodenetError('INVALID', `the change was refused: ${introduced.map((d) => d.message).join('; ')}`, { diagnostics: introduced });
-    }
-    diagnostics = now;
-    diff = unifiedDiff(snap.pending, r.text);
-    return r.text;
-  }, digest);
+  const r = await core.editText(digest, (text) => {
+    const res = plan(text, ctx);
+    notes = res.notes;
+    staged = res.text;
+    return res.text;
+  });
   return {
-    changed,
-    digest: after.digest,
+    changed: r.changed,
+    digest: r.digest,
     notes,
-    diagnostics,
-    diff,
-    warnings: before.liveChangedSinceStaging ? ['the live file etc/network/interfaces was edited by hand after the staged changes were made; review `nodenet diff`'] : [],
+    diagnostics: r.diagnostics,
+    diff: r.changed ? unifiedDiff(r.previous, staged) : '',
+    warnings: r.warnings,
   };
 }
