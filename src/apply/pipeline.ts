@@ -16,7 +16,7 @@ import { parse } from '../interfaces/parser.ts';
 import { PHYSICAL_NIC_RE, buildModel } from '../model/build.ts';
 import { guestPortsToReplug } from './guests.ts';
 import { lockoutRisk, type Connection } from './lockout.ts';
-import type { Model } from '../model/types.ts';
+import type { Iface, Model } from '../model/types.ts';
 import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
 import { withLock } from '../store/lock.ts';
 import { pathsFor } from '../store/paths.ts';
@@ -248,6 +248,13 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     }
     const plan: ReloadPlan = o.reload === 'all' ? { all: true } : planReload(before, after);
     log('all' in plan ? 'reload: all interfaces' : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`);
+    if ('all' in plan) {
+      const hooks = hookChanged(before, after);
+      if (hooks.length) {
+        log(`reload: hook lines changed on ${hooks.join(' ')}: taking them down with the old config first, so their post-down lines run`);
+        await backend.reload({ up: [], down: hooks }, (l) => log(`  ${l}`));
+      }
+    }
     const reload = await backend.reload(plan, (l) => log(`  ${l}`));
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
@@ -418,6 +425,26 @@ function lowersOf(m: Model, name: string): string[] {
  * `source` lines, loopback, `auto`-only lines, a kind change, an interface leaving `auto`, a
  * changed interface with no auto interface to bring it up, or more than half the interfaces.
  */
+const HOOK_KEYS = new Set(['pre-up', 'up', 'post-up', 'pre-down', 'down', 'post-down']);
+
+/** The hook lines of an interface, in order, as one comparable string. */
+export function hooksOf(i: Iface): string {
+  return i.options
+    .filter((o) => HOOK_KEYS.has(o.key))
+    .map((o) => `${o.key} ${o.value}`)
+    .join('\n');
+}
+
+/** Auto interfaces (before) whose hook lines change: they need an ifdown with the old config. */
+export function hookChanged(before: Model, after: Model): string[] {
+  const out: string[] = [];
+  for (const [n, b] of before.ifaces) {
+    const a = after.ifaces.get(n);
+    if (a && b.autostart && hooksOf(b) !== hooksOf(a)) out.push(n);
+  }
+  return out.sort();
+}
+
 export function planReload(before: Model, after: Model): ReloadPlan {
   const all: ReloadPlan = { all: true };
   const changed = changedInterfaces(before, after);
@@ -438,6 +465,9 @@ export function planReload(before: Model, after: Model): ReloadPlan {
       continue;
     }
     if (b !== undefined && (b.kind !== a.kind || (b.autostart && !a.autostart))) return all;
+    // Changed hook lines: take it down with the old config first, so its old post-down lines
+    // remove what the old post-up lines added (ifupdown2 does not on a reload).
+    if (b !== undefined && b.autostart && hooksOf(b) !== hooksOf(a)) down.push(n);
     // this interface (if auto) and every auto interface above it, transitively
     const seen = new Set<string>();
     const stack = [n];

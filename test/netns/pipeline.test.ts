@@ -89,6 +89,27 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
     }
   });
 
+  test('changed hook lines: the old post-down runs, so no stale firewall rule is left (targeted and full reload)', async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    const nat = (port: number) =>
+      'auto vmbr1\niface vmbr1 inet static\n\taddress 10.10.10.1/24\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n' +
+      `\tpost-up iptables -t nat -C PREROUTING -i vmbr0 -p tcp --dport ${port} -j DNAT --to-destination 10.10.10.5:22 2>/dev/null || iptables -t nat -A PREROUTING -i vmbr0 -p tcp --dport ${port} -j DNAT --to-destination 10.10.10.5:22\n` +
+      `\tpost-down iptables -t nat -D PREROUTING -i vmbr0 -p tcp --dport ${port} -j DNAT --to-destination 10.10.10.5:22 2>/dev/null || true\n`;
+    const dnat = async () => ((await be!.readState()).firewall.iptables ?? []).filter((l) => l.includes('DNAT'));
+    for (const [port, reload] of [[2201, undefined], [2202, undefined], [2203, 'all']] as const) {
+      lines.length = 0;
+      await stage(`${bridgedFile('192.168.100.5/24')}\n${nat(port)}`);
+      const r = await applyStaged({ root, backend: be, user: 'test', log, ...(reload ? { reload } : {}) });
+      assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
+      const rules = await dnat();
+      assert.equal(rules.length, 1, `exactly one DNAT rule after moving to port ${port}:\n${rules.join('\n')}\n${lines.join('\n')}`);
+      assert.match(rules[0]!, new RegExp(`--dport ${port} `));
+    }
+    await stage(bridgedFile('192.168.100.5/24'));
+    await applyStaged({ root, backend: be, user: 'test', log });
+    assert.deepEqual(await dnat(), [], 'removing the stanza removes its rule');
+  });
+
   test('an unconfirmed apply (3 s window) is rolled back by the guard; the state equals the one before', async () => {
     assert.ok(be !== undefined && root !== undefined);
     const stateBefore = await be.readState();
