@@ -251,7 +251,7 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     if ('all' in plan) {
       const hooks = hookChanged(before, after);
       if (hooks.length) {
-        log(`reload: hook lines changed on ${hooks.join(' ')}: taking them down with the old config first, so their post-down lines run`);
+        log(`reload: ${hooks.join(' ')} changed hook lines or bond mode: taking them down with the old config first`);
         await backend.reload({ up: [], down: hooks }, (l) => log(`  ${l}`));
       }
     }
@@ -435,12 +435,25 @@ export function hooksOf(i: Iface): string {
     .join('\n');
 }
 
-/** Auto interfaces (before) whose hook lines change: they need an ifdown with the old config. */
+/**
+ * Whether an interface must be taken down (with its old config) before it comes up again:
+ * its hook lines changed (ifupdown2 would not run the old post-down lines), or its bond mode
+ * or primary changed (the kernel refuses a mode change while a bond has slaves, and ifupdown2
+ * then logs `[Errno 39] Directory not empty` and exits 0; a primary given with a mode change
+ * is silently not applied either).
+ */
+export function needsDownFirst(b: Iface, a: Iface): boolean {
+  if (hooksOf(b) !== hooksOf(a)) return true;
+  if (b.bond && a.bond && ((b.bond.mode ?? b.bond.modeRaw) !== (a.bond.mode ?? a.bond.modeRaw) || b.bond.primary !== a.bond.primary)) return true;
+  return false;
+}
+
+/** Auto interfaces (before) that need an ifdown with the old config first. */
 export function hookChanged(before: Model, after: Model): string[] {
   const out: string[] = [];
   for (const [n, b] of before.ifaces) {
     const a = after.ifaces.get(n);
-    if (a && b.autostart && hooksOf(b) !== hooksOf(a)) out.push(n);
+    if (a && b.autostart && needsDownFirst(b, a)) out.push(n);
   }
   return out.sort();
 }
@@ -467,7 +480,7 @@ export function planReload(before: Model, after: Model): ReloadPlan {
     if (b !== undefined && (b.kind !== a.kind || (b.autostart && !a.autostart))) return all;
     // Changed hook lines: take it down with the old config first, so its old post-down lines
     // remove what the old post-up lines added (ifupdown2 does not on a reload).
-    if (b !== undefined && b.autostart && hooksOf(b) !== hooksOf(a)) down.push(n);
+    if (b !== undefined && b.autostart && needsDownFirst(b, a)) down.push(n);
     // this interface (if auto) and every auto interface above it, transitively
     const seen = new Set<string>();
     const stack = [n];

@@ -8,8 +8,8 @@
  * Tolerated (reported, not failing): addresses in the kernel the file does not name, an MTU
  * different from the file's, an address written without a prefix that is present with any prefix.
  */
-import type { Model } from '../model/types.ts';
-import type { KernelState } from './state.ts';
+import type { Iface, Model } from '../model/types.ts';
+import type { KernelInterface, KernelState } from './state.ts';
 
 export interface VerifyDifference {
   iface?: string;
@@ -74,6 +74,72 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
       else if (kp.master !== iface.name) crit(iface.name, `${iface.name}: port ${p} is ${kp.master === undefined ? 'not enslaved' : `enslaved to ${kp.master}`}`);
     }
     if (iface.mtu !== undefined && Number(iface.mtu) !== k.mtu) tol(iface.name, `${iface.name}: mtu ${k.mtu}, the file says ${iface.mtu}`);
+    kindChecks(iface, k, crit, tol);
+  }
+  for (const [key, want] of sysctlsOf(model)) {
+    const have = state.sysctls[key];
+    if (have !== undefined && have !== want) crit(undefined, `sysctl ${key} is ${have}, the file's hook lines set ${want}`);
   }
   return { ok: !diffs.some((d) => d.severity === 'critical'), differences: diffs };
+}
+
+type Report = (iface: string, message: string) => void;
+
+/**
+ * Kind-specific checks: a bond's mode and the options the file sets (ifupdown2 can leave a
+ * bond in its old mode on reload and still exit 0), a VLAN's id, protocol and raw device, a
+ * bridge's VLAN filtering and STP.
+ */
+function kindChecks(iface: Iface, k: KernelInterface, crit: Report, tol: Report): void {
+  const n = iface.name;
+  if (iface.bond && iface.kind === 'bond') {
+    const b = iface.bond;
+    if (!k.bond) crit(n, `${n}: is not a bond in the kernel (kind ${k.kind})`);
+    else {
+      const mode = b.mode ?? 'balance-rr';
+      if (k.bond.mode !== mode) crit(n, `${n}: bond mode is ${k.bond.mode}, the file says ${mode}`);
+      const opt = (x: string) => k.bond?.options[x];
+      if (b.miimon !== undefined && opt('miimon') !== undefined && opt('miimon') !== b.miimon) crit(n, `${n}: miimon is ${opt('miimon')}, the file says ${b.miimon}`);
+      if (b.primary !== undefined && (mode === 'active-backup' || mode === 'balance-tlb' || mode === 'balance-alb') && opt('primary') !== b.primary)
+        crit(n, `${n}: primary slave is ${opt('primary') ?? '(none)'}, the file says ${b.primary}`);
+      if (b.xmitHashPolicy !== undefined && (mode === 'balance-xor' || mode === '802.3ad') && opt('xmit_hash_policy') !== undefined && opt('xmit_hash_policy') !== b.xmitHashPolicy)
+        crit(n, `${n}: xmit-hash-policy is ${opt('xmit_hash_policy')}, the file says ${b.xmitHashPolicy}`);
+      if (b.lacpRate !== undefined && mode === '802.3ad') {
+        const want = b.lacpRate === '1' ? 'fast' : b.lacpRate === '0' ? 'slow' : b.lacpRate;
+        const have = opt('ad_lacp_rate') ?? opt('lacp_rate');
+        if (have !== undefined && have !== want) crit(n, `${n}: lacp-rate is ${have}, the file says ${want}`);
+      }
+    }
+  }
+  if (iface.vlan && iface.kind === 'vlan') {
+    const v = iface.vlan;
+    if (!k.vlan) crit(n, `${n}: is not a VLAN device in the kernel (kind ${k.kind})`);
+    else {
+      if (v.id !== undefined && k.vlan.id !== v.id) crit(n, `${n}: VLAN id is ${k.vlan.id}, the file says ${v.id}`);
+      if (v.rawDevice !== undefined && k.vlan.link !== v.rawDevice) crit(n, `${n}: VLAN raw device is ${k.vlan.link}, the file says ${v.rawDevice}`);
+      const proto = (v.protocol ?? '802.1q').toLowerCase();
+      if (k.vlan.protocol.toLowerCase() !== proto) crit(n, `${n}: VLAN protocol is ${k.vlan.protocol}, the file says ${proto}`);
+    }
+  }
+  if (iface.bridge && iface.kind === 'bridge' && k.bridge) {
+    if (iface.bridge.vlanAware !== (k.bridge.vlan_filtering === 1)) crit(n, `${n}: VLAN filtering is ${k.bridge.vlan_filtering ? 'on' : 'off'}, the file says ${iface.bridge.vlanAware ? 'on' : 'off'}`);
+    if (iface.bridge.stp !== undefined && iface.bridge.stp !== (k.bridge.stp_state !== 0)) tol(n, `${n}: STP is ${k.bridge.stp_state ? 'on' : 'off'}, the file says ${iface.bridge.stp ? 'on' : 'off'}`);
+  }
+}
+
+const SYSCTL_ECHO = /echo\s+(\d+)\s*>\s*\/proc\/sys\/([\w./-]+)/g;
+const SYSCTL_W = /sysctl\s+(?:-q\s+)?-w\s+([\w.-]+)=(\d+)/g;
+
+/** The sysctls an auto interface's post-up/up lines set (`echo 1 > /proc/sys/...`, `sysctl -w`). */
+export function sysctlsOf(model: Model): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const i of model.ifaces.values()) {
+    if (!i.autostart) continue;
+    for (const o of i.options) {
+      if (o.key !== 'post-up' && o.key !== 'up' && o.key !== 'pre-up') continue;
+      for (const m of o.value.matchAll(SYSCTL_ECHO)) out.set(m[2]!.replaceAll('/', '.'), m[1]!);
+      for (const m of o.value.matchAll(SYSCTL_W)) out.set(m[1]!, m[2]!);
+    }
+  }
+  return out;
 }
