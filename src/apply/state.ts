@@ -162,6 +162,9 @@ async function optionalText(exec: Exec, argv: string[]): Promise<string | null> 
   }
   if (r.code === 0) return r.stdout;
   if (isMissingCommand(r)) return null;
+  // The tool is there but the kernel lacks the subsystem (no nf_tables / ip_tables): nothing
+  // to read, as on a host without the command.
+  if (/Protocol not supported|Operation not supported|Unable to initialize Netlink socket|can't initialize|Table does not exist|Address family not supported/i.test(r.stderr)) return null;
   throw new NodenetError('BACKEND', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
