@@ -1,0 +1,188 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- untyped JSON answers and the dynamic client proxy */
+/**
+ * API load benchmark (run by hand: `node --import tsx bench/api-load.ts [--seconds 20]`).
+ *
+ * 1. GET list of a generated 4094-interface config, 50 concurrent clients: p50/p99.
+ * 2. 50 concurrent writers using digests for a fixed time: every 200 must be in the final file,
+ *    every conflict a clean 409, no torn file seen by a concurrent disk reader, server up.
+ * 3. A single-interface PUT on the 4094-interface file: median.
+ *
+ * The server runs in a child process (this file with `--server ROOT`), over HTTPS with a token.
+ */
+import { fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+
+const argv = process.argv.slice(2);
+
+function bridges(n: number): string {
+  let s = '# generated for bench/api-load.ts\nauto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+  for (let i = 1; i < n; i++) s += `\nauto vmbr${i}\niface vmbr${i} inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n`;
+  return s;
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+async function startServer(text: string): Promise<{ root: string; base: string; auth: string; stop: () => Promise<void> }> {
+  const root = await fs.mkdtemp(join(tmpdir(), 'nodenet-bench-'));
+  await fs.mkdir(join(root, 'etc/network'), { recursive: true });
+  await fs.writeFile(join(root, 'etc/network/interfaces'), text);
+  const child = fork(fileURLToPath(import.meta.url), ['--server', root], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  process.on('exit', () => child.kill('SIGKILL'));
+  const { port, token } = await new Promise<{ port: number; token: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { port: number; token: string }));
+    child.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+  return {
+    root,
+    base: `https://127.0.0.1:${port}/api2/json/nodes/pve`,
+    auth: `PVEAPIToken=${token}`,
+    async stop() {
+      const alive = child.exitCode === null;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      if (!alive) throw new Error('server had died');
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+const dispatcher = new Agent({ connect: { rejectUnauthorized: false }, connections: 64, pipelining: 1 });
+
+async function call(s: { base: string; auth: string }, method: string, path: string, body?: Record<string, string>, parse = true): Promise<{ status: number; json: any; ms: number }> {
+  const t0 = performance.now();
+  const r = await request(`${s.base}${path}`, {
+    method: method as 'GET',
+    dispatcher,
+    headers: { authorization: s.auth, ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    ...(body ? { body: new URLSearchParams(body).toString() } : {}),
+  });
+  if (!parse) {
+    // Consume the body without parsing: measures the server, not the client's JSON.parse.
+    for await (const _chunk of r.body) void _chunk;
+    return { status: r.statusCode, json: null, ms: performance.now() - t0 };
+  }
+  const text = await r.body.text();
+  return { status: r.statusCode, json: text ? JSON.parse(text) : null, ms: performance.now() - t0 };
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(argv[argv.indexOf('--seconds') + 1]) || 20;
+  const rows: [string, string][] = [];
+
+  // 1. GET list, 4094 interfaces, 50 clients.
+  {
+    console.error('phase 1: GET list (4094 interfaces), 50 clients, 10 s');
+    const s = await startServer(bridges(4094));
+    const first = await call(s, 'GET', '/network');
+    if (first.status !== 200 || first.json.data.length < 4094) throw new Error(`list: ${first.status} ${first.json?.data?.length}`);
+    const bytes = JSON.stringify(first.json).length;
+    const lat: number[] = [];
+    const end = Date.now() + 10_000;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: 50 }, async () => {
+        while (Date.now() < end) {
+          const r = await call(s, 'GET', '/network', undefined, false);
+          if (r.status !== 200) throw new Error(`list status ${r.status}`);
+          lat.push(r.ms);
+        }
+      }),
+    );
+    const wall = (performance.now() - t0) / 1000;
+    rows.push(['GET list, 4094 interfaces, 50 clients, 10 s', `${lat.length} requests, ${(lat.length / wall).toFixed(0)} req/s, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (${(bytes / 1024).toFixed(0)} KiB each)`]);
+
+    // 3. Single-interface PUT on the 4094-interface file (sequential).
+    console.error('phase 3: single-interface PUT on the 4094-interface file');
+    const put: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const r = await call(s, 'PUT', `/network/vmbr${1 + (i % 4000)}`, { type: 'bridge', comments: `bench ${i}` });
+      if (r.status !== 200) throw new Error(`put ${r.status} ${JSON.stringify(r.json)}`);
+      put.push(r.ms);
+    }
+    rows.push(['single-interface PUT, 4094-interface file, sequential ×40', `median ${pct(put, 50).toFixed(1)} ms, p99 ${pct(put, 99).toFixed(1)} ms`]);
+    await s.stop();
+  }
+
+  // 2. 50 concurrent writers with digests.
+  {
+    console.error(`phase 2: 50 writers with digests, ${seconds} s`);
+    const s = await startServer(bridges(100));
+    const staged = join(s.root, 'etc/network/interfaces.new');
+    const acked = new Set<string>();
+    const knownDigests = new Set<string>();
+    const seenOnDisk = new Set<string>();
+    let ok = 0;
+    let conflicts = 0;
+    let other = 0;
+    const otherSamples: string[] = [];
+    const end = Date.now() + seconds * 1000;
+    let reading = true;
+    const reader = (async () => {
+      while (reading) {
+        const t = await fs.readFile(staged, 'utf8').catch(() => null);
+        if (t !== null) seenOnDisk.add(createHash('sha256').update(t).digest('hex'));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    const lat: number[] = [];
+    await Promise.all(
+      Array.from({ length: 50 }, async (_, w) => {
+        let n = 0;
+        while (Date.now() < end) {
+          const g = await call(s, 'GET', '/network/vmbr0');
+          const name = `w${w}x${n}`;
+          const r = await call(s, 'POST', '/network', { iface: name, type: 'bridge', bridge_ports: '', digest: g.json.digest });
+          lat.push(r.ms);
+          if (r.status === 200) {
+            ok++;
+            n++;
+            acked.add(name);
+            knownDigests.add(r.json.digest);
+          } else if (r.status === 409 && /reload and retry/.test(r.json?.message ?? '')) conflicts++;
+          else {
+            other++;
+            if (otherSamples.length < 3) otherSamples.push(`${r.status} ${JSON.stringify(r.json)}`);
+          }
+        }
+      }),
+    );
+    reading = false;
+    await reader;
+    const final = await fs.readFile(staged, 'utf8');
+    const missing = [...acked].filter((name) => !new RegExp(`^iface ${name} inet`, 'm').test(final));
+    const torn = [...seenOnDisk].filter((d) => !knownDigests.has(d));
+    const up = (await call(s, 'GET', '/network')).status === 200;
+    rows.push([
+      `50 writers with digests, ${seconds} s (POST create, 100-interface start)`,
+      `${ok} × 200, ${conflicts} × 409, ${other} other; lost updates ${missing.length}; torn/unknown files seen ${torn.length} of ${seenOnDisk.size} reads; write p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms; server up: ${up ? 'yes' : 'NO'}`,
+    ]);
+    if (otherSamples.length) console.error('unexpected answers:', otherSamples);
+    await s.stop();
+  }
+
+  console.log(`| benchmark | result |\n|---|---|\n${rows.map(([a, b]) => `| ${a} | ${b} |`).join('\n')}`);
+  await dispatcher.close();
+}
+
+if (argv[0] === '--server') {
+  // Child: serve ROOT on a free port, report the port to the parent.
+  const root = argv[1]!;
+  const { createServer } = await import('../src/api/server.ts');
+  const { ensureTls } = await import('../src/api/tls.ts');
+  const tls = await ensureTls(root);
+  const srv = createServer({ root, node: 'pve', tls: { key: tls.key, cert: tls.cert }, failDelayMs: 0 });
+  const token = await srv.auth.addToken((await srv.auth.addUser('bench@pve', 'bench-pw'), 'bench@pve'), 'load', false);
+  const addr = await srv.listen(0, '127.0.0.1');
+  process.send!({ port: addr.port, token: `${token['full-tokenid']}=${token.value}` });
+  process.on('SIGTERM', () => void srv.close(2000).then(() => process.exit(0)));
+} else {
+  await main();
+}

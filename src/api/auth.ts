@@ -1,0 +1,322 @@
+/**
+ * Authentication and privileges: local users with scrypt password hashes, PVE-format tickets
+ * with CSRF tokens, and API tokens (research/clients.md §2.3–2.4).
+ *
+ * Files (under ROOT/etc/nodenet, mode 0600): `users.json` (users and hashed token secrets),
+ * `auth-key` (the HMAC key that signs tickets and CSRF tokens).
+ */
+import { createHash, createHmac, randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { NodenetError } from '../errors.ts';
+import { atomicWrite, readOptional } from '../store/atomic.ts';
+
+/** Roles: `admin` may read and change (Sys.Audit + Sys.Modify); `audit` may only read. */
+export type Role = 'admin' | 'audit';
+export type Privilege = 'Sys.Audit' | 'Sys.Modify';
+
+const ROLE_PRIVS: Record<Role, readonly Privilege[]> = {
+  admin: ['Sys.Audit', 'Sys.Modify'],
+  audit: ['Sys.Audit'],
+};
+
+export interface UserRecord {
+  /** `scrypt$N$r$p$salt-b64$hash-b64` */
+  hash: string;
+  role: Role;
+  enable: boolean;
+  created: string;
+}
+
+export interface TokenRecord {
+  /** sha256 of the secret, hex. Secrets are random UUIDs (122 bits), so a fast hash suffices. */
+  hash: string;
+  /** Privilege separation: the token is limited to reading, whatever the user's role. */
+  privsep: boolean;
+  created: string;
+}
+
+interface AuthFile {
+  users: Record<string, UserRecord>;
+  /** Keyed by full token id `USER@REALM!TOKENID`. */
+  tokens: Record<string, TokenRecord>;
+}
+
+/** Who a request runs as. */
+export interface Principal {
+  /** `user@realm`, or `user@realm!token` for tokens. */
+  id: string;
+  user: string;
+  kind: 'ticket' | 'token';
+  privs: ReadonlySet<Privilege>;
+}
+
+/** Ticket lifetime: 2 hours, as PVE. */
+export const TICKET_LIFETIME_S = 7200;
+/** PVE accepts tickets up to 5 minutes past their lifetime and tolerates that much clock skew. */
+const TICKET_GRACE_S = 300;
+
+// scrypt N=2^15, r=8, p=1: ~50 ms and 32 MiB per check (OWASP's 2023 minimum is N=2^17 with
+// less memory per check; 2^15·r8 is the common interactive-login setting).
+const SCRYPT = { N: 1 << 15, r: 8, p: 1, keylen: 32 };
+
+function scrypt(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCb(password, salt, keylen, { N, r, p, maxmem: 256 * N * r }, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+/** Hash a password for users.json. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keylen);
+  return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+/** Check a password against a stored hash in constant time. */
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
+  const [N, r, p] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+  const salt = Buffer.from(parts[4]!, 'base64');
+  const want = Buffer.from(parts[5]!, 'base64');
+  const got = await scrypt(password, salt, N, r, p, want.length);
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** `user@realm`: PVE's userid shape (realm pve, or pam for clients that hard-code root@pam). */
+export const USERID_RE = /^[^\s:/@!]{1,64}@(pve|pam)$/;
+const TOKENID_RE = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
+const FULL_TOKEN_RE = /^([^\s:/@!]{1,64}@[A-Za-z][A-Za-z0-9._-]+)!([A-Za-z][A-Za-z0-9._-]+)$/;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function sha256hex(s: string): string {
+  return createHash('sha256').update(s, 'utf8').digest('hex');
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * The user and token database plus the ticket key. Reads users.json on each check (it is
+ * small and this lets `nodenet user add` take effect without restarting the server).
+ */
+export class AuthStore {
+  readonly dir: string;
+  readonly usersFile: string;
+  readonly keyFile: string;
+  private key: Buffer | undefined;
+  private cache: { mtimeMs: number; size: number; data: AuthFile } | undefined;
+
+  constructor(root: string) {
+    this.dir = join(root, 'etc/nodenet');
+    this.usersFile = join(this.dir, 'users.json');
+    this.keyFile = join(this.dir, 'auth-key');
+  }
+
+  private async load(): Promise<AuthFile> {
+    let st;
+    try {
+      st = await fs.stat(this.usersFile);
+    } catch {
+      return { users: {}, tokens: {} };
+    }
+    if (this.cache && this.cache.mtimeMs === st.mtimeMs && this.cache.size === st.size) return this.cache.data;
+    const text = (await readOptional(this.usersFile)) ?? '{}';
+    let data: AuthFile;
+    try {
+      const raw = JSON.parse(text) as Partial<AuthFile>;
+      data = { users: raw.users ?? {}, tokens: raw.tokens ?? {} };
+    } catch {
+      throw new NodenetError('IO', `${this.usersFile} is not valid JSON`);
+    }
+    this.cache = { mtimeMs: st.mtimeMs, size: st.size, data };
+    return data;
+  }
+
+  private async save(data: AuthFile): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await atomicWrite(this.usersFile, `${JSON.stringify(data, null, 2)}\n`, 0o600);
+    this.cache = undefined;
+  }
+
+  /** Add or replace a user. */
+  async addUser(userid: string, password: string, role: Role = 'admin'): Promise<void> {
+    if (!USERID_RE.test(userid)) throw new NodenetError('USAGE', `invalid user id '${userid}': expected NAME@pve (or NAME@pam)`);
+    if (password.length < 5) throw new NodenetError('USAGE', 'the password must be at least 5 characters long');
+    const data = await this.load();
+    data.users[userid] = { hash: await hashPassword(password), role, enable: true, created: new Date().toISOString() };
+    await this.save({ users: { ...data.users }, tokens: { ...data.tokens } });
+  }
+
+  async removeUser(userid: string): Promise<boolean> {
+    const data = await this.load();
+    if (!data.users[userid]) return false;
+    const users = { ...data.users };
+    delete users[userid];
+    const tokens = Object.fromEntries(Object.entries(data.tokens).filter(([k]) => !k.startsWith(`${userid}!`)));
+    await this.save({ users, tokens });
+    return true;
+  }
+
+  async listUsers(): Promise<{ userid: string; role: Role; enable: boolean; tokens: string[] }[]> {
+    const data = await this.load();
+    return Object.entries(data.users).map(([userid, u]) => ({
+      userid,
+      role: u.role,
+      enable: u.enable,
+      tokens: Object.keys(data.tokens).filter((t) => t.startsWith(`${userid}!`)),
+    }));
+  }
+
+  /** Create an API token; returns the secret (shown once, stored hashed). */
+  async addToken(userid: string, tokenid: string, privsep: boolean): Promise<{ 'full-tokenid': string; value: string }> {
+    if (!TOKENID_RE.test(tokenid)) throw new NodenetError('USAGE', `invalid token id '${tokenid}': letters, digits, '.', '_', '-', starting with a letter`);
+    const data = await this.load();
+    if (!data.users[userid]) throw new NodenetError('USAGE', `no such user '${userid}' (add it first with \`nodenet user add ${userid}\`)`);
+    const full = `${userid}!${tokenid}`;
+    const value = randomUUID();
+    await this.save({ users: { ...data.users }, tokens: { ...data.tokens, [full]: { hash: sha256hex(value), privsep, created: new Date().toISOString() } } });
+    return { 'full-tokenid': full, value };
+  }
+
+  async removeToken(full: string): Promise<boolean> {
+    const data = await this.load();
+    if (!data.tokens[full]) return false;
+    const tokens = { ...data.tokens };
+    delete tokens[full];
+    await this.save({ users: { ...data.users }, tokens });
+    return true;
+  }
+
+  /** The HMAC key for tickets and CSRF tokens; created (0600) on first use. */
+  async ticketKey(): Promise<Buffer> {
+    if (this.key) return this.key;
+    const existing = await fs.readFile(this.keyFile).catch(() => null);
+    if (existing && existing.length >= 32) return (this.key = existing);
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    const k = randomBytes(32);
+    try {
+      await fs.writeFile(this.keyFile, k, { mode: 0o600, flag: 'wx' });
+      this.key = k;
+    } catch {
+      // Another process made it first: use theirs.
+      this.key = await fs.readFile(this.keyFile);
+    }
+    return this.key;
+  }
+
+  private privsFor(role: Role): ReadonlySet<Privilege> {
+    return new Set(ROLE_PRIVS[role]);
+  }
+
+  /** Check a username/password; returns the principal or null. */
+  async login(userid: string, password: string): Promise<Principal | null> {
+    const data = await this.load();
+    const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
+    if (!u || !u.enable) {
+      // Spend the same time as a real check so a wrong user name is not distinguishable by timing.
+      await verifyPassword(password, `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`);
+      return null;
+    }
+    if (!(await verifyPassword(password, u.hash))) return null;
+    return { id: userid, user: userid, kind: 'ticket', privs: this.privsFor(u.role) };
+  }
+
+  /** Make a ticket and CSRF token for a user (PVE formats; HMAC-SHA256 instead of RSA). */
+  async issueTicket(userid: string, now = Date.now()): Promise<{ ticket: string; csrf: string }> {
+    const key = await this.ticketKey();
+    const hex = Math.floor(now / 1000).toString(16).toUpperCase().padStart(8, '0');
+    const plain = `PVE:${userid}:${hex}`;
+    const sig = createHmac('sha256', key).update(plain).digest('base64url');
+    return { ticket: `${plain}::${sig}`, csrf: this.csrfFor(key, userid, hex) };
+  }
+
+  private csrfFor(key: Buffer, userid: string, hex: string): string {
+    return `${hex}:${createHmac('sha256', key).update(`csrf:${hex}:${userid}`).digest('base64url')}`;
+  }
+
+  /**
+   * Verify a ticket: signature, age (2 h + 5 min grace), and that the user still exists and is enabled.
+   * Returns the principal and the ticket's time field (for the CSRF check) or null.
+   */
+  async verifyTicket(ticket: string, now = Date.now()): Promise<{ principal: Principal; hex: string } | null> {
+    const m = /^PVE:([^:\s]+):([0-9A-F]{8})::([A-Za-z0-9_-]+)$/.exec(ticket);
+    if (!m) return null;
+    const [, userid, hex, sig] = m as unknown as [string, string, string, string];
+    const key = await this.ticketKey();
+    const want = createHmac('sha256', key).update(`PVE:${userid}:${hex}`).digest('base64url');
+    if (!safeEqual(sig, want)) return null;
+    const age = Math.floor(now / 1000) - parseInt(hex, 16);
+    if (age < -TICKET_GRACE_S || age > TICKET_LIFETIME_S + TICKET_GRACE_S) return null;
+    const data = await this.load();
+    const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
+    if (!u || !u.enable) return null;
+    return { principal: { id: userid, user: userid, kind: 'ticket', privs: this.privsFor(u.role) }, hex };
+  }
+
+  /** Check the CSRF token that goes with a ticket. */
+  async verifyCsrf(token: string, userid: string, hex: string): Promise<boolean> {
+    return safeEqual(token, this.csrfFor(await this.ticketKey(), userid, hex));
+  }
+
+  /** Verify `USER@REALM!TOKENID=SECRET`; returns the principal or null. */
+  async verifyToken(value: string): Promise<Principal | null> {
+    const eq = value.lastIndexOf('=');
+    if (eq < 0) return null;
+    const full = value.slice(0, eq).trim();
+    const secret = value.slice(eq + 1).trim();
+    const m = FULL_TOKEN_RE.exec(full);
+    if (!m || !UUID_RE.test(secret)) return null;
+    const data = await this.load();
+    const t = Object.hasOwn(data.tokens, full) ? data.tokens[full] : undefined;
+    const userid = m[1]!;
+    const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
+    if (!t || !u || !u.enable) return null;
+    if (!safeEqual(sha256hex(secret.toLowerCase()), t.hash)) return null;
+    const role: Role = t.privsep ? 'audit' : u.role;
+    return { id: full, user: userid, kind: 'token', privs: this.privsFor(role) };
+  }
+}
+
+/**
+ * Failed-login limiter per source address: after `max` failures within `windowMs` the source
+ * is refused without checking the password until the window passes.
+ */
+export class LoginLimiter {
+  private readonly fails = new Map<string, number[]>();
+
+  constructor(
+    readonly max = 10,
+    readonly windowMs = 60_000,
+  ) {}
+
+  private recent(source: string, now: number): number[] {
+    const l = (this.fails.get(source) ?? []).filter((t) => now - t < this.windowMs);
+    if (l.length) this.fails.set(source, l);
+    else this.fails.delete(source);
+    return l;
+  }
+
+  blocked(source: string, now = Date.now()): boolean {
+    return this.recent(source, now).length >= this.max;
+  }
+
+  fail(source: string, now = Date.now()): void {
+    const l = this.recent(source, now);
+    l.push(now);
+    this.fails.set(source, l);
+    // Bound memory under a spray of sources.
+    if (this.fails.size > 10_000) {
+      const first = this.fails.keys().next().value;
+      if (first !== undefined) this.fails.delete(first);
+    }
+  }
+
+  succeed(source: string): void {
+    this.fails.delete(source);
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Wire helpers for the Proxmox-VE-compatible API: the envelope, the byte-exact Content-Type,
+ * reason phrases, request body parsing (form and JSON), and the mapping of nodenet's error
+ * codes to HTTP statuses (research/clients.md §2).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isNodenetError } from '../errors.ts';
+import type { ErrorCode } from '../errors.ts';
+
+/** Byte-exact: npm proxmox-api throws on any other spelling (`application/json; charset=utf-8`). */
+export const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
+
+/** An HTTP-level error with PVE's shape: status, message (first line = reason phrase), per-field errors. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly errors: Record<string, string> | undefined;
+  /** PVE answers auth failures with an empty body and no Content-Type. */
+  readonly emptyBody: boolean;
+  readonly headers: Record<string, string>;
+  readonly extra: Record<string, unknown>;
+
+  constructor(
+    status: number,
+    message: string,
+    opts: { errors?: Record<string, string>; emptyBody?: boolean; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.errors = opts.errors;
+    this.emptyBody = opts.emptyBody ?? false;
+    this.headers = opts.headers ?? {};
+    this.extra = opts.extra ?? {};
+  }
+}
+
+/** PVE's 400 for parameter errors. */
+export function paramFail(errors: Record<string, string>): ApiError {
+  return new ApiError(400, 'Parameter verification failed.', { errors });
+}
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  USAGE: 400,
+  PARAM: 400,
+  NOT_FOUND: 400,
+  EXISTS: 400,
+  INVALID: 400,
+  STALE: 409,
+  LIVE_CHANGED: 409,
+  // A lock held past the timeout means the server is busy, not that the request is wrong.
+  LOCKED: 503,
+  APPLY_FAILED: 500,
+  NO_CHANGES: 400,
+  // Refused until the caller asks for a confirm window: a request to change, not a conflict.
+  LOCKOUT: 400,
+  IO: 500,
+  BACKEND: 500,
+  AUTH: 401,
+  FORBIDDEN: 403,
+  INTERNAL: 500,
+};
+
+/** Turn anything thrown by a handler into an ApiError (unknown errors become a generic 500). */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (isNodenetError(e)) {
+    const status = STATUS_OF[e.code];
+    if (status === 400 && (e.code === 'PARAM' || e.code === 'NOT_FOUND' || e.code === 'EXISTS' || e.code === 'INVALID')) {
+      const errors = e.errors && Object.keys(e.errors).length ? e.errors : { iface: e.message };
+      return new ApiError(400, 'Parameter verification failed.', {
+        errors,
+        extra: e.diagnostics ? { diagnostics: e.diagnostics } : {},
+      });
+    }
+    return new ApiError(status, e.message, {
+      ...(e.errors ? { errors: e.errors } : {}),
+      ...(e.code === 'LOCKED' ? { headers: { 'Retry-After': '1' } } : {}),
+      ...(e.diagnostics ? { extra: { diagnostics: e.diagnostics } } : {}),
+    });
+  }
+  // Never leak internals (paths, stack) to the client; the server log has them.
+  return new ApiError(500, 'internal error');
+}
+
+/**
+ * The HTTP reason phrase for a message: its first line, restricted to printable ASCII
+ * (Node refuses other bytes in a status line; `…` becomes `...`).
+ */
+export function reasonPhrase(message: string): string {
+  const first = message.split('\n')[0] ?? '';
+  const ascii = first.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '?').trim();
+  return (ascii || 'error').slice(0, 200);
+}
+
+function baseHeaders(): Record<string, string> {
+  return {
+    'Cache-Control': 'max-age=0',
+    Pragma: 'no-cache',
+    Expires: new Date().toUTCString(),
+    Server: 'nodenet',
+  };
+}
+
+/** Send a success envelope `{"data": ...}` plus optional top-level extras (`changes`, `digest`, `total`). */
+export function sendData(res: ServerResponse, data: unknown, extra: Record<string, unknown> = {}, headers: Record<string, string | string[]> = {}, raw?: Buffer): void {
+  const body = raw ?? Buffer.from(JSON.stringify({ data: data ?? null, ...extra }), 'utf8');
+  res.writeHead(200, 'OK', { ...baseHeaders(), ...headers, 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': String(body.length) });
+  res.end(body);
+}
+
+/** Send an error: reason phrase = first line of the message; body `{"data":null,"errors":…,"message":"…\n"}`. */
+export function sendError(res: ServerResponse, err: ApiError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = { ...baseHeaders(), ...err.headers };
+  if (err.emptyBody) {
+    res.writeHead(err.status, reasonPhrase(err.message), { ...headers, 'Content-Length': '0' });
+    res.end();
+    return;
+  }
+  const message = err.message.endsWith('\n') ? err.message : `${err.message}\n`;
+  const payload: Record<string, unknown> = { data: null };
+  if (err.errors && Object.keys(err.errors).length) payload.errors = err.errors;
+  payload.message = message;
+  Object.assign(payload, err.extra);
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
+  res.writeHead(err.status, reasonPhrase(err.message), { ...headers, 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': String(body.length) });
+  res.end(body);
+}
+
+/** Request parameters: strings, or arrays for repeated form keys; JSON bodies keep their types. */
+export type Params = Record<string, unknown>;
+
+/** Parse `a=1&b=2&b=3` into params; repeated keys become arrays (PVE joins them for list formats). */
+export function parseForm(text: string): Params {
+  const out: Params = {};
+  for (const [k, v] of new URLSearchParams(text)) {
+    const prev = out[k];
+    if (prev === undefined) out[k] = v;
+    else if (Array.isArray(prev)) prev.push(v);
+    else out[k] = [prev, v];
+  }
+  return out;
+}
+
+/**
+ * Read a request body up to `limit` bytes.
+ * @throws ApiError 413 when larger (the connection is closed so the rest is not read)
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Parse a POST/PUT body: JSON when the Content-Type says so, else form-urlencoded (PVE
+ * assumes form data when no Content-Type is given).
+ */
+export function parseBody(contentType: string | undefined, body: Buffer): Params {
+  if (!body.length) return {};
+  const text = body.toString('utf8');
+  const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (ct === 'application/json') {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new ApiError(400, 'invalid JSON in request body');
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, 'JSON request body must be an object');
+    return v as Params;
+  }
+  if (ct === '' || ct === 'application/x-www-form-urlencoded') return parseForm(text);
+  throw new ApiError(415, `unsupported content type '${ct.replace(/[^\x20-\x7e]/g, '?')}'`);
+}

@@ -1,0 +1,323 @@
+/**
+ * The API server factory. `createServer` builds the request handler and an (unlistening)
+ * Node server; `listen` and `close` are separate so tests decide when and where it listens.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { NetworkCore } from '../core/network.ts';
+import { checkParams } from '../model/params.ts';
+import type { ApplyService } from './apply-service.ts';
+import { NoneApplyService } from './apply-service.ts';
+import { AuthStore, LoginLimiter, USERID_RE } from './auth.ts';
+import type { Principal } from './auth.ts';
+import { ApiError, paramFail, parseBody, parseForm, readBody, sendData, sendError, toApiError } from './http.ts';
+import type { Params } from './http.ts';
+import { AuditLog, silentLogger } from './logging.ts';
+import type { Logger } from './logging.ts';
+import { PATH_PARAMS, matchRoute } from './routes.ts';
+import type { Deps } from './routes.ts';
+import { TaskManager } from './tasks.ts';
+
+export interface ServerOptions {
+  root: string;
+  /** This node's name (the hostname's first label, or `--node`); `localhost` is accepted too. */
+  node: string;
+  core?: NetworkCore;
+  /** The apply pipeline; defaults to the built-in `none` backend. */
+  apply?: ApplyService;
+  /** TLS key and certificate (PEM); `false` serves plain HTTP (tests, behind a proxy). */
+  tls: { key: Buffer | string; cert: Buffer | string } | false;
+  /** Largest request body in bytes (default 64 KiB: an interface's parameters are a few hundred bytes). */
+  bodyLimit?: number;
+  /** Delay before answering a failed login or bad credentials (default 3000 ms, as PVE). */
+  failDelayMs?: number;
+  /** Failed logins allowed per source address and window (default 10 per minute). */
+  loginLimit?: { max: number; windowMs: number };
+  /** Whole-request timeout (default 30 s) and header timeout (default 10 s). */
+  requestTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  logger?: Logger;
+  version?: string;
+}
+
+export interface NodenetServer {
+  server: Server;
+  /** The request handler, usable without listening. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  tasks: TaskManager;
+  auth: AuthStore;
+  core: NetworkCore;
+  audit: AuditLog;
+  /** Listen; resolves with the bound address (port 0 = any free port). */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Stop accepting, finish in-flight requests and running tasks (up to `graceMs`), close. */
+  close(graceMs?: number): Promise<void>;
+}
+
+function packageVersion(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const p of [join(here, '../../package.json'), join(here, '../package.json')]) {
+    try {
+      return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
+    } catch {
+      continue;
+    }
+  }
+  return '0.0.0';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() === name) {
+      const v = part.slice(eq + 1).trim();
+      try {
+        return decodeURIComponent(v);
+      } catch {
+        return v;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Build the server (not listening). */
+export function createServer(opts: ServerOptions): NodenetServer {
+  const core = opts.core ?? new NetworkCore({ root: opts.root });
+  const apply = opts.apply ?? new NoneApplyService(core);
+  const auth = new AuthStore(opts.root);
+  const tasks = new TaskManager(opts.root, opts.node);
+  const log = opts.logger ?? silentLogger;
+  const audit = new AuditLog(join(opts.root, 'var/lib/nodenet/audit.log'), (e) => log('error', 'audit log write failed', { error: String(e) }));
+  const limiter = new LoginLimiter(opts.loginLimit?.max ?? 10, opts.loginLimit?.windowMs ?? 60_000);
+  const failDelay = opts.failDelayMs ?? 3000;
+  const bodyLimit = opts.bodyLimit ?? 64 * 1024;
+  const version = opts.version ?? packageVersion();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const deps: Deps = {
+    core,
+    apply,
+    tasks,
+    auth,
+    node: opts.node,
+    version,
+    listCache: new Map(),
+    serial<T>(fn: () => Promise<T>): Promise<T> {
+      const run = queue.then(fn, fn);
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async login(params, source) {
+      const { values, errors } = checkParams(params, [
+        { name: 'username', type: 'string', maxLength: 64, description: '' },
+        { name: 'password', type: 'string', maxLength: 1024, description: '' },
+        { name: 'realm', type: 'string', maxLength: 32, optional: true, description: '' },
+        { name: 'new-format', type: 'boolean', optional: true, description: '' },
+        { name: 'otp', type: 'string', maxLength: 64, optional: true, description: '' },
+      ]);
+      if (Object.keys(errors).length) throw paramFail(errors);
+      if (limiter.blocked(source)) {
+        await sleep(failDelay);
+        throw new ApiError(429, 'too many failed logins from this address; try again later', { headers: { 'Retry-After': String(Math.ceil(limiter.windowMs / 1000)) } });
+      }
+      let userid = values.username!;
+      if (!userid.includes('@') && values.realm) userid = `${userid}@${values.realm}`;
+      const password = values.password!;
+      let principal: Principal | null = null;
+      if (USERID_RE.test(userid) && values.otp === undefined) {
+        if (password.startsWith('PVE:')) {
+          const t = await auth.verifyTicket(password);
+          if (t && t.principal.user === userid) principal = t.principal;
+        } else principal = await auth.login(userid, password);
+      }
+      if (!principal) {
+        limiter.fail(source);
+        await sleep(failDelay);
+        throw new ApiError(401, 'authentication failure');
+      }
+      limiter.succeed(source);
+      const { ticket, csrf } = await auth.issueTicket(principal.user);
+      const cap = principal.privs.has('Sys.Modify') ? { 'Sys.Audit': 1, 'Sys.Modify': 1 } : { 'Sys.Audit': 1 };
+      return {
+        data: { username: principal.user, ticket, CSRFPreventionToken: csrf, cap: { nodes: cap } },
+        headers: { 'Set-Cookie': `PVEAuthCookie=${encodeURIComponent(ticket)}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200` },
+      };
+    },
+  };
+
+  /** Authenticate a request (ticket cookie or API token), or throw PVE's 401s. */
+  async function authenticate(req: IncomingMessage, method: string): Promise<Principal> {
+    const authz = req.headers.authorization ?? '';
+    let ticket = cookieValue(req.headers.cookie, 'PVEAuthCookie');
+    if (ticket === undefined) {
+      const m = /(?:^|\s)PVEAuthCookie=([^\s;]+)/.exec(authz);
+      if (m) ticket = decodeURIComponent(m[1]!);
+    }
+    if (ticket !== undefined) {
+      const t = await auth.verifyTicket(ticket);
+      if (!t) {
+        await sleep(failDelay);
+        throw new ApiError(401, 'invalid PVE ticket', { emptyBody: true });
+      }
+      if (method !== 'GET') {
+        const csrf = req.headers.csrfpreventiontoken;
+        const token = Array.isArray(csrf) ? csrf[0] : csrf;
+        if (!token || !(await auth.verifyCsrf(token, t.principal.user, t.hex))) {
+          throw new ApiError(401, 'Permission denied - invalid csrf token', { emptyBody: true });
+        }
+      }
+      return t.principal;
+    }
+    const m = /(?:^|\s)PVEAPIToken(?:=| )([^;]*)/.exec(authz);
+    if (m) {
+      const p = await auth.verifyToken(m[1]!);
+      if (!p) {
+        await sleep(failDelay);
+        throw new ApiError(401, 'Authentication failed!', { emptyBody: true });
+      }
+      return p;
+    }
+    throw new ApiError(401, 'No ticket', { emptyBody: true });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, info: { user: string; params: Params; audit: boolean }): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    // The raw path, not WHATWG-normalised: `..` and `%2e%2e` must reach validation as they are
+    // (and fail it), never be resolved into another route.
+    let target = req.url ?? '/';
+    if (!target.startsWith('/')) target = /^https?:\/\/[^/]*(\/.*)?$/i.exec(target)?.[1] ?? '/';
+    const q = target.indexOf('?');
+    const rawPath = q < 0 ? target : target.slice(0, q);
+    const search = q < 0 ? '' : target.slice(q + 1);
+    const prefix = '/api2/json';
+    if (rawPath !== prefix && !rawPath.startsWith(`${prefix}/`)) throw new ApiError(501, 'no such uri');
+    const rawSegs = rawPath.slice(prefix.length).split('/').filter((s, i) => i > 0 || s !== '');
+    if (rawSegs.length && rawSegs[rawSegs.length - 1] === '') rawSegs.pop();
+    const segs: string[] = [];
+    for (const s of rawSegs) {
+      try {
+        segs.push(decodeURIComponent(s));
+      } catch {
+        throw new ApiError(400, 'malformed URI escape in path');
+      }
+    }
+    const apiPath = `/${segs.join('/')}`;
+    if (method !== 'GET' && method !== 'POST' && method !== 'PUT' && method !== 'DELETE') throw new ApiError(501, `Method '${method}' not implemented`);
+    info.audit = method !== 'GET';
+
+    // Body first (bounded), so that size limits apply before anything else.
+    const body = await readBody(req, bodyLimit);
+    if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'`);
+
+    const match = matchRoute(method, segs);
+    if (!match.route) throw new ApiError(501, `Method '${method} ${apiPath.replace(/[^\x20-\x7e]/g, '?')}' not implemented`);
+    const { route, path } = match;
+
+    const params: Params = method === 'POST' || method === 'PUT' ? parseBody(req.headers['content-type'], body) : {};
+    for (const [k, v] of Object.entries(parseForm(search))) params[k] = v;
+    info.params = { ...path, ...params };
+
+    let principal: Principal | null = null;
+    if (route.perm !== null) {
+      principal = await authenticate(req, method);
+      info.user = principal.id;
+    } else if (route.path === '/access/ticket') info.user = typeof params.username === 'string' ? params.username : '-';
+
+    // Path parameters: format, duplicates in the body/query, and the node name.
+    const pathErrors: Record<string, string> = {};
+    for (const [k, v] of Object.entries(path)) {
+      const spec = PATH_PARAMS[k];
+      if (spec) Object.assign(pathErrors, checkParams({ [k]: v }, [spec]).errors);
+      if (params[k] !== undefined) {
+        if (String(params[k]) !== v) pathErrors[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
+        delete params[k];
+      }
+    }
+    if (Object.keys(pathErrors).length) throw paramFail(pathErrors);
+    if (path.node !== undefined && path.node !== opts.node && path.node !== 'localhost') {
+      throw paramFail({ node: `no such node '${path.node}': this server manages node '${opts.node}' (or use 'localhost')` });
+    }
+    if (route.perm !== null && principal && !principal.privs.has(route.perm)) {
+      throw new ApiError(403, `Permission check failed (/nodes/${opts.node}, ${route.perm})`);
+    }
+    if (route.validate !== false) {
+      const { errors } = checkParams(params, route.params);
+      if (Object.keys(errors).length) throw paramFail(errors);
+    }
+    const r = await route.handler({ path, params, principal, source: req.socket.remoteAddress ?? '-' }, deps);
+    sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body);
+  }
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = process.hrtime.bigint();
+    const info = { user: '-', params: {} as Params, audit: false };
+    const source = req.socket.remoteAddress ?? '-';
+    const done = (status: number, result: string) => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const path = (req.url ?? '').split('?')[0]!;
+      log(status >= 500 ? 'error' : 'info', 'request', { method: req.method, path, status, ms: Math.round(ms * 10) / 10, user: info.user, source });
+      if (info.audit) audit.write({ user: info.user, source, method: req.method ?? '-', path, params: info.params, status, result });
+    };
+    handle(req, res, info).then(
+      () => done(200, 'ok'),
+      (e: unknown) => {
+        const err = toApiError(e);
+        if (err.status === 500) log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        sendError(res, err);
+        if (err.status === 413) req.socket.destroySoon?.();
+        done(err.status, err.message.split('\n')[0]!);
+      },
+    );
+  };
+
+  const server: Server = opts.tls === false ? createHttpServer(handler) : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, handler);
+  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 100;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('tlsClientError', (err: Error) => log('debug', 'TLS handshake failed', { error: err.message }));
+
+  return {
+    server,
+    handler,
+    tasks,
+    auth,
+    core,
+    audit,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    async close(graceMs = 10_000) {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+      await Promise.race([tasks.idle(), deadline]);
+      if ((await Promise.race([closed.then(() => 'closed' as const), deadline])) === 'timeout') for (const s of sockets) s.destroy();
+      await closed;
+      clearTimeout(timer);
+      await audit.flush();
+    },
+  };
+}
