@@ -3,6 +3,17 @@
  * parameters with the same specs that validate requests (src/model/params.ts); the OpenAPI
  * document is generated from this table. Handlers call the core and contain no domain rules.
  */
+import { join } from 'node:path';
+import { planBridged, type BridgedIntent } from '../setup/bridged.ts';
+import type { PlanContext } from '../setup/common.ts';
+import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Running, type SysctlRunner } from '../setup/ipv6.ts';
+import { planNat, type NatIntent } from '../setup/nat.ts';
+import { planRouted, type RoutedIntent } from '../setup/routed.ts';
+import type { Firewall } from '../setup/rules.ts';
+import { stageSetup, type StageResult } from '../setup/stage.ts';
+import { readOptional } from '../store/atomic.ts';
+import { lockoutRisk, type Connection } from '../apply/lockout.ts';
+import { modelOf } from '../apply/pipeline.ts';
 import type { NetworkCore } from '../core/network.ts';
 import type { ParamSpec } from '../model/params.ts';
 import { DELETE_PARAM, IFACE_NAME_PARAM, IFACE_PARAMS, LIST_TYPES, NODE_PARAM, checkParams } from '../model/params.ts';
@@ -27,6 +38,10 @@ export interface Deps {
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Serialised list answers by state key (see the list route). */
   listCache: Map<string, Buffer>;
+  /** Runs sysctl where the backend's kernel is (host or netns); undefined for `none`. */
+  sysctl?: SysctlRunner;
+  /** Refreshes the core's link state (active/exists) and returns a stamp of it, for the list cache. */
+  linkState?: () => Promise<string>;
   /** The login endpoint's own logic (lives in the server: it needs the limiter and delays). */
   login(params: Params, source: string): Promise<{ data: unknown; headers: Record<string, string> }>;
 }
@@ -38,6 +53,8 @@ export interface RequestCtx {
   params: Params;
   principal: Principal | null;
   source: string;
+  /** The node's address the client reached (for the lock-out warning). */
+  local: string;
 }
 
 export interface Result {
@@ -82,6 +99,103 @@ export const UPID_PARAM: ParamSpec = { name: 'upid', type: 'string', format: 'up
 const NULL = { type: 'null' };
 const UPID_RET = { type: 'string', description: 'The task UPID.' };
 const IFACE_OBJ = { type: 'object', additionalProperties: true, properties: { iface: { type: 'string' }, type: { type: 'string' }, method: { type: 'string' } } };
+
+const SETUP_COMMON: readonly ParamSpec[] = [
+  { name: 'bridge', type: 'string', format: 'pve-iface', description: 'The bridge to set up (e.g. vmbr0, vmbr1).' },
+  { name: 'cidr', type: 'string', format: 'CIDRv4', optional: true, description: "The bridge's address and subnet." },
+  DIGEST_PARAM,
+];
+
+function list(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v.map(String) : [str(v)]).flatMap((x) => x.split(',')).map((x) => x.trim()).filter(Boolean);
+}
+
+function setupResult(r: StageResult): Result {
+  return { data: { changed: r.changed ? 1 : 0, notes: r.notes, diff: r.diff, diagnostics: r.diagnostics, warnings: r.warnings }, extra: { digest: r.digest } };
+}
+
+const PLAN_CTX = (deps: Deps): PlanContext => (deps.core.opts.nics ? { nics: deps.core.opts.nics } : {});
+
+/** The planning modes (issue 6): the same planners and staging as `nodenet setup`. */
+const SETUP_ROUTES: readonly Route[] = [
+  {
+    method: 'POST',
+    path: '/nodes/{node}/network/setup/bridged',
+    summary: 'Bridged (LAN) mode: a bridge over ports with address and gateway (staged).',
+    params: [
+      ...SETUP_COMMON,
+      { name: 'ports', type: 'string', format: 'pve-iface-list', optional: true, description: 'NICs or bonds; default: the first physical NIC when the node has no bridge.' },
+      { name: 'gateway', type: 'string', format: 'ipv4', optional: true, description: 'Default gateway.' },
+    ],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(ctx, deps) {
+      const p = ctx.params;
+      const ports = list(p.ports);
+      const intent: BridgedIntent = { bridge: str(p.bridge), ...(ports.length ? { ports } : {}), ...(p.cidr !== undefined ? { cidr: str(p.cidr) } : {}), ...(p.gateway !== undefined ? { gateway: str(p.gateway) } : {}) };
+      return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => planBridged(t, intent, PLAN_CTX(deps)), optStr(p.digest))));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/nodes/{node}/network/setup/routed',
+    summary: 'Routed mode: forwarding and proxy_arp on the uplink, a bridge without ports for the routed subnet (staged).',
+    params: [...SETUP_COMMON, { name: 'uplink', type: 'string', format: 'pve-iface', description: 'The interface with the public address.' }],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(ctx, deps) {
+      const p = ctx.params;
+      if (p.cidr === undefined) throw paramFail({ cidr: 'property is missing and it is not optional' });
+      const intent: RoutedIntent = { uplink: str(p.uplink), bridge: str(p.bridge), cidr: str(p.cidr) };
+      return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => planRouted(t, intent, PLAN_CTX(deps)), optStr(p.digest))));
+    },
+  },
+  {
+    method: 'POST',
+    path: '/nodes/{node}/network/setup/nat',
+    summary: 'NAT mode: masquerade a private bridge out of the uplink, with port forwards (staged).',
+    params: [
+      ...SETUP_COMMON,
+      { name: 'uplink', type: 'string', format: 'pve-iface', optional: true, description: 'The interface with the public address (default: the one in the existing rules).' },
+      { name: 'forward', type: 'string', maxLength: 4096, optional: true, description: 'Port forwards PROTO/PORT=IP:PORT, comma separated (e.g. tcp/2222=10.10.10.100:22).' },
+      { name: 'remove-forward', type: 'string', maxLength: 4096, optional: true, description: 'Forwards to drop, PROTO/PORT, comma separated.' },
+      { name: 'firewall', type: 'string', enum: ['iptables', 'nft'], optional: true, description: 'iptables (default) or nft.' },
+      { name: 'remove', type: 'boolean', optional: true, description: 'Remove the NAT setup: the bridge and every rule line.' },
+    ],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(ctx, deps) {
+      const p = ctx.params;
+      const fw = list(p.forward);
+      const rm = list(p['remove-forward']);
+      const intent: NatIntent = {
+        bridge: str(p.bridge),
+        ...(p.uplink !== undefined ? { uplink: str(p.uplink) } : {}),
+        ...(p.cidr !== undefined ? { cidr: str(p.cidr) } : {}),
+        ...(fw.length ? { forwards: fw } : {}),
+        ...(rm.length ? { removeForwards: rm } : {}),
+        ...(p.firewall !== undefined ? { firewall: str(p.firewall) as Firewall } : {}),
+        ...(str(p.remove) === '1' ? { remove: true } : {}),
+      };
+      return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => planNat(t, intent, PLAN_CTX(deps)), optStr(p.digest))));
+    },
+  },
+];
+
+function optStr(v: unknown): string | undefined {
+  return v === undefined ? undefined : str(v);
+}
+
+/** The lock-out risk of applying the staged config for this connection (null: none). */
+async function lockout(deps: Deps, connection: Connection): Promise<string | null> {
+  const snap = await deps.core.store.read();
+  if (snap.staged === null) return null;
+  return lockoutRisk(modelOf(snap.live), modelOf(snap.staged), connection);
+}
 
 function str(v: unknown): string {
   return Array.isArray(v) ? v.map(String).join(',') : String(v);
@@ -170,7 +284,8 @@ export const ROUTES: readonly Route[] = [
       // cached per (pending digest, live digest, hand-edit flag, type), which is everything it
       // depends on (the server's core has no runtime HostInfo).
       const snap = await deps.core.store.read();
-      const key = `${snap.digest}|${snap.liveDigest}|${snap.liveChangedSinceStaging ? 1 : 0}|${type ?? ''}`;
+      const stamp = deps.linkState ? await deps.linkState() : '';
+      const key = `${snap.digest}|${snap.liveDigest}|${snap.liveChangedSinceStaging ? 1 : 0}|${type ?? ''}|${stamp}`;
       const hit = deps.listCache.get(key);
       if (hit) return { data: null, body: hit };
       const r = await deps.core.list(type);
@@ -219,8 +334,14 @@ export const ROUTES: readonly Route[] = [
         if (snap.digest !== str(ctx.params.digest)) throw staleError();
       }
       const timeout = ctx.params['confirm-timeout'] === undefined ? undefined : Number(ctx.params['confirm-timeout']);
+      // Say so before apply: a change that touches the caller's own connection needs a window.
+      const connection = { local: ctx.local, remote: ctx.source };
+      const risk = await lockout(deps, connection);
+      if (risk && !(timeout !== undefined && timeout > 0)) {
+        throw paramFail({ 'confirm-timeout': `${risk}; apply it with a confirm window (confirm-timeout) so the node rolls back by itself if your connection is lost` });
+      }
       const upid = await deps.tasks.start('srvreload', 'networking', user, (log) =>
-        deps.apply.apply({ user, source: ctx.source, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) }, log),
+        deps.apply.apply({ user, source: ctx.source, connection, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) }, log),
       );
       return { data: upid };
     },
@@ -251,6 +372,55 @@ export const ROUTES: readonly Route[] = [
       const diagnostics = await deps.core.check();
       const count = (s: string) => diagnostics.filter((d) => d.severity === s).length;
       return { data: { diagnostics, errors: count('error'), warnings: count('warning') } };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/nodes/{node}/network/lockout',
+    summary: 'Would applying the staged configuration touch the connection of this request?',
+    description: 'The same check apply makes: when `risk` is set, apply is refused without a confirm-timeout.',
+    params: [],
+    perm: 'Sys.Audit',
+    extension: true,
+    returns: { type: 'object', properties: { risk: { type: ['string', 'null'] }, local: { type: 'string' }, remote: { type: 'string' } } },
+    async handler(ctx, deps) {
+      const connection = { local: ctx.local, remote: ctx.source };
+      return { data: { risk: await lockout(deps, connection), ...connection } };
+    },
+  },
+  ...SETUP_ROUTES,
+  {
+    method: 'GET',
+    path: '/nodes/{node}/network/ipv6',
+    summary: 'IPv6 switch: the sysctl.d file and, where the backend runs a kernel, the running values.',
+    params: [],
+    perm: 'Sys.Audit',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(_ctx, deps) {
+      const file = join(deps.core.store.paths.root, IPV6_FILE);
+      const content = await readOptional(file);
+      const run = deps.sysctl;
+      return { data: { file: IPV6_FILE, disabled: disablesIpv6(content) ? 1 : 0, content, running: run ? await ipv6Running(run) : null } };
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/nodes/{node}/network/ipv6',
+    summary: 'Disable or enable IPv6 (etc/sysctl.d/disable-ipv6.conf); with now=1 also apply it to the running kernel.',
+    params: [
+      { name: 'disable', type: 'boolean', description: '1 writes the file, 0 removes it.' },
+      { name: 'now', type: 'boolean', optional: true, description: 'Also apply to the running kernel (backends with a kernel only).' },
+    ],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(ctx, deps) {
+      const action = str(ctx.params.disable) === '1' ? 'disable' : 'enable';
+      const now = str(ctx.params.now) === '1';
+      if (now && !deps.sysctl) throw paramFail({ now: `the ${deps.apply.backend} backend runs no kernel here, so there is nothing to apply the setting to` });
+      const r = await deps.serial(() => ipv6Apply(deps.core.store.paths.root, action, now ? deps.sysctl : undefined));
+      return { data: { changed: r.changed ? 1 : 0, applied: r.applied ? 1 : 0, message: r.message, content: r.content } };
     },
   },
   {

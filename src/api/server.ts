@@ -2,6 +2,8 @@
  * The API server factory. `createServer` builds the request handler and an (unlistening)
  * Node server; `listen` and `close` are separate so tests decide when and where it listens.
  */
+import type { SysctlRunner } from '../setup/ipv6.ts';
+import { defaultUiRoots, staticHandler } from './static.ts';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -12,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { NetworkCore } from '../core/network.ts';
 import { checkParams } from '../model/params.ts';
 import type { ApplyService } from './apply-service.ts';
-import { NoneApplyService } from './apply-service.ts';
+import { createBackend } from '../apply/backend.ts';
+import { PipelineApplyService } from './pipeline-service.ts';
 import { AuthStore, LoginLimiter, USERID_RE } from './auth.ts';
 import type { Principal } from './auth.ts';
 import { ApiError, paramFail, parseBody, parseForm, readBody, sendData, sendError, toApiError } from './http.ts';
@@ -43,6 +46,12 @@ export interface ServerOptions {
   headersTimeoutMs?: number;
   logger?: Logger;
   version?: string;
+  /** Runs sysctl where the backend's kernel is (the IPV6 switch's `now`); absent for `none`. */
+  sysctl?: SysctlRunner;
+  /** Refreshes link state and returns its stamp (see BackendLinkInfo). */
+  linkState?: () => Promise<string>;
+  /** The web UI's static files (paths outside /api2); default: {@link defaultUiRoots}; `false`: none. */
+  ui?: readonly string[] | false;
 }
 
 export interface NodenetServer {
@@ -93,7 +102,7 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 /** Build the server (not listening). */
 export function createServer(opts: ServerOptions): NodenetServer {
   const core = opts.core ?? new NetworkCore({ root: opts.root });
-  const apply = opts.apply ?? new NoneApplyService(core);
+  const apply = opts.apply ?? new PipelineApplyService(opts.root, createBackend('none', { root: opts.root }));
   const auth = new AuthStore(opts.root);
   const tasks = new TaskManager(opts.root, opts.node);
   const log = opts.logger ?? silentLogger;
@@ -111,6 +120,8 @@ export function createServer(opts: ServerOptions): NodenetServer {
     auth,
     node: opts.node,
     version,
+    ...(opts.sysctl ? { sysctl: opts.sysctl } : {}),
+    ...(opts.linkState ? { linkState: opts.linkState } : {}),
     listCache: new Map(),
     serial<T>(fn: () => Promise<T>): Promise<T> {
       const run = queue.then(fn, fn);
@@ -254,10 +265,11 @@ export function createServer(opts: ServerOptions): NodenetServer {
       const { errors } = checkParams(params, route.params);
       if (Object.keys(errors).length) throw paramFail(errors);
     }
-    const r = await route.handler({ path, params, principal, source: req.socket.remoteAddress ?? '-' }, deps);
+    const r = await route.handler({ path, params, principal, source: req.socket.remoteAddress ?? '-', local: req.socket.localAddress ?? '-' }, deps);
     sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body);
   }
 
+  const serveUi = opts.ui === false ? undefined : staticHandler(opts.ui ?? defaultUiRoots());
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
     const info = { user: '-', params: {} as Params, audit: false };
@@ -268,6 +280,22 @@ export function createServer(opts: ServerOptions): NodenetServer {
       log(status >= 500 ? 'error' : 'info', 'request', { method: req.method, path, status, ms: Math.round(ms * 10) / 10, user: info.user, source });
       if (info.audit) audit.write({ user: info.user, source, method: req.method ?? '-', path, params: info.params, status, result });
     };
+    const rawUrl = req.url ?? '/';
+    if (serveUi && !rawUrl.startsWith('/api2/') && rawUrl !== '/api2') {
+      serveUi(req, res).then(
+        (served) => {
+          if (served) return done(200, 'static');
+          sendError(res, new ApiError(404, 'no such file'));
+          done(404, 'no such file');
+        },
+        (e: unknown) => {
+          log('error', 'static file error', { error: e instanceof Error ? e.message : String(e) });
+          sendError(res, new ApiError(500, 'internal error'));
+          done(500, 'static error');
+        },
+      );
+      return;
+    }
     handle(req, res, info).then(
       () => done(200, 'ok'),
       (e: unknown) => {

@@ -49,7 +49,7 @@ export function lockoutRisk(before: Model, after: Model, conn: Connection): stri
   const local = normalise(conn.local);
   const remote = normalise(conn.remote);
   const v = ipVersion(local);
-  if (v === null || local === remote || /^127\.|^::1$/.test(local)) return null;
+  if (v === null) return null;
   const was = holder(before, local);
   if (!was) return null; // reached on an address nodenet does not manage
   const via = `${was.name}, which carries your connection (you reached this node on ${local} from ${remote})`;

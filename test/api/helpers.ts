@@ -20,6 +20,8 @@ export const PASSWORD = 'secret-pw-1';
 
 export interface Harness {
   root: string;
+  /** The address the server listens on (127.0.0.1 unless asked otherwise). */
+  host: string;
   port: number;
   base: string;
   srv: NodenetServer;
@@ -37,10 +39,15 @@ export interface Harness {
 let tlsDir: string | undefined;
 
 /** Start a server on a fresh root with `corpus` (a file in test/fixtures/corpus) as the live file. */
-export async function startServer(corpus = '03-bridged-default.interfaces', opts: { failDelayMs?: number; bodyLimit?: number; loginLimit?: { max: number; windowMs: number } } = {}): Promise<Harness> {
+export async function startServer(
+  corpus = '03-bridged-default.interfaces',
+  opts: { failDelayMs?: number; bodyLimit?: number; loginLimit?: { max: number; windowMs: number }; host?: string; text?: string } = {},
+): Promise<Harness> {
   const root = await fs.mkdtemp(join(tmpdir(), 'nodenet-api-'));
   await fs.mkdir(join(root, 'etc/network'), { recursive: true });
-  await fs.copyFile(join(CORPUS, corpus), join(root, 'etc/network/interfaces'));
+  if (opts.text !== undefined) await fs.writeFile(join(root, 'etc/network/interfaces'), opts.text);
+  else await fs.copyFile(join(CORPUS, corpus), join(root, 'etc/network/interfaces'));
+  const host = opts.host ?? '127.0.0.1';
   // One certificate per test process (openssl takes a few ms; no need to repeat it).
   tlsDir ??= await fs.mkdtemp(join(tmpdir(), 'nodenet-tls-'));
   const tls = await ensureTls(tlsDir);
@@ -56,11 +63,12 @@ export async function startServer(corpus = '03-bridged-default.interfaces', opts
   await srv.auth.addUser('audit@pve', PASSWORD, 'audit');
   const t = await srv.auth.addToken('root@pam', 'ci', false);
   const ro = await srv.auth.addToken('root@pam', 'ro', true);
-  const addr = await srv.listen(0, '127.0.0.1');
+  const addr = await srv.listen(0, host);
   return {
     root,
+    host,
     port: addr.port,
-    base: `https://127.0.0.1:${addr.port}/api2/json`,
+    base: `https://${host}:${addr.port}/api2/json`,
     srv,
     tokenId: t['full-tokenid'],
     token: t.value,
@@ -100,7 +108,7 @@ export function raw(h: Harness, method: string, path: string, opts: { body?: str
     headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
   }
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: h.port, method, path: `/api2/json${path}`, headers, rejectUnauthorized: false }, (res) => {
+    const req = request({ host: h.host, port: h.port, method, path: `/api2/json${path}`, headers, rejectUnauthorized: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

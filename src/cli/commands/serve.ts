@@ -1,4 +1,10 @@
 /** serve, user, token: the REST API server and its users and API tokens. */
+import { BackendLinkInfo } from '../../apply/link-info.ts';
+import { NetworkCore } from '../../core/network.ts';
+import { hostNics } from '../../core/host.ts';
+import { createBackend } from '../../apply/backend.ts';
+import { modelOf, nicsOf } from '../../apply/pipeline.ts';
+import { PipelineApplyService } from '../../api/pipeline-service.ts';
 import { createInterface } from 'node:readline';
 import { NodenetError } from '../../errors.ts';
 import { AuthStore } from '../../api/auth.ts';
@@ -36,17 +42,25 @@ Options:
   --tls-cert FILE      TLS certificate (PEM)
   --fail-delay MS      delay before answering a failed login (default 3000, as Proxmox VE)
 
-Backends: only \`none\` is wired into the API yet (apply makes the staged file live without
-reloading anything).
+Backends (--backend): ifupdown2 (the default for --root /: the host's real network), netns
+(a private network namespace with veth NICs and the real ifupdown2 inside: the demo; the
+namespace is brought up with the live file at start), none (the default for other roots:
+apply makes the staged file live without reloading anything).
 
 Example:
   nodenet --root /tmp/lab serve --listen 127.0.0.1:8006`,
   async run(ctx, args) {
     onlyOptions(args, ['listen', 'tls-key', 'tls-cert', 'fail-delay'], 'serve');
     const { host, port } = parseListen(opt(args, 'listen') ?? '127.0.0.1:8006');
-    const backend = ctx.backend ?? 'none';
-    if (backend !== 'none') {
-      throw new NodenetError('BACKEND', `backend '${backend}' is not wired into the API server yet; run \`nodenet serve --backend none\` (apply then makes the file live without reloading)`);
+    const backend = ctx.backend ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
+    if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2') throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
+    const be = createBackend(backend, { root: ctx.root });
+    if (backend === 'netns') {
+      // The demo: bring the namespace up with the live file, as a node would be at boot.
+      const live = (await ctx.core().store.read()).live;
+      await be.prepare(nicsOf(modelOf(live)));
+      const r = await be.reload({ all: true }, () => undefined);
+      for (const e of r.errors) if (e.severity === 'error') process.stderr.write(`nodenet: netns: ${e.iface ? `${e.iface}: ` : ''}${e.message}\n`);
     }
     const keyPath = opt(args, 'tls-key');
     const certPath = opt(args, 'tls-cert');
@@ -56,7 +70,20 @@ Example:
     const log = jsonLogger();
     const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
-    const srv = createServer({ root: ctx.root, node: ctx.node, tls: { key: tls.key, cert: tls.cert }, logger: log, ...(delay !== undefined ? { failDelayMs: Number(delay) } : {}) });
+    const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
+    const nics = hostNics(ctx.root);
+    const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}), ...(links ? { host: links } : {}) });
+    const srv = createServer({
+      root: ctx.root,
+      node: ctx.node,
+      core,
+      ...(links ? { linkState: () => links.refresh() } : {}),
+      apply: new PipelineApplyService(ctx.root, be),
+      ...(backend !== 'none' ? { sysctl: (argv: string[]) => be.exec(argv) } : {}),
+      tls: { key: tls.key, cert: tls.cert },
+      logger: log,
+      ...(delay !== undefined ? { failDelayMs: Number(delay) } : {}),
+    });
     const addr = await srv.listen(port, host);
     const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     log('info', 'listening', { url: `https://${shown}:${addr.port}/api2/json`, node: ctx.node, root: ctx.root, backend });
