@@ -266,7 +266,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
       if (Object.keys(errors).length) throw paramFail(errors);
     }
     const r = await route.handler({ path, params, principal, source: req.socket.remoteAddress ?? '-', local: req.socket.localAddress ?? '-' }, deps);
-    sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body);
+    sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body, req.headers['accept-encoding'] as string | undefined);
   }
 
   const serveUi = opts.ui === false ? undefined : staticHandler(opts.ui ?? defaultUiRoots());

@@ -3,6 +3,7 @@
  * Editing never touches the live file; only apply and rollback do (apply/ layer).
  */
 import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import { NodenetError } from '../errors.ts';
 import { atomicRemove, atomicWrite, readOptional } from './atomic.ts';
 import { withLock } from './lock.ts';
@@ -41,16 +42,22 @@ export class ConfigStore {
     this.paths = pathsFor(root);
   }
 
-  /** Read live and staged files. A missing live file reads as empty (a fresh root). */
+  /**
+   * Read live and staged files. A missing live file reads as empty (a fresh root).
+   * Files whose identity (inode, size, change time in ns) is unchanged since the last read are
+   * not read and hashed again: the API reads the state on every request, and hashing a
+   * 4094-interface file costs about a millisecond. Every write here is a rename (new inode),
+   * and a hand edit changes the change time.
+   */
   async read(): Promise<Snapshot> {
     const [live, staged, metaText] = await Promise.all([
-      readOptional(this.paths.interfaces),
-      readOptional(this.paths.staged),
-      readOptional(this.paths.stagedMeta),
+      this.cachedRead(this.paths.interfaces),
+      this.cachedRead(this.paths.staged),
+      this.cachedRead(this.paths.stagedMeta),
     ]);
     const liveText = live ?? '';
     const pending = staged ?? liveText;
-    const liveDigest = sha256(liveText);
+    const liveDigest = this.digestOf(liveText);
     let changed = false;
     if (staged !== null && metaText) {
       try {
@@ -60,7 +67,40 @@ export class ConfigStore {
         changed = false;
       }
     }
-    return { live: liveText, staged, pending, digest: sha256(pending), liveDigest, liveChangedSinceStaging: changed };
+    return { live: liveText, staged, pending, digest: this.digestOf(pending), liveDigest, liveChangedSinceStaging: changed };
+  }
+
+  private files = new Map<string, { id: string; text: string }>();
+  private digests = new Map<string, string>();
+
+  private async cachedRead(path: string): Promise<string | null> {
+    let st: import('node:fs').BigIntStats;
+    try {
+      st = await fs.stat(path, { bigint: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.files.delete(path);
+        return null;
+      }
+      throw e;
+    }
+    const id = `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+    const hit = this.files.get(path);
+    if (hit && hit.id === id) return hit.text;
+    const text = await readOptional(path);
+    if (text === null) this.files.delete(path);
+    else this.files.set(path, { id, text });
+    return text;
+  }
+
+  /** sha256 of a text, remembered for the last few texts (live and staged). */
+  private digestOf(text: string): string {
+    const hit = this.digests.get(text);
+    if (hit) return hit;
+    const d = sha256(text);
+    if (this.digests.size >= 4) this.digests.delete(this.digests.keys().next().value!);
+    this.digests.set(text, d);
+    return d;
   }
 
   /**
