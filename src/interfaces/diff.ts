@@ -35,7 +35,10 @@ function myers(a: string[], b: string[]): Op[] {
       if (k === -d || (k !== d && v[k - 1 + max]! < v[k + 1 + max]!)) x = v[k + 1 + max]!;
       else x = v[k - 1 + max]! + 1;
       let y = x - k;
-      while (x < n && y < m && a[x] === b[y]) (x++, y++);
+      while (x < n && y < m && a[x] === b[y]) {
+        x++;
+        y++;
+      }
       v[k + max] = x;
       if (x >= n && y >= m) {
         found = true;

@@ -316,7 +316,12 @@ export function parse(src: string, file = 'interfaces'): Document {
   }
   let indent = '\t';
   let best = 0;
-  for (const [k, v] of indents) if (v > best) (best = v), (indent = k);
+  for (const [k, v] of indents) {
+    if (v > best) {
+      best = v;
+      indent = k;
+    }
+  }
   return { src, nodes, diagnostics, eol: crlf * 2 > lines.length ? '\r\n' : '\n', indent };
 }
 

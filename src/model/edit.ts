@@ -490,7 +490,12 @@ function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | un
   if (delAddr) {
     const lines = new Set(addrs.map((a) => a.option));
     for (const o of lines) edits.push(removeLines(doc, o.node.line, o.node.line));
-    for (const a of addrs) if (a.netmask && !lines.has(a.netmask)) (lines.add(a.netmask), edits.push(removeLines(doc, a.netmask.node.line, a.netmask.node.line)));
+    for (const a of addrs) {
+      if (a.netmask && !lines.has(a.netmask)) {
+        lines.add(a.netmask);
+        edits.push(removeLines(doc, a.netmask.node.line, a.netmask.node.line));
+      }
+    }
     return edits;
   }
   if (delNetmask) {
