@@ -1,0 +1,191 @@
+/**
+ * Apply, safely: PUT with a confirm timeout, the task log live, then a countdown with Keep /
+ * Roll back. If the node cannot be reached during the window, the page says that the node rolls
+ * back by itself at the deadline; if the page's own address moves, it shows and tries the new one.
+ */
+import { ApiError, call } from './api.ts';
+import { h, modal } from './dom.ts';
+import type { Modal } from './dom.ts';
+import { addressMove } from './logic.ts';
+import type { Iface } from './logic.ts';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls a task's log into `logEl` until it stops; resolves with its exit status. */
+export async function followTask(node: string, upid: string, logEl: HTMLElement): Promise<string> {
+  let start = 0;
+  for (;;) {
+    const log = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start, limit: 500 });
+    for (const l of log.data) {
+      logEl.append(h('div', { class: /ERROR|error|failed/.test(l.t) ? 'log-err' : '' }, l.t));
+      start = Math.max(start, l.n);
+    }
+    if (log.data.length) logEl.scrollTop = logEl.scrollHeight;
+    const st = await call<{ status: string; exitstatus?: string }>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
+    if (st.data.status === 'stopped') {
+      // one last read for lines written just before the stop
+      const rest = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start, limit: 500 });
+      for (const l of rest.data) logEl.append(h('div', {}, l.t));
+      return st.data.exitstatus ?? 'unknown';
+    }
+    await sleep(400);
+  }
+}
+
+export interface ApplyContext {
+  node: string;
+  list: Iface[];
+  changes: string;
+  digest: string | undefined;
+  reload(): Promise<void>;
+}
+
+/** The Apply dialog: asks for the confirm window, then runs the whole flow. */
+export function openApply(ctx: ApplyContext): void {
+  const m = modal({ id: 'apply-dialog', title: 'Apply pending changes', wide: true, sticky: false });
+  const move = addressMove(location.hostname, ctx.changes, ctx.list);
+  const timeout = h('input', { type: 'number', id: 'apply-timeout', 'data-testid': 'apply-timeout', min: 0, max: 3600, value: 60 });
+  m.body.append(
+    h('p', {}, 'The staged configuration becomes live. With a confirm window the node rolls back by itself unless you press Keep in time — so a change that cuts you off undoes itself.'),
+    h('div', { class: 'field inline' }, h('label', { for: 'apply-timeout' }, 'Confirm window (seconds, 0 = none)'), timeout),
+  );
+  if (move) m.body.append(h('p', { class: 'warn', id: 'apply-move', 'data-testid': 'apply-move' }, move.message));
+  const go = h('button', { type: 'button', class: 'primary', id: 'apply-go', 'data-testid': 'apply-go' }, 'Apply');
+  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Cancel'), go);
+  go.focus();
+  go.addEventListener('click', () => {
+    const t = Math.max(0, Math.floor(Number(timeout.value) || 0));
+    void run(ctx, m, t, move);
+  });
+}
+
+async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnType<typeof addressMove>): Promise<void> {
+  m.body.replaceChildren();
+  m.footer.replaceChildren();
+  const state = h('p', { id: 'apply-state', 'data-testid': 'apply-state', role: 'status' }, 'Applying…');
+  const log = h('div', { class: 'tasklog', id: 'apply-log', 'data-testid': 'apply-log', 'aria-label': 'Task log', tabindex: 0 });
+  m.body.append(state, log);
+  const started = Date.now();
+  let upid: string;
+  try {
+    const r = await call<string>('PUT', `/nodes/${ctx.node}/network`, { ...(timeoutS > 0 ? { 'confirm-timeout': timeoutS } : {}), ...(ctx.digest ? { digest: ctx.digest } : {}) });
+    upid = r.data;
+  } catch (e) {
+    state.textContent = `Apply refused: ${(e as Error).message}`;
+    state.className = 'bad';
+    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+    await ctx.reload();
+    return;
+  }
+  // the deadline counts from the request: the earliest moment the node may roll back
+  const deadline = started + timeoutS * 1000;
+  let exit: string;
+  try {
+    exit = await followTask(ctx.node, upid, log);
+  } catch (e) {
+    lost(state, deadline, move, e);
+    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+    return;
+  }
+  if (exit !== 'OK') {
+    state.textContent = `Apply failed: ${exit}. The previous configuration stays live.`;
+    state.className = 'bad';
+    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+    await ctx.reload();
+    return;
+  }
+  if (timeoutS <= 0) {
+    state.textContent = 'Applied. The new configuration is live.';
+    state.className = 'good';
+    m.footer.append(h('button', { type: 'button', 'data-testid': 'apply-close', onclick: () => m.close() }, 'Close'));
+    await ctx.reload();
+    return;
+  }
+  await countdown(ctx, m, state, deadline, move);
+}
+
+function lost(state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>, e: unknown): void {
+  const when = new Date(deadline).toLocaleTimeString();
+  state.className = 'bad';
+  state.replaceChildren(
+    `The connection to the node was lost (${(e as Error).message}). If you do not confirm, the node rolls back to the previous configuration by itself at ${when}; nothing else is needed. `,
+  );
+  if (move?.to) state.append(newAddress(move.to));
+}
+
+/** A link to the same page on the new address, and a probe whether it answers. */
+function newAddress(to: string): HTMLElement {
+  const host = to.includes(':') ? `[${to}]` : to;
+  const url = `${location.protocol}//${host}${location.port ? `:${location.port}` : ''}/`;
+  const probe = h('span', { id: 'new-address-probe' }, ' (checking…)');
+  // no-cors: we only learn whether something answers there; the page's CSP may refuse the probe
+  fetch(`${url}api2/json/version`, { mode: 'no-cors', cache: 'no-store' })
+    .then(() => { probe.textContent = ' — it answers.'; })
+    .catch(() => { probe.textContent = ' — no answer yet (or the browser refused the probe); try the link.'; });
+  return h('span', { id: 'new-address', 'data-testid': 'new-address' }, 'The node is now reached on ', h('a', { href: url }, url), probe);
+}
+
+async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>): Promise<void> {
+  state.className = 'warn';
+  const clock = h('strong', { id: 'apply-countdown', 'data-testid': 'apply-countdown' });
+  state.replaceChildren('Applied. Keep it within ', clock, ' or the node rolls back by itself.');
+  if (move?.to) m.body.append(h('p', { class: 'warn' }, newAddress(move.to)));
+  const keep = h('button', { type: 'button', class: 'primary', id: 'apply-keep', 'data-testid': 'apply-keep' }, 'Keep');
+  const back = h('button', { type: 'button', class: 'danger', id: 'apply-rollback', 'data-testid': 'apply-rollback' }, 'Roll back');
+  m.footer.append(back, keep);
+  keep.focus();
+  let over = false;
+  let failures = 0;
+  const finish = async (text: string, cls: string): Promise<void> => {
+    over = true;
+    clearInterval(tick);
+    state.className = cls;
+    state.textContent = text;
+    m.footer.replaceChildren(h('button', { type: 'button', 'data-testid': 'apply-close', id: 'apply-close', onclick: () => m.close() }, 'Close'));
+    (m.footer.firstChild as HTMLElement).focus();
+    await ctx.reload().catch(() => undefined);
+  };
+  const tick = setInterval(() => {
+    if (over) return;
+    const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
+    clock.textContent = `${left} s`;
+    if (left <= 0) void finish('The confirm window ran out: the node rolled back to the previous configuration.', 'bad');
+  }, 250);
+  clock.textContent = `${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s`;
+  // watch the connection during the window
+  void (async () => {
+    while (!over) {
+      await sleep(2000);
+      if (over) break;
+      try {
+        await call('GET', '/version');
+        failures = 0;
+      } catch (e) {
+        if (e instanceof ApiError && e.status !== 0) continue;
+        if (++failures >= 2) {
+          lost(state, deadline, move, e);
+        }
+      }
+    }
+  })();
+  keep.addEventListener('click', () => {
+    keep.disabled = true;
+    call<{ confirmed: number; message?: string }>('POST', `/nodes/${ctx.node}/network/confirm`)
+      .then((r) => finish(r.data.confirmed ? 'Kept: the new configuration stays live.' : `Not kept: ${r.data.message ?? 'the window had already closed'}.`, r.data.confirmed ? 'good' : 'bad'))
+      .catch((e: Error) => { keep.disabled = false; state.textContent = `Could not confirm: ${e.message}`; });
+  });
+  back.addEventListener('click', () => {
+    back.disabled = true;
+    keep.disabled = true;
+    clearInterval(tick);
+    over = true;
+    call<string>('POST', `/nodes/${ctx.node}/network/rollback`)
+      .then(async (r) => {
+        state.textContent = 'Rolling back…';
+        const exit = await followTask(ctx.node, r.data, m.body.querySelector('#apply-log') as HTMLElement);
+        over = false;
+        await finish(exit === 'OK' ? 'Rolled back: the previous configuration is live again.' : `Roll back failed: ${exit}`, exit === 'OK' ? 'good' : 'bad');
+      })
+      .catch((e: Error) => { state.textContent = `Could not roll back: ${e.message}`; });
+  });
+}

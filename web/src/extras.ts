@@ -1,0 +1,194 @@
+/** Beyond PVE: topology picture, setup wizard, history with rollback, the IPv6 switch. */
+import { ApiError, call } from './api.ts';
+import { h, modal, s } from './dom.ts';
+import { followTask } from './apply.ts';
+import { diffLines, vlanFromName, words } from './logic.ts';
+import type { Iface } from './logic.ts';
+
+/** Coloured unified diff. */
+export function diffView(diff: string, id: string): HTMLElement {
+  const pre = h('pre', { class: 'diff', id, 'data-testid': id });
+  for (const l of diffLines(diff)) pre.append(h('span', { class: `d-${l.kind}` }, `${l.text}\n`));
+  return pre;
+}
+
+const MAX_TOPO = 400;
+
+/** NICs → bonds → bridges → VLANs as SVG columns, edges for membership, colour for link state. */
+export function topology(list: readonly Iface[]): HTMLElement {
+  const layer = (i: Iface): number => (i.type === 'eth' ? 0 : i.type === 'bond' ? 1 : i.type === 'bridge' ? 2 : i.type === 'vlan' ? 3 : -1);
+  const shown = list.filter((i) => layer(i) >= 0).slice(0, MAX_TOPO);
+  const cols: Iface[][] = [[], [], [], []];
+  for (const i of shown) cols[layer(i)]!.push(i);
+  const W = 190, GAP = 70, RH = 34, BH = 24;
+  const rows = Math.max(1, ...cols.map((c) => c.length));
+  const width = 4 * W + 3 * GAP + 20;
+  const height = rows * RH + 50;
+  const pos = new Map<string, { x: number; y: number }>();
+  cols.forEach((c, ci) => c.forEach((i, ri) => pos.set(i.iface, { x: 10 + ci * (W + GAP), y: 40 + ri * RH })));
+  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': 'topo-title', id: 'topology-svg', 'data-testid': 'topology-svg' });
+  svg.append(s('title', { id: 'topo-title' }, 'Topology: network devices, bonds, bridges and VLANs, with the links between them'));
+  ['Network devices', 'Bonds', 'Bridges', 'VLANs'].forEach((t, ci) => svg.append(s('text', { x: 10 + ci * (W + GAP), y: 20, class: 'topo-head' }, t)));
+  const edge = (from: string, to: string): void => {
+    const a = pos.get(from), b = pos.get(to);
+    if (!a || !b) return;
+    const [x1, y1, x2, y2] = a.x < b.x ? [a.x + W, a.y + BH / 2, b.x, b.y + BH / 2] : [b.x + W, b.y + BH / 2, a.x, a.y + BH / 2];
+    const mx = (x1 + x2) / 2;
+    svg.append(s('path', { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, class: 'topo-edge' }));
+  };
+  for (const i of shown) {
+    for (const p of words(i.bridge_ports)) edge(p, i.iface);
+    for (const p of words(i.slaves)) edge(p, i.iface);
+    const raw = i['vlan-raw-device'] ?? vlanFromName(i.iface)?.raw;
+    if (i.type === 'vlan' && raw) edge(raw, i.iface);
+  }
+  for (const i of shown) {
+    const p = pos.get(i.iface)!;
+    const st = i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
+    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i.iface });
+    g.append(s('title', {}, `${i.iface}: link ${st}${i.cidr ? `, ${i.cidr}` : ''}`));
+    g.append(s('rect', { x: p.x, y: p.y, width: W, height: BH, rx: 5 }));
+    g.append(s('circle', { cx: p.x + 12, cy: p.y + BH / 2, r: 4, class: 'dot' }));
+    g.append(s('text', { x: p.x + 22, y: p.y + 16 }, `${i.iface}${i.cidr ? `  ${i.cidr}` : ''}`));
+    svg.append(g);
+  }
+  const wrap = h('div', { class: 'topo-wrap' });
+  wrap.append(svg);
+  return h('div', {},
+    h('p', { class: 'legend' }, h('span', { class: 'lg up' }, 'link up'), h('span', { class: 'lg down' }, 'link down'), h('span', { class: 'lg unknown' }, 'state unknown (not running here)'),
+      list.length > MAX_TOPO ? ` — showing the first ${MAX_TOPO} of ${list.length}` : ''),
+    wrap);
+}
+
+interface WizardCtx {
+  node: string;
+  list: Iface[];
+  reload(): Promise<void>;
+}
+
+const MODES = {
+  bridged: { title: 'Bridged (LAN)', when: 'Your guests should sit in the same LAN as the host and get addresses from it (the usual home/office or datacenter VLAN setup).' },
+  routed: { title: 'Routed (provider subnet)', when: 'Your provider gave you an extra subnet routed to this host, but does not allow unknown MAC addresses on the uplink (typical for hosted servers).' },
+  nat: { title: 'NAT (one public IP)', when: 'You have one public address only: guests get a private network behind the host, and chosen ports are forwarded to them.' },
+} as const;
+type Mode = keyof typeof MODES;
+
+/** The setup wizard: pick a mode by its guidance, fill the few fields, stage it, see the diff. */
+export function wizard(ctx: WizardCtx): HTMLElement {
+  const out = h('div', { id: 'wizard-result', 'aria-live': 'polite' });
+  const formBox = h('div', { id: 'wizard-form' });
+  const cards = h('div', { class: 'cards', role: 'radiogroup', 'aria-label': 'Setup mode' });
+  const bridges = ctx.list.filter((i) => i.type === 'bridge').map((i) => i.iface);
+  const nextBridge = (): string => { for (let n = 0; ; n++) if (!bridges.includes(`vmbr${n}`) || n > 9998) return `vmbr${n}`; };
+  const pick = (mode: Mode): void => {
+    for (const c of cards.children) c.setAttribute('aria-checked', String((c as HTMLElement).dataset.mode === mode));
+    formBox.replaceChildren(form(mode));
+    formBox.querySelector('input')?.focus();
+  };
+  for (const mode of Object.keys(MODES) as Mode[]) {
+    cards.append(h('button', { type: 'button', class: 'card', role: 'radio', 'aria-checked': 'false', 'data-mode': mode, 'data-testid': `wizard-${mode}`, onclick: () => pick(mode) },
+      h('strong', {}, MODES[mode].title), h('span', {}, MODES[mode].when)));
+  }
+  const field = (name: string, label: string, value = '', help = ''): HTMLElement => h('div', { class: 'field' },
+    h('label', { for: `wz-${name}` }, label), h('input', { type: 'text', id: `wz-${name}`, name, value, 'data-testid': `wz-${name}`, autocomplete: 'off' }), help ? h('div', { class: 'help' }, help) : null,
+    h('div', { class: 'field-error', id: `wz-${name}-err` }));
+  function form(mode: Mode): HTMLElement {
+    const uplink = ctx.list.find((i) => i.gateway)?.iface ?? '';
+    const f = h('form', { id: 'wizard-form-el', novalidate: true },
+      h('h3', {}, MODES[mode].title),
+      mode === 'bridged' ? [field('bridge', 'Bridge', nextBridge()), field('ports', 'Ports', '', 'the NIC(s) that go to the LAN, space or comma separated'), field('cidr', 'Host address (CIDR)', '', 'e.g. 192.168.1.10/24'), field('gateway', 'Gateway')] : null,
+      mode === 'routed' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Host address in the routed subnet (CIDR)', '', 'e.g. 203.0.113.1/29 — guests use the other addresses, gateway = this one')] : null,
+      mode === 'nat' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Private network (host address, CIDR)', '10.10.10.1/24'),
+        field('forward', 'Port forwards', '', 'comma separated, e.g. tcp/2222=10.10.10.100:22, tcp/8080=10.10.10.101:80')] : null,
+      h('div', { class: 'form-error', id: 'wizard-error', role: 'alert' }),
+      h('button', { type: 'submit', class: 'primary', 'data-testid': 'wizard-submit' }, 'Stage this setup'));
+    f.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const p: Record<string, string> = {};
+      for (const el of f.querySelectorAll('input')) if (el.value.trim()) p[el.name] = el.value.trim().replace(/\s+/g, ',');
+      if (p.forward) p.forward = p.forward.replace(/,+/g, ',');
+      if (p.ports) p.ports = p.ports.replace(/,+/g, ',');
+      for (const el of f.querySelectorAll('.field-error')) el.textContent = '';
+      const err = f.querySelector('#wizard-error')!;
+      err.textContent = '';
+      call<{ changed: number | boolean; notes?: string[]; diff?: string }>('POST', `/nodes/${ctx.node}/network/setup/${mode}`, p)
+        .then(async (r) => {
+          out.replaceChildren(h('h3', {}, r.data.changed ? 'Staged — review the pending changes, then Apply' : 'Nothing to change: this setup is already in place'),
+            h('ul', { id: 'wizard-notes' }, ...(r.data.notes ?? []).map((n) => h('li', {}, n))),
+            r.data.diff ? diffView(r.data.diff, 'wizard-diff') : '');
+          await ctx.reload();
+        })
+        .catch((e: unknown) => {
+          if (!(e instanceof ApiError)) throw e;
+          if (e.status === 501) err.textContent = 'This server does not offer the setup endpoint yet.';
+          else {
+            const left: string[] = [];
+            for (const [k, v] of Object.entries(e.errors)) {
+              const slot = f.querySelector(`#wz-${k}-err`);
+              if (slot) slot.textContent = v;
+              else left.push(`${k}: ${v}`);
+            }
+            for (const d of e.diagnostics) if (!Object.values(e.errors).some((v) => v.includes(d.message))) left.push(d.message);
+            err.textContent = left.join('\n') || e.message;
+          }
+        });
+    });
+    return f;
+  }
+  return h('div', { class: 'wizard' }, h('p', {}, 'Which of these fits your network? Each choice stages ordinary changes you can review in the pending diff before applying.'), cards, formBox, out);
+}
+
+/** History of applied configs with their diffs and a rollback button each. */
+export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
+  box.replaceChildren(h('p', {}, 'Loading…'));
+  let r;
+  try {
+    r = await call<{ n: number; time: number | string; user?: string; digest?: string; summary?: string; diff?: string }[]>('GET', `/nodes/${ctx.node}/network/history`);
+  } catch (e) {
+    box.replaceChildren(h('p', { class: 'bad' }, `Cannot read the history: ${(e as Error).message}`));
+    return;
+  }
+  if (!r.data.length) {
+    box.replaceChildren(h('p', { id: 'history-empty' }, 'Nothing applied yet: the history starts with the first apply.'));
+    return;
+  }
+  const items = r.data.map((e) => {
+    const t = typeof e.time === 'number' ? new Date(e.time * 1000).toLocaleString() : String(e.time);
+    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${e.n}` }, `Roll back to #${e.n}`);
+    btn.addEventListener('click', () => {
+      const m = modal({ id: 'rollback-dialog', title: `Roll back to #${e.n}`, wide: true });
+      const log = h('div', { class: 'tasklog', id: 'rollback-log' });
+      const st = h('p', { role: 'status', id: 'rollback-state' }, 'Rolling back…');
+      m.body.append(st, log);
+      m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+      call<string>('POST', `/nodes/${ctx.node}/network/rollback`, { n: e.n })
+        .then((u) => followTask(ctx.node, u.data, log))
+        .then(async (exit) => { st.textContent = exit === 'OK' ? 'Rolled back.' : `Roll back failed: ${exit}`; await ctx.reload(); void history(ctx, box); })
+        .catch((err: Error) => { st.textContent = `Roll back refused: ${err.message}`; });
+    });
+    return h('details', { class: 'hist', 'data-testid': `history-${e.n}` },
+      h('summary', {}, h('strong', {}, `#${e.n}`), ` ${t} — ${e.user ?? ''} — ${e.summary ?? ''}`),
+      e.diff ? diffView(e.diff, `history-diff-${e.n}`) : h('p', { class: 'muted' }, `digest ${e.digest ?? ''}`), btn);
+  });
+  box.replaceChildren(...items);
+}
+
+/** The IPv6 switch (the sysctl.d file). */
+export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void> {
+  box.replaceChildren(h('p', {}, 'Loading…'));
+  let st: { disabled: number | boolean; file?: string; running?: unknown };
+  try {
+    st = (await call<typeof st>('GET', `/nodes/${ctx.node}/network/ipv6`)).data;
+  } catch (e) {
+    box.replaceChildren(h('p', { class: 'muted', id: 'ipv6-unsupported' }, (e instanceof ApiError && (e.status === 501 || e.status === 400)) ? 'This server does not offer the IPv6 switch yet.' : `Cannot read the IPv6 state: ${(e as Error).message}`));
+    return;
+  }
+  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: !st.disabled });
+  const msg = h('p', { role: 'status', id: 'ipv6-msg' }, `File: ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'}; running: ${JSON.stringify(st.running ?? 'unknown')}`);
+  sw.addEventListener('change', () => {
+    call('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1 })
+      .then(() => ipv6Panel(ctx, box))
+      .catch((e: Error) => { msg.textContent = `Not changed: ${e.message}`; sw.checked = !sw.checked; });
+  });
+  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, 'IPv6 enabled on this node')), msg);
+}

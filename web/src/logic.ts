@@ -1,0 +1,223 @@
+/**
+ * Pure helpers of the web UI (no DOM): what the grid shows, what depends on an interface, the
+ * bond mode rules, VLAN names, and where the page's own address goes after an apply. Unit-tested
+ * in Node (test/web/logic.test.ts).
+ */
+
+/** One interface as `GET /nodes/{node}/network` returns it (PVE's shape; extra keys kept). */
+export interface Iface {
+  iface: string;
+  type: string;
+  active?: number;
+  autostart?: number;
+  exists?: number;
+  bridge_vlan_aware?: number;
+  bridge_ports?: string;
+  bridge_vids?: string;
+  slaves?: string;
+  bond_mode?: string;
+  bond_xmit_hash_policy?: string;
+  'bond-primary'?: string;
+  'vlan-raw-device'?: string;
+  'vlan-id'?: string;
+  cidr?: string;
+  cidr6?: string;
+  address?: string;
+  address6?: string;
+  gateway?: string;
+  gateway6?: string;
+  mtu?: string;
+  comments?: string;
+  [k: string]: unknown;
+}
+
+export interface BondMode {
+  value: string;
+  label: string;
+  /** One plain sentence: what the mode does and what it needs. */
+  explain: string;
+  hashPolicy: boolean;
+  primary: boolean;
+}
+
+/** The 7 Linux bond modes; hash policy only where the kernel uses it, primary only for active-backup. */
+export const BOND_MODES: readonly BondMode[] = [
+  { value: 'balance-rr', label: 'balance-rr', explain: 'Sends packets over each port in turn; more speed for one stream, but packets may arrive out of order and the switch ports must be grouped (static).', hashPolicy: false, primary: false },
+  { value: 'active-backup', label: 'active-backup', explain: 'Uses one port and switches to another only when it fails; works with any switches, no switch setup needed.', hashPolicy: false, primary: true },
+  { value: 'balance-xor', label: 'balance-xor', explain: 'Picks the port per connection by a hash of addresses; needs a static port group (EtherChannel) on the switch.', hashPolicy: true, primary: false },
+  { value: 'broadcast', label: 'broadcast', explain: 'Sends every packet on all ports; only for special redundancy setups, it doubles the traffic.', hashPolicy: false, primary: false },
+  { value: '802.3ad', label: 'LACP (802.3ad)', explain: 'Negotiates a link aggregation with the switch (LACP) and spreads connections by a hash; the switch must have LACP configured on those ports.', hashPolicy: true, primary: false },
+  { value: 'balance-tlb', label: 'balance-tlb', explain: 'Spreads outgoing traffic by port load and receives on one port; no switch setup needed.', hashPolicy: false, primary: false },
+  { value: 'balance-alb', label: 'balance-alb', explain: 'Like balance-tlb, and also balances incoming IPv4 traffic by rewriting ARP answers; no switch setup needed.', hashPolicy: false, primary: false },
+];
+
+export const HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4'] as const;
+
+export function bondMode(value: string | undefined): BondMode {
+  return BOND_MODES.find((m) => m.value === value) ?? BOND_MODES[0]!;
+}
+
+/** Human name of a type, as PVE's grid shows it. */
+export function typeLabel(t: string): string {
+  const m: Record<string, string> = { bridge: 'Linux Bridge', bond: 'Linux Bond', vlan: 'Linux VLAN', eth: 'Network Device', loopback: 'Loopback', alias: 'Alias', OVSBridge: 'OVS Bridge', OVSBond: 'OVS Bond', OVSPort: 'OVS Port', OVSIntPort: 'OVS IntPort', unknown: 'Unknown' };
+  return m[t] ?? t;
+}
+
+export function words(s: string | undefined): string[] {
+  return (s ?? '').split(/[\s,;]+/).filter((w) => w && w !== 'none');
+}
+
+/** Ports/slaves column: bridge ports, bond slaves or OVS members. */
+export function members(i: Iface): string {
+  return String(i.bridge_ports ?? i.slaves ?? i.ovs_ports ?? i.ovs_bonds ?? '');
+}
+
+/** The interfaces that refer to `name`: bridges with it as a port, bonds with it as a slave, VLANs on it. */
+export function dependents(list: readonly Iface[], name: string): { iface: string; how: string }[] {
+  const out: { iface: string; how: string }[] = [];
+  for (const i of list) {
+    if (i.iface === name) continue;
+    if (words(i.bridge_ports).includes(name)) out.push({ iface: i.iface, how: 'bridge port' });
+    if (words(i.slaves).includes(name)) out.push({ iface: i.iface, how: 'bond slave' });
+    if (i['bond-primary'] === name) out.push({ iface: i.iface, how: 'bond primary' });
+    const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
+    if (raw === name) out.push({ iface: i.iface, how: 'VLAN raw device' });
+  }
+  return out;
+}
+
+/**
+ * What a VLAN's name says (PVE's rules): `X.N` gives raw device X and tag N; `vlanN` gives the tag
+ * only; other names say nothing.
+ */
+export function vlanFromName(name: string): { raw?: string; tag: number } | null {
+  let m = /^(.+)\.(\d{1,4})$/.exec(name);
+  if (m) {
+    const tag = Number(m[2]);
+    return tag >= 1 && tag <= 4094 ? { raw: m[1]!, tag } : null;
+  }
+  m = /^vlan(\d{1,4})$/.exec(name);
+  if (m) {
+    const tag = Number(m[1]);
+    return tag >= 1 && tag <= 4094 ? { tag } : null;
+  }
+  return null;
+}
+
+/** First free `prefixN` (PVE tries N = 0..9999). */
+export function freeName(list: readonly Iface[], prefix: string): string {
+  const used = new Set(list.map((i) => i.iface));
+  for (let n = 0; n < 10000; n++) if (!used.has(prefix + n)) return prefix + n;
+  return prefix;
+}
+
+/** Client-side checks cheap enough to run as the user types; `null` = fine. */
+export function checkField(name: string, value: string, type: string): string | null {
+  const v = value.trim();
+  if (!v) return null;
+  switch (name) {
+    case 'iface':
+      if (type === 'bridge' && !/^[a-zA-Z][a-zA-Z0-9_]{0,9}$/.test(v)) return 'a bridge name is a letter then up to 9 letters, digits or _ (e.g. vmbr1)';
+      if (type === 'bond' && !/^bond\d{1,4}$/.test(v)) return 'a bond name is bondN (e.g. bond1)';
+      if (v.length > 15) return 'an interface name has at most 15 characters';
+      return null;
+    case 'cidr': {
+      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
+      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) return 'an IPv4 address with prefix, e.g. 192.0.2.10/24';
+      return null;
+    }
+    case 'gateway':
+      return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((o) => Number(o) <= 255) ? null : 'an IPv4 address, e.g. 192.0.2.1';
+    case 'cidr6':
+      return /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(v) && v.includes(':') && Number(v.split('/')[1]) <= 128 ? null : 'an IPv6 address with prefix, e.g. 2001:db8::10/64';
+    case 'gateway6':
+      return /^[0-9a-fA-F:.]+$/.test(v) && v.includes(':') ? null : 'an IPv6 address, e.g. 2001:db8::1';
+    case 'mtu': {
+      const n = Number(v);
+      return Number.isInteger(n) && n >= 1280 && n <= 65520 ? null : 'MTU is a whole number from 1280 to 65520';
+    }
+    case 'vlan-id': {
+      const n = Number(v);
+      return Number.isInteger(n) && n >= 1 && n <= 4094 ? null : 'a VLAN tag is 1 to 4094';
+    }
+    case 'bridge_vids':
+      for (const part of v.split(/[\s,;]+/)) {
+        const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+        if (!m) return `"${part}" is not a VLAN ID or range`;
+        const a = Number(m[1]);
+        const b = m[2] !== undefined ? Number(m[2]) : a;
+        if (a < 2 || b > 4094 || b < a) return 'VID range outside of allowed 2 and 4094 limit';
+      }
+      return null;
+    default:
+      return null;
+  }
+}
+
+/** Maps a diagnostic's file option (`bridge-ports`, `address`) to the dialog's parameter name. */
+export function optionToParam(option: string): string {
+  const m: Record<string, string> = {
+    'bridge-ports': 'bridge_ports', 'bridge-vlan-aware': 'bridge_vlan_aware', 'bridge-vids': 'bridge_vids',
+    'bond-slaves': 'slaves', 'bond-mode': 'bond_mode', 'bond-xmit-hash-policy': 'bond_xmit_hash_policy',
+    'bond-primary': 'bond-primary', address: 'cidr', netmask: 'cidr', 'vlan-raw-device': 'vlan-raw-device',
+    'vlan-id': 'vlan-id', gateway: 'gateway', mtu: 'mtu', address6: 'cidr6', netmask6: 'cidr6', gateway6: 'gateway6',
+  };
+  return m[option] ?? option.replace(/-/g, '_');
+}
+
+export interface DiffLine {
+  kind: 'add' | 'del' | 'hunk' | 'meta' | 'ctx';
+  text: string;
+}
+
+/** Classifies the lines of a unified diff for colouring. */
+export function diffLines(diff: string): DiffLine[] {
+  return diff.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1).map((text): DiffLine => {
+    if (text.startsWith('+++') || text.startsWith('---')) return { kind: 'meta', text };
+    if (text.startsWith('@@')) return { kind: 'hunk', text };
+    if (text.startsWith('+')) return { kind: 'add', text };
+    if (text.startsWith('-')) return { kind: 'del', text };
+    return { kind: 'ctx', text };
+  });
+}
+
+/** The address part of a CIDR (`192.0.2.5/24` → `192.0.2.5`). */
+function addrOf(cidr: string | undefined): string | undefined {
+  return cidr ? cidr.split('/')[0] : undefined;
+}
+
+/**
+ * Where the page's address goes when the staged change is applied. `host` is
+ * `location.hostname`; `diff` is the pending diff (live → staged); `staged` the staged list.
+ * Returns null when the address is not touched (or the host is a name, not an address).
+ */
+export function addressMove(host: string, diff: string, staged: readonly Iface[]): { from: string; iface: string; to: string | null; message: string } | null {
+  const h = host.replace(/^\[|\]$/g, '');
+  if (!/^[\d.]+$/.test(h) && !h.includes(':')) return null;
+  if (staged.some((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h)) return null;
+  // find the removed `address H` line and the stanza it was in
+  let stanza = '';
+  let found = false;
+  for (const l of diff.split('\n')) {
+    if (l.startsWith('---') || l.startsWith('+++')) continue;
+    const body = l.slice(1);
+    const st = /^\s*iface\s+(\S+)/.exec(body);
+    if (st && !l.startsWith('+')) stanza = st[1]!;
+    if (l.startsWith('-') && new RegExp(`^\\s*address\\s+${h.replace(/[.:]/g, '\\$&')}(/|\\s|$)`).test(body)) {
+      found = true;
+      break;
+    }
+  }
+  if (!found) return null;
+  const now = staged.find((i) => i.iface === stanza);
+  const to = addrOf(now?.cidr) ?? addrOf(now?.cidr6) ?? null;
+  const message = to
+    ? `This page was reached on ${h} (${stanza}). After the apply, ${stanza} has ${to} instead.`
+    : `This page was reached on ${h} (${stanza || 'an interface'}). After the apply no interface holds that address: you will lose this page unless you reach the node another way.`;
+  return { from: h, iface: stanza, to, message };
+}
+
+/** Sort key compare for the grid: numbers numerically, names naturally (eno2 < eno10). */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+}

@@ -1,0 +1,272 @@
+/** The nodenet web UI: login, the node network panel, and the views beyond PVE. */
+import { ApiError, call, clearSession, currentSession, login, setExpiredHandler } from './api.ts';
+import { confirmDialog, h, toast } from './dom.ts';
+import { openApply } from './apply.ts';
+import { openEditor } from './edit.ts';
+import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
+import { Grid } from './grid.ts';
+import { dependents } from './logic.ts';
+import type { Iface } from './logic.ts';
+
+const app = document.getElementById('app')!;
+
+const state = {
+  node: 'localhost',
+  list: [] as Iface[],
+  digest: undefined as string | undefined,
+  changes: '',
+  tab: 'interfaces',
+};
+
+// ---- theme -----------------------------------------------------------------------------------
+function applyTheme(t: string | null): void {
+  if (t === 'light' || t === 'dark') document.documentElement.dataset.theme = t;
+  else delete document.documentElement.dataset.theme;
+}
+applyTheme(localStorage.getItem('nodenet.theme'));
+function themeButton(): HTMLButtonElement {
+  const b = h('button', { type: 'button', id: 'theme-toggle', 'data-testid': 'theme-toggle', class: 'ghost', 'aria-label': 'Switch light/dark theme' }, '◐');
+  b.addEventListener('click', () => {
+    const dark = document.documentElement.dataset.theme === 'dark' || (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
+    const t = dark ? 'light' : 'dark';
+    localStorage.setItem('nodenet.theme', t);
+    applyTheme(t);
+  });
+  return b;
+}
+
+// ---- login -----------------------------------------------------------------------------------
+function showLogin(message = ''): void {
+  const user = h('input', { id: 'login-user', 'data-testid': 'login-user', name: 'username', autocomplete: 'username', required: true, value: 'root' });
+  const pw = h('input', { id: 'login-password', 'data-testid': 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const realm = h('select', { id: 'login-realm', name: 'realm' }, h('option', { value: 'pam' }, 'Linux PAM standard authentication (pam)'), h('option', { value: 'pve' }, 'Proxmox VE authentication server (pve)'));
+  realm.value = 'pam';
+  const err = h('div', { class: 'form-error', id: 'login-error', 'data-testid': 'login-error', role: 'alert' }, message);
+  const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, 'Log in');
+  const form = h('form', { id: 'login-form', class: 'login-card', 'aria-labelledby': 'login-title' },
+    h('h1', { id: 'login-title' }, 'nodenet'), h('p', { class: 'muted' }, 'Network of this node'),
+    h('div', { class: 'field' }, h('label', { for: 'login-user' }, 'User name'), user),
+    h('div', { class: 'field' }, h('label', { for: 'login-password' }, 'Password'), pw),
+    h('div', { class: 'field' }, h('label', { for: 'login-realm' }, 'Realm'), realm),
+    err, submit);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    err.textContent = '';
+    login(user.value.trim(), pw.value, realm.value)
+      .then(() => start())
+      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? 'Login failed: wrong user name or password.' : `Login failed: ${x.message}`; submit.disabled = false; pw.select(); });
+  });
+  app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, themeButton()), form));
+  (user.value ? pw : user).focus();
+}
+
+setExpiredHandler(() => showLogin('Your session has ended (expired or revoked). Please log in again.'));
+
+// ---- the panel -------------------------------------------------------------------------------
+let grid: Grid;
+let pendingBox: HTMLElement;
+let views: Record<string, HTMLElement>;
+let buttons: Record<string, HTMLButtonElement>;
+let drift: HTMLElement;
+let diagBox: HTMLElement;
+
+async function start(): Promise<void> {
+  try {
+    const nodes = await call<{ node: string }[]>('GET', '/nodes');
+    state.node = nodes.data[0]?.node ?? 'localhost';
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return;
+    showLogin(`Cannot reach the node: ${(e as Error).message}`);
+    return;
+  }
+  buildShell();
+  await reload();
+  void verify();
+}
+
+function buildShell(): void {
+  const s = currentSession();
+  grid = new Grid({
+    onSelect: (i) => { buttons.edit!.disabled = !i || !['bridge', 'bond', 'vlan'].includes(i.type); buttons.remove!.disabled = !i; },
+    onOpen: (i) => edit(i),
+    onDelete: (i) => void remove(i),
+  });
+  const menu = h('div', { class: 'menu', id: 'create-menu', role: 'menu', hidden: true });
+  const createBtn = h('button', { type: 'button', id: 'btn-create', 'data-testid': 'btn-create', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'create-menu' }, 'Create ▾');
+  const closeMenu = (): void => { menu.hidden = true; createBtn.setAttribute('aria-expanded', 'false'); };
+  for (const [type, label] of [['bridge', 'Linux Bridge'], ['bond', 'Linux Bond'], ['vlan', 'Linux VLAN']] as const) {
+    menu.append(h('button', { type: 'button', role: 'menuitem', 'data-testid': `create-${type}`, id: `create-${type}`, onclick: () => { closeMenu(); openEditor(editCtx(), type); } }, label));
+  }
+  createBtn.addEventListener('click', () => {
+    menu.hidden = !menu.hidden;
+    createBtn.setAttribute('aria-expanded', String(!menu.hidden));
+    if (!menu.hidden) (menu.firstChild as HTMLElement).focus();
+  });
+  menu.addEventListener('keydown', (e) => {
+    const items = [...menu.querySelectorAll<HTMLElement>('[role=menuitem]')];
+    const i = items.indexOf(document.activeElement as HTMLElement);
+    if (e.key === 'Escape') { closeMenu(); createBtn.focus(); }
+    else if (e.key === 'ArrowDown') { e.preventDefault(); items[(i + 1) % items.length]?.focus(); }
+    else if (e.key === 'ArrowUp') { e.preventDefault(); items[(i - 1 + items.length) % items.length]?.focus(); }
+  });
+  document.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu(); });
+  buttons = {
+    edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, 'Edit'),
+    remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, 'Remove'),
+    revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, 'Revert'),
+    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload }) }, 'Apply Configuration'),
+  };
+  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify)', onclick: () => void verify() }, 'verify…');
+  const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
+  views = {};
+  const tabDefs: [string, string][] = [['interfaces', 'Interfaces'], ['topology', 'Topology'], ['setup', 'Setup wizard'], ['history', 'History'], ['system', 'IPv6']];
+  for (const [id, label] of tabDefs) {
+    const t = h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'data-testid': `tab-${id}`, 'aria-controls': `view-${id}`, 'aria-selected': String(id === 'interfaces'), tabindex: id === 'interfaces' ? 0 : -1, onclick: () => showTab(id) }, label);
+    tabs.append(t);
+    views[id] = h('section', { role: 'tabpanel', id: `view-${id}`, 'aria-labelledby': `tab-${id}`, class: 'view', hidden: id !== 'interfaces' });
+  }
+  tabs.addEventListener('keydown', (e) => {
+    const ids = tabDefs.map((d) => d[0]);
+    const i = ids.indexOf(state.tab);
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      const n = ids[(i + (e.key === 'ArrowRight' ? 1 : ids.length - 1)) % ids.length]!;
+      showTab(n);
+      document.getElementById(`tab-${n}`)?.focus();
+    }
+  });
+  pendingBox = h('section', { class: 'pending', id: 'pending', 'data-testid': 'pending', 'aria-label': 'Pending changes', hidden: true });
+  diagBox = h('div', { id: 'diagnostics', 'data-testid': 'diagnostics', 'aria-live': 'polite' });
+  views.interfaces!.append(
+    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
+    grid.el, diagBox, pendingBox);
+  const header = h('header', { class: 'top' },
+    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` node ${state.node}`)),
+    drift,
+    h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), themeButton(),
+      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { clearSession(); showLogin('You are logged out.'); } }, 'Log out')));
+  app.replaceChildren(header, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
+}
+
+function showTab(id: string): void {
+  state.tab = id;
+  for (const [k, v] of Object.entries(views)) {
+    v.hidden = k !== id;
+    const t = document.getElementById(`tab-${k}`)!;
+    t.setAttribute('aria-selected', String(k === id));
+    t.tabIndex = k === id ? 0 : -1;
+  }
+  const v = views[id]!;
+  const ctx = { node: state.node, list: state.list, reload };
+  if (id === 'topology') v.replaceChildren(topology(state.list));
+  if (id === 'setup' && !v.firstChild) v.replaceChildren(wizard(ctx));
+  if (id === 'history') void history(ctx, v);
+  if (id === 'system') void ipv6Panel(ctx, v);
+}
+
+function editCtx(): { node: string; list: Iface[]; digest: string | undefined; done: () => Promise<void> } {
+  return { node: state.node, list: state.list, digest: state.digest, done: reload };
+}
+
+function edit(i: Iface): void {
+  if (!['bridge', 'bond', 'vlan'].includes(i.type)) {
+    toast(`${i.iface} is a ${i.type} interface: only bridges, bonds and VLANs are edited here.`, 'info');
+    return;
+  }
+  openEditor(editCtx(), i.type, i);
+}
+
+async function remove(i: Iface): Promise<void> {
+  const deps = dependents(state.list, i.iface);
+  const body = h('div', { id: 'remove-body' },
+    h('p', {}, `Remove ${i.iface}? The change is staged; nothing happens on the node until you apply.`),
+    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, `These interfaces refer to ${i.iface} and will be left pointing at nothing:`),
+      h('ul', {}, ...deps.map((d) => h('li', {}, `${d.iface} (${d.how})`)))) : h('p', { class: 'muted' }, 'No other interface refers to it.'));
+  if (!(await confirmDialog('remove-dialog', `Remove ${i.iface}`, body, 'Remove', true))) return;
+  try {
+    await call('DELETE', `/nodes/${state.node}/network/${encodeURIComponent(i.iface)}`, state.digest ? { digest: state.digest } : {});
+    toast(`${i.iface} removed (staged).`, 'ok');
+  } catch (e) {
+    toast(`Not removed: ${(e as Error).message}`, 'error');
+  }
+  await reload();
+}
+
+async function revert(): Promise<void> {
+  if (!(await confirmDialog('revert-dialog', 'Revert', 'Drop all pending changes? The live configuration stays as it is.', 'Revert', true))) return;
+  try {
+    await call('DELETE', `/nodes/${state.node}/network`);
+    toast('Pending changes dropped.', 'ok');
+  } catch (e) {
+    toast(`Not reverted: ${(e as Error).message}`, 'error');
+  }
+  await reload();
+}
+
+/** Changed interfaces in the diff (stanza names on + / - lines, and the stanza a change is in). */
+function changedIfaces(diff: string): Set<string> {
+  const out = new Set<string>();
+  let cur = '';
+  for (const l of diff.split('\n')) {
+    if (l.startsWith('---') || l.startsWith('+++') || l.startsWith('@@')) continue;
+    const m = /^\s*(?:iface|auto|allow-\S+)\s+(\S+)/.exec(l.slice(1));
+    if (m && l[0] !== '-') cur = m[1]!;
+    if ((l[0] === '+' || l[0] === '-') && cur) out.add(m ? m[1]! : cur);
+  }
+  return out;
+}
+
+async function reload(): Promise<void> {
+  let r;
+  try {
+    r = await call<Iface[]>('GET', `/nodes/${state.node}/network`);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) toast(`Cannot load the interfaces: ${(e as Error).message}`, 'error');
+    return;
+  }
+  state.list = r.data;
+  state.digest = r.digest;
+  state.changes = typeof r.changes === 'string' ? r.changes : '';
+  grid.setData(state.list, changedIfaces(state.changes));
+  const staged = state.changes.trim() !== '';
+  buttons.revert!.disabled = !staged;
+  buttons.apply!.disabled = !staged;
+  pendingBox.hidden = !staged;
+  if (staged) {
+    pendingBox.replaceChildren(h('h2', {}, 'Pending changes ', h('span', { class: 'muted' }, '(staged in interfaces.new; use Apply Configuration to activate)')), diffView(state.changes, 'pending-diff'));
+  } else pendingBox.replaceChildren();
+  void checkDiagnostics(staged);
+  if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list));
+}
+
+async function checkDiagnostics(staged: boolean): Promise<void> {
+  if (!staged) {
+    diagBox.replaceChildren();
+    return;
+  }
+  try {
+    const r = await call<{ diagnostics: { severity: string; code: string; message: string; iface?: string; line?: number; hint?: string }[] }>('GET', `/nodes/${state.node}/network/check`);
+    const d = r.data.diagnostics;
+    diagBox.replaceChildren(...(d.length ? [h('ul', { class: 'diags' }, ...d.map((x) => h('li', { class: `sev-${x.severity}` }, h('strong', {}, `${x.severity} ${x.code}`), ` ${x.message}${x.line ? ` (line ${x.line})` : ''}${x.hint ? ` — ${x.hint}` : ''}`)))] : []));
+  } catch {
+    diagBox.replaceChildren();
+  }
+}
+
+async function verify(): Promise<void> {
+  drift.textContent = 'verify…';
+  try {
+    const r = await call<{ ok: number | boolean; backend?: string; drift: unknown[]; note?: string }>('GET', `/nodes/${state.node}/network/verify`);
+    const ok = Boolean(r.data.ok);
+    drift.className = `badge ${ok ? 'good' : 'bad'}`;
+    drift.textContent = ok ? 'In sync' : `Drift: ${r.data.drift.length}`;
+    drift.title = ok ? (r.data.note ?? 'The running state matches the live file.') : r.data.drift.map((d) => (typeof d === 'string' ? d : JSON.stringify(d))).join('\n');
+  } catch (e) {
+    drift.className = 'badge';
+    drift.textContent = 'verify: n/a';
+    drift.title = (e as Error).message;
+  }
+}
+
+if (currentSession()) void start();
+else showLogin();
