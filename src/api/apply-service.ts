@@ -27,6 +27,8 @@ export interface HistoryEntry {
   outcome?: string;
   changed?: string[];
   detail?: string;
+  /** Unified diff of what the apply changed (previous file → applied file). */
+  diff?: string;
 }
 
 export interface VerifyResult {

@@ -49,6 +49,8 @@ export interface Principal {
   user: string;
   kind: 'ticket' | 'token';
   privs: ReadonlySet<Privilege>;
+  /** The ticket itself (kind `ticket`), so logout can revoke it. */
+  ticket?: string;
 }
 
 /** Ticket lifetime: 2 hours, as PVE. */
@@ -255,7 +257,36 @@ export class AuthStore {
     const data = await this.load();
     const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
     if (!u || !u.enable) return null;
-    return { principal: { id: userid, user: userid, kind: 'ticket', privs: this.privsFor(u.role) }, hex };
+    if ((await this.revoked()).has(sig)) return null;
+    return { principal: { id: userid, user: userid, kind: 'ticket', privs: this.privsFor(u.role), ticket }, hex };
+  }
+
+  private revokedCache: Map<string, number> | undefined;
+
+  /** Signatures of logged-out tickets that have not expired yet (persisted, so a restart keeps them out). */
+  private async revoked(): Promise<Map<string, number>> {
+    if (this.revokedCache) return this.revokedCache;
+    const m = new Map<string, number>();
+    try {
+      const list = JSON.parse(await fs.readFile(join(this.dir, 'revoked-tickets.json'), 'utf8')) as [string, number][];
+      for (const [sig, exp] of list) if (exp > Date.now()) m.set(sig, exp);
+    } catch {
+      // none yet
+    }
+    this.revokedCache = m;
+    return m;
+  }
+
+  /** Logout: the ticket stops working at once, not only when it expires. */
+  async revokeTicket(ticket: string): Promise<void> {
+    const m = /^PVE:[^:\s]+:([0-9A-F]{8})::([A-Za-z0-9_-]+)$/.exec(ticket);
+    if (!m) return;
+    const exp = (parseInt(m[1]!, 16) + TICKET_LIFETIME_S + TICKET_GRACE_S) * 1000;
+    const map = await this.revoked();
+    map.set(m[2]!, exp);
+    for (const [k, e] of map) if (e <= Date.now()) map.delete(k);
+    await fs.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await atomicWrite(join(this.dir, 'revoked-tickets.json'), JSON.stringify([...map]), 0o600);
   }
 
   /** Check the CSRF token that goes with a ticket. */

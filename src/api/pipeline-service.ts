@@ -6,7 +6,8 @@
  */
 import type { Backend } from '../apply/backend.ts';
 import { readJournal } from '../apply/guard.ts';
-import { listHistory, type HistoryMeta } from '../apply/history.ts';
+import { listHistory, readApplied, readPrevious, type HistoryMeta } from '../apply/history.ts';
+import { unifiedDiff } from '../interfaces/diff.ts';
 import type { Connection } from '../apply/lockout.ts';
 import { applyStaged, confirmApply, rollbackPending, rollbackTo, verifyLive, type ApplyResult } from '../apply/pipeline.ts';
 import { NodenetError } from '../errors.ts';
@@ -58,8 +59,16 @@ export class PipelineApplyService implements ApplyService {
   }
 
   async history(): Promise<HistoryEntry[]> {
-    const list = await listHistory(pathsFor(this.root).varLib);
-    return list.reverse().map((m: HistoryMeta, i) => ({
+    const varLib = pathsFor(this.root).varLib;
+    const list = (await listHistory(varLib)).reverse();
+    // What each apply changed, as a unified diff (previous file → the file it made live).
+    const diffs = await Promise.all(
+      list.map(async (m) => {
+        const [a, b] = await Promise.all([readPrevious(varLib, m.id), readApplied(varLib, m.id)]);
+        return a !== null && b !== null ? unifiedDiff(a, b, 'before', 'applied') : undefined;
+      }),
+    );
+    return list.map((m: HistoryMeta, i) => ({
       n: i + 1,
       id: m.id,
       time: m.when,
@@ -70,6 +79,7 @@ export class PipelineApplyService implements ApplyService {
       changed: m.changed,
       summary: `${m.action}${m.rollbackOf !== undefined ? ` of #${m.rollbackOf}` : ''}: ${m.changed.length ? m.changed.join(' ') : 'no interface changed'} (${m.outcome})`,
       ...(m.detail !== undefined ? { detail: m.detail } : {}),
+      ...(diffs[i] !== undefined ? { diff: diffs[i] } : {}),
     }));
   }
 

@@ -224,6 +224,19 @@ export const ROUTES: readonly Route[] = [
     },
   },
   {
+    method: 'DELETE',
+    path: '/access/ticket',
+    summary: 'Log out: revoke this ticket and clear the cookie (nodenet extension).',
+    params: [],
+    perm: 'Sys.Audit',
+    extension: true,
+    returns: NULL,
+    async handler(ctx, deps) {
+      if (ctx.principal?.ticket) await deps.auth.revokeTicket(ctx.principal.ticket);
+      return { data: null, headers: { 'Set-Cookie': 'PVEAuthCookie=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0' } };
+    },
+  },
+  {
     method: 'GET',
     path: '/version',
     summary: 'API version details.',

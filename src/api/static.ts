@@ -23,7 +23,9 @@ const TYPES: Record<string, string> = {
 
 /** Headers every UI response carries: no framing, no sniffing, scripts only from here. */
 export const UI_SECURITY_HEADERS: Record<string, string> = {
-  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  // connect-src https: lets the page probe the node's new address after an apply moved the
+  // address it was reached on; scripts still come only from here.
+  'Content-Security-Policy': "default-src 'self'; connect-src 'self' https:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',

@@ -128,6 +128,11 @@ export async function readPrevious(varLib: string, id: number): Promise<string |
   return readOptional(join(entryDir(varLib, id), 'interfaces'));
 }
 
+/** The file entry `id` made live. */
+export async function readApplied(varLib: string, id: number): Promise<string | null> {
+  return readOptional(join(entryDir(varLib, id), 'applied'));
+}
+
 export async function readStateBefore(varLib: string, id: number): Promise<KernelState | null> {
   const t = await readOptional(join(entryDir(varLib, id), 'state.json'));
   return t === null ? null : (JSON.parse(t) as KernelState);

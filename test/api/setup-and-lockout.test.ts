@@ -84,3 +84,29 @@ test('lock-out: a change to the interface the client reached needs a confirm win
   for (let i = 0; i < 100 && !(await h.interfaces()).includes('127.0.0.3'); i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal((await raw(h, 'POST', '/nodes/pve/network/confirm')).json.data.confirmed, 1);
 });
+
+test('logout revokes the ticket and clears the cookie', async (t) => {
+  const { login } = await import('./helpers.ts');
+  const h = await startServer();
+  t.after(() => h.close());
+  const s = await login(h);
+  assert.equal((await raw(h, 'GET', '/nodes/pve/network', { auth: s })).status, 200);
+  const out = await raw(h, 'DELETE', '/access/ticket', { auth: { ticket: s.ticket, csrf: s.csrf } });
+  assert.equal(out.status, 200, out.text);
+  assert.match(String(out.headers['set-cookie']), /PVEAuthCookie=;.*Max-Age=0/);
+  assert.equal((await raw(h, 'GET', '/nodes/pve/network', { auth: s })).status, 401, 'the ticket no longer works');
+});
+
+test('history entries carry the diff of what each apply changed', async (t) => {
+  const h = await startServer();
+  t.after(() => h.close());
+  await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr7', type: 'bridge' }) });
+  const a = await raw(h, 'PUT', '/nodes/pve/network');
+  for (let i = 0; i < 100; i++) {
+    const st = await raw(h, 'GET', `/nodes/pve/tasks/${encodeURIComponent(a.json.data)}/status`);
+    if (st.json.data.status === 'stopped') break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const hist = await raw(h, 'GET', '/nodes/pve/network/history');
+  assert.match(hist.json.data[0].diff, /^\+iface vmbr7 inet manual$/m);
+});

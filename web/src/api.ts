@@ -109,6 +109,16 @@ export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: s
   return (json ?? { data: null }) as Envelope<T>;
 }
 
+/** Log out: the server revokes the ticket and clears its HttpOnly cookie; then forget the session. */
+export async function logout(): Promise<void> {
+  try {
+    if (session) await call('DELETE', '/access/ticket');
+  } catch {
+    // already expired or unreachable: forgetting the session is all that is left to do
+  }
+  clearSession();
+}
+
 /** Log in (pve or pam realm); keeps the CSRF token for this tab. */
 export async function login(username: string, password: string, realm: string): Promise<Session> {
   const user = username.includes('@') ? username : `${username}@${realm}`;

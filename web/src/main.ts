@@ -1,5 +1,5 @@
 /** The nodenet web UI: login, the node network panel, and the views beyond PVE. */
-import { ApiError, call, clearSession, currentSession, login, setExpiredHandler } from './api.ts';
+import { ApiError, call, currentSession, login, logout, setExpiredHandler } from './api.ts';
 import { confirmDialog, h, toast } from './dom.ts';
 import { openApply } from './apply.ts';
 import { openEditor } from './edit.ts';
@@ -144,7 +144,7 @@ function buildShell(): void {
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` node ${state.node}`)),
     drift,
     h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), themeButton(),
-      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { clearSession(); showLogin('You are logged out.'); } }, 'Log out')));
+      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { void logout().then(() => showLogin('You are logged out.')); } }, 'Log out')));
   app.replaceChildren(header, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
 }
 
