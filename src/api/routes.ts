@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { planBridged, type BridgedIntent } from '../setup/bridged.ts';
-import type { PlanContext } from '../setup/common.ts';
+import type { PlanContext, SetupResult } from '../setup/common.ts';
 import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Running, type SysctlRunner } from '../setup/ipv6.ts';
 import { planNat, type NatIntent } from '../setup/nat.ts';
 import { planRouted, type RoutedIntent } from '../setup/routed.ts';
@@ -115,7 +115,11 @@ function setupResult(r: StageResult): Result {
   return { data: { changed: r.changed ? 1 : 0, notes: r.notes, diff: r.diff, diagnostics: r.diagnostics, warnings: r.warnings }, extra: { digest: r.digest } };
 }
 
-const PLAN_CTX = (deps: Deps): PlanContext => (deps.core.opts.nics ? { nics: deps.core.opts.nics } : {});
+/** Stage a planner's result, one write at a time, as any edit (digest, lock, validation). */
+async function stageSetupVia(deps: Deps, plan: (text: string, ctx: PlanContext) => SetupResult, digest: unknown): Promise<Result> {
+  const ctx: PlanContext = deps.core.opts.nics ? { nics: deps.core.opts.nics } : {};
+  return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => plan(t, ctx), optStr(digest))));
+}
 
 /** The planning modes (issue 6): the same planners and staging as `nodenet setup`. */
 const SETUP_ROUTES: readonly Route[] = [
@@ -135,7 +139,7 @@ const SETUP_ROUTES: readonly Route[] = [
       const p = ctx.params;
       const ports = list(p.ports);
       const intent: BridgedIntent = { bridge: str(p.bridge), ...(ports.length ? { ports } : {}), ...(p.cidr !== undefined ? { cidr: str(p.cidr) } : {}), ...(p.gateway !== undefined ? { gateway: str(p.gateway) } : {}) };
-      return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => planBridged(t, intent, PLAN_CTX(deps)), optStr(p.digest))));
+      return stageSetupVia(deps, (t, c) => planBridged(t, intent, c), p.digest);
     },
   },
   {
@@ -150,7 +154,7 @@ const SETUP_ROUTES: readonly Route[] = [
       const p = ctx.params;
       if (p.cidr === undefined) throw paramFail({ cidr: 'property is missing and it is not optional' });
       const intent: RoutedIntent = { uplink: str(p.uplink), bridge: str(p.bridge), cidr: str(p.cidr) };
-      return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => planRouted(t, intent, PLAN_CTX(deps)), optStr(p.digest))));
+      return stageSetupVia(deps, (t, c) => planRouted(t, intent, c), p.digest);
     },
   },
   {
@@ -181,7 +185,7 @@ const SETUP_ROUTES: readonly Route[] = [
         ...(p.firewall !== undefined ? { firewall: str(p.firewall) as Firewall } : {}),
         ...(str(p.remove) === '1' ? { remove: true } : {}),
       };
-      return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => planNat(t, intent, PLAN_CTX(deps)), optStr(p.digest))));
+      return stageSetupVia(deps, (t, c) => planNat(t, intent, c), p.digest);
     },
   },
 ];
