@@ -76,7 +76,8 @@ if (backend === 'netns' && !(existsSync('/sys/class/net/bonding_masters') && exi
   console.log('  note: this kernel has no bonding and/or 802.1q, so bond0, bond0.50 and the VLAN-aware vmbr1 of the\n  demo config cannot come up in the namespace (ifreload reports it below); verify shows them as drift.\n');
 }
 
-const child = spawn(process.execPath, [join(repo, 'bin', 'nodenet'), '--root', root, '--backend', backend, 'serve', '--listen', listen], { stdio: 'inherit' });
+// The V8 flags of bin/nodenet's first line (spawning node directly skips the shebang).
+const child = spawn(process.execPath, ['--max-semi-space-size=64', join(repo, 'bin', 'nodenet'), '--root', root, '--backend', backend, 'serve', '--listen', listen], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {
   // The demo leaves nothing behind: its namespace goes with it.

@@ -78,7 +78,9 @@ export class NetworkCore {
 
   /** Parse a text into document + model, reusing the last result for identical text. */
   parseText(text: string, file = 'interfaces'): Parsed {
-    if (this.cache && this.cache.text === text && this.cache.file === file) return this.cache.parsed;
+    // Keyed by the text alone: the file name only labels parser diagnostics, and the edit path
+    // parses the same text as `interfaces.new` and as the plan's input.
+    if (this.cache && this.cache.text === text) return this.cache.parsed;
     const doc = parse(text, file);
     const model = buildModel(doc, this.opts.nics ? { nics: this.opts.nics } : {});
     const parsed = { text, doc, model };
@@ -171,7 +173,7 @@ export class NetworkCore {
       for (const name of m.ifaces.keys()) external.set(name, f.name);
     }
     const diags = sortDiagnostics([
-      ...p.doc.diagnostics,
+      ...p.doc.diagnostics.map((d) => ({ ...d, file })),
       ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
     ]);
     this.checkCache = { text, diags };
