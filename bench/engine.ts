@@ -9,6 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parse } from '../src/interfaces/parser.ts';
 import { buildModel } from '../src/model/build.ts';
 import { applyEdits } from '../src/interfaces/edits.ts';
@@ -29,25 +31,42 @@ const N = 4094;
 const text = bridgesFile(N);
 const rows: string[][] = [];
 
-// In-process.
-const times = { parse: [] as number[], model: [] as number[], edit: [] as number[] };
-for (let i = 0; i < 60; i++) {
-  const t0 = performance.now();
-  const doc = parse(text);
-  const t1 = performance.now();
-  const model = buildModel(doc);
-  const t2 = performance.now();
-  applyEdits(text, planUpdate(doc, model, 'vmbr2000', { mtu: '9000' }, []));
-  const t3 = performance.now();
-  if (i >= 10) {
-    times.parse.push(t1 - t0);
-    times.model.push(t2 - t0);
-    times.edit.push(t3 - t2);
+/** In-process timings in this process (run as a child with the flags under test). */
+function inProcess(): { parse: number[]; model: number[]; edit: number[] } {
+  const times = { parse: [] as number[], model: [] as number[], edit: [] as number[] };
+  for (let i = 0; i < 60; i++) {
+    const t0 = performance.now();
+    const doc = parse(text);
+    const t1 = performance.now();
+    const model = buildModel(doc);
+    const t2 = performance.now();
+    applyEdits(text, planUpdate(doc, model, 'vmbr2000', { mtu: '9000' }, []));
+    const t3 = performance.now();
+    if (i >= 10) {
+      times.parse.push(t1 - t0);
+      times.model.push(t2 - t0);
+      times.edit.push(t3 - t2);
+    }
   }
+  return times;
 }
-rows.push(['nodenet parse, in-process', `${N} bridges (${text.split('\n').length} lines)`, fmt(median(times.parse)), fmt(p(times.parse, 0.95))]);
-rows.push(['nodenet parse + model, in-process', `${N} bridges`, fmt(median(times.model)), fmt(p(times.model, 0.95))]);
-rows.push(['nodenet plan + apply one-option edit, in-process', `${N} bridges`, fmt(median(times.edit)), fmt(p(times.edit, 0.95))]);
+
+if (process.argv.includes('--inproc')) {
+  console.log(JSON.stringify(inProcess()));
+  process.exit(0);
+}
+
+// Measure in two fresh processes: node's default heap, and the flags bin/nodenet runs with.
+for (const [label, flags] of [
+  ['default V8 flags', [] as string[]],
+  ['nodenet\'s flags (--max-semi-space-size=64)', ['--max-semi-space-size=64']],
+] as const) {
+  const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), '--inproc'], { encoding: 'utf8' });
+  const times = JSON.parse(out) as { parse: number[]; model: number[]; edit: number[] };
+  rows.push([`nodenet parse, in-process, ${label}`, `${N} bridges (${text.split('\n').length} lines)`, fmt(median(times.parse)), fmt(p(times.parse, 0.95))]);
+  rows.push([`nodenet parse + model, in-process, ${label}`, `${N} bridges`, fmt(median(times.model)), fmt(p(times.model, 0.95))]);
+  if (flags.length) rows.push(['nodenet plan + apply a one-option edit, in-process', `${N} bridges`, fmt(median(times.edit)), fmt(p(times.edit, 0.95))]);
+}
 
 if (!process.argv.includes('--no-ifquery')) {
   const { NetnsSandbox } = await import('../src/apply/netns.ts');
@@ -70,9 +89,11 @@ if (!process.argv.includes('--no-ifquery')) {
     };
     const ours: number[] = [];
     const theirs: number[] = [];
+    const bare: number[] = [];
     for (let i = 0; i < 11; i++) {
       const a = await run([process.execPath, bin, 'check', file, '--output-format', 'json']);
       const b = await run([install.commands.ifquery, '-a', '-i', file]);
+      const c = await run([process.execPath, '-e', '0']);
       if (i === 0) {
         if (a.r.code > 1) throw new Error(`nodenet check failed: ${a.r.stderr}`);
         if (b.r.code !== 0) throw new Error(`ifquery failed: ${b.r.stderr}`);
@@ -80,10 +101,13 @@ if (!process.argv.includes('--no-ifquery')) {
       }
       ours.push(a.dt);
       theirs.push(b.dt);
+      bare.push(c.dt);
     }
     rows.push(['`nodenet check FILE` (whole process: parse, model, validate)', `${N} bridges`, fmt(median(ours)), fmt(p(ours, 0.95))]);
     rows.push([`\`ifquery -a -i FILE\` (Debian ifupdown2 ${install.version}, parse only)`, `${N} bridges`, fmt(median(theirs)), fmt(p(theirs, 0.95))]);
+    rows.push(['`node -e 0` (Node.js start-up alone, same sandbox entry)', '', fmt(median(bare)), fmt(p(bare, 0.95))]);
     rows.push(['speed-up of `nodenet check` over `ifquery -a`', '', `${(median(theirs) / median(ours)).toFixed(1)}×`, '']);
+    rows.push(['ceiling: `ifquery -a` over bare Node.js start-up', '', `${(median(theirs) / median(bare)).toFixed(1)}×`, '']);
   } finally {
     await sb.destroy();
     rmSync(root, { recursive: true, force: true });

@@ -112,6 +112,9 @@ export function wordsOf(src: string, line: Line): Word[] {
   return words;
 }
 
+/** Shared, never mutated: most headers have no extra words. */
+const NO_WORDS = Object.freeze([]) as unknown as Word[];
+
 const TOP_KEYWORDS = new Set(['iface', 'mapping', 'auto', 'source', 'source-directory']);
 
 function firstWord(text: string): string {
@@ -209,7 +212,7 @@ export function parse(src: string, file = 'interfaces'): Document {
           name: words[1] ?? null,
           family: words[2] ?? null,
           method: words[3] ?? null,
-          extra: words.slice(4),
+          extra: words.length > 4 ? words.slice(4) : NO_WORDS,
           body: [],
         };
         checkHeader(node, diag);

@@ -16,11 +16,17 @@ export interface BuildOptions {
   nics?: ReadonlySet<string>;
 }
 
+// Frozen: a push into a shared empty array would leak into every stanza, so it must throw.
+const NO_COMMENTS = Object.freeze([]) as unknown as Stanza['comments'];
+const NO_OPTIONS = Object.freeze([]) as unknown as ModelOption[];
+const NO_ADDRESSES = Object.freeze([]) as unknown as Address[];
+
 function stanzaFrom(node: IfaceNode): Stanza {
   const family = node.family && (node.family.text === 'inet' || node.family.text === 'inet6') ? (node.family.text as Family) : null;
   const options: ModelOption[] = [];
-  const comments: Stanza['comments'] = [];
-  const gateways: ModelOption[] = [];
+  // Arrays that stay empty in most stanzas are shared empty ones (never mutated after build).
+  let comments: Stanza['comments'] = NO_COMMENTS;
+  let gateways: ModelOption[] = NO_OPTIONS;
   let netmask: ModelOption | undefined;
   let addressOpts: ModelOption[] | undefined;
   // One pass over the body: this runs for every stanza of 4094-bridge files.
@@ -30,10 +36,16 @@ function stanzaFrom(node: IfaceNode): Stanza {
       options.push(o);
       if (o.key === 'address') (addressOpts ??= []).push(o);
       else if (o.key === 'netmask') netmask = o;
-      else if (o.key === 'gateway') gateways.push(o);
-    } else if (b.kind === 'comment') comments.push(b);
+      else if (o.key === 'gateway') {
+        if (gateways === NO_OPTIONS) gateways = [o];
+        else gateways.push(o);
+      }
+    } else if (b.kind === 'comment') {
+      if (comments === NO_COMMENTS) comments = [b];
+      else comments.push(b);
+    }
   }
-  const addresses: Address[] = [];
+  const addresses: Address[] = addressOpts ? [] : NO_ADDRESSES;
   if (addressOpts) {
     for (const o of addressOpts) {
       const raws = /\s/.test(o.value) ? o.value.split(/\s+/) : [o.value];
@@ -183,7 +195,7 @@ function vlanConf(name: string, options: ModelOption[]): VlanConf {
  * Build the model. Interfaces appear in the order of their first stanza; `auto` lines for
  * interfaces without a stanza are collected in `autoOnly` (validation reports them).
  */
-const NONE: AutoNode[] = [];
+const NONE = Object.freeze([]) as unknown as AutoNode[];
 
 export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
   const byName = new Map<string, Stanza[]>();
