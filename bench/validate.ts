@@ -4,9 +4,11 @@
  * warm-up runs) and prints a markdown table.
  * Run: node --import tsx bench/validate.ts
  */
-import { parse } from '../src/interfaces/parser.ts';
-import { buildModel } from '../src/model/build.ts';
-import { validate } from '../src/validate/index.ts';
+import { fromDist } from './dist.ts';
+
+const { parse } = await fromDist<typeof import('../src/interfaces/parser.ts')>('interfaces/parser.js');
+const { buildModel } = await fromDist<typeof import('../src/model/build.ts')>('model/build.js');
+const { validate } = await fromDist<typeof import('../src/validate/index.ts')>('validate/index.js');
 
 const NICS: ReadonlySet<string> = new Set(['eno1', 'eno2']);
 const HEAD = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\niface eno2 inet manual\n\n';

@@ -24,7 +24,8 @@ for (const [name, file, args] of all) {
     continue;
   }
   console.log(`\n## ${name} (${file})\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit' });
+  // The V8 flags bin/nodenet runs with (its first line), so in-process figures match the product.
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) {
     failed++;
     console.log(`\n${name}: exited with ${r.status}`);

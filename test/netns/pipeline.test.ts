@@ -152,6 +152,21 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
     assert.deepEqual(diffStates(stateBefore, await be.readState()), []);
   });
 
+  test('a concurrent second apply is refused with a message naming the running one', async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    await stage(bridgedFile('192.168.100.6/24'));
+    const first = applyStaged({ root, backend: be, user: 'alice', log });
+    // The second arrives while the first holds the apply lock (it is reloading).
+    await new Promise((r) => setTimeout(r, 50));
+    await assert.rejects(applyStaged({ root, backend: be, user: 'bob', log }), (e: unknown) => {
+      assert.match(String((e as Error).message), /another apply is running: apply by alice \(pid \d+/);
+      return true;
+    });
+    assert.equal((await first).entry.outcome, 'committed');
+    await stage(bridgedFile('192.168.100.5/24'));
+    await applyStaged({ root, backend: be, user: 'test', log });
+  });
+
   test('manual drift is reported by verify and repaired by apply', async () => {
     assert.ok(be !== undefined && root !== undefined);
     const r0 = await be.execNet(['ip', 'addr', 'del', '192.168.100.5/24', 'dev', 'vmbr0']);
