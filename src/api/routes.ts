@@ -302,7 +302,9 @@ export const ROUTES: readonly Route[] = [
       // depends on (the server's core has no runtime HostInfo).
       const snap = await deps.core.store.read();
       const stamp = deps.linkState ? await deps.linkState() : '';
-      const key = `${snap.digest}|${snap.liveDigest}|${snap.liveChangedSinceStaging ? 1 : 0}|${type ?? ''}|${stamp}`;
+      // Files the config sources (interfaces.d) are listed too: their content is part of the key.
+      const sources = (await deps.core.sourced(deps.core.parseText(snap.pending).model)).stamp;
+      const key = `${snap.digest}|${snap.liveDigest}|${snap.liveChangedSinceStaging ? 1 : 0}|${type ?? ''}|${stamp}|${sources}`;
       const hit = deps.listCache.get(key);
       if (hit) return { data: null, body: hit };
       const r = await deps.core.list(type);

@@ -16,10 +16,10 @@ import type { RawParams } from '../model/params.ts';
 import { DELETABLE, IFACE_NAME_PARAM, IFACE_PARAMS, checkParams, splitPveList } from '../model/params.ts';
 import type { HostInfo, PveIface } from '../model/pve-view.ts';
 import { toPve } from '../model/pve-view.ts';
-import type { Model } from '../model/types.ts';
+import type { Iface, Model } from '../model/types.ts';
 import { validate } from '../validate/index.ts';
 import type { Snapshot } from '../store/store.ts';
-import { ConfigStore } from '../store/store.ts';
+import { ConfigStore, sha256 } from '../store/store.ts';
 import { readSourced } from '../store/sources.ts';
 
 export interface CoreOptions {
@@ -93,6 +93,21 @@ export class NetworkCore {
     return { snap, parsed: this.parseText(snap.pending, snap.staged !== null ? 'interfaces.new' : 'interfaces') };
   }
 
+  /**
+   * Interfaces defined in files the config `source`s (interfaces.d): shown and validated,
+   * never rewritten. Each with the file it comes from (relative to etc/network).
+   */
+  async sourced(model: Model): Promise<{ ifaces: Map<string, { iface: Iface; file: string }>; stamp: string }> {
+    const files = await readSourced(this.store.paths, model.sources);
+    const ifaces = new Map<string, { iface: Iface; file: string }>();
+    for (const f of files) {
+      const m = buildModel(parse(f.text, f.name), this.opts.nics ? { nics: this.opts.nics } : {});
+      for (const iface of m.ifaces.values()) if (!ifaces.has(iface.name)) ifaces.set(iface.name, { iface, file: f.name });
+    }
+    const stamp = files.length ? sha256(files.map((f) => `${f.name}\u0000${f.text}`).join('\u0000')).slice(0, 16) : '';
+    return { ifaces, stamp };
+  }
+
   /** List interfaces of the pending config (PVE's `GET /nodes/{node}/network`). */
   async list(type?: string): Promise<ListResult> {
     const { snap, parsed } = await this.snapshot();
@@ -101,6 +116,13 @@ export class NetworkCore {
       if (iface.name === 'lo') continue;
       if (!typeMatches(type, iface.kind)) continue;
       data.push(toPve(iface, this.opts.host));
+    }
+    // Interfaces of sourced files follow, marked with the file they live in (read-only here).
+    const src = await this.sourced(parsed.model);
+    let priority = parsed.model.ifaces.size;
+    for (const { iface, file } of src.ifaces.values()) {
+      if (parsed.model.ifaces.has(iface.name) || iface.name === 'lo' || !typeMatches(type, iface.kind)) continue;
+      data.push({ ...toPve(iface, this.opts.host), priority: ++priority, source: file });
     }
     const out: ListResult = { data, digest: snap.digest, warnings: snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : [] };
     if (snap.staged !== null) out.changes = unifiedDiff(snap.live, snap.staged);
@@ -112,10 +134,29 @@ export class NetworkCore {
     checkIfaceName(name);
     const { snap, parsed } = await this.snapshot();
     const iface = parsed.model.ifaces.get(name);
-    if (!iface) throw paramError({ iface: 'interface does not exist' });
+    if (!iface) {
+      const ext = (await this.sourced(parsed.model)).ifaces.get(name);
+      if (!ext) throw paramError({ iface: 'interface does not exist' });
+      const data: PveIface = { ...toPve(ext.iface, this.opts.host), source: ext.file };
+      delete data.iface;
+      return { data, digest: snap.digest };
+    }
     const data = toPve(iface, this.opts.host);
     delete data.iface;
     return { data, digest: snap.digest };
+  }
+
+  /** Refuse to edit an interface that lives in a sourced file (nodenet never rewrites those). */
+  private async refuseSourced(name: string, creating: boolean): Promise<void> {
+    const { parsed } = await this.snapshot();
+    if (parsed.model.ifaces.has(name)) return;
+    const ext = (await this.sourced(parsed.model)).ifaces.get(name);
+    if (!ext) return;
+    throw paramError({
+      iface: creating
+        ? `interface already exists (in etc/network/${ext.file})`
+        : `interface is defined in etc/network/${ext.file}, which nodenet keeps as it is; edit that file by hand`,
+    });
   }
 
   /** Stage a new interface. `raw` holds PVE parameters (strings, numbers or booleans). */
@@ -124,6 +165,7 @@ export class NetworkCore {
     const { values, errors } = checkParams(raw, IFACE_PARAMS);
     if (values.type === undefined && errors.type === undefined) errors.type = 'property is missing and it is not optional';
     if (Object.keys(errors).length) throw paramError(errors);
+    await this.refuseSourced(name, true);
     return this.edit(values.digest, (p) => planCreate(p.doc, p.model, name, values));
   }
 
@@ -134,12 +176,14 @@ export class NetworkCore {
     const delList = (Array.isArray(del) ? del : [del]).flatMap((d) => splitPveList(d));
     for (const d of delList) if (!DELETABLE.has(d)) errors.delete = `unknown setting '${d}' in delete list`;
     if (Object.keys(errors).length) throw paramError(errors);
+    await this.refuseSourced(name, false);
     return this.edit(values.digest, (p) => planUpdate(p.doc, p.model, name, values, delList));
   }
 
   /** Remove an interface (its stanzas and auto mentions, nothing else). */
   async remove(name: string, digest?: string): Promise<EditResult> {
     checkIfaceName(name);
+    await this.refuseSourced(name, false);
     return this.edit(digest, (p) => planDelete(p.doc, p.model, name));
   }
 
@@ -168,10 +212,7 @@ export class NetworkCore {
     if (this.checkCache && this.checkCache.text === text) return this.checkCache.diags.map((d) => ({ ...d, file }));
     const p = this.parseText(text, file);
     const external = new Map<string, string>();
-    for (const f of await readSourced(this.store.paths, p.model.sources)) {
-      const m = buildModel(parse(f.text, f.name));
-      for (const name of m.ifaces.keys()) external.set(name, f.name);
-    }
+    for (const [name, { file: f }] of (await this.sourced(p.model)).ifaces) external.set(name, f);
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
       ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),

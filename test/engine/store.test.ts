@@ -90,6 +90,21 @@ describe('store', () => {
     assert.equal(e.errors?.bridge_ports !== undefined, true, 'the error is placed at its API field');
   });
 
+  it('interfaces of sourced files are listed with their file and never rewritten', async () => {
+    const r = root(`${LIVE}\nsource /etc/network/interfaces.d/*\n`);
+    mkdirSync(join(r.dir, 'etc/network/interfaces.d'), { recursive: true });
+    writeFileSync(join(r.dir, 'etc/network/interfaces.d/90-lab'), 'auto vmbr9\niface vmbr9 inet static\n\taddress 10.9.9.1/24\n\tbridge-ports none\n');
+    const l = await r.core.list();
+    const v = l.data.find((o) => o.iface === 'vmbr9');
+    assert.equal(v?.source, 'interfaces.d/90-lab');
+    assert.equal((await r.core.get('vmbr9')).data.source, 'interfaces.d/90-lab');
+    await rejects(r.core.update('vmbr9', { mtu: '1400' }), 'PARAM', /defined in etc\/network\/interfaces\.d\/90-lab, which nodenet keeps as it is/);
+    await rejects(r.core.remove('vmbr9'), 'PARAM', /edit that file by hand/);
+    await rejects(r.core.create('vmbr9', { type: 'bridge' }), 'PARAM', /already exists \(in etc\/network\/interfaces\.d\/90-lab\)/);
+    // A bridge in the main file may use a port that only a sourced file defines.
+    assert.equal((await r.core.create('vmbr10', { type: 'bridge', bridge_ports: 'vmbr9' })).changed, true);
+  });
+
   it('the list shows the pending diff as changes', async () => {
     const r = root();
     assert.equal((await r.core.list()).changes, undefined);
