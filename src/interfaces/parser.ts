@@ -76,20 +76,56 @@ export function splitLines(src: string, from = 0): Line[] {
       }
       if (b > a) contentEnd = b;
       else if (physical === 1) contentEnd = a;
-      const part = src.slice(a, b);
       lineNo++;
       pos = end;
-      const isComment = physical === 1 && part.charCodeAt(0) === 35; // '#'
-      if (!isComment && part.endsWith('\\') && pos < n) {
-        text += part.slice(0, -1);
+      const isComment = physical === 1 && src.charCodeAt(a) === 35; // '#'
+      if (!isComment && b > a && src.charCodeAt(b - 1) === 92 && pos < n) {
+        text += src.slice(a, b - 1);
         continue;
       }
-      text += part;
+      // A single physical line's text is sliced only when asked for (see SourceLine).
+      if (physical > 1) text += src.slice(a, b);
       break;
     }
-    lines.push({ start, contentEnd, end, lineNo: startNo, physical, eol, indent, text });
+    lines.push(new SourceLine(src, start, contentEnd, end, startNo, physical, eol, indent, physical > 1 ? text : undefined));
   }
   return lines;
+}
+
+/**
+ * A logical line. `text` of a single physical line is sliced from the source on first use:
+ * the parser reads keywords and values from offsets, so most lines never need it (one string
+ * less per line on 28 000-line files).
+ */
+class SourceLine implements Line {
+  private cached: string | undefined;
+  constructor(
+    private readonly src: string,
+    readonly start: number,
+    readonly contentEnd: number,
+    readonly end: number,
+    readonly lineNo: number,
+    readonly physical: number,
+    readonly eol: Line['eol'],
+    readonly indent: string,
+    text: string | undefined,
+  ) {
+    this.cached = text;
+  }
+
+  get text(): string {
+    return (this.cached ??= this.src.slice(this.start + this.indent.length, this.contentEnd));
+  }
+
+  /** Offset of the first content character (single physical lines). */
+  get contentStart(): number {
+    return this.start + this.indent.length;
+  }
+
+  toJSON(): Record<string, unknown> {
+    const { start, contentEnd, end, lineNo, physical, eol, indent, text } = this;
+    return { start, contentEnd, end, lineNo, physical, eol, indent, text };
+  }
 }
 
 /** Split the first physical line of `line` into words with their offsets. */
@@ -116,6 +152,13 @@ export function wordsOf(src: string, line: Line): Word[] {
 const NO_WORDS = Object.freeze([]) as unknown as Word[];
 
 const TOP_KEYWORDS = new Set(['iface', 'mapping', 'auto', 'source', 'source-directory']);
+
+/** The first word of src[from, to) (from is the first non-blank character). */
+function firstWordAt(src: string, from: number, to: number): string {
+  let i = from;
+  while (i < to && !isWs(src.charCodeAt(i))) i++;
+  return src.slice(from, i);
+}
 
 function firstWord(text: string): string {
   let i = 0;
@@ -165,12 +208,14 @@ export function parse(src: string, file = 'interfaces'): Document {
   const closeStanza = () => {
     if (!cur) return;
     if (cur.kind === 'iface') {
-      const moved = cur.body.splice(stanzaKeep(cur.body));
+      const keep = stanzaKeep(cur.body);
+      // Most stanzas end with their last option: only split off a tail when there is one.
+      const moved = keep < cur.body.length ? cur.body.splice(keep) : undefined;
       const body = cur.body;
       const last = body.length ? body[body.length - 1]!.line : cur.header;
       cur.end = last.end;
       nodes.push(cur);
-      for (const m of moved) nodes.push(triviaFrom(m));
+      if (moved) for (const m of moved) nodes.push(triviaFrom(m));
     } else {
       const ls = cur.lines;
       let k = ls.length;
@@ -185,20 +230,22 @@ export function parse(src: string, file = 'interfaces'): Document {
 
   for (const line of lines) {
     if (line.eol === '\r\n') crlf++;
-    const text = line.text;
-    if (text === '') {
+    const single = line.physical === 1;
+    const cs = line.start + line.indent.length;
+    const text = single ? '' : line.text;
+    if (single ? cs === line.contentEnd : text === '') {
       if (cur?.kind === 'iface') cur.body.push({ kind: 'blank', line } satisfies BlankNode);
       else if (cur?.kind === 'mapping') cur.lines.push(line);
       else nodes.push(trivia(line));
       continue;
     }
-    if (text.charCodeAt(0) === 35) {
-      if (cur?.kind === 'iface') cur.body.push({ kind: 'comment', line, text: text.slice(1) } satisfies CommentNode);
+    if ((single ? src.charCodeAt(cs) : text.charCodeAt(0)) === 35) {
+      if (cur?.kind === 'iface') cur.body.push({ kind: 'comment', line, text: line.text.slice(1) } satisfies CommentNode);
       else if (cur?.kind === 'mapping') cur.lines.push(line);
       else nodes.push(trivia(line));
       continue;
     }
-    const kw = firstWord(text);
+    const kw = single ? firstWordAt(src, cs, line.contentEnd) : firstWord(text);
     if (isTopKeyword(kw)) {
       closeStanza();
       const words = wordsOf(src, line);
@@ -228,7 +275,7 @@ export function parse(src: string, file = 'interfaces'): Document {
           hint: 'mappings choose a logical interface at ifup time; write the stanzas nodenet should manage as plain iface stanzas',
         });
       } else if (kw === 'source' || kw === 'source-directory') {
-        const path = text.slice(kw.length).trim();
+        const path = line.text.slice(kw.length).trim();
         nodes.push({ kind: 'source', start: line.start, end: line.end, line, keyword: kwWord, path });
         if (!path)
           diag({
@@ -381,20 +428,19 @@ function triviaFrom(n: OptionNode | CommentNode | BlankNode): TopNode {
   return trivia(n.line);
 }
 
-function optionFrom(_src: string, line: Line, name: string): OptionNode {
-  const text = line.text;
+function optionFrom(src: string, line: Line, name: string): OptionNode {
   const nameStart = line.start + line.indent.length;
+  if (line.physical === 1) {
+    // From offsets: the line's own text is never materialised.
+    const end = line.contentEnd;
+    let i = nameStart + name.length;
+    while (i < end && isWs(src.charCodeAt(i))) i++;
+    return { kind: 'option', line, name, nameStart, value: src.slice(i, end), valueStart: i, valueEnd: end };
+  }
+  const text = line.text;
   let i = name.length;
   while (i < text.length && isWs(text.charCodeAt(i))) i++;
-  const value = text.slice(i);
-  let valueStart = -1;
-  let valueEnd = -1;
-  if (line.physical === 1) {
-    valueStart = nameStart + i;
-    valueEnd = line.contentEnd;
-    if (valueStart > valueEnd) valueStart = valueEnd;
-  }
-  return { kind: 'option', line, name, nameStart, value, valueStart, valueEnd };
+  return { kind: 'option', line, name, nameStart, value: text.slice(i), valueStart: -1, valueEnd: -1 };
 }
 
 function checkHeader(node: IfaceNode, diag: (d: Omit<Diagnostic, 'file'>) => void): void {

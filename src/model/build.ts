@@ -79,7 +79,7 @@ function firstValue(options: ModelOption[], key: string): string | undefined {
 }
 
 function splitList(v: string | undefined): string[] {
-  if (!v) return [];
+  if (!v || v === 'none') return [];
   const out: string[] = [];
   for (const p of v.split(/[\s,;]+/)) if (p && p !== 'none') out.push(p);
   return out;
@@ -196,6 +196,7 @@ function vlanConf(name: string, options: ModelOption[]): VlanConf {
  * interfaces without a stanza are collected in `autoOnly` (validation reports them).
  */
 const NONE = Object.freeze([]) as unknown as AutoNode[];
+const NO_CLASSES = Object.freeze([]) as unknown as string[];
 
 export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
   const byName = new Map<string, Stanza[]>();
@@ -229,17 +230,17 @@ export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
     }
     const autoNodes = autos.get(name) ?? NONE;
     const kind = detectKind(name, options, stanzas, opts.nics);
-    const iface: Iface = {
-      name,
-      kind,
-      stanzas,
-      autoNodes,
-      autostart: autoNodes.some((a) => a.cls === 'auto' || a.cls === 'hotplug'),
-      hotplug: autoNodes.length > 0 && autoNodes.some((a) => a.cls === 'hotplug'),
-      classes: autoNodes.length ? autoNodes.filter((a) => a.cls !== 'auto' && a.cls !== 'hotplug').map((a) => a.cls) : [],
-      priority,
-      options,
-    };
+    // One pass over the auto lines (no closures: this runs once per interface).
+    let autostart = false;
+    let hotplug = false;
+    let classes: string[] = NO_CLASSES;
+    for (const a of autoNodes) {
+      if (a.cls === 'auto') autostart = true;
+      else if (a.cls === 'hotplug') autostart = hotplug = true;
+      else if (classes === NO_CLASSES) classes = [a.cls];
+      else classes.push(a.cls);
+    }
+    const iface: Iface = { name, kind, stanzas, autoNodes, autostart, hotplug, classes, priority, options };
     const mtu = firstValue(options, 'mtu') ?? firstValue(options, 'ovs-mtu');
     if (mtu !== undefined) iface.mtu = mtu;
     if (kind === 'bridge') iface.bridge = bridgeConf(options);
