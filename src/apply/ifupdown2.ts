@@ -135,7 +135,11 @@ export async function prepareUnpackedIfupdown2(
   const cacheDir = opts.cacheDir ?? defaultIfupdown2CacheDir();
   const final = join(cacheDir, UNPACKED);
   const ready = await readReady(final);
-  if (ready !== undefined) return unpackedInstall(final, ready);
+  if (ready !== undefined) {
+    // Copies unpacked before byte-compiling was added get their bytecode now.
+    if (!existsSync(join(final, 'root', 'usr', 'share', 'ifupdown2', '__pycache__'))) await byteCompile(run, join(final, 'root'));
+    return unpackedInstall(final, ready);
+  }
 
   await mkdir(cacheDir, { recursive: true });
   const tmp = join(cacheDir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -147,6 +151,7 @@ export async function prepareUnpackedIfupdown2(
     if (!existsSync(join(tmp, 'root', 'usr', 'share', 'ifupdown2', '__main__.py'))) {
       throw new NodenetError('BACKEND', `${deb} does not contain usr/share/ifupdown2/__main__.py`);
     }
+    await byteCompile(run, join(tmp, 'root'));
     await writeWrappers(join(tmp, 'bin'));
     await writeFile(join(tmp, VERSION_FILE), `${version}\n`);
     try {
@@ -164,6 +169,16 @@ export async function prepareUnpackedIfupdown2(
     if (e instanceof NodenetError) throw e;
     throw new NodenetError('BACKEND', `cannot prepare ifupdown2 in ${cacheDir}: ${String(e)}`, { cause: e });
   }
+}
+
+/**
+ * Byte-compile the unpacked Python sources, as the package's postinst does (py3compile).
+ * Without it every ifupdown2 run compiles its modules again: about 170 ms of each run here
+ * (ifquery -a on 1000 bridges: ~500 ms -> ~330 ms), which is most of a targeted reload.
+ */
+async function byteCompile(run: Runner, root: string): Promise<void> {
+  const r = await run(SYSTEM_PYTHON, ['-m', 'compileall', '-q', join(root, 'usr', 'share', 'ifupdown2')], { timeoutMs: 120_000 });
+  if (r.code !== 0) throw new NodenetError('BACKEND', `byte-compiling ifupdown2 failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
 }
 
 async function readReady(dir: string): Promise<string | undefined> {
