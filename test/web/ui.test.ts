@@ -60,7 +60,10 @@ test('login, grid and pending diff after creating a bridge', async (t) => {
   await shot(page, '04-pending');
   // sort and filter
   await page.fill('#grid-filter', 'vmbr');
-  assert.match(await page.textContent('#grid-status') ?? '', /4 of/);
+  // vmbr0-3 of the main file and vmbr9 of the sourced interfaces.d/90-lab
+  assert.match(await page.textContent('#grid-status') ?? '', /5 of/);
+  await page.waitForSelector('[data-testid="row-vmbr9"]');
+  assert.match(await page.textContent('[data-testid="row-vmbr9"]') ?? '', /interfaces\.d\/90-lab/, 'a sourced interface names its file');
   await page.fill('#grid-filter', '');
   // revert
   await page.click('#btn-revert');

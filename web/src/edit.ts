@@ -19,6 +19,13 @@ type FieldEl = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
 /** Open the dialog: `existing` edits, else creates an interface of `type`. */
 export function openEditor(ctx: EditContext, type: string, existing?: Iface): void {
+  if (existing?.source) {
+    // nodenet never rewrites sourced files: say where to edit instead of offering a form.
+    const info = modal({ id: 'edit-dialog', title: `${existing.iface} lives in ${existing.source}` });
+    info.body.append(h('p', { id: 'edit-sourced' }, `${existing.iface} is defined in /etc/network/${existing.source}, a file the main configuration sources. nodenet shows it and counts it when checking, but never rewrites that file: edit it by hand.`));
+    info.footer.append(h('button', { type: 'button', onclick: () => info.close() }, 'Close'));
+    return;
+  }
   const editing = Boolean(existing);
   const m = modal({ id: 'edit-dialog', title: `${editing ? 'Edit' : 'Create'}: ${typeLabel(type)}`, wide: true });
   const form = h('form', { id: 'edit-form', novalidate: true });

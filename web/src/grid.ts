@@ -17,7 +17,7 @@ const yesNo = (v: unknown): string => (v === 1 || v === '1' ? 'Yes' : v === 0 ||
 
 export const COLUMNS: readonly Column[] = [
   { key: 'iface', label: 'Name', width: 'minmax(90px,1.1fr)', value: (i) => i.iface },
-  { key: 'type', label: 'Type', width: 'minmax(120px,1fr)', value: (i) => typeLabel(i.type) },
+  { key: 'type', label: 'Type', width: 'minmax(120px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
   { key: 'active', label: 'Active', width: '70px', value: (i) => yesNo(i.active) },
   { key: 'autostart', label: 'Autostart', width: '90px', value: (i) => yesNo(i.autostart ?? 0) },
   { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '100px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },

@@ -8,6 +8,8 @@
 export interface Iface {
   iface: string;
   type: string;
+  /** Set for interfaces of sourced files (interfaces.d): shown, never edited here. */
+  source?: string;
   active?: number;
   autostart?: number;
   exists?: number;
