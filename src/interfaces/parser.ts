@@ -215,7 +215,7 @@ export function parse(src: string, file = 'interfaces'): Document {
       const last = body.length ? body[body.length - 1]!.line : cur.header;
       cur.end = last.end;
       nodes.push(cur);
-      if (moved) for (const m of moved) nodes.push(triviaFrom(m));
+      if (moved) for (const m of moved) nodes.push(trivia(m.line));
     } else {
       const ls = cur.lines;
       let k = ls.length;
@@ -404,11 +404,9 @@ function stanzaKeep(body: (OptionNode | CommentNode | BlankNode)[]): number {
   if (keep === body.length && keep > lastOpt + 1) {
     let j = keep;
     while (j > lastOpt + 1 && body[j - 1]!.kind === 'comment' && body[j - 1]!.line.indent === '') j--;
-    if (j > lastOpt + 1 ? body[j - 1]!.kind === 'blank' : false) keep = j;
-    else if (j === lastOpt + 1 && lastOpt >= 0 && j < keep) {
-      // Directly after the options and directly before the next keyword: ambiguous; PVE
-      // writes stanza comments here, so the stanza keeps them.
-    }
+    // Comments directly after the options and directly before the next keyword are ambiguous;
+    // PVE writes stanza comments there, so the stanza keeps them (j reaches lastOpt + 1).
+    if (j > lastOpt + 1 && body[j - 1]!.kind === 'blank') keep = j;
   }
   return keep;
 }
@@ -422,10 +420,6 @@ function trivia(line: Line): TopNode {
     line,
     text: text.startsWith('#') ? text.slice(1) : '',
   };
-}
-
-function triviaFrom(n: OptionNode | CommentNode | BlankNode): TopNode {
-  return trivia(n.line);
 }
 
 function optionFrom(src: string, line: Line, name: string): OptionNode {

@@ -35,8 +35,9 @@ const CREATABLE: readonly string[] = ['bridge', 'bond', 'vlan', 'eth'];
 
 type Values = Record<string, string>;
 
-function indentOf(doc: Document, s: Stanza | undefined): string {
-  if (s) for (const b of s.node.body) if (b.kind === 'option' && b.line.indent) return b.line.indent;
+/** The indentation of a stanza's options (the file's dominant one when it has none). */
+function indentOf(doc: Document, node: IfaceNode): string {
+  for (const b of node.body) if (b.kind === 'option' && b.line.indent) return b.line.indent;
   return doc.indent;
 }
 
@@ -140,7 +141,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   const wantV6 = cidrFrom(v, '6') !== undefined || v.gateway6 !== undefined;
   const wantV4 = cidrFrom(v, '') !== undefined || v.gateway !== undefined || !wantV6;
   const near = anchor ?? firstAfter ?? lastIface;
-  const indent = near ? indentOf(doc, stanzaFrom(near)) : doc.indent;
+  const indent = near ? indentOf(doc, near) : doc.indent;
   const eol = near ? eolNear(doc, near.header) : doc.eol;
   const stanzas: string[][] = [];
   const fams: ('inet' | 'inet6')[] = [];
@@ -191,11 +192,6 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   return [insertLinesAfter(doc, lastLine, [...sep, ...lines], eol)];
 }
 
-function stanzaFrom(node: IfaceNode): Stanza | undefined {
-  // Only the indentation of an existing option is needed here.
-  return { node, family: null, method: null, options: [], comments: [], addresses: [], gateways: [] };
-}
-
 function precedingAuto(doc: Document, n: IfaceNode): AutoNode | undefined {
   const i = doc.nodes.indexOf(n);
   const prev = doc.nodes[i - 1];
@@ -217,6 +213,8 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
   const edits: TextEdit[] = [];
   const ranges: [number, number][] = [];
   const removedAutos = new Set<AutoNode>();
+  // Blank lines already taken as some stanza's separator (a stanza between two takes one only).
+  const claimed = new Set<TopNode>();
   const nodes = doc.nodes;
   const indexOf = new Map<TopNode, number>();
   nodes.forEach((n, i) => indexOf.set(n, i));
@@ -243,7 +241,6 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
     const startLine = startNode.kind === 'blank' || startNode.kind === 'auto' ? startNode.line : s.node.header;
     ranges.push([startLine.start, endLine.end]);
   }
-  claimed.clear();
   for (const a of iface.autoNodes) {
     if (removedAutos.has(a)) continue;
     if (a.names.every((w) => w.text === name)) ranges.push([a.line.start, a.line.end]);
@@ -251,7 +248,6 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
   }
   return [...removeLineRanges(doc, ranges), ...edits];
 }
-const claimed = new Set<TopNode>();
 
 function removeAutoName(doc: Document, a: AutoNode, name: string): TextEdit[] {
   const others = a.names.filter((w) => w.text !== name);
@@ -341,7 +337,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     if (!stanza) {
       if (cidr === undefined && gw === undefined && (comments === undefined || comments === '')) continue;
       // Add a new family stanza after the interface's last stanza.
-      const indent = indentOf(doc, primary);
+      const indent = indentOf(doc, primary.node);
       const lines = [`iface ${name} ${fam} ${cidr !== undefined ? 'static' : 'manual'}`];
       if (cidr !== undefined) lines.push(`${indent}address ${cidr}`);
       if (gw !== undefined) lines.push(`${indent}gateway ${gw}`);
@@ -359,7 +355,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       const m = stanza.method;
       if (willHave && m === 'manual') edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'static' });
       if (!willHave && m === 'static') {
-        const empty = isEmptyAfter(stanza, edits, doc) && stanza !== primary && iface.stanzas.length > 1;
+        const empty = isEmptyAfter(stanza, edits) && stanza !== primary && iface.stanzas.length > 1;
         if (empty) edits.splice(0, edits.length, ...edits.filter((e) => !withinStanza(e, stanza)), removeStanzaEdit(doc, stanza));
         else edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'manual' });
       }
@@ -390,10 +386,10 @@ function withinStanza(e: TextEdit, s: Stanza): boolean {
 }
 
 /** Whether every option line of the stanza is being removed by `edits`. */
-function isEmptyAfter(s: Stanza, edits: TextEdit[], _doc: Document): boolean {
+function isEmptyAfter(s: Stanza, edits: TextEdit[]): boolean {
   for (const b of s.node.body) {
     if (b.kind === 'blank') continue;
-    const covered = edits.some((e) => e.content === '' && e.offset <= b.line.start && e.offset + e.length >= b.line.end - (b.line.eol === '' ? 0 : 0));
+    const covered = edits.some((e) => e.content === '' && e.offset <= b.line.start && e.offset + e.length >= b.line.end);
     if (!covered) return false;
   }
   return true;
@@ -480,7 +476,7 @@ function optionEdits(doc: Document, s: Stanza, key: string, value: string | null
   }
   if (found) return found.opt.value === value ? [] : [replaceValue(doc, found.opt, value)];
   const line = insertionLine(doc, s, key);
-  return [insertLinesAfter(doc, line, [`${indentOf(doc, s)}${spelling} ${value}`], eolNear(doc, s.node.header))];
+  return [insertLinesAfter(doc, line, [`${indentOf(doc, s.node)}${spelling} ${value}`], eolNear(doc, s.node.header))];
 }
 
 function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | undefined, delAddr: boolean, delNetmask: boolean): TextEdit[] {
@@ -531,7 +527,7 @@ function commentEdits(doc: Document, s: Stanza, text: string): TextEdit[] {
   const existing = stanzaCommentNodes(s);
   // Follow the style of the comments already there (PVE writes `#text` at column 0).
   const first = existing[0];
-  const indent = first ? first.line.indent : indentOf(doc, s);
+  const indent = first ? first.line.indent : indentOf(doc, s.node);
   const spaced = first ? first.text.startsWith(' ') || first.text === '' : true;
   const wanted = text === '' ? [] : commentLines(text, indent, spaced);
   const norm = (l: string) => l.trim().replace(/^#\s?/, '');
