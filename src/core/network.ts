@@ -146,6 +146,19 @@ export class NetworkCore {
     return { data, digest: snap.digest };
   }
 
+  /**
+   * An edit of an interface the main file does not have: when a sourced file defines it, say
+   * so (nodenet never rewrites those). Looked up only on that failure, off the hot path.
+   */
+  private async explainMissing(name: string, edit: Promise<EditResult>): Promise<EditResult> {
+    try {
+      return await edit;
+    } catch (e) {
+      if (e instanceof NodenetError && e.errors?.iface === 'interface does not exist') await this.refuseSourced(name, false);
+      throw e;
+    }
+  }
+
   /** Refuse to edit an interface that lives in a sourced file (nodenet never rewrites those). */
   private async refuseSourced(name: string, creating: boolean): Promise<void> {
     const { parsed } = await this.snapshot();
@@ -176,15 +189,13 @@ export class NetworkCore {
     const delList = (Array.isArray(del) ? del : [del]).flatMap((d) => splitPveList(d));
     for (const d of delList) if (!DELETABLE.has(d)) errors.delete = `unknown setting '${d}' in delete list`;
     if (Object.keys(errors).length) throw paramError(errors);
-    await this.refuseSourced(name, false);
-    return this.edit(values.digest, (p) => planUpdate(p.doc, p.model, name, values, delList));
+    return this.explainMissing(name, this.edit(values.digest, (p) => planUpdate(p.doc, p.model, name, values, delList)));
   }
 
   /** Remove an interface (its stanzas and auto mentions, nothing else). */
   async remove(name: string, digest?: string): Promise<EditResult> {
     checkIfaceName(name);
-    await this.refuseSourced(name, false);
-    return this.edit(digest, (p) => planDelete(p.doc, p.model, name));
+    return this.explainMissing(name, this.edit(digest, (p) => planDelete(p.doc, p.model, name)));
   }
 
   /** Drop the staged change (PVE's `DELETE /nodes/{node}/network`). */
