@@ -303,7 +303,7 @@ export const ROUTES: readonly Route[] = [
       const snap = await deps.core.store.read();
       const stamp = deps.linkState ? await deps.linkState() : '';
       // Files the config sources (interfaces.d) are listed too: their content is part of the key.
-      const sources = (await deps.core.sourced(deps.core.parseText(snap.pending).model)).stamp;
+      const sources = await deps.core.sourcesStamp(deps.core.parseText(snap.pending).model);
       const key = `${snap.digest}|${snap.liveDigest}|${snap.liveChangedSinceStaging ? 1 : 0}|${type ?? ''}|${stamp}|${sources}`;
       const hit = deps.listCache.get(key);
       if (hit) return { data: null, body: hit };

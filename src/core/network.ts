@@ -104,8 +104,12 @@ export class NetworkCore {
       const m = buildModel(parse(f.text, f.name), this.opts.nics ? { nics: this.opts.nics } : {});
       for (const iface of m.ifaces.values()) if (!ifaces.has(iface.name)) ifaces.set(iface.name, { iface, file: f.name });
     }
-    const stamp = files.length ? sha256(files.map((f) => `${f.name}\u0000${f.text}`).join('\u0000')).slice(0, 16) : '';
-    return { ifaces, stamp };
+    return { ifaces, stamp: stampOf(files) };
+  }
+
+  /** A stamp that changes with the content of the sourced files (cheap: no parsing). */
+  async sourcesStamp(model: Model): Promise<string> {
+    return stampOf(await readSourced(this.store.paths, model.sources));
   }
 
   /** List interfaces of the pending config (PVE's `GET /nodes/{node}/network`). */
@@ -269,6 +273,10 @@ export class NetworkCore {
     const { previous: _previous, ...r } = await this.editText(digest, (text) => applyEdits(text, plan(this.parseText(text))));
     return r;
   }
+}
+
+function stampOf(files: readonly { name: string; text: string }[]): string {
+  return files.length ? sha256(files.map((f) => `${f.name}\u0000${f.text}`).join('\u0000')).slice(0, 16) : '';
 }
 
 /** PVE's parameter error shape for diagnostics: keyed by the API field they concern. */
