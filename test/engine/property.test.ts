@@ -188,6 +188,12 @@ describe('property: edits', () => {
         const restoreDel = orig === undefined ? [param] : [];
         const back = applyEdits(changed, planUpdate(p1.doc, p1.model, name, restoreParams, restoreDel));
         if (param === 'autostart' && iface.autoNodes.some((a) => a.names.length > 1 || a.cls !== 'auto')) return; // shared auto lines: semantic only
+        if (!changed.includes('\n') && text.includes('\r\n')) {
+          // The first edit removed the file's only line terminator (a CRLF): nothing is left to
+          // copy the line ending of a re-added line from, so only the ending may differ.
+          assert.equal(back.replace(/\r\n/g, '\n'), text.replace(/\r\n/g, '\n'));
+          return;
+        }
         assert.equal(back, text);
       }),
       { numRuns: RUNS },
