@@ -8,7 +8,7 @@ import { sortDiagnostics } from '../interfaces/diagnostic.ts';
 import { unifiedDiff } from '../interfaces/diff.ts';
 import { applyEdits } from '../interfaces/edits.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
-import { parse } from '../interfaces/parser.ts';
+import { parse, reparse } from '../interfaces/parser.ts';
 import type { Document } from '../interfaces/syntax.ts';
 import { buildModel } from '../model/build.ts';
 import { planCreate, planDelete, planUpdate } from '../model/edit.ts';
@@ -76,13 +76,20 @@ export class NetworkCore {
     this.store = new ConfigStore(opts.root);
   }
 
-  /** Parse a text into document + model, reusing the last result for identical text. */
+  /**
+   * Parse a text into document + model, reusing the last result for identical text. A text
+   * that differs from the last one (the next edit) is parsed incrementally from it: only the
+   * stanzas around the change are re-parsed and re-modelled. That moves the last result's
+   * nodes, so a Parsed is only valid until the next parseText of another text: callers use it
+   * synchronously (no await between getting it and reading positions from it).
+   */
   parseText(text: string, file = 'interfaces'): Parsed {
     // Keyed by the text alone: the file name only labels parser diagnostics, and the edit path
     // parses the same text as `interfaces.new` and as the plan's input.
-    if (this.cache && this.cache.text === text) return this.cache.parsed;
-    const doc = parse(text, file);
-    const model = buildModel(doc, this.opts.nics ? { nics: this.opts.nics } : {});
+    const last = this.cache;
+    if (last && last.text === text) return last.parsed;
+    const doc = last ? reparse(last.parsed.doc, text, file) : parse(text, file);
+    const model = buildModel(doc, this.opts.nics ? { nics: this.opts.nics } : {}, last?.parsed.model);
     const parsed = { text, doc, model };
     this.cache = { text, parsed, file };
     return parsed;
@@ -225,9 +232,11 @@ export class NetworkCore {
   /** Diagnostics of a text, with sourced files counted as existing interfaces. */
   async diagnose(text: string, file: string): Promise<Diagnostic[]> {
     if (this.checkCache && this.checkCache.text === text) return this.checkCache.diags.map((d) => ({ ...d, file }));
-    const p = this.parseText(text, file);
     const external = new Map<string, string>();
-    for (const [name, { file: f }] of (await this.sourced(p.model)).ifaces) external.set(name, f);
+    for (const [name, { file: f }] of (await this.sourced(this.parseText(text, file).model)).ifaces) external.set(name, f);
+    // Parsed again after the await (a cache hit unless another request parsed meanwhile), so
+    // that positions are read from a valid document.
+    const p = this.parseText(text, file);
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
       ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),

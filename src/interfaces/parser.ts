@@ -36,11 +36,11 @@ function isWs(c: number): boolean {
  * continues on the next physical line (interfaces(5)); the joined text follows ifupdown2:
  * the backslash is dropped and the next line's trimmed text appended.
  */
-export function splitLines(src: string, from = 0): Line[] {
+export function splitLines(src: string, from = 0, to = src.length, firstLineNo = 1): Line[] {
   const lines: Line[] = [];
-  const n = src.length;
+  const n = to;
   let pos = from;
-  let lineNo = 1;
+  let lineNo = firstLineNo;
   while (pos < n) {
     const start = pos;
     const startNo = lineNo;
@@ -52,7 +52,8 @@ export function splitLines(src: string, from = 0): Line[] {
     let end = start;
     for (;;) {
       physical++;
-      const nl = src.indexOf('\n', pos);
+      let nl = src.indexOf('\n', pos);
+      if (nl >= n) nl = -1;
       let lineEnd: number; // end of content incl. trailing ws, before EOL
       if (nl === -1) {
         lineEnd = n;
@@ -100,17 +101,26 @@ export function splitLines(src: string, from = 0): Line[] {
 class SourceLine implements Line {
   private cached: string | undefined;
   constructor(
-    private readonly src: string,
-    readonly start: number,
-    readonly contentEnd: number,
-    readonly end: number,
-    readonly lineNo: number,
+    private src: string,
+    public start: number,
+    public contentEnd: number,
+    public end: number,
+    public lineNo: number,
     readonly physical: number,
     readonly eol: Line['eol'],
     readonly indent: string,
     text: string | undefined,
   ) {
     this.cached = text;
+  }
+
+  /** Moves the line after an edit before it (see {@link reparse}): same bytes, new place. */
+  move(delta: number, lineDelta: number, src: string): void {
+    this.src = src;
+    this.start += delta;
+    this.contentEnd += delta;
+    this.end += delta;
+    this.lineNo += lineDelta;
   }
 
   get text(): string {
@@ -185,11 +195,11 @@ function col(line: Line, offset: number): number {
 export function parse(src: string, file = 'interfaces'): Document {
   const nodes: TopNode[] = [];
   const diagnostics: Diagnostic[] = [];
-  const diag = (d: Omit<Diagnostic, 'file'>) => diagnostics.push({ ...d, file });
   let from = 0;
   if (src.charCodeAt(0) === 0xfeff) {
     nodes.push({ kind: 'bom', start: 0, end: 1 });
-    diag({
+    diagnostics.push({
+      file,
       severity: 'warning',
       code: 'BOM',
       message: 'the file starts with a UTF-8 byte-order mark, which ifupdown2 reads as part of the first keyword',
@@ -199,10 +209,65 @@ export function parse(src: string, file = 'interfaces'): Document {
     });
     from = 1;
   }
-  const lines = splitLines(src, from);
-  let crlf = 0;
-  let optionLines = 0;
+  const r = parseRange(src, file, from, src.length, 1, false, nodes, diagnostics);
+  const doc: Document = { src, nodes, diagnostics, eol: eolOf(r), indent: dominantIndent(nodes) };
+  lineCounts.set(doc, r);
+  return doc;
+}
+
+/** Logical lines and CRLF-terminated ones of a document (for its dominant line ending). */
+interface LineCount {
+  lines: number;
+  crlf: number;
+}
+const lineCounts = new WeakMap<Document, LineCount>();
+
+function eolOf(c: LineCount): '\n' | '\r\n' {
+  return c.crlf * 2 > c.lines ? '\r\n' : '\n';
+}
+
+/** The most frequent indentation of the first 512 indented option lines (first wins a tie). */
+function dominantIndent(nodes: readonly TopNode[]): string {
   const indents = new Map<string, number>();
+  let seen = 0;
+  outer: for (const n of nodes) {
+    if (n.kind !== 'iface') continue;
+    for (const b of n.body) {
+      if (b.kind !== 'option' || !b.line.indent) continue;
+      indents.set(b.line.indent, (indents.get(b.line.indent) ?? 0) + 1);
+      if (++seen >= 512) break outer;
+    }
+  }
+  let indent = '\t';
+  let best = 0;
+  for (const [k, v] of indents) {
+    if (v > best) {
+      best = v;
+      indent = k;
+    }
+  }
+  return indent;
+}
+
+/**
+ * Parses src[from, to) — whole logical lines, starting with no stanza open — appending its
+ * top-level nodes and diagnostics. `lineNo` is the number of the first line; `ifaceBefore`
+ * says whether an iface stanza precedes `from` (for OPTION_OUTSIDE_STANZA).
+ */
+function parseRange(
+  src: string,
+  file: string,
+  from: number,
+  to: number,
+  lineNo: number,
+  ifaceBefore: boolean,
+  nodes: TopNode[],
+  diagnostics: Diagnostic[],
+): LineCount {
+  const diag = (d: Omit<Diagnostic, 'file'>) => diagnostics.push({ ...d, file });
+  const first = nodes.length;
+  const lines = splitLines(src, from, to, lineNo);
+  let crlf = 0;
   let cur: IfaceNode | MappingNode | null = null;
 
   const closeStanza = () => {
@@ -302,8 +367,6 @@ export function parse(src: string, file = 'interfaces'): Document {
     if (cur?.kind === 'iface') {
       const opt = optionFrom(src, line, kw);
       cur.body.push(opt);
-      // The dominant indentation is clear after a few hundred lines; stop counting there.
-      if (line.indent && optionLines++ < 512) indents.set(line.indent, (indents.get(line.indent) ?? 0) + 1);
       if (opt.value === '')
         diag({
           severity: 'error',
@@ -333,7 +396,7 @@ export function parse(src: string, file = 'interfaces'): Document {
             line: line.lineNo,
             column: col(line, words[0]?.start ?? -1),
           }
-        : looksLikeOption && nodes.every((x) => x.kind !== 'iface')
+        : looksLikeOption && !ifaceBefore && !hasIface(nodes, first)
           ? {
               severity: 'error',
               code: 'OPTION_OUTSIDE_STANZA',
@@ -355,7 +418,7 @@ export function parse(src: string, file = 'interfaces'): Document {
   }
   closeStanza();
   const lastLine = lines[lines.length - 1];
-  if (lastLine && lastLine.eol === '' && src.endsWith('\\') && lastLine.text.endsWith('\\')) {
+  if (to === src.length && lastLine && lastLine.eol === '' && src.endsWith('\\') && lastLine.text.endsWith('\\')) {
     diag({
       severity: 'warning',
       code: 'CONTINUATION_AT_EOF',
@@ -364,15 +427,12 @@ export function parse(src: string, file = 'interfaces'): Document {
       column: 1,
     });
   }
-  let indent = '\t';
-  let best = 0;
-  for (const [k, v] of indents) {
-    if (v > best) {
-      best = v;
-      indent = k;
-    }
-  }
-  return { src, nodes, diagnostics, eol: crlf * 2 > lines.length ? '\r\n' : '\n', indent };
+  return { lines: lines.length, crlf };
+}
+
+function hasIface(nodes: readonly TopNode[], from: number): boolean {
+  for (let i = from; i < nodes.length; i++) if (nodes[i]!.kind === 'iface') return true;
+  return false;
 }
 
 /**
@@ -498,4 +558,218 @@ function checkHeader(node: IfaceNode, diag: (d: Omit<Diagnostic, 'file'>) => voi
       column: at(node.extra[0]!),
     });
   }
+}
+
+// ---------------------------------------------------------------- incremental re-parse
+
+/** Whether a top-level node starts with a keyword line (the parser has no stanza open there). */
+function startsStanza(n: TopNode): boolean {
+  return n.kind === 'iface' || n.kind === 'auto' || n.kind === 'source' || n.kind === 'mapping';
+}
+
+function firstLineOf(n: Exclude<TopNode, { kind: 'bom' }>): Line {
+  return n.kind === 'iface' || n.kind === 'mapping' ? n.header : n.line;
+}
+
+function moveWord(w: Word | null, d: number): void {
+  if (w && w.start >= 0) {
+    w.start += d;
+    w.end += d;
+  }
+}
+
+function moveLine(l: Line, d: number, ld: number, src: string): void {
+  (l as SourceLine).move(d, ld, src);
+}
+
+/** Moves a node after an edit before it by `d` bytes and `ld` lines, onto `src`. */
+function moveNode(n: TopNode, d: number, ld: number, src: string): void {
+  n.start += d;
+  n.end += d;
+  switch (n.kind) {
+    case 'bom':
+      return;
+    case 'iface':
+      moveLine(n.header, d, ld, src);
+      moveWord(n.name, d);
+      moveWord(n.family, d);
+      moveWord(n.method, d);
+      for (const w of n.extra) moveWord(w, d);
+      for (const b of n.body) {
+        moveLine(b.line, d, ld, src);
+        if (b.kind === 'option') {
+          b.nameStart += d;
+          if (b.valueStart >= 0) {
+            b.valueStart += d;
+            b.valueEnd += d;
+          }
+        }
+      }
+      return;
+    case 'mapping':
+      moveLine(n.header, d, ld, src);
+      for (const l of n.lines) moveLine(l, d, ld, src);
+      return;
+    case 'auto':
+      moveLine(n.line, d, ld, src);
+      moveWord(n.keyword, d);
+      for (const w of n.names) moveWord(w, d);
+      return;
+    case 'source':
+      moveLine(n.line, d, ld, src);
+      moveWord(n.keyword, d);
+      return;
+    default:
+      moveLine(n.line, d, ld, src);
+  }
+}
+
+function countNewlines(s: string, from: number, to: number): number {
+  let c = 0;
+  for (let i = s.indexOf('\n', from); i !== -1 && i < to; i = s.indexOf('\n', i + 1)) c++;
+  return c;
+}
+
+function linesOf(n: TopNode, out: (l: Line) => void): void {
+  switch (n.kind) {
+    case 'bom':
+      return;
+    case 'iface':
+      out(n.header);
+      for (const b of n.body) out(b.line);
+      return;
+    case 'mapping':
+      out(n.header);
+      for (const l of n.lines) out(l);
+      return;
+    default:
+      out(n.line);
+  }
+}
+
+/** Length of the common prefix of a and b, compared in blocks first. */
+function commonPrefix(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  const B = 4096;
+  while (i + B <= n && a.slice(i, i + B) === b.slice(i, i + B)) i += B;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
+}
+
+/** Length of the common suffix of a and b, not reaching into their first `limit` characters. */
+function commonSuffix(a: string, b: string, limit: number): number {
+  const n = Math.min(a.length, b.length) - limit;
+  let i = 0;
+  const B = 4096;
+  while (i + B <= n && a.slice(a.length - i - B, a.length - i) === b.slice(b.length - i - B, b.length - i)) i += B;
+  while (i < n && a.charCodeAt(a.length - 1 - i) === b.charCodeAt(b.length - 1 - i)) i++;
+  return i;
+}
+
+/**
+ * Parses `src`, an edited version of `prev.src`, re-parsing only the stanzas around the change.
+ * The result equals `parse(src, file)` (the incremental tests compare them). Nodes outside the
+ * change are reused: those after it are moved IN PLACE, so `prev` must not be used afterwards.
+ * Falls back to a full parse when the change touches the start of the file or most of it.
+ */
+export function reparse(prev: Document, src: string, file = 'interfaces'): Document {
+  const old = prev.src;
+  if (old === src) return prev;
+  const doc = reparseWindow(prev, src, file);
+  if (doc === undefined) {
+    reparseStats.full++;
+    return parse(src, file);
+  }
+  reparseStats.incremental++;
+  return doc;
+}
+
+/** How often {@link reparse} re-parsed a window and how often it fell back to a full parse. */
+export const reparseStats = { incremental: 0, full: 0 };
+
+function reparseWindow(prev: Document, src: string, file: string): Document | undefined {
+  const old = prev.src;
+  const counts = lineCounts.get(prev);
+  const nodes = prev.nodes;
+  const p = commonPrefix(old, src);
+  const q = commonSuffix(old, src, p);
+  const oldEnd = old.length - q; // the change is old[p, oldEnd) → src[p, newEnd)
+  const delta = src.length - old.length;
+  if (counts === undefined || nodes.length === 0 || p === 0) return undefined;
+  // First node of the window: the stanza-starting node at or before the one holding p.
+  let k = 0;
+  let lo = 0;
+  let hi = nodes.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (nodes[mid]!.end <= p) lo = mid + 1;
+    else {
+      k = mid;
+      hi = mid - 1;
+    }
+  }
+  if (lo > nodes.length - 1) k = nodes.length - 1;
+  // The window starts at a keyword line the change leaves whole (else the line may now belong
+  // to the stanza before it); an insertion right at a node boundary may continue that node.
+  if (k > 0 && nodes[k]!.start === p) k--;
+  while (k > 0 && (!startsStanza(nodes[k]!) || firstLineOf(nodes[k] as Exclude<TopNode, { kind: 'bom' }>).end > p)) k--;
+  if (k === 0 || nodes[k]!.kind === 'bom') return undefined;
+  // Last node of the window: past the change, up to just before a stanza-starting node, and the
+  // new text there must end a line that does not continue onto the next.
+  let j = k;
+  while (j < nodes.length - 1 && nodes[j]!.end < oldEnd) j++;
+  if (nodes[j]!.end < oldEnd) j = nodes.length - 1;
+  for (;;) {
+    while (j < nodes.length - 1 && !startsStanza(nodes[j + 1]!)) j++;
+    if (j === nodes.length - 1) break;
+    const endNew = nodes[j]!.end + delta;
+    if (src.charCodeAt(endNew - 1) === 10 && !continues(src, endNew)) break;
+    j++;
+  }
+  const from = nodes[k]!.start;
+  const oldTo = nodes[j]!.end;
+  const newTo = oldTo + delta;
+  if (newTo < p || (j - k) * 2 > nodes.length) return undefined;
+  const first = firstLineOf(nodes[k] as Exclude<TopNode, { kind: 'bom' }>).lineNo;
+  const lineDelta = countNewlines(src, from, newTo) - countNewlines(old, from, oldTo);
+  const oldNextLine = j + 1 < nodes.length ? firstLineOf(nodes[j + 1] as Exclude<TopNode, { kind: 'bom' }>).lineNo : Infinity;
+
+  // Whether an iface precedes a stray option line changes its diagnostic anywhere after it:
+  // edits before the first iface stanza (and BOM files' first lines) parse in full.
+  let ifaceBefore = false;
+  for (let i = 0; i < k && !ifaceBefore; i++) ifaceBefore = nodes[i]!.kind === 'iface';
+  if (!ifaceBefore || first <= 1) return undefined;
+  const out: TopNode[] = nodes.slice(0, k);
+  const diagnostics: Diagnostic[] = [];
+  for (const d of prev.diagnostics) if (d.line < first) diagnostics.push(d);
+  const win = parseRange(src, file, from, newTo, first, ifaceBefore, out, diagnostics);
+  for (const d of prev.diagnostics) if (d.line >= oldNextLine) diagnostics.push(lineDelta === 0 ? d : { ...d, line: d.line + lineDelta });
+  // Window line counts out, new ones in.
+  let wl = 0;
+  let wc = 0;
+  for (let i = k; i <= j; i++)
+    linesOf(nodes[i]!, (l) => {
+      wl++;
+      if (l.eol === '\r\n') wc++;
+    });
+  // Lines before the window keep their offsets; they move onto the new text (so the old one
+  // can be collected). Nodes after it move by the change's size.
+  for (let i = 0; i < k; i++) linesOf(nodes[i]!, (l) => moveLine(l, 0, 0, src));
+  for (let i = j + 1; i < nodes.length; i++) {
+    const n = nodes[i]!;
+    moveNode(n, delta, lineDelta, src);
+    out.push(n);
+  }
+  const c = { lines: counts.lines - wl + win.lines, crlf: counts.crlf - wc + win.crlf };
+  const doc: Document = { src, nodes: out, diagnostics, eol: eolOf(c), indent: dominantIndent(out) };
+  lineCounts.set(doc, c);
+  return doc;
+}
+
+/** Whether the physical line ending just before `end` ends in a `\` continuation. */
+function continues(src: string, end: number): boolean {
+  let b = end - 1; // the '\n'
+  while (b > 0 && (isWs(src.charCodeAt(b - 1)) || src.charCodeAt(b - 1) === 13)) b--;
+  return b > 0 && src.charCodeAt(b - 1) === 92;
 }

@@ -3,8 +3,10 @@
  *
  * Every byte of the input belongs to exactly one top-level node (convention 1, after
  * eemeli/yaml's CST): nodes are contiguous, in order, and cover the whole text, so printing
- * the nodes' raw text gives the input back byte for byte. Nodes hold offsets into `src`;
- * they are never mutated. Edits are text edits (see edits.ts) followed by a re-parse.
+ * the nodes' raw text gives the input back byte for byte. Nodes hold offsets into `src`.
+ * Edits are text edits (see edits.ts) followed by a re-parse; the incremental one
+ * (`reparse`) reuses the nodes outside the change and moves those after it in place, which
+ * is the only mutation a node ever sees (the previous Document is then invalid).
  */
 import type { Diagnostic } from './diagnostic.ts';
 

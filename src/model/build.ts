@@ -198,7 +198,37 @@ function vlanConf(name: string, options: ModelOption[]): VlanConf {
 const NONE = Object.freeze([]) as unknown as AutoNode[];
 const NO_CLASSES = Object.freeze([]) as unknown as string[];
 
-export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
+/**
+ * Stanza facts per syntax node. A node's content never changes (an incremental re-parse only
+ * moves it), so its stanza can be reused by every model built from a document holding it.
+ */
+const stanzas = new WeakMap<IfaceNode, Stanza>();
+
+function stanzaOf(node: IfaceNode): Stanza {
+  let st = stanzas.get(node);
+  if (st === undefined) {
+    st = stanzaFrom(node);
+    stanzas.set(node, st);
+  }
+  return st;
+}
+
+/** The host NICs each model was built with (an interface is reused only with the same set). */
+const builtWith = new WeakMap<Model, ReadonlySet<string> | undefined>();
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * @param prev a model of an earlier version of the document (see `reparse`): interfaces whose
+ *   stanzas, auto lines and position are the same objects are taken over from it unchanged,
+ *   so that an edit of one interface rebuilds only that one.
+ */
+export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model): Model {
+  const reuse = prev !== undefined && builtWith.has(prev) && builtWith.get(prev) === opts.nics ? prev.ifaces : undefined;
   const byName = new Map<string, Stanza[]>();
   const autos = new Map<string, AutoNode[]>();
   const sources: Model['sources'] = [];
@@ -206,7 +236,7 @@ export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
     if (n.kind === 'iface') {
       if (!n.name) continue;
       const list = byName.get(n.name.text);
-      const st = stanzaFrom(n);
+      const st = stanzaOf(n);
       if (list) list.push(st);
       else byName.set(n.name.text, [st]);
     } else if (n.kind === 'auto') {
@@ -229,6 +259,11 @@ export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
       for (const s of stanzas) for (const o of s.options) options.push(o);
     }
     const autoNodes = autos.get(name) ?? NONE;
+    const was = reuse?.get(name);
+    if (was !== undefined && was.priority === priority && sameItems(was.stanzas, stanzas) && sameItems(was.autoNodes, autoNodes)) {
+      ifaces.set(name, was);
+      continue;
+    }
     const kind = detectKind(name, options, stanzas, opts.nics);
     // One pass over the auto lines (no closures: this runs once per interface).
     let autostart = false;
@@ -250,7 +285,9 @@ export function buildModel(doc: Document, opts: BuildOptions = {}): Model {
   }
   const autoOnly = new Map<string, AutoNode[]>();
   for (const [name, list] of autos) if (!ifaces.has(name)) autoOnly.set(name, list);
-  return { ifaces, autoOnly, sources };
+  const model: Model = { ifaces, autoOnly, sources };
+  builtWith.set(model, opts.nics);
+  return model;
 }
 
 /** First value of a canonical option key on an interface (any stanza). */
