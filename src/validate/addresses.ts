@@ -17,8 +17,33 @@ export function isUnspecified(a: Address): boolean {
   return a.ip === '0.0.0.0' || a.ip === '::';
 }
 
+/**
+ * What the rules derive from an address, computed once per Address object: models built
+ * incrementally share the Address objects of unchanged stanzas, so a re-validation after an
+ * edit of one interface parses only that interface's addresses.
+ */
+interface AddrFacts {
+  valid: boolean;
+  /** The address as a number (IPv4) or bigint (IPv6); null when invalid. */
+  value: number | bigint | null;
+  /** The subnet's first and last address, when there is a prefix. */
+  range: [number, number] | [bigint, bigint] | null;
+}
+const facts = new WeakMap<Address, AddrFacts>();
+
+function factsOf(a: Address): AddrFacts {
+  let f = facts.get(a);
+  if (f !== undefined) return f;
+  const valid = parseCidr(a.raw, false) !== null;
+  const value = !valid ? null : a.version === 4 ? parseIPv4(a.ip) : ipToBigInt(a.ip);
+  const range = !valid || a.prefix === null ? null : a.version === 4 ? v4Range(a.ip, a.prefix) : subnetRange(a.ip, a.prefix, a.version);
+  f = { valid, value, range };
+  facts.set(a, f);
+  return f;
+}
+
 function validAddr(a: Address): boolean {
-  return parseCidr(a.raw, false) !== null;
+  return factsOf(a).valid;
 }
 
 /**
@@ -92,8 +117,7 @@ export const addressRules: Rule = (ctx) => {
         }
         if (a.version === 4 && a.prefix !== null && a.prefix <= 30) {
           // Plain numbers for IPv4: this runs once per address and must stay cheap at scale.
-          const r = v4Range(a.ip, a.prefix);
-          const v = parseIPv4(a.ip);
+          const { range: r, value: v } = factsOf(a);
           if (r && v !== null && (v === r[0] || v === r[1])) {
             const isNet = v === r[0];
             out.push(
@@ -102,7 +126,7 @@ export const addressRules: Rule = (ctx) => {
                   ...base,
                   severity: 'error',
                   code: isNet ? 'ADDRESS_IS_NETWORK' : 'ADDRESS_IS_BROADCAST',
-                  message: `${i.name}: ${a.ip} is the ${isNet ? 'network' : 'broadcast'} address of its subnet ${v4Text(r[0])}/${a.prefix} and cannot be used by a host`,
+                  message: `${i.name}: ${a.ip} is the ${isNet ? 'network' : 'broadcast'} address of its subnet ${v4Text(Number(r[0]))}/${a.prefix} and cannot be used by a host`,
                   hint: `use an address between the first and the last of the subnet (e.g. ${isNet ? 'the next one up' : 'the one below'}), or check the prefix length`,
                 },
                 a.option,
@@ -225,7 +249,7 @@ interface Net {
 /** DUPLICATE_ADDRESS (error) and SUBNET_OVERLAP (warning), with one map and one sort. */
 export const duplicateRules: Rule = (ctx) => {
   const out: Diagnostic[] = [];
-  const byIp = new Map<string, { iface: Iface; a: Address }>();
+  const byIp = new Map<number | string, { iface: Iface; a: Address }>();
   const dup = new Set<Address>();
   // An alias (eth0:1) is a second label on eth0's device: same link, not another interface.
   const dev = (i: Iface) => i.name.replace(/:\d+$/, '');
@@ -233,11 +257,13 @@ export const duplicateRules: Rule = (ctx) => {
   for (const i of ctx.model.ifaces.values()) {
     if (i.kind === 'loopback') continue;
     for (const a of addressesOf(i)) {
-      if (!validAddr(a) || isUnspecified(a)) continue;
-      const v: number | bigint = a.version === 4 ? parseIPv4(a.ip)! : ipToBigInt(a.ip)!;
+      const f = factsOf(a);
+      if (!f.valid || isUnspecified(a)) continue;
+      const v = f.value!;
       // Link-local addresses are per link: the same fe80:: address on two interfaces is fine.
       if (typeof v === 'bigint' && v >> 118n === 0x3fan) continue;
-      const key = `${a.version}:${v}`;
+      // IPv4 addresses key as numbers, IPv6 ones as strings: the two never collide.
+      const key = typeof v === 'number' ? v : `${v}`;
       const prev = byIp.get(key);
       if (prev && dev(prev.iface) !== dev(i)) {
         out.push(
@@ -258,7 +284,7 @@ export const duplicateRules: Rule = (ctx) => {
       const max = a.version === 4 ? 32 : 128;
       // Host routes (/32, /128) are how routed setups work; they overlap nothing on purpose.
       if (a.prefix === null || a.prefix === max) continue;
-      const r = a.version === 4 ? v4Range(a.ip, a.prefix)! : subnetRange(a.ip, a.prefix, a.version)!;
+      const r = f.range!;
       nets[a.version].push({ iface: i, a, lo: r[0], hi: r[1] });
     }
   }

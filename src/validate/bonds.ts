@@ -121,7 +121,8 @@ export const bondCluster: Rule = (ctx) => {
   const m = ctx.model;
   const warned = new Set<string>();
   for (const i of m.ifaces.values()) {
-    const label = [i.name, ...i.stanzas.flatMap((s) => s.comments.map((c) => c.text))].join(' ');
+    // Most interfaces have no comments: test the name alone without building a label.
+    const label = i.stanzas.some((s) => s.comments.length > 0) ? [i.name, ...i.stanzas.flatMap((s) => s.comments.map((c) => c.text))].join(' ') : i.name;
     if (!CLUSTER_RE.test(label)) continue;
     // Walk down through VLAN parents and bridge ports to the bonds underneath (bounded).
     const todo = [i.name];
