@@ -1,20 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type BigIntStats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
  * Write a file atomically: temp file in the same directory, fsync, rename over the target,
  * fsync the directory. A reader sees the old or the new content, never a torn file, and a
  * crash leaves at most a stray `.name.tmp-*` file.
+ * @returns the written file's stat (taken before the rename)
  */
-export async function atomicWrite(path: string, content: string | Buffer, mode = 0o644): Promise<void> {
+export async function atomicWrite(path: string, content: string | Buffer, mode = 0o644): Promise<BigIntStats> {
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   const fh = await fs.open(tmp, 'wx', mode);
+  let st: BigIntStats;
   try {
     await fh.writeFile(content);
     await fh.sync();
+    st = await fh.stat({ bigint: true });
   } finally {
     await fh.close();
   }
@@ -25,6 +28,7 @@ export async function atomicWrite(path: string, content: string | Buffer, mode =
     throw e;
   }
   await fsyncDir(dir);
+  return st;
 }
 
 /** Remove a file and fsync its directory; missing files are fine. */

@@ -3,7 +3,7 @@
  * Editing never touches the live file; only apply and rollback do (apply/ layer).
  */
 import { createHash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { promises as fs, type BigIntStats } from 'node:fs';
 import { NodenetError } from '../errors.ts';
 import { atomicRemove, atomicWrite, readOptional } from './atomic.ts';
 import { withLock } from './lock.ts';
@@ -12,6 +12,11 @@ import { pathsFor } from './paths.ts';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** A file's identity for the read cache: inode, size, change and modification time. */
+function fileId(st: BigIntStats): string {
+  return `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
 }
 
 export interface Snapshot {
@@ -74,7 +79,7 @@ export class ConfigStore {
   private digests = new Map<string, string>();
 
   private async cachedRead(path: string): Promise<string | null> {
-    let st: import('node:fs').BigIntStats;
+    let st: BigIntStats;
     try {
       st = await fs.stat(path, { bigint: true });
     } catch (e) {
@@ -84,7 +89,7 @@ export class ConfigStore {
       }
       throw e;
     }
-    const id = `${st.ino}:${st.size}:${st.ctimeNs}:${st.mtimeNs}`;
+    const id = fileId(st);
     const hit = this.files.get(path);
     if (hit && hit.id === id) return hit.text;
     const text = await readOptional(path);
@@ -138,16 +143,26 @@ export class ConfigStore {
     // Keep the original base when a change is already staged, so a later hand edit of the
     // live file is still detected.
     let base = before.liveDigest;
-    if (before.staged !== null) {
-      const meta = await readOptional(this.paths.stagedMeta);
-      try {
-        if (meta) base = (JSON.parse(meta) as StagedMeta).base ?? base;
-      } catch {
-        // unreadable meta: start over from the current live file
-      }
+    const oldMeta = before.staged !== null ? await readOptional(this.paths.stagedMeta) : null;
+    try {
+      if (oldMeta) base = (JSON.parse(oldMeta) as StagedMeta).base ?? base;
+    } catch {
+      // unreadable meta: start over from the current live file
     }
-    await atomicWrite(this.paths.stagedMeta, `${JSON.stringify({ base } satisfies StagedMeta)}\n`);
-    await atomicWrite(this.paths.staged, next);
+    const meta = `${JSON.stringify({ base } satisfies StagedMeta)}\n`;
+    // Already staged on the same base (every edit after the first): the meta file stays as is.
+    if (oldMeta !== meta) await atomicWrite(this.paths.stagedMeta, meta);
+    await this.remember(this.paths.staged, next, await atomicWrite(this.paths.staged, next));
+  }
+
+  /**
+   * Records a file this store just wrote, so that the read after the write need not read it
+   * again: only when the file now at `path` is still the one written (same inode, size and
+   * modification time), so a hand edit racing the write is read, never masked.
+   */
+  private async remember(path: string, text: string, written: BigIntStats): Promise<void> {
+    const st = await fs.stat(path, { bigint: true });
+    if (st.ino === written.ino && st.size === written.size && st.mtimeNs === written.mtimeNs) this.files.set(path, { id: fileId(st), text });
   }
 
   /** Drop the staged change. Returns whether something was staged. */
