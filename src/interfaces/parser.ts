@@ -764,7 +764,21 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   const c = { lines: counts.lines - wl + win.lines, crlf: counts.crlf - wc + win.crlf };
   const doc: Document = { src, nodes: out, diagnostics, eol: eolOf(c), indent: dominantIndent(out) };
   lineCounts.set(doc, c);
+  changes.set(doc, { prev, removed: nodes.slice(k, j + 1), added: out.slice(k, out.length - (nodes.length - j - 1)) });
   return doc;
+}
+
+/** What an incremental re-parse replaced: `removed` nodes of `prev` by `added` ones. */
+export interface DocChange {
+  prev: Document;
+  removed: readonly TopNode[];
+  added: readonly TopNode[];
+}
+const changes = new WeakMap<Document, DocChange>();
+
+/** The change a document was re-parsed from, when it came from {@link reparse}'s window path. */
+export function changeOf(doc: Document): DocChange | undefined {
+  return changes.get(doc);
 }
 
 /** Whether the physical line ending just before `end` ends in a `\` continuation. */

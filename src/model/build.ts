@@ -2,7 +2,8 @@
  * Compose the typed model from a parsed document.
  * Pure and linear in the size of the file (no per-interface rescans of the document).
  */
-import type { AutoNode, Document, Family, IfaceNode, OptionNode } from '../interfaces/syntax.ts';
+import { changeOf } from '../interfaces/parser.ts';
+import type { AutoNode, Document, Family, IfaceNode, OptionNode, TopNode } from '../interfaces/syntax.ts';
 import { canonicalKey } from './options.ts';
 import { maskToPrefix, parseCidr } from './ip.ts';
 import type { Address, BondConf, BondMode, BridgeConf, Iface, IfaceKind, Model, ModelOption, Stanza, VlanConf } from './types.ts';
@@ -191,6 +192,36 @@ function vlanConf(name: string, options: ModelOption[]): VlanConf {
   return conf;
 }
 
+/** One interface from its stanzas (in file order) and auto lines. */
+function makeIface(name: string, stanzas: Stanza[], options: ModelOption[], autoNodes: AutoNode[], priority: number, nics: ReadonlySet<string> | undefined): Iface {
+  const kind = detectKind(name, options, stanzas, nics);
+  // One pass over the auto lines (no closures: this runs once per interface).
+  let autostart = false;
+  let hotplug = false;
+  let classes: string[] = NO_CLASSES;
+  for (const a of autoNodes) {
+    if (a.cls === 'auto') autostart = true;
+    else if (a.cls === 'hotplug') autostart = hotplug = true;
+    else if (classes === NO_CLASSES) classes = [a.cls];
+    else classes.push(a.cls);
+  }
+  const iface: Iface = { name, kind, stanzas, autoNodes, autostart, hotplug, classes, priority, options };
+  const mtu = firstValue(options, 'mtu') ?? firstValue(options, 'ovs-mtu');
+  if (mtu !== undefined) iface.mtu = mtu;
+  if (kind === 'bridge') iface.bridge = bridgeConf(options);
+  if (kind === 'bond' || kind === 'OVSBond') iface.bond = bondConf(options);
+  if (kind === 'vlan') iface.vlan = vlanConf(name, options);
+  return iface;
+}
+
+/** The options of an interface: a single stanza (the common case) shares its list. */
+function optionsOf(stanzas: Stanza[]): ModelOption[] {
+  if (stanzas.length === 1) return stanzas[0]!.options;
+  const options: ModelOption[] = [];
+  for (const s of stanzas) for (const o of s.options) options.push(o);
+  return options;
+}
+
 /**
  * Build the model. Interfaces appear in the order of their first stanza; `auto` lines for
  * interfaces without a stanza are collected in `autoOnly` (validation reports them).
@@ -228,6 +259,12 @@ function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
  *   so that an edit of one interface rebuilds only that one.
  */
 export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model): Model {
+  const patched = prev === undefined ? undefined : patchModel(doc, opts, prev);
+  if (patched !== undefined) {
+    modelStats.patched++;
+    return patched;
+  }
+  modelStats.full++;
   const reuse = prev !== undefined && builtWith.has(prev) && builtWith.get(prev) === opts.nics ? prev.ifaces : undefined;
   const byName = new Map<string, Stanza[]>();
   const autos = new Map<string, AutoNode[]>();
@@ -251,42 +288,101 @@ export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model)
   let priority = 0;
   for (const [name, stanzas] of byName) {
     priority++;
-    // A single stanza (the common case) shares its option list instead of copying it.
-    let options: ModelOption[];
-    if (stanzas.length === 1) options = stanzas[0]!.options;
-    else {
-      options = [];
-      for (const s of stanzas) for (const o of s.options) options.push(o);
-    }
+    const options = optionsOf(stanzas);
     const autoNodes = autos.get(name) ?? NONE;
     const was = reuse?.get(name);
     if (was !== undefined && was.priority === priority && sameItems(was.stanzas, stanzas) && sameItems(was.autoNodes, autoNodes)) {
       ifaces.set(name, was);
       continue;
     }
-    const kind = detectKind(name, options, stanzas, opts.nics);
-    // One pass over the auto lines (no closures: this runs once per interface).
-    let autostart = false;
-    let hotplug = false;
-    let classes: string[] = NO_CLASSES;
-    for (const a of autoNodes) {
-      if (a.cls === 'auto') autostart = true;
-      else if (a.cls === 'hotplug') autostart = hotplug = true;
-      else if (classes === NO_CLASSES) classes = [a.cls];
-      else classes.push(a.cls);
-    }
-    const iface: Iface = { name, kind, stanzas, autoNodes, autostart, hotplug, classes, priority, options };
-    const mtu = firstValue(options, 'mtu') ?? firstValue(options, 'ovs-mtu');
-    if (mtu !== undefined) iface.mtu = mtu;
-    if (kind === 'bridge') iface.bridge = bridgeConf(options);
-    if (kind === 'bond' || kind === 'OVSBond') iface.bond = bondConf(options);
-    if (kind === 'vlan') iface.vlan = vlanConf(name, options);
-    ifaces.set(name, iface);
+    ifaces.set(name, makeIface(name, stanzas, options, autoNodes, priority, opts.nics));
   }
   const autoOnly = new Map<string, AutoNode[]>();
   for (const [name, list] of autos) if (!ifaces.has(name)) autoOnly.set(name, list);
   const model: Model = { ifaces, autoOnly, sources };
   builtWith.set(model, opts.nics);
+  builtFrom.set(model, doc);
+  return model;
+}
+
+/** How many models were patched from the previous one and how many built in full. */
+export const modelStats = { patched: 0, full: 0 };
+
+/** The document each model was built from (a patch needs the model of the re-parse's input). */
+const builtFrom = new WeakMap<Model, Document>();
+/** Interfaces of a model by priority (index = priority - 1), made on demand. */
+const orders = new WeakMap<Model, Iface[]>();
+
+function orderOf(m: Model): Iface[] {
+  let o = orders.get(m);
+  if (o === undefined) {
+    o = [...m.ifaces.values()];
+    orders.set(m, o);
+  }
+  return o;
+}
+
+/**
+ * The model of a re-parsed document from the model of the one before, touching only the
+ * interfaces named in the re-parsed window; undefined (build in full) when the change adds or
+ * removes an interface, moves one's first stanza past another's, or changes which names are
+ * mentioned only by auto lines: those change priorities or orders a patch would have to shift.
+ */
+function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | undefined {
+  const ch = changeOf(doc);
+  if (ch === undefined || builtFrom.get(prev) !== ch.prev || !builtWith.has(prev) || builtWith.get(prev) !== opts.nics) return undefined;
+  const touched = new Set<string>();
+  let sourcesChanged = false;
+  for (const list of [ch.removed, ch.added]) {
+    for (const n of list) {
+      if (n.kind === 'iface' && n.name) touched.add(n.name.text);
+      else if (n.kind === 'auto') for (const w of n.names) touched.add(w.text);
+      else if (n.kind === 'source') sourcesChanged = true;
+    }
+  }
+  const removed = new Set<TopNode>(ch.removed);
+  const byStart = (a: { start: number }, b: { start: number }) => a.start - b.start;
+  const next = new Map<string, { stanzas: Stanza[]; autos: AutoNode[] }>();
+  for (const name of touched) {
+    const was = prev.ifaces.get(name);
+    const stanzas: Stanza[] = [];
+    if (was) for (const st of was.stanzas) if (!removed.has(st.node)) stanzas.push(st);
+    for (const n of ch.added) if (n.kind === 'iface' && n.name?.text === name) stanzas.push(stanzaOf(n));
+    stanzas.sort((a, b) => a.node.start - b.node.start);
+    const autos: AutoNode[] = [];
+    for (const a of was ? was.autoNodes : (prev.autoOnly.get(name) ?? [])) if (!removed.has(a)) autos.push(a);
+    for (const n of ch.added) if (n.kind === 'auto') for (const w of n.names) if (w.text === name) autos.push(n);
+    autos.sort(byStart);
+    if ((was === undefined) !== (stanzas.length === 0)) return undefined; // an interface comes or goes
+    if (was === undefined && prev.autoOnly.has(name) !== autos.length > 0) return undefined; // auto-only set changes
+    next.set(name, { stanzas, autos });
+  }
+  // Each touched interface's first stanza must stay between its neighbours' in priority order.
+  const order = orderOf(prev);
+  const firstStart = (i: Iface): number => (next.get(i.name)?.stanzas ?? i.stanzas)[0]!.node.start;
+  for (const [name, n] of next) {
+    const was = prev.ifaces.get(name);
+    if (was === undefined) continue;
+    const start = n.stanzas[0]!.node.start;
+    const before = order[was.priority - 2];
+    const after = order[was.priority];
+    if ((before && firstStart(before) > start) || (after && firstStart(after) < start)) return undefined;
+  }
+  const ifaces = new Map(prev.ifaces);
+  const autoOnly = new Map(prev.autoOnly);
+  for (const [name, n] of next) {
+    const was = prev.ifaces.get(name);
+    if (was === undefined) {
+      if (n.autos.length) autoOnly.set(name, n.autos);
+      continue;
+    }
+    const same = sameItems(was.stanzas, n.stanzas) && sameItems(was.autoNodes, n.autos);
+    ifaces.set(name, same ? was : makeIface(name, n.stanzas, optionsOf(n.stanzas), n.autos.length ? n.autos : NONE, was.priority, opts.nics));
+  }
+  const sources = sourcesChanged ? (doc.nodes.filter((n) => n.kind === 'source') as Model['sources']) : prev.sources;
+  const model: Model = { ifaces, autoOnly, sources };
+  builtWith.set(model, opts.nics);
+  builtFrom.set(model, doc);
   return model;
 }
 

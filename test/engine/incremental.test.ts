@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parse, reparse, reparseStats } from '../../src/interfaces/parser.ts';
 import type { Document } from '../../src/interfaces/syntax.ts';
-import { buildModel } from '../../src/model/build.ts';
+import { buildModel, modelStats } from '../../src/model/build.ts';
 import type { Model } from '../../src/model/types.ts';
 import { applyEdits } from '../../src/interfaces/edits.ts';
 import { planCreate, planDelete, planUpdate } from '../../src/model/edit.ts';
@@ -81,6 +81,7 @@ function applyRandom(text: string, e: { at: number; del: number; ins: string; li
 describe('incremental re-parse', () => {
   it('equals a full parse after every edit of a chain, on corpus files and their concatenations', () => {
     const before = { ...reparseStats };
+    const models = { ...modelStats };
     fc.assert(
       // Several corpus files in a row: edits mostly land in the middle of a larger file, where
       // only a window is re-parsed (most of a small file is re-parsed in full).
@@ -102,6 +103,7 @@ describe('incremental re-parse', () => {
     const inc = reparseStats.incremental - before.incremental;
     const full = reparseStats.full - before.full;
     assert.ok(inc > full, `only ${inc} incremental re-parses against ${full} full ones`);
+    assert.ok(modelStats.patched - models.patched > RUNS, `only ${modelStats.patched - models.patched} patched models`);
   });
 
   it('equals a full parse after the edits the API makes, in sequence, on a large file', () => {
@@ -119,6 +121,7 @@ describe('incremental re-parse', () => {
       (d, m) => planDelete(d, m, 'vmbr300'),
     ];
     const before = { ...reparseStats };
+    const models = { ...modelStats };
     for (const step of steps) {
       text = applyEdits(text, step(doc, model));
       doc = reparse(doc, text);
@@ -127,6 +130,8 @@ describe('incremental re-parse', () => {
       assert.deepEqual(plainModel(model), plainModel(buildModel(parse(text))));
     }
     assert.equal(reparseStats.full, before.full, 'every API edit of this file re-parses a window only');
+    // The four updates patch the model; the create and the two deletes (priorities) build it.
+    assert.equal(modelStats.patched - models.patched, 4);
     // Unchanged interfaces keep their model objects: the point of building incrementally.
     const again = buildModel(doc, {}, model);
     assert.equal(again.ifaces.get('vmbr5'), model.ifaces.get('vmbr5'));
