@@ -8,7 +8,7 @@ import { addressesOf } from '../model/build.ts';
 import { inSubnet, ipToBigInt, ipVersion, parseCidr, parseIPv4, parseIPv6, subnetRange } from '../model/ip.ts';
 import type { Address, Iface, ModelOption } from '../model/types.ts';
 import type { Rule } from './index.ts';
-import { atOption, opt } from './common.ts';
+import { atOption, localRule, opt } from './common.ts';
 
 const fam = (v: 4 | 6) => (v === 4 ? 'IPv4' : 'IPv6');
 
@@ -64,100 +64,96 @@ function ipv6HostScope(ip: string): string | null {
 }
 
 /** ADDRESS_INVALID, ADDRESS_FAMILY_MISMATCH, ADDRESS_IS_NETWORK, ADDRESS_IS_BROADCAST, IPV6_ADDRESS_SCOPE. */
-export const addressRules: Rule = (ctx) => {
-  const out: Diagnostic[] = [];
-  for (const i of ctx.model.ifaces.values()) {
-    for (const st of i.stanzas) {
-      for (const a of st.addresses) {
-        const base = { iface: i.name };
-        if (!validAddr(a)) {
+export const addressRules: Rule = localRule((i, _ctx, out) => {
+  for (const st of i.stanzas) {
+    for (const a of st.addresses) {
+      const base = { iface: i.name };
+      if (!validAddr(a)) {
+        out.push(
+          atOption(
+            {
+              ...base,
+              severity: 'error',
+              code: 'ADDRESS_INVALID',
+              message: `${i.name}: '${a.raw}' is not a valid IPv4 or IPv6 address with an optional /prefix`,
+              hint: 'write it as 192.0.2.10/24 or 2001:db8::10/64',
+            },
+            a.option,
+            a.raw,
+          ),
+        );
+        continue;
+      }
+      if (a.netmask && a.prefix === null) {
+        out.push(
+          atOption(
+            {
+              ...base,
+              severity: 'error',
+              code: 'ADDRESS_INVALID',
+              message: `${i.name}: netmask '${a.netmask.value}' is not a contiguous netmask, so ${a.ip} has no usable prefix`,
+              hint: 'use a netmask like 255.255.255.0, or drop netmask and write the address as 192.0.2.10/24',
+            },
+            a.netmask,
+          ),
+        );
+      }
+      if (st.family && ((st.family === 'inet' && a.version === 6) || (st.family === 'inet6' && a.version === 4))) {
+        out.push(
+          atOption(
+            {
+              ...base,
+              severity: 'warning',
+              code: 'ADDRESS_FAMILY_MISMATCH',
+              message: `${i.name}: ${fam(a.version)} address ${a.raw} is in an '${st.family}' stanza`,
+              hint: `move it into an 'iface ${i.name} ${a.version === 4 ? 'inet' : 'inet6'} ...' stanza; ifupdown2 accepts it here, but Proxmox VE and ifupdown 1 read it as the wrong family`,
+            },
+            a.option,
+            a.raw,
+          ),
+        );
+      }
+      if (a.version === 4 && a.prefix !== null && a.prefix <= 30) {
+        // Plain numbers for IPv4: this runs once per address and must stay cheap at scale.
+        const { range: r, value: v } = factsOf(a);
+        if (r && v !== null && (v === r[0] || v === r[1])) {
+          const isNet = v === r[0];
           out.push(
             atOption(
               {
                 ...base,
                 severity: 'error',
-                code: 'ADDRESS_INVALID',
-                message: `${i.name}: '${a.raw}' is not a valid IPv4 or IPv6 address with an optional /prefix`,
-                hint: 'write it as 192.0.2.10/24 or 2001:db8::10/64',
+                code: isNet ? 'ADDRESS_IS_NETWORK' : 'ADDRESS_IS_BROADCAST',
+                message: `${i.name}: ${a.ip} is the ${isNet ? 'network' : 'broadcast'} address of its subnet ${v4Text(Number(r[0]))}/${a.prefix} and cannot be used by a host`,
+                hint: `use an address between the first and the last of the subnet (e.g. ${isNet ? 'the next one up' : 'the one below'}), or check the prefix length`,
               },
               a.option,
               a.raw,
             ),
           );
-          continue;
         }
-        if (a.netmask && a.prefix === null) {
+      }
+      if (a.version === 6 && i.kind !== 'loopback') {
+        const scope = ipv6HostScope(a.ip);
+        if (scope) {
           out.push(
             atOption(
               {
                 ...base,
                 severity: 'error',
-                code: 'ADDRESS_INVALID',
-                message: `${i.name}: netmask '${a.netmask.value}' is not a contiguous netmask, so ${a.ip} has no usable prefix`,
-                hint: 'use a netmask like 255.255.255.0, or drop netmask and write the address as 192.0.2.10/24',
-              },
-              a.netmask,
-            ),
-          );
-        }
-        if (st.family && ((st.family === 'inet' && a.version === 6) || (st.family === 'inet6' && a.version === 4))) {
-          out.push(
-            atOption(
-              {
-                ...base,
-                severity: 'warning',
-                code: 'ADDRESS_FAMILY_MISMATCH',
-                message: `${i.name}: ${fam(a.version)} address ${a.raw} is in an '${st.family}' stanza`,
-                hint: `move it into an 'iface ${i.name} ${a.version === 4 ? 'inet' : 'inet6'} ...' stanza; ifupdown2 accepts it here, but Proxmox VE and ifupdown 1 read it as the wrong family`,
+                code: 'IPV6_ADDRESS_SCOPE',
+                message: `${i.name}: ${a.ip} is a ${scope} IPv6 address and cannot be a host address`,
+                hint: 'use a global (2000::/3), unique-local (fc00::/7) or link-local (fe80::/10) address',
               },
               a.option,
               a.raw,
             ),
           );
-        }
-        if (a.version === 4 && a.prefix !== null && a.prefix <= 30) {
-          // Plain numbers for IPv4: this runs once per address and must stay cheap at scale.
-          const { range: r, value: v } = factsOf(a);
-          if (r && v !== null && (v === r[0] || v === r[1])) {
-            const isNet = v === r[0];
-            out.push(
-              atOption(
-                {
-                  ...base,
-                  severity: 'error',
-                  code: isNet ? 'ADDRESS_IS_NETWORK' : 'ADDRESS_IS_BROADCAST',
-                  message: `${i.name}: ${a.ip} is the ${isNet ? 'network' : 'broadcast'} address of its subnet ${v4Text(Number(r[0]))}/${a.prefix} and cannot be used by a host`,
-                  hint: `use an address between the first and the last of the subnet (e.g. ${isNet ? 'the next one up' : 'the one below'}), or check the prefix length`,
-                },
-                a.option,
-                a.raw,
-              ),
-            );
-          }
-        }
-        if (a.version === 6 && i.kind !== 'loopback') {
-          const scope = ipv6HostScope(a.ip);
-          if (scope) {
-            out.push(
-              atOption(
-                {
-                  ...base,
-                  severity: 'error',
-                  code: 'IPV6_ADDRESS_SCOPE',
-                  message: `${i.name}: ${a.ip} is a ${scope} IPv6 address and cannot be a host address`,
-                  hint: 'use a global (2000::/3), unique-local (fc00::/7) or link-local (fe80::/10) address',
-                },
-                a.option,
-                a.raw,
-              ),
-            );
-          }
         }
       }
     }
   }
-  return out;
-};
+});
 
 /** GATEWAY_INVALID, GATEWAY_WITHOUT_ADDRESS, GATEWAY_OUTSIDE_SUBNET, DUPLICATE_DEFAULT_GATEWAY. */
 export const gatewayRules: Rule = (ctx) => {

@@ -4,10 +4,10 @@
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { didYouMean } from '../interfaces/suggest.ts';
-import type { BondMode, Iface } from '../model/types.ts';
+import type { BondMode } from '../model/types.ts';
 import { BOND_MODES } from '../model/types.ts';
 import type { Rule } from './index.ts';
-import { atOption, atOptionName, atStanza, opt } from './common.ts';
+import { atOption, atOptionName, atStanza, localRule, opt } from './common.ts';
 
 /** Kernel bonding.rst: xmit_hash_policy affects balance-xor, 802.3ad and balance-tlb only. */
 const HASH_MODES: readonly BondMode[] = ['balance-xor', '802.3ad', 'balance-tlb'];
@@ -17,96 +17,92 @@ const HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4',
 const LACP_RATES = ['slow', 'fast', '0', '1'];
 const BALANCE: readonly BondMode[] = ['balance-rr', 'balance-xor', 'balance-tlb', 'balance-alb'];
 
-const linuxBonds = (ifaces: Iterable<Iface>) => [...ifaces].filter((i) => i.kind === 'bond' && i.bond);
 
 /** BOND_MODE_INVALID, BOND_HASH_POLICY_INVALID, BOND_HASH_POLICY_UNUSED, BOND_PRIMARY_NOT_SLAVE, BOND_PRIMARY_UNUSED, BOND_LACP_RATE_UNUSED, BOND_NO_MONITORING. */
-export const bondRules: Rule = (ctx) => {
-  const out: Diagnostic[] = [];
-  for (const i of linuxBonds(ctx.model.ifaces.values())) {
-    const b = i.bond!;
-    const base = { iface: i.name };
-    const modeOpt = opt(i, 'bond-mode');
-    // ifupdown2 and the kernel default to balance-rr when no mode is written.
-    const mode: BondMode | undefined = modeOpt ? b.mode : 'balance-rr';
-    if (modeOpt && !b.mode) {
-      const s = didYouMean(modeOpt.value.trim(), BOND_MODES);
+export const bondRules: Rule = localRule((i, _ctx, out) => {
+  if (i.kind !== 'bond' || !i.bond) return;
+  const b = i.bond!;
+  const base = { iface: i.name };
+  const modeOpt = opt(i, 'bond-mode');
+  // ifupdown2 and the kernel default to balance-rr when no mode is written.
+  const mode: BondMode | undefined = modeOpt ? b.mode : 'balance-rr';
+  if (modeOpt && !b.mode) {
+    const s = didYouMean(modeOpt.value.trim(), BOND_MODES);
+    out.push(
+      atOption(
+        { ...base, severity: 'error', code: 'BOND_MODE_INVALID', message: `${i.name}: bond-mode '${modeOpt.value}' is not a bonding mode${s ? `; did you mean '${s}'?` : ''}`, hint: `the modes are ${BOND_MODES.join(', ')} (or 0–6)` },
+        modeOpt,
+      ),
+    );
+  }
+  const hashOpt = opt(i, 'bond-xmit-hash-policy');
+  if (hashOpt) {
+    const val = hashOpt.value.trim();
+    if (!HASH_POLICIES.includes(val)) {
+      const s = didYouMean(val, HASH_POLICIES);
       out.push(
         atOption(
-          { ...base, severity: 'error', code: 'BOND_MODE_INVALID', message: `${i.name}: bond-mode '${modeOpt.value}' is not a bonding mode${s ? `; did you mean '${s}'?` : ''}`, hint: `the modes are ${BOND_MODES.join(', ')} (or 0–6)` },
-          modeOpt,
+          { ...base, severity: 'error', code: 'BOND_HASH_POLICY_INVALID', message: `${i.name}: bond-xmit-hash-policy '${val}' is not a hash policy${s ? `; did you mean '${s}'?` : ''}`, hint: `the policies are ${HASH_POLICIES.join(', ')}` },
+          hashOpt,
+        ),
+      );
+    } else if (mode && !HASH_MODES.includes(mode)) {
+      out.push(
+        atOptionName(
+          { ...base, severity: 'warning', code: 'BOND_HASH_POLICY_UNUSED', message: `${i.name}: bond-xmit-hash-policy has no effect in mode ${mode}; only balance-xor, 802.3ad and balance-tlb hash traffic over the slaves`, hint: 'remove the line, or change the mode' },
+          hashOpt,
         ),
       );
     }
-    const hashOpt = opt(i, 'bond-xmit-hash-policy');
-    if (hashOpt) {
-      const val = hashOpt.value.trim();
-      if (!HASH_POLICIES.includes(val)) {
-        const s = didYouMean(val, HASH_POLICIES);
-        out.push(
-          atOption(
-            { ...base, severity: 'error', code: 'BOND_HASH_POLICY_INVALID', message: `${i.name}: bond-xmit-hash-policy '${val}' is not a hash policy${s ? `; did you mean '${s}'?` : ''}`, hint: `the policies are ${HASH_POLICIES.join(', ')}` },
-            hashOpt,
-          ),
-        );
-      } else if (mode && !HASH_MODES.includes(mode)) {
-        out.push(
-          atOptionName(
-            { ...base, severity: 'warning', code: 'BOND_HASH_POLICY_UNUSED', message: `${i.name}: bond-xmit-hash-policy has no effect in mode ${mode}; only balance-xor, 802.3ad and balance-tlb hash traffic over the slaves`, hint: 'remove the line, or change the mode' },
-            hashOpt,
-          ),
-        );
-      }
-    }
-    const primOpt = opt(i, 'bond-primary');
-    if (primOpt) {
-      const p = primOpt.value.trim();
-      if (!b.slaves.includes(p)) {
-        out.push(
-          atOption(
-            { ...base, severity: 'error', code: 'BOND_PRIMARY_NOT_SLAVE', message: `${i.name}: bond-primary ${p} is not one of its slaves (${b.slaves.join(', ') || 'none'})`, hint: `set bond-primary to one of ${b.slaves.join(', ') || 'the slaves'}` },
-            primOpt,
-          ),
-        );
-      } else if (mode && !PRIMARY_MODES.includes(mode)) {
-        out.push(
-          atOptionName(
-            { ...base, severity: 'warning', code: 'BOND_PRIMARY_UNUSED', message: `${i.name}: bond-primary has no effect in mode ${mode}; it is used by active-backup, balance-tlb and balance-alb`, hint: 'remove the line, or use mode active-backup' },
-            primOpt,
-          ),
-        );
-      }
-    }
-    const lacpOpt = opt(i, 'bond-lacp-rate');
-    if (lacpOpt) {
-      if (!LACP_RATES.includes(lacpOpt.value.trim().toLowerCase())) {
-        out.push(atOption({ ...base, severity: 'error', code: 'BOND_LACP_RATE_INVALID', message: `${i.name}: bond-lacp-rate '${lacpOpt.value}' is not slow or fast`, hint: 'write bond-lacp-rate fast (or slow, the default)' }, lacpOpt));
-      } else if (mode && mode !== '802.3ad') {
-        out.push(
-          atOptionName(
-            { ...base, severity: 'warning', code: 'BOND_LACP_RATE_UNUSED', message: `${i.name}: bond-lacp-rate only applies to mode 802.3ad (LACP), not ${mode}`, hint: 'remove the line, or use mode 802.3ad' },
-            lacpOpt,
-          ),
-        );
-      }
-    }
-    const on = (k: string) => {
-      const o = opt(i, k);
-      return o !== undefined && /^\d+$/.test(o.value.trim()) && Number(o.value.trim()) > 0;
-    };
-    if (!on('bond-miimon') && !on('bond-arp-interval')) {
-      const f = {
-        ...base,
-        severity: 'warning' as const,
-        code: 'BOND_NO_MONITORING',
-        message: `${i.name}: no link monitoring (bond-miimon or bond-arp-interval), so the bond keeps sending on a slave whose link is down`,
-        hint: 'add bond-miimon 100',
-      };
-      const mo = opt(i, 'bond-miimon');
-      out.push(mo ? atOption(f, mo) : atStanza(f, i.stanzas[0]!));
+  }
+  const primOpt = opt(i, 'bond-primary');
+  if (primOpt) {
+    const p = primOpt.value.trim();
+    if (!b.slaves.includes(p)) {
+      out.push(
+        atOption(
+          { ...base, severity: 'error', code: 'BOND_PRIMARY_NOT_SLAVE', message: `${i.name}: bond-primary ${p} is not one of its slaves (${b.slaves.join(', ') || 'none'})`, hint: `set bond-primary to one of ${b.slaves.join(', ') || 'the slaves'}` },
+          primOpt,
+        ),
+      );
+    } else if (mode && !PRIMARY_MODES.includes(mode)) {
+      out.push(
+        atOptionName(
+          { ...base, severity: 'warning', code: 'BOND_PRIMARY_UNUSED', message: `${i.name}: bond-primary has no effect in mode ${mode}; it is used by active-backup, balance-tlb and balance-alb`, hint: 'remove the line, or use mode active-backup' },
+          primOpt,
+        ),
+      );
     }
   }
-  return out;
-};
+  const lacpOpt = opt(i, 'bond-lacp-rate');
+  if (lacpOpt) {
+    if (!LACP_RATES.includes(lacpOpt.value.trim().toLowerCase())) {
+      out.push(atOption({ ...base, severity: 'error', code: 'BOND_LACP_RATE_INVALID', message: `${i.name}: bond-lacp-rate '${lacpOpt.value}' is not slow or fast`, hint: 'write bond-lacp-rate fast (or slow, the default)' }, lacpOpt));
+    } else if (mode && mode !== '802.3ad') {
+      out.push(
+        atOptionName(
+          { ...base, severity: 'warning', code: 'BOND_LACP_RATE_UNUSED', message: `${i.name}: bond-lacp-rate only applies to mode 802.3ad (LACP), not ${mode}`, hint: 'remove the line, or use mode 802.3ad' },
+          lacpOpt,
+        ),
+      );
+    }
+  }
+  const on = (k: string) => {
+    const o = opt(i, k);
+    return o !== undefined && /^\d+$/.test(o.value.trim()) && Number(o.value.trim()) > 0;
+  };
+  if (!on('bond-miimon') && !on('bond-arp-interval')) {
+    const f = {
+      ...base,
+      severity: 'warning' as const,
+      code: 'BOND_NO_MONITORING',
+      message: `${i.name}: no link monitoring (bond-miimon or bond-arp-interval), so the bond keeps sending on a slave whose link is down`,
+      hint: 'add bond-miimon 100',
+    };
+    const mo = opt(i, 'bond-miimon');
+    out.push(mo ? atOption(f, mo) : atStanza(f, i.stanzas[0]!));
+  }
+});
 
 const CLUSTER_RE = /corosync|\bring ?[0-9]\b|cluster (?:network|link|traffic)|\bknet\b/i;
 

@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import type { Iface } from '../model/types.ts';
 import type { Rule } from './index.ts';
-import { atOption, atOptionName, opt } from './common.ts';
+import { atOption, atOptionName, localRule, opt } from './common.ts';
 
 const ITEM_RE = /^(\d{1,4})(?:-(\d{1,4}))?$/;
 
@@ -39,50 +39,46 @@ export function parseVids(value: string): { ids: Uint8Array; bad: { item: string
 }
 
 /** BRIDGE_VIDS_INVALID, BRIDGE_VIDS_NOT_VLAN_AWARE, BRIDGE_FD_RANGE. */
-export const bridgeRules: Rule = (ctx) => {
-  const out: Diagnostic[] = [];
-  for (const i of ctx.model.ifaces.values()) {
-    const br = i.bridge;
-    if (!br) continue;
-    const base = { iface: i.name };
-    const vidsOpt = opt(i, 'bridge-vids');
-    if (vidsOpt) {
-      if (!br.vlanAware) {
-        out.push(
-          atOptionName(
-            { ...base, severity: 'warning', code: 'BRIDGE_VIDS_NOT_VLAN_AWARE', message: `${i.name}: bridge-vids has no effect because the bridge is not VLAN-aware`, hint: "add 'bridge-vlan-aware yes', or remove bridge-vids" },
-            vidsOpt,
-          ),
-        );
-      }
-      for (const b of parseVids(vidsOpt.value).bad) {
+export const bridgeRules: Rule = localRule((i, _ctx, out) => {
+  const br = i.bridge;
+  if (!br) return;
+  const base = { iface: i.name };
+  const vidsOpt = opt(i, 'bridge-vids');
+  if (vidsOpt) {
+    if (!br.vlanAware) {
+      out.push(
+        atOptionName(
+          { ...base, severity: 'warning', code: 'BRIDGE_VIDS_NOT_VLAN_AWARE', message: `${i.name}: bridge-vids has no effect because the bridge is not VLAN-aware`, hint: "add 'bridge-vlan-aware yes', or remove bridge-vids" },
+          vidsOpt,
+        ),
+      );
+    }
+    for (const b of parseVids(vidsOpt.value).bad) {
+      out.push(
+        atOption(
+          { ...base, severity: 'error', code: 'BRIDGE_VIDS_INVALID', message: `${i.name}: bridge-vids item '${b.item}' ${b.why}`, hint: 'list ids or ranges between 2 and 4094, separated by spaces, e.g. bridge-vids 10 20 100-199' },
+          vidsOpt,
+          b.item,
+        ),
+      );
+    }
+  }
+  if (br.stp) {
+    const fdOpt = opt(i, 'bridge-fd');
+    if (fdOpt) {
+      const v = fdOpt.value.trim();
+      const n = /^\d+(?:\.\d+)?$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 2 && n <= 30)) {
         out.push(
           atOption(
-            { ...base, severity: 'error', code: 'BRIDGE_VIDS_INVALID', message: `${i.name}: bridge-vids item '${b.item}' ${b.why}`, hint: 'list ids or ranges between 2 and 4094, separated by spaces, e.g. bridge-vids 10 20 100-199' },
-            vidsOpt,
-            b.item,
+            { ...base, severity: 'error', code: 'BRIDGE_FD_RANGE', message: `${i.name}: with STP on, bridge-fd must be 2 to 30 seconds, not ${v}`, hint: "use bridge-fd 15 (the STP default), or turn STP off with 'bridge-stp off'" },
+            fdOpt,
           ),
         );
-      }
-    }
-    if (br.stp) {
-      const fdOpt = opt(i, 'bridge-fd');
-      if (fdOpt) {
-        const v = fdOpt.value.trim();
-        const n = /^\d+(?:\.\d+)?$/.test(v) ? Number(v) : NaN;
-        if (!(n >= 2 && n <= 30)) {
-          out.push(
-            atOption(
-              { ...base, severity: 'error', code: 'BRIDGE_FD_RANGE', message: `${i.name}: with STP on, bridge-fd must be 2 to 30 seconds, not ${v}`, hint: "use bridge-fd 15 (the STP default), or turn STP off with 'bridge-stp off'" },
-              fdOpt,
-            ),
-          );
-        }
       }
     }
   }
-  return out;
-};
+});
 
 /** VLAN_NOT_IN_BRIDGE_VIDS: a VLAN interface on a VLAN-aware bridge whose id the bridge does not carry. */
 export const vlanOutsideVids: Rule = (ctx) => {

@@ -6,7 +6,7 @@ import type { Diagnostic, Severity } from '../interfaces/diagnostic.ts';
 import type { Line } from '../interfaces/syntax.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import type { Iface, ModelOption, Stanza } from '../model/types.ts';
-import type { ValidateContext } from './index.ts';
+import type { Rule, ValidateContext } from './index.ts';
 
 /** Fields every rule fills in; `file` is added by `validate`. */
 export interface Found {
@@ -36,29 +36,67 @@ function wordOffset(opt: ModelOption, word: string): number {
   }
 }
 
+/**
+ * The line each diagnostic was placed at. A line keeps its object when an edit above it moves
+ * it (see `reparse`), so a cached diagnostic can be given its new line number.
+ */
+const placedAt = new WeakMap<Diagnostic, Line>();
+
+function placed(d: Diagnostic, line: Line): Diagnostic {
+  placedAt.set(d, line);
+  return d;
+}
+
 /** A diagnostic at an option: at `word` inside its value if given and found, else at its value, else its name. */
 export function atOption(f: Found, opt: ModelOption, word?: string): Diagnostic {
   const line = opt.node.line;
   let off = word !== undefined ? wordOffset(opt, word) : -1;
   if (off < 0) off = word === undefined && opt.node.valueStart >= 0 && opt.node.value ? opt.node.valueStart : opt.node.nameStart;
-  return { ...f, line: line.lineNo, column: colOf(line, off), option: opt.name };
+  return placed({ ...f, line: line.lineNo, column: colOf(line, off), option: opt.name }, line);
 }
 
 /** A diagnostic at an option's name (for "this option should not be here"). */
 export function atOptionName(f: Found, opt: ModelOption): Diagnostic {
   const line = opt.node.line;
-  return { ...f, line: line.lineNo, column: colOf(line, opt.node.nameStart), option: opt.name };
+  return placed({ ...f, line: line.lineNo, column: colOf(line, opt.node.nameStart), option: opt.name }, line);
 }
 
 /** A diagnostic at the interface name of a stanza header. */
 export function atStanza(f: Found, st: Stanza): Diagnostic {
   const line = st.node.header;
-  return { ...f, line: line.lineNo, column: colOf(line, st.node.name ? st.node.name.start : -1) };
+  return placed({ ...f, line: line.lineNo, column: colOf(line, st.node.name ? st.node.name.start : -1) }, line);
 }
 
 /** A diagnostic at a byte offset of a line. */
 export function atOffset(f: Found, line: Line, offset: number, option?: string): Diagnostic {
-  return { ...f, line: line.lineNo, column: colOf(line, offset), ...(option !== undefined ? { option } : {}) };
+  return placed({ ...f, line: line.lineNo, column: colOf(line, offset), ...(option !== undefined ? { option } : {}) }, line);
+}
+
+/**
+ * A rule whose findings for an interface depend on that interface alone (and the context's
+ * `api` and `nics`), computed once per Iface object: incrementally built models share the
+ * objects of unchanged interfaces, so after an edit only the edited one is checked again.
+ * Findings must be placed with the `at*` helpers and must not quote line numbers in their
+ * text; cached ones get their line number refreshed when an edit above moved their line.
+ */
+export function localRule(check: (i: Iface, ctx: ValidateContext, out: Diagnostic[]) => void): Rule {
+  const cache = new WeakMap<Iface, { api: boolean | undefined; nics: ReadonlySet<string> | undefined; found: Diagnostic[] }>();
+  return (ctx) => {
+    const out: Diagnostic[] = [];
+    for (const i of ctx.model.ifaces.values()) {
+      let hit = cache.get(i);
+      if (hit === undefined || hit.api !== ctx.api || hit.nics !== ctx.nics) {
+        hit = { api: ctx.api, nics: ctx.nics, found: [] };
+        check(i, ctx, hit.found);
+        cache.set(i, hit);
+      }
+      for (const d of hit.found) {
+        const line = placedAt.get(d);
+        out.push(line === undefined || line.lineNo === d.line ? d : { ...d, line: line.lineNo });
+      }
+    }
+    return out;
+  };
 }
 
 /** First option with a canonical key. */

@@ -5,7 +5,7 @@
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { didYouMean } from '../interfaces/suggest.ts';
 import type { Rule } from './index.ts';
-import { atOffset, atStanza, indexOf } from './common.ts';
+import { atOffset, atStanza, indexOf, localRule } from './common.ts';
 
 /** IFNAMSIZ is 16 including the terminating NUL. */
 const MAX_NAME = 15;
@@ -16,42 +16,38 @@ const MAX_NAME = 15;
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*(?::\d+)?$/;
 
 /** IFACE_NAME_TOO_LONG, IFACE_NAME_INVALID. */
-export const nameRules: Rule = (ctx) => {
-  const out: Diagnostic[] = [];
-  for (const i of ctx.model.ifaces.values()) {
-    const st = i.stanzas[0]!;
-    // An alias (`eth0:1`) is a label on eth0, not a device; only the device part is limited.
-    const dev = i.name.replace(/:\d+$/, '');
-    if (!NAME_RE.test(i.name) || i.name === '.' || i.name === '..') {
-      out.push(
-        atStanza(
-          {
-            severity: 'error',
-            code: 'IFACE_NAME_INVALID',
-            message: `interface name '${i.name}' contains characters the kernel or the tools do not accept`,
-            iface: i.name,
-            hint: 'use letters, digits, and - _ . only (a dot followed by a number makes a VLAN)',
-          },
-          st,
-        ),
-      );
-    } else if (dev.length > MAX_NAME) {
-      out.push(
-        atStanza(
-          {
-            severity: 'error',
-            code: 'IFACE_NAME_TOO_LONG',
-            message: `interface name '${dev}' is ${dev.length} characters long; Linux allows at most ${MAX_NAME}`,
-            iface: i.name,
-            hint: `shorten it to ${MAX_NAME} characters or fewer (for a VLAN, a custom name with vlan-raw-device and vlan-id keeps it short)`,
-          },
-          st,
-        ),
-      );
-    }
+export const nameRules: Rule = localRule((i, _ctx, out) => {
+  const st = i.stanzas[0]!;
+  // An alias (`eth0:1`) is a label on eth0, not a device; only the device part is limited.
+  const dev = i.name.replace(/:\d+$/, '');
+  if (!NAME_RE.test(i.name) || i.name === '.' || i.name === '..') {
+    out.push(
+      atStanza(
+        {
+          severity: 'error',
+          code: 'IFACE_NAME_INVALID',
+          message: `interface name '${i.name}' contains characters the kernel or the tools do not accept`,
+          iface: i.name,
+          hint: 'use letters, digits, and - _ . only (a dot followed by a number makes a VLAN)',
+        },
+        st,
+      ),
+    );
+  } else if (dev.length > MAX_NAME) {
+    out.push(
+      atStanza(
+        {
+          severity: 'error',
+          code: 'IFACE_NAME_TOO_LONG',
+          message: `interface name '${dev}' is ${dev.length} characters long; Linux allows at most ${MAX_NAME}`,
+          iface: i.name,
+          hint: `shorten it to ${MAX_NAME} characters or fewer (for a VLAN, a custom name with vlan-raw-device and vlan-id keeps it short)`,
+        },
+        st,
+      ),
+    );
   }
-  return out;
-};
+});
 
 /** DUPLICATE_STANZA: the same interface and family defined twice. */
 export const duplicateStanzas: Rule = (ctx) => {

@@ -1,7 +1,8 @@
 /**
  * Incremental re-parse and model: `reparse(parse(a), b)` must equal `parse(b)` for every edit,
  * including chains of edits (nodes after an edit are moved in place, so errors would compound),
- * and the incrementally built model must equal the one built from scratch.
+ * the incrementally built model must equal the one built from scratch, and validation with
+ * per-interface cached rules must equal a fresh validation.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -13,15 +14,19 @@ import type { Document } from '../../src/interfaces/syntax.ts';
 import { buildModel, modelStats } from '../../src/model/build.ts';
 import type { Model } from '../../src/model/types.ts';
 import { applyEdits } from '../../src/interfaces/edits.ts';
+import { validate } from '../../src/validate/index.ts';
 import { planCreate, planDelete, planUpdate } from '../../src/model/edit.ts';
 
 const RUNS = Number(process.env.NODENET_PROPERTY_RUNS ?? 300);
 const SEED = Number(process.env.NODENET_PROPERTY_SEED ?? 20261128);
 
-const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
-const files = readdirSync(CORPUS)
-  .filter((f) => !f.endsWith('.json'))
-  .map((f) => readFileSync(join(CORPUS, f), 'utf8'));
+/** The corpus and the validation fixtures (which hold a finding of every rule). */
+const files = ['corpus', 'rules'].flatMap((d) => {
+  const dir = join(import.meta.dirname, '..', 'fixtures', d);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.interfaces'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'));
+});
 
 /** A document as plain data (lines through their toJSON), for deep comparison. */
 function plain(doc: Document): unknown {
@@ -94,7 +99,11 @@ describe('incremental re-parse', () => {
           doc = reparse(doc, text);
           assert.deepEqual(plain(doc), plain(parse(text)));
           model = buildModel(doc, {}, model);
-          assert.deepEqual(plainModel(model), plainModel(buildModel(parse(text))));
+          const full = parse(text);
+          const fullModel = buildModel(full);
+          assert.deepEqual(plainModel(model), plainModel(fullModel));
+          // Rules cached per interface give what a fresh validation gives, line numbers included.
+          assert.deepEqual(validate({ doc, model, file: 'f' }), validate({ doc: full, model: fullModel, file: 'f' }));
         }
       }),
       { numRuns: RUNS, seed: SEED },
@@ -128,6 +137,7 @@ describe('incremental re-parse', () => {
       model = buildModel(doc, {}, model);
       assert.deepEqual(plain(doc), plain(parse(text)));
       assert.deepEqual(plainModel(model), plainModel(buildModel(parse(text))));
+      assert.deepEqual(validate({ doc, model, file: 'f' }), validate({ doc: parse(text), model: buildModel(parse(text)), file: 'f' }));
     }
     assert.equal(reparseStats.full, before.full, 'every API edit of this file re-parses a window only');
     // The four updates patch the model; the create and the two deletes (priorities) build it.
