@@ -29,16 +29,18 @@ interface AddrFacts {
   /** The subnet's first and last address, when there is a prefix. */
   range: [number, number] | [bigint, bigint] | null;
 }
-const facts = new WeakMap<Address, AddrFacts>();
+/** Kept on the Address as a hidden property (not enumerable: invisible to JSON and deepEqual). */
+const FACTS = Symbol('nodenet.addressFacts');
 
 function factsOf(a: Address): AddrFacts {
-  let f = facts.get(a);
+  const holder = a as Address & { [FACTS]?: AddrFacts };
+  let f = holder[FACTS];
   if (f !== undefined) return f;
   const valid = parseCidr(a.raw, false) !== null;
   const value = !valid ? null : a.version === 4 ? parseIPv4(a.ip) : ipToBigInt(a.ip);
   const range = !valid || a.prefix === null ? null : a.version === 4 ? v4Range(a.ip, a.prefix) : subnetRange(a.ip, a.prefix, a.version);
   f = { valid, value, range };
-  facts.set(a, f);
+  Object.defineProperty(holder, FACTS, { value: f });
   return f;
 }
 

@@ -80,15 +80,16 @@ export function atOffset(f: Found, line: Line, offset: number, option?: string):
  * text; cached ones get their line number refreshed when an edit above moved their line.
  */
 export function localRule(check: (i: Iface, ctx: ValidateContext, out: Diagnostic[]) => void): Rule {
-  const cache = new WeakMap<Iface, { api: boolean | undefined; nics: ReadonlySet<string> | undefined; found: Diagnostic[] }>();
+  const slot = localRules++;
   return (ctx) => {
     const out: Diagnostic[] = [];
     for (const i of ctx.model.ifaces.values()) {
-      let hit = cache.get(i);
+      const cache = cacheOf(i);
+      let hit = cache[slot];
       if (hit === undefined || hit.api !== ctx.api || hit.nics !== ctx.nics) {
         hit = { api: ctx.api, nics: ctx.nics, found: [] };
         check(i, ctx, hit.found);
-        cache.set(i, hit);
+        cache[slot] = hit;
       }
       for (const d of hit.found) {
         const line = placedAt.get(d);
@@ -97,6 +98,22 @@ export function localRule(check: (i: Iface, ctx: ValidateContext, out: Diagnosti
     }
     return out;
   };
+}
+
+let localRules = 0;
+type LocalFindings = { api: boolean | undefined; nics: ReadonlySet<string> | undefined; found: Diagnostic[] };
+/** Where an Iface keeps its local rules' findings: a hidden property (a WeakMap lookup per rule and interface costs as much as the rules). */
+const FINDINGS = Symbol('nodenet.localRuleFindings');
+
+function cacheOf(i: Iface): (LocalFindings | undefined)[] {
+  const holder = i as Iface & { [FINDINGS]?: (LocalFindings | undefined)[] };
+  let c = holder[FINDINGS];
+  if (c === undefined) {
+    c = [];
+    // Not enumerable: invisible to JSON, deepEqual and spreads of the model.
+    Object.defineProperty(holder, FINDINGS, { value: c });
+  }
+  return c;
 }
 
 /** First option with a canonical key. */
