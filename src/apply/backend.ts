@@ -2,7 +2,8 @@
  * Backends: where and how a configuration is reloaded and the kernel state read back.
  *
  * - `ifupdown2`: the real host (`ifreload -a`); only ever for `--root /`.
- * - `netns`: a private network + mount namespace per root with the real ifupdown2 inside.
+ * - `netns`: a private network + mount namespace per root with the real ifupdown2 inside;
+ *   targeted reloads (`ifup`/`ifdown`) go through a warm ifupdown2 worker (warm.ts).
  * - `none`: nothing is reloaded; for API tests.
  *
  * The apply pipeline (confirm window, history) builds on these; it decides *what* to reload.
@@ -10,15 +11,17 @@
 import { realpathSync } from 'node:fs';
 import { NodenetError } from '../errors.ts';
 import {
+  SYSTEM_PYTHON,
   describeInstall,
   findHostIfupdown2,
   prepareUnpackedIfupdown2,
   type Ifupdown2Command,
   type Ifupdown2Install,
 } from './ifupdown2.ts';
-import { NetnsSandbox } from './netns.ts';
+import { LIVE_PATHS, NetnsSandbox } from './netns.ts';
 import { createRunner, type RunOptions, type RunResult, type Runner } from './runner.ts';
 import { emptyKernelState, hostExec, readKernelState, type Exec, type KernelState } from './state.ts';
+import { WarmIfupdown2, workerScriptPath } from './warm.ts';
 
 export type BackendKind = 'ifupdown2' | 'netns' | 'none';
 
@@ -171,7 +174,9 @@ async function runCheck(runIf: RunIfupdown2): Promise<CheckResult> {
 
 /**
  * The real host's ifupdown2. Refuses any root but `/`: nodenet never reloads the host's network
- * for a configuration that is not the host's.
+ * for a configuration that is not the host's. Every command runs as its own process (no warm
+ * worker): a long-lived process holding a netlink cache of the real host is not worth the risk
+ * for the one apply a CLI run makes.
  */
 export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {}): Backend {
   const root = opts.root ?? '/';
@@ -205,15 +210,33 @@ export interface NetnsBackend extends Backend {
   sandbox(): Promise<NetnsSandbox>;
   /** Runs argv in the network namespace only (no private mounts): `ip`, `bridge`, drift tests. */
   execNet(argv: string[]): Promise<RunResult>;
-  /** Removes the namespaces and everything in them. */
+  /** Removes the namespaces and everything in them (and stops the warm worker first). */
   destroy(): Promise<void>;
+  /**
+   * The warm ifupdown2 worker targeted reloads go through (undefined when created with
+   * `warm: false`). It starts at the first targeted reload, or at its start().
+   */
+  warm(): Promise<WarmIfupdown2 | undefined>;
+}
+
+/** Whether netns backends use the warm worker by default: yes, unless NODENET_WARM=0. */
+function warmByDefault(): boolean {
+  return process.env['NODENET_WARM'] !== '0';
 }
 
 /**
  * The sandboxed backend for `root`: real ifupdown2 (unpacked into the cache) in a namespace.
- * Nothing happens until prepare().
+ * Nothing happens until prepare(). `ifup`/`ifdown` (targeted reloads) run in a warm ifupdown2
+ * worker unless `warm: false`, NODENET_WARM=0 or a custom `run` is given (the worker does not
+ * go through it); `ifreload -a` and `ifquery` always run cold.
  */
-export function createNetnsBackend(opts: { root: string; run?: Runner; cacheDir?: string; install?: Ifupdown2Install }): NetnsBackend {
+export function createNetnsBackend(opts: {
+  root: string;
+  run?: Runner;
+  cacheDir?: string;
+  install?: Ifupdown2Install;
+  warm?: boolean;
+}): NetnsBackend {
   const run = opts.run ?? createRunner();
   let sb: NetnsSandbox | undefined;
   const getSandbox = async (): Promise<NetnsSandbox> => {
@@ -232,7 +255,29 @@ export function createNetnsBackend(opts: { root: string; run?: Runner; cacheDir?
     }
     return s;
   };
-  const runIf: RunIfupdown2 = async (cmd, args, o) => (await ready()).exec([cmd, ...args], o);
+  // The worker is spawned directly, not through `run`: with an injected runner (tests) it is
+  // off unless asked for.
+  const useWarm = opts.warm ?? (opts.run === undefined && warmByDefault());
+  let warm: WarmIfupdown2 | undefined;
+  const getWarm = (s: NetnsSandbox): WarmIfupdown2 | undefined => {
+    if (!useWarm) return undefined;
+    warm ??= new WarmIfupdown2({
+      command: () =>
+        Promise.resolve(
+          s.liveCommand([
+            SYSTEM_PYTHON, workerScriptPath(), s.install.shareDir,
+            '--etc-src', LIVE_PATHS.etcNetwork, '--etc-conf', LIVE_PATHS.conf, '--etc-dst', LIVE_PATHS.dst,
+          ]),
+        ),
+    });
+    return warm;
+  };
+  const runIf: RunIfupdown2 = async (cmd, args, o) => {
+    const s = await ready();
+    const cold = (): Promise<RunResult> => s.exec([cmd, ...args], o);
+    const w = cmd === 'ifup' || cmd === 'ifdown' ? getWarm(s) : undefined;
+    return w === undefined ? cold() : w.run(cmd, args, o, cold);
+  };
   return {
     kind: 'netns',
     describe: async () => {
@@ -253,10 +298,14 @@ export function createNetnsBackend(opts: { root: string; run?: Runner; cacheDir?
     execNet: async (argv) => (await ready()).execNet(argv),
     sandbox: ready,
     destroy: async () => {
+      const w = warm;
+      warm = undefined;
+      await w?.close(true);
       // destroy needs no ifupdown2: do not download a copy just to remove the namespaces
       await (sb ?? new NetnsSandbox({ root: opts.root, run })).destroy();
       prepared = false;
     },
+    warm: async () => getWarm(await ready()),
   };
 }
 
@@ -284,6 +333,8 @@ export interface BackendOptions {
   root: string;
   run?: Runner;
   cacheDir?: string;
+  /** netns: targeted reloads through the warm ifupdown2 worker (default: yes, unless NODENET_WARM=0). */
+  warm?: boolean;
 }
 
 /** Picks a backend by name (the CLI's and API's `--backend`). */
@@ -293,7 +344,12 @@ export function createBackend(kind: BackendKind, opts: BackendOptions): Backend 
     case 'ifupdown2':
       return createIfupdown2Backend({ root: opts.root, ...run });
     case 'netns':
-      return createNetnsBackend({ root: opts.root, ...run, ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }) });
+      return createNetnsBackend({
+        root: opts.root,
+        ...run,
+        ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
+        ...(opts.warm === undefined ? {} : { warm: opts.warm }),
+      });
     case 'none':
       return createNoneBackend();
   }

@@ -67,6 +67,43 @@ export PATH
 exec "$@"
 `;
 
+/**
+ * The mount setup for a long-lived process (the warm ifupdown2 worker), same parameters as
+ * {@link INNER_SCRIPT}. Binding each entry of DIR/etc/network (as INNER_SCRIPT does) pins the
+ * inode each name had at start, so a file renamed into place later (the apply's swap) would
+ * never be seen. Here DIR/etc/network and our ifupdown2 conf are bound whole at
+ * /run/nodenet/etc-network and /run/nodenet/ifupdown2, and /etc/network is an empty tmpfs
+ * directory that the process fills with symlinks into them (and refreshes before each command).
+ */
+const LIVE_SCRIPT = `set -eu
+etcnet=$1 conf=$2 persist=$3 s=$4 bin=$5
+shift 5
+mount -t tmpfs -o mode=0755 nodenet-scratch "$s"
+mkdir "$s/etcnet" "$s/run" "$s/run/network" "$s/run/nodenet" "$s/run/nodenet/etc-network" "$s/run/nodenet/ifupdown2" "$s/up" "$s/wk"
+if [ -d "$etcnet" ]; then mount --bind "$etcnet" "$s/run/nodenet/etc-network"; fi
+mount --bind "$conf" "$s/run/nodenet/ifupdown2"
+mount --bind "$persist" "$s/run/network"
+if [ ! -d /etc/network ]; then
+  mount -t overlay -o "lowerdir=/etc,upperdir=$s/up,workdir=$s/wk" nodenet-etc /etc
+  mkdir /etc/network
+fi
+mount --rbind "$s/etcnet" /etc/network
+mount --rbind "$s/run" /run
+PATH="$bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export PATH
+exec "$@"
+`;
+
+/** Where {@link LIVE_SCRIPT} makes the live configuration visible inside the sandbox. */
+export const LIVE_PATHS = {
+  /** DIR/etc/network, bound whole. */
+  etcNetwork: '/run/nodenet/etc-network',
+  /** Our ifupdown2.conf + addons.conf directory. */
+  conf: '/run/nodenet/ifupdown2',
+  /** The directory to fill with symlinks to the two above. */
+  dst: '/etc/network',
+} as const;
+
 /** Names of a root's two namespaces. */
 export interface SandboxNames {
   /** The namespace where ifupdown2 runs and the NICs live: `nodenet-<8 hex>`. */
@@ -221,6 +258,26 @@ export class NetnsSandbox {
       ],
       opts,
     );
+  }
+
+  /**
+   * The command line ({@link exec}'s, for a process the caller spawns and keeps): argv runs in
+   * the namespace with the same private /run and ifupdown2 conf, but /etc/network starts as an
+   * empty writable directory and DIR/etc/network and the conf are reachable live at
+   * {@link LIVE_PATHS} (see LIVE_SCRIPT). For the warm ifupdown2 worker. Call ensure() first.
+   */
+  liveCommand(argv: readonly string[]): { cmd: string; args: string[] } {
+    if (argv.length === 0) throw new NodenetError('INTERNAL', 'liveCommand: empty argv');
+    return {
+      cmd: 'ip',
+      args: [
+        'netns', 'exec', this.names.ns, 'unshare', '-m', '--propagation', 'private',
+        '/bin/sh', '-c', LIVE_SCRIPT, 'nodenet-sandbox',
+        join(this.root, 'etc', 'network'), join(this.stateDir, 'ifupdown2'),
+        join(this.stateDir, 'run-network'), join(this.stateDir, 'mnt'), this.install.binDir,
+        ...argv,
+      ],
+    };
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Targeted reload ({up, down}: ifdown of removed interfaces from ifupdown2's saved state, then
  * `ifup -w` of new/changed ones) must give the same normalised kernel state as `ifreload -a`,
- * and leave ifupdown2's saved state such that a later `ifreload -a` changes nothing.
+ * and leave ifupdown2's saved state such that a later `ifreload -a` changes nothing. Both ways
+ * the netns backend can run the commands: in its warm ifupdown2 worker (the default) and cold.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -32,16 +33,20 @@ describe('targeted reload equals ifreload -a', { skip: skipUnlessReady(['iptable
     for (const r of roots) removeRoot(r);
   });
 
-  async function run(before: string, afterText: string, plan: ReloadPlan): Promise<{ state: KernelState; again: KernelState; code: number }> {
+  async function run(before: string, afterText: string, plan: ReloadPlan, warm = true): Promise<{ state: KernelState; again: KernelState; code: number }> {
     const root = makeRoot(before);
     roots.push(root);
-    const be = createNetnsBackend({ root });
+    const be = createNetnsBackend({ root, warm });
     backends.push(be);
     try {
       await be.prepare(['eno1', 'eno2']);
       assert.equal((await be.reload({ all: true }, () => undefined)).code, 0);
       writeInterfaces(root, afterText);
       const r = await be.reload(plan, () => undefined);
+      if (!('all' in plan) && warm) {
+        assert.ok(!r.log.some((l) => l.startsWith('nodenet: warm')), r.log.join('\n'));
+        assert.equal((await be.warm())?.stats.warm, (plan.up.length > 0 ? 1 : 0) + (plan.down.length > 0 ? 1 : 0), 'ran in the warm worker');
+      }
       const state = await be.readState();
       await be.reload({ all: true }, () => undefined);
       return { state, again: await be.readState(), code: r.code };
@@ -54,12 +59,15 @@ describe('targeted reload equals ifreload -a', { skip: skipUnlessReady(['iptable
   for (const c of cases) {
     test(c.name, async () => {
       const full = await run(c.before ?? BASE, c.after, { all: true });
-      const targeted = await run(c.before ?? BASE, c.after, c.plan);
       assert.equal(full.code, 0);
-      assert.equal(targeted.code, 0);
-      assert.deepEqual(diffStates(full.state, targeted.state, ['full', 'targeted']), []);
-      assert.deepEqual(targeted.state, full.state);
-      assert.deepEqual(diffStates(targeted.state, targeted.again), [], 'a later ifreload -a has nothing left to do');
+      for (const warm of [true, false]) {
+        const how = warm ? 'warm' : 'cold';
+        const targeted = await run(c.before ?? BASE, c.after, c.plan, warm);
+        assert.equal(targeted.code, 0, how);
+        assert.deepEqual(diffStates(full.state, targeted.state, ['full', `targeted (${how})`]), []);
+        assert.deepEqual(targeted.state, full.state, how);
+        assert.deepEqual(diffStates(targeted.state, targeted.again), [], `${how}: a later ifreload -a has nothing left to do`);
+      }
     });
   }
 });
