@@ -2,7 +2,7 @@
 import { BackendLinkInfo } from '../../apply/link-info.ts';
 import { NetworkCore } from '../../core/network.ts';
 import { hostNics } from '../../core/host.ts';
-import { createBackend } from '../../apply/backend.ts';
+import { createBackend, type NetnsBackend } from '../../apply/backend.ts';
 import { modelOf, nicsOf } from '../../apply/pipeline.ts';
 import { PipelineApplyService } from '../../api/pipeline-service.ts';
 import { createInterface } from 'node:readline';
@@ -61,6 +61,13 @@ Example:
       await be.prepare(nicsOf(modelOf(live)));
       const r = await be.reload({ all: true }, () => undefined);
       for (const e of r.errors) if (e.severity === 'error') process.stderr.write(`nodenet: netns: ${e.iface ? `${e.iface}: ` : ''}${e.message}\n`);
+      // Start the warm ifupdown2 worker now, in the background, so the first apply from the UI
+      // does not pay its start (about what one cold ifupdown2 run costs); it falls back to
+      // cold commands by itself when it cannot start.
+      void (be as NetnsBackend)
+        .warm()
+        .then((w) => w?.start())
+        .catch(() => undefined);
     }
     const keyPath = opt(args, 'tls-key');
     const certPath = opt(args, 'tls-cert');
