@@ -33,6 +33,21 @@ const DRAIN_TIMEOUT_MS = 5_000;
 const DRAIN_POLL_MS = 50;
 
 /**
+ * The end of both mount setups below: /etc/network (on an overlay of /etc when the host has
+ * none) and /run from the scratch tmpfs, our commands first on PATH, then the command.
+ */
+const MOUNT_TAIL = `if [ ! -d /etc/network ]; then
+  mount -t overlay -o "lowerdir=/etc,upperdir=$s/up,workdir=$s/wk" nodenet-etc /etc
+  mkdir /etc/network
+fi
+mount --rbind "$s/etcnet" /etc/network
+mount --rbind "$s/run" /run
+PATH="$bin:/usr/sbin:/usr/bin:/sbin:/bin"
+export PATH
+exec "$@"
+`;
+
+/**
  * The mount setup run inside `ip netns exec NS unshare -m --propagation private`. It is a fixed
  * script; everything variable comes in as positional parameters, never spliced into the text.
  *   $1 DIR/etc/network   $2 our ifupdown2 conf dir   $3 persistent run-network dir
@@ -56,16 +71,7 @@ done
 mkdir "$s/etcnet/ifupdown2"
 mount --bind "$conf" "$s/etcnet/ifupdown2"
 mount --bind "$persist" "$s/run/network"
-if [ ! -d /etc/network ]; then
-  mount -t overlay -o "lowerdir=/etc,upperdir=$s/up,workdir=$s/wk" nodenet-etc /etc
-  mkdir /etc/network
-fi
-mount --rbind "$s/etcnet" /etc/network
-mount --rbind "$s/run" /run
-PATH="$bin:/usr/sbin:/usr/bin:/sbin:/bin"
-export PATH
-exec "$@"
-`;
+${MOUNT_TAIL}`;
 
 /**
  * The mount setup for a long-lived process (the warm ifupdown2 worker), same parameters as
@@ -83,16 +89,7 @@ mkdir "$s/etcnet" "$s/run" "$s/run/network" "$s/run/nodenet" "$s/run/nodenet/etc
 if [ -d "$etcnet" ]; then mount --bind "$etcnet" "$s/run/nodenet/etc-network"; fi
 mount --bind "$conf" "$s/run/nodenet/ifupdown2"
 mount --bind "$persist" "$s/run/network"
-if [ ! -d /etc/network ]; then
-  mount -t overlay -o "lowerdir=/etc,upperdir=$s/up,workdir=$s/wk" nodenet-etc /etc
-  mkdir /etc/network
-fi
-mount --rbind "$s/etcnet" /etc/network
-mount --rbind "$s/run" /run
-PATH="$bin:/usr/sbin:/usr/bin:/sbin:/bin"
-export PATH
-exec "$@"
-`;
+${MOUNT_TAIL}`;
 
 /** Where {@link LIVE_SCRIPT} makes the live configuration visible inside the sandbox. */
 export const LIVE_PATHS = {

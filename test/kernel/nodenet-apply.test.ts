@@ -11,38 +11,14 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BOOT_TIMEOUT_MS, kernelTierSkip, runInGuest, type StepResult } from './harness.ts';
+import { BOND_BRIDGE_VLAN, LOOK_INSTALLED } from './files.ts';
 import { bonding, describeStep } from './state.ts';
 
-const FILE = `auto lo
-iface lo inet loopback
-
-iface eno1 inet manual
-iface eno2 inet manual
-
-auto bond0
-iface bond0 inet manual
-	bond-slaves eno1 eno2
-	bond-miimon 100
-	bond-mode balance-rr
-
-auto vmbr0
-iface vmbr0 inet static
-	address 10.30.0.2/24
-	bridge-ports bond0
-	bridge-stp off
-	bridge-fd 0
-
-auto bond0.40
-iface bond0.40 inet static
-	address 10.40.0.2/24
-`;
+const FILE = BOND_BRIDGE_VLAN;
 
 // Makes the unpacked ifupdown2 look installed, as on a real node, and defines helpers.
 const PRELUDE = `set -e
-SHARE=$(dirname "$(readlink -f /usr/local/sbin/.ifreload)")
-ln -sfn "$SHARE" /usr/share/ifupdown2
-for op in ifup ifdown ifquery ifreload; do ln -sf /usr/local/sbin/$op /usr/sbin/$op; done
-N() { /usr/bin/node "$KT_REPO/bin/nodenet" --root / --backend ifupdown2 "$@"; }
+${LOOK_INSTALLED}N() { /usr/bin/node "$KT_REPO/bin/nodenet" --root / --backend ifupdown2 "$@"; }
 state() { /usr/bin/node --input-type=module -e "
   const s = await import('$KT_REPO/dist/apply/state.js');
   const r = await import('$KT_REPO/dist/apply/runner.js');

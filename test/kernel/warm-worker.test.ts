@@ -11,31 +11,10 @@
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { BOND_BRIDGE_VLAN, LOOK_INSTALLED } from './files.ts';
 import { BOOT_TIMEOUT_MS, kernelTierSkip, runInGuest, type StepResult } from './harness.ts';
 
-const BASE = `auto lo
-iface lo inet loopback
-
-iface eno1 inet manual
-iface eno2 inet manual
-
-auto bond0
-iface bond0 inet manual
-	bond-slaves eno1 eno2
-	bond-miimon 100
-	bond-mode balance-rr
-
-auto vmbr0
-iface vmbr0 inet static
-	address 10.30.0.2/24
-	bridge-ports bond0
-	bridge-stp off
-	bridge-fd 0
-
-auto bond0.40
-iface bond0.40 inet static
-	address 10.40.0.2/24
-`;
+const BASE = BOND_BRIDGE_VLAN;
 
 /** Each change: the new file and the commands nodenet's targeted reload would run. */
 const CHANGES: { name: string; file: string; cmds: string[][] }[] = [
@@ -109,10 +88,7 @@ console.log(JSON.stringify(out));
 `;
 
 const PRELUDE = `set -e
-SHARE=$(dirname "$(readlink -f /usr/local/sbin/.ifreload)")
-ln -sfn "$SHARE" /usr/share/ifupdown2
-for op in ifup ifdown ifquery ifreload; do ln -sf /usr/local/sbin/$op /usr/sbin/$op; done
-`;
+${LOOK_INSTALLED}`;
 
 interface WarmRun {
   started: boolean;
