@@ -117,6 +117,8 @@ class SourceLine implements Line {
   /** Moves the line after an edit before it (see {@link reparse}): same bytes, new place. */
   move(delta: number, lineDelta: number, src: string): void {
     this.src = src;
+    // A sliced text would keep the old source alive; it is sliced again from the new one.
+    if (this.physical === 1) this.cached = undefined;
     this.start += delta;
     this.contentEnd += delta;
     this.end += delta;
@@ -252,7 +254,8 @@ function dominantIndent(nodes: readonly TopNode[]): string {
 /**
  * Parses src[from, to) — whole logical lines, starting with no stanza open — appending its
  * top-level nodes and diagnostics. `lineNo` is the number of the first line; `ifaceBefore`
- * says whether an iface stanza precedes `from` (for OPTION_OUTSIDE_STANZA).
+ * says whether an iface stanza precedes `from` (for OPTION_OUTSIDE_STANZA); `atEnd` whether
+ * `to` is the end of the file.
  */
 function parseRange(
   src: string,
@@ -263,6 +266,7 @@ function parseRange(
   ifaceBefore: boolean,
   nodes: TopNode[],
   diagnostics: Diagnostic[],
+  atEnd = to === src.length,
 ): LineCount {
   const diag = (d: Omit<Diagnostic, 'file'>) => diagnostics.push({ ...d, file });
   const first = nodes.length;
@@ -418,7 +422,7 @@ function parseRange(
   }
   closeStanza();
   const lastLine = lines[lines.length - 1];
-  if (to === src.length && lastLine && lastLine.eol === '' && src.endsWith('\\') && lastLine.text.endsWith('\\')) {
+  if (atEnd && lastLine && lastLine.eol === '' && src.endsWith('\\') && lastLine.text.endsWith('\\')) {
     diag({
       severity: 'warning',
       code: 'CONTINUATION_AT_EOF',
@@ -743,7 +747,16 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   const out: TopNode[] = nodes.slice(0, k);
   const diagnostics: Diagnostic[] = [];
   for (const d of prev.diagnostics) if (d.line < first) diagnostics.push(d);
-  const win = parseRange(src, file, from, newTo, first, ifaceBefore, out, diagnostics);
+  // The window is parsed from a copy of its own text, then moved into place: the strings the
+  // parser slices (names, values, comments) then keep that small copy alive, not this version
+  // of the whole file, which would otherwise stay in memory as long as the window's nodes do.
+  const local = flatCopy(src.slice(from, newTo));
+  const fresh: TopNode[] = [];
+  const win = parseRange(local, file, 0, local.length, first, ifaceBefore, fresh, diagnostics, newTo === src.length);
+  for (const n of fresh) {
+    moveNode(n, from, 0, src);
+    out.push(n);
+  }
   for (const d of prev.diagnostics) if (d.line >= oldNextLine) diagnostics.push(lineDelta === 0 ? d : { ...d, line: d.line + lineDelta });
   // Window line counts out, new ones in.
   let wl = 0;
@@ -764,21 +777,45 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   const c = { lines: counts.lines - wl + win.lines, crlf: counts.crlf - wc + win.crlf };
   const doc: Document = { src, nodes: out, diagnostics, eol: eolOf(c), indent: dominantIndent(out) };
   lineCounts.set(doc, c);
-  changes.set(doc, { prev, removed: nodes.slice(k, j + 1), added: out.slice(k, out.length - (nodes.length - j - 1)) });
+  changes.set(doc, { prevId: docId(prev), removed: nodes.slice(k, j + 1), added: out.slice(k, out.length - (nodes.length - j - 1)) });
   return doc;
 }
 
-/** What an incremental re-parse replaced: `removed` nodes of `prev` by `added` ones. */
+/**
+ * What an incremental re-parse replaced: `removed` nodes of the previous document (by its
+ * {@link docId}: holding the document itself would keep every earlier version alive) by
+ * `added` ones.
+ */
 export interface DocChange {
-  prev: Document;
+  prevId: number;
   removed: readonly TopNode[];
   added: readonly TopNode[];
 }
 const changes = new WeakMap<Document, DocChange>();
+const docIds = new WeakMap<Document, number>();
+let nextDocId = 1;
+
+/** A number identifying a document object (assigned on first use). */
+export function docId(doc: Document): number {
+  let id = docIds.get(doc);
+  if (id === undefined) {
+    id = nextDocId++;
+    docIds.set(doc, id);
+  }
+  return id;
+}
 
 /** The change a document was re-parsed from, when it came from {@link reparse}'s window path. */
 export function changeOf(doc: Document): DocChange | undefined {
   return changes.get(doc);
+}
+
+/**
+ * A copy of `s` that shares no memory with the string it was sliced from (V8 keeps a slice's
+ * parent alive): the concatenation is flattened into a new string by the slice.
+ */
+function flatCopy(s: string): string {
+  return ` ${s}`.slice(1);
 }
 
 /** Whether the physical line ending just before `end` ends in a `\` continuation. */

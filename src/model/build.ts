@@ -2,7 +2,7 @@
  * Compose the typed model from a parsed document.
  * Pure and linear in the size of the file (no per-interface rescans of the document).
  */
-import { changeOf } from '../interfaces/parser.ts';
+import { changeOf, docId } from '../interfaces/parser.ts';
 import type { AutoNode, Document, Family, IfaceNode, OptionNode, TopNode } from '../interfaces/syntax.ts';
 import { canonicalKey } from './options.ts';
 import { maskToPrefix, parseCidr } from './ip.ts';
@@ -301,15 +301,15 @@ export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model)
   for (const [name, list] of autos) if (!ifaces.has(name)) autoOnly.set(name, list);
   const model: Model = { ifaces, autoOnly, sources };
   builtWith.set(model, opts.nics);
-  builtFrom.set(model, doc);
+  builtFrom.set(model, docId(doc));
   return model;
 }
 
 /** How many models were patched from the previous one and how many built in full. */
 export const modelStats = { patched: 0, full: 0 };
 
-/** The document each model was built from (a patch needs the model of the re-parse's input). */
-const builtFrom = new WeakMap<Model, Document>();
+/** The document each model was built from, by docId (a patch needs the model of the re-parse's input). */
+const builtFrom = new WeakMap<Model, number>();
 /** Interfaces of a model by priority (index = priority - 1), made on demand. */
 const orders = new WeakMap<Model, Iface[]>();
 
@@ -330,7 +330,7 @@ function orderOf(m: Model): Iface[] {
  */
 function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | undefined {
   const ch = changeOf(doc);
-  if (ch === undefined || builtFrom.get(prev) !== ch.prev || !builtWith.has(prev) || builtWith.get(prev) !== opts.nics) return undefined;
+  if (ch === undefined || builtFrom.get(prev) !== ch.prevId || !builtWith.has(prev) || builtWith.get(prev) !== opts.nics) return undefined;
   const touched = new Set<string>();
   let sourcesChanged = false;
   for (const list of [ch.removed, ch.added]) {
@@ -382,7 +382,7 @@ function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | und
   const sources = sourcesChanged ? (doc.nodes.filter((n) => n.kind === 'source') as Model['sources']) : prev.sources;
   const model: Model = { ifaces, autoOnly, sources };
   builtWith.set(model, opts.nics);
-  builtFrom.set(model, doc);
+  builtFrom.set(model, docId(doc));
   return model;
 }
 

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
 import fc from 'fast-check';
 import { parse, reparse, reparseStats } from '../../src/interfaces/parser.ts';
 import type { Document } from '../../src/interfaces/syntax.ts';
@@ -145,5 +147,27 @@ describe('incremental re-parse', () => {
     // Unchanged interfaces keep their model objects: the point of building incrementally.
     const again = buildModel(doc, {}, model);
     assert.equal(again.ifaces.get('vmbr5'), model.ifaces.get('vmbr5'));
+  });
+
+  it('keeps no earlier version of the file alive (window strings are sliced from a copy)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let text = 'auto lo\niface lo inet loopback\n\n';
+    for (let i = 0; i < 2000; i++) text += `auto vmbr${i}\niface vmbr${i} inet static\n\taddress 10.${i >> 8}.${i & 255}.1/24\n\tbridge-ports none\n\t# the bridge number ${i} of many\n\n`;
+    let doc = parse(text);
+    let model = buildModel(doc);
+    const edit = (n: number): void => {
+      text = applyEdits(text, planUpdate(doc, model, `vmbr${1 + ((n * 7) % 1990)}`, { comments: `changed ${n} times over` }, []));
+      doc = reparse(doc, text);
+      model = buildModel(doc, {}, model);
+    };
+    for (let n = 0; n < 50; n++) edit(n);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let n = 50; n < 350; n++) edit(n);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+    // One version of this file is ~170 KB: 300 leaked versions would be ~50 MB.
+    assert.ok(grown < 15e6, `heap grew by ${(grown / 1e6).toFixed(1)} MB over 300 edits`);
   });
 });
