@@ -590,41 +590,31 @@ function moveLine(l: Line, d: number, ld: number, src: string): void {
 function moveNode(n: TopNode, d: number, ld: number, src: string): void {
   n.start += d;
   n.end += d;
+  linesOf(n, (l) => moveLine(l, d, ld, src));
   switch (n.kind) {
-    case 'bom':
-      return;
     case 'iface':
-      moveLine(n.header, d, ld, src);
       moveWord(n.name, d);
       moveWord(n.family, d);
       moveWord(n.method, d);
       for (const w of n.extra) moveWord(w, d);
       for (const b of n.body) {
-        moveLine(b.line, d, ld, src);
-        if (b.kind === 'option') {
-          b.nameStart += d;
-          if (b.valueStart >= 0) {
-            b.valueStart += d;
-            b.valueEnd += d;
-          }
+        if (b.kind !== 'option') continue;
+        b.nameStart += d;
+        if (b.valueStart >= 0) {
+          b.valueStart += d;
+          b.valueEnd += d;
         }
       }
       return;
-    case 'mapping':
-      moveLine(n.header, d, ld, src);
-      for (const l of n.lines) moveLine(l, d, ld, src);
-      return;
     case 'auto':
-      moveLine(n.line, d, ld, src);
       moveWord(n.keyword, d);
       for (const w of n.names) moveWord(w, d);
       return;
     case 'source':
-      moveLine(n.line, d, ld, src);
       moveWord(n.keyword, d);
       return;
     default:
-      moveLine(n.line, d, ld, src);
+      return;
   }
 }
 
