@@ -244,8 +244,17 @@ function stanzaOf(node: IfaceNode): Stanza {
   return st;
 }
 
-/** The host NICs each model was built with (an interface is reused only with the same set). */
-const builtWith = new WeakMap<Model, ReadonlySet<string> | undefined>();
+/**
+ * What each model was built from: the host NICs (an interface is reused only with the same
+ * set) and the document, by docId (a patch needs the model of the re-parse's input).
+ */
+const built = new WeakMap<Model, { nics: ReadonlySet<string> | undefined; doc: number }>();
+
+/** Whether `prev` was built by buildModel with the same host NICs as `opts` asks for. */
+function builtLike(prev: Model, opts: BuildOptions): boolean {
+  const b = built.get(prev);
+  return b !== undefined && b.nics === opts.nics;
+}
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
   if (a.length !== b.length) return false;
@@ -265,7 +274,7 @@ export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model)
     return patched;
   }
   modelStats.full++;
-  const reuse = prev !== undefined && builtWith.has(prev) && builtWith.get(prev) === opts.nics ? prev.ifaces : undefined;
+  const reuse = prev !== undefined && builtLike(prev, opts) ? prev.ifaces : undefined;
   const byName = new Map<string, Stanza[]>();
   const autos = new Map<string, AutoNode[]>();
   const sources: Model['sources'] = [];
@@ -300,16 +309,13 @@ export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model)
   const autoOnly = new Map<string, AutoNode[]>();
   for (const [name, list] of autos) if (!ifaces.has(name)) autoOnly.set(name, list);
   const model: Model = { ifaces, autoOnly, sources };
-  builtWith.set(model, opts.nics);
-  builtFrom.set(model, docId(doc));
+  built.set(model, { nics: opts.nics, doc: docId(doc) });
   return model;
 }
 
 /** How many models were patched from the previous one and how many built in full. */
 export const modelStats = { patched: 0, full: 0 };
 
-/** The document each model was built from, by docId (a patch needs the model of the re-parse's input). */
-const builtFrom = new WeakMap<Model, number>();
 /** Interfaces of a model by priority (index = priority - 1), made on demand. */
 const orders = new WeakMap<Model, Iface[]>();
 
@@ -330,7 +336,7 @@ function orderOf(m: Model): Iface[] {
  */
 function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | undefined {
   const ch = changeOf(doc);
-  if (ch === undefined || builtFrom.get(prev) !== ch.prevId || !builtWith.has(prev) || builtWith.get(prev) !== opts.nics) return undefined;
+  if (ch === undefined || built.get(prev)?.doc !== ch.prevId || !builtLike(prev, opts)) return undefined;
   const touched = new Set<string>();
   let sourcesChanged = false;
   for (const list of [ch.removed, ch.added]) {
@@ -381,8 +387,7 @@ function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | und
   }
   const sources = sourcesChanged ? (doc.nodes.filter((n) => n.kind === 'source') as Model['sources']) : prev.sources;
   const model: Model = { ifaces, autoOnly, sources };
-  builtWith.set(model, opts.nics);
-  builtFrom.set(model, docId(doc));
+  built.set(model, { nics: opts.nics, doc: docId(doc) });
   return model;
 }
 
