@@ -8,7 +8,7 @@ import { addressesOf } from '../model/build.ts';
 import { inSubnet, ipToBigInt, ipVersion, parseCidr, parseIPv4, parseIPv6, subnetRange } from '../model/ip.ts';
 import type { Address, Iface, ModelOption } from '../model/types.ts';
 import type { Rule } from './index.ts';
-import { atOption, localRule, opt } from './common.ts';
+import { atOption, localRule, memoOn, opt } from './common.ts';
 
 const fam = (v: 4 | 6) => (v === 4 ? 'IPv4' : 'IPv6');
 
@@ -29,19 +29,16 @@ interface AddrFacts {
   /** The subnet's first and last address, when there is a prefix. */
   range: [number, number] | [bigint, bigint] | null;
 }
-/** Kept on the Address as a hidden property (not enumerable: invisible to JSON and deepEqual). */
+/** Kept on the Address (see memoOn). */
 const FACTS = Symbol('nodenet.addressFacts');
 
 function factsOf(a: Address): AddrFacts {
-  const holder = a as Address & { [FACTS]?: AddrFacts };
-  let f = holder[FACTS];
-  if (f !== undefined) return f;
-  const valid = parseCidr(a.raw, false) !== null;
-  const value = !valid ? null : a.version === 4 ? parseIPv4(a.ip) : ipToBigInt(a.ip);
-  const range = !valid || a.prefix === null ? null : a.version === 4 ? v4Range(a.ip, a.prefix) : subnetRange(a.ip, a.prefix, a.version);
-  f = { valid, value, range };
-  Object.defineProperty(holder, FACTS, { value: f });
-  return f;
+  return memoOn(a, FACTS, () => {
+    const valid = parseCidr(a.raw, false) !== null;
+    const value = !valid ? null : a.version === 4 ? parseIPv4(a.ip) : ipToBigInt(a.ip);
+    const range = !valid || a.prefix === null ? null : a.version === 4 ? v4Range(a.ip, a.prefix) : subnetRange(a.ip, a.prefix, a.version);
+    return { valid, value, range };
+  });
 }
 
 function validAddr(a: Address): boolean {

@@ -102,18 +102,26 @@ export function localRule(check: (i: Iface, ctx: ValidateContext, out: Diagnosti
 
 let localRules = 0;
 type LocalFindings = { api: boolean | undefined; nics: ReadonlySet<string> | undefined; found: Diagnostic[] };
-/** Where an Iface keeps its local rules' findings: a hidden property (a WeakMap lookup per rule and interface costs as much as the rules). */
+/** Where an Iface keeps its local rules' findings. */
 const FINDINGS = Symbol('nodenet.localRuleFindings');
 
 function cacheOf(i: Iface): (LocalFindings | undefined)[] {
-  const holder = i as Iface & { [FINDINGS]?: (LocalFindings | undefined)[] };
-  let c = holder[FINDINGS];
-  if (c === undefined) {
-    c = [];
-    // Not enumerable: invisible to JSON, deepEqual and spreads of the model.
-    Object.defineProperty(holder, FINDINGS, { value: c });
+  return memoOn(i, FINDINGS, () => []);
+}
+
+/**
+ * A value derived from a model object, kept on it as a hidden property under `key` and made by
+ * `make` on first use. Not enumerable: invisible to JSON, deepEqual and spreads of the model.
+ * (A WeakMap lookup per rule and interface costs as much as the rules themselves.)
+ */
+export function memoOn<T>(obj: object, key: symbol, make: () => T): T {
+  const holder = obj as { [k: symbol]: T | undefined };
+  let v = holder[key];
+  if (v === undefined) {
+    v = make();
+    Object.defineProperty(holder, key, { value: v });
   }
-  return c;
+  return v;
 }
 
 /** First option with a canonical key. */
