@@ -244,17 +244,18 @@ export class NetnsSandbox {
    */
   exec(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
     if (argv.length === 0) throw new NodenetError('INTERNAL', 'exec: empty argv');
-    return this.run(
-      'ip',
-      [
-        'netns', 'exec', this.names.ns, 'unshare', '-m', '--propagation', 'private',
-        '/bin/sh', '-c', INNER_SCRIPT, 'nodenet-sandbox',
-        join(this.root, 'etc', 'network'), join(this.stateDir, 'ifupdown2'),
-        join(this.stateDir, 'run-network'), join(this.stateDir, 'mnt'), this.install.binDir,
-        ...argv,
-      ],
-      opts,
-    );
+    return this.run('ip', this.mountedArgs(INNER_SCRIPT, argv), opts);
+  }
+
+  /** `ip` arguments that run argv in the namespace under a mount setup script (its parameters: see INNER_SCRIPT). */
+  private mountedArgs(script: string, argv: readonly string[]): string[] {
+    return [
+      'netns', 'exec', this.names.ns, 'unshare', '-m', '--propagation', 'private',
+      '/bin/sh', '-c', script, 'nodenet-sandbox',
+      join(this.root, 'etc', 'network'), join(this.stateDir, 'ifupdown2'),
+      join(this.stateDir, 'run-network'), join(this.stateDir, 'mnt'), this.install.binDir,
+      ...argv,
+    ];
   }
 
   /**
@@ -265,16 +266,7 @@ export class NetnsSandbox {
    */
   liveCommand(argv: readonly string[]): { cmd: string; args: string[] } {
     if (argv.length === 0) throw new NodenetError('INTERNAL', 'liveCommand: empty argv');
-    return {
-      cmd: 'ip',
-      args: [
-        'netns', 'exec', this.names.ns, 'unshare', '-m', '--propagation', 'private',
-        '/bin/sh', '-c', LIVE_SCRIPT, 'nodenet-sandbox',
-        join(this.root, 'etc', 'network'), join(this.stateDir, 'ifupdown2'),
-        join(this.stateDir, 'run-network'), join(this.stateDir, 'mnt'), this.install.binDir,
-        ...argv,
-      ],
-    };
+    return { cmd: 'ip', args: this.mountedArgs(LIVE_SCRIPT, argv) };
   }
 
   /**
