@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { NodenetError } from '../errors.ts';
 import { atomicWrite, readOptional } from '../store/atomic.ts';
+import { parseIPv6 } from '../model/ip.ts';
 
 /** Roles: `admin` may read and change (Sys.Audit + Sys.Modify); `audit` may only read. */
 export type Role = 'admin' | 'audit';
@@ -313,41 +314,87 @@ export class AuthStore {
   }
 }
 
+/** The answer of {@link LoginLimiter.attempt}: go ahead (then report the outcome), or wait. */
+export type LoginAttempt = { ok: true; fail(): void; succeed(): void } | { ok: false; retryAfterMs: number };
+
+interface LimitState {
+  /** Attempts in the window (an attempt counts from the moment it starts, before the password check). */
+  times: number[];
+  /** Blocks so far: each new block lasts twice as long as the last (backoff). */
+  strikes: number;
+  /** Blocked until this time. */
+  until: number;
+  last: number;
+}
+
 /**
- * Failed-login limiter per source address: after `max` failures within `windowMs` the source
- * is refused without checking the password until the window passes.
+ * Login attempts per source and per user name. An attempt is counted when it starts — before
+ * the password is hashed — so parallel guesses cannot all be checked: after `max` attempts from
+ * a source (or `userMax` for a user, from any source) within `windowMs`, further attempts are
+ * refused without checking the password, for `windowMs`, then twice as long at each new block
+ * (up to `maxBlockMs`). A successful login takes back only its own attempt from the source's
+ * count and clears its own user's count: another account's success never resets anything.
  */
 export class LoginLimiter {
-  private readonly fails = new Map<string, number[]>();
+  private readonly sources = new Map<string, LimitState>();
+  private readonly users = new Map<string, LimitState>();
 
   constructor(
     readonly max = 10,
     readonly windowMs = 60_000,
+    readonly userMax = 2 * max,
+    readonly maxBlockMs = 3_600_000,
   ) {}
 
-  private recent(source: string, now: number): number[] {
-    const l = (this.fails.get(source) ?? []).filter((t) => now - t < this.windowMs);
-    if (l.length) this.fails.set(source, l);
-    else this.fails.delete(source);
-    return l;
-  }
-
-  blocked(source: string, now = Date.now()): boolean {
-    return this.recent(source, now).length >= this.max;
-  }
-
-  fail(source: string, now = Date.now()): void {
-    const l = this.recent(source, now);
-    l.push(now);
-    this.fails.set(source, l);
-    // Bound memory under a spray of sources.
-    if (this.fails.size > 10_000) {
-      const first = this.fails.keys().next().value;
-      if (first !== undefined) this.fails.delete(first);
+  private state(map: Map<string, LimitState>, key: string, now: number): LimitState {
+    let st = map.get(key);
+    // Forget a key once it has been quiet for longer than the longest block.
+    if (st && now - st.last > Math.max(this.maxBlockMs, this.windowMs) && st.until <= now) st = undefined;
+    if (!st) {
+      st = { times: [], strikes: 0, until: 0, last: now };
+      map.set(key, st);
+      // Bound memory under a spray of sources or user names (the oldest key goes).
+      if (map.size > 10_000) map.delete(map.keys().next().value!);
     }
+    st.times = st.times.filter((t) => now - t < this.windowMs);
+    return st;
   }
 
-  succeed(source: string): void {
-    this.fails.delete(source);
+  /** Wait time for a key, blocking it (with backoff) when it has used up its attempts. */
+  private wait(st: LimitState, max: number, now: number): number {
+    if (st.until > now) return st.until - now;
+    if (st.times.length < max) return 0;
+    st.until = now + Math.min(this.windowMs * 2 ** st.strikes, this.maxBlockMs);
+    st.strikes++;
+    st.times = [];
+    return st.until - now;
   }
+
+  /** Start an attempt of `user` from `source`; counted at once. */
+  attempt(source: string, user: string, now = Date.now()): LoginAttempt {
+    const s = this.state(this.sources, sourceKey(source), now);
+    const u = this.state(this.users, user, now);
+    const wait = Math.max(this.wait(s, this.max, now), this.wait(u, this.userMax, now));
+    if (wait > 0) return { ok: false, retryAfterMs: wait };
+    s.times.push(now);
+    u.times.push(now);
+    s.last = u.last = now;
+    return {
+      ok: true,
+      fail: () => undefined,
+      succeed: () => {
+        const i = s.times.indexOf(now);
+        if (i >= 0) s.times.splice(i, 1);
+        this.users.delete(user);
+      },
+    };
+  }
+}
+
+/** The key a source is counted under: its IPv4 address (also when IPv4-mapped), or its IPv6 /64. */
+export function sourceKey(address: string): string {
+  const a = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+  if (!a.includes(':')) return a;
+  const g = parseIPv6(a.replace(/%.*$/, ''));
+  return g ? `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64` : a;
 }

@@ -151,12 +151,21 @@ export function sendError(res: ServerResponse, err: ApiError): void {
   res.end(body);
 }
 
-/** Request parameters: strings, or arrays for repeated form keys; JSON bodies keep their types. */
+/**
+ * Request parameters: strings, or arrays for repeated form keys; JSON bodies keep their
+ * (scalar) types. Null-prototype maps: `__proto__`, `constructor` or `toString` are keys like
+ * any other (refused by validation as unknown), never merged into or read from a prototype.
+ */
 export type Params = Record<string, unknown>;
+
+/** An empty null-prototype params map. */
+export function emptyParams(): Params {
+  return Object.create(null) as Params;
+}
 
 /** Parse `a=1&b=2&b=3` into params; repeated keys become arrays (PVE joins them for list formats). */
 export function parseForm(text: string): Params {
-  const out: Params = {};
+  const out = emptyParams();
   for (const [k, v] of new URLSearchParams(text)) {
     const prev = out[k];
     if (prev === undefined) out[k] = v;
@@ -168,19 +177,56 @@ export function parseForm(text: string): Params {
 
 /**
  * Read a request body up to `limit` bytes.
- * @throws ApiError 413 when larger (the connection is closed so the rest is not read)
+ * @throws ApiError 413 when larger: reading stops (the stream is paused, not destroyed, so the
+ *   413 still reaches the client; the caller then closes the connection), 400 when the client
+ *   goes away before the body is complete
  */
-export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } });
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } }));
+  if (req.complete && req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        stop();
+        req.pause();
+        reject(new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } }));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = () => {
+      stop();
+      reject(new ApiError(400, 'request body incomplete'));
+    };
+    const onClose = () => {
+      stop();
+      reject(new ApiError(400, 'request body incomplete'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+/** A parameter value as requests may carry it: a scalar, or a flat list of scalars. */
+function flatValue(v: unknown): boolean {
+  const scalar = (x: unknown) => x === null || typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean';
+  return scalar(v) || (Array.isArray(v) && v.length <= 4096 && v.every(scalar));
 }
 
 /**
@@ -188,7 +234,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
  * assumes form data when no Content-Type is given).
  */
 export function parseBody(contentType: string | undefined, body: Buffer): Params {
-  if (!body.length) return {};
+  if (!body.length) return emptyParams();
   const text = body.toString('utf8');
   const ct = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   if (ct === 'application/json') {
@@ -199,7 +245,16 @@ export function parseBody(contentType: string | undefined, body: Buffer): Params
       throw new ApiError(400, 'invalid JSON in request body');
     }
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, 'JSON request body must be an object');
-    return v as Params;
+    // Parameters are scalars or flat lists: nested values are refused here, at their field,
+    // so nothing later (validation, String(), the audit log) walks an attacker's nesting depth.
+    const out = emptyParams();
+    const errors: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (flatValue(x)) out[k] = x;
+      else errors[k.slice(0, 64)] = `type check failed - got ${Array.isArray(x) ? 'a nested list' : 'an object'}`;
+    }
+    if (Object.keys(errors).length) throw paramFail(errors);
+    return out;
   }
   if (ct === '' || ct === 'application/x-www-form-urlencoded') return parseForm(text);
   throw new ApiError(415, `unsupported content type '${ct.replace(/[^\x20-\x7e]/g, '?')}'`);

@@ -1,4 +1,8 @@
-/** Structured JSON logs (stderr) and the audit log of every change (JSON lines, who/what/where). */
+/**
+ * Structured JSON logs (stderr) and the audit log of every change (JSON lines, who/what/where).
+ * Audit entries are bounded (values cut, at most {@link AUDIT_ENTRY_MAX_BYTES} per line) and the
+ * file is rotated (`audit.log.1`, `audit.log.2`) past a size, so no client can fill the disk.
+ */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -34,28 +38,84 @@ export interface AuditEntry {
   source: string;
   method: string;
   path: string;
-  params: Record<string, unknown>;
+  /** Absent for logins: their parameters are never recorded. */
+  params?: Record<string, unknown>;
   status: number;
   result: string;
 }
 
-/** Appends audit entries to a JSON-lines file (mode 0600), in order. */
+/** Largest audit line in bytes; larger entries keep only their parameter names. */
+export const AUDIT_ENTRY_MAX_BYTES = 4096;
+/** Default size past which audit.log is rotated. */
+export const AUDIT_MAX_BYTES = 10 * 1024 * 1024;
+/** Rotated files kept (audit.log.1 … audit.log.N). */
+const AUDIT_KEEP = 2;
+
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** A flat, bounded copy of parameters: strings cut to 256 characters, nothing nested is walked. */
+function boundedParams(params: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [k, v] of Object.entries(redact(params))) {
+    if (++n > 64) break;
+    const one = (x: unknown): unknown => (typeof x === 'string' ? cut(x, 256) : typeof x === 'number' || typeof x === 'boolean' || x === null ? x : `[${typeof x}]`);
+    Object.defineProperty(out, cut(k, 64), { value: Array.isArray(v) ? v.slice(0, 16).map((x) => (Array.isArray(x) ? '[array]' : one(x))) : one(v), enumerable: true });
+  }
+  return out;
+}
+
+/** The JSON line of an entry, at most {@link AUDIT_ENTRY_MAX_BYTES} bytes. */
+export function auditLine(e: AuditEntry, time = new Date()): string {
+  const base = { time: time.toISOString(), user: cut(e.user, 128), source: cut(e.source, 64), method: cut(e.method, 16), path: cut(e.path, 512) };
+  const tail = { status: e.status, result: cut(e.result, 256) };
+  let line = JSON.stringify({ ...base, ...(e.params ? { params: boundedParams(e.params) } : {}), ...tail });
+  if (Buffer.byteLength(line) > AUDIT_ENTRY_MAX_BYTES - 1 && e.params) {
+    const names = cut(Object.keys(e.params).slice(0, 64).map((k) => cut(k, 64)).join(','), 1024);
+    line = JSON.stringify({ ...base, params: { '(cut)': names }, ...tail });
+  }
+  return `${line}\n`;
+}
+
+/** Appends audit entries to a JSON-lines file (mode 0600), in order, rotating it past `maxBytes`. */
 export class AuditLog {
   private chain: Promise<void> = Promise.resolve();
+  private readonly maxBytes: number;
 
   constructor(
     readonly file: string,
     private readonly onError: (e: unknown) => void = () => undefined,
-  ) {}
+    opts: { maxBytes?: number } = {},
+  ) {
+    this.maxBytes = opts.maxBytes ?? AUDIT_MAX_BYTES;
+  }
 
   write(e: AuditEntry): void {
-    const line = `${JSON.stringify({ time: new Date().toISOString(), ...e, params: redact(e.params) })}\n`;
+    let line: string;
+    try {
+      line = auditLine(e);
+    } catch (err) {
+      this.onError(err);
+      return;
+    }
     this.chain = this.chain
       .then(async () => {
         await fs.mkdir(dirname(this.file), { recursive: true });
+        const size = await fs.stat(this.file).then((st) => st.size, () => 0);
+        if (size > 0 && size + Buffer.byteLength(line) > this.maxBytes) await this.rotate();
         await fs.appendFile(this.file, line, { mode: 0o600 });
       })
       .catch(this.onError);
+  }
+
+  /** audit.log.1 → .2 (the oldest goes), audit.log → .1. */
+  private async rotate(): Promise<void> {
+    for (let i = AUDIT_KEEP; i >= 1; i--) {
+      const from = i === 1 ? this.file : `${this.file}.${i - 1}`;
+      await fs.rename(from, `${this.file}.${i}`).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
   }
 
   /** Resolves when everything written so far is on disk. */

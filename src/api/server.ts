@@ -16,9 +16,9 @@ import { checkParams } from '../model/params.ts';
 import type { ApplyService } from './apply-service.ts';
 import { createBackend } from '../apply/backend.ts';
 import { PipelineApplyService } from './pipeline-service.ts';
-import { AuthStore, LoginLimiter, USERID_RE } from './auth.ts';
+import { AuthStore, LoginLimiter, USERID_RE, sourceKey } from './auth.ts';
 import type { Principal } from './auth.ts';
-import { ApiError, paramFail, parseBody, parseForm, readBody, sendData, sendError, toApiError } from './http.ts';
+import { ApiError, emptyParams, paramFail, parseBody, parseForm, readBody, sendData, sendError, toApiError } from './http.ts';
 import type { Params } from './http.ts';
 import { AuditLog, silentLogger } from './logging.ts';
 import type { Logger } from './logging.ts';
@@ -39,11 +39,22 @@ export interface ServerOptions {
   bodyLimit?: number;
   /** Delay before answering a failed login or bad credentials (default 3000 ms, as PVE). */
   failDelayMs?: number;
-  /** Failed logins allowed per source address and window (default 10 per minute). */
-  loginLimit?: { max: number; windowMs: number };
+  /**
+   * Login attempts allowed per source address (default 10) and per user name (default twice
+   * that) within the window (default 1 minute), counted before the password check; each new
+   * block of the same source or user lasts twice as long (up to 1 hour).
+   */
+  loginLimit?: { max: number; windowMs: number; userMax?: number };
   /** Whole-request timeout (default 30 s) and header timeout (default 10 s). */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
+  /** TLS handshake timeout (default 10 s, as the header timeout; Node's own default is 120 s). */
+  handshakeTimeoutMs?: number;
+  /** Concurrent connections in total (default 256) and per source address or IPv6 /64 (default 32). */
+  maxConnections?: number;
+  maxConnectionsPerSource?: number;
+  /** audit.log is rotated past this size (default 10 MiB; two old files are kept). */
+  auditMaxBytes?: number;
   logger?: Logger;
   version?: string;
   /** Runs sysctl where the backend's kernel is (the IPV6 switch's `now`); absent for `none`. */
@@ -82,6 +93,26 @@ function packageVersion(): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What the request log and the audit log learn about a request while it is handled. */
+interface RequestInfo {
+  user: string;
+  /** Audited parameters; undefined for logins (never recorded). */
+  params: Params | undefined;
+  audit: boolean;
+  source: string;
+  local: string;
+}
+
+/**
+ * For the daemon (`nodenet serve`): an unhandled rejection or uncaught exception anywhere is
+ * logged and the process goes on (requests in flight are answered by the handler's own 500
+ * path); it never ends the process.
+ */
+export function guardProcess(log: Logger): void {
+  process.on('unhandledRejection', (e: unknown) => log('error', 'unhandled rejection', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
+  process.on('uncaughtException', (e: Error) => log('error', 'uncaught exception', { error: e.stack ?? e.message }));
+}
+
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(';')) {
@@ -106,8 +137,9 @@ export function createServer(opts: ServerOptions): NodenetServer {
   const auth = new AuthStore(opts.root);
   const tasks = new TaskManager(opts.root, opts.node);
   const log = opts.logger ?? silentLogger;
-  const audit = new AuditLog(join(opts.root, 'var/lib/nodenet/audit.log'), (e) => log('error', 'audit log write failed', { error: String(e) }));
-  const limiter = new LoginLimiter(opts.loginLimit?.max ?? 10, opts.loginLimit?.windowMs ?? 60_000);
+  const audit = new AuditLog(join(opts.root, 'var/lib/nodenet/audit.log'), (e) => log('error', 'audit log write failed', { error: String(e) }), opts.auditMaxBytes !== undefined ? { maxBytes: opts.auditMaxBytes } : {});
+  const loginMax = opts.loginLimit?.max ?? 10;
+  const limiter = new LoginLimiter(loginMax, opts.loginLimit?.windowMs ?? 60_000, opts.loginLimit?.userMax ?? 2 * loginMax);
   const failDelay = opts.failDelayMs ?? 3000;
   const bodyLimit = opts.bodyLimit ?? 64 * 1024;
   const version = opts.version ?? packageVersion();
@@ -137,13 +169,15 @@ export function createServer(opts: ServerOptions): NodenetServer {
         { name: 'otp', type: 'string', maxLength: 64, optional: true, description: '' },
       ]);
       if (Object.keys(errors).length) throw paramFail(errors);
-      if (limiter.blocked(source)) {
-        await sleep(failDelay);
-        throw new ApiError(429, 'too many failed logins from this address; try again later', { headers: { 'Retry-After': String(Math.ceil(limiter.windowMs / 1000)) } });
-      }
       let userid = values.username!;
       if (!userid.includes('@') && values.realm) userid = `${userid}@${values.realm}`;
       const password = values.password!;
+      // Counted before the password is hashed: parallel guesses cannot all be checked.
+      const attempt = limiter.attempt(source, userid);
+      if (!attempt.ok) {
+        await sleep(failDelay);
+        throw new ApiError(429, 'too many login attempts; try again later', { headers: { 'Retry-After': String(Math.ceil(attempt.retryAfterMs / 1000)) } });
+      }
       let principal: Principal | null = null;
       if (USERID_RE.test(userid) && values.otp === undefined) {
         if (password.startsWith('PVE:')) {
@@ -152,11 +186,11 @@ export function createServer(opts: ServerOptions): NodenetServer {
         } else principal = await auth.login(userid, password);
       }
       if (!principal) {
-        limiter.fail(source);
+        attempt.fail();
         await sleep(failDelay);
         throw new ApiError(401, 'authentication failure');
       }
-      limiter.succeed(source);
+      attempt.succeed();
       const { ticket, csrf } = await auth.issueTicket(principal.user);
       const cap = principal.privs.has('Sys.Modify') ? { 'Sys.Audit': 1, 'Sys.Modify': 1 } : { 'Sys.Audit': 1 };
       return {
@@ -201,7 +235,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
     throw new ApiError(401, 'No ticket', { emptyBody: true });
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, info: { user: string; params: Params; audit: boolean }): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     // The raw path, not WHATWG-normalised: `..` and `%2e%2e` must reach validation as they are
     // (and fail it), never be resolved into another route.
@@ -224,7 +258,6 @@ export function createServer(opts: ServerOptions): NodenetServer {
     }
     const apiPath = `/${segs.join('/')}`;
     if (method !== 'GET' && method !== 'POST' && method !== 'PUT' && method !== 'DELETE') throw new ApiError(501, `Method '${method}' not implemented`);
-    info.audit = method !== 'GET';
 
     // Body first (bounded), so that size limits apply before anything else.
     const body = await readBody(req, bodyLimit);
@@ -234,15 +267,22 @@ export function createServer(opts: ServerOptions): NodenetServer {
     if (!match.route) throw new ApiError(501, `Method '${method} ${apiPath.replace(/[^\x20-\x7e]/g, '?')}' not implemented`);
     const { route, path } = match;
 
-    const params: Params = method === 'POST' || method === 'PUT' ? parseBody(req.headers['content-type'], body) : {};
+    const params: Params = method === 'POST' || method === 'PUT' ? parseBody(req.headers['content-type'], body) : emptyParams();
     for (const [k, v] of Object.entries(parseForm(search))) params[k] = v;
     info.params = { ...path, ...params };
 
+    // Audited: what an authenticated principal does (not its reads), and logins (without
+    // their parameters). Nothing an unauthenticated client sends reaches the disk.
     let principal: Principal | null = null;
     if (route.perm !== null) {
       principal = await authenticate(req, method);
       info.user = principal.id;
-    } else if (route.path === '/access/ticket') info.user = typeof params.username === 'string' ? params.username : '-';
+      info.audit = method !== 'GET';
+    } else if (route.path === '/access/ticket' && method === 'POST') {
+      info.user = typeof params.username === 'string' ? params.username.slice(0, 64) : '-';
+      info.audit = true;
+      info.params = undefined;
+    }
 
     // Path parameters: format, duplicates in the body/query, and the node name.
     const pathErrors: Record<string, string> = {};
@@ -265,20 +305,39 @@ export function createServer(opts: ServerOptions): NodenetServer {
       const { errors } = checkParams(params, route.params);
       if (Object.keys(errors).length) throw paramFail(errors);
     }
-    const r = await route.handler({ path, params, principal, source: req.socket.remoteAddress ?? '-', local: req.socket.localAddress ?? '-' }, deps);
+    const r = await route.handler({ path, params, principal, source: info.source, local: info.local }, deps);
     sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body, req.headers['accept-encoding'] as string | undefined);
   }
 
   const serveUi = opts.ui === false ? undefined : staticHandler(opts.ui ?? defaultUiRoots());
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = process.hrtime.bigint();
-    const info = { user: '-', params: {} as Params, audit: false };
-    const source = req.socket.remoteAddress ?? '-';
+    // The socket as it is now: after a 413 `req.socket` may already be gone (issue 12).
+    const socket = req.socket as Socket | null;
+    const source = socket?.remoteAddress ?? '-';
+    const info: RequestInfo = { user: '-', params: {}, audit: false, source, local: socket?.localAddress ?? '-' };
     const done = (status: number, result: string) => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const path = (req.url ?? '').split('?')[0]!;
-      log(status >= 500 ? 'error' : 'info', 'request', { method: req.method, path, status, ms: Math.round(ms * 10) / 10, user: info.user, source });
-      if (info.audit) audit.write({ user: info.user, source, method: req.method ?? '-', path, params: info.params, status, result });
+      // Logging and auditing never throw into the caller (a throw here was an unhandled rejection).
+      try {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const path = (req.url ?? '').split('?')[0]!.slice(0, 512);
+        log(status >= 500 ? 'error' : 'info', 'request', { method: req.method, path, status, ms: Math.round(ms * 10) / 10, user: info.user, source });
+        if (info.audit) audit.write({ user: info.user, source, method: req.method ?? '-', path, ...(info.params ? { params: info.params } : {}), status, result });
+      } catch (e) {
+        log('error', 'request log failed', { error: e instanceof Error ? e.message : String(e) });
+      }
+    };
+    const fail = (e: unknown) => {
+      try {
+        const err = toApiError(e);
+        if (err.status === 500) log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        sendError(res, err);
+        if (err.status === 413) socket?.destroySoon();
+        done(err.status, err.message.split('\n')[0]!);
+      } catch (e2) {
+        log('error', 'error handling failed', { error: e2 instanceof Error ? (e2.stack ?? e2.message) : String(e2) });
+        res.destroy();
+      }
     };
     const rawUrl = req.url ?? '/';
     if (serveUi && !rawUrl.startsWith('/api2/') && rawUrl !== '/api2') {
@@ -296,28 +355,53 @@ export function createServer(opts: ServerOptions): NodenetServer {
       );
       return;
     }
-    handle(req, res, info).then(
-      () => done(200, 'ok'),
-      (e: unknown) => {
-        const err = toApiError(e);
-        if (err.status === 500) log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        sendError(res, err);
-        if (err.status === 413) req.socket.destroySoon?.();
-        done(err.status, err.message.split('\n')[0]!);
-      },
-    );
+    handle(req, res, info).then(() => done(200, 'ok'), fail);
+  };
+  /** Anything thrown synchronously is answered with 500 as well. */
+  const guarded = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      handler(req, res);
+    } catch (e) {
+      log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+      try {
+        sendError(res, new ApiError(500, 'internal error'));
+      } catch {
+        res.destroy();
+      }
+    }
   };
 
-  const server: Server = opts.tls === false ? createHttpServer(handler) : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2' }, handler);
+  const server: Server =
+    opts.tls === false
+      ? createHttpServer(guarded)
+      : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000 }, guarded);
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
   server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
   server.keepAliveTimeout = 5_000;
   server.maxHeadersCount = 100;
+  // Connection caps: Node drops connections over maxConnections itself; per source here.
+  server.maxConnections = opts.maxConnections ?? 256;
+  const perSourceMax = opts.maxConnectionsPerSource ?? 32;
+  const perSource = new Map<string, number>();
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
+    const key = sourceKey(s.remoteAddress ?? '-');
+    const n = perSource.get(key) ?? 0;
+    if (n >= perSourceMax) {
+      log('warn', 'connection refused: too many connections from this source', { source: s.remoteAddress, max: perSourceMax });
+      s.destroy();
+      return;
+    }
+    perSource.set(key, n + 1);
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    s.on('close', () => {
+      sockets.delete(s);
+      const left = (perSource.get(key) ?? 1) - 1;
+      if (left > 0) perSource.set(key, left);
+      else perSource.delete(key);
+    });
   });
+  server.on('drop', (d?: { remoteAddress?: string }) => log('warn', 'connection refused: too many connections', { source: d?.remoteAddress, max: server.maxConnections }));
   server.on('tlsClientError', (err: Error) => log('debug', 'TLS handshake failed', { error: err.message }));
 
   return {

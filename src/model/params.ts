@@ -186,8 +186,9 @@ export interface CheckedParams {
  * @param allowExtra when false, unknown keys are errors (PVE's additionalProperties: 0)
  */
 export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowExtra = false): CheckedParams {
-  const values: Record<string, string> = {};
-  const errors: Record<string, string> = {};
+  // Null-prototype maps: a parameter named `__proto__` is an unknown key like any other.
+  const values = Object.create(null) as Record<string, string>;
+  const errors = Object.create(null) as Record<string, string>;
   const byName = new Map(specs.map((s) => [s.name, s]));
   for (const [k, rv] of Object.entries(raw)) {
     if (k === '_dc') continue; // ExtJS cache buster, ignored by PVE
@@ -200,7 +201,14 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
       continue;
     }
     let v: string;
-    if (Array.isArray(rv)) v = rv.map((x) => String(x)).join(',');
+    if (Array.isArray(rv)) {
+      // Only scalars are joined: String() of a nested list recurses as deep as the list.
+      if (!rv.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) {
+        errors[k] = `type check ('${spec.type}') failed - got a nested list`;
+        continue;
+      }
+      v = rv.map((x) => String(x)).join(',');
+    }
     else if (typeof rv === 'boolean') v = rv ? '1' : '0';
     else if (typeof rv === 'number') v = String(rv);
     else if (typeof rv === 'string') v = rv;

@@ -11,7 +11,7 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { createServer } from '../../src/api/server.ts';
-import type { NodenetServer } from '../../src/api/server.ts';
+import type { NodenetServer, ServerOptions } from '../../src/api/server.ts';
 import { ensureTls } from '../../src/api/tls.ts';
 
 export const CORPUS = fileURLToPath(new URL('../fixtures/corpus/', import.meta.url));
@@ -41,7 +41,7 @@ let tlsDir: string | undefined;
 /** Start a server on a fresh root with `corpus` (a file in test/fixtures/corpus) as the live file. */
 export async function startServer(
   corpus = '03-bridged-default.interfaces',
-  opts: { failDelayMs?: number; bodyLimit?: number; loginLimit?: { max: number; windowMs: number }; host?: string; text?: string } = {},
+  opts: { failDelayMs?: number; bodyLimit?: number; loginLimit?: { max: number; windowMs: number }; host?: string; text?: string; server?: Partial<ServerOptions> } = {},
 ): Promise<Harness> {
   const root = await fs.mkdtemp(join(tmpdir(), 'nodenet-api-'));
   await fs.mkdir(join(root, 'etc/network'), { recursive: true });
@@ -58,6 +58,7 @@ export async function startServer(
     failDelayMs: opts.failDelayMs ?? 20,
     ...(opts.bodyLimit !== undefined ? { bodyLimit: opts.bodyLimit } : {}),
     ...(opts.loginLimit ? { loginLimit: opts.loginLimit } : {}),
+    ...opts.server,
   });
   await srv.auth.addUser('root@pam', PASSWORD);
   await srv.auth.addUser('audit@pve', PASSWORD, 'audit');

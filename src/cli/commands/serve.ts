@@ -10,7 +10,7 @@ import { NodenetError } from '../../errors.ts';
 import { AuthStore } from '../../api/auth.ts';
 import type { Role } from '../../api/auth.ts';
 import { jsonLogger } from '../../api/logging.ts';
-import { createServer } from '../../api/server.ts';
+import { createServer, guardProcess } from '../../api/server.ts';
 import { ensureTls } from '../../api/tls.ts';
 import type { ParsedArgs } from '../args.ts';
 import { onlyOptions, opt } from '../args.ts';
@@ -31,8 +31,9 @@ export const serve: Command = {
   help: `Serves Proxmox VE's /api2/json network API for this root, over HTTPS. A self-signed key
 and certificate are made at first start under ROOT/etc/nodenet/ (nodenet-ssl.key, 0600, and
 nodenet-ssl.pem) unless --tls-key/--tls-cert are given. Logs go to stderr as JSON lines; every
-change is recorded in ROOT/var/lib/nodenet/audit.log. SIGTERM/SIGINT stop it gracefully
-(running apply tasks are waited for up to 10 s).
+authenticated change and every login is recorded in ROOT/var/lib/nodenet/audit.log (rotated
+at 10 MiB). SIGTERM/SIGINT stop it gracefully (running apply tasks are waited for up to 10 s).
+Limits and the threat model: docs/security.md.
 
 Users and tokens: \`nodenet user add\`, \`nodenet token add\`.
 
@@ -75,6 +76,8 @@ Example:
     const delay = opt(args, 'fail-delay');
     if (delay !== undefined && !/^\d{1,6}$/.test(delay)) throw new NodenetError('USAGE', `--fail-delay wants milliseconds, not '${delay}'`);
     const log = jsonLogger();
+    // A daemon: whatever escapes a handler is logged, never the end of the process.
+    guardProcess(log);
     const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
