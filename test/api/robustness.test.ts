@@ -46,10 +46,22 @@ function bytes(r: () => number, n: number): Buffer {
 
 const SEED = Number(process.env.NODENET_SEED ?? 12012);
 
-/** The server answers an authenticated GET. */
+/**
+ * What escaped the server's handlers. In `nodenet serve` an unhandled rejection or uncaught
+ * exception would end the process; the test runner would only report it, so it is recorded
+ * here and checked after every group.
+ */
+const escaped: string[] = [];
+process.on('unhandledRejection', (e: unknown) => escaped.push(`unhandled rejection: ${String(e)}`));
+process.on('uncaughtException', (e: Error) => escaped.push(`uncaught exception: ${String(e)}`));
+
+/** The server answers an authenticated GET, and nothing escaped its handlers. */
 async function alive(h: Harness): Promise<void> {
   const r = await raw(h, 'GET', '/version');
   assert.equal(r.status, 200, `server no longer answers: ${r.status} ${r.text}`);
+  // Let errors of requests that just finished surface.
+  await new Promise((res) => setImmediate(res));
+  assert.deepEqual(escaped, [], 'an error escaped the server (it would have ended `nodenet serve`)');
 }
 
 async function nothingStaged(h: Harness, live: string): Promise<void> {
