@@ -210,7 +210,8 @@ if (argv[0] === '--server') {
   const { createServer } = await import('../src/api/server.ts');
   const { ensureTls } = await import('../src/api/tls.ts');
   const tls = await ensureTls(root);
-  const srv = createServer({ root, node: 'pve', tls: { key: tls.key, cert: tls.cert }, failDelayMs: 0 });
+  // 50 clients from one address: above the default per-source connection cap (32).
+  const srv = createServer({ root, node: 'pve', tls: { key: tls.key, cert: tls.cert }, failDelayMs: 0, maxConnectionsPerSource: 128 });
   const token = await srv.auth.addToken((await srv.auth.addUser('bench@pve', 'bench-pw'), 'bench@pve'), 'load', false);
   const addr = await srv.listen(0, '127.0.0.1');
   process.send!({ port: addr.port, token: `${token['full-tokenid']}=${token.value}` });
