@@ -28,7 +28,7 @@ const SECRET_KEYS = new Set(['password', 'new-password', 'ticket', 'csrfpreventi
 
 /** A copy of request params with secrets replaced by `***`. */
 export function redact(params: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(params)) out[k] = SECRET_KEYS.has(k.toLowerCase()) ? '***' : v;
   return out;
 }
@@ -55,12 +55,12 @@ const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s)
 
 /** A flat, bounded copy of parameters: strings cut to 256 characters, nothing nested is walked. */
 function boundedParams(params: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const out = Object.create(null) as Record<string, unknown>;
   let n = 0;
   for (const [k, v] of Object.entries(redact(params))) {
     if (++n > 64) break;
     const one = (x: unknown): unknown => (typeof x === 'string' ? cut(x, 256) : typeof x === 'number' || typeof x === 'boolean' || x === null ? x : `[${typeof x}]`);
-    Object.defineProperty(out, cut(k, 64), { value: Array.isArray(v) ? v.slice(0, 16).map((x) => (Array.isArray(x) ? '[array]' : one(x))) : one(v), enumerable: true });
+    out[cut(k, 64)] = Array.isArray(v) ? v.slice(0, 16).map((x) => (Array.isArray(x) ? '[array]' : one(x))) : one(v);
   }
   return out;
 }
