@@ -24,7 +24,8 @@ function paramHelp(): string {
 /** Collect `--PARAM VALUE` into PVE params (repeated list params are joined with commas). */
 function collectParams(args: ParsedArgs, allowed: readonly string[], command: string): Record<string, string> {
   onlyOptions(args, allowed, command);
-  const params: Record<string, string> = {};
+  // Null prototype: an option named like an Object.prototype member is a key, never merged.
+  const params = Object.create(null) as Record<string, string>;
   for (const [k, vs] of args.options) {
     if (k === 'help' || k === 'delete') continue;
     params[k] = vs.length > 1 ? vs.join(',') : vs[0]!;
