@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { LoginLimiter } from '../../src/api/auth.ts';
+import { LoginLimiter, sourceKey } from '../../src/api/auth.ts';
 import { NetworkCore } from '../../src/core/network.ts';
 import { main } from '../../src/cli/main.ts';
 import { form, PASSWORD, raw, startServer } from './helpers.ts';
@@ -178,6 +178,12 @@ describe('garbage does not stop the server and stages nothing', () => {
     }
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => chunkedPost(h, paths[i]!, 400 * 1024, i % 2 ? authHeader(h) : {})));
     for (const r of results) assert.ok(r === 413 || r === 'reset', String(r));
+    // Outside /api2 (the UI's static files): refused as an unknown file, the body is never used.
+    for (const p of ['/', '/index.html', '/x']) {
+      const r = await chunkedPost(h, p, 400 * 1024);
+      assert.ok(r === 404 || r === 'reset', `${p}: ${r}`);
+      await alive(h);
+    }
     await alive(h);
     await nothingStaged(h, live);
   });
@@ -485,6 +491,13 @@ describe('login brute force', () => {
     assert.equal(got[got.length - 1], 429, got.join(' '));
     // Other users from fresh sources are not affected.
     assert.equal(await loginFrom(h, 'eve@pve', PASSWORD, '127.0.3.100'), 200);
+  });
+
+  test('a source is an IPv4 address (also IPv4-mapped) or an IPv6 /64', () => {
+    assert.equal(sourceKey('::ffff:192.0.2.7'), '192.0.2.7');
+    assert.equal(sourceKey('192.0.2.7'), '192.0.2.7');
+    assert.equal(sourceKey('2001:db8:1:2:3:4:5:6'), sourceKey('2001:db8:1:2::9'));
+    assert.notEqual(sourceKey('2001:db8:1:2::9'), sourceKey('2001:db8:1:3::9'));
   });
 
   test('backoff: each new block of the same key is longer (unit, explicit clock)', () => {
