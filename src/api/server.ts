@@ -406,7 +406,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
 
   return {
     server,
-    handler,
+    handler: guarded,
     tasks,
     auth,
     core,
