@@ -463,7 +463,9 @@ function loginFrom(h: Harness, user: string, password: string, localAddress: str
 describe('login brute force', () => {
   let h: Harness;
   before(async () => {
-    h = await startServer('03-bridged-default.interfaces', { loginLimit: { max: 5, windowMs: 60_000 }, server: { loginLimit: { max: 5, windowMs: 60_000, userMax: 8 } } });
+    // 64 connections per source: the 50 parallel guesses below come from one address and must
+    // all reach the login limiter at once (the connection cap is tested above).
+    h = await startServer('03-bridged-default.interfaces', { server: { loginLimit: { max: 5, windowMs: 60_000, userMax: 8 }, maxConnectionsPerSource: 64 } });
     for (const u of ['ops@pve', 'dev@pve', 'eve@pve']) await h.srv.auth.addUser(u, PASSWORD);
   });
   after(() => h.close());
