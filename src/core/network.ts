@@ -5,6 +5,7 @@
 import { NodenetError, paramError } from '../errors.ts';
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { sortDiagnostics } from '../interfaces/diagnostic.ts';
+import { nonUtf8Diagnostics } from '../interfaces/bytes.ts';
 import { unifiedDiff } from '../interfaces/diff.ts';
 import { applyEdits } from '../interfaces/edits.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
@@ -239,6 +240,7 @@ export class NetworkCore {
     const p = this.parseText(text, file);
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
+      ...nonUtf8Diagnostics(text, file),
       ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
     ]);
     this.checkCache = { text, diags };
