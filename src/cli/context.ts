@@ -18,16 +18,12 @@ export interface CliContext {
   core(): NetworkCore;
 }
 
+/**
+ * What a command does. What it is called, what it takes and its help live in the command table
+ * (spec.ts); the parser has checked the arguments against it before run() is called.
+ */
 export interface Command {
   name: string;
-  /** One line for `nodenet --help`. */
-  summary: string;
-  /** Usage line(s) after `nodenet [global options] `. */
-  usage: string;
-  /** The long help: what it does, options, examples. */
-  help: string;
-  /** Options that take no value. */
-  booleans?: readonly string[];
   /** Returns the exit code. */
   run(ctx: CliContext, args: ParsedArgs): Promise<number>;
 }
