@@ -135,7 +135,9 @@ export async function verifyLive(opts: { root: string; backend: Backend; log?: L
   const store = new ConfigStore(opts.root);
   const snap = await store.read();
   const model = modelOf(snap.live);
-  await opts.backend.prepare(nicsOf(model));
+  // verify reads what is there: a sandbox that exists gets no card for a name the file uses
+  const fixed = (await opts.backend.nics?.()) ?? null;
+  await opts.backend.prepare(fixed === null ? nicsOf(model) : []);
   const r = verifyState(model, await opts.backend.readState());
   return r;
 }
@@ -200,7 +202,11 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
     log(`backend: ${await backend.describe()}`);
-    await backend.prepare(nicsOf(before, after));
+    // A backend with a fixed set of NICs (the netns sandbox once made) gets no card for a name
+    // only the new file uses: a typo in a port stays a missing port, as on real hardware, and
+    // verify reports it. The first apply makes the sandbox with the NICs both files name.
+    const fixed = (await backend.nics?.()) ?? null;
+    await backend.prepare(fixed === null ? nicsOf(before, after) : nicsOf(before));
     const stateBefore = await backend.readState();
     // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
     const perm = await liveMode(paths.interfaces);

@@ -28,13 +28,30 @@ export interface Command {
   run(ctx: CliContext, args: ParsedArgs): Promise<number>;
 }
 
-export function makeCore(root: string): () => NetworkCore {
+/**
+ * The core for a root. `backendNics`: the NICs of the backend the config will be applied to
+ * (the netns sandbox's); without them, the host's for `--root /`.
+ */
+export function makeCore(root: string, backendNics?: ReadonlySet<string>): () => NetworkCore {
   let core: NetworkCore | undefined;
   return () => {
     if (core) return core;
-    const nics = hostNics(root);
+    const nics = backendNics ?? hostNics(root);
     const host = hostLinkInfo(root);
     core = new NetworkCore({ root, ...(nics ? { nics } : {}), ...(host ? { host } : {}) });
     return core;
   };
+}
+
+/**
+ * The NICs of the netns backend's sandbox for `root`: its veth NICs once it exists, else the
+ * NICs the live file names (those the first apply makes it with).
+ */
+export async function netnsNics(root: string): Promise<Set<string>> {
+  const { createNetnsBackend } = await import('../apply/backend.ts');
+  const have = await createNetnsBackend({ root }).nics();
+  if (have !== null) return new Set(have);
+  const { modelOf, nicsOf } = await import('../apply/pipeline.ts');
+  const { ConfigStore } = await import('../store/store.ts');
+  return new Set(nicsOf(modelOf((await new ConfigStore(root).read()).live)));
 }

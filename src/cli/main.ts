@@ -9,7 +9,7 @@ import { NodenetError, isNodenetError } from '../errors.ts';
 import { encodeText } from '../interfaces/bytes.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliContext, Command, OutputFormat } from './context.ts';
-import { makeCore } from './context.ts';
+import { makeCore, netnsNics } from './context.ts';
 import { color, formatDiagnostics } from './format.ts';
 import { commandHelp, commandSpec, topHelp, type CommandSpec } from './spec.ts';
 
@@ -79,6 +79,9 @@ export async function main(argv: readonly string[], io: RunIO): Promise<number> 
     const cmd = await loadCommand(line.command);
     const root = resolve(line.globals.get('root') ?? '/');
     const backend = line.globals.get('backend');
+    // Validation knows the NICs of the backend the config will be applied to: the sandbox's
+    // under netns (the host's for --root / come from /sys/class/net).
+    const nics = backend === 'netns' && (line.command.module === 'edit' || line.command.module === 'setup') ? await netnsNics(root) : undefined;
     color.on = io.tty && format === 'text' && !process.env.NO_COLOR;
     const ctx: CliContext = {
       root,
@@ -87,7 +90,7 @@ export async function main(argv: readonly string[], io: RunIO): Promise<number> 
       out: io.out,
       err: io.err,
       tty: io.tty,
-      core: makeCore(root),
+      core: makeCore(root, nics),
       ...(backend !== undefined ? { backend } : {}),
     };
     return await cmd.run(ctx, line.args);

@@ -120,8 +120,24 @@ export class NetworkCore {
     return stampOf(await readSourced(this.store.paths, model.sources));
   }
 
+  private liveSeen: string | undefined;
+
+  /**
+   * The one source of live state (`active`, `exists`) for every view: the host info is
+   * refreshed before a list and before a single get alike, and at once when the live file
+   * changed since the last view (an apply or rollback happened).
+   */
+  private async refreshHost(liveDigest: string): Promise<void> {
+    const h = this.opts.host;
+    if (h?.refresh === undefined) return;
+    const force = this.liveSeen !== undefined && this.liveSeen !== liveDigest;
+    this.liveSeen = liveDigest;
+    await h.refresh(force);
+  }
+
   /** List interfaces of the pending config (PVE's `GET /nodes/{node}/network`). */
   async list(type?: string): Promise<ListResult> {
+    await this.refreshHost((await this.store.read()).liveDigest);
     const { snap, parsed } = await this.snapshot();
     const data: PveIface[] = [];
     for (const iface of parsed.model.ifaces.values()) {
@@ -144,6 +160,7 @@ export class NetworkCore {
   /** One interface, without the `iface` key (as PVE's single GET). */
   async get(name: string): Promise<{ data: PveIface; digest: string }> {
     checkIfaceName(name);
+    await this.refreshHost((await this.store.read()).liveDigest);
     const { snap, parsed } = await this.snapshot();
     const iface = parsed.model.ifaces.get(name);
     if (!iface) {

@@ -55,14 +55,16 @@ export const serve: Command = {
     const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
-    const nics = hostNics(ctx.root);
+    // Validation knows the NICs of the node it applies to: the sandbox's under netns.
+    const sandboxNics = backend === 'netns' ? await be.nics?.() : undefined;
+    const nics = sandboxNics ? new Set(sandboxNics) : hostNics(ctx.root);
     const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}), ...(links ? { host: links } : {}) });
     const srv = createServer({
       root: ctx.root,
       node: ctx.node,
       core,
       ...(links ? { linkState: () => links.refresh() } : {}),
-      apply: new PipelineApplyService(ctx.root, be),
+      apply: new PipelineApplyService(ctx.root, be, () => links?.invalidate()),
       ...(backend !== 'none' ? { sysctl: (argv: string[]) => be.exec(argv) } : {}),
       tls: { key: tls.key, cert: tls.cert },
       logger: log,
