@@ -103,9 +103,12 @@ export function controlChar(v: string, multiline = false): string | null {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c === 10 && multiline) continue;
-    // A lone surrogate is refused too: in text read from the file it stands for a byte that
-    // was not UTF-8 (interfaces/bytes.ts), and a user value must not write such a byte.
-    const lone = c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00);
+    // A lone surrogate is refused too. In text read from the file, U+DC80..U+DCFF stands for a
+    // byte that was not UTF-8 (interfaces/bytes.ts): a comment read with such a byte and sent
+    // back unchanged keeps it (set → get → set), and it can never make a line (0x80..0xFF);
+    // any other lone surrogate, or one outside a comment, is refused.
+    const escapedByte = multiline && c >= 0xdc80 && c <= 0xdcff && !((v.charCodeAt(i - 1) & 0xfc00) === 0xd800);
+    const lone = !escapedByte && c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00);
     if (c >= 0xd800 && c <= 0xdbff && !lone) {
       i++;
       continue;

@@ -105,10 +105,28 @@ describe('bytes that are not UTF-8', () => {
     assert.deepEqual(changed(r.out), ['-# caf\xe9 network (Stra\xdfe 5)', '+# caf\xef\xbf\xbd network (Stra\xdfe 5)']);
   });
 
-  it('a value holding a lone surrogate (an escaped byte) is refused like a control character', () => {
-    const { errors } = checkParams({ type: 'bridge', comments: 'caf\udce9' }, IFACE_PARAMS);
-    assert.match(errors.comments ?? '', /U\+DCE9/);
+  it('an escaped byte may only come back in a comment read with it; other lone surrogates are refused', () => {
+    // a comment read from the file with the byte E9, sent back unchanged: kept
+    assert.deepEqual(checkParams({ type: 'bridge', comments: 'caf\udce9' }, IFACE_PARAMS).errors, {});
     assert.deepEqual(checkParams({ type: 'bridge', comments: 'caf\u00e9 \u{1F600}' }, IFACE_PARAMS).errors, {});
+    assert.match(checkParams({ type: 'bridge', comments: 'x\udc0a' }, IFACE_PARAMS).errors.comments ?? '', /U\+DC0A/);
+    assert.match(checkParams({ type: 'bridge', comments: 'x\ud800' }, IFACE_PARAMS).errors.comments ?? '', /U\+D800/);
+    assert.match(checkParams({ type: 'bridge', ovs_options: 'x\udce9' }, IFACE_PARAMS).errors.ovs_options ?? '', /U\+DCE9/);
+  });
+
+  it('set → get → set of a comment holding a byte that is not UTF-8 keeps the byte', async () => {
+    const { NetworkCore } = await import('../../src/core/network.ts');
+    const root = newRoot(LIVE);
+    const core = new NetworkCore({ root });
+    const got = (await core.get('vmbr0')).data;
+    assert.match(String(got.comments), /r\udce9seau principal/);
+    // the UI sends the comment back unchanged together with a change of another field
+    const r = await core.update('vmbr0', { comments: String(got.comments), mtu: 1500 });
+    assert.equal(r.changed, true);
+    const staged = readFileSync(join(root, 'etc/network/interfaces.new'));
+    assert.ok(staged.includes(latin1('# r\xe9seau principal\n')), staged.toString('latin1'));
+    assert.ok(staged.includes(latin1('# caf\xe9 network (Stra\xdfe 5)\n')));
+    assert.equal(staged.includes(Buffer.from('\ufffd', 'utf8')), false);
   });
 });
 
