@@ -414,7 +414,7 @@ function optionLines(opts: readonly OptionSpec[]): string {
   return opts
     .map((o) => {
       const vs = o.choices ?? o.values;
-      const choices = vs && !o.help.includes('|') ? ` (${vs.join('|')})` : '';
+      const choices = vs && !vs.every((v) => o.help.includes(v)) ? ` (${vs.join('|')})` : '';
       return `  ${head(o).padEnd(w)}  ${o.help}${choices}`;
     })
     .join('\n');
