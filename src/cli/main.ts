@@ -11,7 +11,7 @@ import { parseCommandLine } from './args.ts';
 import type { CliContext, Command, OutputFormat } from './context.ts';
 import { makeCore, netnsNics } from './context.ts';
 import { color, formatDiagnostics } from './format.ts';
-import { commandHelp, commandSpec, topHelp, type CommandSpec } from './spec.ts';
+import { COMMANDS, GLOBAL_OPTIONS, commandHelp, commandSpec, topHelp, type CommandSpec } from './spec.ts';
 
 function version(): string {
   try {
@@ -59,12 +59,13 @@ export async function main(argv: readonly string[], io: RunIO): Promise<number> 
       const target = line.command?.name === 'help' ? line.args.positionals[0] : line.command?.name;
       if (target === undefined) {
         if (line.error && !line.help) throw line.error;
-        io.out(topHelp(version()));
+        // json: the command table itself, for generating a man page or shell completion
+        io.out(format === 'json' ? `${JSON.stringify({ version: version(), globalOptions: GLOBAL_OPTIONS, commands: COMMANDS })}\n` : topHelp(version()));
         return 0;
       }
       const spec = commandSpec(target);
       if (!spec) throw line.error ?? new NodenetError('USAGE', `unknown command '${target}'; see \`nodenet --help\``);
-      io.out(commandHelp(spec));
+      io.out(format === 'json' ? `${JSON.stringify(spec)}\n` : commandHelp(spec));
       return 0;
     }
     if (line.version) {

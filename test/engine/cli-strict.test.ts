@@ -41,7 +41,8 @@ describe('help and version never run the command', () => {
     it(`nodenet ${argv.join(' ')} shows help and keeps the staged change`, () => {
       const r = run(argv);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.out, /^Usage: nodenet \[global options\] revert\n/);
+      if (argv.includes('json')) assert.equal((JSON.parse(r.out) as { name: string }).name, 'revert');
+      else assert.match(r.out, /^Usage: nodenet \[global options\] revert\n/);
       assert.ok(existsSync(staged), 'the staged change is still there');
     });
   }
@@ -160,6 +161,16 @@ describe('a closed pipe', () => {
 });
 
 describe('the command table', () => {
+  it('help --output-format json prints the table (for a man page or shell completion)', () => {
+    const all = JSON.parse(run(['--output-format', 'json', 'help']).out) as { commands: { name: string; options: { name: string }[] }[]; globalOptions: { name: string }[] };
+    assert.deepEqual(all.commands.map((c) => c.name), COMMANDS.map((c) => c.name));
+    assert.ok(all.globalOptions.some((o) => o.name === 'help'));
+    const one = JSON.parse(run(['--output-format', 'json', 'help', 'list']).out) as { name: string; options: { name: string; choices: string[] }[] };
+    assert.equal(one.name, 'list');
+    assert.ok(one.options[0]!.choices.includes('bridge'));
+  });
+
+
   it('every command has usage, a description and examples, and a module that runs it', async () => {
     for (const c of COMMANDS) {
       assert.ok(c.usage.startsWith(c.name), c.name);
