@@ -3,7 +3,8 @@
  * - a port typo (`create vmbr7 --bridge_ports eno9`, no eno9 in the sandbox) is staged with a
  *   warning, the apply does not invent the card, and `verify` reports the missing port;
  * - after an apply through the API, `GET .../network/vmbr4000` and the list agree with the
- *   kernel that the new bridge is up (one source of live state for every view).
+ *   kernel that the new bridge is up (one source of live state for every view), and the API's
+ *   validation knows the sandbox's NICs.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -144,5 +145,16 @@ describe('netns: the API shows one live state in the list and the single GET', {
     const list = (await api(port, auth, 'GET', '/nodes/localhost/network')).json.data as { iface: string; active?: number }[];
     assert.equal(one.active, 1, 'the single GET');
     assert.equal(list.find((o) => o.iface === 'vmbr4000')?.active, 1, 'the list');
+  });
+
+  it('the API validates ports against the sandbox NICs: a typo is a warning at staging', async () => {
+    const c = await api(port, auth, 'POST', '/nodes/localhost/network', { iface: 'vmbr7', type: 'bridge', bridge_ports: 'eno9' });
+    assert.equal(c.status, 200, JSON.stringify(c.json));
+    const check = (await api(port, auth, 'GET', '/nodes/localhost/network/check')).json.data as { diagnostics: { code: string; severity: string; message: string }[] };
+    assert.deepEqual(
+      check.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => [d.severity, /'eno9'/.test(d.message)]),
+      [['warning', true]],
+    );
+    assert.equal((await api(port, auth, 'DELETE', '/nodes/localhost/network')).status, 200);
   });
 });
