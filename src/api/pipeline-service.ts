@@ -17,14 +17,27 @@ import type { ApplyOptions, ApplyService, ConfirmResult, HistoryEntry, VerifyRes
 export class PipelineApplyService implements ApplyService {
   readonly backend: string;
 
+  /**
+   * @param liveChanged called when an apply or rollback has ended (whatever its outcome), so
+   * that views of the live state read the kernel afresh instead of a reading from before it
+   */
   constructor(
     private readonly root: string,
     private readonly be: Backend,
+    private readonly liveChanged: () => void = () => undefined,
   ) {
     this.backend = be.kind;
   }
 
   async apply(opts: ApplyOptions & { connection?: Connection }, log: (line: string) => void): Promise<void> {
+    try {
+      await this.applyOnce(opts, log);
+    } finally {
+      this.liveChanged();
+    }
+  }
+
+  private async applyOnce(opts: ApplyOptions & { connection?: Connection }, log: (line: string) => void): Promise<void> {
     const r = await applyStaged({
       root: this.root,
       backend: this.be,
@@ -47,6 +60,14 @@ export class PipelineApplyService implements ApplyService {
   }
 
   async rollback(opts: { n?: number; user: string }, log: (line: string) => void): Promise<void> {
+    try {
+      await this.rollbackOnce(opts, log);
+    } finally {
+      this.liveChanged();
+    }
+  }
+
+  private async rollbackOnce(opts: { n?: number; user: string }, log: (line: string) => void): Promise<void> {
     if (opts.n === undefined && (await readJournal(this.root)) !== null) {
       await rollbackPending({ root: this.root, backend: this.be, log, reason: `rolled back by ${opts.user}` });
       return;

@@ -65,6 +65,12 @@ export interface Backend {
   check(): Promise<CheckResult>;
   /** Runs a command where this backend applies (netns: inside the sandbox with its mounts). */
   exec(argv: string[]): Promise<RunResult>;
+  /**
+   * The NICs of the node this backend applies to, when it has a fixed set: the netns
+   * sandbox's veth NICs once it exists (null before). Absent for the host (validation reads
+   * /sys/class/net) and for none.
+   */
+  nics?(): Promise<string[] | null>;
 }
 
 // ---------------------------------------------------------------- log attribution
@@ -212,6 +218,7 @@ export interface NetnsBackend extends Backend {
   execNet(argv: string[]): Promise<RunResult>;
   /** Removes the namespaces and everything in them (and stops the warm worker first). */
   destroy(): Promise<void>;
+  nics(): Promise<string[] | null>;
   /**
    * The warm ifupdown2 worker targeted reloads go through (undefined when created with
    * `warm: false`). It starts at the first targeted reload, or at its start().
@@ -297,6 +304,8 @@ export function createNetnsBackend(opts: {
     exec: async (argv) => (await ready()).exec(argv),
     execNet: async (argv) => (await ready()).execNet(argv),
     sandbox: ready,
+    // needs no ifupdown2: listing the sandbox's NICs must not download a copy
+    nics: async () => (sb ?? new NetnsSandbox({ root: opts.root, run })).nics(),
     destroy: async () => {
       const w = warm;
       warm = undefined;

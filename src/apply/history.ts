@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWrite, readOptional } from '../store/atomic.ts';
+import { atomicWrite, readOptional, type FileMode } from '../store/atomic.ts';
 import type { KernelState } from './state.ts';
 
 export const HISTORY_KEEP = 50;
@@ -69,6 +69,8 @@ export interface NewEntry {
   digestAfter: string;
   changed: string[];
   stateBefore: KernelState;
+  /** Mode and owner of the copies of the file (the live file's: a 0600 file's copies are 0600). */
+  mode?: FileMode;
 }
 
 /** Writes a new entry (outcome `in-progress`) and prunes old ones. Call under the apply lock. */
@@ -77,9 +79,10 @@ export async function createEntry(varLib: string, e: NewEntry, now = new Date())
   const id = (ids[ids.length - 1] ?? 0) + 1;
   const dir = entryDir(varLib, id);
   await fs.mkdir(dir, { recursive: true });
-  await atomicWrite(join(dir, 'interfaces'), e.previous);
-  await atomicWrite(join(dir, 'applied'), e.applied);
-  await atomicWrite(join(dir, 'state.json'), `${JSON.stringify(e.stateBefore, null, 1)}\n`);
+  const perm = e.mode ?? 0o644;
+  await atomicWrite(join(dir, 'interfaces'), e.previous, perm);
+  await atomicWrite(join(dir, 'applied'), e.applied, perm);
+  await atomicWrite(join(dir, 'state.json'), `${JSON.stringify(e.stateBefore, null, 1)}\n`, perm);
   const meta: HistoryMeta = {
     id,
     action: e.action,

@@ -26,6 +26,11 @@ export class BackendLinkInfo implements HostInfo {
     return this.up.get(name) === true;
   }
 
+  /** Makes the next refresh read the kernel (after an apply or rollback changed it). */
+  invalidate(): void {
+    this.at = 0;
+  }
+
   /** Refresh when older than {@link LINK_INFO_MAX_AGE_MS}; returns a stamp that changes with the state. */
   refresh(force = false): Promise<string> {
     if (!force && Date.now() - this.at < LINK_INFO_MAX_AGE_MS) return Promise.resolve(this.stampValue);

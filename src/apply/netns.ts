@@ -169,6 +169,17 @@ export class NetnsSandbox {
     return (await this.listNamespaces()).has(this.names.ns);
   }
 
+  /**
+   * The sandbox's NICs: the names of the veth ends its peer namespace holds (one per NIC), or
+   * null when the namespaces do not exist yet. Validation checks ports against these, as it
+   * checks them against /sys/class/net on the host.
+   */
+  async nics(): Promise<string[] | null> {
+    const have = await this.listNamespaces();
+    if (!have.has(this.names.ns) || !have.has(this.names.peer)) return null;
+    return (await this.linkNames(this.names.peer)).filter((n) => n !== 'lo').sort();
+  }
+
   private async listNamespaces(): Promise<Set<string>> {
     const out = await runChecked(this.run, 'ip', ['netns', 'list']);
     // lines look like "nodenet-1a2b3c4d (id: 0)" or just the name

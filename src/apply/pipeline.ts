@@ -20,7 +20,8 @@ import type { Iface, Model } from '../model/types.ts';
 import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
 import { withLock } from '../store/lock.ts';
 import { pathsFor } from '../store/paths.ts';
-import { ConfigStore, sha256 } from '../store/store.ts';
+import { ConfigStore, liveMode, sha256 } from '../store/store.ts';
+import { keepMode } from '../store/atomic.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
 import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
@@ -134,7 +135,9 @@ export async function verifyLive(opts: { root: string; backend: Backend; log?: L
   const store = new ConfigStore(opts.root);
   const snap = await store.read();
   const model = modelOf(snap.live);
-  await opts.backend.prepare(nicsOf(model));
+  // verify reads what is there: a sandbox that exists gets no card for a name the file uses
+  const fixed = (await opts.backend.nics?.()) ?? null;
+  await opts.backend.prepare(fixed === null ? nicsOf(model) : []);
   const r = verifyState(model, await opts.backend.readState());
   return r;
 }
@@ -199,9 +202,16 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
     log(`backend: ${await backend.describe()}`);
-    await backend.prepare(nicsOf(before, after));
+    // A backend with a fixed set of NICs (the netns sandbox once made) gets no card for a name
+    // only the new file uses: a typo in a port stays a missing port, as on real hardware, and
+    // verify reports it. The first apply makes the sandbox with the NICs both files name.
+    const fixed = (await backend.nics?.()) ?? null;
+    await backend.prepare(fixed === null ? nicsOf(before, after) : nicsOf(before));
     const stateBefore = await backend.readState();
+    // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
+    const perm = await liveMode(paths.interfaces);
     const entry = await createEntry(paths.varLib, {
+      mode: perm,
       action: target.action,
       ...(target.rollbackOf === undefined ? {} : { rollbackOf: target.rollbackOf }),
       user: o.user,
@@ -231,11 +241,12 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       if (target.fromStaged) {
         const now = await readOptional(paths.staged);
         if (now !== target.text) throw new NodenetError('STALE', 'the staged file changed during apply; run apply again');
+        await keepMode(paths.staged, perm);
         await fs.rename(paths.staged, paths.interfaces);
         await fsyncDir(paths.etcNetwork);
         await atomicRemove(paths.stagedMeta);
       } else {
-        await atomicWrite(paths.interfaces, target.text);
+        await atomicWrite(paths.interfaces, target.text, perm);
       }
     });
     log(`live: ${target.fromStaged ? 'interfaces.new renamed over interfaces' : 'interfaces written'} (${entry.digestAfter.slice(0, 12)}…)`);
@@ -341,7 +352,7 @@ async function rollbackLocked(o: { root: string; backend: Backend; log: Log; rea
   if (previous === null) throw new NodenetError('IO', `history entry #${journal.id} has no saved file; cannot roll back`);
   const current = (await readOptional(paths.interfaces)) ?? '';
   await backendPrepare(backend, current, previous);
-  await new ConfigStore(root).locked(() => atomicWrite(paths.interfaces, previous));
+  await new ConfigStore(root).locked(async () => atomicWrite(paths.interfaces, previous, await liveMode(paths.interfaces)));
   log(`rollback: restored the previous file (${sha256(previous).slice(0, 12)}…): ${o.reason}`);
   let detail = o.reason;
   if (o.noReload !== true) {

@@ -4,7 +4,8 @@
  *
  * Critical (the config is not in effect; inside a confirm window it rolls back at once):
  * an auto interface missing or down, a configured address missing, a bridge port / bond slave
- * not enslaved to its master, a configured default gateway route missing.
+ * / VLAN raw device of an auto interface missing from the kernel, a port or slave not enslaved
+ * to its master, a configured default gateway route missing.
  * Tolerated (reported, not failing): addresses in the kernel the file does not name, an MTU
  * different from the file's, an address written without a prefix that is present with any prefix.
  */
@@ -34,6 +35,7 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
   const tol = (iface: string, message: string): void => {
     diffs.push({ iface, severity: 'tolerated', message });
   };
+  missingLowers(model, kernel, crit, tol);
   for (const iface of model.ifaces.values()) {
     if (!iface.autostart || iface.kind === 'loopback' || iface.name === 'lo') continue;
     if (iface.kind.startsWith('OVS')) continue; // not driven by ifupdown2 natively
@@ -67,11 +69,11 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
       const ip = canon(x.split('/')[0] ?? '');
       if (!configured.has(ip) && !ip.startsWith('fe80:')) tol(iface.name, `${iface.name}: address ${x} is not in the file`);
     }
-    const lowers = [...(iface.bridge?.ports ?? []), ...(iface.bond?.slaves ?? [])].filter((p) => p !== 'none' && !/[*?[]/.test(p));
-    for (const p of lowers) {
+    for (const { name: p } of lowersOf(iface)) {
+      if (p === iface.vlan?.rawDevice) continue;
       const kp = kernel.get(p);
-      if (kp === undefined) crit(iface.name, `${iface.name}: port ${p} does not exist`);
-      else if (kp.master !== iface.name) crit(iface.name, `${iface.name}: port ${p} is ${kp.master === undefined ? 'not enslaved' : `enslaved to ${kp.master}`}`);
+      // a missing one is reported by missingLowers below
+      if (kp !== undefined && kp.master !== iface.name) crit(iface.name, `${iface.name}: port ${p} is ${kp.master === undefined ? 'not enslaved' : `enslaved to ${kp.master}`}`);
     }
     if (iface.mtu !== undefined && Number(iface.mtu) !== k.mtu) tol(iface.name, `${iface.name}: mtu ${k.mtu}, the file says ${iface.mtu}`);
     kindChecks(iface, k, crit, tol);
@@ -84,6 +86,33 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
 }
 
 type Report = (iface: string, message: string) => void;
+
+/** The devices an interface is built on: bridge ports, bond slaves, the VLAN raw device (no globs, no `none`). */
+function lowersOf(iface: Iface): { name: string; what: string }[] {
+  const out: { name: string; what: string }[] = [];
+  for (const p of iface.bridge?.ports ?? []) out.push({ name: p, what: 'bridge port' });
+  for (const p of iface.bond?.slaves ?? []) out.push({ name: p, what: 'bond slave' });
+  if (iface.vlan?.rawDevice !== undefined) out.push({ name: iface.vlan.rawDevice, what: 'VLAN raw device' });
+  return out.filter((l) => l.name !== 'none' && !/[*?[]/.test(l.name));
+}
+
+/**
+ * Every port, slave and raw device the file names that the kernel lacks (a typo such as
+ * `bridge-ports eno9`: ifupdown2 warns and exits 0, and the bridge comes up without its
+ * uplink). Critical for an auto interface, whether or not the interface itself came up;
+ * tolerated for one that is not brought up at boot.
+ */
+function missingLowers(model: Model, kernel: ReadonlyMap<string, KernelInterface>, crit: Report, tol: Report): void {
+  for (const iface of model.ifaces.values()) {
+    if (iface.kind === 'loopback' || iface.kind.startsWith('OVS')) continue;
+    for (const l of lowersOf(iface)) {
+      if (kernel.has(l.name)) continue;
+      const msg = `${iface.name}: ${l.what} ${l.name} does not exist in the kernel`;
+      if (iface.autostart) crit(iface.name, msg);
+      else tol(iface.name, `${msg} (${iface.name} is not brought up at boot)`);
+    }
+  }
+}
 
 /**
  * Kind-specific checks: a bond's mode and the options the file sets (ifupdown2 can leave a

@@ -6,34 +6,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { NodenetError, isNodenetError } from '../errors.ts';
-import { parseArgs } from './args.ts';
+import { encodeText } from '../interfaces/bytes.ts';
+import { parseCommandLine } from './args.ts';
 import type { CliContext, Command, OutputFormat } from './context.ts';
-import { makeCore } from './context.ts';
+import { makeCore, netnsNics } from './context.ts';
 import { color, formatDiagnostics } from './format.ts';
-import { commands as editCommands } from './commands/edit.ts';
-
-/** Commands implemented in their own modules, loaded on demand (keeps `nodenet list` fast). */
-const LAZY: Record<string, { module: string; summary: string }> = {
-  apply: { module: 'apply', summary: 'make the staged config live (validate, reload, verify, confirm window)' },
-  confirm: { module: 'apply', summary: 'keep the applied config (ends the rollback window)' },
-  rollback: { module: 'apply', summary: 'go back to an earlier applied config through the safe path' },
-  history: { module: 'apply', summary: 'list applied configs' },
-  verify: { module: 'apply', summary: 'compare the running kernel state with the live file' },
-  netns: { module: 'apply', summary: 'manage the netns backend sandbox (netns destroy)' },
-  setup: { module: 'setup', summary: 'planning modes: setup bridged | routed | nat' },
-  ipv6: { module: 'setup', summary: 'disable, enable or show IPv6 (sysctl.d file)' },
-  serve: { module: 'serve', summary: 'the REST API and web UI over HTTPS' },
-  user: { module: 'serve', summary: 'manage local pve-realm users (user add)' },
-  token: { module: 'serve', summary: 'manage API tokens (token add)' },
-};
-
-const GLOBAL_HELP = `Global options:
-  --root DIR               the root the files live under (default /)
-  --node NAME              node name (default: the host name)
-  --output-format F        text (default) or json (stable, machine-readable)
-  --backend B              ifupdown2 | netns | none (apply, verify, serve)
-  --help                   help for nodenet or a command
-  --version                print the version`;
+import { COMMANDS, GLOBAL_OPTIONS, commandHelp, commandSpec, topHelp, type CommandSpec } from './spec.ts';
 
 function version(): string {
   try {
@@ -51,34 +29,13 @@ function version(): string {
   return 'unknown';
 }
 
-async function loadCommand(name: string): Promise<Command | undefined> {
-  const direct = editCommands.find((c) => c.name === name);
-  if (direct) return direct;
-  const lazy = LAZY[name];
-  if (!lazy) return undefined;
-  try {
-    const mod = (await import(`./commands/${lazy.module}.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`)) as { commands: Command[] };
-    return mod.commands.find((c) => c.name === name);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(`commands/${lazy.module}`)) return undefined;
-    throw e;
-  }
-}
-
-function topHelp(): string {
-  const all: [string, string][] = [...editCommands.map((c): [string, string] => [c.name, c.summary]), ...Object.entries(LAZY).map(([k, v]): [string, string] => [k, v.summary])];
-  return `nodenet ${version()} — safe, lossless network management for Proxmox-VE-style nodes
-
-Usage: nodenet [--root DIR] [--output-format text|json] COMMAND [ARGS]...
-
-Commands:
-${all.map(([n, s]) => `  ${n.padEnd(10)} ${s}`).join('\n')}
-
-${GLOBAL_HELP}
-
-Edits are staged in etc/network/interfaces.new and never touch the live file; \`nodenet
-apply\` makes them live. Run \`nodenet COMMAND --help\` for a command's options and examples.
-`;
+/** The module that runs a command, loaded on demand (keeps `nodenet list` fast). */
+async function loadCommand(spec: CommandSpec): Promise<Command> {
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const mod = (await import(`./commands/${spec.module}.${ext}`)) as { commands: Command[] };
+  const cmd = mod.commands.find((c) => c.name === spec.name);
+  if (!cmd) throw new Error(`the command table names ${spec.name} in commands/${spec.module}, which does not define it`);
+  return cmd;
 }
 
 export interface RunIO {
@@ -87,90 +44,81 @@ export interface RunIO {
   tty: boolean;
 }
 
-/** Run the CLI with `argv` (without node and script). Returns the exit code. */
+/**
+ * Run the CLI with `argv` (without node and script). Returns the exit code. The whole line is
+ * parsed against the command table first: help, version and usage errors are answered without
+ * touching any file.
+ */
 export async function main(argv: readonly string[], io: RunIO): Promise<number> {
-  let format: OutputFormat = 'text';
+  const line = parseCommandLine(argv);
+  const f = line.globals.get('output-format');
+  const format: OutputFormat = f === 'json' ? 'json' : 'text';
   try {
-    // Global options may come before the command.
-    let i = 0;
-    let root = '/';
-    let node: string | undefined;
-    let backend: string | undefined;
-    const takeValue = (flag: string) => {
-      const v = argv[i + 1];
-      if (v === undefined) throw new NodenetError('USAGE', `option ${flag} needs a value`);
-      i += 2;
-      return v;
-    };
-    for (;;) {
-      const a = argv[i];
-      if (a === undefined) break;
-      const [flag, inline] = a.includes('=') && a.startsWith('--') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-      const value = () => (inline !== undefined ? (i++, inline) : takeValue(flag));
-      if (flag === '--root') root = value();
-      else if (flag === '--node') node = value();
-      else if (flag === '--backend') backend = value();
-      else if (flag === '--output-format') {
-        const f = value();
-        if (f !== 'text' && f !== 'json') throw new NodenetError('USAGE', `--output-format must be text or json, not '${f}'`);
-        format = f;
-      } else if (flag === '--version') {
-        io.out(`nodenet ${version()}\n`);
+    if (line.help || line.command?.name === 'help') {
+      // `nodenet help CMD`, `nodenet CMD --help`, `nodenet --help`: help only, nothing else runs.
+      const target = line.command?.name === 'help' ? line.args.positionals[0] : line.command?.name;
+      if (target === undefined) {
+        if (line.error && !line.help) throw line.error;
+        // json: the command table itself, for generating a man page or shell completion
+        io.out(format === 'json' ? `${JSON.stringify({ version: version(), globalOptions: GLOBAL_OPTIONS, commands: COMMANDS })}\n` : topHelp(version()));
         return 0;
-      } else if (flag === '--help' || flag === '-h') {
-        io.out(topHelp());
-        return 0;
-      } else break;
-    }
-    const name = argv[i];
-    if (name === undefined) {
-      io.err(topHelp());
-      return 2;
-    }
-    const cmd = await loadCommand(name);
-    if (!cmd) {
-      const known = [...editCommands.map((c) => c.name), ...Object.keys(LAZY)];
-      const near = known.find((k) => k.startsWith(name.slice(0, 3)));
-      throw new NodenetError('USAGE', `unknown command '${name}'${near ? ` (did you mean '${near}'?)` : ''}; see \`nodenet --help\``);
-    }
-    const rest = argv.slice(i + 1);
-    // Global options are also accepted after the command.
-    const local: string[] = [];
-    for (let j = 0; j < rest.length; j++) {
-      const a = rest[j]!;
-      const m = /^--(root|node|output-format|backend)(?:=(.*))?$/.exec(a);
-      if (m) {
-        const v = m[2] ?? rest[++j];
-        if (v === undefined) throw new NodenetError('USAGE', `option --${m[1]} needs a value`);
-        if (m[1] === 'root') root = v;
-        else if (m[1] === 'node') node = v;
-        else if (m[1] === 'backend') backend = v;
-        else {
-          if (v !== 'text' && v !== 'json') throw new NodenetError('USAGE', `--output-format must be text or json, not '${v}'`);
-          format = v;
-        }
-      } else local.push(a);
-    }
-    const args = parseArgs(local, new Set(cmd.booleans ?? []));
-    if (args.options.has('help')) {
-      io.out(`Usage: nodenet [global options] ${cmd.usage}\n\n${cmd.help}\n\n${GLOBAL_HELP}\n`);
+      }
+      const spec = commandSpec(target);
+      if (!spec) throw line.error ?? new NodenetError('USAGE', `unknown command '${target}'; see \`nodenet --help\``);
+      io.out(format === 'json' ? `${JSON.stringify(spec)}\n` : commandHelp(spec));
       return 0;
     }
+    if (line.version) {
+      io.out(`nodenet ${version()}\n`);
+      return 0;
+    }
+    if (line.error) throw line.error;
+    if (!line.command) {
+      io.err(topHelp(version()));
+      return 2;
+    }
+    const cmd = await loadCommand(line.command);
+    const root = resolve(line.globals.get('root') ?? '/');
+    const backend = line.globals.get('backend');
+    // Validation knows the NICs of the backend the config will be applied to: the sandbox's
+    // under netns (the host's for --root / come from /sys/class/net).
+    const nics = backend === 'netns' && (line.command.module === 'edit' || line.command.module === 'setup') ? await netnsNics(root) : undefined;
     color.on = io.tty && format === 'text' && !process.env.NO_COLOR;
     const ctx: CliContext = {
-      root: resolve(root),
-      node: node ?? (await import('node:os')).hostname().split('.')[0]!,
+      root,
+      node: line.globals.get('node') ?? (await import('node:os')).hostname().split('.')[0]!,
       format,
       out: io.out,
       err: io.err,
       tty: io.tty,
-      core: makeCore(resolve(root)),
+      core: makeCore(root, nics),
       ...(backend !== undefined ? { backend } : {}),
     };
-    return await cmd.run(ctx, args);
+    return await cmd.run(ctx, line.args);
   } catch (e) {
     return reportError(e, format, io);
   }
+}
+
+/**
+ * The process's own stdout and stderr for {@link main}: text is written as the bytes it stands
+ * for ({@link encodeText}: a byte of the file that is not UTF-8 is printed as that byte, as
+ * `cat` and `diff` would), and a reader that goes away (`nodenet diff | head -5`) ends the
+ * output quietly: the command itself runs to its end (an apply is never cut short by a closed
+ * pipe), and nothing more is written to that stream.
+ */
+export function processIO(): RunIO {
+  const stream = (s: NodeJS.WriteStream): ((text: string) => void) => {
+    let closed = false;
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') closed = true;
+      else throw e;
+    });
+    return (text) => {
+      if (!closed) s.write(encodeText(text));
+    };
+  };
+  return { out: stream(process.stdout), err: stream(process.stderr), tty: Boolean(process.stdout.isTTY) };
 }
 
 /** Map an error to stderr output and an exit code. */

@@ -5,6 +5,7 @@
 import { NodenetError, paramError } from '../errors.ts';
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { sortDiagnostics } from '../interfaces/diagnostic.ts';
+import { nonUtf8Diagnostics } from '../interfaces/bytes.ts';
 import { unifiedDiff } from '../interfaces/diff.ts';
 import { applyEdits } from '../interfaces/edits.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
@@ -119,8 +120,24 @@ export class NetworkCore {
     return stampOf(await readSourced(this.store.paths, model.sources));
   }
 
+  private liveSeen: string | undefined;
+
+  /**
+   * The one source of live state (`active`, `exists`) for every view: the host info is
+   * refreshed before a list and before a single get alike, and at once when the live file
+   * changed since the last view (an apply or rollback happened).
+   */
+  private async refreshHost(liveDigest: string): Promise<void> {
+    const h = this.opts.host;
+    if (h?.refresh === undefined) return;
+    const force = this.liveSeen !== undefined && this.liveSeen !== liveDigest;
+    this.liveSeen = liveDigest;
+    await h.refresh(force);
+  }
+
   /** List interfaces of the pending config (PVE's `GET /nodes/{node}/network`). */
   async list(type?: string): Promise<ListResult> {
+    await this.refreshHost((await this.store.read()).liveDigest);
     const { snap, parsed } = await this.snapshot();
     const data: PveIface[] = [];
     for (const iface of parsed.model.ifaces.values()) {
@@ -143,6 +160,7 @@ export class NetworkCore {
   /** One interface, without the `iface` key (as PVE's single GET). */
   async get(name: string): Promise<{ data: PveIface; digest: string }> {
     checkIfaceName(name);
+    await this.refreshHost((await this.store.read()).liveDigest);
     const { snap, parsed } = await this.snapshot();
     const iface = parsed.model.ifaces.get(name);
     if (!iface) {
@@ -239,6 +257,7 @@ export class NetworkCore {
     const p = this.parseText(text, file);
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
+      ...nonUtf8Diagnostics(text, file),
       ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
     ]);
     this.checkCache = { text, diags };

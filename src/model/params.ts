@@ -103,7 +103,17 @@ export function controlChar(v: string, multiline = false): string | null {
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c === 10 && multiline) continue;
-    if (c < 32 || c === 127 || (c >= 0x80 && c < 0xa0) || c === 0x2028 || c === 0x2029) {
+    // A lone surrogate is refused too. In text read from the file, U+DC80..U+DCFF stands for a
+    // byte that was not UTF-8 (interfaces/bytes.ts): a comment read with such a byte and sent
+    // back unchanged keeps it (set → get → set), and it can never make a line (0x80..0xFF);
+    // any other lone surrogate, or one outside a comment, is refused.
+    const escapedByte = multiline && c >= 0xdc80 && c <= 0xdcff && !((v.charCodeAt(i - 1) & 0xfc00) === 0xd800);
+    const lone = !escapedByte && c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00);
+    if (c >= 0xd800 && c <= 0xdbff && !lone) {
+      i++;
+      continue;
+    }
+    if (c < 32 || c === 127 || (c >= 0x80 && c < 0xa0) || c === 0x2028 || c === 0x2029 || lone) {
       const names: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'line feed', 13: 'carriage return', 27: 'escape', 127: 'delete' };
       return `U+${c.toString(16).toUpperCase().padStart(4, '0')}${names[c] ? ` (${names[c]})` : ''}`;
     }

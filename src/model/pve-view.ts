@@ -16,6 +16,11 @@ export interface HostInfo {
   exists(name: string): boolean;
   /** Whether a device is administratively up. */
   active(name: string): boolean;
+  /**
+   * Re-reads the state if it may be stale (`force`: at once). The core calls it before every
+   * view it builds (list and single get alike), so all views show one reading.
+   */
+  refresh?(force?: boolean): Promise<unknown>;
 }
 
 /** Keys the view lifts out of `options`; every other option stays in `options`/`options6`. */

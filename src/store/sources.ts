@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { decodeBytes } from '../interfaces/bytes.ts';
 import type { SourceNode } from '../interfaces/syntax.ts';
 import type { Paths } from './paths.ts';
 
@@ -41,7 +42,7 @@ export async function readSourced(paths: Paths, sources: readonly SourceNode[]):
         try {
           const st = await fs.stat(file);
           if (!st.isFile()) continue;
-          out.push({ name: relative(paths.etcNetwork, file), text: await fs.readFile(file, 'utf8') });
+          out.push({ name: relative(paths.etcNetwork, file), text: decodeBytes(await fs.readFile(file)) });
         } catch {
           // vanished between readdir and read: skip
         }

@@ -5,13 +5,15 @@
 import { createHash } from 'node:crypto';
 import { promises as fs, type BigIntStats } from 'node:fs';
 import { NodenetError } from '../errors.ts';
-import { atomicRemove, atomicWrite, readOptional } from './atomic.ts';
+import { encodeText } from '../interfaces/bytes.ts';
+import { atomicRemove, atomicWrite, modeOf, readOptional, type FileMode } from './atomic.ts';
 import { withLock } from './lock.ts';
 import type { Paths } from './paths.ts';
 import { pathsFor } from './paths.ts';
 
+/** sha256 of a text's bytes as written ({@link encodeText}: bytes that were not UTF-8 count as themselves). */
 export function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return createHash('sha256').update(encodeText(text)).digest('hex');
 }
 
 /** A file's identity for the read cache: inode, size, change and modification time. */
@@ -38,6 +40,11 @@ export interface Snapshot {
 interface StagedMeta {
   /** Digest of the live file the staged change was made against. */
   base: string;
+}
+
+/** The mode and owner files that become (or were) the live file get: the live file's, else 0644. */
+export async function liveMode(path: string): Promise<FileMode> {
+  return (await modeOf(path)) ?? { mode: 0o644 };
 }
 
 export class ConfigStore {
@@ -152,7 +159,9 @@ export class ConfigStore {
     const meta = `${JSON.stringify({ base } satisfies StagedMeta)}\n`;
     // Already staged on the same base (every edit after the first): the meta file stays as is.
     if (oldMeta !== meta) await atomicWrite(this.paths.stagedMeta, meta);
-    await this.remember(this.paths.staged, next, await atomicWrite(this.paths.staged, next));
+    // interfaces.new gets the live file's mode and owner: it becomes the live file on apply.
+    const perm = await liveMode(this.paths.interfaces);
+    await this.remember(this.paths.staged, next, await atomicWrite(this.paths.staged, next, perm));
   }
 
   /**

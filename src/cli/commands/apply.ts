@@ -82,31 +82,6 @@ function report(ctx: CliContext, r: ApplyResult): number {
 
 export const apply: Command = {
   name: 'apply',
-  summary: 'make the staged config live (validate, reload, verify, confirm window)',
-  usage: 'apply [--confirm-timeout SECONDS] [--force]',
-  booleans: ['force'],
-  help: `Makes etc/network/interfaces.new live: validates it (errors refuse), records the live
-file and the running state in the history, renames the staged file over the live one, reloads,
-and verifies the kernel state against the file. One apply at a time.
-
-With --confirm-timeout S the apply is rolled back automatically unless \`nodenet confirm\`
-comes within S seconds. A detached guard process does it, so it holds even when this command
-is killed; at boot, nodenet-rollback.service rolls back a window whose guard is gone. A failed
-verification inside the window rolls back at once.
-
-Options:
-  --confirm-timeout S   roll back unless confirmed within S seconds
-  --force               apply even though the live file was edited by hand since staging
-
-Exit status: 0 applied, 1 refused/failed/rolled back, 2 usage or I/O error.
-
-Over SSH (SSH_CONNECTION set, --root /), a change that touches the interface, address,
-ports or default route carrying your own session is refused unless you give a confirm
-window: if the change cuts you off, the node rolls back by itself at the deadline.
-
-Examples:
-  nodenet apply --confirm-timeout 60 && nodenet confirm
-  nodenet --root /tmp/demo --backend netns apply`,
   async run(ctx, args) {
     onlyOptions(args, ['confirm-timeout', 'force'], 'apply');
     if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
@@ -128,10 +103,6 @@ Examples:
 
 export const confirm: Command = {
   name: 'confirm',
-  summary: 'keep the applied config (ends the rollback window)',
-  usage: 'confirm',
-  help: `Keeps the apply waiting in its confirm window: removes the journal and stops the guard.
-Exit status 1 when nothing awaits confirmation.`,
   async run(ctx, args) {
     onlyOptions(args, [], 'confirm');
     const m = await confirmApply({ root: ctx.root, user: user() });
@@ -143,21 +114,6 @@ Exit status 1 when nothing awaits confirmation.`,
 
 export const rollback: Command = {
   name: 'rollback',
-  summary: 'go back to an earlier applied config through the safe path',
-  usage: 'rollback [N] [--confirm-timeout S] | rollback --if-unconfirmed [--no-reload]',
-  booleans: ['if-unconfirmed', 'no-reload'],
-  help: `Restores the file that was live before history entry N (default: the latest entry), through
-the same path as apply: lock, history entry, atomic swap, reload, verification, optional
-confirm window. While an apply awaits confirmation, \`rollback\` without N undoes it at once.
-
---if-unconfirmed: roll back an apply whose confirm window is over (deadline passed, guard gone,
-or another boot); does nothing otherwise. nodenet-rollback.service runs it at boot with
---no-reload (restore the file only; networking brings it up).
-
-Examples:
-  nodenet rollback
-  nodenet rollback 12 --confirm-timeout 60
-  nodenet --root / rollback --if-unconfirmed --no-reload`,
   async run(ctx, args) {
     onlyOptions(args, ['confirm-timeout', 'if-unconfirmed', 'no-reload'], 'rollback');
     const log = liveLog(ctx);
@@ -198,10 +154,6 @@ Examples:
 
 export const history: Command = {
   name: 'history',
-  summary: 'list applied configs',
-  usage: 'history',
-  help: `Lists the applies and rollbacks kept in var/lib/nodenet/history (the last 50): id, time, user,
-action, outcome, digests and the changed interfaces.`,
   async run(ctx, args: ParsedArgs) {
     onlyOptions(args, [], 'history');
     const h = await listHistory(pathsFor(ctx.root).varLib);
@@ -233,13 +185,15 @@ action, outcome, digests and the changed interfaces.`,
 
 export const verify: Command = {
   name: 'verify',
-  summary: 'compare the running kernel state with the live file',
-  usage: 'verify',
-  help: `Compares the kernel (links, addresses, bridge ports, default routes) with what the live file
-intends and lists the differences per interface, critical or tolerated. Exit status 1 when a
-critical difference (drift) is found; \`nodenet apply\` or a reload repairs it.`,
   async run(ctx, args) {
     onlyOptions(args, [], 'verify');
+    if (backendKind(ctx) === 'none') {
+      // Nothing was read, so nothing can be said to match: an explicit failure, never "ok".
+      const why = 'nothing was checked: the none backend has no kernel to read; use --backend netns (the sandbox) or ifupdown2 (the host, --root /)';
+      if (ctx.format === 'json') ctx.out(`${JSON.stringify({ ok: false, checked: false, differences: [], message: why })}\n`);
+      else ctx.err(`nodenet: verify: ${why}\n`);
+      return 1;
+    }
     const r = await verifyLive({ root: ctx.root, backend: backendFor(ctx) });
     if (ctx.format === 'json') {
       ctx.out(`${JSON.stringify(r)}\n`);
@@ -258,9 +212,6 @@ critical difference (drift) is found; \`nodenet apply\` or a reload repairs it.`
 
 export const netns: Command = {
   name: 'netns',
-  summary: 'manage the netns backend sandbox (netns destroy)',
-  usage: 'netns destroy',
-  help: `netns destroy: removes this root's namespace (and everything in it) made by the netns backend.`,
   async run(ctx, args) {
     onlyOptions(args, [], 'netns');
     if (args.positionals.length !== 1 || args.positionals[0] !== 'destroy') throw new NodenetError('USAGE', 'usage: nodenet netns destroy');

@@ -1,6 +1,7 @@
 /** list, get, create, set, delete, diff, revert, check: the editing commands. */
 import { promises as fs } from 'node:fs';
 import { NodenetError } from '../../errors.ts';
+import { decodeBytes } from '../../interfaces/bytes.ts';
 import { hasErrors } from '../../interfaces/diagnostic.ts';
 import { IFACE_PARAMS } from '../../model/params.ts';
 import type { PveIface } from '../../model/pve-view.ts';
@@ -11,15 +12,6 @@ import type { CliContext, Command } from '../context.ts';
 import { colorDiff, formatDiagnostics, summarize, table } from '../format.ts';
 
 const PARAM_NAMES = IFACE_PARAMS.map((p) => p.name);
-
-function paramHelp(): string {
-  return IFACE_PARAMS.filter((p) => p.name !== 'type')
-    .map((p) => {
-      const range = p.minimum !== undefined ? ` (${p.minimum}-${p.maximum})` : p.enum ? ` (${p.enum.join('|')})` : p.type === 'boolean' ? ' (1|0)' : '';
-      return `  --${p.name.padEnd(22)} ${p.description}${range}`;
-    })
-    .join('\n');
-}
 
 /** Collect `--PARAM VALUE` into PVE params (repeated list params are joined with commas). */
 function collectParams(args: ParsedArgs, allowed: readonly string[], command: string): Record<string, string> {
@@ -68,18 +60,6 @@ const COLUMNS: [string, (o: PveIface) => string][] = [
 
 export const list: Command = {
   name: 'list',
-  summary: 'list the interfaces of the pending config',
-  usage: 'list [--type T]',
-  help: `Lists the interfaces of the pending configuration: etc/network/interfaces.new when changes
-are staged, else the live etc/network/interfaces. With --output-format json it prints the
-array Proxmox VE's GET /nodes/{node}/network returns.
-
-Options:
-  --type T   only this type: bridge, bond, eth, vlan, alias, OVSBridge, ..., any_bridge
-
-Examples:
-  nodenet list
-  nodenet list --type bridge --output-format json`,
   async run(ctx, args) {
     onlyOptions(args, ['type'], 'list');
     const r = await ctx.core().list(opt(args, 'type'));
@@ -96,13 +76,6 @@ Examples:
 
 export const get: Command = {
   name: 'get',
-  summary: 'show one interface',
-  usage: 'get IFACE',
-  help: `Shows one interface of the pending configuration, with the fields of Proxmox VE's
-GET /nodes/{node}/network/{iface}.
-
-Example:
-  nodenet get vmbr0`,
   async run(ctx, args) {
     onlyOptions(args, [], 'get');
     const name = oneIface(args, 'get');
@@ -124,22 +97,6 @@ Example:
 
 export const create: Command = {
   name: 'create',
-  summary: 'stage a new interface',
-  usage: 'create IFACE --type T [--PARAM VALUE]...',
-  help: `Stages a new interface in etc/network/interfaces.new; nothing goes live until apply.
-Parameter names are those of Proxmox VE's API. The new stanza goes after the last one of
-its kind and copies the file's indentation and line endings; the rest of the file is kept
-byte for byte. A change that would introduce a validation error is refused.
-
-Parameters:
-  --type                   bridge, bond, vlan or eth (required)
-${paramHelp()}
-
-Examples:
-  nodenet create vmbr1 --type bridge --bridge_ports eno2 --cidr 10.0.0.1/24 --autostart 1
-  nodenet create bond0 --type bond --slaves eno1,eno2 --bond_mode 802.3ad --bond_xmit_hash_policy layer2+3
-  nodenet create eno1.50 --type vlan --cidr 10.50.0.2/24
-  nodenet create storage --type vlan --vlan-raw-device bond0 --vlan-id 60`,
   async run(ctx, args) {
     const name = oneIface(args, 'create');
     const params = collectParams(args, PARAM_NAMES, 'create');
@@ -150,20 +107,6 @@ Examples:
 
 export const set: Command = {
   name: 'set',
-  summary: 'change an interface',
-  usage: 'set IFACE [--PARAM VALUE]... [--delete a,b]',
-  help: `Changes an interface in the staged configuration. Only the lines concerned change: a
-changed option changes its value in place, a new one gets a line of its own, and
---delete removes settings (cidr also removes the netmask line).
-
-Parameters:
-${paramHelp()}
-  --delete                 settings to remove, comma separated (e.g. gateway,mtu)
-
-Examples:
-  nodenet set vmbr0 --mtu 9000
-  nodenet set vmbr1 --bridge_ports "eno2 eno3" --delete gateway
-  nodenet set vmbr0 --comments "uplink bridge"`,
   async run(ctx, args) {
     const name = oneIface(args, 'set');
     const params = collectParams(args, [...PARAM_NAMES, 'delete'], 'set');
@@ -175,14 +118,6 @@ Examples:
 
 export const del: Command = {
   name: 'delete',
-  summary: 'remove an interface',
-  usage: 'delete IFACE [--digest D]',
-  help: `Removes an interface from the staged configuration: its stanzas and its auto/allow-*
-mentions, and nothing else. Refused when another interface still uses it (a bridge port,
-a bond slave, a VLAN's raw device), because ifreload would fail on the dangling name.
-
-Example:
-  nodenet delete vmbr1`,
   async run(ctx, args) {
     onlyOptions(args, ['digest'], 'delete');
     const name = oneIface(args, 'delete');
@@ -192,10 +127,6 @@ Example:
 
 export const diff: Command = {
   name: 'diff',
-  summary: 'show the pending change as a unified diff',
-  usage: 'diff',
-  help: `Shows the staged change as a unified diff from etc/network/interfaces to
-etc/network/interfaces.new. Prints nothing when nothing is staged.`,
   async run(ctx, args) {
     onlyOptions(args, [], 'diff');
     const d = await ctx.core().diff();
@@ -207,10 +138,6 @@ etc/network/interfaces.new. Prints nothing when nothing is staged.`,
 
 export const revert: Command = {
   name: 'revert',
-  summary: 'drop the staged change',
-  usage: 'revert',
-  help: `Drops the staged change (removes etc/network/interfaces.new). The live file and the
-running network are not touched. To undo an applied change, use \`nodenet rollback\`.`,
   async run(ctx, args) {
     onlyOptions(args, [], 'revert');
     const had = await ctx.core().revert();
@@ -222,24 +149,18 @@ running network are not touched. To undo an applied change, use \`nodenet rollba
 
 export const check: Command = {
   name: 'check',
-  summary: 'lint a file (default: the pending config)',
-  usage: 'check [FILE]',
-  help: `Checks an interfaces file and prints every problem like a compiler would, with the
-line, the column, a stable code and a hint. Without FILE it checks the pending config.
-Exit status 1 when there is an error. Codes are listed in docs/diagnostics.md.
-
-Examples:
-  nodenet check
-  nodenet check /tmp/interfaces.proposed --output-format json`,
   async run(ctx, args) {
     onlyOptions(args, [], 'check');
     if (args.positionals.length > 1) throw new NodenetError('USAGE', 'check takes at most one FILE');
     const file = args.positionals[0];
     let text: string | undefined;
     let name: string | undefined;
-    if (file !== undefined) {
+    if (file === '-') {
+      text = decodeBytes(await readStdin());
+      name = '<stdin>';
+    } else if (file !== undefined) {
       try {
-        text = await fs.readFile(file, 'utf8');
+        text = decodeBytes(await fs.readFile(file));
       } catch (e) {
         throw new NodenetError('IO', `cannot read ${file}: ${(e as Error).message}`);
       }
@@ -257,5 +178,16 @@ Examples:
     return hasErrors(ds) ? 1 : 0;
   },
 };
+
+/** All of standard input, as bytes. */
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
+  } catch (e) {
+    throw new NodenetError('IO', `cannot read standard input: ${(e as Error).message}`);
+  }
+  return Buffer.concat(chunks);
+}
 
 export const commands: Command[] = [list, get, create, set, del, diff, revert, check];

@@ -26,30 +26,6 @@ export function parseListen(v: string): { host: string; port: number } {
 
 export const serve: Command = {
   name: 'serve',
-  summary: 'the REST API (Proxmox VE /api2/json compatible) over HTTPS',
-  usage: 'serve [--listen HOST:PORT] [--tls-key FILE --tls-cert FILE] [--fail-delay MS]',
-  help: `Serves Proxmox VE's /api2/json network API for this root, over HTTPS. A self-signed key
-and certificate are made at first start under ROOT/etc/nodenet/ (nodenet-ssl.key, 0600, and
-nodenet-ssl.pem) unless --tls-key/--tls-cert are given. Logs go to stderr as JSON lines; every
-authenticated change and every login is recorded in ROOT/var/lib/nodenet/audit.log (rotated
-at 10 MiB). SIGTERM/SIGINT stop it gracefully (running apply tasks are waited for up to 10 s).
-Limits and the threat model: docs/security.md.
-
-Users and tokens: \`nodenet user add\`, \`nodenet token add\`.
-
-Options:
-  --listen HOST:PORT   address to listen on (default 127.0.0.1:8006)
-  --tls-key FILE       TLS private key (PEM)
-  --tls-cert FILE      TLS certificate (PEM)
-  --fail-delay MS      delay before answering a failed login (default 3000, as Proxmox VE)
-
-Backends (--backend): ifupdown2 (the default for --root /: the host's real network), netns
-(a private network namespace with veth NICs and the real ifupdown2 inside: the demo; the
-namespace is brought up with the live file at start), none (the default for other roots:
-apply makes the staged file live without reloading anything).
-
-Example:
-  nodenet --root /tmp/lab serve --listen 127.0.0.1:8006`,
   async run(ctx, args) {
     onlyOptions(args, ['listen', 'tls-key', 'tls-cert', 'fail-delay'], 'serve');
     const { host, port } = parseListen(opt(args, 'listen') ?? '127.0.0.1:8006');
@@ -81,14 +57,16 @@ Example:
     const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
-    const nics = hostNics(ctx.root);
+    // Validation knows the NICs of the node it applies to: the sandbox's under netns.
+    const sandboxNics = backend === 'netns' ? await be.nics?.() : undefined;
+    const nics = sandboxNics ? new Set(sandboxNics) : hostNics(ctx.root);
     const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}), ...(links ? { host: links } : {}) });
     const srv = createServer({
       root: ctx.root,
       node: ctx.node,
       core,
       ...(links ? { linkState: () => links.refresh() } : {}),
-      apply: new PipelineApplyService(ctx.root, be),
+      apply: new PipelineApplyService(ctx.root, be, () => links?.invalidate()),
       ...(backend !== 'none' ? { sysctl: (argv: string[]) => be.exec(argv) } : {}),
       tls: { key: tls.key, cert: tls.cert },
       logger: log,
@@ -148,22 +126,6 @@ async function readPassword(args: ParsedArgs, ctx: CliContext): Promise<string> 
 
 export const user: Command = {
   name: 'user',
-  summary: 'manage local users: user add | list | delete',
-  usage: 'user add USERID [--password-stdin] [--role admin|audit] | user list | user delete USERID',
-  booleans: ['password-stdin'],
-  help: `Manages the API's local users (ROOT/etc/nodenet/users.json, mode 0600; scrypt password
-hashes). USERID is NAME@pve (NAME@pam is accepted too, for clients that hard-code root@pam;
-nodenet does not consult PAM: it is a local user like any other).
-
-Roles: admin (default) may read and change (Sys.Audit, Sys.Modify); audit may only read.
-
-Options:
-  --password-stdin     read the password from stdin (else prompted twice on the terminal)
-  --role ROLE          admin or audit
-
-Examples:
-  nodenet user add admin@pve
-  echo 'secret' | nodenet user add ci@pve --password-stdin --role audit`,
   async run(ctx, args) {
     onlyOptions(args, ['password-stdin', 'role'], 'user');
     const [sub, id, ...more] = args.positionals;
@@ -194,19 +156,6 @@ Examples:
 
 export const token: Command = {
   name: 'token',
-  summary: 'manage API tokens: token add | list | delete',
-  usage: 'token add USERID TOKENID [--privsep] | token list | token delete USERID!TOKENID',
-  booleans: ['privsep'],
-  help: `Manages API tokens (header \`Authorization: PVEAPIToken=USERID!TOKENID=SECRET\`). The secret
-(a UUID) is printed once and stored only as a hash.
-
-Options:
-  --privsep    privilege separation: the token may only read (Sys.Audit), whatever the user's role;
-               without it the token has the user's privileges
-
-Examples:
-  nodenet token add root@pam ci
-  nodenet --output-format json token add admin@pve monitor --privsep`,
   async run(ctx, args) {
     onlyOptions(args, ['privsep'], 'token');
     const [sub, a, b, ...more] = args.positionals;

@@ -58,54 +58,9 @@ function report(ctx: CliContext, what: string, r: StageResult): number {
   return 0;
 }
 
-const SETUP_HELP = `Sets up one of the three network modes of the Proxmox VE docs and stages it in
-etc/network/interfaces.new like any edit (nothing is live until \`nodenet apply\`). Only the
-lines concerned change; every other line stays byte for byte. Running it again with the same
-options changes nothing. What each mode writes, and why: docs/setup.md.
-
-  setup bridged --bridge B [--ports P[,P]] [--cidr C] [--gateway G]
-      The node sits in a LAN: bridge B over the ports (NICs or bonds) with the node's address
-      and gateway, bridge-stp off, bridge-fd 0. Without --ports on a node with no bridge, the
-      first physical NIC is used (as the Proxmox VE installer does) and named in the output.
-      An address on a port moves to the bridge.
-
-  setup routed --uplink U --bridge B --cidr C
-      The provider routes a subnet to the node: forwarding and proxy_arp on the uplink
-      (post-up lines), bridge B with bridge-ports none and the guests' subnet (C is the
-      bridge's address, the guests' gateway).
-
-  setup nat --uplink U --bridge B --cidr C [--forward PROTO/PORT=IP[:PORT]]...
-            [--remove-forward PROTO/PORT]... [--firewall iptables|nft]
-  setup nat --bridge B --remove
-      One public address: bridge B with bridge-ports none and the private subnet, forwarding,
-      masquerade of the subnet out of U, the conntrack-zone rule for firewall bridges (fwbr+)
-      and DNAT port forwards. Every rule is idempotent (-C || -A) with a matching post-down.
-      Run it again to add or remove forwards (--uplink and --cidr may then be left out); the
-      lines are edited in place. --remove removes B and every rule line.
-
-Every bridge gets 'bridge-ports-condone-regex ^(tap|veth|fwpr)' so that a reload with
-Debian's ifupdown2 keeps guests' ports plugged (Proxmox VE's own build does that by a patch).
-
-Refused, with the reason: an uplink that is a bridge port or bond slave, a subnet that
-overlaps another interface, a bridge name used by something else, a bad forward, a forward
-to an address outside the NAT subnet.
-
-Options:
-  --digest D     refuse if the pending config changed since you read digest D
-
-Examples:
-  nodenet setup bridged --bridge vmbr0 --ports eno1 --cidr 192.168.1.10/24 --gateway 192.168.1.1
-  nodenet setup routed --uplink eno1 --bridge vmbr0 --cidr 203.0.113.17/28
-  nodenet setup nat --uplink vmbr0 --bridge vmbr1 --cidr 10.10.10.1/24 --forward tcp/2222=10.10.10.100:22
-  nodenet setup nat --bridge vmbr1 --forward tcp/8080=10.10.10.101:80 --remove-forward tcp/2222
-  nodenet setup nat --bridge vmbr1 --remove`;
 
 export const setup: Command = {
   name: 'setup',
-  summary: 'planning modes: setup bridged | routed | nat',
-  usage: 'setup bridged|routed|nat [OPTIONS]',
-  help: SETUP_HELP,
-  booleans: ['remove'],
   async run(ctx, args) {
     const mode = args.positionals[0];
     if (args.positionals.length !== 1 || (mode !== 'bridged' && mode !== 'routed' && mode !== 'nat')) {
@@ -174,24 +129,6 @@ async function sysctlRunner(ctx: CliContext): Promise<{ run?: SysctlRunner; why:
 
 export const ipv6: Command = {
   name: 'ipv6',
-  summary: 'disable, enable or show IPv6 (sysctl.d file)',
-  usage: 'ipv6 disable|enable|status [--now]',
-  help: `Disables IPv6 as the Proxmox VE docs recommend: ${IPV6_FILE} (under --root) with
-  net.ipv6.conf.all.disable_ipv6 = 1
-  net.ipv6.conf.default.disable_ipv6 = 1
-written atomically. \`enable\` removes the file. Both take effect at the next boot; with --now
-they are also applied at once (disable: sysctl -p FILE; enable: sysctl -w ...=0 for both keys)
-— on the host only when --root is /, or inside the sandbox with --backend netns. \`status\`
-shows the file and the running values.
-
-Options:
-  --now          also apply to the running kernel (exit 1 when that is not possible, saying why)
-
-Examples:
-  nodenet ipv6 disable --now
-  nodenet ipv6 status --output-format json
-  nodenet --root /tmp/node --backend netns ipv6 disable --now`,
-  booleans: ['now'],
   async run(ctx, args) {
     onlyOptions(args, ['now'], 'ipv6');
     const action = args.positionals[0];
