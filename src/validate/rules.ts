@@ -11,6 +11,7 @@ import type { Rule } from './index.ts';
 import { mtuRules } from './mtu.ts';
 import { autoWithoutStanza, duplicateStanzas, nameRules } from './names.ts';
 import { bondSlaveType, existenceRules, portCycle, portHasAddress, portInUse, vlanRules } from './ports.ts';
+import { portDynamicAddress } from './port-methods.ts';
 import { misspeltOptions } from './syntax.ts';
 
 /** Every rule family, in the order their diagnostics are produced. */
@@ -25,6 +26,7 @@ export const ALL_RULES: Rule[] = [
   existenceRules,
   portInUse,
   portHasAddress,
+  portDynamicAddress,
   portCycle,
   bondSlaveType,
   vlanRules,
@@ -61,6 +63,7 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
   VLAN_PARENT_NOT_FOUND: 'error',
   PORT_IN_USE: 'error',
   PORT_HAS_ADDRESS: 'error',
+  PORT_DYNAMIC_ADDRESS: 'error',
   PORT_CYCLE: 'error',
   BOND_SLAVE_TYPE: 'error',
   VLAN_ID_RANGE: 'error',

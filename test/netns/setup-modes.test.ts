@@ -108,6 +108,25 @@ describe('setup modes: real ifupdown2 + iptables in a namespace', { skip: skipUn
     assert.ok(s.routes.some((r) => r.dst === 'default' && r.gateway === '192.168.100.1' && r.dev === 'vmbr0'));
   });
 
+  test("bridged on a fresh Debian file: ifupdown2 reads DHCP and SLAAC on the bridge, none on the port", async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    // ifupdown2's own parser is the oracle (no DHCP server here): what it will run per stanza.
+    const query = async (text: string) => {
+      writeInterfaces(root!, text);
+      const r = await (await be!.sandbox()).exec(['ifquery', '-o', 'json', 'eno1', 'vmbr0']);
+      assert.equal(r.code, 0, r.stderr);
+      const list = JSON.parse(r.stdout) as { name: string; addr_family: string; addr_method: string; config: Record<string, unknown> }[];
+      return list.map((x) => `${x.name} ${x.addr_family} ${x.addr_method}${x.config['bridge-ports'] ? ` ports=${String(x.config['bridge-ports'])}` : ''}`);
+    };
+    const debian = 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
+    // Before: the bridge that `setup bridged` wrote on main (manual) over a DHCP port.
+    const before = await query(debian + '\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n');
+    assert.deepEqual(before, ['eno1 inet dhcp', 'eno1 inet6 auto', 'vmbr0 inet manual ports=eno1']);
+    const { text } = planBridged(debian, { bridge: 'vmbr0' });
+    assert.deepEqual(await query(text), ['eno1 inet manual', 'vmbr0 inet dhcp ports=eno1', 'vmbr0 inet6 auto']);
+    writeInterfaces(root, LO);
+  });
+
   test('routed: forwarding and proxy_arp on the uplink, a portless bridge with the subnet', async () => {
     const { text } = planRouted(UPLINK, { uplink: 'eno1', bridge: 'vmbr0', cidr: '203.0.113.17/28' });
     const s = await applyThrice(text);

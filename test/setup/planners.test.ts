@@ -202,6 +202,44 @@ describe('setup bridged', () => {
     clean(r.text);
   });
 
+  // Issue 13: the first step of every Proxmox-on-Debian install. A fresh Debian file has DHCP
+  // and SLAAC on the NIC; the bridge must take them over, or the node has no address after apply.
+  const DEBIAN = 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
+
+  test("a fresh Debian file: the bridge takes over the port's DHCP and SLAAC; the port becomes manual", () => {
+    const r = planBridged(DEBIAN, { bridge: 'vmbr0' });
+    assert.equal(
+      r.text,
+      'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet dhcp\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\tbridge-ports-condone-regex ^(tap|veth|fwpr)\n\niface vmbr0 inet6 auto\n',
+    );
+    assert.match(r.notes.join('\n'), /vmbr0 takes over eno1's 'dhcp' \(inet\)/);
+    assert.match(r.notes.join('\n'), /vmbr0 takes over eno1's 'auto' \(inet6\)/);
+    clean(r.text);
+    assert.equal(planBridged(r.text, { bridge: 'vmbr0' }).text, r.text, 'idempotent');
+    // The file before the fix is an error now, as a static address on a port is.
+    const before = DEBIAN + '\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+    const doc = parse(before);
+    const codes = validate({ doc, model: buildModel(doc), file: 'x' }).map((d) => `${d.severity} ${d.code} ${d.line}`);
+    assert.deepEqual(codes, ['error PORT_DYNAMIC_ADDRESS 7', 'error PORT_DYNAMIC_ADDRESS 8']);
+  });
+
+  test('--cidr wins over the port\'s DHCP; a static inet6 address and gateway move; a DHCP bond slave is an error', () => {
+    const r = planBridged(DEBIAN, { bridge: 'vmbr0', cidr: '192.0.2.10/24', gateway: '192.0.2.1' });
+    assert.ok(r.text.includes('iface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n'), r.text);
+    assert.ok(r.text.endsWith('\n\niface vmbr0 inet6 auto\n'), r.text);
+    assert.match(r.notes.join('\n'), /eno1 was 'inet dhcp'; it becomes 'inet manual'/);
+    clean(r.text);
+    const v6 = LOFILE('auto eno1\niface eno1 inet dhcp\n\niface eno1 inet6 static\n\taddress 2001:db8::5/64\n\tgateway 2001:db8::1\n');
+    const r6 = planBridged(v6, { bridge: 'vmbr0', ports: ['eno1'] });
+    assert.ok(!/iface eno1 inet6/.test(r6.text), r6.text);
+    assert.ok(r6.text.includes('iface vmbr0 inet dhcp\n'), r6.text);
+    assert.match(r6.text, /iface vmbr0 inet6 static\n\taddress 2001:db8::5\/64\n\tgateway 2001:db8::1\n/);
+    clean(r6.text);
+    const bond = LOFILE('auto eno1\niface eno1 inet dhcp\n\nauto bond0\niface bond0 inet manual\n\tbond-slaves eno1\n\tbond-miimon 100\n\tbond-mode active-backup\n');
+    const doc = parse(bond);
+    assert.deepEqual(validate({ doc, model: buildModel(doc), file: 'x' }).map((d) => d.code), ['PORT_DYNAMIC_ADDRESS']);
+  });
+
   test('bonds are allowed as ports', () => {
     const bond = LOFILE('iface eno1 inet manual\n\niface eno2 inet manual\n\nauto bond0\niface bond0 inet manual\n\tbond-slaves eno1 eno2\n\tbond-miimon 100\n\tbond-mode active-backup\n');
     const r = planBridged(bond, { bridge: 'vmbr0', ports: ['bond0'], cidr: '192.0.2.10/24' });
