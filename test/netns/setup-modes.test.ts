@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createNetnsBackend, type NetnsBackend, type ReloadResult } from '../../src/apply/backend.ts';
 import type { KernelState } from '../../src/apply/state.ts';
@@ -188,6 +189,23 @@ describe('setup modes: real ifupdown2 + iptables in a namespace', { skip: skipUn
     assert.equal(iface(s, 'vmbr1'), undefined);
     const rules = (s.firewall.iptables ?? []).filter((l) => l.startsWith('-A '));
     assert.deepEqual(rules, [], 'post-down deleted masquerade, conntrack zone and DNAT');
+  });
+
+  test("nat on the docs' hand-written file: their rules are rewritten, one masquerade in the kernel", async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    // The Proxmox VE docs' NAT example (`-A` without `-C`, quoted subnet), applied as it is.
+    const docs = readFileSync(new URL('../fixtures/corpus/05-nat-masquerade.interfaces', import.meta.url), 'utf8');
+    writeInterfaces(root, docs);
+    const r = await be.reload({ all: true }, () => undefined);
+    assert.equal(r.code, 0, r.log.join('\n'));
+    const { text } = planNat(docs, { bridge: 'vmbr1' });
+    assert.ok(!text.includes("'10.10.10.0/24'"), 'the docs lines are replaced, not kept next to nodenet\'s');
+    const s = await applyThrice(text);
+    const rules = (s.firewall.iptables ?? []).filter((l) => l.startsWith('-A ')).sort();
+    assert.deepEqual(rules, ['-A POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE', '-A PREROUTING -i fwbr+ -j CT --zone 1']);
+    // Back to a file without vmbr1: its post-down lines take the rules away.
+    const t = await applyThrice(UPLINK);
+    assert.deepEqual((t.firewall.iptables ?? []).filter((l) => l.startsWith('-A ')), []);
   });
 
   test('nat (nft): one table of its own, rebuilt not duplicated; forwards edited; removed with the bridge', async () => {

@@ -103,6 +103,44 @@ describe('setup nat', () => {
     refused(() => planNat(INSTALLER, { bridge: 'vmbr0', remove: true }), 'bridge', /no NAT rules written by nodenet/);
   });
 
+  test("the docs' hand-written NAT rules are rewritten in place, never doubled", () => {
+    const docs = corpus('05-nat-masquerade');
+    const r = planNat(docs, { bridge: 'vmbr1' });
+    // Uplink and subnet come from the docs' own rule; every line changed is one of theirs.
+    assert.equal(
+      r.text,
+      docs
+        .replace('\tbridge-fd 0\n'.replace('\t', '        '), '        bridge-fd 0\n        bridge-ports-condone-regex ^(tap|veth|fwpr)\n')
+        .replace("post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", 'post-up iptables -t nat -C POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE')
+        .replace("post-down iptables -t nat -D POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", 'post-down iptables -t nat -D POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE 2>/dev/null || true')
+        .replace('post-up   iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1', 'post-up iptables -t raw -C PREROUTING -i fwbr+ -j CT --zone 1 2>/dev/null || iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1')
+        .replace('post-down iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1', 'post-down iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1 2>/dev/null || true'),
+    );
+    assert.equal((r.text.match(/MASQUERADE/g) ?? []).length, 3, 'one up line (-C || -A: two mentions) and one down line');
+    assert.match(r.notes.join('\n'), /rewrote 4 hand-written NAT line\(s\) of vmbr1/);
+    clean(r.text);
+    assert.equal(planNat(r.text, { bridge: 'vmbr1' }).text, r.text, 'idempotent');
+    // Another uplink: the old rule stays in the kernel until vmbr1 goes down; the note says how to drop it.
+    const moved = planNat(docs.replace(/-o eno1/g, '-o eno9'), { bridge: 'vmbr1', uplink: 'eno1' });
+    assert.match(moved.notes.join('\n'), /iptables -t nat -D POSTROUTING -s 10\.10\.10\.0\/24 -o eno9 -j MASQUERADE/);
+    assert.equal(moved.text, r.text);
+    // Option order and long options are the same rule.
+    const reordered = docs.replace("-s '10.10.10.0/24' -o eno1 -j MASQUERADE\n        post-down", '--out-interface eno1 -j MASQUERADE --source "10.10.10.0/24"\n        post-down');
+    assert.equal(planNat(reordered, { bridge: 'vmbr1' }).text, r.text);
+  });
+
+  test('a hand-written masquerade of the subnet that is not the docs\' rule is refused, not doubled', () => {
+    const docs = corpus('05-nat-masquerade');
+    const snat = docs.replace("-A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", '-A POSTROUTING -s 10.10.10.0/24 -o eno1 -j SNAT --to-source 198.51.100.44');
+    refused(() => planNat(snat, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /already has a hand-written masquerade rule for 10\.10\.10\.0\/24 .*line 21.*SNAT/);
+    const script = docs.replace("iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", '/usr/local/sbin/nat.sh 10.10.10.0/24 MASQUERADE');
+    refused(() => planNat(script, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /does not recognise/);
+    // A masquerade of another subnet on the same bridge is the user's and stays.
+    const other = docs.replace("post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24'", "post-up   iptables -t nat -A POSTROUTING -s '10.20.0.0/16'");
+    const r = planNat(other, { bridge: 'vmbr1', uplink: 'eno1' });
+    assert.ok(r.text.includes("post-up   iptables -t nat -A POSTROUTING -s '10.20.0.0/16' -o eno1 -j MASQUERADE"));
+  });
+
   test('the nft variant: one line that replaces its own table, recognised and idempotent', () => {
     const r = planNat(INSTALLER, { bridge: 'vmbr1', uplink: 'vmbr0', cidr: '10.10.10.1/24', firewall: 'nft', forwards: ['tcp/2222=10.10.10.100:22', 'tcp/8080=10.10.10.100:80'] });
     assert.ok(
