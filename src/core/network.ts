@@ -21,6 +21,7 @@ import { validate } from '../validate/index.ts';
 import type { Snapshot } from '../store/store.ts';
 import { ConfigStore, sha256 } from '../store/store.ts';
 import { readSourced } from '../store/sources.ts';
+import { readHostFacts } from '../store/host-files.ts';
 
 export interface CoreOptions {
   root: string;
@@ -70,7 +71,7 @@ function diagKey(d: Diagnostic): string {
 export class NetworkCore {
   readonly store: ConfigStore;
   private cache: { text: string; parsed: Parsed; file: string } | undefined;
-  private checkCache: { text: string; diags: Diagnostic[] } | undefined;
+  private checkCache: { text: string; diags: Diagnostic[]; hostKey: string } | undefined;
 
   constructor(readonly opts: CoreOptions) {
     this.store = new ConfigStore(opts.root);
@@ -231,7 +232,11 @@ export class NetworkCore {
 
   /** Diagnostics of a text, with sourced files counted as existing interfaces. */
   async diagnose(text: string, file: string): Promise<Diagnostic[]> {
-    if (this.checkCache && this.checkCache.text === text) return this.checkCache.diags.map((d) => ({ ...d, file }));
+    // The node's sysctl and corosync files count too (IPV6_DISABLED, BOND_CLUSTER_BALANCE):
+    // a few small files, read every time so that an edit of them is seen at once.
+    const host = await readHostFacts(this.store.paths.root);
+    const hostKey = JSON.stringify(host);
+    if (this.checkCache && this.checkCache.text === text && this.checkCache.hostKey === hostKey) return this.checkCache.diags.map((d) => ({ ...d, file }));
     const external = new Map<string, string>();
     for (const [name, { file: f }] of (await this.sourced(this.parseText(text, file).model)).ifaces) external.set(name, f);
     // Parsed again after the await (a cache hit unless another request parsed meanwhile), so
@@ -239,9 +244,9 @@ export class NetworkCore {
     const p = this.parseText(text, file);
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
-      ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
+      ...validate({ doc: p.doc, model: p.model, file, external, host, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
     ]);
-    this.checkCache = { text, diags };
+    this.checkCache = { text, diags, hostKey };
     return diags;
   }
 

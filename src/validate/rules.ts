@@ -7,6 +7,7 @@ import { addressRules, duplicateRules, gatewayRules } from './addresses.ts';
 import { bondCluster, bondRules } from './bonds.ts';
 import { bridgeRules, vlanOutsideVids } from './bridges.ts';
 import { hookRules } from './hooks.ts';
+import { ipv6Disabled } from './ipv6.ts';
 import type { Rule } from './index.ts';
 import { mtuRules } from './mtu.ts';
 import { autoWithoutStanza, duplicateStanzas, nameRules } from './names.ts';
@@ -36,6 +37,7 @@ export const ALL_RULES: Rule[] = [
   vlanOutsideVids,
   mtuRules,
   hookRules,
+  ipv6Disabled,
 ];
 
 /** Every code the validator can produce, with its severity. */
@@ -94,6 +96,7 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
   NAT_SOURCE_MISMATCH: 'warning',
   NAT_IFACE_NOT_CONFIGURED: 'warning',
   FORWARDING_DISABLED: 'warning',
+  IPV6_DISABLED: 'warning',
 };
 
 /** Codes the parser produces (src/interfaces/parser.ts), documented alongside. */

@@ -5,7 +5,7 @@ import { NodenetError } from '../../errors.ts';
 import { PHYSICAL_NIC_RE } from '../../model/build.ts';
 import { planBridged } from '../../setup/bridged.ts';
 import type { PlanContext, SetupResult } from '../../setup/common.ts';
-import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Running, type SysctlRunner } from '../../setup/ipv6.ts';
+import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Boot, ipv6Running, type SysctlRunner } from '../../setup/ipv6.ts';
 import { planNat } from '../../setup/nat.ts';
 import { planRouted } from '../../setup/routed.ts';
 import type { Firewall } from '../../setup/rules.ts';
@@ -182,7 +182,8 @@ export const ipv6: Command = {
 written atomically. \`enable\` removes the file. Both take effect at the next boot; with --now
 they are also applied at once (disable: sysctl -p FILE; enable: sysctl -w ...=0 for both keys)
 — on the host only when --root is /, or inside the sandbox with --backend netns. \`status\`
-shows the file and the running values.
+shows the file, every disable_ipv6 line of every sysctl file applied at boot (sysctl.d
+directories and /etc/sysctl.conf, whatever their names) and the running values.
 
 Options:
   --now          also apply to the running kernel (exit 1 when that is not possible, saying why)
@@ -205,11 +206,17 @@ Examples:
       const content = await readOptional(file);
       const { run, why } = await sysctlRunner(ctx);
       const running = run ? await ipv6Running(run) : null;
+      const boot = await ipv6Boot(ctx.root);
       if (ctx.format === 'json') {
-        ctx.out(`${JSON.stringify({ file, exists: content !== null, disabled_by_file: disablesIpv6(content), content, running, ...(running ? {} : { running_note: why.replace(/^not applied/, 'not read') }) })}\n`);
+        ctx.out(
+          `${JSON.stringify({ file, exists: content !== null, disabled_by_file: disablesIpv6(content), content, disabled_at_boot: boot.disabledBy !== undefined, ...(boot.disabledBy ? { disabled_by: boot.disabledBy } : {}), settings: boot.settings, running, ...(running ? {} : { running_note: why.replace(/^not applied/, 'not read') }) })}\n`,
+        );
         return 0;
       }
       ctx.out(`file:    ${file}: ${content === null ? 'absent (IPv6 is not disabled by nodenet)' : disablesIpv6(content) ? 'present, disables IPv6 at boot' : 'present, but does not set both keys to 1'}\n`);
+      // Every sysctl file counts, whatever its name: say which file sets what.
+      for (const st of boot.settings) ctx.out(`boot:    ${st.file}:${st.line}: ${st.key} = ${st.value}\n`);
+      ctx.out(`boot:    ${boot.disabledBy ? `IPv6 is disabled at boot (by ${boot.disabledBy.file} line ${boot.disabledBy.line})` : 'no sysctl file disables IPv6 at boot'}\n`);
       if (running) for (const [k, v] of Object.entries(running)) ctx.out(`running: ${k} = ${v ?? '(unreadable)'}\n`);
       else ctx.out(`running: ${why.replace(/^not applied/, 'not read')}\n`);
       return 0;
