@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { planBridged, type BridgedIntent } from '../setup/bridged.ts';
 import type { PlanContext, SetupResult } from '../setup/common.ts';
 import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Boot, ipv6Running, type SysctlRunner } from '../setup/ipv6.ts';
+import { planIfupdown2Fix } from '../setup/ifupdown2-fix.ts';
 import { planNat, type NatIntent } from '../setup/nat.ts';
 import { planRouted, type RoutedIntent } from '../setup/routed.ts';
 import type { Firewall } from '../setup/rules.ts';
@@ -186,6 +187,18 @@ const SETUP_ROUTES: readonly Route[] = [
         ...(str(p.remove) === '1' ? { remove: true } : {}),
       };
       return stageSetupVia(deps, (t, c) => planNat(t, intent, c), p.digest);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/nodes/{node}/network/fix/ifupdown2',
+    summary: "Rewrite the ifupdown (1) forms ifupdown2 ignores (bond-master, allow-auto, source-directory) as a staged change, as `nodenet fix ifupdown2`.",
+    params: [DIGEST_PARAM],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(ctx, deps) {
+      return stageSetupVia(deps, (t, c) => planIfupdown2Fix(t, c), ctx.params.digest);
     },
   },
 ];

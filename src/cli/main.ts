@@ -22,6 +22,7 @@ const LAZY: Record<string, { module: string; summary: string }> = {
   netns: { module: 'apply', summary: 'manage the netns backend sandbox (netns destroy)' },
   setup: { module: 'setup', summary: 'planning modes: setup bridged | routed | nat' },
   ipv6: { module: 'setup', summary: 'disable, enable or show IPv6 (sysctl.d file)' },
+  fix: { module: 'setup', summary: 'rewrite forms ifupdown2 ignores (fix ifupdown2)' },
   serve: { module: 'serve', summary: 'the REST API and web UI over HTTPS' },
   user: { module: 'serve', summary: 'manage local pve-realm users (user add)' },
   token: { module: 'serve', summary: 'manage API tokens (token add)' },

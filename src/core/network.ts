@@ -18,6 +18,7 @@ import type { HostInfo, PveIface } from '../model/pve-view.ts';
 import { toPve } from '../model/pve-view.ts';
 import type { Iface, Model } from '../model/types.ts';
 import { validate } from '../validate/index.ts';
+import { bondMasterNotes } from '../validate/ifupdown1.ts';
 import type { Snapshot } from '../store/store.ts';
 import { ConfigStore, sha256 } from '../store/store.ts';
 import { readSourced } from '../store/sources.ts';
@@ -136,7 +137,7 @@ export class NetworkCore {
       if (parsed.model.ifaces.has(iface.name) || iface.name === 'lo' || !typeMatches(type, iface.kind)) continue;
       data.push({ ...toPve(iface, this.opts.host), priority: ++priority, source: file });
     }
-    const out: ListResult = { data, digest: snap.digest, warnings: snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : [] };
+    const out: ListResult = { data, digest: snap.digest, warnings: [...(snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : []), ...bondMasterNotes(parsed.model)] };
     if (snap.staged !== null) out.changes = unifiedDiff(snap.live, snap.staged);
     return out;
   }

@@ -7,6 +7,7 @@ import { addressRules, duplicateRules, gatewayRules } from './addresses.ts';
 import { bondCluster, bondRules } from './bonds.ts';
 import { bridgeRules, vlanOutsideVids } from './bridges.ts';
 import { hookRules } from './hooks.ts';
+import { bondMasterRules, ifupdown1Keywords } from './ifupdown1.ts';
 import { ipv6Disabled } from './ipv6.ts';
 import type { Rule } from './index.ts';
 import { mtuRules } from './mtu.ts';
@@ -38,6 +39,8 @@ export const ALL_RULES: Rule[] = [
   mtuRules,
   hookRules,
   ipv6Disabled,
+  bondMasterRules,
+  ifupdown1Keywords,
 ];
 
 /** Every code the validator can produce, with its severity. */
@@ -97,6 +100,12 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
   NAT_IFACE_NOT_CONFIGURED: 'warning',
   FORWARDING_DISABLED: 'warning',
   IPV6_DISABLED: 'warning',
+  IFUPDOWN1_BOND_MASTER: 'warning',
+  BOND_MASTER_CONFLICT: 'error',
+  IFUPDOWN1_ALLOW_AUTO: 'warning',
+  IFUPDOWN1_MAPPING: 'warning',
+  IFUPDOWN1_RENAME: 'warning',
+  IFUPDOWN1_SOURCE_DIRECTORY: 'warning',
 };
 
 /** Codes the parser produces (src/interfaces/parser.ts), documented alongside. */

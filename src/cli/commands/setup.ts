@@ -238,4 +238,30 @@ Examples:
   },
 };
 
-export const commands: Command[] = [setup, ipv6];
+export const fix: Command = {
+  name: 'fix',
+  summary: 'rewrite forms ifupdown2 ignores (fix ifupdown2)',
+  usage: 'fix ifupdown2 [--digest D]',
+  help: `Rewrites, as a staged change (like any edit; nothing is live until \`nodenet apply\`), the
+forms of Debian's old ifupdown that ifupdown2 ignores or reads differently — what \`nodenet
+check\` reports as IFUPDOWN1_*:
+  bond-master BOND on slaves    → the slaves listed in BOND's bond-slaves (replacing 'none')
+  allow-auto X                  → auto X
+  source-directory DIR          → source DIR/*
+mapping and rename have no equivalent in the file: they are left, and the output says what to
+do instead. Running it again changes nothing.
+
+Examples:
+  nodenet fix ifupdown2
+  nodenet fix ifupdown2 --output-format json`,
+  async run(ctx, args) {
+    onlyOptions(args, ['digest'], 'fix');
+    if (args.positionals.length !== 1 || args.positionals[0] !== 'ifupdown2') throw new NodenetError('USAGE', 'fix needs: ifupdown2; see `nodenet fix --help`');
+    const { planIfupdown2Fix } = await import('../../setup/ifupdown2-fix.ts');
+    const nics = hostNics(ctx.root);
+    const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}) });
+    return report(ctx, 'ifupdown (1) forms rewritten for ifupdown2', await stageSetup(core, (t, c) => planIfupdown2Fix(t, c), opt(args, 'digest')));
+  },
+};
+
+export const commands: Command[] = [setup, ipv6, fix];
