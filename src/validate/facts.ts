@@ -76,7 +76,8 @@ export function ipv6DisabledBy(facts: HostFacts | undefined, name: string): Sysc
 
 /**
  * The link addresses of a corosync.conf: `ringN_addr: ADDR` (and `linkN_addr`) inside
- * `nodelist { node { … } }`. Host names are skipped (nothing to match a subnet against).
+ * `nodelist { node { … } }`, and the `bindnetaddr` of `totem { interface { … } }` (older
+ * configurations). Host names are skipped (nothing to match a subnet against).
  */
 export function parseCorosync(text: string, file: string): CorosyncAddress[] {
   const out: CorosyncAddress[] = [];
@@ -85,6 +86,10 @@ export function parseCorosync(text: string, file: string): CorosyncAddress[] {
   const pending: CorosyncAddress[] = [];
   let depth = 0;
   let nodeDepth = -1;
+  // bindnetaddr lines, numbered after the whole block is read (ringnumber may follow them).
+  const bind: CorosyncAddress[] = [];
+  let ifaceLink = 0;
+  let bindStart = 0;
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k]!.replace(/#.*$/, '').trim();
     if (/^node\s*\{$/.test(l)) {
@@ -94,10 +99,18 @@ export function parseCorosync(text: string, file: string): CorosyncAddress[] {
     if (l.endsWith('{')) depth++;
     const m = /^(?:ring|link)(\d+)_addr\s*:\s*(\S+)$/.exec(l);
     if (m && ipVersion(m[2]!) !== null) pending.push({ file, line: k + 1, link: Number(m[1]), addr: m[2]! });
+    // corosync 2 / udpu: `interface { ringnumber: N  bindnetaddr: NETWORK }` in totem.
+    const rn = /^(?:ringnumber|linknumber)\s*:\s*(\d+)$/.exec(l);
+    if (rn && !node) ifaceLink = Number(rn[1]);
+    const bn = /^bindnetaddr\s*:\s*(\S+)$/.exec(l);
+    if (bn && !node && ipVersion(bn[1]!) !== null) bind.push({ file, line: k + 1, link: 0, addr: bn[1]! });
     const n = /^name\s*:\s*(\S+)$/.exec(l);
     if (n && node) node.name = n[1]!;
     if (l === '}' || l.endsWith('}')) {
       depth--;
+      for (const b of bind.slice(bindStart)) b.link = ifaceLink;
+      bindStart = bind.length;
+      ifaceLink = 0;
       if (node && depth === nodeDepth) {
         for (const a of pending) out.push(node.name !== undefined ? { ...a, node: node.name } : a);
         pending.length = 0;
@@ -105,6 +118,6 @@ export function parseCorosync(text: string, file: string): CorosyncAddress[] {
       }
     }
   }
-  out.push(...pending);
+  out.push(...pending, ...bind);
   return out;
 }

@@ -127,6 +127,11 @@ describe('corosync.conf', () => {
     ]);
   });
 
+  test('the bindnetaddr of an older totem interface block counts, with its ringnumber', () => {
+    const old = 'totem {\n  version: 2\n  interface {\n    bindnetaddr: 10.7.0.0\n    ringnumber: 1\n  }\n}\n';
+    assert.deepEqual(parseCorosync(old, 'f'), [{ file: 'f', line: 4, link: 1, addr: '10.7.0.0' }]);
+  });
+
   test('/etc/pve wins over /etc/corosync', async () => {
     const root = rootWith({ 'etc/corosync/corosync.conf': COROSYNC.replace(/10\.40/g, '10.99'), 'etc/pve/corosync.conf': COROSYNC });
     assert.equal((await readCorosync(root))?.file, '/etc/pve/corosync.conf');
