@@ -67,7 +67,8 @@ options changes nothing. What each mode writes, and why: docs/setup.md.
       The node sits in a LAN: bridge B over the ports (NICs or bonds) with the node's address
       and gateway, bridge-stp off, bridge-fd 0. Without --ports on a node with no bridge, the
       first physical NIC is used (as the Proxmox VE installer does) and named in the output.
-      An address on a port moves to the bridge.
+      The bridge takes over its ports' addressing: a static address and gateway move to it,
+      a port's dhcp (inet) or auto/dhcp (inet6) becomes the bridge's; the port becomes manual.
 
   setup routed --uplink U --bridge B --cidr C
       The provider routes a subnet to the node: forwarding and proxy_arp on the uplink
@@ -81,7 +82,9 @@ options changes nothing. What each mode writes, and why: docs/setup.md.
       masquerade of the subnet out of U, the conntrack-zone rule for firewall bridges (fwbr+)
       and DNAT port forwards. Every rule is idempotent (-C || -A) with a matching post-down.
       Run it again to add or remove forwards (--uplink and --cidr may then be left out); the
-      lines are edited in place. --remove removes B and every rule line.
+      lines are edited in place. --remove removes B and every rule line. The Proxmox VE docs'
+      hand-written rules on B (-A without -C, quoted subnet) are rewritten in place, never
+      doubled; another hand-written masquerade of the subnet is refused.
 
 Every bridge gets 'bridge-ports-condone-regex ^(tap|veth|fwpr)' so that a reload with
 Debian's ifupdown2 keeps guests' ports plugged (Proxmox VE's own build does that by a patch).
