@@ -134,6 +134,17 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
       }
     }
   }
+  // The same rule on another stanza (Proxmox VE's own rewrite moves the docs' lines that follow
+  // a blank line under another interface): nodenet's copy would be a second one.
+  for (const other of d.model.ifaces.values()) {
+    if (other.name === name) continue;
+    for (const o of other.options) {
+      const h = recogniseHandWritten(o.key, o.value);
+      if ((h?.key === 'up:masq' && h.subnet === net.subnet) || (!h && conflictingMasquerade(o.key, o.value, net.subnet))) {
+        refuse('bridge', `line ${o.node.line.lineNo} on ${other.name} already masquerades ${net.subnet} ('${o.name} ${o.value}'); nodenet would add a second rule on ${name}. Remove that line and its post-down (they belong on ${name}), then run this again`);
+      }
+    }
+  }
   const how = ensureBridge(d, name, { ports: 'none', cidr });
   const want: HookLine[] = natLines({ firewall, bridge: name, subnet: net.subnet, uplink, forwards: [...forwards.values()] });
   const { removed, replaced } = syncHookLines(d, name, want, (h, v) => mine(h, v) ?? theirs(h, v)?.key ?? null);

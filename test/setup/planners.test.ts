@@ -135,6 +135,9 @@ describe('setup nat', () => {
     refused(() => planNat(snat, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /already has a hand-written masquerade rule for 10\.10\.10\.0\/24 .*line 21.*SNAT/);
     const script = docs.replace("iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", '/usr/local/sbin/nat.sh 10.10.10.0/24 MASQUERADE');
     refused(() => planNat(script, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /does not recognise/);
+    // The docs' rule moved under another interface (as Proxmox VE's rewrite does): refused too.
+    const moved = docs.replace("        post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE\n", '').replace('        gateway  198.51.100.1\n', "        gateway  198.51.100.1\n        post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE\n");
+    refused(() => planNat(moved, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /line 11 on eno1 already masquerades 10\.10\.10\.0\/24/);
     // A masquerade of another subnet on the same bridge is the user's and stays.
     const other = docs.replace("post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24'", "post-up   iptables -t nat -A POSTROUTING -s '10.20.0.0/16'");
     const r = planNat(other, { bridge: 'vmbr1', uplink: 'eno1' });
