@@ -71,7 +71,7 @@ export function planBridged(text: string, intent: BridgedIntent, ctx: PlanContex
   applyDynamic(d, name, { ...(t.method4 !== undefined ? { method4: t.method4 } : {}) });
   // The inet6 stanza after the inet one (the bridge's options stay in the first stanza).
   if (v6.cidr6 !== undefined) d.apply(planUpdate(d.doc, d.model, name, v6, []));
-  applyDynamic(d, name, { ...(t.method6 !== undefined ? { method6: t.method6 } : {}) });
+  applyDynamic(d, name, { ...(t.method6 !== undefined ? { method6: t.method6 } : {}), ...(t.slaac ? { slaac: true } : {}) });
   const addr = t.cidr ?? (t.method4 !== undefined ? `inet ${t.method4}` : undefined);
   if (d.text !== text) notes.unshift(`${how === 'created' ? 'new' : 'updated'} bridge ${name} over ${ports.join(' ')}${addr ? ` with ${addr}` : ''}${t.gateway ? ` via ${t.gateway}` : ''}`);
   return { text: d.text, notes };

@@ -3,7 +3,8 @@
  * so an address, a DHCP client or SLAAC on the port does nothing useful: on a fresh Debian
  * install (`iface eno1 inet dhcp` + `iface eno1 inet6 auto`) a bridge over eno1 left as
  * `inet manual` means the node has no address after apply. Whatever the port's method —
- * static, dhcp, auto; inet and inet6 — the bridge gets it and the port becomes `manual`.
+ * static, dhcp, auto; inet and inet6 — the bridge gets it and the port becomes `manual`. SLAAC
+ * (`inet6 auto`) is taken over in another form (see {@link slaacLine}).
  */
 import type { TextEdit } from '../interfaces/edits.ts';
 import { eolNear, insertLinesAfter, removeLines } from '../interfaces/edits.ts';
@@ -11,11 +12,12 @@ import type { Document, IfaceNode, Line } from '../interfaces/syntax.ts';
 import { planUpdate } from '../model/edit.ts';
 import type { Iface, Stanza } from '../model/types.ts';
 import type { Draft } from './common.ts';
+import { syncHookLines } from './common.ts';
 
 /** Methods by which an interface gets an address of its own (interfaces(5), ifupdown2). */
 export const ADDRESSING_METHODS: ReadonlySet<string> = new Set(['static', 'dhcp', 'auto', 'bootp', 'ppp', 'wvdial', 'ipv4ll', 'tunnel', 'v4tunnel', '6to4']);
 
-/** Dynamic methods a bridge can take over as they are. */
+/** Dynamic methods a bridge can take over (`inet6 auto` is dropped instead: see takeOverPort). */
 const DYNAMIC: Record<'inet' | 'inet6', ReadonlySet<string>> = { inet: new Set(['dhcp', 'bootp', 'ipv4ll']), inet6: new Set(['auto', 'dhcp']) };
 
 /** What the bridge is to get from its ports (decided before the bridge exists). */
@@ -26,8 +28,21 @@ export interface Takeover {
   method4?: string;
   cidr6?: string;
   gateway6?: string;
-  /** `auto` or `dhcp` for the bridge's inet6 stanza when it has no static address. */
+  /** `dhcp` for the bridge's inet6 stanza when it has no static address. */
   method6?: string;
+  /** SLAAC on the bridge (from a port's `inet6 auto`): see {@link slaacLine}. */
+  slaac?: boolean;
+}
+
+/**
+ * SLAAC on a bridge in a form every ifupdown2 reads. Debian's ifupdown2 3.0 rejects the method
+ * `inet6 auto` ("unsupported address method 'auto'", ifreload exits 1), and it turns IPv6
+ * forwarding on for a bridge with an address, where the kernel's default accept_ra 1 ignores
+ * router advertisements. accept_ra 2 accepts them even so; autoconf is on by default. The
+ * line is idempotent, so running it on every reload is harmless.
+ */
+export function slaacLine(bridge: string): string {
+  return `echo 2 > /proc/sys/net/ipv6/conf/${bridge}/accept_ra`;
 }
 
 function stanzaOf(i: Iface, family: 'inet' | 'inet6'): Stanza | undefined {
@@ -104,7 +119,10 @@ export function takeOverPort(d: Draft, p: string, bridge: string, have: Takeover
     if (got.gateway6 === undefined && got.method6 === undefined && got.cidr6 === `${a6?.ip}/${a6?.prefix}`) got.gateway6 = gw6;
   }
   const dyn6 = s6 && s6.method !== null && DYNAMIC.inet6.has(s6.method) ? s6.method : undefined;
-  if (dyn6 !== undefined && got.cidr6 === undefined && got.method6 === undefined) {
+  if (dyn6 === 'auto' && got.cidr6 === undefined && got.method6 === undefined) {
+    got.slaac = true;
+    notes.push(`${bridge} takes over ${p}'s SLAAC ('inet6 auto'): ${p}'s inet6 stanza is dropped, and ${bridge} accepts router advertisements (${slaacLine(bridge)}); 'inet6 auto' itself is not written, as Debian's ifupdown2 3.0 rejects that method`);
+  } else if (dyn6 !== undefined && got.cidr6 === undefined && got.method6 === undefined) {
     got.method6 = dyn6;
     notes.push(`${bridge} takes over ${p}'s '${dyn6}' (inet6): ${p}'s inet6 stanza is dropped (a bridge port gets no address)`);
   }
@@ -135,6 +153,10 @@ export function applyDynamic(d: Draft, name: string, t: Takeover): void {
   if (t.method4 !== undefined) {
     const s4 = stanzaOf(b, 'inet');
     if (s4 && s4.family !== null && (s4.method === 'manual' || s4.method === null) && s4.addresses.length === 0) d.apply(setMethod(s4, t.method4));
+  }
+  if (t.slaac) {
+    const line = slaacLine(name);
+    syncHookLines(d, name, [{ key: 'up:slaac', hook: 'post-up', value: line }], (h, v) => (h === 'post-up' && v === line ? 'up:slaac' : null));
   }
   const b2 = d.iface(name)!;
   if (t.method6 !== undefined && !b2.stanzas.some((s) => s.family === 'inet6')) {

@@ -7,6 +7,7 @@
  *   bond gets only the slaves of its own `bond-slaves` line. `bond-slaves none` is read as a
  *   slave named "none" ("skipping slave none, does not exist").
  * - `allow-auto IFACE`: not `auto` for ifupdown2; `ifquery -a`/`ifreload -a` leave IFACE out.
+ * - `inet6 auto`: no such method in 3.0 ("unsupported address method 'auto'", exit 1).
  * - `mapping`, `rename`, `source-directory`: not keywords; their lines become options of the
  *   stanza above, so the mapping script never runs, nothing is renamed, no file of the
  *   directory is read.
@@ -110,6 +111,31 @@ export const bondMasterRules: Rule = (ctx) => {
 function at(code: string, iface: string, line: Line, offset: number, message: string, hint: string): Diagnostic {
   return atOffset({ severity: 'warning', code, iface, message, hint }, line, offset);
 }
+
+/**
+ * IFUPDOWN1_INET6_AUTO: `iface X inet6 auto` (SLAAC). Debian 12's ifupdown2 3.0 has no method
+ * `auto` for inet6: "unsupported address method 'auto'", a parse error; ifreload exits 1.
+ */
+export const inet6Auto: Rule = (ctx) => {
+  const out: Diagnostic[] = [];
+  for (const i of ctx.model.ifaces.values()) {
+    for (const st of i.stanzas) {
+      const m = st.node.method;
+      if (st.family !== 'inet6' || st.method !== 'auto' || !m) continue;
+      out.push(
+        at(
+          'IFUPDOWN1_INET6_AUTO',
+          i.name,
+          st.node.header,
+          m.start,
+          `${i.name}: 'inet6 auto' (SLAAC) is ifupdown (1)'s; Debian 12's ifupdown2 3.0 has no method auto ("unsupported address method 'auto'"): ifreload reports a parse error and exits 1`,
+          `for SLAAC without it, drop the inet6 stanza and add 'post-up echo 2 > /proc/sys/net/ipv6/conf/${i.name}/accept_ra' to ${i.name}'s inet stanza (accept_ra 2: also while ifupdown2 turns IPv6 forwarding on); keep it only if your ifupdown2 build accepts 'auto'`,
+        ),
+      );
+    }
+  }
+  return out;
+};
 
 /** IFUPDOWN1_ALLOW_AUTO, IFUPDOWN1_MAPPING, IFUPDOWN1_RENAME, IFUPDOWN1_SOURCE_DIRECTORY. */
 export const ifupdown1Keywords: Rule = (ctx) => {

@@ -32,7 +32,10 @@ export const portDynamicAddress: Rule = (ctx) => {
             code: 'PORT_DYNAMIC_ADDRESS',
             message: `${i.name} is ${u.role === 'slave' ? `a slave of ${u.master}` : `a port of ${u.master}`} but asks for an address by ${what}; a ${u.role === 'slave' ? 'slave' : 'port'} gets no address (its traffic arrives on ${u.master}), so the node may be left without one`,
             iface: i.name,
-            hint: `make ${i.name} '${fam} manual' and give ${u.master} '${fam} ${st.method}' instead (\`nodenet setup bridged\` does this for a bridge)`,
+            hint:
+              st.method === 'auto'
+                ? `drop ${i.name}'s inet6 stanza and let ${u.master} accept router advertisements ('post-up echo 2 > /proc/sys/net/ipv6/conf/${u.master}/accept_ra'; \`nodenet setup bridged\` does this for a bridge)`
+                : `make ${i.name} '${fam} manual' and give ${u.master} '${fam} ${st.method}' instead (\`nodenet setup bridged\` does this for a bridge)`,
           },
           st.node.header,
           m.start,

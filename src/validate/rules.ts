@@ -7,7 +7,7 @@ import { addressRules, duplicateRules, gatewayRules } from './addresses.ts';
 import { bondCluster, bondRules } from './bonds.ts';
 import { bridgeRules, vlanOutsideVids } from './bridges.ts';
 import { hookRules } from './hooks.ts';
-import { bondMasterRules, ifupdown1Keywords } from './ifupdown1.ts';
+import { bondMasterRules, ifupdown1Keywords, inet6Auto } from './ifupdown1.ts';
 import { ipv6Disabled } from './ipv6.ts';
 import type { Rule } from './index.ts';
 import { mtuRules } from './mtu.ts';
@@ -41,6 +41,7 @@ export const ALL_RULES: Rule[] = [
   ipv6Disabled,
   bondMasterRules,
   ifupdown1Keywords,
+  inet6Auto,
 ];
 
 /** Every code the validator can produce, with its severity. */
@@ -106,6 +107,7 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
   IFUPDOWN1_MAPPING: 'warning',
   IFUPDOWN1_RENAME: 'warning',
   IFUPDOWN1_SOURCE_DIRECTORY: 'warning',
+  IFUPDOWN1_INET6_AUTO: 'warning',
 };
 
 /** Codes the parser produces (src/interfaces/parser.ts), documented alongside. */

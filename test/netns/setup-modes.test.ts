@@ -116,16 +116,37 @@ describe('setup modes: real ifupdown2 + iptables in a namespace', { skip: skipUn
       writeInterfaces(root!, text);
       const r = await (await be!.sandbox()).exec(['ifquery', '-o', 'json', 'eno1', 'vmbr0']);
       assert.equal(r.code, 0, r.stderr);
+      errors.push(r.stderr.trim());
       const list = JSON.parse(r.stdout) as { name: string; addr_family: string; addr_method: string; config: Record<string, unknown> }[];
       return list.map((x) => `${x.name} ${x.addr_family} ${x.addr_method}${x.config['bridge-ports'] ? ` ports=${String(x.config['bridge-ports'])}` : ''}`);
     };
+    const errors: string[] = [];
     const debian = 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
     // Before: the bridge that `setup bridged` wrote on main (manual) over a DHCP port.
     const before = await query(debian + '\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n');
     assert.deepEqual(before, ['eno1 inet dhcp', 'eno1 inet6 auto', 'vmbr0 inet manual ports=eno1']);
+    // Debian's ifupdown2 3.0 has no 'inet6 auto' method: a parse error on the original file.
+    assert.match(errors[0]!, /iface eno1: unsupported address method 'auto'/);
     const { text } = planBridged(debian, { bridge: 'vmbr0' });
-    assert.deepEqual(await query(text), ['eno1 inet manual', 'vmbr0 inet dhcp ports=eno1', 'vmbr0 inet6 auto']);
+    assert.deepEqual(await query(text), ['eno1 inet manual', 'vmbr0 inet dhcp ports=eno1']);
+    assert.equal(errors[1], '', 'ifupdown2 parses the planned file without an error');
     writeInterfaces(root, LO);
+  });
+
+  test('bridged over a static + SLAAC port, applied: the bridge has the address and does SLAAC, the port neither', async () => {
+    const port = LO + 'allow-hotplug eno1\niface eno1 inet static\n\taddress 192.168.100.2/24\n\tgateway 192.168.100.1\niface eno1 inet6 auto\n';
+    const { text } = planBridged(port, { bridge: 'vmbr0' });
+    const s = await applyThrice(text);
+    assert.equal(iface(s, 'eno1')?.master, 'vmbr0');
+    assert.deepEqual(iface(s, 'eno1')?.addresses.filter((a) => !a.startsWith('fe80:')), []);
+    assert.deepEqual(iface(s, 'vmbr0')?.addresses.filter((a) => !a.startsWith('fe80:')), ['192.168.100.2/24']);
+    assert.ok(s.routes.some((r) => r.dst === 'default' && r.gateway === '192.168.100.1' && r.dev === 'vmbr0'));
+    // No 'inet6 auto' is written (ifupdown2 3.0 rejects it). ifupdown2 turns IPv6 forwarding on
+    // for a bridge with an address, where accept_ra 1 would ignore router advertisements:
+    // accept_ra 2 takes them anyway, autoconf is on.
+    assert.equal((await net(['sysctl', '-n', 'net.ipv6.conf.vmbr0.forwarding'])).trim(), '1');
+    assert.equal((await net(['sysctl', '-n', 'net.ipv6.conf.vmbr0.accept_ra'])).trim(), '2');
+    assert.equal((await net(['sysctl', '-n', 'net.ipv6.conf.vmbr0.autoconf'])).trim(), '1');
   });
 
   test('routed: forwarding and proxy_arp on the uplink, a portless bridge with the subnet', async () => {
