@@ -5,7 +5,9 @@
  * - `bond-master BOND` on slaves → the slaves listed in BOND's `bond-slaves` (replacing
  *   `none`), the bond-master lines removed;
  * - `allow-auto X` → `auto X`;
- * - `source-directory DIR` → `source DIR/*`.
+ * - `source-directory DIR` → `source DIR/*`;
+ * - `iface X inet6 auto` (no other options) → SLAAC as `post-up echo 2 > …/X/accept_ra` on X's
+ *   inet stanza (the form `setup bridged` writes; see src/setup/takeover.ts).
  * `mapping` and `rename` have no equivalent in the file; they are left, and the notes say what
  * to do instead.
  */
@@ -13,7 +15,8 @@ import type { TextEdit } from '../interfaces/edits.ts';
 import { removeLines } from '../interfaces/edits.ts';
 import { bondMasters } from '../validate/ifupdown1.ts';
 import type { PlanContext, SetupResult } from './common.ts';
-import { Draft, ownerOf, setOption } from './common.ts';
+import { Draft, ownerOf, setOption, syncHookLines } from './common.ts';
+import { removeStanza, slaacLine } from './takeover.ts';
 
 /** Plan the rewrite; `notes` say what changed and what could not be rewritten. */
 export function planIfupdown2Fix(text: string, ctx: PlanContext = {}): SetupResult {
@@ -21,6 +24,7 @@ export function planIfupdown2Fix(text: string, ctx: PlanContext = {}): SetupResu
   const notes: string[] = [];
   fixBondMaster(d, notes);
   fixKeywords(d, notes);
+  fixInet6Auto(d, notes);
   for (const n of d.doc.nodes) {
     if (n.kind === 'mapping') for (const l of n.lines) if (/^\s*rename\b/.test(l.text)) notes.push(`line ${l.lineNo}: '${l.text.trim()}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`);
     if (n.kind === 'mapping') notes.push(`line ${n.header.lineNo}: '${n.header.text.trim()}' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping`);
@@ -81,4 +85,23 @@ function fixKeywords(d: Draft, notes: string[]): void {
     }
   }
   d.apply(edits);
+}
+
+function fixInet6Auto(d: Draft, notes: string[]): void {
+  for (;;) {
+    const i = [...d.model.ifaces.values()].find((x) => x.stanzas.some((s) => s.family === 'inet6' && s.method === 'auto' && s.options.length === 0 && x.stanzas.length > 1) && !ownerOf(d.model, x.name));
+    if (!i) break;
+    const s6 = i.stanzas.find((s) => s.family === 'inet6' && s.method === 'auto')!;
+    const line = slaacLine(i.name);
+    d.apply([removeStanza(d.doc, s6)]);
+    syncHookLines(d, i.name, [{ key: 'up:slaac', hook: 'post-up', value: line }], (h, v) => (h === 'post-up' && v === line ? 'up:slaac' : null));
+    notes.push(`${i.name}: 'inet6 auto' → 'post-up ${line}' (SLAAC in a form ifupdown2 3.0 reads; it rejects the method auto)`);
+  }
+  for (const i of d.model.ifaces.values()) {
+    for (const s of i.stanzas) {
+      if (s.family !== 'inet6' || s.method !== 'auto') continue;
+      const owner = ownerOf(d.model, i.name);
+      notes.push(`${i.name}: 'inet6 auto' is left as it is${owner ? ` (${i.name} is in ${owner.owner.name}: \`nodenet setup bridged\` moves SLAAC to a bridge)` : ' (its stanza has options of its own or is the only one)'}`);
+    }
+  }
 }

@@ -60,7 +60,7 @@ function setMethod(s: Stanza, method: string): TextEdit[] {
 }
 
 /** Remove a stanza and the blank line before it. */
-function removeStanza(doc: Document, s: Stanza): TextEdit {
+export function removeStanza(doc: Document, s: Stanza): TextEdit {
   const k = doc.nodes.indexOf(s.node);
   const prev = doc.nodes[k - 1];
   const start = prev && prev.kind === 'blank' ? prev.line : s.node.header;

@@ -93,6 +93,24 @@ describe('ifupdown (1) forms under the real ifupdown2', { skip: skipUnlessReady(
     assert.deepEqual(codes(`${LO}\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n`), ['IFUPDOWN1_MAPPING', 'IFUPDOWN1_RENAME']);
   });
 
+  test('inet6 auto: a parse error for ifupdown2 3.0; the rewrite parses and gives accept_ra 2', async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    const debian = `${LO}auto eno2\niface eno2 inet static\n\taddress 192.0.2.20/24\niface eno2 inet6 auto\n`;
+    writeInterfaces(root, debian);
+    const sb = await be.sandbox();
+    const bad = await sb.exec(['ifreload', '-a']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /iface eno2: unsupported address method 'auto'/);
+    assert.deepEqual(codes(debian), ['IFUPDOWN1_INET6_AUTO']);
+    const { text } = planIfupdown2Fix(debian);
+    writeInterfaces(root, text);
+    const good = await sb.exec(['ifreload', '-a']);
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal((await be.execNet(['sysctl', '-n', 'net.ipv6.conf.eno2.accept_ra'])).stdout.trim(), '2');
+    writeInterfaces(root, LO);
+    assert.equal((await sb.exec(['ifreload', '-a'])).code, 0);
+  });
+
   test('after `nodenet fix ifupdown2` ifupdown2 reads the bond slaves, auto eno3 and the sourced file', async () => {
     const { text } = planIfupdown2Fix(OLD);
     assert.deepEqual(codes(text), []);

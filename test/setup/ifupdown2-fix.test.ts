@@ -104,6 +104,18 @@ describe('fix ifupdown2', () => {
     assert.match(r.notes.join('\n'), /eno1 names bond0 by bond-master but is a port of vmbr1: left as it is/);
   });
 
+  test("inet6 auto becomes SLAAC by accept_ra 2 on the inet stanza; a bridge port's is left", () => {
+    const debian = 'auto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
+    const r = planIfupdown2Fix(debian);
+    assert.equal(r.text, 'auto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\n\tpost-up echo 2 > /proc/sys/net/ipv6/conf/eno1/accept_ra\n');
+    assert.deepEqual(diags(r.text), []);
+    assert.equal(planIfupdown2Fix(r.text).text, r.text);
+    const port = `${debian}\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n`;
+    const p = planIfupdown2Fix(port);
+    assert.equal(p.text, port);
+    assert.match(p.notes.join('\n'), /eno1: 'inet6 auto' is left as it is \(eno1 is in vmbr0/);
+  });
+
   test('mapping and rename are not rewritten; the notes say what to do', () => {
     const text = 'auto lo\niface lo inet loopback\n\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n';
     const r = planIfupdown2Fix(text);

@@ -251,6 +251,7 @@ check\` reports as IFUPDOWN1_*:
   bond-master BOND on slaves    → the slaves listed in BOND's bond-slaves (replacing 'none')
   allow-auto X                  → auto X
   source-directory DIR          → source DIR/*
+  iface X inet6 auto            → post-up echo 2 > /proc/sys/net/ipv6/conf/X/accept_ra (SLAAC)
 mapping and rename have no equivalent in the file: they are left, and the output says what to
 do instead. Running it again changes nothing.
 
