@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { planBridged, type BridgedIntent } from '../setup/bridged.ts';
 import type { PlanContext, SetupResult } from '../setup/common.ts';
-import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Running, type SysctlRunner } from '../setup/ipv6.ts';
+import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Boot, ipv6Running, type SysctlRunner } from '../setup/ipv6.ts';
+import { planIfupdown2Fix } from '../setup/ifupdown2-fix.ts';
 import { planNat, type NatIntent } from '../setup/nat.ts';
 import { planRouted, type RoutedIntent } from '../setup/routed.ts';
 import type { Firewall } from '../setup/rules.ts';
@@ -186,6 +187,18 @@ const SETUP_ROUTES: readonly Route[] = [
         ...(str(p.remove) === '1' ? { remove: true } : {}),
       };
       return stageSetupVia(deps, (t, c) => planNat(t, intent, c), p.digest);
+    },
+  },
+  {
+    method: 'POST',
+    path: '/nodes/{node}/network/fix/ifupdown2',
+    summary: "Rewrite the ifupdown (1) forms ifupdown2 ignores (bond-master, allow-auto, source-directory) as a staged change, as `nodenet fix ifupdown2`.",
+    params: [DIGEST_PARAM],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object' },
+    async handler(ctx, deps) {
+      return stageSetupVia(deps, (t, c) => planIfupdown2Fix(t, c), ctx.params.digest);
     },
   },
 ];
@@ -420,7 +433,10 @@ export const ROUTES: readonly Route[] = [
       const file = join(deps.core.store.paths.root, IPV6_FILE);
       const content = await readOptional(file);
       const run = deps.sysctl;
-      return { data: { file: IPV6_FILE, disabled: disablesIpv6(content) ? 1 : 0, content, running: run ? await ipv6Running(run) : null } };
+      const boot = await ipv6Boot(deps.core.store.paths.root);
+      return {
+        data: { file: IPV6_FILE, disabled: disablesIpv6(content) ? 1 : 0, content, disabled_at_boot: boot.disabledBy ? 1 : 0, settings: boot.settings, running: run ? await ipv6Running(run) : null },
+      };
     },
   },
   {

@@ -291,7 +291,8 @@ options changes nothing. What each mode writes, and why: docs/setup.md.
       The node sits in a LAN: bridge B over the ports (NICs or bonds) with the node's address
       and gateway, bridge-stp off, bridge-fd 0. Without --ports on a node with no bridge, the
       first physical NIC is used (as the Proxmox VE installer does) and named in the output.
-      An address on a port moves to the bridge.
+      The bridge takes over its ports' addressing: a static address and gateway move to it,
+      a port's dhcp (inet) or auto/dhcp (inet6) becomes the bridge's; the port becomes manual.
 
   setup routed --uplink U --bridge B --cidr C
       The provider routes a subnet to the node: forwarding and proxy_arp on the uplink
@@ -305,7 +306,9 @@ options changes nothing. What each mode writes, and why: docs/setup.md.
       masquerade of the subnet out of U, the conntrack-zone rule for firewall bridges (fwbr+)
       and DNAT port forwards. Every rule is idempotent (-C || -A) with a matching post-down.
       Run it again to add or remove forwards (--uplink and --cidr may then be left out); the
-      lines are edited in place. --remove removes B and every rule line.
+      lines are edited in place. --remove removes B and every rule line. The Proxmox VE docs'
+      hand-written rules on B (-A without -C, quoted subnet) are rewritten in place, never
+      doubled; another hand-written masquerade of the subnet is refused.
 
 Every bridge gets 'bridge-ports-condone-regex ^(tap|veth|fwpr)' so that a reload with
 Debian's ifupdown2 keeps guests' ports plugged (Proxmox VE's own build does that by a patch).
@@ -334,8 +337,27 @@ to an address outside the NAT subnet.`,
 written atomically. \`enable\` removes the file. Both take effect at the next boot; with --now
 they are also applied at once (disable: sysctl -p FILE; enable: sysctl -w ...=0 for both keys)
 — on the host only when --root is /, or inside the sandbox with --backend netns. \`status\`
-shows the file and the running values.`,
+shows the file, every disable_ipv6 line of every sysctl file applied at boot (sysctl.d
+directories and /etc/sysctl.conf, whatever their names) and the running values.`,
     examples: ['nodenet ipv6 disable --now', 'nodenet ipv6 status --output-format json', 'nodenet --root /tmp/node --backend netns ipv6 disable --now'],
+  },
+  {
+    name: 'fix',
+    module: 'setup',
+    summary: 'rewrite forms ifupdown2 ignores (fix ifupdown2)',
+    usage: 'fix ifupdown2 [--digest D]',
+    positionals: [{ name: 'WHAT', choices: ['ifupdown2'] }],
+    options: [DIGEST],
+    description: `Rewrites, as a staged change (like any edit; nothing is live until \`nodenet apply\`), the
+forms of Debian's old ifupdown that ifupdown2 ignores or reads differently — what \`nodenet
+check\` reports as IFUPDOWN1_*:
+  bond-master BOND on slaves    → the slaves listed in BOND's bond-slaves (replacing 'none')
+  allow-auto X                  → auto X
+  source-directory DIR          → source DIR/*
+  iface X inet6 auto            → post-up echo 2 > /proc/sys/net/ipv6/conf/X/accept_ra (SLAAC)
+mapping and rename have no equivalent in the file: they are left, and the output says what to
+do instead. Running it again changes nothing.`,
+    examples: ['nodenet fix ifupdown2', 'nodenet fix ifupdown2 --output-format json'],
   },
   {
     name: 'serve',

@@ -19,9 +19,11 @@ import type { HostInfo, PveIface } from '../model/pve-view.ts';
 import { toPve } from '../model/pve-view.ts';
 import type { Iface, Model } from '../model/types.ts';
 import { validate } from '../validate/index.ts';
+import { bondMasterNotes } from '../validate/ifupdown1.ts';
 import type { Snapshot } from '../store/store.ts';
 import { ConfigStore, sha256 } from '../store/store.ts';
 import { readSourced } from '../store/sources.ts';
+import { readHostFacts } from '../store/host-files.ts';
 
 export interface CoreOptions {
   root: string;
@@ -71,7 +73,7 @@ function diagKey(d: Diagnostic): string {
 export class NetworkCore {
   readonly store: ConfigStore;
   private cache: { text: string; parsed: Parsed; file: string } | undefined;
-  private checkCache: { text: string; diags: Diagnostic[] } | undefined;
+  private checkCache: { text: string; diags: Diagnostic[]; hostKey: string } | undefined;
 
   constructor(readonly opts: CoreOptions) {
     this.store = new ConfigStore(opts.root);
@@ -152,7 +154,7 @@ export class NetworkCore {
       if (parsed.model.ifaces.has(iface.name) || iface.name === 'lo' || !typeMatches(type, iface.kind)) continue;
       data.push({ ...toPve(iface, this.opts.host), priority: ++priority, source: file });
     }
-    const out: ListResult = { data, digest: snap.digest, warnings: snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : [] };
+    const out: ListResult = { data, digest: snap.digest, warnings: [...(snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : []), ...bondMasterNotes(parsed.model)] };
     if (snap.staged !== null) out.changes = unifiedDiff(snap.live, snap.staged);
     return out;
   }
@@ -249,7 +251,11 @@ export class NetworkCore {
 
   /** Diagnostics of a text, with sourced files counted as existing interfaces. */
   async diagnose(text: string, file: string): Promise<Diagnostic[]> {
-    if (this.checkCache && this.checkCache.text === text) return this.checkCache.diags.map((d) => ({ ...d, file }));
+    // The node's sysctl and corosync files count too (IPV6_DISABLED, BOND_CLUSTER_BALANCE):
+    // a few small files, read every time so that an edit of them is seen at once.
+    const host = await readHostFacts(this.store.paths.root);
+    const hostKey = JSON.stringify(host);
+    if (this.checkCache && this.checkCache.text === text && this.checkCache.hostKey === hostKey) return this.checkCache.diags.map((d) => ({ ...d, file }));
     const external = new Map<string, string>();
     for (const [name, { file: f }] of (await this.sourced(this.parseText(text, file).model)).ifaces) external.set(name, f);
     // Parsed again after the await (a cache hit unless another request parsed meanwhile), so
@@ -258,9 +264,9 @@ export class NetworkCore {
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
       ...nonUtf8Diagnostics(text, file),
-      ...validate({ doc: p.doc, model: p.model, file, external, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
+      ...validate({ doc: p.doc, model: p.model, file, external, host, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
     ]);
-    this.checkCache = { text, diags };
+    this.checkCache = { text, diags, hostKey };
     return diags;
   }
 

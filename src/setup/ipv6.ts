@@ -6,6 +6,9 @@
 import { join } from 'node:path';
 import { NodenetError } from '../errors.ts';
 import { atomicRemove, atomicWrite, readOptional } from '../store/atomic.ts';
+import { readSysctl } from '../store/host-files.ts';
+import type { SysctlSetting } from '../validate/facts.ts';
+import { ipv6DisabledBy, sysctlPath } from '../validate/facts.ts';
 
 /** Relative to the root (contract.md §1). */
 export const IPV6_FILE = 'etc/sysctl.d/disable-ipv6.conf';
@@ -88,4 +91,23 @@ export async function ipv6Running(run: SysctlRunner): Promise<Record<string, str
     out[k] = r.code === 0 ? r.stdout.trim() : null;
   }
   return out;
+}
+
+/** What every sysctl file applied at boot says about IPv6 (not only nodenet's own file). */
+export interface Ipv6Boot {
+  /** Every `…disable_ipv6` line, in the order applied at boot (a later one wins). */
+  settings: SysctlSetting[];
+  /** The line that disables IPv6 for new interfaces / all of them at boot, if any. */
+  disabledBy?: SysctlSetting;
+}
+
+/** Read every sysctl file under `root` (sysctl.d dirs and /etc/sysctl.conf) for disable_ipv6. */
+export async function ipv6Boot(root: string): Promise<Ipv6Boot> {
+  const settings = (await readSysctl(root)).filter((x) => {
+    const p = sysctlPath(x.key);
+    return p.length === 5 && p[0] === 'net' && p[1] === 'ipv6' && p[2] === 'conf' && p[4] === 'disable_ipv6';
+  });
+  // A name no interface has: only all/default/glob lines decide.
+  const by = ipv6DisabledBy({ sysctl: settings }, '\u0000');
+  return { settings, ...(by ? { disabledBy: by } : {}) };
 }

@@ -9,6 +9,8 @@ import { planDelete } from '../model/edit.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import type { PlanContext, SetupResult } from './common.ts';
 import { Draft, checkBridgeName, checkUplink, ensureBridge, hostInSubnet, mainStanza, parseBridgeCidr, refuse, refuseOverlap, syncHookLines } from './common.ts';
+import { conflictingMasquerade, recogniseHandWritten } from './handwritten.ts';
+import type { HandWritten } from './handwritten.ts';
 import type { Firewall, Forward, HookLine, RecognisedNat } from './rules.ts';
 import { formatForward, forwardKey, liveRemovalCommand, natLines, nftTable, parseForward, parseForwardKey, recogniseNatLine } from './rules.ts';
 
@@ -82,7 +84,10 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
   if (existing && existing.bridge && existing.bridge.ports.length > 0) {
     refuse('bridge', `${name} is a bridge with ports (${existing.bridge.ports.join(' ')}); a NAT bridge has none: choose a new name, e.g. vmbr${freeBridgeNumber(d)}`);
   }
-  const uplink = intent.uplink ?? state.uplink;
+  // The docs' hand-written rules on this bridge (quoted subnet, `-A` without `-C`): nodenet
+  // rewrites them as its own idempotent lines instead of adding a second copy next to them.
+  const hand = handWrittenLines(d, name);
+  const uplink = intent.uplink ?? state.uplink ?? hand.find((h) => h.r.key === 'up:masq')?.r.uplink;
   if (uplink === undefined) refuse('uplink', `--uplink is needed for a new NAT bridge (the interface with the public address, e.g. eno1 or vmbr0)`);
   checkUplink(d, uplink, name);
   const cidr = intent.cidr ?? existingCidr(d, name);
@@ -114,9 +119,39 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
   }
   const firewall = intent.firewall ?? state.firewall ?? 'iptables';
 
+  // A hand-written masquerade of this subnet that nodenet cannot read as the docs' rule would
+  // be doubled by nodenet's own: refuse and say which line.
+  const mine = (h: string, v: string) => recogniseNatLine(h, v, name)?.key ?? null;
+  const theirs = (h: string, v: string) => {
+    const r = recogniseHandWritten(h, v);
+    return r && (r.subnet === undefined || r.subnet === net.subnet) ? r : null;
+  };
+  if (existing) {
+    for (const o of mainStanza(existing).options) {
+      if (mine(o.key, o.value) !== null || theirs(o.key, o.value) !== null) continue;
+      if (conflictingMasquerade(o.key, o.value, net.subnet)) {
+        refuse('bridge', `${name} already has a hand-written masquerade rule for ${net.subnet} that nodenet does not recognise (line ${o.node.line.lineNo}: '${o.name} ${o.value}'); nodenet would add a second one. Remove that line (and its post-down), or keep managing the NAT rules of ${name} by hand`);
+      }
+    }
+  }
+  // The same rule on another stanza (Proxmox VE's own rewrite moves the docs' lines that follow
+  // a blank line under another interface): nodenet's copy would be a second one.
+  for (const other of d.model.ifaces.values()) {
+    if (other.name === name) continue;
+    for (const o of other.options) {
+      const h = recogniseHandWritten(o.key, o.value);
+      if ((h?.key === 'up:masq' && h.subnet === net.subnet) || (!h && conflictingMasquerade(o.key, o.value, net.subnet))) {
+        refuse('bridge', `line ${o.node.line.lineNo} on ${other.name} already masquerades ${net.subnet} ('${o.name} ${o.value}'); nodenet would add a second rule on ${name}. Remove that line and its post-down (they belong on ${name}), then run this again`);
+      }
+    }
+  }
   const how = ensureBridge(d, name, { ports: 'none', cidr });
   const want: HookLine[] = natLines({ firewall, bridge: name, subnet: net.subnet, uplink, forwards: [...forwards.values()] });
-  const { removed, replaced } = syncHookLines(d, name, want, (h, v) => recogniseNatLine(h, v, name)?.key ?? null);
+  const { removed, replaced } = syncHookLines(d, name, want, (h, v) => mine(h, v) ?? theirs(h, v)?.key ?? null);
+  const adopted = [...removed, ...replaced].filter((l) => recogniseNatLine(l.hook, l.value, name) === null);
+  if (adopted.length) {
+    notes.push(`rewrote ${adopted.length} hand-written NAT line(s) of ${name} (the Proxmox VE docs' rules, which add a copy on every reload) as nodenet's idempotent lines, in place: see the diff`);
+  }
 
   if (d.text !== text) {
     notes.push(
@@ -127,7 +162,7 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
   }
   // ifupdown2 runs only the *new* post-up lines on reload; a rule whose line was changed or
   // removed stays in the running kernel until the bridge goes down. Say how to drop it now.
-  const stale = [...removed, ...replaced].map(liveRemovalCommand).filter((c): c is string => c !== undefined);
+  const stale = [...removed, ...replaced].map((l) => liveRemovalCommand(l) ?? staleHandWritten(l, want, name)).filter((c): c is string => c !== undefined);
   if (stale.length) notes.push(`after apply, the running kernel still has the old rule(s) until ${name} goes down or the node reboots; to drop them at once run:\n  ${stale.join('\n  ')}`);
   if (state.firewall && state.firewall !== firewall) notes.push(`switched ${name} from ${state.firewall} to ${firewall}: the old ${state.firewall} rules stay in the running kernel until ${name} goes down or the node reboots`);
   return { text: d.text, notes };
@@ -143,4 +178,30 @@ function freeBridgeNumber(d: Draft): number {
   let n = 0;
   while (d.model.ifaces.has(`vmbr${n}`)) n++;
   return n;
+}
+
+/** The docs' hand-written NAT lines on bridge `name` (see handwritten.ts). */
+function handWrittenLines(d: Draft, name: string): { r: HandWritten }[] {
+  const i = d.iface(name);
+  if (!i) return [];
+  const out: { r: HandWritten }[] = [];
+  for (const o of mainStanza(i).options) {
+    const r = recogniseHandWritten(o.key, o.value);
+    if (r) out.push({ r });
+  }
+  return out;
+}
+
+/**
+ * The command that drops a hand-written rule nodenet rewrote, when its replacement is a
+ * different rule (another uplink): the old one stays in the running kernel until the bridge
+ * goes down. Undefined when the new line installs the very same rule.
+ */
+function staleHandWritten(l: HookLine, want: readonly HookLine[], bridge: string): string | undefined {
+  const r = recogniseHandWritten(l.hook, l.value);
+  if (!r?.removal) return undefined;
+  const w = want.find((x) => x.key === r.key && x.hook === l.hook);
+  const now = w ? recogniseNatLine(w.hook, w.value, bridge) : null;
+  if (now && now.subnet === r.subnet && now.uplink === r.uplink) return undefined;
+  return r.removal;
 }

@@ -6,6 +6,8 @@ import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { didYouMean } from '../interfaces/suggest.ts';
 import type { BondMode } from '../model/types.ts';
 import { BOND_MODES } from '../model/types.ts';
+import { addressesOf } from '../model/build.ts';
+import { inSubnet, ipVersion } from '../model/ip.ts';
 import type { Rule } from './index.ts';
 import { atOption, atOptionName, atStanza, localRule, opt } from './common.ts';
 
@@ -15,7 +17,6 @@ const HASH_MODES: readonly BondMode[] = ['balance-xor', '802.3ad', 'balance-tlb'
 const PRIMARY_MODES: readonly BondMode[] = ['active-backup', 'balance-tlb', 'balance-alb'];
 const HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'];
 const LACP_RATES = ['slow', 'fast', '0', '1'];
-const BALANCE: readonly BondMode[] = ['balance-rr', 'balance-xor', 'balance-tlb', 'balance-alb'];
 
 
 /** BOND_MODE_INVALID, BOND_HASH_POLICY_INVALID, BOND_HASH_POLICY_UNUSED, BOND_PRIMARY_NOT_SLAVE, BOND_PRIMARY_UNUSED, BOND_LACP_RATE_UNUSED, BOND_NO_MONITORING. */
@@ -106,22 +107,44 @@ export const bondRules: Rule = localRule((i, _ctx, out) => {
 
 const CLUSTER_RE = /corosync|\bring ?[0-9]\b|cluster (?:network|link|traffic)|\bknet\b/i;
 
+/** Why an interface is taken to carry corosync: a link address in its subnet, or its label. */
+function clusterCarriers(ctx: Parameters<Rule>[0]): Map<string, string> {
+  const m = ctx.model;
+  const why = new Map<string, string>();
+  const addrs = ctx.host?.corosync?.addrs ?? [];
+  if (addrs.length) {
+    for (const i of m.ifaces.values()) {
+      for (const a of addressesOf(i)) {
+        if (a.prefix === null) continue;
+        const hit = addrs.find((c) => ipVersion(c.addr) === a.version && inSubnet(c.addr, a.ip, a.prefix!, a.version));
+        if (hit && !why.has(i.name)) why.set(i.name, `corosync link ${hit.link} address ${hit.addr}${hit.node ? ` of ${hit.node}` : ''} (${hit.file} line ${hit.line}) is in its subnet ${a.raw}`);
+      }
+    }
+  }
+  for (const i of m.ifaces.values()) {
+    if (why.has(i.name)) continue;
+    // Most interfaces have no comments: test the name alone without building a label.
+    const label = i.stanzas.some((s) => s.comments.length > 0) ? [i.name, ...i.stanzas.flatMap((s) => s.comments.map((c) => c.text))].join(' ') : i.name;
+    if (CLUSTER_RE.test(label)) why.set(i.name, 'it is labelled as the cluster network');
+  }
+  return why;
+}
+
 /**
- * BOND_CLUSTER_BALANCE: pvecm "Corosync Over Bonds" warns that balance-* modes give asymmetric
- * connectivity when a port stops passing packets but keeps its link, and the cluster can lose
- * quorum and fence itself. A bond carries corosync when an interface built on it (or it)
- * is labelled so in its name or comments.
+ * BOND_CLUSTER_BALANCE: the Proxmox VE docs ("Corosync Over Bonds") advise only active-backup
+ * for bonds that carry corosync: in every other mode — balance-*, broadcast and 802.3ad too — a
+ * port that stops passing packets but keeps its link gives asymmetric connectivity, and the
+ * cluster can lose quorum and fence itself. A bond carries corosync when an interface built on
+ * it (or it) holds the subnet of a corosync link address (corosync.conf, from the host facts),
+ * or is labelled so in its name or comments.
  */
 export const bondCluster: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const m = ctx.model;
   const warned = new Set<string>();
-  for (const i of m.ifaces.values()) {
-    // Most interfaces have no comments: test the name alone without building a label.
-    const label = i.stanzas.some((s) => s.comments.length > 0) ? [i.name, ...i.stanzas.flatMap((s) => s.comments.map((c) => c.text))].join(' ') : i.name;
-    if (!CLUSTER_RE.test(label)) continue;
+  for (const [top, reason] of clusterCarriers(ctx)) {
     // Walk down through VLAN parents and bridge ports to the bonds underneath (bounded).
-    const todo = [i.name];
+    const todo = [top];
     const seen = new Set<string>();
     while (todo.length && seen.size < 64) {
       const n = todo.pop()!;
@@ -131,15 +154,15 @@ export const bondCluster: Rule = (ctx) => {
       if (!t) continue;
       if (t.kind === 'bond' && t.bond) {
         const mode = opt(t, 'bond-mode') ? t.bond.mode : 'balance-rr';
-        if (mode && BALANCE.includes(mode) && !warned.has(t.name)) {
+        if (mode && mode !== 'active-backup' && !warned.has(t.name)) {
           warned.add(t.name);
           const mo = opt(t, 'bond-mode');
           const f = {
             severity: 'warning' as const,
             code: 'BOND_CLUSTER_BALANCE',
             iface: t.name,
-            message: `${t.name} carries cluster (corosync) traffic${t.name === i.name ? '' : ` for ${i.name}`} in mode ${mode}; if one port stops passing packets but keeps its link, the nodes see each other only one way, lose quorum, and HA nodes fence themselves`,
-            hint: 'give corosync its own NIC as link0 and use this bond only as an extra link; if it must be a bond, use 802.3ad with bond-lacp-rate fast or active-backup (Proxmox VE docs, "Corosync Over Bonds")',
+            message: `${t.name} carries cluster (corosync) traffic${t.name === top ? '' : ` for ${top}`} in mode ${mode} (${top}: ${reason}); outside active-backup, a port that stops passing packets but keeps its link lets the nodes see each other only one way, lose quorum, and HA nodes fence themselves`,
+            hint: `use bond-mode active-backup for ${t.name} (Proxmox VE docs, "Corosync Over Bonds"), or give corosync its own NIC as link0 and keep this bond as an extra link`,
           };
           out.push(mo ? atOption(f, mo) : atStanza(f, t.stanzas[0]!));
         }

@@ -5,6 +5,7 @@
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import type { Document } from '../interfaces/syntax.ts';
 import type { Model } from '../model/types.ts';
+import type { HostFacts } from './facts.ts';
 import { ALL_RULES } from './rules.ts';
 
 export interface ValidateContext {
@@ -18,6 +19,8 @@ export interface ValidateContext {
   external?: ReadonlyMap<string, string>;
   /** Whether values come from the API (MTU bounds as PVE) rather than a hand-written file. */
   api?: boolean;
+  /** Facts from the node's other files (sysctl, corosync); rules that need them skip without. */
+  host?: HostFacts;
 }
 
 export type Rule = (ctx: ValidateContext) => Diagnostic[];

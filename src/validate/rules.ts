@@ -7,10 +7,13 @@ import { addressRules, duplicateRules, gatewayRules } from './addresses.ts';
 import { bondCluster, bondRules } from './bonds.ts';
 import { bridgeRules, vlanOutsideVids } from './bridges.ts';
 import { hookRules } from './hooks.ts';
+import { bondMasterRules, ifupdown1Keywords, inet6Auto } from './ifupdown1.ts';
+import { ipv6Disabled } from './ipv6.ts';
 import type { Rule } from './index.ts';
 import { mtuRules } from './mtu.ts';
 import { autoWithoutStanza, duplicateStanzas, nameRules } from './names.ts';
 import { bondSlaveType, existenceRules, portCycle, portHasAddress, portInUse, vlanRules } from './ports.ts';
+import { portDynamicAddress } from './port-methods.ts';
 import { misspeltOptions } from './syntax.ts';
 
 /** Every rule family, in the order their diagnostics are produced. */
@@ -25,6 +28,7 @@ export const ALL_RULES: Rule[] = [
   existenceRules,
   portInUse,
   portHasAddress,
+  portDynamicAddress,
   portCycle,
   bondSlaveType,
   vlanRules,
@@ -34,6 +38,10 @@ export const ALL_RULES: Rule[] = [
   vlanOutsideVids,
   mtuRules,
   hookRules,
+  ipv6Disabled,
+  bondMasterRules,
+  ifupdown1Keywords,
+  inet6Auto,
 ];
 
 /** Every code the validator can produce, with its severity. */
@@ -61,6 +69,7 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
   VLAN_PARENT_NOT_FOUND: 'error',
   PORT_IN_USE: 'error',
   PORT_HAS_ADDRESS: 'error',
+  PORT_DYNAMIC_ADDRESS: 'error',
   PORT_CYCLE: 'error',
   BOND_SLAVE_TYPE: 'error',
   VLAN_ID_RANGE: 'error',
@@ -91,6 +100,14 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
   NAT_SOURCE_MISMATCH: 'warning',
   NAT_IFACE_NOT_CONFIGURED: 'warning',
   FORWARDING_DISABLED: 'warning',
+  IPV6_DISABLED: 'warning',
+  IFUPDOWN1_BOND_MASTER: 'warning',
+  BOND_MASTER_CONFLICT: 'error',
+  IFUPDOWN1_ALLOW_AUTO: 'warning',
+  IFUPDOWN1_MAPPING: 'warning',
+  IFUPDOWN1_RENAME: 'warning',
+  IFUPDOWN1_SOURCE_DIRECTORY: 'warning',
+  IFUPDOWN1_INET6_AUTO: 'warning',
 };
 
 /** Codes the parser produces (src/interfaces/parser.ts), documented alongside. */

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createNetnsBackend, type NetnsBackend, type ReloadResult } from '../../src/apply/backend.ts';
 import type { KernelState } from '../../src/apply/state.ts';
@@ -108,6 +109,46 @@ describe('setup modes: real ifupdown2 + iptables in a namespace', { skip: skipUn
     assert.ok(s.routes.some((r) => r.dst === 'default' && r.gateway === '192.168.100.1' && r.dev === 'vmbr0'));
   });
 
+  test("bridged on a fresh Debian file: ifupdown2 reads DHCP and SLAAC on the bridge, none on the port", async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    // ifupdown2's own parser is the oracle (no DHCP server here): what it will run per stanza.
+    const query = async (text: string) => {
+      writeInterfaces(root!, text);
+      const r = await (await be!.sandbox()).exec(['ifquery', '-o', 'json', 'eno1', 'vmbr0']);
+      assert.equal(r.code, 0, r.stderr);
+      errors.push(r.stderr.trim());
+      const list = JSON.parse(r.stdout) as { name: string; addr_family: string; addr_method: string; config: Record<string, unknown> }[];
+      return list.map((x) => `${x.name} ${x.addr_family} ${x.addr_method}${x.config['bridge-ports'] ? ` ports=${String(x.config['bridge-ports'])}` : ''}`);
+    };
+    const errors: string[] = [];
+    const debian = 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
+    // Before: the bridge that `setup bridged` wrote on main (manual) over a DHCP port.
+    const before = await query(debian + '\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n');
+    assert.deepEqual(before, ['eno1 inet dhcp', 'eno1 inet6 auto', 'vmbr0 inet manual ports=eno1']);
+    // Debian's ifupdown2 3.0 has no 'inet6 auto' method: a parse error on the original file.
+    assert.match(errors[0]!, /iface eno1: unsupported address method 'auto'/);
+    const { text } = planBridged(debian, { bridge: 'vmbr0' });
+    assert.deepEqual(await query(text), ['eno1 inet manual', 'vmbr0 inet dhcp ports=eno1']);
+    assert.equal(errors[1], '', 'ifupdown2 parses the planned file without an error');
+    writeInterfaces(root, LO);
+  });
+
+  test('bridged over a static + SLAAC port, applied: the bridge has the address and does SLAAC, the port neither', async () => {
+    const port = LO + 'allow-hotplug eno1\niface eno1 inet static\n\taddress 192.168.100.2/24\n\tgateway 192.168.100.1\niface eno1 inet6 auto\n';
+    const { text } = planBridged(port, { bridge: 'vmbr0' });
+    const s = await applyThrice(text);
+    assert.equal(iface(s, 'eno1')?.master, 'vmbr0');
+    assert.deepEqual(iface(s, 'eno1')?.addresses.filter((a) => !a.startsWith('fe80:')), []);
+    assert.deepEqual(iface(s, 'vmbr0')?.addresses.filter((a) => !a.startsWith('fe80:')), ['192.168.100.2/24']);
+    assert.ok(s.routes.some((r) => r.dst === 'default' && r.gateway === '192.168.100.1' && r.dev === 'vmbr0'));
+    // No 'inet6 auto' is written (ifupdown2 3.0 rejects it). ifupdown2 turns IPv6 forwarding on
+    // for a bridge with an address, where accept_ra 1 would ignore router advertisements:
+    // accept_ra 2 takes them anyway, autoconf is on.
+    assert.equal((await net(['sysctl', '-n', 'net.ipv6.conf.vmbr0.forwarding'])).trim(), '1');
+    assert.equal((await net(['sysctl', '-n', 'net.ipv6.conf.vmbr0.accept_ra'])).trim(), '2');
+    assert.equal((await net(['sysctl', '-n', 'net.ipv6.conf.vmbr0.autoconf'])).trim(), '1');
+  });
+
   test('routed: forwarding and proxy_arp on the uplink, a portless bridge with the subnet', async () => {
     const { text } = planRouted(UPLINK, { uplink: 'eno1', bridge: 'vmbr0', cidr: '203.0.113.17/28' });
     const s = await applyThrice(text);
@@ -169,6 +210,23 @@ describe('setup modes: real ifupdown2 + iptables in a namespace', { skip: skipUn
     assert.equal(iface(s, 'vmbr1'), undefined);
     const rules = (s.firewall.iptables ?? []).filter((l) => l.startsWith('-A '));
     assert.deepEqual(rules, [], 'post-down deleted masquerade, conntrack zone and DNAT');
+  });
+
+  test("nat on the docs' hand-written file: their rules are rewritten, one masquerade in the kernel", async () => {
+    assert.ok(be !== undefined && root !== undefined);
+    // The Proxmox VE docs' NAT example (`-A` without `-C`, quoted subnet), applied as it is.
+    const docs = readFileSync(new URL('../fixtures/corpus/05-nat-masquerade.interfaces', import.meta.url), 'utf8');
+    writeInterfaces(root, docs);
+    const r = await be.reload({ all: true }, () => undefined);
+    assert.equal(r.code, 0, r.log.join('\n'));
+    const { text } = planNat(docs, { bridge: 'vmbr1' });
+    assert.ok(!text.includes("'10.10.10.0/24'"), 'the docs lines are replaced, not kept next to nodenet\'s');
+    const s = await applyThrice(text);
+    const rules = (s.firewall.iptables ?? []).filter((l) => l.startsWith('-A ')).sort();
+    assert.deepEqual(rules, ['-A POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE', '-A PREROUTING -i fwbr+ -j CT --zone 1']);
+    // Back to a file without vmbr1: its post-down lines take the rules away.
+    const t = await applyThrice(UPLINK);
+    assert.deepEqual((t.firewall.iptables ?? []).filter((l) => l.startsWith('-A ')), []);
   });
 
   test('nat (nft): one table of its own, rebuilt not duplicated; forwards edited; removed with the bridge', async () => {

@@ -103,6 +103,47 @@ describe('setup nat', () => {
     refused(() => planNat(INSTALLER, { bridge: 'vmbr0', remove: true }), 'bridge', /no NAT rules written by nodenet/);
   });
 
+  test("the docs' hand-written NAT rules are rewritten in place, never doubled", () => {
+    const docs = corpus('05-nat-masquerade');
+    const r = planNat(docs, { bridge: 'vmbr1' });
+    // Uplink and subnet come from the docs' own rule; every line changed is one of theirs.
+    assert.equal(
+      r.text,
+      docs
+        .replace('\tbridge-fd 0\n'.replace('\t', '        '), '        bridge-fd 0\n        bridge-ports-condone-regex ^(tap|veth|fwpr)\n')
+        .replace("post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", 'post-up iptables -t nat -C POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE')
+        .replace("post-down iptables -t nat -D POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", 'post-down iptables -t nat -D POSTROUTING -s 10.10.10.0/24 -o eno1 -j MASQUERADE 2>/dev/null || true')
+        .replace('post-up   iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1', 'post-up iptables -t raw -C PREROUTING -i fwbr+ -j CT --zone 1 2>/dev/null || iptables -t raw -I PREROUTING -i fwbr+ -j CT --zone 1')
+        .replace('post-down iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1', 'post-down iptables -t raw -D PREROUTING -i fwbr+ -j CT --zone 1 2>/dev/null || true'),
+    );
+    assert.equal((r.text.match(/MASQUERADE/g) ?? []).length, 3, 'one up line (-C || -A: two mentions) and one down line');
+    assert.match(r.notes.join('\n'), /rewrote 4 hand-written NAT line\(s\) of vmbr1/);
+    clean(r.text);
+    assert.equal(planNat(r.text, { bridge: 'vmbr1' }).text, r.text, 'idempotent');
+    // Another uplink: the old rule stays in the kernel until vmbr1 goes down; the note says how to drop it.
+    const moved = planNat(docs.replace(/-o eno1/g, '-o eno9'), { bridge: 'vmbr1', uplink: 'eno1' });
+    assert.match(moved.notes.join('\n'), /iptables -t nat -D POSTROUTING -s 10\.10\.10\.0\/24 -o eno9 -j MASQUERADE/);
+    assert.equal(moved.text, r.text);
+    // Option order and long options are the same rule.
+    const reordered = docs.replace("-s '10.10.10.0/24' -o eno1 -j MASQUERADE\n        post-down", '--out-interface eno1 -j MASQUERADE --source "10.10.10.0/24"\n        post-down');
+    assert.equal(planNat(reordered, { bridge: 'vmbr1' }).text, r.text);
+  });
+
+  test('a hand-written masquerade of the subnet that is not the docs\' rule is refused, not doubled', () => {
+    const docs = corpus('05-nat-masquerade');
+    const snat = docs.replace("-A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", '-A POSTROUTING -s 10.10.10.0/24 -o eno1 -j SNAT --to-source 198.51.100.44');
+    refused(() => planNat(snat, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /already has a hand-written masquerade rule for 10\.10\.10\.0\/24 .*line 21.*SNAT/);
+    const script = docs.replace("iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE", '/usr/local/sbin/nat.sh 10.10.10.0/24 MASQUERADE');
+    refused(() => planNat(script, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /does not recognise/);
+    // The docs' rule moved under another interface (as Proxmox VE's rewrite does): refused too.
+    const moved = docs.replace("        post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE\n", '').replace('        gateway  198.51.100.1\n', "        gateway  198.51.100.1\n        post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24' -o eno1 -j MASQUERADE\n");
+    refused(() => planNat(moved, { bridge: 'vmbr1', uplink: 'eno1' }), 'bridge', /line 11 on eno1 already masquerades 10\.10\.10\.0\/24/);
+    // A masquerade of another subnet on the same bridge is the user's and stays.
+    const other = docs.replace("post-up   iptables -t nat -A POSTROUTING -s '10.10.10.0/24'", "post-up   iptables -t nat -A POSTROUTING -s '10.20.0.0/16'");
+    const r = planNat(other, { bridge: 'vmbr1', uplink: 'eno1' });
+    assert.ok(r.text.includes("post-up   iptables -t nat -A POSTROUTING -s '10.20.0.0/16' -o eno1 -j MASQUERADE"));
+  });
+
   test('the nft variant: one line that replaces its own table, recognised and idempotent', () => {
     const r = planNat(INSTALLER, { bridge: 'vmbr1', uplink: 'vmbr0', cidr: '10.10.10.1/24', firewall: 'nft', forwards: ['tcp/2222=10.10.10.100:22', 'tcp/8080=10.10.10.100:80'] });
     assert.ok(
@@ -200,6 +241,47 @@ describe('setup bridged', () => {
     assert.ok(r.text.includes('iface vmbr0 inet static\n\taddress 192.0.2.5/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n'), r.text);
     assert.match(r.notes.join('\n'), /moved 192\.0\.2\.5\/24 from eno1 to vmbr0/);
     clean(r.text);
+  });
+
+  // Issue 13: the first step of every Proxmox-on-Debian install. A fresh Debian file has DHCP
+  // and SLAAC on the NIC; the bridge must take them over, or the node has no address after apply.
+  const DEBIAN = 'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
+
+  test("a fresh Debian file: the bridge takes over the port's DHCP and SLAAC; the port becomes manual", () => {
+    const r = planBridged(DEBIAN, { bridge: 'vmbr0' });
+    assert.equal(
+      r.text,
+      'source /etc/network/interfaces.d/*\n\nauto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet dhcp\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\tbridge-ports-condone-regex ^(tap|veth|fwpr)\n\tpost-up echo 2 > /proc/sys/net/ipv6/conf/vmbr0/accept_ra\n',
+    );
+    assert.match(r.notes.join('\n'), /vmbr0 takes over eno1's 'dhcp' \(inet\)/);
+    // SLAAC: the port's stanza goes; the bridge accepts router advertisements (Debian's
+    // ifupdown2 3.0 rejects 'inet6 auto'): see the netns test.
+    assert.match(r.notes.join('\n'), /vmbr0 takes over eno1's SLAAC \('inet6 auto'\)/);
+    clean(r.text);
+    assert.equal(planBridged(r.text, { bridge: 'vmbr0' }).text, r.text, 'idempotent');
+    // The file before the fix is an error now, as a static address on a port is.
+    const before = DEBIAN + '\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+    const doc = parse(before);
+    const codes = validate({ doc, model: buildModel(doc), file: 'x' }).map((d) => `${d.severity} ${d.code} ${d.line}`);
+    assert.deepEqual(codes, ['error PORT_DYNAMIC_ADDRESS 7', 'error PORT_DYNAMIC_ADDRESS 8', 'warning IFUPDOWN1_INET6_AUTO 8']);
+  });
+
+  test('--cidr wins over the port\'s DHCP; a static inet6 address and gateway move; a DHCP bond slave is an error', () => {
+    const r = planBridged(DEBIAN, { bridge: 'vmbr0', cidr: '192.0.2.10/24', gateway: '192.0.2.1' });
+    assert.ok(r.text.includes('iface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n'), r.text);
+    assert.ok(!r.text.includes('inet6'), r.text);
+    assert.ok(r.text.includes('\tpost-up echo 2 > /proc/sys/net/ipv6/conf/vmbr0/accept_ra\n'), r.text);
+    assert.match(r.notes.join('\n'), /eno1 was 'inet dhcp'; it becomes 'inet manual'/);
+    clean(r.text);
+    const v6 = LOFILE('auto eno1\niface eno1 inet dhcp\n\niface eno1 inet6 static\n\taddress 2001:db8::5/64\n\tgateway 2001:db8::1\n');
+    const r6 = planBridged(v6, { bridge: 'vmbr0', ports: ['eno1'] });
+    assert.ok(!/iface eno1 inet6/.test(r6.text), r6.text);
+    assert.ok(r6.text.includes('iface vmbr0 inet dhcp\n'), r6.text);
+    assert.match(r6.text, /iface vmbr0 inet6 static\n\taddress 2001:db8::5\/64\n\tgateway 2001:db8::1\n/);
+    clean(r6.text);
+    const bond = LOFILE('auto eno1\niface eno1 inet dhcp\n\nauto bond0\niface bond0 inet manual\n\tbond-slaves eno1\n\tbond-miimon 100\n\tbond-mode active-backup\n');
+    const doc = parse(bond);
+    assert.deepEqual(validate({ doc, model: buildModel(doc), file: 'x' }).map((d) => d.code), ['PORT_DYNAMIC_ADDRESS']);
   });
 
   test('bonds are allowed as ports', () => {

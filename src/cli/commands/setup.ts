@@ -5,7 +5,7 @@ import { NodenetError } from '../../errors.ts';
 import { PHYSICAL_NIC_RE } from '../../model/build.ts';
 import { planBridged } from '../../setup/bridged.ts';
 import type { PlanContext, SetupResult } from '../../setup/common.ts';
-import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Running, type SysctlRunner } from '../../setup/ipv6.ts';
+import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Boot, ipv6Running, type SysctlRunner } from '../../setup/ipv6.ts';
 import { planNat } from '../../setup/nat.ts';
 import { planRouted } from '../../setup/routed.ts';
 import type { Firewall } from '../../setup/rules.ts';
@@ -142,11 +142,17 @@ export const ipv6: Command = {
       const content = await readOptional(file);
       const { run, why } = await sysctlRunner(ctx);
       const running = run ? await ipv6Running(run) : null;
+      const boot = await ipv6Boot(ctx.root);
       if (ctx.format === 'json') {
-        ctx.out(`${JSON.stringify({ file, exists: content !== null, disabled_by_file: disablesIpv6(content), content, running, ...(running ? {} : { running_note: why.replace(/^not applied/, 'not read') }) })}\n`);
+        ctx.out(
+          `${JSON.stringify({ file, exists: content !== null, disabled_by_file: disablesIpv6(content), content, disabled_at_boot: boot.disabledBy !== undefined, ...(boot.disabledBy ? { disabled_by: boot.disabledBy } : {}), settings: boot.settings, running, ...(running ? {} : { running_note: why.replace(/^not applied/, 'not read') }) })}\n`,
+        );
         return 0;
       }
       ctx.out(`file:    ${file}: ${content === null ? 'absent (IPv6 is not disabled by nodenet)' : disablesIpv6(content) ? 'present, disables IPv6 at boot' : 'present, but does not set both keys to 1'}\n`);
+      // Every sysctl file counts, whatever its name: say which file sets what.
+      for (const st of boot.settings) ctx.out(`boot:    ${st.file}:${st.line}: ${st.key} = ${st.value}\n`);
+      ctx.out(`boot:    ${boot.disabledBy ? `IPv6 is disabled at boot (by ${boot.disabledBy.file} line ${boot.disabledBy.line})` : 'no sysctl file disables IPv6 at boot'}\n`);
       if (running) for (const [k, v] of Object.entries(running)) ctx.out(`running: ${k} = ${v ?? '(unreadable)'}\n`);
       else ctx.out(`running: ${why.replace(/^not applied/, 'not read')}\n`);
       return 0;
@@ -168,4 +174,16 @@ export const ipv6: Command = {
   },
 };
 
-export const commands: Command[] = [setup, ipv6];
+export const fix: Command = {
+  name: 'fix',
+  async run(ctx, args) {
+    onlyOptions(args, ['digest'], 'fix');
+    if (args.positionals.length !== 1 || args.positionals[0] !== 'ifupdown2') throw new NodenetError('USAGE', 'fix needs: ifupdown2; see `nodenet fix --help`');
+    const { planIfupdown2Fix } = await import('../../setup/ifupdown2-fix.ts');
+    const nics = hostNics(ctx.root);
+    const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}) });
+    return report(ctx, 'ifupdown (1) forms rewritten for ifupdown2', await stageSetup(core, (t, c) => planIfupdown2Fix(t, c), opt(args, 'digest')));
+  },
+};
+
+export const commands: Command[] = [setup, ipv6, fix];
