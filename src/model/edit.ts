@@ -7,10 +7,10 @@
 import { NodenetError, paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
 import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
-import type { AutoNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
+import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { splitPveList } from './params.ts';
-import { stanzaCommentNodes } from './pve-view.ts';
+import { commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
 import type { Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
 import { OVS_KINDS } from './types.ts';
 
@@ -41,9 +41,23 @@ function indentOf(doc: Document, node: IfaceNode): string {
   return doc.indent;
 }
 
+/**
+ * The lines of a `comments` value as the view reads them back: one per `\n` (a final `\n`
+ * ends the last line), trailing whitespace dropped (Proxmox VE drops it too); [] for ''.
+ */
+export function commentValueLines(text: string): string[] {
+  const t = text.replace(/\r\n/g, '\n');
+  if (t === '') return [];
+  return t.replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+}
+
+/**
+ * `#` lines for comment text. `spaced` follows the style already there: `# text` (nodenet's)
+ * or `#text` (Proxmox VE's); a line that starts with a space is always written `# ` + line,
+ * so that reading it back (one leading space dropped) gives the line.
+ */
 function commentLines(text: string, indent: string, spaced = true): string[] {
-  const t = text.replace(/\r\n/g, '\n').replace(/\n$/, '');
-  return t.split('\n').map((l) => (l === '' ? `${indent}#` : `${indent}#${spaced ? ' ' : ''}${l}`));
+  return commentValueLines(text).map((l) => (l === '' ? `${indent}#` : `${indent}#${spaced || l.startsWith(' ') ? ' ' : ''}${l}`));
 }
 
 function cidrFrom(v: Values, six: '' | '6'): string | undefined {
@@ -138,8 +152,12 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     if (w <= weight && !dangling(doc, lastLineOf(n))) anchor = n;
     else firstAfter ??= n;
   }
-  const wantV6 = cidrFrom(v, '6') !== undefined || v.gateway6 !== undefined;
-  const wantV4 = cidrFrom(v, '') !== undefined || v.gateway !== undefined || !wantV6;
+  const v6Addr = cidrFrom(v, '6') !== undefined || v.gateway6 !== undefined;
+  const wantV4 = cidrFrom(v, '') !== undefined || v.gateway !== undefined || !v6Addr;
+  // comments6 of an interface with IPv4 get an `inet6 manual` stanza to live in; an
+  // inet6-only interface keeps `comments` in its inet6 stanza (comments6 names the same lines).
+  const wantV6 = v6Addr || (wantV4 && !!v.comments6);
+  const inet6Comments = wantV4 ? undefined : sameComments(v);
   const near = anchor ?? firstAfter ?? lastIface;
   const indent = near ? indentOf(doc, near) : doc.indent;
   const eol = near ? eolNear(doc, near.header) : doc.eol;
@@ -152,7 +170,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     const opts = newOptions(type, name, v, fam);
     const method = cidrFrom(v, six) !== undefined ? 'static' : 'manual';
     const lines = [`iface ${name} ${fam} ${method}`, ...opts.map(([k, val]) => `${indent}${k} ${val}`)];
-    const c = v[`comments${six}`] ?? (fam === 'inet6' && !wantV4 ? v.comments : undefined);
+    const c = fam === 'inet6' && !wantV4 ? inet6Comments : v[`comments${six}`];
     if (c !== undefined && c !== '') lines.push(...commentLines(c, indent));
     stanzas.push(lines);
   }
@@ -190,6 +208,18 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   const sep = lastNode.kind === 'blank' ? [] : [''];
   lines.pop();
   return [insertLinesAfter(doc, lastLine, [...sep, ...lines], eol)];
+}
+
+/**
+ * On an inet6-only interface `comments` and `comments6` name the same lines: one of them,
+ * or both alike, else a parameter error.
+ */
+function sameComments(v: Values): string | undefined {
+  const a = v.comments;
+  const b = v.comments6;
+  if (a !== undefined && b !== undefined && commentValueLines(a).join('\n') !== commentValueLines(b).join('\n'))
+    throw paramError({ comments6: 'an interface with only an inet6 stanza keeps one comment there (comments); give comments or comments6, not two different ones' });
+  return a ?? b;
 }
 
 function precedingAuto(doc: Document, n: IfaceNode): AutoNode | undefined {
@@ -323,7 +353,9 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   const edits: TextEdit[] = [];
   const fams = { inet: familyStanza(iface, 'inet'), inet6: familyStanza(iface, 'inet6') };
   const primary = fams.inet ?? iface.stanzas[0]!;
-  const newStanza6: string[] = [];
+  const addsInet = !fams.inet && (cidrFrom(v, '') !== undefined || v.gateway !== undefined);
+  const { edits: commentPlan, created: createdComments } = planComments(doc, iface, v, del, addsInet);
+  const created: Partial<Record<'inet' | 'inet6', string[]>> = {};
   for (const six of ['', '6'] as const) {
     const fam = six ? 'inet6' : 'inet';
     const cidr = cidrFrom(v, six);
@@ -331,33 +363,31 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     const delAddr = del.includes(`cidr${six}`) || del.includes(`address${six}`);
     const gw = v[`gateway${six}`];
     const delGw = del.includes(`gateway${six}`);
-    const comments = v[`comments${six}`];
-    const delComments = del.includes(`comments${six}`);
-    if (cidr === undefined && !delAddr && gw === undefined && !delGw && comments === undefined && !delComments && !del.includes(`netmask${six}`)) continue;
     if (!stanza) {
-      if (cidr === undefined && gw === undefined && (comments === undefined || comments === '')) continue;
-      // Add a new family stanza after the interface's last stanza.
+      if (cidr === undefined && gw === undefined && createdComments[fam] === undefined) continue;
+      // A new family stanza after the interface's last stanza.
       const indent = indentOf(doc, primary.node);
       const lines = [`iface ${name} ${fam} ${cidr !== undefined ? 'static' : 'manual'}`];
       if (cidr !== undefined) lines.push(`${indent}address ${cidr}`);
       if (gw !== undefined) lines.push(`${indent}gateway ${gw}`);
-      if (comments) lines.push(...commentLines(comments, indent));
-      if (fam === 'inet6') newStanza6.push('', ...lines);
-      else newStanza6.unshift('', ...lines);
+      if (createdComments[fam] !== undefined) lines.push(...commentLines(createdComments[fam], indent));
+      created[fam] = lines;
       continue;
     }
+    if (cidr === undefined && !delAddr && gw === undefined && !delGw && !del.includes(`netmask${six}`)) continue;
     edits.push(...addressEdits(doc, stanza, six, cidr, delAddr, del.includes(`netmask${six}`)));
     if (gw !== undefined || delGw) edits.push(...optionEdits(doc, stanza, 'gateway', delGw ? null : gw!, 'gateway'));
-    if (comments !== undefined || delComments) edits.push(...commentEdits(doc, stanza, delComments ? '' : comments!));
     // Method follows the addresses.
     const willHave = cidr !== undefined || (!delAddr && stanza.addresses.some((a) => (a.version === 6) === (six === '6')));
     if (stanza.family && stanza.node.method && stanza.node.method.start >= 0) {
       const m = stanza.method;
       if (willHave && m === 'manual') edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'static' });
       if (!willHave && m === 'static') {
-        const empty = isEmptyAfter(stanza, edits) && stanza !== primary && iface.stanzas.length > 1;
-        if (empty) edits.splice(0, edits.length, ...edits.filter((e) => !withinStanza(e, stanza)), removeStanzaEdit(doc, stanza));
-        else edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'manual' });
+        const empty = isEmptyAfter(stanza, [...edits, ...commentPlan]) && stanza !== primary && iface.stanzas.length > 1;
+        if (empty) {
+          edits.splice(0, edits.length, ...edits.filter((e) => !withinStanza(e, stanza)), removeStanzaEdit(doc, stanza));
+          commentPlan.splice(0, commentPlan.length, ...commentPlan.filter((e) => !withinStanza(e, stanza)));
+        } else edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'manual' });
       }
     }
   }
@@ -365,9 +395,13 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     const target = primary;
     edits.push(...optionEdits(doc, target, w.key, w.value, w.spelling, iface));
   }
-  if (newStanza6.length) {
+  // Comment lines after the option lines planned above: at the same offset (after the last
+  // option) a new option goes first and the comment block stays at the end of the stanza.
+  edits.push(...commentPlan);
+  const newStanzas = [...(created.inet ? ['', ...created.inet] : []), ...(created.inet6 ? ['', ...created.inet6] : [])];
+  if (newStanzas.length) {
     const last = iface.stanzas[iface.stanzas.length - 1]!;
-    edits.push(insertLinesAfter(doc, lastLineOf(last.node), newStanza6, eolNear(doc, last.node.header)));
+    edits.push(insertLinesAfter(doc, lastLineOf(last.node), newStanzas, eolNear(doc, last.node.header)));
   }
   if (v.autostart !== undefined || del.includes('autostart')) {
     const on = v.autostart === '1';
@@ -523,34 +557,73 @@ function replaceInOption(doc: Document, o: ModelOption, oldTok: string, newTok: 
   return replaceValue(doc, o, parts.join(''));
 }
 
-function commentEdits(doc: Document, s: Stanza, text: string): TextEdit[] {
-  const existing = stanzaCommentNodes(s);
+/**
+ * The comment part of an update (docs/model.md, "Comments"): edits of the existing comment
+ * lines, and the comment text of family stanzas the update creates.
+ * @param addsInet the update gives an inet6-only interface an inet stanza: its comments move
+ *   there (they stay the interface's `comments`)
+ */
+function planComments(
+  doc: Document,
+  iface: Iface,
+  v: Values,
+  del: readonly string[],
+  addsInet: boolean,
+): { edits: TextEdit[]; created: Partial<Record<'inet' | 'inet6', string>> } {
+  const edits: TextEdit[] = [];
+  const created: Partial<Record<'inet' | 'inet6', string>> = {};
+  if (inet6Only(iface)) {
+    const text = sameComments(v);
+    const dropped = del.includes('comments') || del.includes('comments6');
+    const group = commentGroup(iface, '');
+    if (addsInet) {
+      const moved = text ?? (dropped ? '' : (commentsValue(group) ?? ''));
+      if (moved !== '') created.inet = moved;
+      edits.push(...commentEdits(doc, group, ''));
+    } else if (text !== undefined || dropped) edits.push(...commentEdits(doc, group, text ?? ''));
+    return { edits, created };
+  }
+  for (const six of ['', '6'] as const) {
+    const text = v[`comments${six}`];
+    const dropped = del.includes(`comments${six}`);
+    if (text === undefined && !dropped) continue;
+    const group = commentGroup(iface, six);
+    if (group.length) edits.push(...commentEdits(doc, group, text ?? ''));
+    else if (text) created.inet6 = text; // no inet6 stanza yet: an `inet6 manual` one holds them
+  }
+  return { edits, created };
+}
+
+/**
+ * Set the comment lines of a group of stanzas (one of `commentGroup`) to `text`: the new lines
+ * take the place of the first run of existing comment lines, in its indentation and `#`
+ * style, and every other comment line of the group goes; with none yet, they go after the
+ * last option of the group's first stanza. '' removes them all.
+ */
+function commentEdits(doc: Document, group: readonly Stanza[], text: string): TextEdit[] {
+  const existing: CommentNode[] = [];
+  for (const s of group) for (const c of s.comments) existing.push(c);
+  const target = group[0]!;
   // Follow the style of the comments already there (PVE writes `#text` at column 0).
   const first = existing[0];
-  const indent = first ? first.line.indent : indentOf(doc, s.node);
+  const indent = first ? first.line.indent : indentOf(doc, target.node);
   const spaced = first ? first.text.startsWith(' ') || first.text === '' : true;
-  const wanted = text === '' ? [] : commentLines(text, indent, spaced);
-  const norm = (l: string) => l.trim().replace(/^#\s?/, '');
-  if (existing.length === wanted.length && existing.every((c, i) => norm(`#${c.text}`) === norm(wanted[i]!))) return [];
-  if (!wanted.length) return existing.map((c) => removeLines(doc, c.line, c.line));
-  const eol = eolNear(doc, s.node.header);
-  if (existing.length) {
+  const want = commentValueLines(text);
+  if (existing.length === want.length && existing.every((c, i) => commentText(c.text) === want[i])) return [];
+  if (!want.length) return existing.map((c) => removeLines(doc, c.line, c.line));
+  const wanted = commentLines(text, indent, spaced);
+  const eol = eolNear(doc, target.node.header);
+  if (first) {
     // Replace the first run of comment lines in place (keeping its final line ending, or the
-    // lack of one at the end of the file) and remove the other runs.
-    const runs: (typeof existing)[] = [];
-    for (const c of existing) {
-      const run = runs[runs.length - 1];
-      if (run && run[run.length - 1]!.line.end === c.line.start) run.push(c);
-      else runs.push([c]);
-    }
-    const [first, ...rest] = runs;
-    const a = first![0]!.line;
-    const z = first![first!.length - 1]!.line;
-    const edits: TextEdit[] = [{ offset: a.start, length: z.end - z.eol.length - a.start, content: wanted.join(eol) }];
-    for (const r of rest) edits.push(removeLines(doc, r[0]!.line, r[r.length - 1]!.line));
+    // lack of one at the end of the file) and remove the other comment lines.
+    let z = 0;
+    while (z + 1 < existing.length && existing[z]!.line.end === existing[z + 1]!.line.start) z++;
+    const last = existing[z]!.line;
+    const edits: TextEdit[] = [{ offset: first.line.start, length: last.end - last.eol.length - first.line.start, content: wanted.join(eol) }];
+    for (const c of existing.slice(z + 1)) edits.push(removeLines(doc, c.line, c.line));
     return edits;
   }
-  let after: Line = s.node.header;
-  for (const b of s.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
+  let after: Line = target.node.header;
+  for (const b of target.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
   return [insertLinesAfter(doc, after, wanted, eol)];
 }
