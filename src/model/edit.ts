@@ -376,7 +376,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     }
     if (cidr === undefined && !delAddr && gw === undefined && !delGw && !del.includes(`netmask${six}`)) continue;
     edits.push(...addressEdits(doc, stanza, six, cidr, delAddr, del.includes(`netmask${six}`)));
-    if (gw !== undefined || delGw) edits.push(...optionEdits(doc, stanza, 'gateway', delGw ? null : gw!, 'gateway'));
+    if (gw !== undefined || delGw) edits.push(...gatewayEdits(doc, stanza, six, delGw ? null : gw!));
     // Method follows the addresses.
     const willHave = cidr !== undefined || (!delAddr && stanza.addresses.some((a) => (a.version === 6) === (six === '6')));
     if (stanza.family && stanza.node.method && stanza.node.method.start >= 0) {
@@ -391,6 +391,10 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       }
     }
   }
+  if (createdComments.inet6 !== undefined && !created.inet6) {
+    // Typeless stanzas hold the addresses of both families, but comments6 are an inet6 stanza's.
+    created.inet6 = [`iface ${name} inet6 manual`, ...commentLines(createdComments.inet6, indentOf(doc, primary.node))];
+  }
   for (const w of wants) {
     const target = primary;
     edits.push(...optionEdits(doc, target, w.key, w.value, w.spelling, iface));
@@ -401,6 +405,8 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   const newStanzas = [...(created.inet ? ['', ...created.inet] : []), ...(created.inet6 ? ['', ...created.inet6] : [])];
   if (newStanzas.length) {
     const last = iface.stanzas[iface.stanzas.length - 1]!;
+    if (dangling(doc, lastLineOf(last.node)))
+      throw paramError({ iface: `the file ends in a line continued with '\\' (line ${lastLineOf(last.node).lineNo}); a new stanza after it would join that line: fix the line first` });
     edits.push(insertLinesAfter(doc, lastLineOf(last.node), newStanzas, eolNear(doc, last.node.header)));
   }
   if (v.autostart !== undefined || del.includes('autostart')) {
@@ -447,7 +453,14 @@ function dedupe(edits: TextEdit[]): TextEdit[] {
   });
 }
 
+/**
+ * The stanza a family's address and gateway edits go to: the one holding the family's first
+ * address (the one `cidr`/`cidr6` shows), else the family's own stanza, else a typeless one.
+ */
 function familyStanza(iface: Iface, fam: 'inet' | 'inet6'): Stanza | undefined {
+  const version = fam === 'inet6' ? 6 : 4;
+  const holder = iface.stanzas.find((s) => s.addresses.some((a) => a.version === version));
+  if (holder) return holder;
   const exact = iface.stanzas.find((s) => s.family === fam);
   if (exact) return exact;
   const typeless = iface.stanzas.find((s) => s.family === null);
@@ -534,18 +547,32 @@ function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | un
   }
   if (cidr === undefined) return edits;
   const first = addrs[0];
-  if (!first) return [...edits, ...optionEdits(doc, s, 'address', cidr, 'address')];
+  if (!first) {
+    // A new line: an `address` line of the other family (typeless stanza) is not this one.
+    const line = insertionLine(doc, s, 'address');
+    return [...edits, insertLinesAfter(doc, line, [`${indentOf(doc, s.node)}address ${cidr}`], eolNear(doc, s.node.header))];
+  }
   const c = parseCidr(cidr, false)!;
   if (first.netmask && !first.raw.includes('/') && version === 4) {
     // Keep the file's `address` + `netmask` style.
     const out: TextEdit[] = [];
     if (first.ip !== c.ip) out.push(replaceInOption(doc, first.option, first.raw, c.ip));
-    const mask = prefixToMask(c.prefix);
+    // A prefix length in `netmask` (`netmask 24`) stays one.
+    const mask = /^\d+$/.test(first.netmask.value) ? String(c.prefix) : prefixToMask(c.prefix);
     if (first.netmask.value !== mask) out.push(replaceValue(doc, first.netmask, mask));
     return [...edits, ...out];
   }
   if (first.raw === cidr) return edits;
   return [...edits, replaceInOption(doc, first.option, first.raw, cidr)];
+}
+
+/** Set or remove the gateway of one family (a typeless stanza may hold both families'). */
+function gatewayEdits(doc: Document, s: Stanza, six: '' | '6', value: string | null): TextEdit[] {
+  const mine = s.gateways.filter((g) => g.value.includes(':') === (six === '6'));
+  if (value === null) return mine.map((g) => removeLines(doc, g.node.line, g.node.line));
+  const first = mine[0];
+  if (first) return first.value === value ? [] : [replaceValue(doc, first, value)];
+  return [insertLinesAfter(doc, insertionLine(doc, s, 'gateway'), [`${indentOf(doc, s.node)}gateway ${value}`], eolNear(doc, s.node.header))];
 }
 
 /** Replace one address token inside an `address` option (which may list several). */
@@ -573,14 +600,18 @@ function planComments(
   const edits: TextEdit[] = [];
   const created: Partial<Record<'inet' | 'inet6', string>> = {};
   if (inet6Only(iface)) {
-    const text = sameComments(v);
-    const dropped = del.includes('comments') || del.includes('comments6');
     const group = commentGroup(iface, '');
     if (addsInet) {
-      const moved = text ?? (dropped ? '' : (commentsValue(group) ?? ''));
+      // The interface's comments go with it into the new inet stanza; its inet6 stanza keeps
+      // only what comments6 asks for.
+      const moved = v.comments ?? (del.includes('comments') ? '' : (commentsValue(group) ?? ''));
       if (moved !== '') created.inet = moved;
-      edits.push(...commentEdits(doc, group, ''));
-    } else if (text !== undefined || dropped) edits.push(...commentEdits(doc, group, text ?? ''));
+      edits.push(...commentEdits(doc, group, v.comments6 ?? ''));
+      return { edits, created };
+    }
+    const text = sameComments(v);
+    const dropped = del.includes('comments') || del.includes('comments6');
+    if (text !== undefined || dropped) edits.push(...commentEdits(doc, group, text ?? ''));
     return { edits, created };
   }
   for (const six of ['', '6'] as const) {

@@ -21,7 +21,7 @@ export interface HostInfo {
 /** Keys the view lifts out of `options`; every other option stays in `options`/`options6`. */
 const LIFTED = new Set([
   'address', 'netmask', 'gateway', 'mtu', 'bridge-ports', 'bridge-stp', 'bridge-fd', 'bridge-vlan-aware',
-  'bridge-vids', 'bond-slaves', 'bond-mode', 'bond-miimon', 'bond-xmit-hash-policy', 'bond-primary',
+  'bridge-vids', 'bond-slaves', 'bond-mode', 'bond-miimon', 'bond-xmit-hash-policy', 'bond-primary', 'bond-lacp-rate',
   'vlan-raw-device', 'vlan-id', 'vlan-protocol', 'ovs-type', 'ovs-ports', 'ovs-bonds', 'ovs-bridge', 'ovs-options',
   'ovs-mtu', 'vxlan-id', 'vxlan-svcnodeip', 'vxlan-physdev', 'vxlan-local-tunnelip', 'vxlan-remoteip', 'link-type',
   'uplink-id', 'bridge-access', 'bridge-learning', 'bridge-arp-nd-suppress', 'bridge-unicast-flood',
@@ -161,6 +161,8 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     if (b.miimon !== undefined) o.bond_miimon = b.miimon;
     if (b.xmitHashPolicy !== undefined) o.bond_xmit_hash_policy = b.xmitHashPolicy;
     if (b.primary !== undefined) o['bond-primary'] = b.primary;
+    // nodenet extension, settable as bond_lacp_rate: shown under the name it is set with.
+    if (b.lacpRate !== undefined) o.bond_lacp_rate = b.lacpRate;
   }
   if (iface.vlan) {
     const v = iface.vlan;
