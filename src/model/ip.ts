@@ -103,7 +103,8 @@ export function parseCidr(s: string, requirePrefix = true): Cidr | null {
   const max = v === 4 ? 32 : 128;
   if (slash === -1) return requirePrefix ? null : { ip, prefix: max, version: v };
   const p = s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(p)) return null;
+  // Leading zeros are a prefix length still (`/024`, `/0024`), as for iproute2 and Python's ipaddress.
+  if (!/^\d+$/.test(p)) return null;
   const prefix = Number(p);
   if (prefix > max) return null;
   return { ip, prefix, version: v };

@@ -6,9 +6,11 @@
  * Every set is valid on BASE (addresses in one subnet, ports and slaves that exist, modes
  * with their options), so an edit that nodenet refuses is a failure too.
  */
+import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { maskToPrefix, prefixToMask } from '../../src/model/ip.ts';
 import { splitPveList } from '../../src/model/params.ts';
+import type { PveIface } from '../../src/model/pve-view.ts';
 
 /** The live file every round-trip test starts from. */
 export const BASE = [
@@ -279,4 +281,30 @@ export const DERIVED = new Set(['method', 'method6', 'families', 'priority', 'ac
 /** Whether the interface has only inet6 stanzas after creating with `p`. */
 export function createdInet6Only(p: Params): boolean {
   return !hasV4(p) && hasV6(p);
+}
+
+// ---- assertions --------------------------------------------------------------------------------
+
+/** Assert that `data` shows every expected key (undefined: absent). */
+export function assertShows(data: PveIface, expected: Record<string, unknown>, what: string): void {
+  for (const [k, v] of Object.entries(expected)) assert.deepEqual(data[k], v, `${what}: ${k} is ${JSON.stringify(data[k])}, expected ${JSON.stringify(v)}\n${JSON.stringify(data)}`);
+}
+
+/** Assert that the keys no parameter of the update decides are as before. */
+export function assertUntouched(before: PveIface, after: PveIface, touched: readonly string[], what: string): void {
+  const decided = new Set(touched.flatMap(keysOf));
+  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    if (DERIVED.has(k) || decided.has(k)) continue;
+    assert.deepEqual(after[k], before[k], `${what}: ${k} changed from ${JSON.stringify(before[k])} to ${JSON.stringify(after[k])}, though nothing set it`);
+  }
+}
+
+/** What the update must show: its settings, and its deletes as absent keys. */
+export function expectedAfterUpdate(update: Params, del: readonly string[], inet6Only: boolean): Record<string, unknown> {
+  const exp = shown(update, inet6Only);
+  for (const k of del) {
+    if (k === 'comments6' && inet6Only) continue;
+    exp[k] = undefined;
+  }
+  return exp;
 }

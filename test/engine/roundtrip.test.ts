@@ -18,38 +18,13 @@ import { parse } from '../../src/interfaces/parser.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { planUpdate } from '../../src/model/edit.ts';
 import { toPve } from '../../src/model/pve-view.ts';
-import type { PveIface } from '../../src/model/pve-view.ts';
 import { OVS_KINDS } from '../../src/model/types.ts';
 import type { Iface } from '../../src/model/types.ts';
-import { BASE, DERIVED, cases, commentsShown, createdInet6Only, keysOf, shown } from './pve-params.ts';
+import { BASE, assertShows, assertUntouched, cases, commentsShown, createdInet6Only, expectedAfterUpdate, shown } from './pve-params.ts';
 import type { Params } from './pve-params.ts';
 
 const RUNS = Number(process.env.NODENET_PROPERTY_RUNS ?? 150);
 const SEED = Number(process.env.NODENET_PROPERTY_SEED ?? 20261203);
-
-/** Assert that `data` shows every expected key (undefined: absent). */
-export function assertShows(data: PveIface, expected: Record<string, unknown>, what: string): void {
-  for (const [k, v] of Object.entries(expected)) assert.deepEqual(data[k], v, `${what}: ${k} is ${JSON.stringify(data[k])}, expected ${JSON.stringify(v)}\n${JSON.stringify(data)}`);
-}
-
-/** Assert that the keys no parameter of the update decides are as before. */
-export function assertUntouched(before: PveIface, after: PveIface, touched: readonly string[], what: string): void {
-  const decided = new Set(touched.flatMap(keysOf));
-  for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
-    if (DERIVED.has(k) || decided.has(k)) continue;
-    assert.deepEqual(after[k], before[k], `${what}: ${k} changed from ${JSON.stringify(before[k])} to ${JSON.stringify(after[k])}, though nothing set it`);
-  }
-}
-
-/** What the update must show: its settings, and its deletes as absent keys. */
-export function expectedAfterUpdate(update: Params, del: readonly string[], inet6Only: boolean): Record<string, unknown> {
-  const exp = shown(update, inet6Only);
-  for (const k of del) {
-    if (k === 'comments6' && inet6Only) continue;
-    exp[k] = undefined;
-  }
-  return exp;
-}
 
 function tempRoot(text: string): { dir: string; core: NetworkCore } {
   const dir = mkdtempSync(join(tmpdir(), 'nodenet-roundtrip-'));
