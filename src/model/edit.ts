@@ -10,8 +10,9 @@ import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLin
 import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { splitPveList } from './params.ts';
-import { commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
-import type { Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
+import { addressesOf } from './build.ts';
+import { cidrText, commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
+import type { Address, Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
 import { OVS_KINDS } from './types.ts';
 
 /** Order in which a person groups stanzas (and Proxmox VE writes them). */
@@ -81,7 +82,7 @@ function newOptions(kind: string, name: string, v: Values, fam: 'inet' | 'inet6'
   const out: [string, string][] = [];
   const six = fam === 'inet6' ? '6' : '';
   const cidr = cidrFrom(v, six);
-  if (cidr !== undefined) out.push(['address', cidr]);
+  if (cidr !== undefined) out.push(['address', cidr], ...(extrasOf(v, [], six) ?? []).map((x): [string, string] => ['address', x]));
   if (v[`gateway${six}`] !== undefined) out.push(['gateway', v[`gateway${six}`]!]);
   return out.concat(fam === 'inet' || !hasV4(v) ? typeOptions(kind, name, v) : []);
 }
@@ -134,6 +135,9 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     throw paramError({ type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand` });
   if (!CREATABLE.includes(type)) throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
   checkAddressPairs(v);
+  for (const six of ['', '6'] as const) {
+    if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined) throw paramError({ [`cidr${six}-extra`]: `addresses after the first need the first: give cidr${six} too` });
+  }
   if (type === 'vlan' && !/^(.+)\.(\d+)$/.test(name)) {
     if (v['vlan-raw-device'] === undefined) throw paramError({ 'vlan-raw-device': `a VLAN named '${name}' needs vlan-raw-device (or name it RAW.TAG, like eno1.50)` });
     if (!/^vlan\d+$/.test(name) && v['vlan-id'] === undefined) throw paramError({ 'vlan-id': `a VLAN named '${name}' needs vlan-id (or name it vlanTAG or RAW.TAG)` });
@@ -227,6 +231,13 @@ function precedingAuto(doc: Document, n: IfaceNode): AutoNode | undefined {
   const prev = doc.nodes[i - 1];
   if (prev && prev.kind === 'auto' && prev.names.length === 1 && prev.names[0]!.text === n.name?.text) return prev;
   return undefined;
+}
+
+/** The addresses `cidr-extra` (`cidr6-extra`) asks for: [] when deleted, undefined when not given. */
+function extrasOf(v: Values, del: readonly string[], six: '' | '6'): string[] | undefined {
+  const x = v[`cidr${six}-extra`];
+  if (x !== undefined) return splitPveList(x);
+  return del.includes(`cidr${six}-extra`) ? [] : undefined;
 }
 
 function checkAddressPairs(v: Values): void {
@@ -363,19 +374,22 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     const delAddr = del.includes(`cidr${six}`) || del.includes(`address${six}`);
     const gw = v[`gateway${six}`];
     const delGw = del.includes(`gateway${six}`);
+    const extras = extrasOf(v, del, six);
+    if (delAddr && extras?.length) throw paramError({ [`cidr${six}-extra`]: `cannot delete cidr${six} and keep addresses after it` });
     if (!stanza) {
+      if (extras?.length && cidr === undefined) throw paramError({ [`cidr${six}-extra`]: `${name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too` });
       if (cidr === undefined && gw === undefined && createdComments[fam] === undefined) continue;
       // A new family stanza after the interface's last stanza.
       const indent = indentOf(doc, primary.node);
       const lines = [`iface ${name} ${fam} ${cidr !== undefined ? 'static' : 'manual'}`];
-      if (cidr !== undefined) lines.push(`${indent}address ${cidr}`);
+      if (cidr !== undefined) lines.push(`${indent}address ${cidr}`, ...(extras ?? []).map((x) => `${indent}address ${x}`));
       if (gw !== undefined) lines.push(`${indent}gateway ${gw}`);
       if (createdComments[fam] !== undefined) lines.push(...commentLines(createdComments[fam], indent));
       created[fam] = lines;
       continue;
     }
-    if (cidr === undefined && !delAddr && gw === undefined && !delGw && !del.includes(`netmask${six}`)) continue;
-    edits.push(...addressEdits(doc, stanza, six, cidr, delAddr, del.includes(`netmask${six}`)));
+    if (cidr === undefined && !delAddr && gw === undefined && !delGw && !del.includes(`netmask${six}`) && extras === undefined) continue;
+    edits.push(...addressEdits(doc, iface, stanza, six, cidr, delAddr, del.includes(`netmask${six}`), extras));
     if (gw !== undefined || delGw) edits.push(...gatewayEdits(doc, stanza, six, delGw ? null : gw!));
     // Method follows the addresses.
     const willHave = cidr !== undefined || (!delAddr && stanza.addresses.some((a) => (a.version === 6) === (six === '6')));
@@ -418,7 +432,28 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       for (const a of iface.autoNodes) if (a.cls === 'auto' || a.cls === 'hotplug') edits.push(...removeAutoName(doc, a, name));
     }
   }
-  return mergeDeletions(dedupe(edits));
+  return fitEofInsertions(doc, mergeDeletions(dedupe(edits)));
+}
+
+/**
+ * Removing the last line of a file without final newline takes the terminator before it
+ * (removeLines), so an insertion planned after a line inside that removal (or right after the
+ * terminator) falls inside it. Such an insertion moves to the removal's start, its lines led
+ * by the terminator instead of ended by it: the file keeps having no final newline.
+ */
+function fitEofInsertions(doc: Document, edits: TextEdit[]): TextEdit[] {
+  const src = doc.src;
+  if (src.endsWith('\n')) return edits;
+  const tail = edits.find((e) => e.content === '' && e.length > 0 && e.offset + e.length === src.length);
+  if (!tail) return edits;
+  // Everything from the removal's start to the end goes, so lines inserted anywhere inside it
+  // land right after the last line that stays.
+  const eol = src.startsWith('\r\n', tail.offset) ? '\r\n' : src.startsWith('\n', tail.offset) ? '\n' : '';
+  return edits.map((e) => {
+    if (e.length !== 0 || e.offset <= tail.offset || e.offset >= src.length) return e;
+    if (eol === '' || !e.content.endsWith(eol)) return { ...e, offset: tail.offset };
+    return { offset: tail.offset, length: 0, content: eol + e.content.slice(0, -eol.length) };
+  });
 }
 
 function withinStanza(e: TextEdit, s: Stanza): boolean {
@@ -526,14 +561,19 @@ function optionEdits(doc: Document, s: Stanza, key: string, value: string | null
   return [insertLinesAfter(doc, line, [`${indentOf(doc, s.node)}${spelling} ${value}`], eolNear(doc, s.node.header))];
 }
 
-function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | undefined, delAddr: boolean, delNetmask: boolean): TextEdit[] {
+/**
+ * The address edits of one family (docs/model.md, "Addresses"): `cidr` replaces the first
+ * address, in the file's form; `extras` (cidr-extra) become exactly the addresses after it,
+ * as `address` lines right after the first one; deleting removes every address of the family.
+ */
+function addressEdits(doc: Document, iface: Iface, s: Stanza, six: '' | '6', cidr: string | undefined, delAddr: boolean, delNetmask: boolean, extras: string[] | undefined): TextEdit[] {
   const version = six ? 6 : 4;
-  const addrs = s.addresses.filter((a) => a.version === version);
+  const all = addressesOf(iface).filter((a) => a.version === version);
   const edits: TextEdit[] = [];
   if (delAddr) {
-    const lines = new Set(addrs.map((a) => a.option));
+    const lines = new Set(all.map((a) => a.option));
     for (const o of lines) edits.push(removeLines(doc, o.node.line, o.node.line));
-    for (const a of addrs) {
+    for (const a of all) {
       if (a.netmask && !lines.has(a.netmask)) {
         lines.add(a.netmask);
         edits.push(removeLines(doc, a.netmask.node.line, a.netmask.node.line));
@@ -545,25 +585,56 @@ function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | un
     const nm = s.options.find((o) => o.key === 'netmask');
     if (nm) edits.push(removeLines(doc, nm.node.line, nm.node.line));
   }
-  if (cidr === undefined) return edits;
-  const first = addrs[0];
+  const indent = indentOf(doc, s.node);
+  const eol = eolNear(doc, s.node.header);
+  const extraLines = (extras ?? []).map((x) => `${indent}address ${x}`);
+  const first = all[0];
   if (!first) {
+    if (cidr === undefined) {
+      if (extraLines.length) throw paramError({ [`cidr${six}-extra`]: `${iface.name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too` });
+      return edits;
+    }
     // A new line: an `address` line of the other family (typeless stanza) is not this one.
-    const line = insertionLine(doc, s, 'address');
-    return [...edits, insertLinesAfter(doc, line, [`${indentOf(doc, s.node)}address ${cidr}`], eolNear(doc, s.node.header))];
+    return [...edits, insertLinesAfter(doc, insertionLine(doc, s, 'address'), [`${indent}address ${cidr}`, ...extraLines], eol)];
   }
-  const c = parseCidr(cidr, false)!;
-  if (first.netmask && !first.raw.includes('/') && version === 4) {
-    // Keep the file's `address` + `netmask` style.
-    const out: TextEdit[] = [];
-    if (first.ip !== c.ip) out.push(replaceInOption(doc, first.option, first.raw, c.ip));
-    // A prefix length in `netmask` (`netmask 24`) stays one.
-    const mask = /^\d+$/.test(first.netmask.value) ? String(c.prefix) : prefixToMask(c.prefix);
-    if (first.netmask.value !== mask) out.push(replaceValue(doc, first.netmask, mask));
-    return [...edits, ...out];
+  let firstTok = first.raw;
+  if (cidr !== undefined) {
+    const c = parseCidr(cidr, false)!;
+    if (first.netmask && !first.raw.includes('/') && version === 4) {
+      // Keep the file's `address` + `netmask` style; a prefix length in `netmask` stays one.
+      firstTok = c.ip;
+      const mask = /^\d+$/.test(first.netmask.value) ? String(c.prefix) : prefixToMask(c.prefix);
+      if (first.netmask.value !== mask) edits.push(replaceValue(doc, first.netmask, mask));
+    } else firstTok = cidr;
   }
-  if (first.raw === cidr) return edits;
-  return [...edits, replaceInOption(doc, first.option, first.raw, cidr)];
+  if (extras === undefined || (all.length - 1 === extras.length && all.slice(1).every((a, i) => cidrText(a) === extras[i]))) {
+    if (firstTok !== first.raw) edits.push(replaceInOption(doc, first.option, first.raw, firstTok));
+    return edits;
+  }
+  // Rewrite every line holding an address of the family: the first stays (with its new
+  // value), the others go; the new extras follow the first address's line.
+  const drop = new Set(all.slice(1));
+  const byOption = new Map<ModelOption, Address[]>();
+  for (const st of iface.stanzas) {
+    for (const a of st.addresses) {
+      const l = byOption.get(a.option);
+      if (l) l.push(a);
+      else byOption.set(a.option, [a]);
+    }
+  }
+  for (const [o, list] of byOption) {
+    if (!list.some((a) => a === first || drop.has(a))) continue;
+    const tokens = list.filter((a) => !drop.has(a)).map((a) => (a === first ? firstTok : a.raw));
+    if (!tokens.length) edits.push(removeLines(doc, o.node.line, o.node.line));
+    else if (tokens.join(' ') !== list.map((a) => a.raw).join(' ')) edits.push(replaceValue(doc, o, tokens.join(' ')));
+  }
+  if (extraLines.length) {
+    // Before the first line's terminator, not after it: removing a following last line of a
+    // file without final newline takes that terminator, and must not swallow the new lines.
+    const l = first.option.node.line;
+    edits.push({ offset: l.end - l.eol.length, length: 0, content: extraLines.map((x) => eol + x).join('') });
+  }
+  return edits;
 }
 
 /** Set or remove the gateway of one family (a typeless stanza may hold both families'). */

@@ -50,12 +50,19 @@ const comments = fc.array(commentLine, { minLength: 1, maxLength: 3 }).chain((li
 
 const sep = fc.constantFrom(' ', ',', ';', ', ');
 
+/** cidr-extra values: a list of further addresses (another subnet), or '' (none). */
+function extraArb(v: 4 | 6): fc.Arbitrary<string | undefined> {
+  const one = v === 4 ? fc.integer({ min: 2, max: 250 }).map((k) => `10.78.0.${k}/24`) : fc.integer({ min: 2, max: 0xfff }).map((k) => `2001:db8:78::${k.toString(16)}/64`);
+  return fc.option(fc.tuple(fc.uniqueArray(one, { maxLength: 3 }), sep).map(([l, s]) => l.join(s)), { nil: undefined, freq: 2 });
+}
+
 /** IPv4 settings in 10.77.0.0/16..24 (gateway 10.77.0.1 is inside every one of them). */
 const v4 = fc.oneof(
   fc.constant<Params>({}),
-  fc.record({ h: fc.integer({ min: 2, max: 250 }), p: fc.integer({ min: 16, max: 24 }), gw: fc.boolean(), form: fc.constantFrom('cidr', 'mask') }).map(({ h, p, gw, form }) => {
+  fc.record({ h: fc.integer({ min: 2, max: 250 }), p: fc.integer({ min: 16, max: 24 }), gw: fc.boolean(), form: fc.constantFrom('cidr', 'mask'), extra: extraArb(4) }).map(({ h, p, gw, form, extra }) => {
     const out: Params = form === 'cidr' ? { cidr: `10.77.0.${h}/${p}` } : { address: `10.77.0.${h}`, netmask: prefixToMask(p) };
     if (gw) out.gateway = '10.77.0.1';
+    if (extra !== undefined) out['cidr-extra'] = extra;
     return out;
   }),
 );
@@ -63,10 +70,11 @@ const v4 = fc.oneof(
 /** IPv6 settings in 2001:db8:77::/48..64 (gateway6 2001:db8:77::1 inside every one). */
 const v6 = fc.oneof(
   fc.constant<Params>({}),
-  fc.record({ h: fc.integer({ min: 2, max: 0xfffe }), p: fc.integer({ min: 48, max: 64 }), gw: fc.boolean(), form: fc.constantFrom('cidr', 'mask') }).map(({ h, p, gw, form }) => {
+  fc.record({ h: fc.integer({ min: 2, max: 0xfffe }), p: fc.integer({ min: 48, max: 64 }), gw: fc.boolean(), form: fc.constantFrom('cidr', 'mask'), extra: extraArb(6) }).map(({ h, p, gw, form, extra }) => {
     const ip = `2001:db8:77::${h.toString(16)}`;
     const out: Params = form === 'cidr' ? { cidr6: `${ip}/${p}` } : { address6: ip, netmask6: String(p) };
     if (gw) out.gateway6 = '2001:db8:77::1';
+    if (extra !== undefined) out['cidr6-extra'] = extra;
     return out;
   }),
 );
@@ -172,7 +180,7 @@ function withoutType(p: Params): Params {
 }
 
 /** What an update may delete, given the interface after its creation. */
-const DELETABLE_ALONE = ['comments', 'comments6', 'mtu', 'gateway', 'gateway6'];
+const DELETABLE_ALONE = ['comments', 'comments6', 'mtu', 'gateway', 'gateway6', 'cidr-extra', 'cidr6-extra'];
 
 export const cases: fc.Arbitrary<Case> = fc
   .oneof(bridge, bond, vlan)
@@ -194,6 +202,9 @@ export const cases: fc.Arbitrary<Case> = fc
       const v6After = update.cidr6 !== undefined || update.address6 !== undefined || create.cidr6 !== undefined || create.address6 !== undefined;
       if (!v4After) delete update.gateway;
       if (!v6After) delete update.gateway6;
+      // Further addresses need a first one.
+      if (!v4After) delete update['cidr-extra'];
+      if (!v6After) delete update['cidr6-extra'];
       // An inet6-only interface: comments6 is another name for comments (tested apart).
       if (!hasV4(create) && !hasV4(update) && hasV6(create)) delete update.comments6;
       if (update.bond_xmit_hash_policy !== undefined || update['bond-primary'] !== undefined || update.bond_lacp_rate !== undefined) {
@@ -246,6 +257,8 @@ export function shown(p: Params, inet6Only: boolean): Record<string, unknown> {
       Object.assign(out, { [`cidr${six}`]: `${a}/${len}`, [`address${six}`]: a, [`netmask${six}`]: len });
     }
     if (p[`gateway${six}`] !== undefined) out[`gateway${six}`] = p[`gateway${six}`];
+    const x = p[`cidr${six}-extra`];
+    if (x !== undefined) out[`cidr${six}-extra`] = splitPveList(x).join(' ') || undefined;
   }
   if (inet6Only) {
     const c = p.comments ?? p.comments6;

@@ -72,6 +72,51 @@ describe('set → get through the core', () => {
   });
 });
 
+describe('every address, and what an edit of cidr does to the others', () => {
+  it('cidr changes the first address only; cidr-extra sets the others (after the first line); delete=cidr removes all', async () => {
+    const { dir, core } = tempRoot(readFileSync(new URL('../fixtures/corpus/35-multiple-addresses.interfaces', import.meta.url), 'utf8'));
+    const staged = () => readFileSync(join(dir, 'etc/network/interfaces.new'), 'utf8');
+    try {
+      let d = (await core.get('vmbr0')).data;
+      assert.equal(d.cidr, '192.0.2.35/24');
+      assert.equal(d['cidr-extra'], '192.0.2.135/24 198.51.100.35/24');
+      assert.equal(d['cidr6-extra'], 'fd00:35::1/64');
+      await core.update('vmbr0', { cidr: '192.0.2.36/24' });
+      d = (await core.get('vmbr0')).data;
+      assert.equal(d.cidr, '192.0.2.36/24');
+      assert.equal(d['cidr-extra'], '192.0.2.135/24 198.51.100.35/24');
+      await core.update('vmbr0', { 'cidr-extra': '198.51.100.36/24,203.0.113.5/28' });
+      assert.match(staged(), /\taddress 192\.0\.2\.36\/24\n\taddress 198\.51\.100\.36\/24\n\taddress 203\.0\.113\.5\/28\n\tgateway 192\.0\.2\.1\n/);
+      d = (await core.get('vmbr0')).data;
+      assert.equal(d['cidr-extra'], '198.51.100.36/24 203.0.113.5/28');
+      await core.update('vmbr0', { 'cidr6-extra': '' });
+      d = (await core.get('vmbr0')).data;
+      assert.equal(d['cidr6-extra'], undefined);
+      assert.equal(d.cidr6, '2001:db8:35::1/64');
+      await assert.rejects(core.update('vmbr0', { 'cidr-extra': '10.0.0.1' }), (e: unknown) => e instanceof NodenetError && e.errors?.['cidr-extra'] !== undefined);
+      await assert.rejects(core.create('vmbr9', { type: 'bridge', 'cidr-extra': '10.9.0.2/24' }), (e: unknown) => e instanceof NodenetError && e.errors?.['cidr-extra'] !== undefined);
+      await core.update('vmbr0', {}, ['cidr', 'gateway']);
+      d = (await core.get('vmbr0')).data;
+      assert.equal(d.cidr, undefined);
+      assert.equal(d['cidr-extra'], undefined);
+      assert.equal(d.method, 'manual');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('several addresses on one address line: the first stays on it, the others move to lines of their own', () => {
+    const text = 'iface vmbr0 inet static\n\taddress 10.0.0.2/24 10.0.1.2/24 2001:db8::2/64\n\tbridge-ports none\n';
+    const doc = parse(text);
+    const model = buildModel(doc);
+    const out = applyEdits(text, planUpdate(doc, model, 'vmbr0', { 'cidr-extra': '10.0.2.2/24' }, []));
+    assert.equal(out, 'iface vmbr0 inet static\n\taddress 10.0.0.2/24 2001:db8::2/64\n\taddress 10.0.2.2/24\n\tbridge-ports none\n');
+    const v = toPve(buildModel(parse(out)).ifaces.get('vmbr0')!);
+    assert.equal(v['cidr-extra'], '10.0.2.2/24');
+    assert.equal(v.cidr6, '2001:db8::2/64');
+  });
+});
+
 // ---- random edit chains on the corpus ---------------------------------------------------------
 
 const CORPUS = new URL('../fixtures/corpus/', import.meta.url);
@@ -91,7 +136,9 @@ const stepArb = fc.record({
   gateway: fc.boolean(),
   aware: fc.option(fc.constantFrom('0', '1'), { nil: undefined }),
   mode: fc.option(fc.constantFrom('active-backup', '802.3ad', 'balance-xor'), { nil: undefined }),
-  del: fc.subarray(['comments', 'comments6', 'mtu']),
+  extra: fc.option(fc.constantFrom('', '10.201.0.5/24', '10.201.0.5/24 10.201.0.6/25'), { nil: undefined }),
+  extra6: fc.option(fc.constantFrom('', 'fd00:201::5/64', 'fd00:201::5/64,fd00:202::5/56'), { nil: undefined }),
+  del: fc.subarray(['comments', 'comments6', 'mtu', 'cidr-extra', 'cidr6-extra']),
 });
 
 function paramsFor(iface: Iface, s: StepValue): Params {
@@ -107,6 +154,8 @@ function paramsFor(iface: Iface, s: StepValue): Params {
     p.cidr6 = `fd00:200:${s.cidr6[0].toString(16)}::7/${s.cidr6[1]}`;
     if (s.gateway) p.gateway6 = `fd00:200:${s.cidr6[0].toString(16)}::1`;
   }
+  if (s.extra !== undefined) p['cidr-extra'] = s.extra;
+  if (s.extra6 !== undefined) p['cidr6-extra'] = s.extra6;
   if (iface.kind === 'bridge' && s.aware !== undefined) p.bridge_vlan_aware = s.aware;
   if (iface.kind === 'bond' && s.mode !== undefined) p.bond_mode = s.mode;
   return p;
@@ -121,6 +170,8 @@ type StepValue = {
   gateway: boolean;
   aware: string | undefined;
   mode: string | undefined;
+  extra: string | undefined;
+  extra6: string | undefined;
   del: string[];
 };
 
