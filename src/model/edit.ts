@@ -697,35 +697,47 @@ function planComments(
 }
 
 /**
- * Set the comment lines of a group of stanzas (one of `commentGroup`) to `text`: the new lines
- * take the place of the first run of existing comment lines, in its indentation and `#`
- * style, and every other comment line of the group goes; with none yet, they go after the
- * last option of the group's first stanza. '' removes them all.
+ * Set the comment lines of a group of stanzas (one of `commentGroup`) to `text`, changing as
+ * few lines as it can (docs/model.md, "Comments"): the lines the old and the new text share at
+ * their start and at their end stay where they are; the old lines between are removed, and the
+ * new ones take the place of the last run of them (where PVE writes comments: after the last
+ * option), in its indentation and `#` style; with none removed they go next to the kept ones,
+ * and with no comment lines at all after the last option of the group's first stanza.
  */
 function commentEdits(doc: Document, group: readonly Stanza[], text: string): TextEdit[] {
   const existing: CommentNode[] = [];
   for (const s of group) for (const c of s.comments) existing.push(c);
   const target = group[0]!;
-  // Follow the style of the comments already there (PVE writes `#text` at column 0).
-  const first = existing[0];
-  const indent = first ? first.line.indent : indentOf(doc, target.node);
-  const spaced = first ? first.text.startsWith(' ') || first.text === '' : true;
-  const want = commentValueLines(text);
-  if (existing.length === want.length && existing.every((c, i) => commentText(c.text) === want[i])) return [];
-  if (!want.length) return existing.map((c) => removeLines(doc, c.line, c.line));
-  const wanted = commentLines(text, indent, spaced);
   const eol = eolNear(doc, target.node.header);
-  if (first) {
-    // Replace the first run of comment lines in place (keeping its final line ending, or the
-    // lack of one at the end of the file) and remove the other comment lines.
-    let z = 0;
-    while (z + 1 < existing.length && existing[z]!.line.end === existing[z + 1]!.line.start) z++;
-    const last = existing[z]!.line;
-    const edits: TextEdit[] = [{ offset: first.line.start, length: last.end - last.eol.length - first.line.start, content: wanted.join(eol) }];
-    for (const c of existing.slice(z + 1)) edits.push(removeLines(doc, c.line, c.line));
+  const want = commentValueLines(text);
+  const old = existing.map((c) => commentText(c.text));
+  let p = 0;
+  while (p < old.length && p < want.length && old[p] === want[p]) p++;
+  let q = 0;
+  while (q < old.length - p && q < want.length - p && old[old.length - 1 - q] === want[want.length - 1 - q]) q++;
+  const removed = existing.slice(p, existing.length - q);
+  const added = want.slice(p, want.length - q).join('\n');
+  if (!removed.length && added === '' && p + q === want.length) return [];
+  // Follow the style of the comments already there (PVE writes `#text` at column 0).
+  const styled = (ref: CommentNode | undefined): string[] => {
+    const indent = ref ? ref.line.indent : indentOf(doc, target.node);
+    const spaced = ref ? ref.text.startsWith(' ') || ref.text === '' : true;
+    return p + q < want.length ? commentLines(`${added}\n`, indent, spaced) : [];
+  };
+  if (removed.length) {
+    let r = removed.length - 1;
+    while (r > 0 && removed[r - 1]!.line.end === removed[r]!.line.start) r--;
+    const edits = removed.slice(0, r).map((c) => removeLines(doc, c.line, c.line));
+    const lines = styled(removed[r]);
+    const a = removed[r]!.line;
+    const z = removed[removed.length - 1]!.line;
+    if (!lines.length) for (const c of removed.slice(r)) edits.push(removeLines(doc, c.line, c.line));
+    else edits.push({ offset: a.start, length: z.end - z.eol.length - a.start, content: lines.join(eol) });
     return edits;
   }
+  if (p > 0) return [insertLinesAfter(doc, existing[p - 1]!.line, styled(existing[p - 1]), eol)];
+  if (q > 0) return [insertLinesBefore(existing[existing.length - q]!.line, styled(existing[existing.length - q]), eol)];
   let after: Line = target.node.header;
   for (const b of target.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
-  return [insertLinesAfter(doc, after, wanted, eol)];
+  return [insertLinesAfter(doc, after, styled(undefined), eol)];
 }

@@ -136,6 +136,8 @@ const stepArb = fc.record({
   gateway: fc.boolean(),
   aware: fc.option(fc.constantFrom('0', '1'), { nil: undefined }),
   mode: fc.option(fc.constantFrom('active-backup', '802.3ad', 'balance-xor'), { nil: undefined }),
+  /** How `comments` relates to the interface's current ones: a new text, or one line changed. */
+  cmode: fc.constantFrom('set', 'set', 'append', 'dropFirst', 'changeLast', 'insertMiddle'),
   extra: fc.option(fc.constantFrom('', '10.201.0.5/24', '10.201.0.5/24 10.201.0.6/25'), { nil: undefined }),
   extra6: fc.option(fc.constantFrom('', 'fd00:201::5/64', 'fd00:201::5/64,fd00:202::5/56'), { nil: undefined }),
   del: fc.subarray(['comments', 'comments6', 'mtu', 'cidr-extra', 'cidr6-extra']),
@@ -144,6 +146,15 @@ const stepArb = fc.record({
 function paramsFor(iface: Iface, s: StepValue): Params {
   const p: Params = {};
   if (s.comments !== undefined) p.comments = s.comments;
+  const cur = toPve(iface).comments;
+  if (s.cmode !== 'set' && typeof cur === 'string') {
+    const lines = cur.replace(/\n$/, '').split('\n');
+    if (s.cmode === 'append') lines.push('appended');
+    else if (s.cmode === 'dropFirst') lines.shift();
+    else if (s.cmode === 'changeLast') lines[lines.length - 1] = 'changed';
+    else lines.splice(Math.floor(lines.length / 2), 0, 'inserted');
+    p.comments = lines.join('\n');
+  }
   if (s.comments6 !== undefined && !iface.stanzas.every((st) => st.family === 'inet6')) p.comments6 = s.comments6;
   if (s.mtu !== undefined) p.mtu = String(s.mtu);
   if (s.cidr) {
@@ -170,6 +181,7 @@ type StepValue = {
   gateway: boolean;
   aware: string | undefined;
   mode: string | undefined;
+  cmode: string;
   extra: string | undefined;
   extra6: string | undefined;
   del: string[];
@@ -238,5 +250,30 @@ describe('set → get on the corpus', () => {
     assert.equal(v.comments, 'leading\nbetween two options\npve style at the end\n');
     assert.equal(v.comments6, 'v6 only\n');
     assert.equal(commentsShown('a  \n\nb\n'), 'a\n\nb\n');
+  });
+
+  it('placement: unchanged lines stay put, changed ones take the place of the last changed run, in its style', () => {
+    const text = [
+      'iface vmbr2 inet static',
+      '\taddress 10.10.10.1/24',
+      '\t# re-run on every reload',
+      '\tpost-up echo 1 > /proc/sys/net/ipv4/ip_forward',
+      '#NAT for test guests',
+      '',
+    ].join('\n');
+    const set = (t: string, comments: string) => {
+      const doc = parse(t);
+      return applyEdits(t, planUpdate(doc, buildModel(doc), 'vmbr2', { comments, mtu: '1400' }, []));
+    };
+    // Only the last line changes: the first stays above the post-up line.
+    assert.equal(
+      set(text, 're-run on every reload\nNAT, port 8022 to the build VM'),
+      'iface vmbr2 inet static\n\taddress 10.10.10.1/24\n\t# re-run on every reload\n\tpost-up echo 1 > /proc/sys/net/ipv4/ip_forward\n\tmtu 1400\n#NAT, port 8022 to the build VM\n',
+    );
+    // A new text replaces both: it goes where PVE writes comments, in that block's style.
+    const all = set(text, 'kept comment');
+    assert.equal(all, 'iface vmbr2 inet static\n\taddress 10.10.10.1/24\n\tpost-up echo 1 > /proc/sys/net/ipv4/ip_forward\n\tmtu 1400\n#kept comment\n');
+    // A line added at the end goes after the kept ones.
+    assert.equal(toPve(buildModel(parse(set(text, 're-run on every reload\nNAT for test guests\nthird'))).ifaces.get('vmbr2')!).comments, 're-run on every reload\nNAT for test guests\nthird\n');
   });
 });
