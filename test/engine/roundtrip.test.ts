@@ -227,7 +227,7 @@ describe('set → get on the corpus', () => {
             }
           }
         }),
-        { numRuns: Math.max(10, Math.round(RUNS / 10)), seed: SEED, includeErrorInReport: true },
+        { numRuns: Math.max(5, Math.round(RUNS / 15)), seed: SEED, includeErrorInReport: true },
       );
     }
   });
