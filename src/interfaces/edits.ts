@@ -63,14 +63,20 @@ export function eolNear(doc: Document, line: Line): '\n' | '\r\n' {
   return line.eol === '' ? doc.eol : line.eol;
 }
 
-/** Merge overlapping or touching pure deletions into one (their union), keeping other edits. */
+/**
+ * Merge overlapping or touching pure deletions into one (their union), keeping other edits.
+ * Two deletions that only touch stay apart where another edit inserts at that point (a new
+ * line after a removed one, before another removed one): merged, they would swallow it.
+ */
 export function mergeDeletions(edits: readonly TextEdit[]): TextEdit[] {
   const dels = edits.filter((e) => e.content === '' && e.length > 0).sort((a, b) => a.offset - b.offset);
   const others = edits.filter((e) => !(e.content === '' && e.length > 0));
+  const insertAt = new Set(others.map((e) => e.offset));
   const merged: TextEdit[] = [];
   for (const d of dels) {
     const last = merged[merged.length - 1];
-    if (last && d.offset <= last.offset + last.length) {
+    const end = last ? last.offset + last.length : -1;
+    if (last && (d.offset < end || (d.offset === end && !insertAt.has(end)))) {
       last.length = Math.max(last.length, d.offset + d.length - last.offset);
     } else merged.push({ ...d });
   }

@@ -60,7 +60,7 @@ function stanzaFrom(node: IfaceNode): Stanza {
         const hasPrefix = raw.includes('/');
         const a: Address = { raw, ip: c.ip, prefix: hasPrefix ? c.prefix : null, version: c.version, option: o };
         if (!hasPrefix && netmask) {
-          a.prefix = c.version === 4 ? maskToPrefix(netmask.value) : /^\d+$/.test(netmask.value) ? Number(netmask.value) : null;
+          a.prefix = netmaskPrefix(netmask.value, c.version);
           a.netmask = netmask;
         }
         addresses.push(a);
@@ -68,6 +68,18 @@ function stanzaFrom(node: IfaceNode): Stanza {
     }
   }
   return { node, family, method: node.method?.text ?? null, options, comments, addresses, gateways };
+}
+
+/**
+ * The prefix length a `netmask` option gives: a dotted mask (IPv4), or a prefix length as
+ * ifupdown and ifupdown2 accept it (`netmask 24`, `netmask 64`); null when it is neither.
+ */
+export function netmaskPrefix(value: string, version: 4 | 6): number | null {
+  if (/^\d{1,3}$/.test(value)) {
+    const p = Number(value);
+    return p <= (version === 4 ? 32 : 128) ? p : null;
+  }
+  return version === 4 ? maskToPrefix(value) : null;
 }
 
 function toModelOption(n: OptionNode): ModelOption {

@@ -7,11 +7,12 @@
 import { NodenetError, paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
 import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
-import type { AutoNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
+import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { splitPveList } from './params.ts';
-import { stanzaCommentNodes } from './pve-view.ts';
-import type { Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
+import { addressesOf } from './build.ts';
+import { cidrText, commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
+import type { Address, Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
 import { OVS_KINDS } from './types.ts';
 
 /** Order in which a person groups stanzas (and Proxmox VE writes them). */
@@ -41,9 +42,23 @@ function indentOf(doc: Document, node: IfaceNode): string {
   return doc.indent;
 }
 
+/**
+ * The lines of a `comments` value as the view reads them back: one per `\n` (a final `\n`
+ * ends the last line), trailing whitespace dropped (Proxmox VE drops it too); [] for ''.
+ */
+export function commentValueLines(text: string): string[] {
+  const t = text.replace(/\r\n/g, '\n');
+  if (t === '') return [];
+  return t.replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+}
+
+/**
+ * `#` lines for comment text. `spaced` follows the style already there: `# text` (nodenet's)
+ * or `#text` (Proxmox VE's); a line that starts with a space is always written `# ` + line,
+ * so that reading it back (one leading space dropped) gives the line.
+ */
 function commentLines(text: string, indent: string, spaced = true): string[] {
-  const t = text.replace(/\r\n/g, '\n').replace(/\n$/, '');
-  return t.split('\n').map((l) => (l === '' ? `${indent}#` : `${indent}#${spaced ? ' ' : ''}${l}`));
+  return commentValueLines(text).map((l) => (l === '' ? `${indent}#` : `${indent}#${spaced || l.startsWith(' ') ? ' ' : ''}${l}`));
 }
 
 function cidrFrom(v: Values, six: '' | '6'): string | undefined {
@@ -67,7 +82,7 @@ function newOptions(kind: string, name: string, v: Values, fam: 'inet' | 'inet6'
   const out: [string, string][] = [];
   const six = fam === 'inet6' ? '6' : '';
   const cidr = cidrFrom(v, six);
-  if (cidr !== undefined) out.push(['address', cidr]);
+  if (cidr !== undefined) out.push(['address', cidr], ...(extrasOf(v, [], six) ?? []).map((x): [string, string] => ['address', x]));
   if (v[`gateway${six}`] !== undefined) out.push(['gateway', v[`gateway${six}`]!]);
   return out.concat(fam === 'inet' || !hasV4(v) ? typeOptions(kind, name, v) : []);
 }
@@ -120,6 +135,9 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     throw paramError({ type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand` });
   if (!CREATABLE.includes(type)) throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
   checkAddressPairs(v);
+  for (const six of ['', '6'] as const) {
+    if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined) throw paramError({ [`cidr${six}-extra`]: `addresses after the first need the first: give cidr${six} too` });
+  }
   if (type === 'vlan' && !/^(.+)\.(\d+)$/.test(name)) {
     if (v['vlan-raw-device'] === undefined) throw paramError({ 'vlan-raw-device': `a VLAN named '${name}' needs vlan-raw-device (or name it RAW.TAG, like eno1.50)` });
     if (!/^vlan\d+$/.test(name) && v['vlan-id'] === undefined) throw paramError({ 'vlan-id': `a VLAN named '${name}' needs vlan-id (or name it vlanTAG or RAW.TAG)` });
@@ -138,8 +156,12 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     if (w <= weight && !dangling(doc, lastLineOf(n))) anchor = n;
     else firstAfter ??= n;
   }
-  const wantV6 = cidrFrom(v, '6') !== undefined || v.gateway6 !== undefined;
-  const wantV4 = cidrFrom(v, '') !== undefined || v.gateway !== undefined || !wantV6;
+  const v6Addr = cidrFrom(v, '6') !== undefined || v.gateway6 !== undefined;
+  const wantV4 = cidrFrom(v, '') !== undefined || v.gateway !== undefined || !v6Addr;
+  // comments6 of an interface with IPv4 get an `inet6 manual` stanza to live in; an
+  // inet6-only interface keeps `comments` in its inet6 stanza (comments6 names the same lines).
+  const wantV6 = v6Addr || (wantV4 && !!v.comments6);
+  const inet6Comments = wantV4 ? undefined : sameComments(v);
   const near = anchor ?? firstAfter ?? lastIface;
   const indent = near ? indentOf(doc, near) : doc.indent;
   const eol = near ? eolNear(doc, near.header) : doc.eol;
@@ -152,7 +174,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     const opts = newOptions(type, name, v, fam);
     const method = cidrFrom(v, six) !== undefined ? 'static' : 'manual';
     const lines = [`iface ${name} ${fam} ${method}`, ...opts.map(([k, val]) => `${indent}${k} ${val}`)];
-    const c = v[`comments${six}`] ?? (fam === 'inet6' && !wantV4 ? v.comments : undefined);
+    const c = fam === 'inet6' && !wantV4 ? inet6Comments : v[`comments${six}`];
     if (c !== undefined && c !== '') lines.push(...commentLines(c, indent));
     stanzas.push(lines);
   }
@@ -192,11 +214,30 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   return [insertLinesAfter(doc, lastLine, [...sep, ...lines], eol)];
 }
 
+/**
+ * On an inet6-only interface `comments` and `comments6` name the same lines: one of them,
+ * or both alike, else a parameter error.
+ */
+function sameComments(v: Values): string | undefined {
+  const a = v.comments;
+  const b = v.comments6;
+  if (a !== undefined && b !== undefined && commentValueLines(a).join('\n') !== commentValueLines(b).join('\n'))
+    throw paramError({ comments6: 'an interface with only an inet6 stanza keeps one comment there (comments); give comments or comments6, not two different ones' });
+  return a ?? b;
+}
+
 function precedingAuto(doc: Document, n: IfaceNode): AutoNode | undefined {
   const i = doc.nodes.indexOf(n);
   const prev = doc.nodes[i - 1];
   if (prev && prev.kind === 'auto' && prev.names.length === 1 && prev.names[0]!.text === n.name?.text) return prev;
   return undefined;
+}
+
+/** The addresses `cidr-extra` (`cidr6-extra`) asks for: [] when deleted, undefined when not given. */
+function extrasOf(v: Values, del: readonly string[], six: '' | '6'): string[] | undefined {
+  const x = v[`cidr${six}-extra`];
+  if (x !== undefined) return splitPveList(x);
+  return del.includes(`cidr${six}-extra`) ? [] : undefined;
 }
 
 function checkAddressPairs(v: Values): void {
@@ -323,7 +364,9 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   const edits: TextEdit[] = [];
   const fams = { inet: familyStanza(iface, 'inet'), inet6: familyStanza(iface, 'inet6') };
   const primary = fams.inet ?? iface.stanzas[0]!;
-  const newStanza6: string[] = [];
+  const addsInet = !fams.inet && (cidrFrom(v, '') !== undefined || v.gateway !== undefined);
+  const { edits: commentPlan, created: createdComments } = planComments(doc, iface, v, del, addsInet);
+  const created: Partial<Record<'inet' | 'inet6', string[]>> = {};
   for (const six of ['', '6'] as const) {
     const fam = six ? 'inet6' : 'inet';
     const cidr = cidrFrom(v, six);
@@ -331,43 +374,54 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     const delAddr = del.includes(`cidr${six}`) || del.includes(`address${six}`);
     const gw = v[`gateway${six}`];
     const delGw = del.includes(`gateway${six}`);
-    const comments = v[`comments${six}`];
-    const delComments = del.includes(`comments${six}`);
-    if (cidr === undefined && !delAddr && gw === undefined && !delGw && comments === undefined && !delComments && !del.includes(`netmask${six}`)) continue;
+    const extras = extrasOf(v, del, six);
+    if (delAddr && extras?.length) throw paramError({ [`cidr${six}-extra`]: `cannot delete cidr${six} and keep addresses after it` });
     if (!stanza) {
-      if (cidr === undefined && gw === undefined && (comments === undefined || comments === '')) continue;
-      // Add a new family stanza after the interface's last stanza.
+      if (extras?.length && cidr === undefined) throw paramError({ [`cidr${six}-extra`]: `${name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too` });
+      if (cidr === undefined && gw === undefined && createdComments[fam] === undefined) continue;
+      // A new family stanza after the interface's last stanza.
       const indent = indentOf(doc, primary.node);
       const lines = [`iface ${name} ${fam} ${cidr !== undefined ? 'static' : 'manual'}`];
-      if (cidr !== undefined) lines.push(`${indent}address ${cidr}`);
+      if (cidr !== undefined) lines.push(`${indent}address ${cidr}`, ...(extras ?? []).map((x) => `${indent}address ${x}`));
       if (gw !== undefined) lines.push(`${indent}gateway ${gw}`);
-      if (comments) lines.push(...commentLines(comments, indent));
-      if (fam === 'inet6') newStanza6.push('', ...lines);
-      else newStanza6.unshift('', ...lines);
+      if (createdComments[fam] !== undefined) lines.push(...commentLines(createdComments[fam], indent));
+      created[fam] = lines;
       continue;
     }
-    edits.push(...addressEdits(doc, stanza, six, cidr, delAddr, del.includes(`netmask${six}`)));
-    if (gw !== undefined || delGw) edits.push(...optionEdits(doc, stanza, 'gateway', delGw ? null : gw!, 'gateway'));
-    if (comments !== undefined || delComments) edits.push(...commentEdits(doc, stanza, delComments ? '' : comments!));
+    if (cidr === undefined && !delAddr && gw === undefined && !delGw && !del.includes(`netmask${six}`) && extras === undefined) continue;
+    edits.push(...addressEdits(doc, iface, stanza, six, cidr, delAddr, del.includes(`netmask${six}`), extras));
+    if (gw !== undefined || delGw) edits.push(...gatewayEdits(doc, stanza, six, delGw ? null : gw!));
     // Method follows the addresses.
     const willHave = cidr !== undefined || (!delAddr && stanza.addresses.some((a) => (a.version === 6) === (six === '6')));
     if (stanza.family && stanza.node.method && stanza.node.method.start >= 0) {
       const m = stanza.method;
       if (willHave && m === 'manual') edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'static' });
       if (!willHave && m === 'static') {
-        const empty = isEmptyAfter(stanza, edits) && stanza !== primary && iface.stanzas.length > 1;
-        if (empty) edits.splice(0, edits.length, ...edits.filter((e) => !withinStanza(e, stanza)), removeStanzaEdit(doc, stanza));
-        else edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'manual' });
+        const empty = isEmptyAfter(stanza, [...edits, ...commentPlan]) && stanza !== primary && iface.stanzas.length > 1;
+        if (empty) {
+          edits.splice(0, edits.length, ...edits.filter((e) => !withinStanza(e, stanza)), removeStanzaEdit(doc, stanza));
+          commentPlan.splice(0, commentPlan.length, ...commentPlan.filter((e) => !withinStanza(e, stanza)));
+        } else edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'manual' });
       }
     }
+  }
+  if (createdComments.inet6 !== undefined && !created.inet6) {
+    // Typeless stanzas hold the addresses of both families, but comments6 are an inet6 stanza's.
+    created.inet6 = [`iface ${name} inet6 manual`, ...commentLines(createdComments.inet6, indentOf(doc, primary.node))];
   }
   for (const w of wants) {
     const target = primary;
     edits.push(...optionEdits(doc, target, w.key, w.value, w.spelling, iface));
   }
-  if (newStanza6.length) {
+  // Comment lines after the option lines planned above: at the same offset (after the last
+  // option) a new option goes first and the comment block stays at the end of the stanza.
+  edits.push(...commentPlan);
+  const newStanzas = [...(created.inet ? ['', ...created.inet] : []), ...(created.inet6 ? ['', ...created.inet6] : [])];
+  if (newStanzas.length) {
     const last = iface.stanzas[iface.stanzas.length - 1]!;
-    edits.push(insertLinesAfter(doc, lastLineOf(last.node), newStanza6, eolNear(doc, last.node.header)));
+    if (dangling(doc, lastLineOf(last.node)))
+      throw paramError({ iface: `the file ends in a line continued with '\\' (line ${lastLineOf(last.node).lineNo}); a new stanza after it would join that line: fix the line first` });
+    edits.push(insertLinesAfter(doc, lastLineOf(last.node), newStanzas, eolNear(doc, last.node.header)));
   }
   if (v.autostart !== undefined || del.includes('autostart')) {
     const on = v.autostart === '1';
@@ -378,7 +432,28 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       for (const a of iface.autoNodes) if (a.cls === 'auto' || a.cls === 'hotplug') edits.push(...removeAutoName(doc, a, name));
     }
   }
-  return mergeDeletions(dedupe(edits));
+  return fitEofInsertions(doc, mergeDeletions(dedupe(edits)));
+}
+
+/**
+ * Removing the last line of a file without final newline takes the terminator before it
+ * (removeLines), so an insertion planned after a line inside that removal (or right after the
+ * terminator) falls inside it. Such an insertion moves to the removal's start, its lines led
+ * by the terminator instead of ended by it: the file keeps having no final newline.
+ */
+function fitEofInsertions(doc: Document, edits: TextEdit[]): TextEdit[] {
+  const src = doc.src;
+  if (src.endsWith('\n')) return edits;
+  const tail = edits.find((e) => e.content === '' && e.length > 0 && e.offset + e.length === src.length);
+  if (!tail) return edits;
+  // Everything from the removal's start to the end goes, so lines inserted anywhere inside it
+  // land right after the last line that stays.
+  const eol = src.startsWith('\r\n', tail.offset) ? '\r\n' : src.startsWith('\n', tail.offset) ? '\n' : '';
+  return edits.map((e) => {
+    if (e.length !== 0 || e.offset <= tail.offset || e.offset >= src.length) return e;
+    if (eol === '' || !e.content.endsWith(eol)) return { ...e, offset: tail.offset };
+    return { offset: tail.offset, length: 0, content: eol + e.content.slice(0, -eol.length) };
+  });
 }
 
 function withinStanza(e: TextEdit, s: Stanza): boolean {
@@ -413,7 +488,14 @@ function dedupe(edits: TextEdit[]): TextEdit[] {
   });
 }
 
+/**
+ * The stanza a family's address and gateway edits go to: the one holding the family's first
+ * address (the one `cidr`/`cidr6` shows), else the family's own stanza, else a typeless one.
+ */
 function familyStanza(iface: Iface, fam: 'inet' | 'inet6'): Stanza | undefined {
+  const version = fam === 'inet6' ? 6 : 4;
+  const holder = iface.stanzas.find((s) => s.addresses.some((a) => a.version === version));
+  if (holder) return holder;
   const exact = iface.stanzas.find((s) => s.family === fam);
   if (exact) return exact;
   const typeless = iface.stanzas.find((s) => s.family === null);
@@ -479,14 +561,19 @@ function optionEdits(doc: Document, s: Stanza, key: string, value: string | null
   return [insertLinesAfter(doc, line, [`${indentOf(doc, s.node)}${spelling} ${value}`], eolNear(doc, s.node.header))];
 }
 
-function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | undefined, delAddr: boolean, delNetmask: boolean): TextEdit[] {
+/**
+ * The address edits of one family (docs/model.md, "Addresses"): `cidr` replaces the first
+ * address, in the file's form; `extras` (cidr-extra) become exactly the addresses after it,
+ * as `address` lines right after the first one; deleting removes every address of the family.
+ */
+function addressEdits(doc: Document, iface: Iface, s: Stanza, six: '' | '6', cidr: string | undefined, delAddr: boolean, delNetmask: boolean, extras: string[] | undefined): TextEdit[] {
   const version = six ? 6 : 4;
-  const addrs = s.addresses.filter((a) => a.version === version);
+  const all = addressesOf(iface).filter((a) => a.version === version);
   const edits: TextEdit[] = [];
   if (delAddr) {
-    const lines = new Set(addrs.map((a) => a.option));
+    const lines = new Set(all.map((a) => a.option));
     for (const o of lines) edits.push(removeLines(doc, o.node.line, o.node.line));
-    for (const a of addrs) {
+    for (const a of all) {
       if (a.netmask && !lines.has(a.netmask)) {
         lines.add(a.netmask);
         edits.push(removeLines(doc, a.netmask.node.line, a.netmask.node.line));
@@ -498,20 +585,65 @@ function addressEdits(doc: Document, s: Stanza, six: '' | '6', cidr: string | un
     const nm = s.options.find((o) => o.key === 'netmask');
     if (nm) edits.push(removeLines(doc, nm.node.line, nm.node.line));
   }
-  if (cidr === undefined) return edits;
-  const first = addrs[0];
-  if (!first) return [...edits, ...optionEdits(doc, s, 'address', cidr, 'address')];
-  const c = parseCidr(cidr, false)!;
-  if (first.netmask && !first.raw.includes('/') && version === 4) {
-    // Keep the file's `address` + `netmask` style.
-    const out: TextEdit[] = [];
-    if (first.ip !== c.ip) out.push(replaceInOption(doc, first.option, first.raw, c.ip));
-    const mask = prefixToMask(c.prefix);
-    if (first.netmask.value !== mask) out.push(replaceValue(doc, first.netmask, mask));
-    return [...edits, ...out];
+  const indent = indentOf(doc, s.node);
+  const eol = eolNear(doc, s.node.header);
+  const extraLines = (extras ?? []).map((x) => `${indent}address ${x}`);
+  const first = all[0];
+  if (!first) {
+    if (cidr === undefined) {
+      if (extraLines.length) throw paramError({ [`cidr${six}-extra`]: `${iface.name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too` });
+      return edits;
+    }
+    // A new line: an `address` line of the other family (typeless stanza) is not this one.
+    return [...edits, insertLinesAfter(doc, insertionLine(doc, s, 'address'), [`${indent}address ${cidr}`, ...extraLines], eol)];
   }
-  if (first.raw === cidr) return edits;
-  return [...edits, replaceInOption(doc, first.option, first.raw, cidr)];
+  let firstTok = first.raw;
+  if (cidr !== undefined) {
+    const c = parseCidr(cidr, false)!;
+    if (first.netmask && !first.raw.includes('/') && version === 4) {
+      // Keep the file's `address` + `netmask` style; a prefix length in `netmask` stays one.
+      firstTok = c.ip;
+      const mask = /^\d+$/.test(first.netmask.value) ? String(c.prefix) : prefixToMask(c.prefix);
+      if (first.netmask.value !== mask) edits.push(replaceValue(doc, first.netmask, mask));
+    } else firstTok = cidr;
+  }
+  if (extras === undefined || (all.length - 1 === extras.length && all.slice(1).every((a, i) => cidrText(a) === extras[i]))) {
+    if (firstTok !== first.raw) edits.push(replaceInOption(doc, first.option, first.raw, firstTok));
+    return edits;
+  }
+  // Rewrite every line holding an address of the family: the first stays (with its new
+  // value), the others go; the new extras follow the first address's line.
+  const drop = new Set(all.slice(1));
+  const byOption = new Map<ModelOption, Address[]>();
+  for (const st of iface.stanzas) {
+    for (const a of st.addresses) {
+      const l = byOption.get(a.option);
+      if (l) l.push(a);
+      else byOption.set(a.option, [a]);
+    }
+  }
+  for (const [o, list] of byOption) {
+    if (!list.some((a) => a === first || drop.has(a))) continue;
+    const tokens = list.filter((a) => !drop.has(a)).map((a) => (a === first ? firstTok : a.raw));
+    if (!tokens.length) edits.push(removeLines(doc, o.node.line, o.node.line));
+    else if (tokens.join(' ') !== list.map((a) => a.raw).join(' ')) edits.push(replaceValue(doc, o, tokens.join(' ')));
+  }
+  if (extraLines.length) {
+    // Before the first line's terminator, not after it: removing a following last line of a
+    // file without final newline takes that terminator, and must not swallow the new lines.
+    const l = first.option.node.line;
+    edits.push({ offset: l.end - l.eol.length, length: 0, content: extraLines.map((x) => eol + x).join('') });
+  }
+  return edits;
+}
+
+/** Set or remove the gateway of one family (a typeless stanza may hold both families'). */
+function gatewayEdits(doc: Document, s: Stanza, six: '' | '6', value: string | null): TextEdit[] {
+  const mine = s.gateways.filter((g) => g.value.includes(':') === (six === '6'));
+  if (value === null) return mine.map((g) => removeLines(doc, g.node.line, g.node.line));
+  const first = mine[0];
+  if (first) return first.value === value ? [] : [replaceValue(doc, first, value)];
+  return [insertLinesAfter(doc, insertionLine(doc, s, 'gateway'), [`${indentOf(doc, s.node)}gateway ${value}`], eolNear(doc, s.node.header))];
 }
 
 /** Replace one address token inside an `address` option (which may list several). */
@@ -523,34 +655,89 @@ function replaceInOption(doc: Document, o: ModelOption, oldTok: string, newTok: 
   return replaceValue(doc, o, parts.join(''));
 }
 
-function commentEdits(doc: Document, s: Stanza, text: string): TextEdit[] {
-  const existing = stanzaCommentNodes(s);
-  // Follow the style of the comments already there (PVE writes `#text` at column 0).
-  const first = existing[0];
-  const indent = first ? first.line.indent : indentOf(doc, s.node);
-  const spaced = first ? first.text.startsWith(' ') || first.text === '' : true;
-  const wanted = text === '' ? [] : commentLines(text, indent, spaced);
-  const norm = (l: string) => l.trim().replace(/^#\s?/, '');
-  if (existing.length === wanted.length && existing.every((c, i) => norm(`#${c.text}`) === norm(wanted[i]!))) return [];
-  if (!wanted.length) return existing.map((c) => removeLines(doc, c.line, c.line));
-  const eol = eolNear(doc, s.node.header);
-  if (existing.length) {
-    // Replace the first run of comment lines in place (keeping its final line ending, or the
-    // lack of one at the end of the file) and remove the other runs.
-    const runs: (typeof existing)[] = [];
-    for (const c of existing) {
-      const run = runs[runs.length - 1];
-      if (run && run[run.length - 1]!.line.end === c.line.start) run.push(c);
-      else runs.push([c]);
+/**
+ * The comment part of an update (docs/model.md, "Comments"): edits of the existing comment
+ * lines, and the comment text of family stanzas the update creates.
+ * @param addsInet the update gives an inet6-only interface an inet stanza: its comments move
+ *   there (they stay the interface's `comments`)
+ */
+function planComments(
+  doc: Document,
+  iface: Iface,
+  v: Values,
+  del: readonly string[],
+  addsInet: boolean,
+): { edits: TextEdit[]; created: Partial<Record<'inet' | 'inet6', string>> } {
+  const edits: TextEdit[] = [];
+  const created: Partial<Record<'inet' | 'inet6', string>> = {};
+  if (inet6Only(iface)) {
+    const group = commentGroup(iface, '');
+    if (addsInet) {
+      // The interface's comments go with it into the new inet stanza; its inet6 stanza keeps
+      // only what comments6 asks for.
+      const moved = v.comments ?? (del.includes('comments') ? '' : (commentsValue(group) ?? ''));
+      if (moved !== '') created.inet = moved;
+      edits.push(...commentEdits(doc, group, v.comments6 ?? ''));
+      return { edits, created };
     }
-    const [first, ...rest] = runs;
-    const a = first![0]!.line;
-    const z = first![first!.length - 1]!.line;
-    const edits: TextEdit[] = [{ offset: a.start, length: z.end - z.eol.length - a.start, content: wanted.join(eol) }];
-    for (const r of rest) edits.push(removeLines(doc, r[0]!.line, r[r.length - 1]!.line));
+    const text = sameComments(v);
+    const dropped = del.includes('comments') || del.includes('comments6');
+    if (text !== undefined || dropped) edits.push(...commentEdits(doc, group, text ?? ''));
+    return { edits, created };
+  }
+  for (const six of ['', '6'] as const) {
+    const text = v[`comments${six}`];
+    const dropped = del.includes(`comments${six}`);
+    if (text === undefined && !dropped) continue;
+    const group = commentGroup(iface, six);
+    if (group.length) edits.push(...commentEdits(doc, group, text ?? ''));
+    else if (text) created.inet6 = text; // no inet6 stanza yet: an `inet6 manual` one holds them
+  }
+  return { edits, created };
+}
+
+/**
+ * Set the comment lines of a group of stanzas (one of `commentGroup`) to `text`, changing as
+ * few lines as it can (docs/model.md, "Comments"): the lines the old and the new text share at
+ * their start and at their end stay where they are; the old lines between are removed, and the
+ * new ones take the place of the last run of them (where PVE writes comments: after the last
+ * option), in its indentation and `#` style; with none removed they go next to the kept ones,
+ * and with no comment lines at all after the last option of the group's first stanza.
+ */
+function commentEdits(doc: Document, group: readonly Stanza[], text: string): TextEdit[] {
+  const existing: CommentNode[] = [];
+  for (const s of group) for (const c of s.comments) existing.push(c);
+  const target = group[0]!;
+  const eol = eolNear(doc, target.node.header);
+  const want = commentValueLines(text);
+  const old = existing.map((c) => commentText(c.text));
+  let p = 0;
+  while (p < old.length && p < want.length && old[p] === want[p]) p++;
+  let q = 0;
+  while (q < old.length - p && q < want.length - p && old[old.length - 1 - q] === want[want.length - 1 - q]) q++;
+  const removed = existing.slice(p, existing.length - q);
+  const added = want.slice(p, want.length - q).join('\n');
+  if (!removed.length && added === '' && p + q === want.length) return [];
+  // Follow the style of the comments already there (PVE writes `#text` at column 0).
+  const styled = (ref: CommentNode | undefined): string[] => {
+    const indent = ref ? ref.line.indent : indentOf(doc, target.node);
+    const spaced = ref ? ref.text.startsWith(' ') || ref.text === '' : true;
+    return p + q < want.length ? commentLines(`${added}\n`, indent, spaced) : [];
+  };
+  if (removed.length) {
+    let r = removed.length - 1;
+    while (r > 0 && removed[r - 1]!.line.end === removed[r]!.line.start) r--;
+    const edits = removed.slice(0, r).map((c) => removeLines(doc, c.line, c.line));
+    const lines = styled(removed[r]);
+    const a = removed[r]!.line;
+    const z = removed[removed.length - 1]!.line;
+    if (!lines.length) for (const c of removed.slice(r)) edits.push(removeLines(doc, c.line, c.line));
+    else edits.push({ offset: a.start, length: z.end - z.eol.length - a.start, content: lines.join(eol) });
     return edits;
   }
-  let after: Line = s.node.header;
-  for (const b of s.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
-  return [insertLinesAfter(doc, after, wanted, eol)];
+  if (p > 0) return [insertLinesAfter(doc, existing[p - 1]!.line, styled(existing[p - 1]), eol)];
+  if (q > 0) return [insertLinesBefore(existing[existing.length - q]!.line, styled(existing[existing.length - q]), eol)];
+  let after: Line = target.node.header;
+  for (const b of target.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
+  return [insertLinesAfter(doc, after, styled(undefined), eol)];
 }

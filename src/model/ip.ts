@@ -32,13 +32,15 @@ export function parseIPv6(s: string): number[] | null {
   if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return null;
   const dbl = s.indexOf('::');
   if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return null;
-  const expand = (part: string): number[] | null => {
+  // An embedded IPv4 address may only end the whole address (`::ffff:192.0.2.1`), never
+  // precede a `::` (`32.1.13.184::5` is not an address for iproute2, node:net or Python).
+  const expand = (part: string, last: boolean): number[] | null => {
     if (part === '') return [];
     const out: number[] = [];
     const groups = part.split(':');
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i]!;
-      if (i === groups.length - 1 && g.includes('.')) {
+      if (last && i === groups.length - 1 && g.includes('.')) {
         const v4 = parseIPv4(g);
         if (v4 === null) return null;
         out.push(Math.floor(v4 / 65536), v4 % 65536);
@@ -50,11 +52,11 @@ export function parseIPv6(s: string): number[] | null {
     return out;
   };
   if (dbl === -1) {
-    const g = expand(s);
+    const g = expand(s, true);
     return g && g.length === 8 ? g : null;
   }
-  const head = expand(s.slice(0, dbl));
-  const tail = expand(s.slice(dbl + 2));
+  const head = expand(s.slice(0, dbl), false);
+  const tail = expand(s.slice(dbl + 2), true);
   if (!head || !tail || head.length + tail.length > 7) return null;
   return [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
 }
@@ -101,7 +103,8 @@ export function parseCidr(s: string, requirePrefix = true): Cidr | null {
   const max = v === 4 ? 32 : 128;
   if (slash === -1) return requirePrefix ? null : { ip, prefix: max, version: v };
   const p = s.slice(slash + 1);
-  if (!/^\d{1,3}$/.test(p)) return null;
+  // Leading zeros are a prefix length still (`/024`, `/0024`), as for iproute2 and Python's ipaddress.
+  if (!/^\d+$/.test(p)) return null;
   const prefix = Number(p);
   if (prefix > max) return null;
   return { ip, prefix, version: v };

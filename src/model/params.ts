@@ -41,6 +41,8 @@ export type Format =
   | 'ipv4mask'
   | 'CIDRv4'
   | 'CIDRv6'
+  | 'CIDRv4-list'
+  | 'CIDRv6-list'
   | 'digest'
   | 'upid';
 
@@ -63,6 +65,8 @@ export const IFACE_PARAMS: readonly ParamSpec[] = [
   { name: 'netmask6', type: 'integer', minimum: 0, maximum: 128, requires: 'address6', optional: true, description: 'Network mask.' },
   { name: 'cidr6', type: 'string', format: 'CIDRv6', optional: true, description: 'IPv6 CIDR.' },
   { name: 'gateway6', type: 'string', format: 'ipv6', optional: true, description: 'Default ipv6 gateway address.' },
+  { name: 'cidr-extra', type: 'string', format: 'CIDRv4-list', maxLength: 4096, optional: true, description: "IPv4 addresses after the first (cidr), in CIDR form, space separated; '' removes them (nodenet extension)." },
+  { name: 'cidr6-extra', type: 'string', format: 'CIDRv6-list', maxLength: 4096, optional: true, description: "IPv6 addresses after the first (cidr6), in CIDR form, space separated; '' removes them (nodenet extension)." },
   { name: 'autostart', type: 'boolean', optional: true, description: 'Automatically start interface on boot.' },
   { name: 'mtu', type: 'integer', minimum: 1280, maximum: 65520, optional: true, description: 'MTU.' },
   { name: 'comments', type: 'string', multiline: true, maxLength: 4096, optional: true, description: 'Comments' },
@@ -174,6 +178,15 @@ export function checkFormat(format: Format, v: string): string | null {
       const c = parseCidr(v);
       if (!c || c.version !== 6) return `invalid format - value does not look like a valid IPv6 network configuration (CIDR)\n`;
       return c.prefix >= 8 ? null : `invalid format - IPv6 CIDR mask '${c.prefix}' out of range (8..128)\n`;
+    }
+    case 'CIDRv4-list':
+    case 'CIDRv6-list': {
+      const one = format === 'CIDRv4-list' ? 'CIDRv4' : 'CIDRv6';
+      for (const item of splitPveList(v)) {
+        const e = checkFormat(one, item);
+        if (e) return e.replace('invalid format - ', `invalid format - '${item}': `);
+      }
+      return null;
     }
     case 'digest':
       return /^[a-f0-9]{40,64}$/i.test(v) ? null : `invalid format - value does not look like a digest\n`;

@@ -5,8 +5,8 @@
  * `cidr`, `bridge_ports` (space separated) are strings. bpg's Terraform provider fails on a
  * number where PVE sends a string, so these types are part of the contract.
  */
-import type { Stanza } from './types.ts';
-import type { Iface } from './types.ts';
+import { parseCidr } from './ip.ts';
+import type { Address, Iface, Stanza } from './types.ts';
 
 export type PveValue = string | number | string[];
 export type PveIface = Record<string, PveValue>;
@@ -26,7 +26,7 @@ export interface HostInfo {
 /** Keys the view lifts out of `options`; every other option stays in `options`/`options6`. */
 const LIFTED = new Set([
   'address', 'netmask', 'gateway', 'mtu', 'bridge-ports', 'bridge-stp', 'bridge-fd', 'bridge-vlan-aware',
-  'bridge-vids', 'bond-slaves', 'bond-mode', 'bond-miimon', 'bond-xmit-hash-policy', 'bond-primary',
+  'bridge-vids', 'bond-slaves', 'bond-mode', 'bond-miimon', 'bond-xmit-hash-policy', 'bond-primary', 'bond-lacp-rate',
   'vlan-raw-device', 'vlan-id', 'vlan-protocol', 'ovs-type', 'ovs-ports', 'ovs-bonds', 'ovs-bridge', 'ovs-options',
   'ovs-mtu', 'vxlan-id', 'vxlan-svcnodeip', 'vxlan-physdev', 'vxlan-local-tunnelip', 'vxlan-remoteip', 'link-type',
   'uplink-id', 'bridge-access', 'bridge-learning', 'bridge-arp-nd-suppress', 'bridge-unicast-flood',
@@ -39,29 +39,47 @@ function onOff(v: string): number {
   return /^(on|yes|1|true)$/i.test(v) ? 1 : 0;
 }
 
-/** Text of a stanza comment line for the view: `# text` and `#text` both give `text`. */
+/**
+ * Text of a stanza comment line for the view: what follows `#`, less one leading space
+ * (`# text` and `#text` both give `text`). Trailing whitespace is already gone (the parser
+ * trims it, as Proxmox VE does).
+ */
 export function commentText(raw: string): string {
   return raw.startsWith(' ') ? raw.slice(1) : raw;
 }
 
-/** Comment lines that describe the interface: the block right after the header and the block after the last option. */
-export function stanzaCommentNodes(s: Stanza): Stanza['comments'] {
-  const body = s.node.body;
-  const out: Stanza['comments'] = [];
-  let i = 0;
-  while (i < body.length && body[i]!.kind !== 'option') {
-    const b = body[i]!;
-    if (b.kind === 'comment') out.push(b);
-    i++;
-  }
-  if (i >= body.length) return out;
-  let j = body.length;
-  while (j > i && body[j - 1]!.kind !== 'option') j--;
-  for (let k = j; k < body.length; k++) {
-    const b = body[k]!;
-    if (b.kind === 'comment') out.push(b);
-  }
-  return out;
+/**
+ * The stanzas whose `#` lines make up `comments` (six '') or `comments6` (six '6'), the rule
+ * of docs/model.md: `comments` are every comment line of the interface's inet and typeless
+ * stanzas, `comments6` those of its inet6 stanzas. An interface with inet6 stanzas only keeps
+ * its comments there (as Proxmox VE writes them, fix #3153): both names then mean those lines,
+ * and the view shows them as `comments`.
+ */
+export function commentGroup(iface: Iface, six: '' | '6'): Stanza[] {
+  const v4: Stanza[] = [];
+  const v6: Stanza[] = [];
+  for (const s of iface.stanzas) (s.family === 'inet6' ? v6 : v4).push(s);
+  return six === '6' || v4.length === 0 ? v6 : v4;
+}
+
+/** Whether an interface has inet6 stanzas only (its comments then read as `comments`). */
+export function inet6Only(iface: Iface): boolean {
+  return iface.stanzas.every((s) => s.family === 'inet6');
+}
+
+/** The `comments`/`comments6` value of a group of stanzas: one `\n` per comment line. */
+export function commentsValue(group: readonly Stanza[]): string | undefined {
+  let out = '';
+  for (const s of group) for (const c of s.comments) out += `${commentText(c.text)}\n`;
+  return out === '' ? undefined : out;
+}
+
+/** The CIDR text of an address: no mask at all means a host address (/32, /128) as in ifupdown2. */
+export function cidrText(a: Address): string {
+  if (a.prefix !== null) return `${a.ip}/${a.prefix}`;
+  // A netmask nodenet cannot read, or no address at all: shown as written (validation says why).
+  if (a.netmask !== undefined || parseCidr(a.raw, false) === null) return a.raw;
+  return `${a.ip}/${a.version === 4 ? 32 : 128}`;
 }
 
 function familyOf(s: Stanza): 'inet' | 'inet6' {
@@ -76,7 +94,7 @@ function familyOf(s: Stanza): 'inet' | 'inet6' {
 export function toPve(iface: Iface, host?: HostInfo): PveIface {
   const o: PveIface = { iface: iface.name, type: iface.kind };
   const families: string[] = [];
-  const comments: string[] = [];
+  const extra: Record<'' | '6', string[]> = { '': [], '6': [] };
   const opts4: string[] = [];
   const opts6: string[] = [];
   let method: string | undefined;
@@ -100,18 +118,18 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     }
     for (const a of s.addresses) {
       const six = a.version === 6 ? '6' : '';
-      if (o[`address${six}`] !== undefined) continue;
+      if (o[`address${six}`] !== undefined) {
+        extra[six].push(cidrText(a));
+        continue;
+      }
       o[`address${six}`] = a.ip;
-      if (a.prefix !== null) {
-        o[`netmask${six}`] = String(a.prefix);
-        o[`cidr${six}`] = `${a.ip}/${a.prefix}`;
-      } else o[`cidr${six}`] = a.ip;
+      if (a.prefix !== null) o[`netmask${six}`] = String(a.prefix);
+      o[`cidr${six}`] = cidrText(a);
     }
     for (const g of s.gateways) {
       const six = g.value.includes(':') ? '6' : '';
       if (o[`gateway${six}`] === undefined) o[`gateway${six}`] = g.value;
     }
-    for (const c of stanzaCommentNodes(s)) comments.push(commentText(c.text));
     for (const opt of s.options) {
       if (LIFTED.has(opt.key)) continue;
       (fam === 'inet6' ? opts6 : opts4).push(`${opt.name} ${opt.value}`);
@@ -148,6 +166,8 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     if (b.miimon !== undefined) o.bond_miimon = b.miimon;
     if (b.xmitHashPolicy !== undefined) o.bond_xmit_hash_policy = b.xmitHashPolicy;
     if (b.primary !== undefined) o['bond-primary'] = b.primary;
+    // nodenet extension, settable as bond_lacp_rate: shown under the name it is set with.
+    if (b.lacpRate !== undefined) o.bond_lacp_rate = b.lacpRate;
   }
   if (iface.vlan) {
     const v = iface.vlan;
@@ -182,7 +202,12 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     const v = val(k);
     if (v !== undefined) o[k] = onOff(v);
   }
-  if (comments.length) o.comments = comments.map((c) => `${c}\n`).join('');
+  if (extra[''].length) o['cidr-extra'] = extra[''].join(' ');
+  if (extra['6'].length) o['cidr6-extra'] = extra['6'].join(' ');
+  const comments = commentsValue(commentGroup(iface, ''));
+  if (comments !== undefined) o.comments = comments;
+  const comments6 = inet6Only(iface) ? undefined : commentsValue(commentGroup(iface, '6'));
+  if (comments6 !== undefined) o.comments6 = comments6;
   if (opts4.length) o.options = opts4;
   if (opts6.length) o.options6 = opts6;
   return o;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressMove, bondMode, checkField, dependents, diffLines, freeName, vlanFromName } from '../../web/src/logic.ts';
+import { addressMove, allCidrs, bondMode, checkField, dependents, diffLines, freeName, vlanFromName } from '../../web/src/logic.ts';
 import type { Iface } from '../../web/src/logic.ts';
 
 const list: Iface[] = [
@@ -52,4 +52,11 @@ test('addressMove finds where the page address goes', () => {
   assert.equal(m?.iface, 'vmbr0');
   assert.equal(addressMove('192.0.2.50', '', list), null);
   assert.equal(addressMove('pve.example', diff, staged), null);
+});
+
+test('the CIDR column shows every address: cidr, cidr-extra, cidr6, cidr6-extra', () => {
+  assert.deepEqual(allCidrs({ iface: 'vmbr0', type: 'bridge', cidr: '192.0.2.2/24', 'cidr-extra': '192.0.2.3/24 198.51.100.2/24', cidr6: '2001:db8::2/64', 'cidr6-extra': 'fd00::2/64' }), [
+    '192.0.2.2/24', '192.0.2.3/24', '198.51.100.2/24', '2001:db8::2/64', 'fd00::2/64',
+  ]);
+  assert.deepEqual(allCidrs({ iface: 'eno1', type: 'eth' }), []);
 });

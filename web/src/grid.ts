@@ -3,7 +3,7 @@
  * rows in view are in the DOM, so 4094 interfaces cost the same as 40).
  */
 import { h } from './dom.ts';
-import { bondMode, members, naturalCompare, typeLabel } from './logic.ts';
+import { allCidrs, bondMode, members, naturalCompare, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
 
 interface Column {
@@ -23,7 +23,7 @@ export const COLUMNS: readonly Column[] = [
   { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '100px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
   { key: 'ports', label: 'Ports/Slaves', width: 'minmax(90px,1.2fr)', value: members },
   { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(112px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
-  { key: 'cidr', label: 'CIDR', width: 'minmax(110px,1.3fr)', value: (i) => [i.cidr, i.cidr6].filter(Boolean).join('\n') },
+  { key: 'cidr', label: 'CIDR', width: 'minmax(110px,1.3fr)', value: (i) => allCidrs(i).join('\n') },
   { key: 'gateway', label: 'Gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
   { key: 'mtu', label: 'MTU', width: '56px', value: (i) => String(i.mtu ?? '') },
   { key: 'comments', label: 'Comment', width: 'minmax(100px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },

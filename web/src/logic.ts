@@ -24,6 +24,9 @@ export interface Iface {
   'vlan-id'?: string;
   cidr?: string;
   cidr6?: string;
+  /** The addresses after the first of each family (nodenet extension), space separated. */
+  'cidr-extra'?: string;
+  'cidr6-extra'?: string;
   address?: string;
   address6?: string;
   gateway?: string;
@@ -31,6 +34,13 @@ export interface Iface {
   mtu?: string;
   comments?: string;
   [k: string]: unknown;
+}
+
+/** Every address of an interface, first IPv4 ones then IPv6 ones (cidr, then cidr-extra). */
+export function allCidrs(i: Iface): string[] {
+  const out: string[] = [];
+  for (const v of [i.cidr, i['cidr-extra'], i.cidr6, i['cidr6-extra']]) if (v) out.push(...v.split(' ').filter(Boolean));
+  return out;
 }
 
 export interface BondMode {

@@ -52,7 +52,7 @@ const COLUMNS: [string, (o: PveIface) => string][] = [
   ['AUTO', (o) => (o.autostart ? 'yes' : 'no')],
   ['PORTS/SLAVES', (o) => String(o.bridge_ports ?? o.slaves ?? o['vlan-raw-device'] ?? '')],
   ['MODE', (o) => String(o.bond_mode ?? (o.bridge_vlan_aware ? `vlan-aware${o.bridge_vids ? ` ${o.bridge_vids}` : ''}` : ''))],
-  ['CIDR', (o) => [o.cidr, o.cidr6].filter(Boolean).join(' ') || String(o.method === 'dhcp' ? 'dhcp' : '')],
+  ['CIDR', (o) => [o.cidr, o['cidr-extra'], o.cidr6, o['cidr6-extra']].filter(Boolean).join(' ') || String(o.method === 'dhcp' ? 'dhcp' : '')],
   ['GATEWAY', (o) => [o.gateway, o.gateway6].filter(Boolean).join(' ')],
   ['MTU', (o) => String(o.mtu ?? '')],
   ['COMMENT', (o) => String(o.comments ?? '').trim().split('\n')[0] ?? ''],
