@@ -9,6 +9,7 @@ import type { TextEdit } from '../interfaces/edits.ts';
 import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
 import type { AutoNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
+import { isJoined } from '../interfaces/parser.ts';
 import { splitPveList } from './params.ts';
 import { stanzaCommentNodes } from './pve-view.ts';
 import type { Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
@@ -112,6 +113,32 @@ function ifaceKindOfNode(model: Model, n: IfaceNode): IfaceKind {
   return (n.name && model.ifaces.get(n.name.text)?.kind) || 'unknown';
 }
 
+/** The parameters that belong to one interface type (the others are common to all types). */
+const TYPE_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  bridge: ['bridge_ports', 'bridge_vlan_aware', 'bridge_vids', 'bridge_stp', 'bridge_fd'],
+  bond: ['slaves', 'bond_mode', 'bond_xmit_hash_policy', 'bond-primary', 'bond_miimon', 'bond_lacp_rate'],
+  vlan: ['vlan-raw-device', 'vlan-id'],
+  OVS: ['ovs_bonds', 'ovs_bridge', 'ovs_options', 'ovs_ports', 'ovs_tag'],
+};
+const PARAM_TYPE = new Map<string, string>(Object.entries(TYPE_PARAMS).flatMap(([t, ps]) => ps.map((p) => [p, t] as [string, string])));
+
+/**
+ * Refuse parameters of another interface type (`slaves` on a bridge, `bridge_ports` on a bond,
+ * `vlan-raw-device` on a bridge), as Proxmox VE's API does: they would be written as options
+ * the interface does not use (`bond-slaves` in a bridge stanza), which ifupdown2 ignores or
+ * applies to the wrong device.
+ */
+function checkTypeParams(kind: IfaceKind, name: string, v: Values): void {
+  const own = OVS_KINDS.includes(kind) ? 'OVS' : kind;
+  const errors: Record<string, string> = {};
+  for (const k of Object.keys(v)) {
+    const t = PARAM_TYPE.get(k);
+    if (t === undefined || t === own) continue;
+    errors[k] = `'${k}' is a setting of ${t === 'OVS' ? 'Open vSwitch interfaces' : `${t}s`}, not of ${name} (type '${kind}')`;
+  }
+  if (Object.keys(errors).length) throw paramError(errors);
+}
+
 /** Plan the creation of interface `name` of PVE type `type`. */
 export function planCreate(doc: Document, model: Model, name: string, v: Values): TextEdit[] {
   const type = v.type ?? 'unknown';
@@ -119,6 +146,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   if (OVS_KINDS.includes(type as IfaceKind))
     throw paramError({ type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand` });
   if (!CREATABLE.includes(type)) throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
+  checkTypeParams(type as IfaceKind, name, v);
   checkAddressPairs(v);
   if (type === 'vlan' && !/^(.+)\.(\d+)$/.test(name)) {
     if (v['vlan-raw-device'] === undefined) throw paramError({ 'vlan-raw-device': `a VLAN named '${name}' needs vlan-raw-device (or name it RAW.TAG, like eno1.50)` });
@@ -252,8 +280,8 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
 function removeAutoName(doc: Document, a: AutoNode, name: string): TextEdit[] {
   const others = a.names.filter((w) => w.text !== name);
   if (others.length === 0) return [removeLines(doc, a.line, a.line)];
-  if (a.line.physical !== 1) {
-    // Continued auto line: rewrite it on one line.
+  if (isJoined(a.line)) {
+    // Continued auto line (or one with a `\` inside): rewrite it on one line.
     return [{ offset: a.line.start, length: a.line.contentEnd - a.line.start, content: `${a.line.indent}${a.keyword.text} ${others.map((w) => w.text).join(' ')}` }];
   }
   const edits: TextEdit[] = [];
@@ -303,6 +331,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     });
   if (v.type !== undefined && v.type !== iface.kind && iface.kind !== 'unknown')
     throw paramError({ type: `${name} is of type '${iface.kind}', not '${v.type}'` });
+  checkTypeParams(iface.kind === 'unknown' && v.type !== undefined ? (v.type as IfaceKind) : iface.kind, name, v);
   checkAddressPairs(v);
   for (const k of del) if (v[k] !== undefined) throw paramError({ delete: `cannot set and delete '${k}' at the same time` });
   const wants: Want[] = [];
