@@ -13,12 +13,13 @@
 # Protocol: JSON lines. Requests on stdin, one reply per request on stdout:
 #   <- {"ready": true, "mako": "1.2.4"}                       once, at start
 #   -> {"id": N, "text": "auto lo\niface lo inet loopback\n"}
-#   <- {"id": N, "ifaces": [{"name", "family", "method", "config": {key: [values]}}],
+#   <- {"id": N, "ifaces": [{"name", "type" ("iface" | "bridge-vlan"), "family", "method", "config": {key: [values]}}],
 #       "auto": [...], "auto_all": bool, "allow": {class: [names]}, "sources": [...],
 #       "errors": E, "warnings": W, "rendered": bool, "exception": null | "text"}
 #   ifaces in the order ifupdown2 found them; `rendered`: mako changed the text.
 import json
 import logging
+import re
 import sys
 
 TEMPLATE_LOOKUPPATH = '/etc/network/ifupdown2/templates'
@@ -29,6 +30,7 @@ def main():
     sys.path.insert(0, share)
     logging.basicConfig(level=logging.CRITICAL + 1)  # the parser logs its errors; we count them
     from ifupdown.networkinterfaces import networkInterfaces  # noqa: E402
+    from ifupdown.iface import ifaceType  # noqa: E402
     try:
         import mako  # noqa: F401
         mako_version = mako.__version__
@@ -45,6 +47,7 @@ def main():
         def on_iface(obj):
             found.append({
                 'name': obj.name,
+                'type': 'bridge-vlan' if obj.type == ifaceType.BRIDGE_VLAN else 'iface',
                 'family': list(obj.addr_family),
                 'method': obj.addr_method,
                 'config': {k: list(v) for k, v in obj.config.items()},
@@ -53,7 +56,8 @@ def main():
         ni.subscribe('iface_found', on_iface)
 
         def record_source(self, lines, cur_idx, lineno):
-            sources.append(lines[cur_idx])
+            # the same split as ifupdown2's process_source (IndexError on a bare `source`)
+            sources.append(re.split(self._ws_split_regex, lines[cur_idx], 2)[1])
             return 0
 
         # network_elems holds the functions themselves: replace the one for `source` on this

@@ -488,6 +488,14 @@ function parseRange(
           column: col(line, kwWord.start),
           hint: 'ifupdown2 reads `vlan NAME` as a new stanza (a bridge VLAN), which also ends the stanza above it',
         });
+        if (words.length < 2)
+          diag({
+            severity: 'error',
+            code: 'IFACE_WITHOUT_NAME',
+            message: "'vlan' line names no interface; ifupdown2 stops reading the file here",
+            line: line.lineNo,
+            column: col(line, kwWord.start),
+          });
       } else if (kw === 'source') {
         const path = words[1]?.text ?? '';
         nodes.push({ kind: 'source', start: line.start, end: line.end, line, keyword: kwWord, path });
