@@ -116,7 +116,8 @@ export function nodenetView(doc: Document): OracleResult {
         if (ADDRESS_RELATED.has(key)) {
           const addrs = config['address'];
           if (!addrs || addrs.length === 0) continue;
-          for (let i = 0; i < addrs.length - list.length - 1; i++) list.push('');
+          const pad = addrs.length - list.length - 1;
+          for (let i = 0; i < pad; i++) list.push('');
           list.push(value);
           config[key] = list;
         } else {
