@@ -465,7 +465,7 @@ function replaceValue(doc: Document, o: ModelOption, value: string): TextEdit {
 
 /** A last line of the file that ends with a continuation backslash (it would join an appended line). */
 function dangling(doc: Document, line: Line): boolean {
-  return line.end === doc.src.length && line.text.endsWith('\\');
+  return line.end === doc.src.length && /\\[\s]*$/.test(doc.src.slice(line.start, line.end));
 }
 
 /** Where a new option line goes: after the last option (before trailing comments), or after the header. */

@@ -15,6 +15,7 @@ import { NetworkCore } from '../../src/core/network.ts';
 import { NodenetError } from '../../src/errors.ts';
 import { parse } from '../../src/interfaces/parser.ts';
 import { buildModel } from '../../src/model/build.ts';
+import { applyGuardedEdits } from '../../src/model/guard.ts';
 import { IFACE_PARAMS, checkParams } from '../../src/model/params.ts';
 
 const BASE = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
@@ -129,10 +130,22 @@ describe('backslash continuations are read as ifupdown2 reads them', () => {
     assert.deepEqual(i.bridge?.ports, ['eno1', 'eno2', 'eno3']);
     assert.equal(i.mtu, '9000');
   });
-  it('nothing is written where a backslash would join it: create after a trailing backslash is refused', async () => {
+  it('a stanza is never appended after a last line ending in a backslash: ifupdown2 sees it', async () => {
     const { core, staged } = rootWith(`${BASE}\tpost-up ip route add 10.9.0.0/16 via 192.0.2.254 \\\n`);
-    await refusedAt(core.create('vmbr1', { type: 'bridge' }), 'iface', /backslash/);
-    assert.equal(staged(), null);
+    await core.create('vmbr1', { type: 'bridge', autostart: 1 });
+    const model = buildModel(parse(staged() ?? ''));
+    assert.equal(model.ifaces.get('vmbr1')?.autostart, true);
+    assert.match(model.ifaces.get('vmbr0')?.options.find((o) => o.key === 'post-up')?.value ?? '', /192\.0\.2\.254$/);
+  });
+  it('the last guard: lines that a neighbouring backslash would join are never written', () => {
+    const text = 'iface eno1 inet manual\n# spare port \\\n';
+    assert.throws(
+      () => applyGuardedEdits(text, [{ offset: text.length, length: 0, content: 'auto vmbr1\niface vmbr1 inet manual\n' }]),
+      (e: unknown) => e instanceof NodenetError && /line 2 of the file ends with a backslash/.test(e.errors?.['iface'] ?? ''),
+    );
+    const t2 = 'iface eno1 inet manual\n\t\\ mtu 9000\n';
+    assert.throws(() => applyGuardedEdits(t2, [{ offset: 23, length: 0, content: '\tmtu 1500\n' }]), NodenetError);
+    assert.equal(applyGuardedEdits('iface eno1 inet manual\n', [{ offset: 23, length: 0, content: '\tmtu 1500\n' }]), 'iface eno1 inet manual\n\tmtu 1500\n');
   });
 });
 
