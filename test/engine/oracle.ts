@@ -168,6 +168,8 @@ const FATAL = new Set(['IFACE_WITHOUT_NAME', 'SOURCE_WITHOUT_PATH', 'UNKNOWN_KEY
 export function compareWithOracle(text: string, o: OracleResult): null | 'template' | string {
   const doc = parse(text);
   if (doc.diagnostics.some((d) => d.code === 'TEMPLATE_SYNTAX')) return 'template';
+  // Without template code, mako may only have removed `\`+newline pairs.
+  if (o.rendered && !/\\\r?\n/.test(text)) return 'mako changed the text, but nodenet reports no TEMPLATE_SYNTAX';
   const fatal = doc.diagnostics.some((d) => d.severity === 'error' && FATAL.has(d.code));
   if (o.exception !== null) {
     return fatal ? null : `ifupdown2 stops with ${o.exception}, nodenet reports no error that says so`;
