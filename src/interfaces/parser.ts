@@ -426,9 +426,15 @@ function parseRange(
     cur = null;
   };
 
+  // Template constructs, found in one pass (a file that renders is read line by line below).
+  const hits = mako ? templateHits(src, from, to) : NO_HITS;
+  let hi = 0;
   for (const line of lines) {
     if (line.eol === '\r\n') crlf++;
-    if (mako) templateSyntax(src, line, diag);
+    if (hi < hits.length && hits[hi]! < line.end) {
+      templateSyntax(src, line, hits[hi]!, diag);
+      while (hi < hits.length && hits[hi]! < line.end) hi++;
+    }
     const single = !isJoined(line);
     const cs = line.start + line.indent.length;
     const text = single ? '' : line.text;
@@ -617,14 +623,21 @@ function parseRange(
  * expressions, `<%` blocks and tags, `</%` tag ends, `<&`/`</&` (mako drops the `<`), and
  * control lines: a line whose first non-blank characters (spaces and tabs) are `%` or `##`.
  */
-const TEMPLATE_RE = /(?:^|(?<=\n))[ \t]*(?:%|##)|\$\{|<\/?[%&]/;
+const TEMPLATE_RE = /(?:^|(?<=\n))[ \t]*(?:%|##)|\$\{|<\/?[%&]/g;
+const NO_HITS: readonly number[] = Object.freeze([]);
 
-/** TEMPLATE_SYNTAX on the first mako construct of a line (the file renders as a template). */
-function templateSyntax(src: string, line: Line, diag: (d: Omit<Diagnostic, 'file'>) => void): void {
+/** Offsets of the mako constructs in src[from, to). */
+function templateHits(src: string, from: number, to: number): number[] {
+  const hits: number[] = [];
+  TEMPLATE_RE.lastIndex = from;
+  for (let m = TEMPLATE_RE.exec(src); m !== null && m.index < to; m = TEMPLATE_RE.exec(src)) hits.push(m.index);
+  return hits;
+}
+
+/** TEMPLATE_SYNTAX on the first mako construct of a line (at `hit`; the file renders as a template). */
+function templateSyntax(src: string, line: Line, hit: number, diag: (d: Omit<Diagnostic, 'file'>) => void): void {
   const raw = src.slice(line.start, line.end);
-  const m = TEMPLATE_RE.exec(raw);
-  if (!m) return;
-  let at = m.index;
+  let at = hit - line.start;
   while (raw.charCodeAt(at) === 32 || raw.charCodeAt(at) === 9) at++;
   const before = raw.slice(0, at);
   const nl = before.lastIndexOf('\n');
