@@ -5,10 +5,11 @@
  * and nodenet's parse of the same text projected onto what that parser returns.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { prepareUnpackedIfupdown2, SYSTEM_PYTHON } from '../../src/apply/ifupdown2.ts';
+import { defaultIfupdown2CacheDir, prepareUnpackedIfupdown2, SYSTEM_PYTHON } from '../../src/apply/ifupdown2.ts';
 import { parse } from '../../src/interfaces/parser.ts';
 import type { Document } from '../../src/interfaces/syntax.ts';
 
@@ -38,8 +39,11 @@ export function oracleMissing(): string[] {
   if (!existsSync(SYSTEM_PYTHON)) return [SYSTEM_PYTHON];
   const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import mako'], { stdio: 'ignore' });
   if (r.status !== 0) missing.push('python3-mako (apt-get install python3-mako)');
-  const dpkg = spawnSync('sh', ['-c', 'command -v dpkg-deb'], { stdio: 'ignore' });
-  if (dpkg.status !== 0) missing.push('dpkg-deb');
+  const onPath = (cmd: string) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
+  const cache = defaultIfupdown2CacheDir();
+  const cached = existsSync(join(cache, 'unpacked', 'VERSION'));
+  const deb = existsSync(cache) && readdirSync(cache).some((f) => /^ifupdown2_.*\.deb$/.test(f));
+  if (!cached && !(onPath('dpkg-deb') && (deb || onPath('apt-get')))) missing.push('ifupdown2 (apt-get download + dpkg-deb, or a cached copy in .cache/ifupdown2)');
   return missing;
 }
 
