@@ -22,7 +22,7 @@ import { loadCorpus, mutate, rng } from './fuzz.ts';
 const HOSTILE_TOKENS = [
   '\\', '\\\n', ' \\\n', '\\\r\n', '\n\\', '# spare port \\\n', '%', '100% ', '\n%% x\n', '${', '${x}', '<%', '%>', '</%', '<&', '##', '\n## c\n', '\n  % if x:\n',
   '\u2028', '\u2029', '\u0085', '\u00a0', '\u000b', '\u000c', '\u001c', '\r', '\t', '\n\t', '\ufeff', 'auto vmbr9\n', '\nallow-hotplug eno9\n',
-  '\nvlan v1\n', '\nmapping m\n', 'source-directory /x\n', '$IFACE', 'netmask 24\n', '\n\tscope link\n', ':1', 'all',
+  '# -*- coding: utf-8 -*- \\\n', '\nvlan v1\n', '\nmapping m\n', 'source-directory /x\n', '$IFACE', 'netmask 24\n', '\n\tscope link\n', ':1', 'all',
 ];
 
 /** One mutation with a hostile token half of the time, else bench/fuzz.ts's mutation. */

@@ -431,6 +431,15 @@ function parseRange(
   let hi = 0;
   for (const line of lines) {
     if (line.eol === '\r\n') crlf++;
+    if (mako && line.start === 0 && MAKO_CODING_RE.test(src))
+      diag({
+        severity: 'warning',
+        code: 'TEMPLATE_SYNTAX',
+        message: "ifupdown2 renders this file as a mako template (it holds a '%'), and mako reads a first line '#...coding: NAME' as its encoding declaration and drops it (with a backslash at its end)",
+        line: 1,
+        column: 1,
+        hint: "move the coding comment off the first line, or drop it",
+      });
     if (hi < hits.length && hits[hi]! < line.end) {
       templateSyntax(src, line, hits[hi]!, diag);
       while (hi < hits.length && hits[hi]! < line.end) hi++;
@@ -625,6 +634,8 @@ function parseRange(
  */
 const TEMPLATE_RE = /(?:^|(?<=\n))[ \t]*(?:%|##)|\$\{|<\/?[%&]/g;
 const NO_HITS: readonly number[] = Object.freeze([]);
+/** Mako's encoding declaration: a first line `#...coding[:=] NAME...` (Python's `.` is `[^\n]`). */
+const MAKO_CODING_RE = /^#[^\n]*coding[:=]\s*[-\w.]+[^\n]*\r?\n/;
 
 /** Offsets of the mako constructs in src[from, to). */
 function templateHits(src: string, from: number, to: number): number[] {

@@ -158,6 +158,10 @@ describe('files that ifupdown2 renders as a mako template', () => {
       ['4:1', '5:10', '6:11', '8:1'],
     );
   });
+  it("mako's encoding declaration on line 1 counts too (mako drops that line)", () => {
+    const ds = parse('# -*- coding: utf-8 -*- \\\nauto vmbr0\n# 100%\n').diagnostics.filter((d) => d.code === 'TEMPLATE_SYNTAX');
+    assert.deepEqual(ds.map((d) => `${d.line}:${d.column}`), ['1:1']);
+  });
   it('template syntax is inert without a %, so no warning then', () => {
     assert.equal(parse('# cost ${x}\nauto lo\niface lo inet loopback\n').diagnostics.length, 0);
   });
