@@ -469,6 +469,7 @@ function parseRange(
       continue;
     }
     const kw = single ? firstWordAt(src, cs, line.contentEnd) : firstWord(text);
+    if (line.physical > 1) swallowedKeyword(src, line, diag);
     if (bomLine && line === lines[0]) {
       // ifupdown2 reads the BOM as part of the first word: this line is nothing to it.
       closeStanza();
@@ -660,6 +661,30 @@ function templateSyntax(src: string, line: Line, hit: number, diag: (d: Omit<Dia
     column: at - nl,
     hint: 'nodenet shows such a file but never edits a stanza holding template code; write plain text, or escape a line-leading % as %%',
   });
+}
+
+/**
+ * CONTINUATION_SWALLOWS_KEYWORD: a physical line after the first of a joined line starts with a
+ * keyword (`auto vmbr0`, `iface ...`): ifupdown2 reads it as part of the line before.
+ */
+function swallowedKeyword(src: string, line: Line, diag: (d: Omit<Diagnostic, 'file'>) => void): void {
+  let no = line.lineNo;
+  for (let i = src.indexOf('\n', line.start); i !== -1 && i < line.end - 1; i = src.indexOf('\n', i + 1)) {
+    no++;
+    let a = i + 1;
+    while (a < line.end && isLineWs(src.charCodeAt(a))) a++;
+    const w = firstWordAt(src, a, line.end);
+    if (!isTopKeyword(w)) continue;
+    diag({
+      severity: 'warning',
+      code: 'CONTINUATION_SWALLOWS_KEYWORD',
+      message: `a backslash joins this line to the line before it, so ifupdown2 does not read this '${w}' as a keyword: the line is part of the one above`,
+      line: no,
+      column: a - i,
+      hint: 'remove the backslash that joins the lines (ifupdown2 joins the text around every backslash)',
+    });
+    return;
+  }
 }
 
 function hasIface(nodes: readonly TopNode[], from: number): boolean {

@@ -100,6 +100,7 @@ export const PARSER_CODES: Readonly<Record<string, Severity | 'error|warning'>> 
   VLAN_STANZA_UNMANAGED: 'warning',
   TEMPLATE_SYNTAX: 'warning',
   COMMENT_CONTINUES: 'warning',
+  CONTINUATION_SWALLOWS_KEYWORD: 'warning',
   UNKNOWN_KEYWORD: 'error|warning',
   OPTION_OUTSIDE_STANZA: 'error',
   IFACE_WITHOUT_NAME: 'error',

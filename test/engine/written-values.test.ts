@@ -124,6 +124,12 @@ describe('backslash continuations are read as ifupdown2 reads them', () => {
     assert.equal(d.line, 5);
     assert.equal(d.severity, 'warning');
   });
+  it('an option line ending in a backslash swallows a keyword line: check says so', () => {
+    const doc = parse('iface vmbr0 inet manual\n\tpost-up true \\\nauto vmbr0\n');
+    assert.equal(buildModel(doc).ifaces.get('vmbr0')?.autostart, false);
+    const d = doc.diagnostics.find((x) => x.code === 'CONTINUATION_SWALLOWS_KEYWORD');
+    assert.equal(`${d?.line}:${d?.column}`, '3:1');
+  });
   it('a backslash anywhere joins the words around it; a line starting with one continues the line before', () => {
     const doc = parse('iface vmbr0 inet manual\n\tbridge-ports eno1\\eno2\n\n\t\\ eno3\n\tmtu 9000\n');
     const i = buildModel(doc).ifaces.get('vmbr0')!;
