@@ -43,6 +43,12 @@ describe('lockoutRisk', () => {
     // a client on the same subnet does not need the gateway
     assert.equal(lockoutRisk(m(base), m(base.replace('gateway 192.0.2.1', 'gateway 192.0.2.254')), { local: '192.0.2.50', remote: '192.0.2.9' }), null);
   });
+  it('sees an auto line that a comment ending in a backslash swallows, as ifupdown2 does', () => {
+    // ifupdown2 joins `# spare port \` with the next line: `auto vmbr0` is gone for it.
+    const after = base.replace('iface eno2 inet manual\n', 'iface eno2 inet manual\n# spare port \\\n');
+    assert.equal(m(after).ifaces.get('vmbr0')?.autostart, false);
+    assert.match(lockoutRisk(m(base), m(after), conn) ?? '', /takes vmbr0, which carries your connection .* out of autostart/);
+  });
   it('reads SSH_CONNECTION', () => {
     assert.deepEqual(sshConnection({ SSH_CONNECTION: '198.51.100.7 52814 192.0.2.50 22' }), { remote: '198.51.100.7', local: '192.0.2.50' });
     assert.equal(sshConnection({}), undefined);

@@ -7,7 +7,7 @@ import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { sortDiagnostics } from '../interfaces/diagnostic.ts';
 import { nonUtf8Diagnostics } from '../interfaces/bytes.ts';
 import { unifiedDiff } from '../interfaces/diff.ts';
-import { applyEdits } from '../interfaces/edits.ts';
+import { applyGuardedEdits, refuseTemplate } from '../model/guard.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
 import { parse, reparse } from '../interfaces/parser.ts';
 import type { Document } from '../interfaces/syntax.ts';
@@ -283,6 +283,7 @@ export class NetworkCore {
       const text = next(snap.pending);
       if (text === snap.pending) return text;
       const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new'), this.diagnose(text, 'interfaces.new')]);
+      refuseTemplate(now, old);
       const had = new Set(old.filter((d) => d.severity === 'error').map(diagKey));
       const introduced = now.filter((d) => d.severity === 'error' && !had.has(diagKey(d)));
       if (introduced.length) {
@@ -304,7 +305,7 @@ export class NetworkCore {
   }
 
   private async edit(digest: string | undefined, plan: (p: Parsed) => TextEdit[]): Promise<EditResult> {
-    const { previous: _previous, ...r } = await this.editText(digest, (text) => applyEdits(text, plan(this.parseText(text))));
+    const { previous: _previous, ...r } = await this.editText(digest, (text) => applyGuardedEdits(text, plan(this.parseText(text))));
     return r;
   }
 }

@@ -28,36 +28,99 @@ export const INET_METHODS = ['static', 'manual', 'dhcp', 'loopback', 'auto', 'pp
 export const INET6_METHODS = ['static', 'manual', 'dhcp', 'auto', 'loopback', 'v4tunnel', '6to4'];
 
 function isWs(c: number): boolean {
-  return c === 32 || c === 9 || c === 11 || c === 12; // space, tab, vtab, formfeed
+  return isPySpace(c);
+}
+
+/** Python's `str.isspace()` (and `\s` of its `re` on str): what ifupdown2 strips around `\` and splits words on. */
+export function isPySpace(c: number): boolean {
+  if (c > 32 && c < 0x85) return false;
+  return (
+    c === 32 || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0 || c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+  );
+}
+
+/** What ifupdown2 strips from both ends of each line: `'\n\t\r '` (a line ends at `\n`). */
+function isLineWs(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
+}
+
+/** Whether `src` is rendered by mako before ifupdown2 parses it: it is when it holds a `%`. */
+export function rendersAsTemplate(src: string): boolean {
+  return src.includes('%');
+}
+
+/** Where the file's edges are: Python strips the whole text once more at its start and end. */
+interface Edges {
+  /** src[from] is the start of the file (its leading whitespace is stripped). */
+  fileStart: boolean;
+  /** src[to] is the end of the file. */
+  fileEnd: boolean;
+  /** The file holds a `%`, so mako renders it first: `\` + newline is removed (no space). */
+  mako: boolean;
 }
 
 /**
- * Split src into logical lines. A non-comment physical line whose content ends in `\`
- * continues on the next physical line (interfaces(5)); the joined text follows ifupdown2:
- * the backslash is dropped and the next line's trimmed text appended.
+ * Split src into logical lines, exactly as ifupdown2 3.0 reads them. Its reader does, on the
+ * whole text: (mako, when the text holds a `%`: remove every `\` directly followed by a newline),
+ * then `' '.join(piece.strip() for piece in text.split('\\'))`, then split at `\n` and strip
+ * `'\n\t\r '` from each line. So EVERY backslash joins: the whitespace around it, newlines
+ * included, collapses to one space; a comment ending in `\` swallows the next line, and a line
+ * starting with `\` continues the one before, across blank lines.
+ * A logical line here is the run of physical lines whose newlines that joining removes.
  */
-export function splitLines(src: string, from = 0, to = src.length, firstLineNo = 1): Line[] {
+export function splitLines(src: string, from = 0, to = src.length, firstLineNo = 1, edges: Edges = { fileStart: from === 0, fileEnd: to === src.length, mako: rendersAsTemplate(src) }): Line[] {
   const lines: Line[] = [];
-  const n = to;
+  const mako = edges.mako;
   let pos = from;
   let lineNo = firstLineNo;
-  while (pos < n) {
+  /** Last significant (non-space, not a removed `\`+newline) character before pos; -1: none. */
+  let lastSig = -1;
+  // nextSig is asked for increasing positions: the answer holds up to memoEnd.
+  let memoEnd = -1;
+  let memoChar = -1;
+  let nextBs = src.indexOf('\\', from);
+  const makoPairAt = (j: number): number => {
+    // Length of a mako-removed `\` + `\r?\n` at j, or 0.
+    if (!mako || src.charCodeAt(j) !== 92 || j + 1 >= to) return 0;
+    const c = src.charCodeAt(j + 1);
+    if (c === 10) return 2;
+    if (c === 13 && j + 2 < to && src.charCodeAt(j + 2) === 10) return 3;
+    return 0;
+  };
+  const nextSig = (i: number): number => {
+    if (i <= memoEnd) return memoChar;
+    let j = i;
+    while (j < to) {
+      const m = makoPairAt(j);
+      if (m) {
+        j += m;
+        continue;
+      }
+      if (!isPySpace(src.charCodeAt(j))) break;
+      j++;
+    }
+    memoEnd = j;
+    memoChar = j < to ? src.charCodeAt(j) : -1;
+    return memoChar;
+  };
+  while (pos < to) {
     const start = pos;
     const startNo = lineNo;
+    const sigBefore = lastSig;
     let physical = 0;
-    let text = '';
-    let indent = '';
-    let contentEnd = start;
     let eol: Line['eol'] = '';
     let end = start;
+    let plain = true; // one physical line without a backslash: text is the source slice
+    let lastContentEnd = start; // end of the last physical line's content (before trailing line ws)
     for (;;) {
       physical++;
       let nl = src.indexOf('\n', pos);
-      if (nl >= n) nl = -1;
-      let lineEnd: number; // end of content incl. trailing ws, before EOL
+      if (nl >= to) nl = -1;
+      let lineEnd: number;
       if (nl === -1) {
-        lineEnd = n;
-        end = n;
+        lineEnd = to;
+        end = to;
         eol = '';
       } else if (nl > pos && src.charCodeAt(nl - 1) === 13) {
         lineEnd = nl - 1;
@@ -68,29 +131,72 @@ export function splitLines(src: string, from = 0, to = src.length, firstLineNo =
         end = nl + 1;
         eol = '\n';
       }
-      let a = pos;
-      while (a < lineEnd && isWs(src.charCodeAt(a))) a++;
       let b = lineEnd;
-      while (b > a && (isWs(src.charCodeAt(b - 1)) || src.charCodeAt(b - 1) === 13)) b--;
-      if (physical === 1) {
-        indent = src.slice(pos, a);
+      while (b > pos && isLineWs(src.charCodeAt(b - 1))) b--;
+      lastContentEnd = b;
+      // The last significant character of this physical line (a mako-removed `\` at its end is none).
+      let makoJoint = false;
+      let s = nl === -1 ? to : nl;
+      if (nl !== -1 && makoPairAt(nl - 1) === 2) {
+        makoJoint = true;
+        s = nl - 1;
+      } else if (nl !== -1 && nl - 2 >= pos && makoPairAt(nl - 2) === 3) {
+        makoJoint = true;
+        s = nl - 2;
       }
-      if (b > a) contentEnd = b;
-      else if (physical === 1) contentEnd = a;
-      lineNo++;
+      while (s > pos && isPySpace(src.charCodeAt(s - 1))) s--;
+      if (nextBs !== -1 && nextBs < pos) nextBs = src.indexOf('\\', pos);
+      if (nextBs !== -1 && nextBs < end) plain = false;
+      if (s > pos) lastSig = src.charCodeAt(s - 1);
       pos = end;
-      const isComment = physical === 1 && src.charCodeAt(a) === 35; // '#'
-      if (!isComment && b > a && src.charCodeAt(b - 1) === 92 && pos < n) {
-        text += src.slice(a, b - 1);
-        continue;
-      }
-      // A single physical line's text is sliced only when asked for (see SourceLine).
-      if (physical > 1) text += src.slice(a, b);
-      break;
+      lineNo++;
+      if (nl === -1 || pos >= to) break;
+      if (!(makoJoint || lastSig === 92 || nextSig(pos) === 92)) break;
+      plain = false;
     }
-    lines.push(new SourceLine(src, start, contentEnd, end, startNo, physical, eol, indent, physical > 1 ? text : undefined));
+    let a = start;
+    while (a < lastContentEnd && isLineWs(src.charCodeAt(a))) a++;
+    let contentEnd = lastContentEnd;
+    if (contentEnd < a) contentEnd = a;
+    // Python also strips the whole text's ends (unicode spaces too), as one more piece edge.
+    if (edges.fileStart && sigBefore === -1) {
+      while (a < contentEnd && isPySpace(src.charCodeAt(a))) a++;
+    }
+    if (edges.fileEnd && nextSig(end) === -1) {
+      while (contentEnd > a && isPySpace(src.charCodeAt(contentEnd - 1))) contentEnd--;
+    }
+    const indent = src.slice(start, a);
+    let text: string | undefined;
+    if (!plain) text = joinedText(src.slice(a, contentEnd), mako);
+    lines.push(new SourceLine(src, start, contentEnd, end, startNo, physical, eol, indent, text, !plain));
   }
   return lines;
+}
+
+/** The text ifupdown2 makes of a logical line's raw content (see {@link splitLines}). */
+function joinedText(raw: string, mako: boolean): string {
+  const t = mako ? raw.replace(/\\\r?\n/g, '') : raw;
+  const pieces = t.split('\\');
+  if (pieces.length === 1) return stripLineWs(t);
+  const out: string[] = [];
+  for (let i = 0; i < pieces.length; i++) {
+    let p = pieces[i]!;
+    let x = 0;
+    let y = p.length;
+    if (i > 0) while (x < y && isPySpace(p.charCodeAt(x))) x++;
+    if (i < pieces.length - 1) while (y > x && isPySpace(p.charCodeAt(y - 1))) y--;
+    p = p.slice(x, y);
+    out.push(p);
+  }
+  return stripLineWs(out.join(' '));
+}
+
+function stripLineWs(s: string): string {
+  let x = 0;
+  let y = s.length;
+  while (x < y && isLineWs(s.charCodeAt(x))) x++;
+  while (y > x && isLineWs(s.charCodeAt(y - 1))) y--;
+  return s.slice(x, y);
 }
 
 /**
@@ -110,6 +216,8 @@ class SourceLine implements Line {
     readonly eol: Line['eol'],
     readonly indent: string,
     text: string | undefined,
+    /** The text is not the source slice: continuations joined or a `\\` inside (see splitLines). */
+    readonly joined = false,
   ) {
     this.cached = text;
   }
@@ -118,7 +226,7 @@ class SourceLine implements Line {
   move(delta: number, lineDelta: number, src: string): void {
     this.src = src;
     // A sliced text would keep the old source alive; it is sliced again from the new one.
-    if (this.physical === 1) this.cached = undefined;
+    if (!this.joined) this.cached = undefined;
     this.start += delta;
     this.contentEnd += delta;
     this.end += delta;
@@ -135,35 +243,52 @@ class SourceLine implements Line {
   }
 
   toJSON(): Record<string, unknown> {
-    const { start, contentEnd, end, lineNo, physical, eol, indent, text } = this;
-    return { start, contentEnd, end, lineNo, physical, eol, indent, text };
+    const { start, contentEnd, end, lineNo, physical, eol, indent, text, joined } = this;
+    return { start, contentEnd, end, lineNo, physical, eol, indent, text, joined };
   }
 }
 
-/** Split the first physical line of `line` into words with their offsets. */
+/**
+ * Split a line into words as ifupdown2 does (`re.split(r'[\\s\\t]\\s*', line)`): separators are
+ * runs of Python whitespace, and a line starting or ending with whitespace that the line strip
+ * keeps (a vertical tab, U+2028, ...) has an empty first or last word.
+ */
 export function wordsOf(src: string, line: Line): Word[] {
+  if (!isJoined(line)) return splitWords(src, line.start + line.indent.length, line.contentEnd, 0);
+  // Joined line: offsets are not meaningful for edits; mark them -1.
+  const t = line.text;
+  return splitWords(t, 0, t.length, -1);
+}
+
+function splitWords(s: string, from: number, to: number, base: 0 | -1): Word[] {
   const words: Word[] = [];
-  if (line.physical === 1) {
-    let i = line.start + line.indent.length;
-    const e = line.contentEnd;
-    while (i < e) {
-      while (i < e && isWs(src.charCodeAt(i))) i++;
-      if (i >= e) break;
-      const s = i;
-      while (i < e && !isWs(src.charCodeAt(i))) i++;
-      words.push({ text: src.slice(s, i), start: s, end: i });
-    }
-    return words;
+  let i = from;
+  for (;;) {
+    const st = i;
+    while (i < to && !isWs(s.charCodeAt(i))) i++;
+    words.push(base === 0 ? { text: s.slice(st, i), start: st, end: i } : { text: s.slice(st, i), start: -1, end: -1 });
+    if (i >= to) break;
+    while (i < to && isWs(s.charCodeAt(i))) i++;
   }
-  // Continued line: offsets are not meaningful for edits; mark them -1.
-  for (const t of line.text.split(/[ \t\v\f]+/)) if (t) words.push({ text: t, start: -1, end: -1 });
   return words;
+}
+
+/** Whether a line's text differs from its source slice (continuations, a `\\` inside). */
+export function isJoined(line: Line): boolean {
+  return (line as SourceLine).joined === true || line.physical > 1;
 }
 
 /** Shared, never mutated: most headers have no extra words. */
 const NO_WORDS = Object.freeze([]) as unknown as Word[];
 
-const TOP_KEYWORDS = new Set(['iface', 'mapping', 'auto', 'source', 'source-directory']);
+/**
+ * ifupdown2 3.0's keywords: `iface`, `auto`, `source`, `vlan` and every word whose part before
+ * the first `-` is `allow`. `mapping` and `source-directory` are not keywords there: it reads
+ * them as options of the stanza above (UNSUPPORTED_KEYWORD).
+ */
+const TOP_KEYWORDS = new Set(['iface', 'auto', 'source', 'vlan', 'allow']);
+/** Keywords of ifupdown(1) that ifupdown2 3.0 does not know. */
+const UNSUPPORTED_KEYWORDS = new Set(['mapping', 'source-directory']);
 
 /** The first word of src[from, to) (from is the first non-blank character). */
 function firstWordAt(src: string, from: number, to: number): string {
@@ -179,9 +304,9 @@ function firstWord(text: string): string {
 }
 
 function isTopKeyword(w: string): boolean {
-  // Fast path: every top-level keyword starts with a, i, m or s.
+  // Fast path: every top-level keyword starts with a, i, s or v.
   const c = w.charCodeAt(0);
-  if (c !== 97 && c !== 105 && c !== 109 && c !== 115) return false;
+  if (c !== 97 && c !== 105 && c !== 115 && c !== 118) return false;
   return TOP_KEYWORDS.has(w) || w.startsWith('allow-');
 }
 
@@ -211,7 +336,8 @@ export function parse(src: string, file = 'interfaces'): Document {
     });
     from = 1;
   }
-  const r = parseRange(src, file, from, src.length, 1, false, nodes, diagnostics);
+  const mako = rendersAsTemplate(src);
+  const r = parseRange(src, file, from, src.length, 1, false, nodes, diagnostics, true, mako, from === 1);
   const doc: Document = { src, nodes, diagnostics, eol: eolOf(r), indent: dominantIndent(nodes) };
   lineCounts.set(doc, r);
   return doc;
@@ -266,11 +392,14 @@ function parseRange(
   ifaceBefore: boolean,
   nodes: TopNode[],
   diagnostics: Diagnostic[],
-  atEnd = to === src.length,
+  atEnd: boolean,
+  mako: boolean,
+  bomLine = false,
+  fileStart = from === 0,
 ): LineCount {
   const diag = (d: Omit<Diagnostic, 'file'>) => diagnostics.push({ ...d, file });
   const first = nodes.length;
-  const lines = splitLines(src, from, to, lineNo);
+  const lines = splitLines(src, from, to, lineNo, { fileStart, fileEnd: atEnd, mako });
   let crlf = 0;
   let cur: IfaceNode | MappingNode | null = null;
 
@@ -297,9 +426,25 @@ function parseRange(
     cur = null;
   };
 
+  // Template constructs, found in one pass (a file that renders is read line by line below).
+  const hits = mako ? templateHits(src, from, to) : NO_HITS;
+  let hi = 0;
   for (const line of lines) {
     if (line.eol === '\r\n') crlf++;
-    const single = line.physical === 1;
+    if (mako && line.start === 0 && MAKO_CODING_RE.test(src))
+      diag({
+        severity: 'warning',
+        code: 'TEMPLATE_SYNTAX',
+        message: "ifupdown2 renders this file as a mako template (it holds a '%'), and mako reads a first line '#...coding: NAME' as its encoding declaration and drops it (with a backslash at its end)",
+        line: 1,
+        column: 1,
+        hint: "move the coding comment off the first line, or drop it",
+      });
+    if (hi < hits.length && hits[hi]! < line.end) {
+      templateSyntax(src, line, hits[hi]!, diag);
+      while (hi < hits.length && hits[hi]! < line.end) hi++;
+    }
+    const single = !isJoined(line);
     const cs = line.start + line.indent.length;
     const text = single ? '' : line.text;
     if (single ? cs === line.contentEnd : text === '') {
@@ -309,12 +454,28 @@ function parseRange(
       continue;
     }
     if ((single ? src.charCodeAt(cs) : text.charCodeAt(0)) === 35) {
+      if (line.physical > 1)
+        diag({
+          severity: 'warning',
+          code: 'COMMENT_CONTINUES',
+          message: `this comment ends in a backslash, so ifupdown2 reads the next ${line.physical > 2 ? `${line.physical - 1} lines` : 'line'} as part of the comment and ignores ${line.physical > 2 ? 'them' : 'it'}`,
+          line: line.lineNo,
+          column: line.indent.length + 1,
+          hint: 'remove the trailing backslash (ifupdown2 joins every line ending in \\ with the next, comments included)',
+        });
       if (cur?.kind === 'iface') cur.body.push({ kind: 'comment', line, text: line.text.slice(1) } satisfies CommentNode);
       else if (cur?.kind === 'mapping') cur.lines.push(line);
       else nodes.push(trivia(line));
       continue;
     }
     const kw = single ? firstWordAt(src, cs, line.contentEnd) : firstWord(text);
+    if (line.physical > 1) swallowedKeyword(src, line, diag);
+    if (bomLine && line === lines[0]) {
+      // ifupdown2 reads the BOM as part of the first word: this line is nothing to it.
+      closeStanza();
+      nodes.push({ kind: 'unknown', start: line.start, end: line.end, line });
+      continue;
+    }
     if (isTopKeyword(kw)) {
       closeStanza();
       const words = wordsOf(src, line);
@@ -333,18 +494,26 @@ function parseRange(
         };
         checkHeader(node, diag);
         cur = node;
-      } else if (kw === 'mapping') {
+      } else if (kw === 'vlan') {
         cur = { kind: 'mapping', start: line.start, end: line.end, header: line, lines: [] };
         diag({
           severity: 'warning',
-          code: 'MAPPING_UNMANAGED',
-          message: `mapping stanza${words[1] ? ` for ${words[1].text}` : ''} is kept as it is; nodenet does not manage mappings`,
+          code: 'VLAN_STANZA_UNMANAGED',
+          message: `vlan stanza${words[1] ? ` for ${words[1].text}` : ''} is kept as it is; nodenet does not manage ifupdown2's bridge-vlan stanzas`,
           line: line.lineNo,
           column: col(line, kwWord.start),
-          hint: 'mappings choose a logical interface at ifup time; write the stanzas nodenet should manage as plain iface stanzas',
+          hint: 'ifupdown2 reads `vlan NAME` as a new stanza (a bridge VLAN), which also ends the stanza above it',
         });
-      } else if (kw === 'source' || kw === 'source-directory') {
-        const path = line.text.slice(kw.length).trim();
+        if (words.length < 2)
+          diag({
+            severity: 'error',
+            code: 'IFACE_WITHOUT_NAME',
+            message: "'vlan' line names no interface; ifupdown2 stops reading the file here",
+            line: line.lineNo,
+            column: col(line, kwWord.start),
+          });
+      } else if (kw === 'source') {
+        const path = words[1]?.text ?? '';
         nodes.push({ kind: 'source', start: line.start, end: line.end, line, keyword: kwWord, path });
         if (!path)
           diag({
@@ -355,19 +524,44 @@ function parseRange(
             column: col(line, kwWord.start),
           });
       } else {
-        const cls = kw === 'auto' || kw === 'allow-auto' ? 'auto' : kw === 'allow-hotplug' ? 'hotplug' : kw.slice(6);
+        // ifupdown2: the class is the part between the first and second `-` (allow-hot-plug: hot).
+        const allowCls = kw === 'auto' ? 'auto' : kw.split('-')[1];
+        const cls = kw === 'auto' || kw === 'allow-auto' ? 'auto' : allowCls === 'hotplug' ? 'hotplug' : (allowCls ?? '');
         nodes.push({ kind: 'auto', start: line.start, end: line.end, line, keyword: kwWord, cls, names: words.slice(1) });
-        if (words.length < 2 || cls === '')
+        if (kw !== 'auto' && (allowCls === undefined || words.length < 2))
+          diag({
+            severity: 'error',
+            code: 'UNKNOWN_KEYWORD',
+            message:
+              allowCls === undefined
+                ? `'${kw}' needs a class name (allow-CLASS); ifupdown2 stops reading the file here`
+                : `'${kw}' names no interface; ifupdown2 stops reading the file here`,
+            line: line.lineNo,
+            column: col(line, kwWord.start),
+          });
+        else if (words.length < 2)
           diag({
             severity: 'warning',
-            code: cls === '' ? 'UNKNOWN_KEYWORD' : 'AUTO_WITHOUT_NAMES',
-            message: cls === '' ? `'${kw}' needs a class name (allow-CLASS)` : `'${kw}' names no interface`,
+            code: 'AUTO_WITHOUT_NAMES',
+            message: `'${kw}' names no interface`,
             line: line.lineNo,
             column: col(line, kwWord.start),
           });
       }
       continue;
     }
+    if (UNSUPPORTED_KEYWORDS.has(kw))
+      diag({
+        severity: 'warning',
+        code: 'UNSUPPORTED_KEYWORD',
+        message:
+          cur?.kind === 'iface'
+            ? `ifupdown2 has no '${kw}' keyword: it reads this line as an option of ${cur.name?.text ?? 'the stanza above'}`
+            : `ifupdown2 has no '${kw}' keyword: it ignores this line`,
+        line: line.lineNo,
+        column: col(line, single ? cs : -1),
+        hint: kw === 'mapping' ? 'write the stanzas as plain iface stanzas' : 'use `source DIR/*` instead',
+      });
     if (cur?.kind === 'iface') {
       const opt = optionFrom(src, line, kw);
       cur.body.push(opt);
@@ -422,7 +616,7 @@ function parseRange(
   }
   closeStanza();
   const lastLine = lines[lines.length - 1];
-  if (atEnd && lastLine && lastLine.eol === '' && src.endsWith('\\') && lastLine.text.endsWith('\\')) {
+  if (atEnd && lastLine && lastLine.eol === '' && src.endsWith('\\')) {
     diag({
       severity: 'warning',
       code: 'CONTINUATION_AT_EOF',
@@ -432,6 +626,65 @@ function parseRange(
     });
   }
   return { lines: lines.length, crlf };
+}
+
+/**
+ * Mako syntax (ifupdown2 renders a file holding `%` as a mako template; mako's lexer): `${`
+ * expressions, `<%` blocks and tags, `</%` tag ends, `<&`/`</&` (mako drops the `<`), and
+ * control lines: a line whose first non-blank characters (spaces and tabs) are `%` or `##`.
+ */
+const TEMPLATE_RE = /(?:^|(?<=\n))[ \t]*(?:%|##)|\$\{|<\/?[%&]/g;
+const NO_HITS: readonly number[] = Object.freeze([]);
+/** Mako's encoding declaration: a first line `#...coding[:=] NAME...` (Python's `.` is `[^\n]`). */
+const MAKO_CODING_RE = /^#[^\n]*coding[:=]\s*[-\w.]+[^\n]*\r?\n/;
+
+/** Offsets of the mako constructs in src[from, to). */
+function templateHits(src: string, from: number, to: number): number[] {
+  const hits: number[] = [];
+  TEMPLATE_RE.lastIndex = from;
+  for (let m = TEMPLATE_RE.exec(src); m !== null && m.index < to; m = TEMPLATE_RE.exec(src)) hits.push(m.index);
+  return hits;
+}
+
+/** TEMPLATE_SYNTAX on the first mako construct of a line (at `hit`; the file renders as a template). */
+function templateSyntax(src: string, line: Line, hit: number, diag: (d: Omit<Diagnostic, 'file'>) => void): void {
+  const raw = src.slice(line.start, line.end);
+  let at = hit - line.start;
+  while (raw.charCodeAt(at) === 32 || raw.charCodeAt(at) === 9) at++;
+  const before = raw.slice(0, at);
+  const nl = before.lastIndexOf('\n');
+  diag({
+    severity: 'warning',
+    code: 'TEMPLATE_SYNTAX',
+    message: `ifupdown2 renders this file as a mako template (it holds a '%'), and '${raw.slice(at, at + 2).replace(/[\r\n]/g, '')}' here is template code: what ifupdown2 reads depends on what the template produces, and code in it runs as root`,
+    line: line.lineNo + countNewlines(before, 0, before.length),
+    column: at - nl,
+    hint: 'nodenet shows such a file but never edits a stanza holding template code; write plain text, or escape a line-leading % as %%',
+  });
+}
+
+/**
+ * CONTINUATION_SWALLOWS_KEYWORD: a physical line after the first of a joined line starts with a
+ * keyword (`auto vmbr0`, `iface ...`): ifupdown2 reads it as part of the line before.
+ */
+function swallowedKeyword(src: string, line: Line, diag: (d: Omit<Diagnostic, 'file'>) => void): void {
+  let no = line.lineNo;
+  for (let i = src.indexOf('\n', line.start); i !== -1 && i < line.end - 1; i = src.indexOf('\n', i + 1)) {
+    no++;
+    let a = i + 1;
+    while (a < line.end && isLineWs(src.charCodeAt(a))) a++;
+    const w = firstWordAt(src, a, line.end);
+    if (!isTopKeyword(w)) continue;
+    diag({
+      severity: 'warning',
+      code: 'CONTINUATION_SWALLOWS_KEYWORD',
+      message: `a backslash joins this line to the line before it, so ifupdown2 does not read this '${w}' as a keyword: the line is part of the one above`,
+      line: no,
+      column: a - i,
+      hint: 'remove the backslash that joins the lines (ifupdown2 joins the text around every backslash)',
+    });
+    return;
+  }
 }
 
 function hasIface(nodes: readonly TopNode[], from: number): boolean {
@@ -488,7 +741,7 @@ function trivia(line: Line): TopNode {
 
 function optionFrom(src: string, line: Line, name: string): OptionNode {
   const nameStart = line.start + line.indent.length;
-  if (line.physical === 1) {
+  if (!isJoined(line)) {
     // From offsets: the line's own text is never materialised.
     const end = line.contentEnd;
     let i = nameStart + name.length;
@@ -670,7 +923,8 @@ function commonSuffix(a: string, b: string, limit: number): number {
 export function reparse(prev: Document, src: string, file = 'interfaces'): Document {
   const old = prev.src;
   if (old === src) return prev;
-  const doc = reparseWindow(prev, src, file);
+  // A first `%` (or the last one gone) changes how mako treats every line: parse in full.
+  const doc = rendersAsTemplate(old) === rendersAsTemplate(src) ? reparseWindow(prev, src, file) : undefined;
   if (doc === undefined) {
     reparseStats.full++;
     return parse(src, file);
@@ -718,7 +972,7 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
     while (j < nodes.length - 1 && !startsStanza(nodes[j + 1]!)) j++;
     if (j === nodes.length - 1) break;
     const endNew = nodes[j]!.end + delta;
-    if (src.charCodeAt(endNew - 1) === 10 && !continues(src, endNew)) break;
+    if (src.charCodeAt(endNew - 1) === 10 && !continues(src, endNew, rendersAsTemplate(src))) break;
     j++;
   }
   const from = nodes[k]!.start;
@@ -742,7 +996,7 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   // of the whole file, which would otherwise stay in memory as long as the window's nodes do.
   const local = flatCopy(src.slice(from, newTo));
   const fresh: TopNode[] = [];
-  const win = parseRange(local, file, 0, local.length, first, ifaceBefore, fresh, diagnostics, newTo === src.length);
+  const win = parseRange(local, file, 0, local.length, first, ifaceBefore, fresh, diagnostics, newTo === src.length, rendersAsTemplate(src), false, onlySpaceBefore(src, from));
   for (const n of fresh) {
     moveNode(n, from, 0, src);
     out.push(n);
@@ -808,9 +1062,44 @@ function flatCopy(s: string): string {
   return ` ${s}`.slice(1);
 }
 
-/** Whether the physical line ending just before `end` ends in a `\` continuation. */
-function continues(src: string, end: number): boolean {
-  let b = end - 1; // the '\n'
-  while (b > 0 && (isWs(src.charCodeAt(b - 1)) || src.charCodeAt(b - 1) === 13)) b--;
-  return b > 0 && src.charCodeAt(b - 1) === 92;
+/** Whether src[0, at) is all (Python) whitespace: the start of the text that ifupdown2 strips. */
+function onlySpaceBefore(src: string, at: number): boolean {
+  for (let i = 0; i < at; i++) if (!isPySpace(src.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Whether the newline just before `end` is joined away (see {@link splitLines}): a `\` before
+ * it or after it with only whitespace between, or (mako) a `\` right before it.
+ */
+function continues(src: string, end: number, mako: boolean): boolean {
+  const nl = end - 1;
+  const bs = (i: number) => i >= 0 && src.charCodeAt(i) === 92;
+  if (mako && (bs(nl - 1) || (src.charCodeAt(nl - 1) === 13 && bs(nl - 2)))) return true;
+  let b = nl;
+  while (b > 0) {
+    const c = src.charCodeAt(b - 1);
+    if (mako && c === 10 && bs(b - 2)) b -= 2;
+    else if (mako && c === 10 && src.charCodeAt(b - 2) === 13 && bs(b - 3)) b -= 3;
+    else if (isPySpace(c)) b--;
+    else break;
+  }
+  if (bs(b - 1)) return true;
+  let f = end;
+  while (f < src.length) {
+    const c = src.charCodeAt(f);
+    if (mako && c === 92 && src.charCodeAt(f + 1) === 10) f += 2;
+    else if (mako && c === 92 && src.charCodeAt(f + 1) === 13 && src.charCodeAt(f + 2) === 10) f += 3;
+    else if (isPySpace(c)) f++;
+    else break;
+  }
+  return bs(f);
+}
+
+/**
+ * Whether ifupdown2 joins the line ending just before `end` (a `\n` at end - 1) with the next
+ * one: a backslash before or after it with only whitespace between (see {@link splitLines}).
+ */
+export function joinsNextLine(src: string, end: number): boolean {
+  return continues(src, end, rendersAsTemplate(src));
 }

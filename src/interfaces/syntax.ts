@@ -10,7 +10,7 @@
  */
 import type { Diagnostic } from './diagnostic.ts';
 
-/** One logical line: one physical line, or several joined by `\` continuations. */
+/** One logical line: one physical line, or several joined by backslashes as ifupdown2 joins them (parser.ts splitLines). */
 export interface Line {
   /** Offset of the first byte of the line (start of indentation). */
   start: number;
@@ -92,7 +92,7 @@ export interface AutoNode {
   names: Word[];
 }
 
-/** `source PATTERN` / `source-directory DIR`. */
+/** `source PATTERN` (ifupdown2 has no `source-directory`: it reads that as an option). */
 export interface SourceNode {
   kind: 'source';
   start: number;
@@ -102,7 +102,10 @@ export interface SourceNode {
   path: string;
 }
 
-/** `mapping` stanza: kept verbatim, never managed. */
+/**
+ * An unmanaged stanza, kept verbatim: ifupdown2's `vlan NAME` (bridge-VLAN) stanza. (ifupdown2
+ * has no `mapping` keyword; the kind keeps its old name.)
+ */
 export interface MappingNode {
   kind: 'mapping';
   start: number;

@@ -9,6 +9,7 @@ import type { TextEdit } from '../interfaces/edits.ts';
 import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
 import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
+import { isJoined } from '../interfaces/parser.ts';
 import { splitPveList } from './params.ts';
 import { addressesOf } from './build.ts';
 import { cidrText, commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
@@ -127,6 +128,32 @@ function ifaceKindOfNode(model: Model, n: IfaceNode): IfaceKind {
   return (n.name && model.ifaces.get(n.name.text)?.kind) || 'unknown';
 }
 
+/** The parameters that belong to one interface type (the others are common to all types). */
+const TYPE_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  bridge: ['bridge_ports', 'bridge_vlan_aware', 'bridge_vids', 'bridge_stp', 'bridge_fd'],
+  bond: ['slaves', 'bond_mode', 'bond_xmit_hash_policy', 'bond-primary', 'bond_miimon', 'bond_lacp_rate'],
+  vlan: ['vlan-raw-device', 'vlan-id'],
+  OVS: ['ovs_bonds', 'ovs_bridge', 'ovs_options', 'ovs_ports', 'ovs_tag'],
+};
+const PARAM_TYPE = new Map<string, string>(Object.entries(TYPE_PARAMS).flatMap(([t, ps]) => ps.map((p) => [p, t] as [string, string])));
+
+/**
+ * Refuse parameters of another interface type (`slaves` on a bridge, `bridge_ports` on a bond,
+ * `vlan-raw-device` on a bridge), as Proxmox VE's API does: they would be written as options
+ * the interface does not use (`bond-slaves` in a bridge stanza), which ifupdown2 ignores or
+ * applies to the wrong device.
+ */
+function checkTypeParams(kind: IfaceKind, name: string, v: Values): void {
+  const own = OVS_KINDS.includes(kind) ? 'OVS' : kind;
+  const errors: Record<string, string> = {};
+  for (const k of Object.keys(v)) {
+    const t = PARAM_TYPE.get(k);
+    if (t === undefined || t === own) continue;
+    errors[k] = `'${k}' is a setting of ${t === 'OVS' ? 'Open vSwitch interfaces' : `${t}s`}, not of ${name} (type '${kind}')`;
+  }
+  if (Object.keys(errors).length) throw paramError(errors);
+}
+
 /** Plan the creation of interface `name` of PVE type `type`. */
 export function planCreate(doc: Document, model: Model, name: string, v: Values): TextEdit[] {
   const type = v.type ?? 'unknown';
@@ -134,6 +161,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   if (OVS_KINDS.includes(type as IfaceKind))
     throw paramError({ type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand` });
   if (!CREATABLE.includes(type)) throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
+  checkTypeParams(type as IfaceKind, name, v);
   checkAddressPairs(v);
   for (const six of ['', '6'] as const) {
     if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined) throw paramError({ [`cidr${six}-extra`]: `addresses after the first need the first: give cidr${six} too` });
@@ -293,8 +321,8 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
 function removeAutoName(doc: Document, a: AutoNode, name: string): TextEdit[] {
   const others = a.names.filter((w) => w.text !== name);
   if (others.length === 0) return [removeLines(doc, a.line, a.line)];
-  if (a.line.physical !== 1) {
-    // Continued auto line: rewrite it on one line.
+  if (isJoined(a.line)) {
+    // Continued auto line (or one with a `\` inside): rewrite it on one line.
     return [{ offset: a.line.start, length: a.line.contentEnd - a.line.start, content: `${a.line.indent}${a.keyword.text} ${others.map((w) => w.text).join(' ')}` }];
   }
   const edits: TextEdit[] = [];
@@ -344,6 +372,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     });
   if (v.type !== undefined && v.type !== iface.kind && iface.kind !== 'unknown')
     throw paramError({ type: `${name} is of type '${iface.kind}', not '${v.type}'` });
+  checkTypeParams(iface.kind === 'unknown' && v.type !== undefined ? (v.type as IfaceKind) : iface.kind, name, v);
   checkAddressPairs(v);
   for (const k of del) if (v[k] !== undefined) throw paramError({ delete: `cannot set and delete '${k}' at the same time` });
   const wants: Want[] = [];
@@ -518,7 +547,7 @@ function replaceValue(doc: Document, o: ModelOption, value: string): TextEdit {
 
 /** A last line of the file that ends with a continuation backslash (it would join an appended line). */
 function dangling(doc: Document, line: Line): boolean {
-  return line.end === doc.src.length && line.text.endsWith('\\');
+  return line.end === doc.src.length && /\\[\s]*$/.test(doc.src.slice(line.start, line.end));
 }
 
 /** Where a new option line goes: after the last option (before trailing comments), or after the header. */

@@ -125,6 +125,32 @@ export function controlChar(v: string, multiline = false): string | null {
   return null;
 }
 
+/**
+ * Why a value may not be written into the interfaces file as given, or null. ifupdown2 renders
+ * the file as a mako template when it holds a `%` (Debian's ifupdown2.conf: template_enable=1)
+ * and joins the text around every backslash before it reads lines, so a value must hold no mako
+ * syntax and no backslash (docs/security.md, "Values written to the interfaces file"):
+ * `${` (expression), `<%` (code block, `<%!`, `<%def`, `<%include`, `<%inherit`, `<%doc>`, ...),
+ * `</%` (tag end), `%>`, `<&` / `</&` (mako drops the `<`), and a comment line (each line of
+ * `comments`) starting with `#` (written after the comment's own `#`, the line would start with
+ * `##`, a mako comment line). A `%` elsewhere is fine: values never start a line.
+ * Nothing is stripped: the caller refuses the value with this message.
+ */
+export function writtenTextProblem(v: string, multiline = false): string | null {
+  if (v.includes('\\'))
+    return "value contains a backslash ('\\'), which is not allowed: ifupdown2 joins the text around every backslash (a line continuation), so the file would not say what was written";
+  const m = /\$\{|<\/?%|%>|<\/?&/.exec(v);
+  if (m)
+    return `value contains '${m[0]}', which is not allowed: ifupdown2 reads the interfaces file as a mako template, where '${m[0]}' starts template code (run as root)`;
+  if (multiline) {
+    for (const line of v.split('\n')) {
+      if (line.startsWith('#'))
+        return "a comment line may not start with '#': written after the comment's own '#', it would make a '##' line, which mako (ifupdown2's template engine) treats as a template comment";
+    }
+  }
+  return null;
+}
+
 /** Split a PVE list value (`,` `;` or whitespace separated). */
 export function splitPveList(v: string): string[] {
   return v.split(/[,; \t]+/).filter((x) => x !== '');
@@ -243,6 +269,11 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
     const cc = controlChar(v, spec.multiline === true);
     if (cc) {
       errors[k] = `value contains the control character ${cc}, which is not allowed${spec.multiline ? ' (only line feeds separate comment lines)' : ''}`;
+      continue;
+    }
+    const wp = spec.type === 'string' ? writtenTextProblem(v, spec.multiline === true) : null;
+    if (wp) {
+      errors[k] = wp;
       continue;
     }
     if (spec.type === 'boolean') {

@@ -5,7 +5,8 @@
  */
 import { paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
-import { applyEdits, eolNear, insertLinesAfter, removeLines } from '../interfaces/edits.ts';
+import { applyGuardedEdits } from '../model/guard.ts';
+import { eolNear, insertLinesAfter, removeLines } from '../interfaces/edits.ts';
 import { parse } from '../interfaces/parser.ts';
 import type { Document, Line } from '../interfaces/syntax.ts';
 import { addressesOf, buildModel } from '../model/build.ts';
@@ -57,7 +58,7 @@ export class Draft {
 
   apply(edits: readonly TextEdit[]): void {
     if (!edits.length) return;
-    const next = applyEdits(this.text, edits);
+    const next = applyGuardedEdits(this.text, edits);
     if (next === this.text) return;
     this.text = next;
     this.reparse();

@@ -113,7 +113,11 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
 /** Codes the parser produces (src/interfaces/parser.ts), documented alongside. */
 export const PARSER_CODES: Readonly<Record<string, Severity | 'error|warning'>> = {
   BOM: 'warning',
-  MAPPING_UNMANAGED: 'warning',
+  UNSUPPORTED_KEYWORD: 'warning',
+  VLAN_STANZA_UNMANAGED: 'warning',
+  TEMPLATE_SYNTAX: 'warning',
+  COMMENT_CONTINUES: 'warning',
+  CONTINUATION_SWALLOWS_KEYWORD: 'warning',
   UNKNOWN_KEYWORD: 'error|warning',
   OPTION_OUTSIDE_STANZA: 'error',
   IFACE_WITHOUT_NAME: 'error',

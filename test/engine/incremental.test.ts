@@ -69,6 +69,17 @@ const snippet = fc.oneof(
     ' ',
     'x',
     '\\',
+    // ifupdown2's reader: every backslash joins, a `%` makes the file a mako template.
+    '# spare port \\\n',
+    '\n\\',
+    '\\\r\n',
+    '%',
+    '${x}',
+    '## c\n',
+    '% if x:\n',
+    'vlan v1\n',
+    '\u2028',
+    '\v',
   ),
   fc.string({ maxLength: 8 }),
 );
