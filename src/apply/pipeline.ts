@@ -16,16 +16,20 @@ import { parse } from '../interfaces/parser.ts';
 import { PHYSICAL_NIC_RE, buildModel } from '../model/build.ts';
 import { guestPortsToReplug } from './guests.ts';
 import { lockoutRisk, type Connection } from './lockout.ts';
-import type { Iface, Model } from '../model/types.ts';
+import type { Model } from '../model/types.ts';
 import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
 import { withLock } from '../store/lock.ts';
 import { pathsFor } from '../store/paths.ts';
 import { ConfigStore, sha256 } from '../store/store.ts';
+import { readSourced } from '../store/sources.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
 import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
 import { createEntry, listHistory, readMeta, readPrevious, setOutcome, type HistoryMeta } from './history.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
+import { hookChanged, planApply, recordAppliedSources } from './plan.ts';
+
+export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } from './plan.ts';
 
 export type Log = (line: string) => void;
 
@@ -44,18 +48,6 @@ export function nicsOf(...models: Model[]): string[] {
     }
   }
   return [...out].sort();
-}
-
-function ifaceKey(m: Model, name: string): string | undefined {
-  const i = m.ifaces.get(name);
-  if (i === undefined) return m.autoOnly.has(name) ? 'auto-only' : undefined;
-  return JSON.stringify([i.kind, i.autostart, i.hotplug, i.classes, i.stanzas.map((s) => [s.family, s.method]), i.options.map((o) => [o.key, o.value])]);
-}
-
-/** Interfaces added, removed or changed between two files, sorted. */
-export function changedInterfaces(before: Model, after: Model): string[] {
-  const names = new Set([...before.ifaces.keys(), ...after.ifaces.keys(), ...before.autoOnly.keys(), ...after.autoOnly.keys()]);
-  return [...names].filter((n) => ifaceKey(before, n) !== ifaceKey(after, n)).sort();
 }
 
 // ---------------------------------------------------------------- the apply lock
@@ -188,7 +180,9 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const snap = await store.read();
     const before = modelOf(snap.live);
     const after = modelOf(target.text);
-    const changed = changedInterfaces(before, after);
+    // the whole configuration: the main file and what its source lines include (plan.ts)
+    const planned = await planApply({ paths, beforeText: snap.live, before, afterText: target.text, after, ...(o.reload === undefined ? {} : { mode: o.reload }) });
+    const changed = planned.changed;
     if (o.connection) {
       const risk = lockoutRisk(before, after, o.connection);
       if (risk && o.confirmTimeout === undefined)
@@ -198,6 +192,7 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       if (risk) log(`lock-out warning: ${risk}; the confirm window protects you`);
     }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
+    for (const l of planned.notes) log(l);
     log(`backend: ${await backend.describe()}`);
     await backend.prepare(nicsOf(before, after));
     const stateBefore = await backend.readState();
@@ -210,6 +205,7 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       digestBefore: snap.liveDigest,
       digestAfter: sha256(target.text),
       changed,
+      ...(planned.sourced.length ? { sources: Object.fromEntries(planned.sourced.map((f) => [f.name, sha256(f.text)])) } : {}),
       stateBefore,
     });
     log(`history: recorded entry #${entry.id} (previous file and running state)`);
@@ -246,16 +242,17 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       await writeJournal(root, journal);
       log(`confirm window: ${o.confirmTimeout} s (until ${new Date(journal.deadline).toISOString()}), guard pid ${pid ?? '?'}`);
     }
-    const plan: ReloadPlan = o.reload === 'all' ? { all: true } : planReload(before, after);
-    log('all' in plan ? 'reload: all interfaces' : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`);
+    const plan: ReloadPlan = planned.plan;
+    log('all' in plan ? `reload: all interfaces (${planned.reason ?? 'asked for'})` : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`);
     if ('all' in plan) {
-      const hooks = hookChanged(before, after);
+      const hooks = hookChanged(planned.before, planned.after);
       if (hooks.length) {
         log(`reload: ${hooks.join(' ')} changed hook lines or bond mode: taking them down with the old config first`);
         await backend.reload({ up: [], down: hooks }, (l) => log(`  ${l}`));
       }
     }
     const reload = await backend.reload(plan, (l) => log(`  ${l}`));
+    await recordAppliedSources(paths.varLib, planned.sourced);
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
     await replugGuests(backend, stateBefore, after, log);
@@ -346,6 +343,7 @@ async function rollbackLocked(o: { root: string; backend: Backend; log: Log; rea
   let detail = o.reason;
   if (o.noReload !== true) {
     const r = await backend.reload({ all: true }, (l) => log(`  ${l}`));
+    await recordAppliedSources(paths.varLib, await readSourced(paths, modelOf(previous).sources));
     log(`rollback reload: exit ${r.code}`);
     const v = await settleAndVerify(backend, modelOf(previous), log);
     if (!v.ok) detail += ` (the restored file did not verify: ${v.differences.filter((d) => d.severity === 'critical').map((d) => d.message).join('; ')})`;
@@ -407,95 +405,4 @@ export async function confirmApply(o: { root: string; user: string }): Promise<H
     if (m === null) throw new NodenetError('IO', `history entry #${j.id} is missing`);
     return m;
   });
-}
-
-// ---------------------------------------------------------------- targeted reload
-
-function lowersOf(m: Model, name: string): string[] {
-  const i = m.ifaces.get(name);
-  if (i === undefined) return [];
-  return [...(i.bridge?.ports ?? []), ...(i.bond?.slaves ?? []), ...(i.vlan?.rawDevice === undefined ? [] : [i.vlan.rawDevice])].filter((p) => p !== 'none');
-}
-
-/**
- * What to reload for a change from `before` to `after`: `ifdown` the removed interfaces, then
- * `ifup -w` the changed auto interfaces and every auto interface above a changed one (bridges on
- * a changed port, VLANs on a changed device). Falls back to `{all: true}` when a targeted reload
- * might not reach the same end state: nothing changed (a re-apply repairs drift everywhere),
- * `source` lines, loopback, `auto`-only lines, a kind change, an interface leaving `auto`, a
- * changed interface with no auto interface to bring it up, or more than half the interfaces.
- */
-const HOOK_KEYS = new Set(['pre-up', 'up', 'post-up', 'pre-down', 'down', 'post-down']);
-
-/** The hook lines of an interface, in order, as one comparable string. */
-export function hooksOf(i: Iface): string {
-  return i.options
-    .filter((o) => HOOK_KEYS.has(o.key))
-    .map((o) => `${o.key} ${o.value}`)
-    .join('\n');
-}
-
-/**
- * Whether an interface must be taken down (with its old config) before it comes up again:
- * its hook lines changed (ifupdown2 would not run the old post-down lines), or its bond mode
- * or primary changed (the kernel refuses a mode change while a bond has slaves, and ifupdown2
- * then logs `[Errno 39] Directory not empty` and exits 0; a primary given with a mode change
- * is silently not applied either).
- */
-export function needsDownFirst(b: Iface, a: Iface): boolean {
-  if (hooksOf(b) !== hooksOf(a)) return true;
-  if (b.bond && a.bond && ((b.bond.mode ?? b.bond.modeRaw) !== (a.bond.mode ?? a.bond.modeRaw) || b.bond.primary !== a.bond.primary)) return true;
-  return false;
-}
-
-/** Auto interfaces (before) that need an ifdown with the old config first. */
-export function hookChanged(before: Model, after: Model): string[] {
-  const out: string[] = [];
-  for (const [n, b] of before.ifaces) {
-    const a = after.ifaces.get(n);
-    if (a && b.autostart && needsDownFirst(b, a)) out.push(n);
-  }
-  return out.sort();
-}
-
-export function planReload(before: Model, after: Model): ReloadPlan {
-  const all: ReloadPlan = { all: true };
-  const changed = changedInterfaces(before, after);
-  if (changed.length === 0) return all;
-  if (before.sources.length > 0 || after.sources.length > 0) return all;
-  if (changed.length * 2 > Math.max(before.ifaces.size, after.ifaces.size)) return all;
-  const down: string[] = [];
-  const up = new Set<string>();
-  // uppers: who lists a name as its port/slave/raw device (in the new file)
-  const uppers = new Map<string, string[]>();
-  for (const n of after.ifaces.keys()) for (const l of lowersOf(after, n)) uppers.set(l, [...(uppers.get(l) ?? []), n]);
-  for (const n of changed) {
-    if (n === 'lo' || before.autoOnly.has(n) || after.autoOnly.has(n)) return all;
-    const b = before.ifaces.get(n);
-    const a = after.ifaces.get(n);
-    if (a === undefined) {
-      if (b?.autostart === true) down.push(n);
-      continue;
-    }
-    if (b !== undefined && (b.kind !== a.kind || (b.autostart && !a.autostart))) return all;
-    // Changed hook lines: take it down with the old config first, so its old post-down lines
-    // remove what the old post-up lines added (ifupdown2 does not on a reload).
-    if (b !== undefined && b.autostart && needsDownFirst(b, a)) down.push(n);
-    // this interface (if auto) and every auto interface above it, transitively
-    const seen = new Set<string>();
-    const stack = [n];
-    let reached = false;
-    while (stack.length) {
-      const x = stack.pop() ?? '';
-      if (seen.has(x)) continue;
-      seen.add(x);
-      if (after.ifaces.get(x)?.autostart === true) {
-        up.add(x);
-        reached = true;
-      }
-      stack.push(...(uppers.get(x) ?? []));
-    }
-    if (!reached) return all;
-  }
-  return { up: [...up].sort(), down: down.sort() };
 }
