@@ -27,7 +27,7 @@ import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
 import { createEntry, listHistory, readMeta, readPrevious, setOutcome, type HistoryMeta } from './history.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
-import { hookChanged, planApply, recordAppliedSources } from './plan.ts';
+import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
 
 export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } from './plan.ts';
 
@@ -104,16 +104,21 @@ function refuseIfPending(j: PendingJournal | null): void {
 
 // ---------------------------------------------------------------- verification
 
-async function settleAndVerify(backend: Backend, model: Model, log: Log): Promise<VerifyResult> {
+async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?: readonly string[]): Promise<VerifyResult> {
   if (backend.kind === 'none') {
     log('verify: skipped (backend none reloads nothing)');
     return { ok: true, differences: [] };
   }
+  // a targeted reload: only what it touched (plan.ts scopeOf), read and checked
+  if (scope !== undefined) {
+    model = restrictModel(model, scope);
+    log(`verify: the interfaces the reload touched: ${scope.join(' ')}`);
+  }
   // linkwatch and DAD settle shortly after a reload (research §5.8): retry a critical result briefly
-  let r = verifyState(model, await backend.readState());
+  let r = verifyState(model, await backend.readState(scope));
   for (let i = 0; i < 3 && !r.ok; i++) {
     await new Promise((res) => setTimeout(res, 500));
-    r = verifyState(model, await backend.readState());
+    r = verifyState(model, await backend.readState(scope));
   }
   for (const d of r.differences) log(`verify: ${d.severity}: ${d.message}`);
   log(r.ok ? 'verify: ok' : `verify: FAILED (${r.differences.filter((d) => d.severity === 'critical').length} critical)`);
@@ -195,7 +200,9 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     for (const l of planned.notes) log(l);
     log(`backend: ${await backend.describe()}`);
     await backend.prepare(nicsOf(before, after));
-    const stateBefore = await backend.readState();
+    // a targeted reload reads (and records) the state of what it touches only
+    const scope = scopeOf(planned.plan, planned.before, planned.after);
+    const stateBefore = await backend.readState(scope);
     const entry = await createEntry(paths.varLib, {
       action: target.action,
       ...(target.rollbackOf === undefined ? {} : { rollbackOf: target.rollbackOf }),
@@ -255,8 +262,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     await recordAppliedSources(paths.varLib, planned.sourced);
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
-    await replugGuests(backend, stateBefore, after, log);
-    const verify = await settleAndVerify(backend, after, log);
+    await replugGuests(backend, stateBefore, after, log, scope);
+    const verify = await settleAndVerify(backend, after, log, scope);
     const crit = verify.differences.filter((d) => d.severity === 'critical').map((d) => d.message);
     if (journal !== undefined) {
       if (!verify.ok) {
@@ -278,9 +285,11 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
 }
 
 /** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */
-async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log): Promise<void> {
+async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log, scope?: readonly string[]): Promise<void> {
   if (backend.kind === 'none') return;
-  const todo = guestPortsToReplug(before, await backend.readState(), model);
+  // scoped: also the ports found on the touched bridges before (the reload may have detached them)
+  const names = scope === undefined ? undefined : [...new Set([...scope, ...before.interfaces.map((i) => i.name)])];
+  const todo = guestPortsToReplug(before, await backend.readState(names), model);
   for (const r of todo) {
     const res = await backend.exec(['ip', 'link', 'set', 'dev', r.port, 'master', r.bridge]);
     log(res.code === 0 ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)` : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`);

@@ -263,3 +263,33 @@ export async function planApply(o: {
   }
   return { plan, ...(reason === undefined ? {} : { reason }), changed: decision.changed, before: b.model, after: a.model, sourced, notes };
 }
+
+// ---------------------------------------------------------------- what a targeted reload touches
+
+/** Above this many names a scoped state read is not worth it: read everything. */
+const SCOPE_MAX = 64;
+
+/**
+ * The interfaces a targeted reload can change: the ones it takes down or up and, transitively,
+ * their ports, slaves and raw devices (before and after). Undefined for a full reload, or when
+ * that set is large: then the whole kernel state is read and verified.
+ */
+export function scopeOf(plan: ReloadPlan, before: Model, after: Model): string[] | undefined {
+  if ('all' in plan) return undefined;
+  const out = new Set<string>();
+  const stack = [...plan.up, ...plan.down];
+  while (stack.length) {
+    const n = stack.pop() ?? '';
+    if (out.has(n)) continue;
+    out.add(n);
+    stack.push(...lowersOf(before, n), ...lowersOf(after, n));
+  }
+  const names = [...out].filter((n) => /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,14}$/.test(n)).sort();
+  return names.length > SCOPE_MAX || names.length < out.size ? undefined : names;
+}
+
+/** The model with only the named interfaces (what a scoped verification checks). */
+export function restrictModel(m: Model, names: readonly string[]): Model {
+  const keep = new Set(names);
+  return { ifaces: new Map([...m.ifaces].filter(([n]) => keep.has(n))), autoOnly: new Map(), sources: [] };
+}

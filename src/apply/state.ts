@@ -168,14 +168,74 @@ async function optionalText(exec: Exec, argv: string[]): Promise<string | null> 
   throw new NodenetError('BACKEND', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
-/** Reads everything {@link RawKernelState} holds. Throws NodenetError('BACKEND') if `ip` fails. */
-export async function readRawState(exec: Exec): Promise<RawKernelState> {
-  const [link, addr, route4, route6, vlan, iptables, nft] = await Promise.all([
-    json(exec, ['ip', '-j', '-d', 'link', 'show']),
-    json(exec, ['ip', '-j', 'addr', 'show']),
-    json(exec, ['ip', '-j', 'route', 'show']),
-    json(exec, ['ip', '-j', '-6', 'route', 'show']),
-    json(exec, ['bridge', '-j', 'vlan', 'show']),
+/**
+ * One shell run that reads the links, ports, addresses, routes and bridge VLANs of the named
+ * interfaces only, plus the default routes; sections are introduced by `@kind [dev]` lines.
+ * The names come in as positional parameters (never spliced into the script).
+ */
+const SCOPED_SCRIPT = `for n; do
+  echo @link; ip -j -d link show dev "$n" 2>/dev/null; echo
+  echo @link; ip -j -d link show master "$n" 2>/dev/null; echo
+  echo @addr; ip -j addr show dev "$n" 2>/dev/null; echo
+  echo "@route4 $n"; ip -j route show dev "$n" 2>/dev/null; echo
+  echo "@route6 $n"; ip -j -6 route show dev "$n" 2>/dev/null; echo
+  echo @vlan; bridge -j vlan show dev "$n" 2>/dev/null; echo
+done
+echo @route4; ip -j route show default; echo
+echo @route6; ip -j -6 route show default; echo
+`;
+
+/** Interface names a scoped read accepts (they reach `ip ... dev NAME` as one argument). */
+const SCOPE_NAME_RE = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,14}$/;
+
+async function readScopedDumps(exec: Exec, names: readonly string[]): Promise<Pick<RawKernelState, 'link' | 'addr' | 'route4' | 'route6' | 'vlan'>> {
+  for (const n of names) if (!SCOPE_NAME_RE.test(n)) throw new NodenetError('PARAM', `invalid interface name ${JSON.stringify(n)}`);
+  const r = await exec(['sh', '-c', SCOPED_SCRIPT, 'sh', ...names]);
+  if (r.code !== 0) throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const out = { link: [] as unknown[], addr: [] as unknown[], route4: [] as unknown[], route6: [] as unknown[], vlan: [] as unknown[] };
+  const seen = { link: new Set<string>(), addr: new Set<string>(), route4: new Set<string>(), route6: new Set<string>(), vlan: new Set<string>() };
+  for (const part of r.stdout.split(/^@/m).slice(1)) {
+    const nl = part.indexOf('\n');
+    const [kind, dev] = (nl < 0 ? part : part.slice(0, nl)).split(' ') as [keyof typeof out, string | undefined];
+    const body = nl < 0 ? '' : part.slice(nl + 1).trim();
+    if (!(kind in out) || body === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(body);
+    } catch (e) {
+      throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')}: invalid JSON for ${kind}`, { cause: e });
+    }
+    for (const x of Array.isArray(v) ? v : []) {
+      // `ip route show dev X` leaves the dev out of each route
+      const item = dev !== undefined && typeof x === 'object' && x !== null ? { ...(x as Rec), dev } : x;
+      const key = kind === 'link' || kind === 'addr' || kind === 'vlan' ? String(rec(item)['ifname']) : JSON.stringify(Object.entries(rec(item)).sort(([a], [b]) => cmp(a, b)));
+      if (seen[kind].has(key)) continue;
+      seen[kind].add(key);
+      out[kind].push(item);
+    }
+  }
+  return out;
+}
+
+/**
+ * Reads everything {@link RawKernelState} holds. Throws NodenetError('BACKEND') if `ip` fails.
+ * With `scope`, only those interfaces (and the links enslaved to them), their routes and the
+ * default routes: what a targeted reload can have changed, at a cost that does not grow with the
+ * number of interfaces in the kernel. Firewall and global sysctls are read whole either way.
+ */
+export async function readRawState(exec: Exec, scope?: readonly string[]): Promise<RawKernelState> {
+  const dumps =
+    scope === undefined
+      ? Promise.all([
+          json(exec, ['ip', '-j', '-d', 'link', 'show']),
+          json(exec, ['ip', '-j', 'addr', 'show']),
+          json(exec, ['ip', '-j', 'route', 'show']),
+          json(exec, ['ip', '-j', '-6', 'route', 'show']),
+          json(exec, ['bridge', '-j', 'vlan', 'show']),
+        ])
+      : readScopedDumps(exec, scope).then((d) => [d.link, d.addr, d.route4, d.route6, d.vlan] as const);
+  const [[link, addr, route4, route6, vlan], iptables, nft] = await Promise.all([
+    dumps,
     optionalText(exec, ['iptables-save']),
     optionalText(exec, ['nft', 'list', 'ruleset']),
   ]);
@@ -200,8 +260,9 @@ export async function readRawState(exec: Exec): Promise<RawKernelState> {
 export async function readKernelState(
   exec: Exec,
   opts: NormaliseOptions = {},
+  scope?: readonly string[],
 ): Promise<{ raw: RawKernelState; state: KernelState }> {
-  const raw = await readRawState(exec);
+  const raw = await readRawState(exec, scope);
   return { raw, state: normaliseState(raw, opts) };
 }
 

@@ -94,9 +94,17 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
       ['vmbr6'],
       [],
     );
-    const st = await be?.readState();
-    const v6 = st?.interfaces.find((i) => i.name === 'vmbr6');
+    assert.ok(be !== undefined);
+    const st = await be.readState();
+    const v6 = st.interfaces.find((i) => i.name === 'vmbr6');
     assert.ok(v6?.up, 'vmbr6 is up');
+    // the scoped read the pipeline verifies with: the same records as the whole state's
+    const scoped = await be.readState(['vmbr0', 'vmbr6']);
+    assert.deepEqual(scoped.interfaces, st.interfaces.filter((i) => ['eno1', 'vmbr0', 'vmbr6'].includes(i.name)));
+    const mine = (r: { dev?: string; dst: string }): boolean => r.dev === 'vmbr0' || r.dev === 'vmbr6' || r.dst === 'default';
+    assert.deepEqual(scoped.routes, st.routes.filter(mine));
+    assert.ok(scoped.routes.some((r) => r.dst === 'default'), 'the default route is read');
+    assert.deepEqual(scoped.firewall, st.firewall);
   });
 
   test('a sourced file edited on disk: reload of its interface only', async () => {
