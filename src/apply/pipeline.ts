@@ -33,8 +33,27 @@ export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } f
 
 export type Log = (line: string) => void;
 
+/** The last few models built, by text: an apply's new file is the next apply's live one. */
+const models = new Map<string, Model>();
+
 export function modelOf(text: string): Model {
-  return buildModel(parse(text, 'interfaces'));
+  const hit = models.get(text);
+  if (hit !== undefined) return hit;
+  const m = buildModel(parse(text, 'interfaces'));
+  models.set(text, m);
+  if (models.size > 4) models.delete(models.keys().next().value as string);
+  return m;
+}
+
+/** One NetworkCore per root for validating what is applied: its parse and rule caches carry over. */
+const cores = new Map<string, NetworkCore>();
+function coreFor(root: string): NetworkCore {
+  let c = cores.get(root);
+  if (c === undefined) {
+    c = new NetworkCore({ root });
+    cores.set(root, c);
+  }
+  return c;
 }
 
 /** Physical NIC names a config mentions (the netns backend makes a veth for each). */
@@ -104,7 +123,7 @@ function refuseIfPending(j: PendingJournal | null): void {
 
 // ---------------------------------------------------------------- verification
 
-async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?: readonly string[]): Promise<VerifyResult> {
+async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?: readonly string[], first?: KernelState): Promise<VerifyResult> {
   if (backend.kind === 'none') {
     log('verify: skipped (backend none reloads nothing)');
     return { ok: true, differences: [] };
@@ -115,7 +134,7 @@ async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?:
     log(`verify: the interfaces the reload touched: ${scope.join(' ')}`);
   }
   // linkwatch and DAD settle shortly after a reload (research §5.8): retry a critical result briefly
-  let r = verifyState(model, await backend.readState(scope));
+  let r = verifyState(model, first ?? (await backend.readState(scope)));
   for (let i = 0; i < 3 && !r.ok; i++) {
     await new Promise((res) => setTimeout(res, 500));
     r = verifyState(model, await backend.readState(scope));
@@ -262,8 +281,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     await recordAppliedSources(paths.varLib, planned.sourced);
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
-    await replugGuests(backend, stateBefore, after, log, scope);
-    const verify = await settleAndVerify(backend, after, log, scope);
+    const settled = await replugGuests(backend, stateBefore, after, log, scope);
+    const verify = await settleAndVerify(backend, after, log, scope, settled);
     const crit = verify.differences.filter((d) => d.severity === 'critical').map((d) => d.message);
     if (journal !== undefined) {
       if (!verify.ok) {
@@ -285,21 +304,25 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
 }
 
 /** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */
-async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log, scope?: readonly string[]): Promise<void> {
-  if (backend.kind === 'none') return;
+/** Returns the state it read when it changed nothing (verify can start from it). */
+async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log, scope?: readonly string[]): Promise<KernelState | undefined> {
+  if (backend.kind === 'none') return undefined;
   // scoped: also the ports found on the touched bridges before (the reload may have detached them)
   const names = scope === undefined ? undefined : [...new Set([...scope, ...before.interfaces.map((i) => i.name)])];
-  const todo = guestPortsToReplug(before, await backend.readState(names), model);
+  const now = await backend.readState(names);
+  const todo = guestPortsToReplug(before, now, model);
+  if (todo.length === 0) return now;
   for (const r of todo) {
     const res = await backend.exec(['ip', 'link', 'set', 'dev', r.port, 'master', r.bridge]);
     log(res.code === 0 ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)` : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`);
   }
+  return undefined;
 }
 
 /** Makes the staged file live (see the module comment). */
 export async function applyStaged(o: ApplyOptions): Promise<ApplyResult> {
   return applyTarget(o, async (root) => {
-    const core = new NetworkCore({ root });
+    const core = coreFor(root);
     const snap = await core.store.read();
     if (snap.staged === null) {
       // nothing staged: reload the live file and verify it (repairs drift)
