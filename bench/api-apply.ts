@@ -154,7 +154,8 @@ try {
       cli = secs(t);
       if (r.status !== 0) throw new Error(`nodenet apply: ${r.stderr}${r.stdout}`);
       const how = /reload: [^\n]*/.exec(r.stdout + r.stderr)?.[0] ?? '?';
-      console.log(`  CLI apply of vmbr${j}: ${cli.toFixed(2)} s (${how}); up ${linkUp(`vmbr${j}`)}`);
+      const via = /applying through nodenet serve/.test(r.stderr) ? 'through the server' : `NOT through the server: ${/nodenet: [^\n]*applying in this process/.exec(r.stderr)?.[0] ?? '?'}`;
+      console.log(`  CLI apply of vmbr${j}: ${cli.toFixed(2)} s (${via}; ${how}); up ${linkUp(`vmbr${j}`)}`);
     }
     rows.push({ step: `add vmbr${i}`, targeted: +one.s.toFixed(3), full: +full.s.toFixed(2), ratio: +(full.s / one.s).toFixed(1), up, equal: diffs.length === 0, ...(cli === undefined ? {} : { cli: +cli.toFixed(2) }) });
     console.log(
