@@ -23,10 +23,18 @@ import type { ReloadPlan } from './backend.ts';
 
 // ---------------------------------------------------------------- what changed
 
+/** Keys by Iface object: the model of an apply's new file is the next apply's live one (pipeline's modelOf). */
+const keys = new WeakMap<Iface, string>();
+
 function ifaceKey(m: Model, name: string): string | undefined {
   const i = m.ifaces.get(name);
   if (i === undefined) return m.autoOnly.has(name) ? 'auto-only' : undefined;
-  return JSON.stringify([i.kind, i.autostart, i.hotplug, i.classes, i.stanzas.map((s) => [s.family, s.method]), i.options.map((o) => [o.key, o.value])]);
+  let k = keys.get(i);
+  if (k === undefined) {
+    k = JSON.stringify([i.kind, i.autostart, i.hotplug, i.classes, i.stanzas.map((s) => [s.family, s.method]), i.options.map((o) => [o.key, o.value])]);
+    keys.set(i, k);
+  }
+  return k;
 }
 
 /** Interfaces added, removed or changed between two files, sorted. */
