@@ -3,7 +3,8 @@
  *
  *   node --import tsx bench/targeted-reload.ts [N=1000]      (or: node scripts/bench.mjs targeted-reload)
  *
- * Each sandbox gets the same N-bridge file (applied cold with `ifreload -a`), then the same three
+ * Each sandbox gets the same N-bridge file, shaped as the Proxmox VE installer writes it (a
+ * `source /etc/network/interfaces.d/*` line at the end), applied cold with `ifreload -a`, then the same three
  * one-bridge changes: add vmbrN, readdress vmbr5, remove vmbrN. Each change is applied
  *   - warm:  targeted (ifdown/ifup -w of the named interfaces) in the backend's warm ifupdown2
  *            worker, started once beforehand: what `nodenet serve` gets, its backend lives on;
@@ -24,11 +25,12 @@ function bridge(i: number, addr?: string): string {
   const a = addr ?? `10.${i >> 8}.${i & 255}.1/24`;
   return `auto vmbr${i}\niface vmbr${i} inet static\n\taddress ${a}\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n\n`;
 }
+/** Installer-shaped: the bridges, then `source /etc/network/interfaces.d/*` (an empty directory). */
 function file(count: number, opts: { extra?: boolean; readdress?: boolean } = {}): string {
   let s = 'auto lo\niface lo inet loopback\n\n';
   for (let i = 0; i < count; i++) s += bridge(i, opts.readdress === true && i === 5 ? '10.250.5.1/24' : undefined);
   if (opts.extra === true) s += bridge(count, '10.251.0.1/24');
-  return s;
+  return `${s}source /etc/network/interfaces.d/*\n`;
 }
 
 const steps: { name: string; text: string; plan: ReloadPlan }[] = [
@@ -51,7 +53,7 @@ const secs = (t0: number): number => (performance.now() - t0) / 1000;
 async function sandbox(mode: Mode): Promise<Box> {
   const root = mkdtempSync(join(tmpdir(), 'nodenet-bench-'));
   roots.push(root);
-  mkdirSync(join(root, 'etc', 'network'), { recursive: true });
+  mkdirSync(join(root, 'etc', 'network', 'interfaces.d'), { recursive: true });
   writeFileSync(join(root, 'etc', 'network', 'interfaces'), file(n));
   const be = createNetnsBackend({ root, warm: mode === 'warm' });
   backends.push(be);

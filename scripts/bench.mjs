@@ -12,6 +12,10 @@ const all = [
   ['validate', 'bench/validate.ts', []],
   ['fuzz', 'bench/fuzz.ts', ['100000']],
   ['targeted-reload', 'bench/targeted-reload.ts', ['1000']],
+  // one new bridge through the API of a real `nodenet serve` (netns, warm) vs a full re-apply,
+  // on the installer-shaped file, and through the CLI (the server's socket); 4094 by hand:
+  //   node --import tsx bench/api-apply.ts 4094 --steps 1
+  ['api-apply', 'bench/api-apply.ts', ['1000', '--cli']],
   ['api-load', 'bench/api-load.ts', []],
   ['web-render', 'bench/web-render.ts', []],
 ];

@@ -59,8 +59,11 @@ export interface Backend {
   prepare(nics: string[]): Promise<void>;
   /** Applies the live file. Streams each output line to `log` as it comes. */
   reload(plan: ReloadPlan, log: (line: string) => void): Promise<ReloadResult>;
-  /** The normalised kernel state where this backend applies. */
-  readState(): Promise<KernelState>;
+  /**
+   * The normalised kernel state where this backend applies. With `scope`: only those interfaces
+   * (and the links enslaved to them), their routes and the default routes (see readRawState).
+   */
+  readState(scope?: readonly string[]): Promise<KernelState>;
   /** `ifquery --check -a -o json`. */
   check(): Promise<CheckResult>;
   /** Runs a command where this backend applies (netns: inside the sandbox with its mounts). */
@@ -201,7 +204,7 @@ export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {
       await getInstall();
     },
     reload: (plan, log) => runReload(runIf, plan, log),
-    readState: async () => (await readKernelState(exec)).state,
+    readState: async (scope) => (await readKernelState(exec, {}, scope)).state,
     check: () => runCheck(runIf),
     exec: (argv) => exec(argv),
   };
@@ -296,9 +299,9 @@ export function createNetnsBackend(opts: {
       prepared = true;
     },
     reload: (plan, log) => runReload(runIf, plan, log),
-    readState: async () => {
+    readState: async (scope) => {
       const s = await ready();
-      return (await readKernelState((argv) => s.execNet(argv))).state;
+      return (await readKernelState((argv) => s.execNet(argv), {}, scope)).state;
     },
     check: () => runCheck(runIf),
     exec: async (argv) => (await ready()).exec(argv),

@@ -29,6 +29,8 @@ export interface HistoryMeta {
   digestBefore: string;
   digestAfter: string;
   changed: string[];
+  /** sha256 of each file the applied configuration sources (interfaces.d/...), by name. */
+  sources?: Record<string, string>;
   outcome: Outcome;
   /** Why the outcome (verification differences, "not confirmed within 30 s", ...). */
   detail?: string;
@@ -68,6 +70,7 @@ export interface NewEntry {
   digestBefore: string;
   digestAfter: string;
   changed: string[];
+  sources?: Record<string, string>;
   stateBefore: KernelState;
   /** Mode and owner of the copies of the file (the live file's: a 0600 file's copies are 0600). */
   mode?: FileMode;
@@ -92,6 +95,7 @@ export async function createEntry(varLib: string, e: NewEntry, now = new Date())
     digestBefore: e.digestBefore,
     digestAfter: e.digestAfter,
     changed: e.changed,
+    ...(e.sources === undefined ? {} : { sources: e.sources }),
     outcome: 'in-progress',
   };
   await writeMeta(varLib, meta);

@@ -180,6 +180,13 @@ export class NetnsSandbox {
     return (await this.linkNames(this.names.peer)).filter((n) => n !== 'lo').sort();
   }
 
+  /** The link names of one of the sandbox's namespaces (the peer holds only the NICs' ends). */
+  private async linkNames(ns: string): Promise<string[]> {
+    const out = await runChecked(this.run, 'ip', ['-n', ns, '-j', 'link', 'show']);
+    const links = JSON.parse(out || '[]') as { ifname?: string }[];
+    return links.map((l) => l.ifname ?? '').filter((n) => n !== '');
+  }
+
   private async listNamespaces(): Promise<Set<string>> {
     const out = await runChecked(this.run, 'ip', ['netns', 'list']);
     // lines look like "nodenet-1a2b3c4d (id: 0)" or just the name
@@ -214,9 +221,10 @@ export class NetnsSandbox {
         await rm(join(this.stateDir, 'run-network'), { recursive: true, force: true });
       }
       await this.writeFiles();
-      const present = new Set(await this.linkNames(this.names.ns));
       for (const nic of nics) {
-        if (!present.has(nic)) {
+        // one look-up per NIC, not a dump of every link (thousands of bridges on a big node)
+        const present = (await this.run('ip', ['-n', this.names.ns, 'link', 'show', 'dev', nic])).code === 0;
+        if (!present) {
           await runChecked(this.run, 'ip', [
             'link', 'add', nic, 'netns', this.names.ns, 'type', 'veth',
             'peer', 'name', nic, 'netns', this.names.peer,
@@ -228,12 +236,6 @@ export class NetnsSandbox {
       for (const ns of created) await this.removeNamespace(ns).catch(() => undefined);
       throw e;
     }
-  }
-
-  private async linkNames(ns: string): Promise<string[]> {
-    const out = await runChecked(this.run, 'ip', ['-n', ns, '-j', 'link', 'show']);
-    const links = JSON.parse(out || '[]') as { ifname?: string }[];
-    return links.map((l) => l.ifname ?? '').filter((n) => n !== '');
   }
 
   /** The sandbox's ifupdown2 config: the package's, with state under /run/network as on PVE. */

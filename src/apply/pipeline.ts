@@ -16,22 +16,45 @@ import { parse } from '../interfaces/parser.ts';
 import { PHYSICAL_NIC_RE, buildModel } from '../model/build.ts';
 import { guestPortsToReplug } from './guests.ts';
 import { lockoutRisk, type Connection } from './lockout.ts';
-import type { Iface, Model } from '../model/types.ts';
+import type { Model } from '../model/types.ts';
 import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
 import { withLock } from '../store/lock.ts';
 import { pathsFor } from '../store/paths.ts';
 import { ConfigStore, liveMode, sha256 } from '../store/store.ts';
 import { keepMode } from '../store/atomic.ts';
+import { readSourced } from '../store/sources.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
 import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
 import { createEntry, listHistory, readMeta, readPrevious, setOutcome, type HistoryMeta } from './history.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
+import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
+
+export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } from './plan.ts';
 
 export type Log = (line: string) => void;
 
+/** The last few models built, by text: an apply's new file is the next apply's live one. */
+const models = new Map<string, Model>();
+
 export function modelOf(text: string): Model {
-  return buildModel(parse(text, 'interfaces'));
+  const hit = models.get(text);
+  if (hit !== undefined) return hit;
+  const m = buildModel(parse(text, 'interfaces'));
+  models.set(text, m);
+  if (models.size > 4) models.delete(models.keys().next().value as string);
+  return m;
+}
+
+/** One NetworkCore per root for validating what is applied: its parse and rule caches carry over. */
+const cores = new Map<string, NetworkCore>();
+function coreFor(root: string): NetworkCore {
+  let c = cores.get(root);
+  if (c === undefined) {
+    c = new NetworkCore({ root });
+    cores.set(root, c);
+  }
+  return c;
 }
 
 /** Physical NIC names a config mentions (the netns backend makes a veth for each). */
@@ -45,18 +68,6 @@ export function nicsOf(...models: Model[]): string[] {
     }
   }
   return [...out].sort();
-}
-
-function ifaceKey(m: Model, name: string): string | undefined {
-  const i = m.ifaces.get(name);
-  if (i === undefined) return m.autoOnly.has(name) ? 'auto-only' : undefined;
-  return JSON.stringify([i.kind, i.autostart, i.hotplug, i.classes, i.stanzas.map((s) => [s.family, s.method]), i.options.map((o) => [o.key, o.value])]);
-}
-
-/** Interfaces added, removed or changed between two files, sorted. */
-export function changedInterfaces(before: Model, after: Model): string[] {
-  const names = new Set([...before.ifaces.keys(), ...after.ifaces.keys(), ...before.autoOnly.keys(), ...after.autoOnly.keys()]);
-  return [...names].filter((n) => ifaceKey(before, n) !== ifaceKey(after, n)).sort();
 }
 
 // ---------------------------------------------------------------- the apply lock
@@ -113,16 +124,21 @@ function refuseIfPending(j: PendingJournal | null): void {
 
 // ---------------------------------------------------------------- verification
 
-async function settleAndVerify(backend: Backend, model: Model, log: Log): Promise<VerifyResult> {
+async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?: readonly string[], first?: KernelState): Promise<VerifyResult> {
   if (backend.kind === 'none') {
     log('verify: skipped (backend none reloads nothing)');
     return { ok: true, differences: [] };
   }
+  // a targeted reload: only what it touched (plan.ts scopeOf), read and checked
+  if (scope !== undefined) {
+    model = restrictModel(model, scope);
+    log(`verify: the interfaces the reload touched: ${scope.join(' ')}`);
+  }
   // linkwatch and DAD settle shortly after a reload (research §5.8): retry a critical result briefly
-  let r = verifyState(model, await backend.readState());
+  let r = verifyState(model, first ?? (await backend.readState(scope)));
   for (let i = 0; i < 3 && !r.ok; i++) {
     await new Promise((res) => setTimeout(res, 500));
-    r = verifyState(model, await backend.readState());
+    r = verifyState(model, await backend.readState(scope));
   }
   for (const d of r.differences) log(`verify: ${d.severity}: ${d.message}`);
   log(r.ok ? 'verify: ok' : `verify: FAILED (${r.differences.filter((d) => d.severity === 'critical').length} critical)`);
@@ -191,7 +207,9 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const snap = await store.read();
     const before = modelOf(snap.live);
     const after = modelOf(target.text);
-    const changed = changedInterfaces(before, after);
+    // the whole configuration: the main file and what its source lines include (plan.ts)
+    const planned = await planApply({ paths, beforeText: snap.live, before, afterText: target.text, after, ...(o.reload === undefined ? {} : { mode: o.reload }) });
+    const changed = planned.changed;
     if (o.connection) {
       const risk = lockoutRisk(before, after, o.connection);
       if (risk && o.confirmTimeout === undefined)
@@ -201,13 +219,16 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       if (risk) log(`lock-out warning: ${risk}; the confirm window protects you`);
     }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
+    for (const l of planned.notes) log(l);
     log(`backend: ${await backend.describe()}`);
     // A backend with a fixed set of NICs (the netns sandbox once made) gets no card for a name
     // only the new file uses: a typo in a port stays a missing port, as on real hardware, and
     // verify reports it. The first apply makes the sandbox with the NICs both files name.
     const fixed = (await backend.nics?.()) ?? null;
     await backend.prepare(fixed === null ? nicsOf(before, after) : nicsOf(before));
-    const stateBefore = await backend.readState();
+    // a targeted reload reads (and records) the state of what it touches only
+    const scope = scopeOf(planned.plan, planned.before, planned.after);
+    const stateBefore = await backend.readState(scope);
     // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
     const perm = await liveMode(paths.interfaces);
     const entry = await createEntry(paths.varLib, {
@@ -220,6 +241,7 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       digestBefore: snap.liveDigest,
       digestAfter: sha256(target.text),
       changed,
+      ...(planned.sourced.length ? { sources: Object.fromEntries(planned.sourced.map((f) => [f.name, sha256(f.text)])) } : {}),
       stateBefore,
     });
     log(`history: recorded entry #${entry.id} (previous file and running state)`);
@@ -257,20 +279,21 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       await writeJournal(root, journal);
       log(`confirm window: ${o.confirmTimeout} s (until ${new Date(journal.deadline).toISOString()}), guard pid ${pid ?? '?'}`);
     }
-    const plan: ReloadPlan = o.reload === 'all' ? { all: true } : planReload(before, after);
-    log('all' in plan ? 'reload: all interfaces' : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`);
+    const plan: ReloadPlan = planned.plan;
+    log('all' in plan ? `reload: all interfaces (${planned.reason ?? 'asked for'})` : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`);
     if ('all' in plan) {
-      const hooks = hookChanged(before, after);
+      const hooks = hookChanged(planned.before, planned.after);
       if (hooks.length) {
         log(`reload: ${hooks.join(' ')} changed hook lines or bond mode: taking them down with the old config first`);
         await backend.reload({ up: [], down: hooks }, (l) => log(`  ${l}`));
       }
     }
     const reload = await backend.reload(plan, (l) => log(`  ${l}`));
+    await recordAppliedSources(paths.varLib, planned.sourced);
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
-    await replugGuests(backend, stateBefore, after, log);
-    const verify = await settleAndVerify(backend, after, log);
+    const settled = await replugGuests(backend, stateBefore, after, log, scope);
+    const verify = await settleAndVerify(backend, after, log, scope, settled);
     const crit = verify.differences.filter((d) => d.severity === 'critical').map((d) => d.message);
     if (journal !== undefined) {
       if (!verify.ok) {
@@ -292,19 +315,25 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
 }
 
 /** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */
-async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log): Promise<void> {
-  if (backend.kind === 'none') return;
-  const todo = guestPortsToReplug(before, await backend.readState(), model);
+/** Returns the state it read when it changed nothing (verify can start from it). */
+async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log, scope?: readonly string[]): Promise<KernelState | undefined> {
+  if (backend.kind === 'none') return undefined;
+  // scoped: also the ports found on the touched bridges before (the reload may have detached them)
+  const names = scope === undefined ? undefined : [...new Set([...scope, ...before.interfaces.map((i) => i.name)])];
+  const now = await backend.readState(names);
+  const todo = guestPortsToReplug(before, now, model);
+  if (todo.length === 0) return now;
   for (const r of todo) {
     const res = await backend.exec(['ip', 'link', 'set', 'dev', r.port, 'master', r.bridge]);
     log(res.code === 0 ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)` : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`);
   }
+  return undefined;
 }
 
 /** Makes the staged file live (see the module comment). */
 export async function applyStaged(o: ApplyOptions): Promise<ApplyResult> {
   return applyTarget(o, async (root) => {
-    const core = new NetworkCore({ root });
+    const core = coreFor(root);
     const snap = await core.store.read();
     if (snap.staged === null) {
       // nothing staged: reload the live file and verify it (repairs drift)
@@ -357,6 +386,7 @@ async function rollbackLocked(o: { root: string; backend: Backend; log: Log; rea
   let detail = o.reason;
   if (o.noReload !== true) {
     const r = await backend.reload({ all: true }, (l) => log(`  ${l}`));
+    await recordAppliedSources(paths.varLib, await readSourced(paths, modelOf(previous).sources));
     log(`rollback reload: exit ${r.code}`);
     const v = await settleAndVerify(backend, modelOf(previous), log);
     if (!v.ok) detail += ` (the restored file did not verify: ${v.differences.filter((d) => d.severity === 'critical').map((d) => d.message).join('; ')})`;
@@ -418,95 +448,4 @@ export async function confirmApply(o: { root: string; user: string }): Promise<H
     if (m === null) throw new NodenetError('IO', `history entry #${j.id} is missing`);
     return m;
   });
-}
-
-// ---------------------------------------------------------------- targeted reload
-
-function lowersOf(m: Model, name: string): string[] {
-  const i = m.ifaces.get(name);
-  if (i === undefined) return [];
-  return [...(i.bridge?.ports ?? []), ...(i.bond?.slaves ?? []), ...(i.vlan?.rawDevice === undefined ? [] : [i.vlan.rawDevice])].filter((p) => p !== 'none');
-}
-
-/**
- * What to reload for a change from `before` to `after`: `ifdown` the removed interfaces, then
- * `ifup -w` the changed auto interfaces and every auto interface above a changed one (bridges on
- * a changed port, VLANs on a changed device). Falls back to `{all: true}` when a targeted reload
- * might not reach the same end state: nothing changed (a re-apply repairs drift everywhere),
- * `source` lines, loopback, `auto`-only lines, a kind change, an interface leaving `auto`, a
- * changed interface with no auto interface to bring it up, or more than half the interfaces.
- */
-const HOOK_KEYS = new Set(['pre-up', 'up', 'post-up', 'pre-down', 'down', 'post-down']);
-
-/** The hook lines of an interface, in order, as one comparable string. */
-export function hooksOf(i: Iface): string {
-  return i.options
-    .filter((o) => HOOK_KEYS.has(o.key))
-    .map((o) => `${o.key} ${o.value}`)
-    .join('\n');
-}
-
-/**
- * Whether an interface must be taken down (with its old config) before it comes up again:
- * its hook lines changed (ifupdown2 would not run the old post-down lines), or its bond mode
- * or primary changed (the kernel refuses a mode change while a bond has slaves, and ifupdown2
- * then logs `[Errno 39] Directory not empty` and exits 0; a primary given with a mode change
- * is silently not applied either).
- */
-export function needsDownFirst(b: Iface, a: Iface): boolean {
-  if (hooksOf(b) !== hooksOf(a)) return true;
-  if (b.bond && a.bond && ((b.bond.mode ?? b.bond.modeRaw) !== (a.bond.mode ?? a.bond.modeRaw) || b.bond.primary !== a.bond.primary)) return true;
-  return false;
-}
-
-/** Auto interfaces (before) that need an ifdown with the old config first. */
-export function hookChanged(before: Model, after: Model): string[] {
-  const out: string[] = [];
-  for (const [n, b] of before.ifaces) {
-    const a = after.ifaces.get(n);
-    if (a && b.autostart && needsDownFirst(b, a)) out.push(n);
-  }
-  return out.sort();
-}
-
-export function planReload(before: Model, after: Model): ReloadPlan {
-  const all: ReloadPlan = { all: true };
-  const changed = changedInterfaces(before, after);
-  if (changed.length === 0) return all;
-  if (before.sources.length > 0 || after.sources.length > 0) return all;
-  if (changed.length * 2 > Math.max(before.ifaces.size, after.ifaces.size)) return all;
-  const down: string[] = [];
-  const up = new Set<string>();
-  // uppers: who lists a name as its port/slave/raw device (in the new file)
-  const uppers = new Map<string, string[]>();
-  for (const n of after.ifaces.keys()) for (const l of lowersOf(after, n)) uppers.set(l, [...(uppers.get(l) ?? []), n]);
-  for (const n of changed) {
-    if (n === 'lo' || before.autoOnly.has(n) || after.autoOnly.has(n)) return all;
-    const b = before.ifaces.get(n);
-    const a = after.ifaces.get(n);
-    if (a === undefined) {
-      if (b?.autostart === true) down.push(n);
-      continue;
-    }
-    if (b !== undefined && (b.kind !== a.kind || (b.autostart && !a.autostart))) return all;
-    // Changed hook lines: take it down with the old config first, so its old post-down lines
-    // remove what the old post-up lines added (ifupdown2 does not on a reload).
-    if (b !== undefined && b.autostart && needsDownFirst(b, a)) down.push(n);
-    // this interface (if auto) and every auto interface above it, transitively
-    const seen = new Set<string>();
-    const stack = [n];
-    let reached = false;
-    while (stack.length) {
-      const x = stack.pop() ?? '';
-      if (seen.has(x)) continue;
-      seen.add(x);
-      if (after.ifaces.get(x)?.autostart === true) {
-        up.add(x);
-        reached = true;
-      }
-      stack.push(...(uppers.get(x) ?? []));
-    }
-    if (!reached) return all;
-  }
-  return { up: [...up].sort(), down: down.sort() };
 }

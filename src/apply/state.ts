@@ -168,8 +168,91 @@ async function optionalText(exec: Exec, argv: string[]): Promise<string | null> 
   throw new NodenetError('BACKEND', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
-/** Reads everything {@link RawKernelState} holds. Throws NodenetError('BACKEND') if `ip` fails. */
-export async function readRawState(exec: Exec): Promise<RawKernelState> {
+/**
+ * One shell run that reads the links, ports, addresses, routes and bridge VLANs of the named
+ * interfaces only, plus the default routes; sections are introduced by `@kind [dev]` lines.
+ * The names come in as positional parameters (never spliced into the script).
+ */
+const SCOPED_SCRIPT = `for n; do
+  echo @link; ip -j -d link show dev "$n" 2>/dev/null; echo
+  echo @link; ip -j -d link show master "$n" 2>/dev/null; echo
+  echo @addr; ip -j addr show dev "$n" 2>/dev/null; echo
+  echo "@route4 $n"; ip -j route show dev "$n" 2>/dev/null; echo
+  echo "@route6 $n"; ip -j -6 route show dev "$n" 2>/dev/null; echo
+  echo @vlan; bridge -j vlan show dev "$n" 2>/dev/null; echo
+done
+echo @route4; ip -j route show default; echo
+echo @route6; ip -j -6 route show default; echo
+echo @sysctl
+for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding; do [ ! -r "$f" ] || echo "$f:$(cat "$f")"; done
+for n in all default "$@"; do
+  for f in "/proc/sys/net/ipv4/conf/$n/proxy_arp" "/proc/sys/net/ipv6/conf/$n/disable_ipv6"; do [ ! -r "$f" ] || echo "$f:$(cat "$f")"; done
+done
+if command -v iptables-save >/dev/null 2>&1 && out=$(iptables-save 2>/dev/null); then echo @iptables; printf '%s\n' "$out"; fi
+if command -v nft >/dev/null 2>&1 && out=$(nft list ruleset 2>/dev/null); then echo @nft; printf '%s\n' "$out"; fi
+`;
+
+/** Interface names a scoped read accepts (they reach `ip ... dev NAME` as one argument). */
+const SCOPE_NAME_RE = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,14}$/;
+
+/**
+ * The scoped read ({@link readRawState} with a scope), in one process: each `ip` dump of the
+ * named interfaces, the default routes, the sysctls of those interfaces, and the firewall
+ * (null where the command is missing or fails: the scoped read is for verification, which does
+ * not check the firewall).
+ */
+async function readScopedState(exec: Exec, names: readonly string[]): Promise<RawKernelState> {
+  for (const n of names) if (!SCOPE_NAME_RE.test(n)) throw new NodenetError('PARAM', `invalid interface name ${JSON.stringify(n)}`);
+  const r = await exec(['sh', '-c', SCOPED_SCRIPT, 'sh', ...names]);
+  if (r.code !== 0) throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  const out = { link: [] as unknown[], addr: [] as unknown[], route4: [] as unknown[], route6: [] as unknown[], vlan: [] as unknown[] };
+  const seen = { link: new Set<string>(), addr: new Set<string>(), route4: new Set<string>(), route6: new Set<string>(), vlan: new Set<string>() };
+  const raw: RawKernelState = { ...out, sysctl: {}, iptables: null, nft: null };
+  // sections start at a line `@kind [dev]`; the firewall sections hold text, the others one JSON array
+  for (const part of `\n${r.stdout}`.split(/\n@(?=(?:link|addr|route4|route6|vlan|sysctl|iptables|nft)(?: [^\n]*)?\n)/).slice(1)) {
+    const nl = part.indexOf('\n');
+    const [kind, dev] = (nl < 0 ? part : part.slice(0, nl)).split(' ') as [string, string | undefined];
+    const text = nl < 0 ? '' : part.slice(nl + 1);
+    if (kind === 'iptables' || kind === 'nft') {
+      raw[kind] = text;
+      continue;
+    }
+    if (kind === 'sysctl') {
+      for (const line of text.split('\n')) {
+        const i = line.indexOf(':');
+        if (i > 0 && line.startsWith('/proc/sys/')) raw.sysctl[line.slice('/proc/sys/'.length, i).replaceAll('/', '.')] = line.slice(i + 1).trim();
+      }
+      continue;
+    }
+    const body = text.trim();
+    if (!(kind in out) || body === '') continue;
+    let v: unknown;
+    try {
+      v = JSON.parse(body);
+    } catch (e) {
+      throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')}: invalid JSON for ${kind}`, { cause: e });
+    }
+    for (const x of Array.isArray(v) ? v : []) {
+      // `ip route show dev X` leaves the dev out of each route
+      const item = dev !== undefined && typeof x === 'object' && x !== null ? { ...(x as Rec), dev } : x;
+      const key = kind === 'link' || kind === 'addr' || kind === 'vlan' ? String(rec(item)['ifname']) : JSON.stringify(Object.entries(rec(item)).sort(([a], [b]) => cmp(a, b)));
+      const set = seen[kind as keyof typeof seen];
+      if (set.has(key)) continue;
+      set.add(key);
+      out[kind as keyof typeof out].push(item);
+    }
+  }
+  return raw;
+}
+
+/**
+ * Reads everything {@link RawKernelState} holds. Throws NodenetError('BACKEND') if `ip` fails.
+ * With `scope`, only those interfaces (and the links enslaved to them), their routes and the
+ * default routes: what a targeted reload can have changed, at a cost that does not grow with the
+ * number of interfaces in the kernel. Firewall and global sysctls are read whole either way.
+ */
+export async function readRawState(exec: Exec, scope?: readonly string[]): Promise<RawKernelState> {
+  if (scope !== undefined) return readScopedState(exec, scope);
   const [link, addr, route4, route6, vlan, iptables, nft] = await Promise.all([
     json(exec, ['ip', '-j', '-d', 'link', 'show']),
     json(exec, ['ip', '-j', 'addr', 'show']),
@@ -200,8 +283,9 @@ export async function readRawState(exec: Exec): Promise<RawKernelState> {
 export async function readKernelState(
   exec: Exec,
   opts: NormaliseOptions = {},
+  scope?: readonly string[],
 ): Promise<{ raw: RawKernelState; state: KernelState }> {
-  const raw = await readRawState(exec);
+  const raw = await readRawState(exec, scope);
   return { raw, state: normaliseState(raw, opts) };
 }
 

@@ -6,6 +6,7 @@ import { NodenetError } from '../../errors.ts';
 import { createBackend, createNetnsBackend, type Backend, type BackendKind } from '../../apply/backend.ts';
 import { readJournal } from '../../apply/guard.ts';
 import { listHistory } from '../../apply/history.ts';
+import { applyViaServer } from '../../apply/local-socket.ts';
 import { applyStaged, confirmApply, rollbackPending, rollbackTo, verifyLive, type ApplyResult } from '../../apply/pipeline.ts';
 import { pathsFor } from '../../store/paths.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -87,6 +88,16 @@ export const apply: Command = {
     if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
     const t = seconds(opt(args, 'confirm-timeout'), '--confirm-timeout');
     const ssh = ctx.root === '/' ? sshConnection() : undefined;
+    const kind = backendKind(ctx);
+    // Through `nodenet serve` when it runs for this root (its warm worker), else in this process.
+    if (kind !== 'none' && process.env['NODENET_VIA_SERVE'] !== '0') {
+      const via = await applyViaServer(
+        { root: ctx.root, backend: kind, user: user(), ...(t === undefined ? {} : { confirmTimeout: t }), ...(args.options.has('force') ? { force: true } : {}), ...(ssh ? { connection: ssh } : {}) },
+        liveLog(ctx),
+      );
+      if ('result' in via) return report(ctx, via.result);
+      ctx.err(`nodenet: ${via.fallback}: applying in this process\n`);
+    }
     const r = await applyStaged({
       root: ctx.root,
       backend: backendFor(ctx),

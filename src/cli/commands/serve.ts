@@ -4,6 +4,7 @@ import { NetworkCore } from '../../core/network.ts';
 import { hostNics } from '../../core/host.ts';
 import { createBackend, type NetnsBackend } from '../../apply/backend.ts';
 import { modelOf, nicsOf } from '../../apply/pipeline.ts';
+import { serveApplySocket } from '../../apply/local-socket.ts';
 import { PipelineApplyService } from '../../api/pipeline-service.ts';
 import { createInterface } from 'node:readline';
 import { NodenetError } from '../../errors.ts';
@@ -46,6 +47,8 @@ export const serve: Command = {
         .then((w) => w?.start())
         .catch(() => undefined);
     }
+    // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
+    const sock = backend === 'none' ? undefined : await serveApplySocket({ root: ctx.root, backend: be, log: (m) => process.stderr.write(`nodenet: ${m}\n`) });
     const keyPath = opt(args, 'tls-key');
     const certPath = opt(args, 'tls-cert');
     if ((keyPath === undefined) !== (certPath === undefined)) throw new NodenetError('USAGE', '--tls-key and --tls-cert go together');
@@ -88,6 +91,7 @@ export const serve: Command = {
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     });
+    await sock?.close();
     log('info', 'stopped');
     return 0;
   },
