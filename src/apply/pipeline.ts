@@ -24,8 +24,8 @@ import { ConfigStore, sha256 } from '../store/store.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
 import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
-import { createEntry, listHistory, readMeta, readPrevious, setOutcome, type HistoryMeta } from './history.ts';
-import { verifyState, type VerifyResult } from './verify.ts';
+import { createEntry, listHistory, readMeta, readPrevious, readStateBefore, setOutcome, type HistoryMeta } from './history.ts';
+import { verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
 
 export type Log = (line: string) => void;
 
@@ -112,19 +112,46 @@ function refuseIfPending(j: PendingJournal | null): void {
 
 // ---------------------------------------------------------------- verification
 
-async function settleAndVerify(backend: Backend, model: Model, log: Log): Promise<VerifyResult> {
+/**
+ * A verification judged by what the apply changed: a critical difference is the apply's own
+ * (`caused`) unless it names an interface the apply did not change and the same difference was
+ * there before the apply (`preexisting`: drift the apply found, reported but never a reason to
+ * roll back or to call the apply failed).
+ */
+export interface JudgedVerify extends VerifyResult {
+  caused: VerifyDifference[];
+  preexisting: VerifyDifference[];
+}
+
+export function judgeVerify(r: VerifyResult, before: VerifyResult | undefined, changed: readonly string[]): JudgedVerify {
+  const had = new Set((before?.differences ?? []).filter((d) => d.severity === 'critical').map((d) => d.message));
+  const touched = new Set(changed);
+  const caused: VerifyDifference[] = [];
+  const preexisting: VerifyDifference[] = [];
+  for (const d of r.differences) {
+    if (d.severity !== 'critical') continue;
+    if (had.has(d.message) && (d.iface === undefined || !touched.has(d.iface))) preexisting.push(d);
+    else caused.push(d);
+  }
+  return { ...r, caused, preexisting };
+}
+
+async function settleAndVerify(backend: Backend, model: Model, log: Log, before?: VerifyResult, changed: readonly string[] = []): Promise<JudgedVerify> {
   if (backend.kind === 'none') {
     log('verify: skipped (backend none reloads nothing)');
-    return { ok: true, differences: [] };
+    return { ok: true, differences: [], caused: [], preexisting: [] };
   }
   // linkwatch and DAD settle shortly after a reload (research §5.8): retry a critical result briefly
-  let r = verifyState(model, await backend.readState());
-  for (let i = 0; i < 3 && !r.ok; i++) {
+  let r = judgeVerify(verifyState(model, await backend.readState()), before, changed);
+  for (let i = 0; i < 3 && r.caused.length > 0; i++) {
     await new Promise((res) => setTimeout(res, 500));
-    r = verifyState(model, await backend.readState());
+    r = judgeVerify(verifyState(model, await backend.readState()), before, changed);
   }
-  for (const d of r.differences) log(`verify: ${d.severity}: ${d.message}`);
-  log(r.ok ? 'verify: ok' : `verify: FAILED (${r.differences.filter((d) => d.severity === 'critical').length} critical)`);
+  const pre = new Set(r.preexisting);
+  for (const d of r.differences) log(`verify: ${pre.has(d) ? 'drift from before this apply (not touched by it, not a reason to roll back)' : d.severity}: ${d.message}`);
+  if (r.caused.length > 0) log(`verify: FAILED (${r.caused.length} critical caused by this apply)`);
+  else if (r.preexisting.length > 0) log(`verify: ok for this apply; ${r.preexisting.length} difference(s) existed before it on interfaces it did not change (see \`nodenet verify\`)`);
+  else log('verify: ok');
   return r;
 }
 
@@ -201,6 +228,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     log(`backend: ${await backend.describe()}`);
     await backend.prepare(nicsOf(before, after));
     const stateBefore = await backend.readState();
+    // drift already there before this apply: reported after it, never blamed on it
+    const verifyBefore = backend.kind === 'none' ? undefined : verifyState(before, stateBefore);
     const entry = await createEntry(paths.varLib, {
       action: target.action,
       ...(target.rollbackOf === undefined ? {} : { rollbackOf: target.rollbackOf }),
@@ -259,10 +288,11 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
     await replugGuests(backend, stateBefore, after, log);
-    const verify = await settleAndVerify(backend, after, log);
-    const crit = verify.differences.filter((d) => d.severity === 'critical').map((d) => d.message);
+    const verify = await settleAndVerify(backend, after, log, verifyBefore, changed);
+    const crit = verify.caused.map((d) => d.message);
+    const failed = verify.caused.length > 0;
     if (journal !== undefined) {
-      if (!verify.ok) {
+      if (failed) {
         log('verification failed inside the confirm window: rolling back now');
         await rollbackLocked({ root, backend, log, reason: `verification failed: ${crit.join('; ')}`, journal });
         const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
@@ -273,8 +303,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
       return { entry: m, reload, verify, journal, diagnostics };
     }
-    await setOutcome(paths.varLib, entry.id, verify.ok ? 'committed' : 'failed', verify.ok ? undefined : crit.join('; '));
-    log(verify.ok ? `committed entry #${entry.id}` : `entry #${entry.id} failed verification; the new file stays live (use a confirm window to roll back automatically)`);
+    await setOutcome(paths.varLib, entry.id, !failed ? 'committed' : 'failed', !failed ? undefined : crit.join('; '));
+    log(!failed ? `committed entry #${entry.id}` : `entry #${entry.id} failed verification; the new file stays live (use a confirm window to roll back automatically)`);
     const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
     return { entry: m, reload, verify, diagnostics };
   });
@@ -347,8 +377,11 @@ async function rollbackLocked(o: { root: string; backend: Backend; log: Log; rea
   if (o.noReload !== true) {
     const r = await backend.reload({ all: true }, (l) => log(`  ${l}`));
     log(`rollback reload: exit ${r.code}`);
-    const v = await settleAndVerify(backend, modelOf(previous), log);
-    if (!v.ok) detail += ` (the restored file did not verify: ${v.differences.filter((d) => d.severity === 'critical').map((d) => d.message).join('; ')})`;
+    // what did not come up before the apply either is not blamed on the rollback
+    const stateBefore = await readStateBefore(paths.varLib, journal.id).catch(() => null);
+    const restored = modelOf(previous);
+    const v = await settleAndVerify(backend, restored, log, stateBefore === null ? undefined : verifyState(restored, stateBefore));
+    if (v.caused.length > 0) detail += ` (the restored file did not verify: ${v.caused.map((d) => d.message).join('; ')})`;
   } else {
     detail += ' (restored without reload)';
   }
