@@ -457,6 +457,31 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'GET',
+    path: '/nodes/{node}/network/pending',
+    summary: 'The open confirm window (history id, deadline, seconds left), if any, and the newest history entry.',
+    params: [],
+    perm: 'Sys.Audit',
+    extension: true,
+    returns: { type: 'object', properties: { pending: { type: 'object', optional: true }, last: { type: 'object', optional: true } } },
+    async handler(_ctx, deps) {
+      return { data: await deps.apply.pending() };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/nodes/{node}/network/restage',
+    summary: 'Stage again the file history entry `id` made live (a change that was rolled back).',
+    params: [{ name: 'id', type: 'integer', minimum: 1, description: 'History entry id (#N).' }],
+    perm: 'Sys.Modify',
+    extension: true,
+    returns: { type: 'object', properties: { changes: { type: 'string' } } },
+    async handler(ctx, deps) {
+      const id = Number(ctx.params.id);
+      return { data: await deps.serial(() => deps.apply.restage(id)) };
+    },
+  },
+  {
+    method: 'GET',
     path: '/nodes/{node}/network/history',
     summary: 'Applied configurations, newest first.',
     params: [],
@@ -471,15 +496,19 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     path: '/nodes/{node}/network/rollback',
     summary: 'Go back to history entry n (default 1, the previous configuration); returns a task UPID.',
-    params: [{ name: 'n', type: 'integer', minimum: 1, maximum: 1000, optional: true, description: 'History entry (1 = the previous configuration).' }],
+    params: [
+      { name: 'n', type: 'integer', minimum: 1, maximum: 1000, optional: true, description: 'History entry (1 = the previous configuration).' },
+      { name: 'id', type: 'integer', minimum: 1, optional: true, description: 'History entry id (#N as the CLI, the task log and the UI number it): restore the file live before it.' },
+    ],
     perm: 'Sys.Modify',
     extension: true,
     returns: UPID_RET,
     async handler(ctx, deps) {
       const user = ctx.principal!.id;
       const n = ctx.params.n === undefined ? undefined : Number(ctx.params.n);
+      const id = ctx.params.id === undefined ? undefined : Number(ctx.params.id);
       const upid = await deps.tasks.start('netrollback', 'networking', user, (log) =>
-        deps.apply.rollback({ user, source: ctx.source, ...(n !== undefined ? { n } : {}) }, log),
+        deps.apply.rollback({ user, source: ctx.source, ...(n !== undefined ? { n } : {}), ...(id !== undefined ? { id } : {}) }, log),
       );
       return { data: upid };
     },

@@ -6,6 +6,7 @@ import { openEditor } from './edit.ts';
 import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
 import { dependents } from './logic.ts';
+import { WindowWatch } from './window.ts';
 import type { Iface } from './logic.ts';
 
 const app = document.getElementById('app')!;
@@ -16,6 +17,8 @@ const state = {
   digest: undefined as string | undefined,
   changes: '',
   tab: 'interfaces',
+  /** A confirm window is open: no new apply until it ends. */
+  windowOpen: false,
 };
 
 // ---- theme -----------------------------------------------------------------------------------
@@ -61,7 +64,7 @@ function showLogin(message = ''): void {
   (user.value ? pw : user).focus();
 }
 
-setExpiredHandler(() => showLogin('Your session has ended (expired or revoked). Please log in again.'));
+setExpiredHandler(() => { watch?.stop(); showLogin('Your session has ended (expired or revoked). Please log in again.'); });
 
 // ---- the panel -------------------------------------------------------------------------------
 let grid: Grid;
@@ -70,6 +73,7 @@ let views: Record<string, HTMLElement>;
 let buttons: Record<string, HTMLButtonElement>;
 let drift: HTMLElement;
 let diagBox: HTMLElement;
+let watch: WindowWatch | undefined;
 
 async function start(): Promise<void> {
   try {
@@ -115,8 +119,14 @@ function buildShell(): void {
     edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, 'Edit'),
     remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, 'Remove'),
     revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, 'Revert'),
-    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload }) }, 'Apply Configuration'),
+    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload, started: () => void watch?.poll() }) }, 'Apply Configuration'),
   };
+  watch?.stop();
+  watch = new WindowWatch(() => state.node, reload, (open) => {
+    state.windowOpen = open;
+    buttons.apply!.disabled = open || state.changes.trim() === '';
+    buttons.apply!.title = open ? 'A confirm window is open: Keep or roll back first' : '';
+  });
   drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify)', onclick: () => void verify() }, 'verify…');
   const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
   views = {};
@@ -144,8 +154,9 @@ function buildShell(): void {
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` node ${state.node}`)),
     drift,
     h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), themeButton(),
-      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { void logout().then(() => showLogin('You are logged out.')); } }, 'Log out')));
-  app.replaceChildren(header, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
+      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { watch?.stop(); void logout().then(() => showLogin('You are logged out.')); } }, 'Log out')));
+  app.replaceChildren(header, watch.el, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
+  watch.start();
 }
 
 function showTab(id: string): void {
@@ -230,7 +241,7 @@ async function reload(): Promise<void> {
   grid.setData(state.list, changedIfaces(state.changes));
   const staged = state.changes.trim() !== '';
   buttons.revert!.disabled = !staged;
-  buttons.apply!.disabled = !staged;
+  buttons.apply!.disabled = !staged || state.windowOpen;
   pendingBox.hidden = !staged;
   if (staged) {
     pendingBox.replaceChildren(h('h2', {}, 'Pending changes ', h('span', { class: 'muted' }, '(staged in interfaces.new; use Apply Configuration to activate)')), diffView(state.changes, 'pending-diff'));

@@ -1,0 +1,178 @@
+/**
+ * Browser tests of the apply paths against the real demo (`scripts/demo.mjs`: the netns backend,
+ * the real ifupdown2 in a private namespace, HTTPS with its self-signed certificate), in headless
+ * Debian Chromium. Screenshots: test-results/apply-*.png.
+ *
+ * A newcomer's first apply: a fresh demo is in sync (the demo left out what this kernel cannot
+ * make); a new bridge reaches the confirm window; closing the dialog keeps the window on the
+ * page (banner), after a reload and in a second tab, and Keep there keeps it; an unconfirmed
+ * apply rolls back by itself, the page says so and offers the change back as staged. Stopping
+ * the demo with SIGTERM removes its namespace.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, LAUNCH_ARGS, RESULTS } from './harness.ts';
+import { demoPrereqs, startDemo, type Demo } from './demo-harness.ts';
+
+const missing = demoPrereqs();
+let demo: Demo | undefined;
+let browser: Browser | undefined;
+const errors: string[] = [];
+
+before(async () => {
+  if (missing.length) return;
+  demo = await startDemo();
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+  await fs.mkdir(RESULTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  if (demo && demo.namespaces().length) await demo.stop();
+});
+
+function skipUnlessReady(t: { skip(m: string): void }): boolean {
+  if (!missing.length && demo && browser) return true;
+  const msg = `prerequisite missing: ${missing.join(', ')}`;
+  if (process.env.CI === 'true') assert.fail(msg);
+  t.skip(msg);
+  return false;
+}
+
+async function context(): Promise<BrowserContext> {
+  return browser!.newContext({ viewport: { width: 1280, height: 800 }, ignoreHTTPSErrors: true });
+}
+
+async function page(ctx: BrowserContext): Promise<Page> {
+  const p = await ctx.newPage();
+  p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  return p;
+}
+
+async function login(p: Page): Promise<void> {
+  await p.goto(demo!.url);
+  await p.fill('#login-user', demo!.user.replace(/@pve$/, ''));
+  await p.fill('#login-password', demo!.password);
+  await p.selectOption('#login-realm', 'pve');
+  await p.click('#login-submit');
+  await p.waitForSelector('[data-testid="row-vmbr0"]');
+}
+
+const shot = (p: Page, name: string): Promise<Buffer> => p.screenshot({ path: join(RESULTS, `apply-${name}.png`) });
+
+async function createBridge(p: Page, name: string, cidr: string): Promise<void> {
+  await p.click('#btn-create');
+  await p.click('#create-bridge');
+  await p.waitForSelector('#edit-dialog');
+  await p.fill('#f-iface', name);
+  await p.fill('#f-cidr', cidr);
+  await p.click('#edit-ok');
+  await p.waitForSelector('#edit-dialog', { state: 'detached' });
+  await p.waitForSelector(`[data-testid="row-${name}"]`);
+}
+
+async function applyWithWindow(p: Page, seconds: number): Promise<void> {
+  await p.click('#btn-apply');
+  await p.fill('#apply-timeout', String(seconds));
+  await p.click('#apply-go');
+  await p.waitForSelector('#apply-countdown', { timeout: 60_000 });
+}
+
+/** A GET with the page's session (its ticket cookie). */
+async function api<T>(path: string, p: Page): Promise<T> {
+  const r = await p.evaluate(async (u) => (await fetch(u, { credentials: 'same-origin' })).json(), `/api2/json${path}`);
+  return (r as { data: T }).data;
+}
+
+test('a fresh demo starts in sync on this kernel and says what it left out', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  const v = await api<{ ok: number; drift: string[] }>('/nodes/localhost/network/verify', p);
+  assert.deepEqual(v.drift, [], `the demo's own config does not come up here: ${v.drift.join('; ')}`);
+  assert.equal(v.ok, 1);
+  const live = await fs.readFile(join(demo!.root, 'etc/network/interfaces'), 'utf8');
+  const out = demo!.output();
+  // whatever was left out is said both at start and in the file
+  for (const m of out.matchAll(/^ {2}left out: (.*)$/gm)) assert.ok(live.includes(`#   - ${m[1]}`), `${m[1]} is noted in the file`);
+  await p.waitForSelector('#drift-badge:has-text("In sync")');
+  await ctx.close();
+});
+
+test('first apply of a new bridge: confirm window, close the dialog, reload, second tab, Keep in the banner', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  await createBridge(p, 'vmbr5', '10.55.0.1/24');
+  await applyWithWindow(p, 300);
+  const log = await p.textContent('#apply-log');
+  assert.doesNotMatch(log ?? '', /nodenet confirm`? within|POST \.\.\.\/confirm/, 'the task log speaks of Keep');
+  assert.match(log ?? '', /press Keep/);
+  await shot(p, '01-countdown');
+  // close the dialog with ×: the window stays on the page
+  await p.click('#apply-dialog button[aria-label="Close"]');
+  await p.waitForSelector('#apply-dialog', { state: 'detached' });
+  await p.waitForSelector('#confirm-banner #banner-keep:not([disabled])');
+  assert.match(await p.textContent('#confirm-banner') ?? '', /Apply #\d+ \(vmbr5\) is live on trial/);
+  assert.equal(await p.locator('#btn-apply').isDisabled(), true, 'no second apply while the window is open');
+  // the grid no longer shows the applied bridge as pending
+  await p.waitForSelector('#pending', { state: 'hidden' });
+  await shot(p, '02-banner');
+  // a reload, another tab (other page of the UI) and still the window
+  await p.reload();
+  await p.waitForSelector('#confirm-banner #banner-countdown');
+  const p2 = await page(ctx);
+  await login(p2); // a tab keeps its own session (sessionStorage), as in Proxmox VE
+  await p2.click('#tab-history');
+  await p2.waitForSelector('#confirm-banner #banner-keep:not([disabled])');
+  await shot(p2, '03-banner-second-tab');
+  const id = Number(/#(\d+)/.exec(await p2.textContent('#banner-text') ?? '')?.[1]);
+  await p2.click('#banner-keep');
+  // the end is announced in both tabs
+  await p2.waitForSelector(`#confirm-banner.ended:has-text("Apply #${id} was kept")`);
+  await p.waitForSelector(`#confirm-banner.ended:has-text("Apply #${id} was kept")`);
+  await shot(p, '04-kept');
+  const v = await api<{ ok: number; drift: string[] }>('/nodes/localhost/network/verify', p);
+  assert.deepEqual(v.drift, []);
+  const hist = await api<{ id: number; outcome: string; changed: string[] }[]>('/nodes/localhost/network/history', p);
+  assert.equal(hist.find((e) => e.id === id)?.outcome, 'committed');
+  assert.equal(await p.locator('#btn-apply').isDisabled(), true, 'nothing staged now');
+  await ctx.close();
+});
+
+test('an unconfirmed apply rolls back by itself, the page says so and offers the change back as staged', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  await createBridge(p, 'vmbr6', '10.66.0.1/24');
+  await applyWithWindow(p, 5);
+  await p.click('#apply-dialog button[aria-label="Close"]');
+  // the guard rolls back at the deadline; the banner announces it
+  await p.waitForSelector('#confirm-banner.ended:has-text("was rolled back: nobody pressed Keep before the deadline")', { timeout: 90_000 });
+  await shot(p, '05-rolled-back');
+  assert.equal(await p.locator('[data-testid="row-vmbr6"]').count(), 0, 'vmbr6 is gone from the live config');
+  await p.click('#banner-restage');
+  await p.waitForSelector('#pending-diff');
+  assert.match(await p.textContent('#pending-diff') ?? '', /\+iface vmbr6 inet static/);
+  await p.waitForSelector('[data-testid="row-vmbr6"]');
+  await shot(p, '06-restaged');
+  // and it applies (without a window) and verifies
+  await p.click('#btn-apply');
+  await p.fill('#apply-timeout', '0');
+  await p.click('#apply-go');
+  await p.waitForSelector('#apply-state.good', { timeout: 60_000 });
+  await ctx.close();
+  assert.deepEqual(errors, []);
+});
+
+test('stopping the demo with SIGTERM removes its network namespace', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  assert.ok(demo!.namespaces().length > 0, 'the demo made its namespace');
+  await demo!.stop();
+  assert.deepEqual(demo!.namespaces(), []);
+});
