@@ -29,6 +29,8 @@ export interface HistoryEntry {
   detail?: string;
   /** Unified diff of what the apply changed (previous file → applied file). */
   diff?: string;
+  /** Unified diff of what rolling back this entry (restoring the file live before it) changes now. */
+  rollbackDiff?: string;
 }
 
 export interface VerifyResult {
@@ -36,6 +38,8 @@ export interface VerifyResult {
   backend: string;
   /** Human-readable differences between the kernel and the live file. */
   drift: string[];
+  /** The same differences with the interface each names (the UI's drift panel). */
+  differences?: { iface?: string; severity: string; message: string }[];
   note?: string;
 }
 

@@ -69,12 +69,11 @@ export class PipelineApplyService implements ApplyService {
     const varLib = pathsFor(this.root).varLib;
     const list = (await listHistory(varLib)).reverse();
     // What each apply changed, as a unified diff (previous file → the file it made live).
-    const diffs = await Promise.all(
-      list.map(async (m) => {
-        const [a, b] = await Promise.all([readPrevious(varLib, m.id), readApplied(varLib, m.id)]);
-        return a !== null && b !== null ? unifiedDiff(a, b, 'before', 'applied') : undefined;
-      }),
-    );
+    const live = (await new ConfigStore(this.root).read()).live;
+    const texts = await Promise.all(list.map((m) => Promise.all([readPrevious(varLib, m.id), readApplied(varLib, m.id)])));
+    const diffs = texts.map(([a, b]) => (a !== null && b !== null ? unifiedDiff(a, b, 'before', 'applied') : undefined));
+    // what "roll back #id" (restore the file live before it) would change in the live file now
+    const restore = texts.map(([a]) => (a !== null ? unifiedDiff(live, a, 'interfaces (live)', `before #id`) : undefined));
     return list.map((m: HistoryMeta, i) => ({
       n: i + 1,
       id: m.id,
@@ -87,6 +86,7 @@ export class PipelineApplyService implements ApplyService {
       summary: `${m.action}${m.rollbackOf !== undefined ? ` of #${m.rollbackOf}` : ''}: ${m.changed.length ? m.changed.join(' ') : 'no interface changed'} (${m.outcome})`,
       ...(m.detail !== undefined ? { detail: m.detail } : {}),
       ...(diffs[i] !== undefined ? { diff: diffs[i] } : {}),
+      ...(restore[i] !== undefined ? { rollbackDiff: restore[i]!.replace('before #id', `before #${m.id}`) } : {}),
     }));
   }
 
@@ -143,6 +143,7 @@ export class PipelineApplyService implements ApplyService {
       ok: r.ok,
       backend: this.be.kind,
       drift: r.differences.map((d) => `${d.severity}: ${d.message}`),
+      differences: r.differences.map((d) => ({ ...(d.iface === undefined ? {} : { iface: d.iface }), severity: d.severity, message: d.message })),
       ...(this.be.kind === 'none' ? { note: 'backend none: nothing runs, so there is no kernel state to compare' } : {}),
     };
   }

@@ -11,12 +11,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM, LAUNCH_ARGS, RESULTS } from './harness.ts';
 import { demoPrereqs, startDemo, type Demo } from './demo-harness.ts';
 
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const missing = demoPrereqs();
 let demo: Demo | undefined;
 let browser: Browser | undefined;
@@ -168,6 +171,59 @@ test('an unconfirmed apply rolls back by itself, the page says so and offers the
   await p.waitForSelector('#apply-state.good', { timeout: 60_000 });
   await ctx.close();
   assert.deepEqual(errors, []);
+});
+
+test('drift badge opens the differences (interface, file, kernel) and Repair brings the kernel back', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  await p.waitForSelector('#drift-badge:has-text("In sync")');
+  // drift made by hand inside the demo's namespace: vmbr2 loses its address
+  const ns = demo!.namespaces().find((n) => !n.endsWith('-peer'))!;
+  const del = spawnSync('ip', ['-n', ns, 'addr', 'del', '10.10.10.1/24', 'dev', 'vmbr2'], { encoding: 'utf8' });
+  assert.equal(del.status, 0, del.stderr);
+  await p.click('#drift-badge');
+  await p.waitForSelector('#drift-table');
+  const row = await p.textContent('[data-testid="drift-row-vmbr2"]');
+  assert.match(row ?? '', /vmbr2.*address 10\.10\.10\.1\/24.*no such address/);
+  assert.match(await p.textContent('#drift-badge') ?? '', /Drift: 1/);
+  await shot(p, '07-drift-panel');
+  await p.click('#drift-repair');
+  await p.waitForSelector('#drift-repaired.good', { timeout: 60_000 });
+  await p.waitForSelector('#drift-none');
+  await p.waitForSelector('#drift-badge:has-text("In sync")');
+  await ctx.close();
+});
+
+test('history: the same #N as the CLI; Roll back #N asks first and shows what changes', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  await p.click('#tab-history');
+  await p.waitForSelector('details.hist');
+  const ui = await p.$$eval('details.hist summary strong', (els) => els.map((e) => e.textContent));
+  const cli = spawnSync(process.execPath, [join(REPO, 'bin/nodenet'), '--root', demo!.root, '--output-format', 'json', 'history'], { encoding: 'utf8', cwd: REPO });
+  assert.equal(cli.status, 0, cli.stderr);
+  const entries = JSON.parse(cli.stdout) as { id: number; changed: string[]; outcome: string }[];
+  const ids = entries.map((e) => `#${e.id}`);
+  assert.deepEqual([...ui].sort(), [...ids].sort());
+  // the apply that made vmbr6 live: rolling it back (restoring the file before it) removes vmbr6
+  const newest = entries.filter((e) => e.changed.includes('vmbr6') && e.outcome === 'committed').pop()!.id;
+  await p.click(`#history-${newest} summary`);
+  await p.click(`#history-rollback-${newest}`);
+  await p.waitForSelector('#rollback-dialog #rollback-diff');
+  assert.match(await p.textContent('#rollback-what') ?? '', new RegExp(`before #${newest}`));
+  assert.match(await p.textContent('#rollback-diff') ?? '', /-iface vmbr6 inet static/);
+  await shot(p, '08-rollback-confirm');
+  await p.click('[data-testid="rollback-cancel"]');
+  assert.equal(spawnSync('grep', ['-c', 'vmbr6', join(demo!.root, 'etc/network/interfaces')], { encoding: 'utf8' }).stdout.trim() !== '0', true, 'Cancel changed nothing');
+  await p.click(`#history-rollback-${newest}`);
+  await p.click('#rollback-go');
+  await p.waitForSelector('#rollback-state.good', { timeout: 60_000 });
+  assert.doesNotMatch(await fs.readFile(join(demo!.root, 'etc/network/interfaces'), 'utf8'), /vmbr6/);
+  await ctx.close();
 });
 
 test('stopping the demo with SIGTERM removes its network namespace', async (t) => {

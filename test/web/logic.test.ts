@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressMove, bondMode, checkField, dependents, diffLines, freeName, vlanFromName } from '../../web/src/logic.ts';
+import { addressMove, bondMode, checkField, dependents, diffLines, freeName, splitDifference, vlanFromName } from '../../web/src/logic.ts';
+import { modelOf } from '../../src/apply/pipeline.ts';
+import { emptyKernelState } from '../../src/apply/state.ts';
+import { verifyState } from '../../src/apply/verify.ts';
 import type { Iface } from '../../web/src/logic.ts';
 
 const list: Iface[] = [
@@ -52,4 +55,24 @@ test('addressMove finds where the page address goes', () => {
   assert.equal(m?.iface, 'vmbr0');
   assert.equal(addressMove('192.0.2.50', '', list), null);
   assert.equal(addressMove('pve.example', diff, staged), null);
+});
+
+test('drift panel: each verify difference splits into interface, what the file says, what the kernel has', () => {
+  const model = modelOf('auto vmbr0\niface vmbr0 inet static\n\taddress 10.0.0.1/24\n\tgateway 10.0.0.254\n\tbridge-ports eno1\n\tmtu 9000\n\nauto vmbr1\niface vmbr1 inet manual\n\tbridge-ports none\n');
+  const st = emptyKernelState();
+  st.interfaces.push({ name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.9.9.9/24'] }, { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] });
+  // messages from the server's own verify, not written here
+  const diffs = verifyState(model, st).differences;
+  assert.ok(diffs.length >= 5, JSON.stringify(diffs));
+  const split = diffs.map((d) => ({ d, s: splitDifference(d.message) }));
+  for (const { d, s } of split) {
+    assert.equal(s.iface, d.iface ?? '', d.message);
+    assert.notEqual(s.file, '', `known message kept whole: ${d.message}`);
+    assert.notEqual(s.kernel, '');
+  }
+  const by = (re: RegExp) => split.find((x) => re.test(x.d.message))!.s;
+  assert.deepEqual(by(/vmbr1: does not exist/), { iface: 'vmbr1', file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' });
+  assert.deepEqual(by(/mtu/), { iface: 'vmbr0', file: 'mtu 9000', kernel: 'mtu 1500' });
+  assert.deepEqual(by(/port eno1/), { iface: 'vmbr0', file: 'port eno1', kernel: 'eno1 in no bridge or bond' });
+  assert.deepEqual(splitDifference('vmbr0: something new'), { iface: 'vmbr0', file: '', kernel: 'something new' });
 });

@@ -143,7 +143,7 @@ export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
   box.replaceChildren(h('p', {}, 'Loading…'));
   let r;
   try {
-    r = await call<{ n: number; time: number | string; user?: string; digest?: string; summary?: string; diff?: string }[]>('GET', `/nodes/${ctx.node}/network/history`);
+    r = await call<{ n: number; id?: number; time: number | string; user?: string; digest?: string; summary?: string; diff?: string; rollbackDiff?: string }[]>('GET', `/nodes/${ctx.node}/network/history`);
   } catch (e) {
     box.replaceChildren(h('p', { class: 'bad' }, `Cannot read the history: ${(e as Error).message}`));
     return;
@@ -153,22 +153,34 @@ export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
     return;
   }
   const items = r.data.map((e) => {
-    const t = typeof e.time === 'number' ? new Date(e.time * 1000).toLocaleString() : String(e.time);
-    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${e.n}` }, `Roll back to #${e.n}`);
+    // the entry's id is the #N of the CLI and the task log; `n` (1 = newest) only orders
+    const id = e.id ?? e.n;
+    const t = typeof e.time === 'number' ? new Date(e.time * 1000).toLocaleString() : new Date(e.time).toLocaleString();
+    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${id}`, id: `history-rollback-${id}` }, `Roll back #${id}…`);
     btn.addEventListener('click', () => {
-      const m = modal({ id: 'rollback-dialog', title: `Roll back to #${e.n}`, wide: true });
-      const log = h('div', { class: 'tasklog', id: 'rollback-log' });
-      const st = h('p', { role: 'status', id: 'rollback-state' }, 'Rolling back…');
-      m.body.append(st, log);
-      m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
-      call<string>('POST', `/nodes/${ctx.node}/network/rollback`, { n: e.n })
-        .then((u) => followTask(ctx.node, u.data, log))
-        .then(async (exit) => { st.textContent = exit === 'OK' ? 'Rolled back.' : `Roll back failed: ${exit}`; await ctx.reload(); void history(ctx, box); })
-        .catch((err: Error) => { st.textContent = `Roll back refused: ${err.message}`; });
+      const m = modal({ id: 'rollback-dialog', title: `Roll back #${id}`, wide: true });
+      const changes = (e.rollbackDiff ?? '').trim();
+      m.body.append(
+        h('p', { id: 'rollback-what' }, `This makes the configuration that was live before #${id} live again (as a new entry in the history), and reloads the network. ${changes ? 'It changes the live file like this:' : 'The live file already is that configuration: nothing changes in it, the network is reloaded.'}`),
+        changes ? diffView(changes, 'rollback-diff') : h('span'),
+      );
+      const go = h('button', { type: 'button', class: 'danger', id: 'rollback-go', 'data-testid': 'rollback-go' }, `Roll back #${id}`);
+      m.footer.append(h('button', { type: 'button', 'data-testid': 'rollback-cancel', onclick: () => m.close() }, 'Cancel'), go);
+      go.focus();
+      go.addEventListener('click', () => {
+        const log = h('div', { class: 'tasklog', id: 'rollback-log', 'aria-label': 'Task log', tabindex: 0 });
+        const st = h('p', { role: 'status', id: 'rollback-state' }, 'Rolling back…');
+        m.body.replaceChildren(st, log);
+        m.footer.replaceChildren(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+        call<string>('POST', `/nodes/${ctx.node}/network/rollback`, e.id !== undefined ? { id: e.id } : { n: e.n })
+          .then((u) => followTask(ctx.node, u.data, log))
+          .then(async (exit) => { st.textContent = exit === 'OK' ? `Rolled back #${id}.` : `Roll back failed: ${exit}`; st.className = exit === 'OK' ? 'good' : 'bad'; await ctx.reload(); void history(ctx, box); })
+          .catch((err: Error) => { st.textContent = `Roll back refused: ${err.message}`; });
+      });
     });
-    return h('details', { class: 'hist', 'data-testid': `history-${e.n}` },
-      h('summary', {}, h('strong', {}, `#${e.n}`), ` ${t} — ${e.user ?? ''} — ${e.summary ?? ''}`),
-      e.diff ? diffView(e.diff, `history-diff-${e.n}`) : h('p', { class: 'muted' }, `digest ${e.digest ?? ''}`), btn);
+    return h('details', { class: 'hist', 'data-testid': `history-${id}`, id: `history-${id}` },
+      h('summary', {}, h('strong', {}, `#${id}`), ` ${t} — ${e.user ?? ''} — ${e.summary ?? ''}`),
+      e.diff ? diffView(e.diff, `history-diff-${id}`) : h('p', { class: 'muted' }, `digest ${e.digest ?? ''}`), btn);
   });
   box.replaceChildren(...items);
 }

@@ -223,3 +223,28 @@ export function addressMove(host: string, diff: string, staged: readonly Iface[]
 export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
 }
+
+/**
+ * One verify difference as "the file says" / "the kernel has" (the drift panel). The messages
+ * come from the server's verify; the patterns it does not know go whole into "the kernel has".
+ */
+export function splitDifference(message: string): { iface: string; file: string; kernel: string } {
+  const m = /^([^:\s]+): (.*)$/.exec(message);
+  const iface = m && !message.startsWith('sysctl ') ? m[1]! : '';
+  const rest = m && iface ? m[2]! : message;
+  let x: RegExpExecArray | null;
+  if (rest === 'does not exist') return { iface, file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' };
+  if (rest === 'is down') return { iface, file: 'up (auto)', kernel: 'down' };
+  if ((x = /^address (\S+) missing$/.exec(rest))) return { iface, file: `address ${x[1]}`, kernel: 'no such address' };
+  if ((x = /^address (\S+) has no prefix in the file$/.exec(rest))) return { iface, file: `address ${x[1]} (no prefix)`, kernel: `address ${x[1]} with a prefix` };
+  if ((x = /^address (\S+) is not in the file$/.exec(rest))) return { iface, file: '(no such address)', kernel: `address ${x[1]}` };
+  if ((x = /^default route via (\S+) missing$/.exec(rest))) return { iface, file: `gateway ${x[1]}`, kernel: `no default route via ${x[1]}` };
+  if ((x = /^port (\S+) does not exist$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `no interface ${x[1]}` };
+  if ((x = /^port (\S+) is not enslaved$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} in no bridge or bond` };
+  if ((x = /^port (\S+) is enslaved to (\S+)$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} is a port of ${x[2]}` };
+  if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest))) return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };
+  if ((x = /^mtu (\d+), the file says (\d+)$/.exec(rest))) return { iface, file: `mtu ${x[2]}`, kernel: `mtu ${x[1]}` };
+  if ((x = /^sysctl (\S+) is (\S+), the file's hook lines set (\S+)$/.exec(message))) return { iface: '', file: `sysctl ${x[1]} = ${x[3]}`, kernel: `${x[1]} = ${x[2]}` };
+  if ((x = /^is not a (bond|VLAN device) in the kernel \(kind (.*)\)$/.exec(rest))) return { iface, file: `a ${x[1]}`, kernel: `kind ${x[2]}` };
+  return { iface, file: '', kernel: rest };
+}

@@ -1,11 +1,11 @@
 /** The nodenet web UI: login, the node network panel, and the views beyond PVE. */
 import { ApiError, call, currentSession, login, logout, setExpiredHandler } from './api.ts';
-import { confirmDialog, h, toast } from './dom.ts';
-import { openApply } from './apply.ts';
+import { confirmDialog, h, modal, toast } from './dom.ts';
+import { followTask, openApply } from './apply.ts';
 import { openEditor } from './edit.ts';
 import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
-import { dependents } from './logic.ts';
+import { dependents, splitDifference } from './logic.ts';
 import { WindowWatch } from './window.ts';
 import type { Iface } from './logic.ts';
 
@@ -119,15 +119,15 @@ function buildShell(): void {
     edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, 'Edit'),
     remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, 'Remove'),
     revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, 'Revert'),
-    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload, started: () => void watch?.poll() }) }, 'Apply Configuration'),
+    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, 'Apply Configuration'),
   };
   watch?.stop();
-  watch = new WindowWatch(() => state.node, reload, (open) => {
+  watch = new WindowWatch(() => state.node, reloadAndVerify, (open) => {
     state.windowOpen = open;
     buttons.apply!.disabled = open || state.changes.trim() === '';
     buttons.apply!.title = open ? 'A confirm window is open: Keep or roll back first' : '';
   });
-  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify)', onclick: () => void verify() }, 'verify…');
+  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify): click for the differences', 'aria-haspopup': 'dialog', onclick: () => void driftPanel() }, 'verify…');
   const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
   views = {};
   const tabDefs: [string, string][] = [['interfaces', 'Interfaces'], ['topology', 'Topology'], ['setup', 'Setup wizard'], ['history', 'History'], ['system', 'IPv6']];
@@ -264,19 +264,91 @@ async function checkDiagnostics(staged: boolean): Promise<void> {
   }
 }
 
-async function verify(): Promise<void> {
+interface VerifyAnswer {
+  ok: number | boolean;
+  backend?: string;
+  drift: unknown[];
+  differences?: { iface?: string; severity: string; message: string }[];
+  note?: string;
+}
+
+/** Re-reads the list and the drift badge (after an apply, a rollback, a window's end). */
+async function reloadAndVerify(): Promise<void> {
+  await reload();
+  await verify();
+}
+
+async function verify(): Promise<VerifyAnswer | undefined> {
   drift.textContent = 'verify…';
   try {
-    const r = await call<{ ok: number | boolean; backend?: string; drift: unknown[]; note?: string }>('GET', `/nodes/${state.node}/network/verify`);
+    const r = await call<VerifyAnswer>('GET', `/nodes/${state.node}/network/verify`);
     const ok = Boolean(r.data.ok);
-    drift.className = `badge ${ok ? 'good' : 'bad'}`;
-    drift.textContent = ok ? 'In sync' : `Drift: ${r.data.drift.length}`;
-    drift.title = ok ? (r.data.note ?? 'The running state matches the live file.') : r.data.drift.map((d) => (typeof d === 'string' ? d : JSON.stringify(d))).join('\n');
+    const n = r.data.drift.length;
+    drift.className = `badge ${ok ? (n ? 'warn-badge' : 'good') : 'bad'}`;
+    drift.textContent = ok ? (n ? `In sync · ${n} note${n === 1 ? '' : 's'}` : 'In sync') : `Drift: ${n}`;
+    drift.title = ok && !n ? (r.data.note ?? 'The running state matches the live file.') : 'Click for the differences';
+    return r.data;
   } catch (e) {
     drift.className = 'badge';
     drift.textContent = 'verify: n/a';
     drift.title = (e as Error).message;
+    return undefined;
   }
+}
+
+/** The drift panel: each difference (interface, the file says, the kernel has) and a repair. */
+async function driftPanel(): Promise<void> {
+  const m = modal({ id: 'drift-dialog', title: 'Running state vs the live file', wide: true });
+  const body = h('div', { id: 'drift-body', role: 'status' }, 'Checking…');
+  m.body.append(body);
+  const again = h('button', { type: 'button', id: 'drift-again', 'data-testid': 'drift-again' }, 'Check again');
+  const repair = h('button', { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' }, 'Repair: re-apply the live file');
+  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'), again, repair);
+  const render = (v: VerifyAnswer | undefined): void => {
+    if (!v) {
+      body.replaceChildren(h('p', { class: 'bad' }, `Cannot verify: ${drift.title}`));
+      return;
+    }
+    const diffs: { iface?: string; severity: string; message: string }[] = v.differences ?? v.drift.map((d) => ({ severity: String(d).split(':')[0] ?? '', message: String(d).replace(/^\w+: /, '') }));
+    const staged = state.changes.trim() !== '';
+    repair.disabled = diffs.length === 0 || staged || state.windowOpen;
+    repair.title = staged ? 'Changes are staged: apply or revert them first (Apply makes the staged file live, which also repairs)' : state.windowOpen ? 'A confirm window is open' : '';
+    if (!diffs.length) {
+      body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, v.note ?? 'The running state matches the live file: no differences.'));
+      return;
+    }
+    const rows = diffs.map((d) => {
+      const sp = splitDifference(d.message);
+      return h('tr', { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
+        h('td', {}, d.iface ?? (sp.iface || '(node)')), h('td', {}, sp.file || '—'), h('td', {}, sp.kernel),
+        h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? 'not in effect' : 'tolerated'));
+    });
+    body.replaceChildren(
+      h('p', {}, v.ok ? 'The configuration is in effect; these differences are tolerated:' : 'The kernel does not run what the live file says:'),
+      h('table', { class: 'drift-table', id: 'drift-table' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Interface'), h('th', { scope: 'col' }, 'The file says'), h('th', { scope: 'col' }, 'The kernel has'), h('th', { scope: 'col' }, 'Effect'))),
+        h('tbody', {}, ...rows)),
+      h('p', { class: 'muted' }, 'Repair re-applies the live file (ifreload): what the kernel can make comes back as the file says. What this kernel cannot make (a missing driver) stays listed here.'),
+    );
+  };
+  render(await verify());
+  again.addEventListener('click', () => { body.textContent = 'Checking…'; void verify().then(render); });
+  repair.addEventListener('click', () => {
+    repair.disabled = true;
+    again.disabled = true;
+    const log = h('div', { class: 'tasklog', id: 'drift-log', 'aria-label': 'Task log', tabindex: 0 });
+    body.replaceChildren(h('p', { role: 'status' }, 'Re-applying the live file…'), log);
+    call<string>('PUT', `/nodes/${state.node}/network`)
+      .then((r) => followTask(state.node, r.data, log))
+      .then(async (exit) => {
+        const v = await verify();
+        render(v);
+        body.prepend(h('p', { class: exit === 'OK' ? 'good' : 'bad', id: 'drift-repaired' }, exit === 'OK' ? 'Re-applied.' : `Re-apply failed: ${exit}`));
+        again.disabled = false;
+        await reload();
+      })
+      .catch((e: Error) => { body.prepend(h('p', { class: 'bad' }, `Repair refused: ${e.message}`)); again.disabled = false; });
+  });
 }
 
 if (currentSession()) void start();
