@@ -173,6 +173,53 @@ test('an unconfirmed apply rolls back by itself, the page says so and offers the
   assert.deepEqual(errors, []);
 });
 
+test('a physical NIC is edited as Proxmox VE allows; ports are picked from the node\'s NICs, an unknown one is flagged; remove names what depends', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  await p.click('[data-testid="row-eno3"]');
+  assert.equal(await p.locator('#btn-edit').isDisabled(), false, 'a NIC can be edited');
+  await p.click('#btn-edit');
+  await p.waitForSelector('#edit-dialog #eth-hint');
+  assert.equal(await p.locator('#f-iface').getAttribute('readonly'), '');
+  await p.fill('#f-mtu', '9000');
+  await p.fill('#f-comments', 'spare 10G port');
+  await shot(p, '09-nic-edit');
+  await p.click('#edit-ok');
+  await p.waitForSelector('#edit-dialog', { state: 'detached' });
+  await p.waitForSelector('#pending-diff');
+  const diff = await p.textContent('#pending-diff') ?? '';
+  assert.match(diff, /iface eno3 inet manual/);
+  assert.match(diff, /\+\s+mtu 9000/);
+  // a bridge whose ports are picked from the NICs
+  await p.click('#btn-create');
+  await p.click('#create-bridge');
+  await p.waitForSelector('#edit-dialog');
+  assert.equal(await p.locator('[data-testid="pick-bridge_ports-eno1"]').count(), 1);
+  await p.click('[data-testid="pick-bridge_ports-eno3"]');
+  assert.equal(await p.inputValue('#f-bridge_ports'), 'eno3');
+  assert.equal(await p.getAttribute('[data-testid="pick-bridge_ports-eno3"]', 'aria-pressed'), 'true');
+  await p.fill('#f-bridge_ports', 'eno3 eno9');
+  await p.waitForSelector('#f-bridge_ports-warn:has-text("Not a device of this node: eno9")');
+  await shot(p, '10-port-picker');
+  await p.click('[data-testid="edit-cancel"]');
+  // remove the management bridge: the NAT rules naming it and the gateway are listed
+  await p.click('[data-testid="row-vmbr0"]');
+  await p.click('#btn-remove');
+  await p.waitForSelector('#remove-deps');
+  const deps = await p.textContent('#remove-deps') ?? '';
+  assert.match(deps, /vmbr2: NAT rule naming vmbr0/);
+  assert.match(deps, /vmbr2: port forward \(NAT rule\) naming vmbr0/);
+  assert.match(deps, /vmbr0: the node's default gateway 192\.0\.2\.1/);
+  await shot(p, '11-remove-deps');
+  await p.click('[data-testid="remove-dialog-no"]');
+  await p.click('#btn-revert');
+  await p.click('[data-testid="revert-dialog-yes"]');
+  await p.waitForSelector('#pending', { state: 'hidden' });
+  await ctx.close();
+});
+
 test('drift badge opens the differences (interface, file, kernel) and Repair brings the kernel back', async (t) => {
   if (!skipUnlessReady(t)) return;
   const ctx = await context();

@@ -76,3 +76,27 @@ test('drift panel: each verify difference splits into interface, what the file s
   assert.deepEqual(by(/port eno1/), { iface: 'vmbr0', file: 'port eno1', kernel: 'eno1 in no bridge or bond' });
   assert.deepEqual(splitDifference('vmbr0: something new'), { iface: 'vmbr0', file: '', kernel: 'something new' });
 });
+
+test('dependents: hook lines naming the interface, the default gateway, the admin\'s own connection', () => {
+  const l: Iface[] = [
+    { iface: 'eno1', type: 'eth' },
+    { iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', cidr: '192.0.2.50/24', gateway: '192.0.2.1' },
+    { iface: 'vmbr0.5', type: 'vlan' },
+    { iface: 'vmbr2', type: 'bridge', cidr: '10.10.10.1/24', options: ['post-up iptables -t nat -A POSTROUTING -s 10.10.10.0/24 -o vmbr0 -j MASQUERADE', 'post-up ip route add 10.20.0.0/16 via 10.10.10.2 dev vmbr2', 'post-up echo vmbr0x'] },
+    { iface: 'vmbr3', type: 'bridge', options: ['post-up ip route add 203.0.113.7/32 dev vmbr0'] },
+  ];
+  const d = dependents(l, 'vmbr0', '192.0.2.50');
+  const hows = d.map((x) => `${x.iface}: ${x.how}`);
+  assert.ok(hows.includes('vmbr2: NAT rule naming vmbr0: iptables -t nat -A POSTROUTING -s 10.10.10.0/24 -o vmbr0 -j MASQUERADE'), hows.join('\n'));
+  assert.ok(hows.includes('vmbr3: route naming vmbr0: ip route add 203.0.113.7/32 dev vmbr0'));
+  assert.ok(hows.some((x) => x.startsWith("vmbr0: the node's default gateway 192.0.2.1")));
+  assert.ok(hows.some((x) => x.startsWith('vmbr0: your own connection to this page (192.0.2.50) goes through vmbr0')));
+  assert.ok(hows.includes('vmbr0.5: VLAN raw device'));
+  // vmbr0x is another name; vmbr0.5 is the VLAN, not a hook
+  assert.equal(hows.filter((x) => x.includes('echo')).length, 0);
+  // the port under the management bridge carries the connection too
+  assert.ok(dependents(l, 'eno1', '192.0.2.50').some((x) => /your own connection .* goes through vmbr0, which runs over eno1/.test(x.how)));
+  assert.ok(!dependents(l, 'eno1', '10.0.0.9').some((x) => /your own connection/.test(x.how)));
+  // its own NAT rule goes with vmbr2
+  assert.ok(dependents(l, 'vmbr2').some((x) => x.iface === 'vmbr2' && /^its own NAT rule goes with it/.test(x.how)));
+});

@@ -109,9 +109,20 @@ test('bond dialog fields follow the mode; VLAN name fills raw device and tag; re
   await page.click('#btn-remove');
   await page.waitForSelector('#remove-deps');
   const deps = await page.textContent('#remove-deps') ?? '';
-  assert.match(deps, /bond0\.50 \(VLAN raw device\)/);
-  assert.match(deps, /vmbr1 \(bridge port\)/);
+  assert.match(deps, /bond0\.50: VLAN raw device/);
+  assert.match(deps, /vmbr1: bridge port/);
   await shot(page, '06-remove-deps');
+  await page.click('[data-testid="remove-dialog-no"]');
+  // the management bridge: the NAT rules and the port forward of vmbr2 name it, and it holds the gateway
+  await page.click('[data-testid="row-vmbr0"]');
+  await page.click('#btn-remove');
+  await page.waitForSelector('#remove-deps');
+  const deps0 = await page.textContent('#remove-deps') ?? '';
+  assert.match(deps0, /vmbr2: NAT rule naming vmbr0: iptables -t nat -A POSTROUTING -s 10\.10\.10\.0\/24 -o vmbr0/);
+  assert.match(deps0, /vmbr2: port forward \(NAT rule\) naming vmbr0: iptables -t nat -A PREROUTING -i vmbr0/);
+  assert.match(deps0, /vmbr0: the node's default gateway 192\.0\.2\.1/);
+  assert.doesNotMatch(deps0, /No other interface/);
+  await shot(page, '06b-remove-vmbr0-deps');
   await page.click('[data-testid="remove-dialog-no"]');
   await page.click('#btn-revert');
   await page.click('[data-testid="revert-dialog-yes"]');

@@ -2,7 +2,7 @@
 import { ApiError, call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
-import { diffLines, vlanFromName, words } from './logic.ts';
+import { diffLines, freeSubnet, vlanFromName, words } from './logic.ts';
 import type { Iface } from './logic.ts';
 
 /** Coloured unified diff. */
@@ -98,7 +98,7 @@ export function wizard(ctx: WizardCtx): HTMLElement {
       h('h3', {}, MODES[mode].title),
       mode === 'bridged' ? [field('bridge', 'Bridge', nextBridge()), field('ports', 'Ports', '', 'the NIC(s) that go to the LAN, space or comma separated'), field('cidr', 'Host address (CIDR)', '', 'e.g. 192.168.1.10/24'), field('gateway', 'Gateway')] : null,
       mode === 'routed' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Host address in the routed subnet (CIDR)', '', 'e.g. 203.0.113.1/29 — guests use the other addresses, gateway = this one')] : null,
-      mode === 'nat' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Private network (host address, CIDR)', '10.10.10.1/24'),
+      mode === 'nat' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Private network (host address, CIDR)', freeSubnet(ctx.list), 'a private subnet no interface of this node uses yet'),
         field('forward', 'Port forwards', '', 'comma separated, e.g. tcp/2222=10.10.10.100:22, tcp/8080=10.10.10.101:80')] : null,
       h('div', { class: 'form-error', id: 'wizard-error', role: 'alert' }),
       h('button', { type: 'submit', class: 'primary', 'data-testid': 'wizard-submit' }, 'Stage this setup'));
@@ -195,12 +195,36 @@ export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void>
     box.replaceChildren(h('p', { class: 'muted', id: 'ipv6-unsupported' }, (e instanceof ApiError && (e.status === 501 || e.status === 400)) ? 'This server does not offer the IPv6 switch yet.' : `Cannot read the IPv6 state: ${(e as Error).message}`));
     return;
   }
-  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: !st.disabled });
-  const msg = h('p', { role: 'status', id: 'ipv6-msg' }, `File: ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'}; running: ${JSON.stringify(st.running ?? 'unknown')}`);
-  sw.addEventListener('change', () => {
-    call('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1 })
-      .then(() => ipv6Panel(ctx, box))
-      .catch((e: Error) => { msg.textContent = `Not changed: ${e.message}`; sw.checked = !sw.checked; });
-  });
-  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, 'IPv6 enabled on this node')), msg);
+  const enabled = !st.disabled;
+  const running = st.running && typeof st.running === 'object' ? Object.entries(st.running as Record<string, string | null>) : [];
+  const runText = running.length
+    ? running.map(([k, v]) => `${k} = ${v ?? 'unreadable'}${v === '1' ? ' (IPv6 off)' : v === '0' ? ' (IPv6 on)' : ''}`).join('; ')
+    : 'not known (this backend runs no kernel here)';
+  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: enabled });
+  const state = h('p', { id: 'ipv6-state' }, `Saved setting: IPv6 is ${enabled ? 'enabled' : 'disabled'} on this node (${enabled ? `no file ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'}` : `file ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'} disables it`}). Running kernel: ${runText}.`);
+  const msg = h('p', { role: 'status', id: 'ipv6-msg' });
+  const save = h('button', { type: 'button', class: 'primary', id: 'ipv6-save', 'data-testid': 'ipv6-save', disabled: true }, 'Save (at next boot)');
+  const now = h('button', { type: 'button', id: 'ipv6-now', 'data-testid': 'ipv6-now', disabled: true }, 'Save and apply now');
+  const undo = h('button', { type: 'button', id: 'ipv6-undo', disabled: true }, 'Cancel');
+  // the switch stages a change; nothing is written until Save
+  const staged = (): void => {
+    const changed = sw.checked !== enabled;
+    save.disabled = !changed;
+    now.disabled = !changed || !running.length;
+    undo.disabled = !changed;
+    msg.className = changed ? 'warn' : '';
+    msg.textContent = changed ? `Staged: IPv6 ${sw.checked ? 'enabled' : 'disabled'}. It takes effect at the next boot (Save), or at once (Save and apply now${running.length ? '' : ': not here, no kernel runs under this backend'}).` : '';
+  };
+  const put = (apply: boolean): void => {
+    save.disabled = true;
+    now.disabled = true;
+    call<{ message?: string }>('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1, ...(apply ? { now: 1 } : {}) })
+      .then(async (r) => { await ipv6Panel(ctx, box); const m = box.querySelector('#ipv6-msg'); if (m) { m.className = 'good'; m.textContent = `Saved: ${r.data.message ?? ''}`; } })
+      .catch((e: Error) => { msg.className = 'bad'; msg.textContent = `Not changed: ${e.message}`; staged(); });
+  };
+  sw.addEventListener('change', staged);
+  save.addEventListener('click', () => put(false));
+  now.addEventListener('click', () => put(true));
+  undo.addEventListener('click', () => { sw.checked = enabled; staged(); });
+  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, 'IPv6 enabled on this node')), state, msg, h('div', { class: 'toolbar' }, undo, save, now));
 }

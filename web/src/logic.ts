@@ -74,16 +74,70 @@ export function members(i: Iface): string {
   return String(i.bridge_ports ?? i.slaves ?? i.ovs_ports ?? i.ovs_bonds ?? '');
 }
 
-/** The interfaces that refer to `name`: bridges with it as a port, bonds with it as a slave, VLANs on it. */
-export function dependents(list: readonly Iface[], name: string): { iface: string; how: string }[] {
+/** The hook lines (`post-up ...` etc.) of an interface, from the API's `options`/`options6`. */
+function hookLines(i: Iface): string[] {
+  const all = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(String);
+  return all.filter((l) => /^(pre-up|up|post-up|pre-down|down|post-down)\s/.test(l));
+}
+
+const escapeRe = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** What a hook line is, for people: a NAT rule, a port forward, a route, a firewall rule, a command. */
+export function hookKind(line: string): string {
+  if (/\biptables\b.*-t\s+nat\b.*\bDNAT\b/.test(line) || /\bnft\b.*\bdnat\b/.test(line)) return 'port forward (NAT rule)';
+  if (/\biptables\b.*-t\s+nat\b/.test(line) || /\bnft\b.*\b(masquerade|snat)\b/.test(line)) return 'NAT rule';
+  if (/\bip\s+(-\d\s+)?route\b|\broute\s+add\b/.test(line)) return 'route';
+  if (/\b(ip6?tables|nft|ebtables)\b/.test(line)) return 'firewall rule';
+  return 'hook command';
+}
+
+/** A hook line as people read it: the command after `post-up`, the `-C ... ||` check dropped, cut at 120 characters. */
+export function shortHook(line: string): string {
+  let c = line.replace(/^\S+\s+/, '');
+  const alt = /^(.*?)\s*2>\/dev\/null\s*\|\|\s*(.*)$/.exec(c);
+  if (alt && /\s-C\s/.test(alt[1]!)) c = alt[2]!;
+  return c.length > 120 ? `${c.slice(0, 119)}…` : c;
+}
+
+/** The interfaces under `name` (its ports, slaves, raw device), transitively. */
+function lowers(list: readonly Iface[], name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return [];
+  seen.add(name);
+  const i = list.find((x) => x.iface === name);
+  if (!i) return [];
+  const direct = [...words(i.bridge_ports), ...words(i.slaves), ...(i['vlan-raw-device'] ? [String(i['vlan-raw-device'])] : i.type === 'vlan' && vlanFromName(i.iface)?.raw ? [vlanFromName(i.iface)!.raw!] : [])];
+  return [...direct, ...direct.flatMap((d) => lowers(list, d, seen))];
+}
+
+/**
+ * What depends on `name`, for the Remove dialog: bridges with it as a port, bonds with it as a
+ * slave, VLANs on it; hook lines of any interface that name it (NAT rules, port forwards,
+ * routes, firewall rules); the default gateway when it holds one; and the admin's own
+ * connection when `host` (the address this page was reached on) is on it or on an interface
+ * above it.
+ */
+export function dependents(list: readonly Iface[], name: string, host?: string): { iface: string; how: string }[] {
   const out: { iface: string; how: string }[] = [];
+  const re = new RegExp(`(^|[^\\w.-])${escapeRe(name)}($|[^\\w.-])`);
   for (const i of list) {
-    if (i.iface === name) continue;
+    if (i.iface === name) {
+      for (const g of [i.gateway, i.gateway6]) if (g) out.push({ iface: name, how: `the node's default gateway ${String(g)}: removing ${name} removes the default route` });
+      for (const l of hookLines(i)) if (!/^(pre-down|down|post-down)\s/.test(l) && /\b(iptables|nft|ip6tables|ip\s+(-\d\s+)?route|route\s+add)\b/.test(l)) out.push({ iface: name, how: `its own ${hookKind(l)} goes with it: ${shortHook(l)}` });
+      continue;
+    }
     if (words(i.bridge_ports).includes(name)) out.push({ iface: i.iface, how: 'bridge port' });
     if (words(i.slaves).includes(name)) out.push({ iface: i.iface, how: 'bond slave' });
     if (i['bond-primary'] === name) out.push({ iface: i.iface, how: 'bond primary' });
     const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
     if (raw === name) out.push({ iface: i.iface, how: 'VLAN raw device' });
+    // the up lines say what is set up; their down lines only undo it
+    for (const l of hookLines(i)) if (re.test(l) && !/^(pre-down|down|post-down)\s/.test(l)) out.push({ iface: i.iface, how: `${hookKind(l)} naming ${name}: ${shortHook(l)}` });
+  }
+  const h = host?.replace(/^\[|\]$/g, '');
+  if (h) {
+    const holder = list.find((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h);
+    if (holder && (holder.iface === name || lowers(list, holder.iface).includes(name)))
+      out.push({ iface: holder.iface, how: `your own connection to this page (${h}) goes through ${holder.iface === name ? name : `${holder.iface}, which runs over ${name}`}: removing it cuts you off` });
   }
   return out;
 }
@@ -247,4 +301,25 @@ export function splitDifference(message: string): { iface: string; file: string;
   if ((x = /^sysctl (\S+) is (\S+), the file's hook lines set (\S+)$/.exec(message))) return { iface: '', file: `sysctl ${x[1]} = ${x[3]}`, kernel: `${x[1]} = ${x[2]}` };
   if ((x = /^is not a (bond|VLAN device) in the kernel \(kind (.*)\)$/.exec(rest))) return { iface, file: `a ${x[1]}`, kernel: `kind ${x[2]}` };
   return { iface, file: '', kernel: rest };
+}
+
+function v4Range(cidr: string): [number, number] | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(cidr.trim());
+  if (!m) return null;
+  const ip = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+  const p = m[5] === undefined ? 32 : Number(m[5]);
+  const size = 2 ** (32 - p);
+  const start = Math.floor(ip / size) * size;
+  return [start, start + size - 1];
+}
+
+/** A private /24 for a new NAT network (host address .1) that no interface's address overlaps. */
+export function freeSubnet(list: readonly Iface[]): string {
+  const used = list.flatMap((i) => [i.cidr, i.address].filter((x): x is string => typeof x === 'string')).map(v4Range).filter((r): r is [number, number] => r !== null);
+  for (let n = 10; n < 255; n++) {
+    const c = `10.${n}.${n}.1/24`;
+    const [a, b] = v4Range(c)!;
+    if (!used.some(([x, y]) => x <= b && a <= y)) return c;
+  }
+  return '10.10.10.1/24';
 }

@@ -92,7 +92,7 @@ async function start(): Promise<void> {
 function buildShell(): void {
   const s = currentSession();
   grid = new Grid({
-    onSelect: (i) => { buttons.edit!.disabled = !i || !['bridge', 'bond', 'vlan'].includes(i.type); buttons.remove!.disabled = !i; },
+    onSelect: (i) => { buttons.edit!.disabled = !i || !EDITABLE.includes(i.type); buttons.remove!.disabled = !i; },
     onOpen: (i) => edit(i),
     onDelete: (i) => void remove(i),
   });
@@ -179,20 +179,23 @@ function editCtx(): { node: string; list: Iface[]; digest: string | undefined; d
   return { node: state.node, list: state.list, digest: state.digest, done: reload };
 }
 
+/** Types the Edit dialog handles (physical NICs as Proxmox VE allows: autostart, addresses, gateway, MTU, comment). */
+const EDITABLE = ['bridge', 'bond', 'vlan', 'eth'];
+
 function edit(i: Iface): void {
-  if (!['bridge', 'bond', 'vlan'].includes(i.type)) {
-    toast(`${i.iface} is a ${i.type} interface: only bridges, bonds and VLANs are edited here.`, 'info');
+  if (!EDITABLE.includes(i.type)) {
+    toast(`${i.iface} is of type ${i.type}: bridges, bonds, VLANs and network devices are edited here.`, 'info');
     return;
   }
   openEditor(editCtx(), i.type, i);
 }
 
 async function remove(i: Iface): Promise<void> {
-  const deps = dependents(state.list, i.iface);
+  const deps = dependents(state.list, i.iface, location.hostname);
   const body = h('div', { id: 'remove-body' },
     h('p', {}, `Remove ${i.iface}? The change is staged; nothing happens on the node until you apply.`),
-    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, `These interfaces refer to ${i.iface} and will be left pointing at nothing:`),
-      h('ul', {}, ...deps.map((d) => h('li', {}, `${d.iface} (${d.how})`)))) : h('p', { class: 'muted' }, 'No other interface refers to it.'));
+    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, `What depends on ${i.iface} (left pointing at nothing, or gone with it):`),
+      h('ul', {}, ...deps.map((d) => h('li', {}, h('strong', {}, d.iface), `: ${d.how}`)))) : h('p', { class: 'muted', id: 'remove-nodeps' }, 'Nothing else refers to it: no interface, hook line, NAT rule, route or gateway, and not your own connection.'));
   if (!(await confirmDialog('remove-dialog', `Remove ${i.iface}`, body, 'Remove', true))) return;
   try {
     await call('DELETE', `/nodes/${state.node}/network/${encodeURIComponent(i.iface)}`, state.digest ? { digest: state.digest } : {});
