@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressMove, bondMode, checkField, dependents, diffLines, freeName, splitDifference, vlanFromName } from '../../web/src/logic.ts';
+import { addressMove, bondMode, checkField, dependents, diffLines, freeName, layoutTopology, splitDifference, vlanFromName } from '../../web/src/logic.ts';
 import { modelOf } from '../../src/apply/pipeline.ts';
 import { emptyKernelState } from '../../src/apply/state.ts';
 import { verifyState } from '../../src/apply/verify.ts';
@@ -99,4 +99,49 @@ test('dependents: hook lines naming the interface, the default gateway, the admi
   assert.ok(!dependents(l, 'eno1', '10.0.0.9').some((x) => /your own connection/.test(x.how)));
   // its own NAT rule goes with vmbr2
   assert.ok(dependents(l, 'vmbr2').some((x) => x.iface === 'vmbr2' && /^its own NAT rule goes with it/.test(x.how)));
+});
+
+/** Segment (p1,p2) crosses segment (p3,p4) strictly inside both. */
+function cross(p1: number[], p2: number[], p3: number[], p4: number[]): boolean {
+  const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
+  const d1 = d(p3, p4, p1), d2 = d(p3, p4, p2), d3 = d(p1, p2, p3), d4 = d(p1, p2, p4);
+  return d1 * d2 < 0 && d3 * d4 < 0;
+}
+
+test('topology layout: layered, no line crosses a box or another line (demo file shapes)', () => {
+  const demo: Iface[] = [
+    { iface: 'eno1', type: 'eth' }, { iface: 'eno2', type: 'eth' }, { iface: 'eno3', type: 'eth' },
+    { iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', cidr: '192.0.2.50/24', gateway: '192.0.2.1' },
+    { iface: 'bond0', type: 'bond', slaves: 'eno2 eno3' },
+    { iface: 'bond0.50', type: 'vlan' },
+    { iface: 'vmbr1', type: 'bridge', bridge_ports: 'bond0' },
+    { iface: 'vmbr2', type: 'bridge', options: ['post-up iptables -t nat -A POSTROUTING -s 10.10.10.0/24 -o vmbr0 -j MASQUERADE', 'post-up iptables -t nat -A PREROUTING -i vmbr0 -p tcp --dport 8022 -j DNAT --to-destination 10.10.10.20:22'] },
+    { iface: 'vmbr9', type: 'bridge' },
+    { iface: 'eno1.7', type: 'vlan' },
+    { iface: 'vmbr7', type: 'bridge', bridge_ports: 'eno1.7 eno3' },
+  ];
+  const lay = layoutTopology(demo);
+  const at = (n: string) => lay.nodes.find((x) => x.id === n)!;
+  // stacking goes left to right
+  assert.ok(at('eno2').layer < at('bond0').layer && at('bond0').layer < at('vmbr1').layer && at('bond0').layer < at('bond0.50').layer);
+  assert.ok(at('vmbr0').layer < at('vmbr2').layer, 'NAT bridge right of the bridge it goes out through');
+  assert.ok(lay.edges.some((e) => e.kind === 'nat' && e.from === 'vmbr0' && e.to === 'vmbr2'));
+  assert.ok(lay.edges.some((e) => e.kind === 'forward'));
+  assert.ok(lay.edges.some((e) => e.kind === 'gateway' && e.from === 'vmbr0'));
+  const segs = lay.edges.flatMap((e) => e.points.slice(1).map((p, k) => ({ e, a: e.points[k]!, b: p })));
+  for (const { e, a, b } of segs) {
+    for (const n of lay.nodes) {
+      if (n.id === e.from || n.id === e.to) continue;
+      const corners = [[n.x, n.y], [n.x + n.w, n.y], [n.x + n.w, n.y + n.h], [n.x, n.y + n.h]];
+      const inside = (p: number[]) => p[0]! > n.x && p[0]! < n.x + n.w && p[1]! > n.y && p[1]! < n.y + n.h;
+      const hits = inside(a) || inside(b) || corners.some((c, k) => cross(a, b, c, corners[(k + 1) % 4]!));
+      assert.ok(!hits, `edge ${e.from}→${e.to} crosses the box of ${n.id}`);
+    }
+  }
+  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++) {
+    if (segs[i]!.e === segs[j]!.e) continue;
+    assert.ok(!cross(segs[i]!.a, segs[i]!.b, segs[j]!.a, segs[j]!.b), `${segs[i]!.e.from}→${segs[i]!.e.to} crosses ${segs[j]!.e.from}→${segs[j]!.e.to}`);
+  }
+  // boxes do not overlap
+  for (const a of lay.nodes) for (const b of lay.nodes) if (a !== b) assert.ok(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y, `${a.id} overlaps ${b.id}`);
 });

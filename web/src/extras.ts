@@ -2,7 +2,7 @@
 import { ApiError, call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
-import { diffLines, freeSubnet, vlanFromName, words } from './logic.ts';
+import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
 
 /** Coloured unified diff. */
@@ -14,48 +14,44 @@ export function diffView(diff: string, id: string): HTMLElement {
 
 const MAX_TOPO = 400;
 
-/** NICs → bonds → bridges → VLANs as SVG columns, edges for membership, colour for link state. */
-export function topology(list: readonly Iface[]): HTMLElement {
-  const layer = (i: Iface): number => (i.type === 'eth' ? 0 : i.type === 'bond' ? 1 : i.type === 'bridge' ? 2 : i.type === 'vlan' ? 3 : -1);
-  const shown = list.filter((i) => layer(i) >= 0).slice(0, MAX_TOPO);
-  const cols: Iface[][] = [[], [], [], []];
-  for (const i of shown) cols[layer(i)]!.push(i);
-  const W = 190, GAP = 70, RH = 34, BH = 24;
-  const rows = Math.max(1, ...cols.map((c) => c.length));
-  const width = 4 * W + 3 * GAP + 20;
-  const height = rows * RH + 50;
-  const pos = new Map<string, { x: number; y: number }>();
-  cols.forEach((c, ci) => c.forEach((i, ri) => pos.set(i.iface, { x: 10 + ci * (W + GAP), y: 40 + ri * RH })));
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': 'topo-title', id: 'topology-svg', 'data-testid': 'topology-svg' });
-  svg.append(s('title', { id: 'topo-title' }, 'Topology: network devices, bonds, bridges and VLANs, with the links between them'));
-  ['Network devices', 'Bonds', 'Bridges', 'VLANs'].forEach((t, ci) => svg.append(s('text', { x: 10 + ci * (W + GAP), y: 20, class: 'topo-head' }, t)));
-  const edge = (from: string, to: string): void => {
-    const a = pos.get(from), b = pos.get(to);
-    if (!a || !b) return;
-    const [x1, y1, x2, y2] = a.x < b.x ? [a.x + W, a.y + BH / 2, b.x, b.y + BH / 2] : [b.x + W, b.y + BH / 2, a.x, a.y + BH / 2];
-    const mx = (x1 + x2) / 2;
-    svg.append(s('path', { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, class: 'topo-edge' }));
-  };
-  for (const i of shown) {
-    for (const p of words(i.bridge_ports)) edge(p, i.iface);
-    for (const p of words(i.slaves)) edge(p, i.iface);
-    const raw = i['vlan-raw-device'] ?? vlanFromName(i.iface)?.raw;
-    if (i.type === 'vlan' && raw) edge(raw, i.iface);
+const EDGE_NAMES: Record<string, string> = { member: 'port / slave / raw device', nat: 'NAT (masquerade) out through', forward: 'port forward from', route: 'route via', gateway: 'default route' };
+
+/**
+ * The topology: a layered picture (see layoutTopology) — no line crosses a box. Every node is a
+ * button (Tab, Enter/Space or a click opens Edit); NAT, port-forward and route relations from
+ * hook lines and the default gateway are drawn as dashed edges.
+ */
+export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): HTMLElement {
+  const shown = list.slice(0, MAX_TOPO);
+  const lay = layoutTopology(shown);
+  const svg = s('svg', { viewBox: `0 0 ${lay.width} ${lay.height}`, width: lay.width, height: lay.height, role: 'group', 'aria-labelledby': 'topo-title', id: 'topology-svg', 'data-testid': 'topology-svg' });
+  svg.append(s('title', { id: 'topo-title' }, 'Topology: network devices on the left, what is stacked on them to the right'));
+  for (const e of lay.edges) {
+    const d = e.points.map(([x, y], k) => `${k ? 'L' : 'M'}${x},${y}`).join(' ');
+    const p = s('path', { d, class: `topo-edge edge-${e.kind}`, 'data-from': e.from, 'data-to': e.to, 'data-kind': e.kind });
+    p.append(s('title', {}, `${e.from} → ${e.to}: ${EDGE_NAMES[e.kind] ?? e.kind}`));
+    svg.append(p);
   }
-  for (const i of shown) {
-    const p = pos.get(i.iface)!;
-    const st = i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
-    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i.iface });
-    g.append(s('title', {}, `${i.iface}: link ${st}${i.cidr ? `, ${i.cidr}` : ''}`));
-    g.append(s('rect', { x: p.x, y: p.y, width: W, height: BH, rx: 5 }));
-    g.append(s('circle', { cx: p.x + 12, cy: p.y + BH / 2, r: 4, class: 'dot' }));
-    g.append(s('text', { x: p.x + 22, y: p.y + 16 }, `${i.iface}${i.cidr ? `  ${i.cidr}` : ''}`));
+  for (const n of lay.nodes) {
+    const i = n.iface;
+    const st = !i ? 'gw' : i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
+    const label = i ? `${i.iface}, ${typeLabel(i.type)}, link ${st}${i.cidr ? `, ${i.cidr}` : ''}` : n.label;
+    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i?.iface ?? '', 'data-node': n.id, ...(i ? { tabindex: 0, role: 'button', 'aria-label': `${label}: open Edit` } : { role: 'img', 'aria-label': n.label }) });
+    g.append(s('title', {}, label));
+    g.append(s('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 5 }));
+    if (i) g.append(s('circle', { cx: n.x + 12, cy: n.y + n.h / 2, r: 4, class: 'dot' }));
+    g.append(s('text', { x: n.x + (i ? 22 : 10), y: n.y + 17 }, n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label));
+    if (i && onOpen) {
+      g.addEventListener('click', () => onOpen(i));
+      g.addEventListener('keydown', (ev) => { const k = (ev as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { ev.preventDefault(); onOpen(i); } });
+    }
     svg.append(g);
   }
   const wrap = h('div', { class: 'topo-wrap' });
   wrap.append(svg);
   return h('div', {},
     h('p', { class: 'legend' }, h('span', { class: 'lg up' }, 'link up'), h('span', { class: 'lg down' }, 'link down'), h('span', { class: 'lg unknown' }, 'state unknown (not running here)'),
+      h('span', { class: 'lg-edge nat' }, 'NAT / port forward'), h('span', { class: 'lg-edge gateway' }, 'default gateway'),
       list.length > MAX_TOPO ? ` — showing the first ${MAX_TOPO} of ${list.length}` : ''),
     wrap);
 }

@@ -323,3 +323,177 @@ export function freeSubnet(list: readonly Iface[]): string {
   }
   return '10.10.10.1/24';
 }
+
+// ---------------------------------------------------------------- topology layout
+
+export interface TopoNode {
+  id: string;
+  /** The interface, or undefined for a drawn relation's end (the default gateway) and waypoints. */
+  iface?: Iface;
+  label: string;
+  kind: 'iface' | 'gateway' | 'dummy';
+  layer: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface TopoEdge {
+  from: string;
+  to: string;
+  /** member: port/slave/raw device; nat, forward, route: hook lines; gateway: the default route. */
+  kind: 'member' | 'nat' | 'forward' | 'route' | 'gateway';
+  label?: string;
+  points: [number, number][];
+}
+
+export interface TopoLayout {
+  nodes: TopoNode[];
+  edges: TopoEdge[];
+  width: number;
+  height: number;
+}
+
+/**
+ * A layered layout (Sugiyama style, our own): every interface sits one layer right of the
+ * highest device under it (NICs left, then bonds, bridges, VLANs as the stacking says); NAT,
+ * port-forward and route relations from hook lines and the default gateway are edges too, to the
+ * right of the interface they go out through. An edge longer than one layer gets a waypoint in
+ * each layer it passes, which takes a row like a box, so no line crosses a box; the order in each
+ * layer comes from barycentre sweeps, keeping the order with the fewest crossings.
+ */
+export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: number; gapX?: number; gapY?: number } = {}): TopoLayout {
+  const W = opts.w ?? 180, H = opts.h ?? 26, GX = opts.gapX ?? 70, GY = opts.gapY ?? 14;
+  const shown = list.filter((i) => ['eth', 'bond', 'bridge', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'].includes(i.type));
+  const byName = new Map(shown.map((i) => [i.iface, i]));
+  // relations: [lower, upper, kind, label]
+  const rel: [string, string, TopoEdge['kind'], string | undefined][] = [];
+  for (const i of shown) {
+    for (const p of [...words(i.bridge_ports), ...words(i.slaves), ...words(i.ovs_ports as string | undefined)]) if (byName.has(p)) rel.push([p, i.iface, 'member', undefined]);
+    const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
+    if (i.type === 'vlan' && raw && byName.has(raw)) rel.push([raw, i.iface, 'member', undefined]);
+  }
+  // hook lines of X naming Y: X's guests go out through Y (NAT, forwards) or X routes via Y
+  for (const i of shown) {
+    const lines = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(String).filter((l) => /^(pre-up|up|post-up)\s/.test(l));
+    const seen = new Set<string>();
+    for (const l of lines) {
+      const k = hookKind(l);
+      const kind: TopoEdge['kind'] | null = k === 'NAT rule' ? 'nat' : k.startsWith('port forward') ? 'forward' : k === 'route' ? 'route' : null;
+      if (!kind) continue;
+      for (const o of shown) {
+        if (o.iface === i.iface || seen.has(`${kind}:${o.iface}`)) continue;
+        if (new RegExp(`(^|[^\\w.-])${o.iface.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w.-])`).test(l)) {
+          seen.add(`${kind}:${o.iface}`);
+          rel.push([o.iface, i.iface, kind, kind === 'nat' ? 'NAT' : kind === 'forward' ? 'port forward' : 'route']);
+        }
+      }
+    }
+  }
+  const gateways = shown.filter((i) => i.gateway || i.gateway6);
+  // layers: longest path from the bottom, at least 1 for anything but a NIC
+  const lowersOf = new Map<string, string[]>();
+  for (const [lo, up] of rel) lowersOf.set(up, [...(lowersOf.get(up) ?? []), lo]);
+  const layer = new Map<string, number>();
+  const visiting = new Set<string>();
+  const layerOf = (n: string): number => {
+    const have = layer.get(n);
+    if (have !== undefined) return have;
+    if (visiting.has(n)) return 0; // a cycle (a broken file): cut it
+    visiting.add(n);
+    const i = byName.get(n)!;
+    let l = i.type === 'eth' ? 0 : 1;
+    for (const lo of lowersOf.get(n) ?? []) l = Math.max(l, layerOf(lo) + 1);
+    visiting.delete(n);
+    layer.set(n, l);
+    return l;
+  };
+  for (const i of shown) layerOf(i.iface);
+  const nodes = new Map<string, TopoNode>();
+  const mk = (id: string, kind: TopoNode['kind'], l: number, label: string, iface?: Iface): TopoNode => {
+    const n: TopoNode = { id, kind, layer: l, label, x: 0, y: 0, w: kind === 'dummy' ? 0 : W, h: H, ...(iface ? { iface } : {}) };
+    nodes.set(id, n);
+    return n;
+  };
+  for (const i of shown) mk(i.iface, 'iface', layer.get(i.iface)!, `${i.iface}${i.cidr ? `  ${i.cidr}` : ''}`, i);
+  const all: [string, string, TopoEdge['kind'], string | undefined][] = [...rel];
+  for (const g of gateways) {
+    const id = `gw:${g.iface}`;
+    mk(id, 'gateway', layer.get(g.iface)! + 1, `gateway ${String(g.gateway ?? g.gateway6)}`);
+    all.push([g.iface, id, 'gateway', 'default route']);
+  }
+  // split long edges into one-layer segments through waypoints
+  const segs: [string, string][] = [];
+  const chains: { from: string; to: string; kind: TopoEdge['kind']; label?: string; via: string[] }[] = [];
+  all.forEach(([lo, up, kind, label], k) => {
+    let a = nodes.get(lo)!, b = nodes.get(up)!;
+    if (a.layer > b.layer) [a, b] = [b, a];
+    if (a.layer === b.layer) { b.layer += 1; } // same layer (a relation between peers): push the upper right
+    const via: string[] = [];
+    let prev = a.id;
+    for (let l = a.layer + 1; l < b.layer; l++) {
+      const d = mk(`dummy:${k}:${l}`, 'dummy', l, '');
+      via.push(d.id);
+      segs.push([prev, d.id]);
+      prev = d.id;
+    }
+    segs.push([prev, b.id]);
+    chains.push({ from: a.id, to: b.id, kind, ...(label ? { label } : {}), via });
+  });
+  // a node pushed right may now sit left of its own uppers' layers: re-check once
+  for (const [a, b] of segs) if (nodes.get(b)!.layer <= nodes.get(a)!.layer) nodes.get(b)!.layer = nodes.get(a)!.layer + 1;
+  const maxL = Math.max(0, ...[...nodes.values()].map((n) => n.layer));
+  const layers: TopoNode[][] = Array.from({ length: maxL + 1 }, () => []);
+  for (const n of nodes.values()) layers[n.layer]!.push(n);
+  for (const L of layers) L.sort((a, b) => naturalCompare(a.id.replace(/^\w+:/, ''), b.id.replace(/^\w+:/, '')));
+  const down = new Map<string, string[]>(), up = new Map<string, string[]>();
+  for (const [a, b] of segs) {
+    const [lo, hi] = nodes.get(a)!.layer < nodes.get(b)!.layer ? [a, b] : [b, a];
+    up.set(lo, [...(up.get(lo) ?? []), hi]);
+    down.set(hi, [...(down.get(hi) ?? []), lo]);
+  }
+  const index = (): Map<string, number> => new Map(layers.flatMap((L) => L.map((n, i) => [n.id, i] as [string, number])));
+  const crossings = (): number => {
+    const pos = index();
+    let c = 0;
+    for (let l = 0; l < maxL; l++) {
+      const es = layers[l]!.flatMap((n) => (up.get(n.id) ?? []).map((u) => [pos.get(n.id)!, pos.get(u)!] as const));
+      for (let i = 0; i < es.length; i++) for (let j = i + 1; j < es.length; j++) if ((es[i]![0] - es[j]![0]) * (es[i]![1] - es[j]![1]) < 0) c++;
+    }
+    return c;
+  };
+  const sweep = (L: TopoNode[], nb: Map<string, string[]>): void => {
+    const pos = index();
+    const bary = new Map(L.map((n, i) => {
+      const ns = (nb.get(n.id) ?? []).map((x) => pos.get(x)!);
+      return [n.id, ns.length ? ns.reduce((a, b) => a + b, 0) / ns.length : i] as [string, number];
+    }));
+    L.sort((a, b) => bary.get(a.id)! - bary.get(b.id)!);
+  };
+  let best = layers.map((L) => [...L]);
+  let bestC = crossings();
+  for (let it = 0; it < 8 && bestC > 0; it++) {
+    for (let l = 1; l <= maxL; l++) sweep(layers[l]!, down);
+    for (let l = maxL - 1; l >= 0; l--) sweep(layers[l]!, up);
+    const c = crossings();
+    if (c < bestC) { bestC = c; best = layers.map((L) => [...L]); }
+  }
+  best.forEach((L, l) => { layers[l] = L; });
+  // coordinates: rows top-down per layer
+  for (const [l, L] of layers.entries()) L.forEach((n, i) => { n.x = 10 + l * (W + GX); n.y = 30 + i * (H + GY); });
+  const centre = (n: TopoNode, right: boolean): [number, number] => [n.kind === 'dummy' ? n.x + W / 2 : right ? n.x + n.w : n.x, n.y + H / 2];
+  const edges: TopoEdge[] = chains.map((c) => {
+    const ids = [c.from, ...c.via, c.to];
+    const pts: [number, number][] = [];
+    ids.forEach((id, k) => {
+      const n = nodes.get(id)!;
+      if (n.kind === 'dummy') { pts.push([n.x, n.y + H / 2], [n.x + W, n.y + H / 2]); return; }
+      pts.push(centre(n, k === 0));
+    });
+    return { from: c.from, to: c.to, kind: c.kind, ...(c.label ? { label: c.label } : {}), points: pts };
+  });
+  const real = [...nodes.values()].filter((n) => n.kind !== 'dummy');
+  const rows = Math.max(1, ...layers.map((L) => L.length));
+  return { nodes: real, edges, width: 20 + (maxL + 1) * (W + GX) - GX, height: 40 + rows * (H + GY) };
+}

@@ -169,7 +169,7 @@ function showTab(id: string): void {
   }
   const v = views[id]!;
   const ctx = { node: state.node, list: state.list, reload };
-  if (id === 'topology') v.replaceChildren(topology(state.list));
+  if (id === 'topology') v.replaceChildren(topology(state.list, edit));
   if (id === 'setup' && !v.firstChild) v.replaceChildren(wizard(ctx));
   if (id === 'history') void history(ctx, v);
   if (id === 'system') void ipv6Panel(ctx, v);
@@ -250,7 +250,7 @@ async function reload(): Promise<void> {
     pendingBox.replaceChildren(h('h2', {}, 'Pending changes ', h('span', { class: 'muted' }, '(staged in interfaces.new; use Apply Configuration to activate)')), diffView(state.changes, 'pending-diff'));
   } else pendingBox.replaceChildren();
   void checkDiagnostics(staged);
-  if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list));
+  if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list, edit));
 }
 
 async function checkDiagnostics(staged: boolean): Promise<void> {
