@@ -220,6 +220,35 @@ test('a physical NIC is edited as Proxmox VE allows; ports are picked from the n
   await ctx.close();
 });
 
+test('details panel: MAC, MTU, carrier, speed and counters from the running kernel, and a live traffic graph', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  const ctx = await context();
+  const p = await page(ctx);
+  await login(p);
+  await p.click('[data-testid="row-vmbr0"]');
+  await p.click('#btn-details');
+  await p.waitForSelector('#details-mac');
+  // the oracle: ip itself, in the demo's namespace
+  const ns = demo!.namespaces().find((n) => !n.endsWith('-peer'))!;
+  const ip = JSON.parse(spawnSync('ip', ['-n', ns, '-j', 'link', 'show', 'dev', 'vmbr0'], { encoding: 'utf8' }).stdout) as { address: string; mtu: number }[];
+  assert.equal(await p.textContent('#details-mac'), ip[0]!.address);
+  assert.equal(await p.textContent('#details-mtu'), String(ip[0]!.mtu));
+  assert.match(await p.textContent('#details-carrier') ?? '', /^yes/);
+  const sent = async (): Promise<number> => Number((/^([\d,.\s]+) bytes/.exec(await p.textContent('#details-tx') ?? '')?.[1] ?? '0').replace(/\D/g, ''));
+  const before = await sent();
+  // traffic out of vmbr0: UDP to the (absent) gateway makes the kernel ARP for it
+  spawnSync('ip', ['netns', 'exec', ns, 'bash', '-c', 'for i in 1 2 3; do echo hi > /dev/udp/192.0.2.1/9; sleep 0.3; done'], { encoding: 'utf8' });
+  for (let i = 0; (await sent()) <= before; i++) {
+    assert.ok(i < 40, 'the sent counter did not grow');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await p.waitForSelector('#details-graph polyline.graph-tx');
+  assert.ok((await sent()) > before);
+  await shot(p, '12-details');
+  await p.click('[data-testid="details-close"]');
+  await ctx.close();
+});
+
 test('drift badge opens the differences (interface, file, kernel) and Repair brings the kernel back', async (t) => {
   if (!skipUnlessReady(t)) return;
   const ctx = await context();

@@ -190,19 +190,17 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
   await page.waitForSelector('#topology-svg');
   assert.ok(await page.locator('#topology-svg .topo-edge').count() >= 4);
   // geometry from the DOM: no line crosses a box other than its two ends', no two lines cross
-  const geo = await page.evaluate(() => {
-    const boxes = [...document.querySelectorAll('#topology-svg .topo-node')].map((g) => {
-      const r = g.querySelector('rect')!;
-      return { id: g.getAttribute('data-node') ?? g.getAttribute('data-iface') ?? '', x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) };
-    });
-    const edges = [...document.querySelectorAll('#topology-svg .topo-edge')].map((p) => {
-      const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
-      const pts: number[][] = [];
-      for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
-      return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
-    });
-    return { boxes, edges };
-  });
+  const boxes = await page.$$eval('#topology-svg .topo-node', (gs) => gs.map((g) => {
+    const r = g.querySelector('rect')!;
+    return { id: g.getAttribute('data-node') ?? '', x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) };
+  }));
+  const edges = await page.$$eval('#topology-svg .topo-edge', (ps) => ps.map((p) => {
+    const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+    const pts: number[][] = [];
+    for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
+    return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
+  }));
+  const geo = { boxes, edges };
   const cross = (p1: number[], p2: number[], p3: number[], p4: number[]): boolean => {
     const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
     return d(p3, p4, p1) * d(p3, p4, p2) < 0 && d(p1, p2, p3) * d(p1, p2, p4) < 0;

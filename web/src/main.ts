@@ -3,6 +3,7 @@ import { ApiError, call, currentSession, login, logout, setExpiredHandler } from
 import { confirmDialog, h, modal, toast } from './dom.ts';
 import { followTask, openApply } from './apply.ts';
 import { openEditor } from './edit.ts';
+import { openDetails } from './details.ts';
 import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
 import { dependents, splitDifference } from './logic.ts';
@@ -92,7 +93,7 @@ async function start(): Promise<void> {
 function buildShell(): void {
   const s = currentSession();
   grid = new Grid({
-    onSelect: (i) => { buttons.edit!.disabled = !i || !EDITABLE.includes(i.type); buttons.remove!.disabled = !i; },
+    onSelect: (i) => { buttons.edit!.disabled = !i || !EDITABLE.includes(i.type); buttons.remove!.disabled = !i; buttons.details!.disabled = !i; },
     onOpen: (i) => edit(i),
     onDelete: (i) => void remove(i),
   });
@@ -117,6 +118,7 @@ function buildShell(): void {
   document.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu(); });
   buttons = {
     edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, 'Edit'),
+    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: 'MAC, speed, carrier, counters and live traffic', onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, 'Details'),
     remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, 'Remove'),
     revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, 'Revert'),
     apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, 'Apply Configuration'),
@@ -148,7 +150,7 @@ function buildShell(): void {
   pendingBox = h('section', { class: 'pending', id: 'pending', 'data-testid': 'pending', 'aria-label': 'Pending changes', hidden: true });
   diagBox = h('div', { id: 'diagnostics', 'data-testid': 'diagnostics', 'aria-live': 'polite' });
   views.interfaces!.append(
-    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
+    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.details, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
     grid.el, diagBox, pendingBox);
   const header = h('header', { class: 'top' },
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` node ${state.node}`)),
