@@ -35,12 +35,14 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
   for (const n of lay.nodes) {
     const i = n.iface;
     const st = !i ? 'gw' : i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
-    const label = i ? `${i.iface}, ${typeLabel(i.type)}, link ${st}${i.cidr ? `, ${i.cidr}` : ''}` : n.label;
+    const shownText = n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label;
+    // the accessible name starts with the visible text (WCAG 2.5.3)
+    const label = i ? `${shownText.replace(/\s+/g, ' ')} — ${typeLabel(i.type)}, link ${st}` : n.label;
     const g = s('g', { class: `topo-node ${st}`, 'data-iface': i?.iface ?? '', 'data-node': n.id, ...(i ? { tabindex: 0, role: 'button', 'aria-label': `${label}: open Edit` } : { role: 'img', 'aria-label': n.label }) });
     g.append(s('title', {}, label));
     g.append(s('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 5 }));
     if (i) g.append(s('circle', { cx: n.x + 12, cy: n.y + n.h / 2, r: 4, class: 'dot' }));
-    g.append(s('text', { x: n.x + (i ? 22 : 10), y: n.y + 17 }, n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label));
+    g.append(s('text', { x: n.x + (i ? 22 : 10), y: n.y + 17 }, shownText.replace(/\s+/g, ' ')));
     if (i && onOpen) {
       g.addEventListener('click', () => onOpen(i));
       g.addEventListener('keydown', (ev) => { const k = (ev as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { ev.preventDefault(); onOpen(i); } });

@@ -63,8 +63,8 @@ export class Grid {
         h('button', { type: 'button', class: 'sort', 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, c.label)));
     }
     this.spacer = h('div', { class: 'grid-spacer' });
-    this.rowsBox = h('div', { class: 'grid-rows', role: 'rowgroup' });
-    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', tabindex: 0, 'aria-label': 'Interfaces; arrow keys move, Enter edits, Delete removes' }, this.spacer, this.rowsBox);
+    this.rowsBox = h('div', { class: 'grid-rows', role: 'presentation' });
+    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', role: 'rowgroup', tabindex: 0, 'aria-label': 'Interfaces; arrow keys move, Enter edits, Delete removes' }, this.spacer, this.rowsBox);
     this.status = h('div', { class: 'grid-status', id: 'grid-status', 'aria-live': 'polite' });
     const table = h('div', { class: 'grid', id: 'iface-grid', 'data-testid': 'iface-grid', role: 'grid', 'aria-label': 'Network interfaces', 'aria-rowcount': 0 }, this.head, this.viewport);
     const filterInput = h('input', { type: 'search', id: 'grid-filter', 'data-testid': 'grid-filter', placeholder: 'Filter by name, address, port, comment…', 'aria-label': 'Filter interfaces' });
