@@ -6,6 +6,7 @@
 import { call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import type { Iface } from './logic.ts';
+import { fmtNumber } from './i18n.ts';
 
 interface Counters { bytes: number; packets: number; errors: number; dropped: number }
 interface LinkStats {
@@ -46,7 +47,7 @@ export function openDetails(node: string, i: Iface): void {
   const samples: { t: number; rx: number; tx: number }[] = [];
   const rates: { rx: number; tx: number }[] = [];
   const row = (k: string, v: string, id: string): HTMLElement => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { id: `details-${id}`, 'data-testid': `details-${id}` }, v));
-  const fmt = (n: number | undefined): string => (n ?? 0).toLocaleString();
+  const fmt = (n: number | undefined): string => fmtNumber(n ?? 0);
   const draw = (): void => {
     graph.replaceChildren();
     const max = Math.max(1, ...rates.flatMap((r) => [r.rx, r.tx]));
@@ -77,7 +78,7 @@ export function openDetails(node: string, i: Iface): void {
         row('MAC address', d.mac ?? '—', 'mac'),
         row('State', `${d.state ?? '?'}${d.master ? ` (port of ${d.master})` : ''}`, 'state'),
         row('Carrier', d.carrier ? 'yes (cable / peer up)' : 'no', 'carrier'),
-        row('Speed', d.speed ? `${d.speed.toLocaleString()} Mbit/s` : 'unknown', 'speed'),
+        row('Speed', d.speed ? `${fmtNumber(d.speed)} Mbit/s` : 'unknown', 'speed'),
         row('Duplex', d.duplex ?? 'unknown', 'duplex'),
         row('MTU', String(d.mtu ?? '—'), 'mtu'),
         row('Received', `${fmt(d.rx?.bytes)} bytes, ${fmt(d.rx?.packets)} packets, ${fmt(d.rx?.errors)} errors, ${fmt(d.rx?.dropped)} dropped`, 'rx'),

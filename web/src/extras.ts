@@ -4,6 +4,7 @@ import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
 import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
+import { fmtDate } from './i18n.ts';
 
 /** Coloured unified diff. */
 export function diffView(diff: string, id: string): HTMLElement {
@@ -153,7 +154,7 @@ export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
   const items = r.data.map((e) => {
     // the entry's id is the #N of the CLI and the task log; `n` (1 = newest) only orders
     const id = e.id ?? e.n;
-    const t = typeof e.time === 'number' ? new Date(e.time * 1000).toLocaleString() : new Date(e.time).toLocaleString();
+    const t = fmtDate(typeof e.time === 'number' ? new Date(e.time * 1000) : new Date(e.time));
     const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${id}`, id: `history-rollback-${id}` }, `Roll back #${id}…`);
     btn.addEventListener('click', () => {
       const m = modal({ id: 'rollback-dialog', title: `Roll back #${id}`, wide: true });

@@ -8,6 +8,7 @@ import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
 import { dependents, splitDifference } from './logic.ts';
 import { WindowWatch } from './window.ts';
+import { LANGS, lang, setLang, t, type Lang } from './i18n.ts';
 import type { Iface } from './logic.ts';
 
 const app = document.getElementById('app')!;
@@ -39,6 +40,16 @@ function themeButton(): HTMLButtonElement {
   return b;
 }
 
+/** The language switch of the header (and the login page); `redraw` rebuilds the page in it. */
+function langSwitch(redraw: () => void): HTMLSelectElement {
+  const sel = h('select', { id: 'lang-switch', 'data-testid': 'lang-switch', class: 'lang-switch', 'aria-label': `${t('lang.switch')} / Language` },
+    ...(Object.keys(LANGS) as Lang[]).map((l) => h('option', { value: l, lang: l }, LANGS[l]['lang.name'])));
+  sel.value = lang();
+  sel.addEventListener('change', () => { setLang(sel.value as Lang); redraw(); document.getElementById('lang-switch')?.focus(); });
+  return sel;
+}
+document.documentElement.lang = lang();
+
 // ---- login -----------------------------------------------------------------------------------
 function showLogin(message = ''): void {
   const user = h('input', { id: 'login-user', 'data-testid': 'login-user', name: 'username', autocomplete: 'username', required: true, value: 'root' });
@@ -46,12 +57,12 @@ function showLogin(message = ''): void {
   const realm = h('select', { id: 'login-realm', name: 'realm' }, h('option', { value: 'pam' }, 'Linux PAM standard authentication (pam)'), h('option', { value: 'pve' }, 'Proxmox VE authentication server (pve)'));
   realm.value = 'pam';
   const err = h('div', { class: 'form-error', id: 'login-error', 'data-testid': 'login-error', role: 'alert' }, message);
-  const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, 'Log in');
+  const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, t('login.submit'));
   const form = h('form', { id: 'login-form', class: 'login-card', 'aria-labelledby': 'login-title' },
-    h('h1', { id: 'login-title' }, 'nodenet'), h('p', { class: 'muted' }, 'Network of this node'),
-    h('div', { class: 'field' }, h('label', { for: 'login-user' }, 'User name'), user),
-    h('div', { class: 'field' }, h('label', { for: 'login-password' }, 'Password'), pw),
-    h('div', { class: 'field' }, h('label', { for: 'login-realm' }, 'Realm'), realm),
+    h('h1', { id: 'login-title' }, 'nodenet'), h('p', { class: 'muted' }, t('login.subtitle')),
+    h('div', { class: 'field' }, h('label', { for: 'login-user' }, t('login.user')), user),
+    h('div', { class: 'field' }, h('label', { for: 'login-password' }, t('login.password')), pw),
+    h('div', { class: 'field' }, h('label', { for: 'login-realm' }, t('login.realm')), realm),
     err, submit);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -59,13 +70,13 @@ function showLogin(message = ''): void {
     err.textContent = '';
     login(user.value.trim(), pw.value, realm.value)
       .then(() => start())
-      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? 'Login failed: wrong user name or password.' : `Login failed: ${x.message}`; submit.disabled = false; pw.select(); });
+      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? t('login.failed') : `Login failed: ${x.message}`; submit.disabled = false; pw.select(); });
   });
-  app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, themeButton()), form));
+  app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, langSwitch(() => showLogin(message)), themeButton()), form));
   (user.value ? pw : user).focus();
 }
 
-setExpiredHandler(() => { watch?.stop(); showLogin('Your session has ended (expired or revoked). Please log in again.'); });
+setExpiredHandler(() => { watch?.stop(); showLogin(t('login.ended')); });
 
 // ---- the panel -------------------------------------------------------------------------------
 let grid: Grid;
@@ -98,9 +109,9 @@ function buildShell(): void {
     onDelete: (i) => void remove(i),
   });
   const menu = h('div', { class: 'menu', id: 'create-menu', role: 'menu', hidden: true });
-  const createBtn = h('button', { type: 'button', id: 'btn-create', 'data-testid': 'btn-create', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'create-menu' }, 'Create ▾');
+  const createBtn = h('button', { type: 'button', id: 'btn-create', 'data-testid': 'btn-create', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'create-menu' }, t('tb.create'));
   const closeMenu = (): void => { menu.hidden = true; createBtn.setAttribute('aria-expanded', 'false'); };
-  for (const [type, label] of [['bridge', 'Linux Bridge'], ['bond', 'Linux Bond'], ['vlan', 'Linux VLAN']] as const) {
+  for (const [type, label] of [['bridge', t('create.bridge')], ['bond', t('create.bond')], ['vlan', t('create.vlan')]] as const) {
     menu.append(h('button', { type: 'button', role: 'menuitem', 'data-testid': `create-${type}`, id: `create-${type}`, onclick: () => { closeMenu(); openEditor(editCtx(), type); } }, label));
   }
   createBtn.addEventListener('click', () => {
@@ -117,22 +128,22 @@ function buildShell(): void {
   });
   document.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu(); });
   buttons = {
-    edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, 'Edit'),
-    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: 'MAC, speed, carrier, counters and live traffic', onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, 'Details'),
-    remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, 'Remove'),
-    revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, 'Revert'),
-    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, 'Apply Configuration'),
+    edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, t('tb.edit')),
+    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: 'MAC, speed, carrier, counters and live traffic', onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, t('tb.details')),
+    remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, t('tb.remove')),
+    revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, t('tb.revert')),
+    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, t('tb.apply')),
   };
   watch?.stop();
   watch = new WindowWatch(() => state.node, reloadAndVerify, (open) => {
     state.windowOpen = open;
     buttons.apply!.disabled = open || state.changes.trim() === '';
-    buttons.apply!.title = open ? 'A confirm window is open: Keep or roll back first' : '';
+    buttons.apply!.title = open ? t('tb.windowOpen') : '';
   });
   drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify): click for the differences', 'aria-haspopup': 'dialog', onclick: () => void driftPanel() }, 'verify…');
   const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
   views = {};
-  const tabDefs: [string, string][] = [['interfaces', 'Interfaces'], ['topology', 'Topology'], ['setup', 'Setup wizard'], ['history', 'History'], ['system', 'IPv6']];
+  const tabDefs: [string, string][] = [['interfaces', t('tab.interfaces')], ['topology', t('tab.topology')], ['setup', t('tab.setup')], ['history', t('tab.history')], ['system', t('tab.system')]];
   for (const [id, label] of tabDefs) {
     const t = h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'data-testid': `tab-${id}`, 'aria-controls': `view-${id}`, 'aria-selected': String(id === 'interfaces'), tabindex: id === 'interfaces' ? 0 : -1, onclick: () => showTab(id) }, label);
     tabs.append(t);
@@ -153,10 +164,10 @@ function buildShell(): void {
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.details, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
     grid.el, diagBox, pendingBox);
   const header = h('header', { class: 'top' },
-    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` node ${state.node}`)),
+    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`)),
     drift,
-    h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), themeButton(),
-      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { watch?.stop(); void logout().then(() => showLogin('You are logged out.')); } }, 'Log out')));
+    h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), langSwitch(() => { buildShell(); void reload(); void verify(); }), themeButton(),
+      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { watch?.stop(); void logout().then(() => showLogin(t('login.out'))); } }, t('header.logout'))));
   app.replaceChildren(header, watch.el, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
   watch.start();
 }
@@ -249,7 +260,7 @@ async function reload(): Promise<void> {
   buttons.apply!.disabled = !staged || state.windowOpen;
   pendingBox.hidden = !staged;
   if (staged) {
-    pendingBox.replaceChildren(h('h2', {}, 'Pending changes ', h('span', { class: 'muted' }, '(staged in interfaces.new; use Apply Configuration to activate)')), diffView(state.changes, 'pending-diff'));
+    pendingBox.replaceChildren(h('h2', {}, t('pending.title'), h('span', { class: 'muted' }, t('pending.hint'))), diffView(state.changes, 'pending-diff'));
   } else pendingBox.replaceChildren();
   void checkDiagnostics(staged);
   if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list, edit));
@@ -290,7 +301,7 @@ async function verify(): Promise<VerifyAnswer | undefined> {
     const ok = Boolean(r.data.ok);
     const n = r.data.drift.length;
     drift.className = `badge ${ok ? (n ? 'warn-badge' : 'good') : 'bad'}`;
-    drift.textContent = ok ? (n ? `In sync · ${n} note${n === 1 ? '' : 's'}` : 'In sync') : `Drift: ${n}`;
+    drift.textContent = ok ? (n ? t('drift.notes', { n }) : t('drift.sync')) : t('drift.count', { n });
     drift.title = ok && !n ? (r.data.note ?? 'The running state matches the live file.') : 'Click for the differences';
     return r.data;
   } catch (e) {
@@ -303,12 +314,12 @@ async function verify(): Promise<VerifyAnswer | undefined> {
 
 /** The drift panel: each difference (interface, the file says, the kernel has) and a repair. */
 async function driftPanel(): Promise<void> {
-  const m = modal({ id: 'drift-dialog', title: 'Running state vs the live file', wide: true });
+  const m = modal({ id: 'drift-dialog', title: t('drift.title'), wide: true });
   const body = h('div', { id: 'drift-body', role: 'status' }, 'Checking…');
   m.body.append(body);
-  const again = h('button', { type: 'button', id: 'drift-again', 'data-testid': 'drift-again' }, 'Check again');
-  const repair = h('button', { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' }, 'Repair: re-apply the live file');
-  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'), again, repair);
+  const again = h('button', { type: 'button', id: 'drift-again', 'data-testid': 'drift-again' }, t('drift.again'));
+  const repair = h('button', { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' }, t('drift.repair'));
+  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')), again, repair);
   const render = (v: VerifyAnswer | undefined): void => {
     if (!v) {
       body.replaceChildren(h('p', { class: 'bad' }, `Cannot verify: ${drift.title}`));
@@ -331,7 +342,7 @@ async function driftPanel(): Promise<void> {
     body.replaceChildren(
       h('p', {}, v.ok ? 'The configuration is in effect; these differences are tolerated:' : 'The kernel does not run what the live file says:'),
       h('table', { class: 'drift-table', id: 'drift-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Interface'), h('th', { scope: 'col' }, 'The file says'), h('th', { scope: 'col' }, 'The kernel has'), h('th', { scope: 'col' }, 'Effect'))),
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('drift.iface')), h('th', { scope: 'col' }, t('drift.file')), h('th', { scope: 'col' }, t('drift.kernel')), h('th', { scope: 'col' }, t('drift.effect')))),
         h('tbody', {}, ...rows)),
       h('p', { class: 'muted' }, 'Repair re-applies the live file (ifreload): what the kernel can make comes back as the file says. What this kernel cannot make (a missing driver) stays listed here.'),
     );

@@ -6,6 +6,7 @@
  */
 import { call } from './api.ts';
 import { h, toast } from './dom.ts';
+import { t } from './i18n.ts';
 
 export interface PendingWindow {
   id: number;
@@ -37,12 +38,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** How a window ended, in words (and whether that is good news). */
 export function endMessage(last: LastOutcome | null, id: number): { text: string; good: boolean } {
   if (last === null || last.id !== id) return { text: `The confirm window of apply #${id} has ended: see History.`, good: false };
-  if (last.outcome === 'committed') return { text: `Apply #${id} was kept: the new configuration stays live.`, good: true };
+  if (last.outcome === 'committed') return { text: t('end.kept', { id }), good: true };
   if (last.outcome === 'rolled-back') {
     const timedOut = /not confirmed before the deadline/.test(last.detail ?? '');
     const failed = /verification failed/.test(last.detail ?? '');
-    const why = timedOut ? 'nobody pressed Keep before the deadline' : failed ? `it did not verify (${(last.detail ?? '').replace(/^verification failed: /, '')})` : 'it was rolled back by hand';
-    return { text: `Apply #${id} was rolled back: ${why}. The previous configuration is live again.`, good: false };
+    const why = timedOut ? t('end.timeout') : failed ? t('end.failed', { detail: (last.detail ?? '').replace(/^verification failed: /, '') }) : t('end.byHand');
+    return { text: t('end.rolledBack', { id, why }), good: false };
   }
   return { text: `Apply #${id} ended: ${last.outcome}${last.detail ? ` (${last.detail})` : ''}.`, good: false };
 }
@@ -140,10 +141,10 @@ export class WindowWatch {
     const clock = h('strong', { id: 'banner-countdown', 'data-testid': 'banner-countdown' });
     const what = p.changed.length ? ` (${p.changed.join(', ')})` : '';
     const text = p.phase === 'waiting'
-      ? h('span', { id: 'banner-text' }, `Apply #${p.id}${what} is live on trial. Keep it within `, clock, ' or the node rolls back by itself.')
-      : h('span', { id: 'banner-text' }, `Apply #${p.id}${what} is being applied; its confirm window ends in `, clock, '.');
-    const keep = h('button', { type: 'button', class: 'primary', id: 'banner-keep', 'data-testid': 'banner-keep', disabled: p.phase !== 'waiting' }, 'Keep');
-    const back = h('button', { type: 'button', class: 'danger', id: 'banner-rollback', 'data-testid': 'banner-rollback' }, 'Roll back');
+      ? h('span', { id: 'banner-text' }, t('banner.trial', { id: p.id, what }), clock, t('banner.trialEnd'))
+      : h('span', { id: 'banner-text' }, t('banner.applying', { id: p.id, what }), clock);
+    const keep = h('button', { type: 'button', class: 'primary', id: 'banner-keep', 'data-testid': 'banner-keep', disabled: p.phase !== 'waiting' }, t('banner.keep'));
+    const back = h('button', { type: 'button', class: 'danger', id: 'banner-rollback', 'data-testid': 'banner-rollback' }, t('banner.rollback'));
     keep.addEventListener('click', () => void this.keep(keep, back));
     back.addEventListener('click', () => void this.rollback(keep, back));
     this.el.replaceChildren(text, h('span', { class: 'banner-actions' }, back, keep));
@@ -193,11 +194,11 @@ export class WindowWatch {
     this.el.dataset.id = '';
     const actions = h('span', { class: 'banner-actions' });
     if (last && last.id === id && last.restorable) {
-      const restore = h('button', { type: 'button', class: 'primary', id: 'banner-restage', 'data-testid': 'banner-restage' }, 'Stage the change again');
+      const restore = h('button', { type: 'button', class: 'primary', id: 'banner-restage', 'data-testid': 'banner-restage' }, t('banner.restage'));
       restore.addEventListener('click', () => void this.restage(id, restore));
       actions.append(restore);
     }
-    actions.append(h('button', { type: 'button', id: 'banner-dismiss', 'data-testid': 'banner-dismiss', onclick: () => { localStorage.setItem(DISMISSED, String(id)); this.el.hidden = true; this.el.replaceChildren(); } }, 'Dismiss'));
+    actions.append(h('button', { type: 'button', id: 'banner-dismiss', 'data-testid': 'banner-dismiss', onclick: () => { localStorage.setItem(DISMISSED, String(id)); this.el.hidden = true; this.el.replaceChildren(); } }, t('banner.dismiss')));
     this.el.replaceChildren(h('span', { id: 'banner-text', role: 'status' }, text), actions);
     if (announce) toast(text, good ? 'ok' : 'error');
   }
