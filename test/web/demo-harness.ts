@@ -57,14 +57,23 @@ export async function startDemo(): Promise<Demo> {
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  // ready when the server answers (401 without a ticket)
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`the demo exited: ${out}`);
-    if (/"msg":"listening"/.test(out)) break;
-    if (i > 600) throw new Error(`the demo did not start: ${out}`);
-    await new Promise((r) => setTimeout(r, 100));
+  let login: { user: string; password: string };
+  try {
+    // ready when the server says it listens
+    for (let i = 0; ; i++) {
+      if (child.exitCode !== null) throw new Error(`the demo exited: ${out}`);
+      if (/"msg":"listening"/.test(out)) break;
+      if (i > 600) throw new Error(`the demo did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    login = JSON.parse(await fs.readFile(join(root, 'etc/nodenet/demo-login.json'), 'utf8')) as typeof login;
+  } catch (e) {
+    // leave nothing behind: the demo removes its namespace on SIGTERM
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    await fs.rm(root, { recursive: true, force: true });
+    throw e;
   }
-  const login = JSON.parse(await fs.readFile(join(root, 'etc/nodenet/demo-login.json'), 'utf8')) as { user: string; password: string };
   const { sandboxNames } = await import('../../src/apply/netns.ts');
   const names = sandboxNames(root);
   return {

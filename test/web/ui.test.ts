@@ -205,8 +205,10 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
     const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
     return d(p3, p4, p1) * d(p3, p4, p2) < 0 && d(p1, p2, p3) * d(p1, p2, p4) < 0;
   };
-  const touching = (e: { from: string; to: string }, b: { x: number; y: number; w: number; h: number }): boolean =>
-    geo.boxes.some((o) => (o.id === e.from || o.id === e.to) && o.x === b.x && o.y === b.y);
+  // a line's own two boxes are those its first and last points lie on (from the geometry alone)
+  const onBorder = (p: number[], b: { x: number; y: number; w: number; h: number }): boolean =>
+    p[0]! >= b.x - 0.5 && p[0]! <= b.x + b.w + 0.5 && p[1]! >= b.y - 0.5 && p[1]! <= b.y + b.h + 0.5;
+  const touching = (e: { pts: number[][] }, b: { x: number; y: number; w: number; h: number }): boolean => onBorder(e.pts[0]!, b) || onBorder(e.pts[e.pts.length - 1]!, b);
   const segs = geo.edges.flatMap((e) => e.pts.slice(1).map((q, k) => ({ e, a: e.pts[k]!, b: q })));
   assert.ok(segs.length >= 4);
   for (const { e, a, b } of segs) {
