@@ -17,12 +17,12 @@ const yesNo = (v: unknown): string => (v === 1 || v === '1' ? 'Yes' : v === 0 ||
 
 export const COLUMNS: readonly Column[] = [
   { key: 'iface', label: 'Name', width: 'minmax(90px,1.1fr)', value: (i) => i.iface },
-  { key: 'type', label: 'Type', width: 'minmax(120px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
+  { key: 'type', label: 'Type', width: 'minmax(140px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
   { key: 'active', label: 'Active', width: '70px', value: (i) => yesNo(i.active) },
-  { key: 'autostart', label: 'Autostart', width: '90px', value: (i) => yesNo(i.autostart ?? 0) },
-  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '100px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
-  { key: 'ports', label: 'Ports/Slaves', width: 'minmax(90px,1.2fr)', value: members },
-  { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(112px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
+  { key: 'autostart', label: 'Autostart', width: '100px', value: (i) => yesNo(i.autostart ?? 0) },
+  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '112px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
+  { key: 'ports', label: 'Ports/Slaves', width: 'minmax(115px,1.2fr)', value: members },
+  { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(125px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
   { key: 'cidr', label: 'CIDR', width: 'minmax(110px,1.3fr)', value: (i) => [i.cidr, i.cidr6].filter(Boolean).join('\n') },
   { key: 'gateway', label: 'Gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
   { key: 'mtu', label: 'MTU', width: '56px', value: (i) => String(i.mtu ?? '') },
@@ -60,7 +60,7 @@ export class Grid {
     this.head = h('div', { class: 'grid-head', role: 'row', style: `grid-template-columns:${this.template}` });
     for (const c of COLUMNS) {
       this.head.append(h('div', { role: 'columnheader', 'aria-sort': 'none', 'data-col': c.key },
-        h('button', { type: 'button', class: 'sort', 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, c.label)));
+        h('button', { type: 'button', class: 'sort', title: `${c.label}: sort`, 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, c.label)));
     }
     this.spacer = h('div', { class: 'grid-spacer' });
     this.rowsBox = h('div', { class: 'grid-rows', role: 'presentation' });
