@@ -20,13 +20,13 @@ export const COLUMNS: readonly Column[] = [
   { key: 'type', label: 'Type', width: 'minmax(140px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
   { key: 'active', label: 'Active', width: '70px', value: (i) => yesNo(i.active) },
   { key: 'autostart', label: 'Autostart', width: '100px', value: (i) => yesNo(i.autostart ?? 0) },
-  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '112px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
+  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '124px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
   { key: 'ports', label: 'Ports/Slaves', width: 'minmax(115px,1.2fr)', value: members },
   { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(125px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
   { key: 'cidr', label: 'CIDR', width: 'minmax(110px,1.3fr)', value: (i) => [i.cidr, i.cidr6].filter(Boolean).join('\n') },
   { key: 'gateway', label: 'Gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
   { key: 'mtu', label: 'MTU', width: '56px', value: (i) => String(i.mtu ?? '') },
-  { key: 'comments', label: 'Comment', width: 'minmax(100px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
+  { key: 'comments', label: 'Comment', width: 'minmax(90px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
 ];
 
 export const ROW_HEIGHT = 30;
