@@ -29,6 +29,8 @@ export interface HistoryEntry {
   detail?: string;
   /** Unified diff of what the apply changed (previous file → applied file). */
   diff?: string;
+  /** Unified diff of what rolling back this entry (restoring the file live before it) changes now. */
+  rollbackDiff?: string;
 }
 
 export interface VerifyResult {
@@ -36,6 +38,8 @@ export interface VerifyResult {
   backend: string;
   /** Human-readable differences between the kernel and the live file. */
   drift: string[];
+  /** The same differences with the interface each names (the UI's drift panel). */
+  differences?: { iface?: string; severity: string; message: string }[];
   note?: string;
 }
 
@@ -43,6 +47,31 @@ export interface ConfirmResult {
   /** Whether a confirm window was open (and is now closed). */
   confirmed: boolean;
   message: string;
+}
+
+/** An open confirm window (GET .../network/pending). */
+export interface PendingWindow {
+  /** History entry id (the `#N` of the CLI, the task log and the UI). */
+  id: number;
+  /** Epoch milliseconds of the deadline, and the seconds left when answered (clock-skew safe). */
+  deadline: number;
+  left: number;
+  user: string;
+  /** `applying` while the apply task still runs, `waiting` once it waits for Keep. */
+  phase: 'applying' | 'waiting';
+  changed: string[];
+}
+
+/** The newest history entry, so a page can announce how a window ended. */
+export interface LastOutcome {
+  id: number;
+  action: string;
+  outcome: string;
+  detail?: string;
+  when: string;
+  changed: string[];
+  /** A rolled-back apply whose file can be staged again (POST .../network/restage). */
+  restorable: boolean;
 }
 
 /**
@@ -55,8 +84,12 @@ export interface ApplyService {
   apply(opts: ApplyOptions, log: (line: string) => void): Promise<void>;
   confirm(opts: { user: string; source: string }): Promise<ConfirmResult>;
   /** Go back to history entry `n` (default 1 = the config before the current one). */
-  rollback(opts: { n?: number; user: string; source: string }, log: (line: string) => void): Promise<void>;
+  rollback(opts: { n?: number; id?: number; user: string; source: string }, log: (line: string) => void): Promise<void>;
   history(): Promise<HistoryEntry[]>;
   verify(): Promise<VerifyResult>;
+  /** The open confirm window, if any, and the newest history entry. */
+  pending(): Promise<{ pending: PendingWindow | null; last: LastOutcome | null }>;
+  /** Stages the file history entry `id` made live (a rolled-back change, offered back). */
+  restage(id: number): Promise<{ changes: string }>;
 }
 

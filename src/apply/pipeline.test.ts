@@ -17,12 +17,14 @@ const file = (addr: string): string =>
   `${LO}iface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress ${addr}\n\tgateway 192.168.100.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n`;
 
 /** A kernel that does what the live file says, unless told to break. */
-function fakeBackend(root: string): Backend & { state: KernelState; breakNext: boolean; reloads: ReloadPlan[]; hold?: Promise<void> | undefined } {
+function fakeBackend(root: string): Backend & { state: KernelState; breakNext: boolean; reloads: ReloadPlan[]; hold?: Promise<void> | undefined; cannot: Set<string> } {
   const be = {
     kind: 'netns' as const, // anything but none: none skips verification
     state: emptyKernelState(),
     breakNext: false,
     reloads: [] as ReloadPlan[],
+    /** Interfaces this kernel cannot make (like a bond without the bonding module). */
+    cannot: new Set<string>(),
     hold: undefined as Promise<void> | undefined,
     describe: () => Promise.resolve('fake'),
     prepare: () => Promise.resolve(),
@@ -32,7 +34,7 @@ function fakeBackend(root: string): Backend & { state: KernelState; breakNext: b
       const m = modelOf(readFileSync(join(root, 'etc/network/interfaces'), 'utf8'));
       const s = emptyKernelState();
       for (const i of m.ifaces.values()) {
-        if (i.name === 'lo') continue;
+        if (i.name === 'lo' || be.cannot.has(i.name)) continue;
         s.interfaces.push({ name: i.name, kind: i.bridge ? 'bridge' : 'veth', up: i.autostart, mtu: 1500, addresses: i.stanzas.flatMap((st) => st.addresses.map((a) => `${a.ip}/${a.prefix}`)) });
         for (const st of i.stanzas) for (const g of st.gateways) s.routes.push({ family: 'inet', dst: 'default', gateway: g.value, dev: i.name, flags: [] });
       }
@@ -89,6 +91,36 @@ describe('apply pipeline (fake backend)', () => {
     assert.equal(await readPrevious(join(root, 'var/lib/nodenet'), 1), file('192.168.100.2/24'));
     assert.ok(lines.some((l) => l.startsWith('history: recorded entry #1')));
     assert.ok(lines.includes('verify: ok'));
+  });
+
+  test('drift from before the apply on interfaces it did not change is reported, never rolled back', async () => {
+    // bond0 cannot come up on this kernel (no bonding): the live file already has it, as drift
+    const withBond = `${file('192.168.100.2/24')}\nauto bond0\niface bond0 inet static\n\taddress 10.50.0.1/24\n`;
+    be.cannot.add('bond0');
+    writeFileSync(join(root, 'etc/network/interfaces'), withBond);
+    await be.reload({ all: true }, () => undefined);
+    assert.equal(verifyState(modelOf(withBond), be.state).ok, false);
+    // the admin's first apply: a new bridge, inside a confirm window
+    await stage(`${withBond}\nauto vmbr5\niface vmbr5 inet static\n\taddress 10.5.0.1/24\n\tbridge-ports none\n`);
+    const r = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
+    assert.equal(r.entry.outcome, 'pending-confirm');
+    assert.ok(lines.some((l) => /^verify: drift from before this apply .*bond0: does not exist/.test(l)), lines.join('\n'));
+    assert.ok(lines.some((l) => /^verify: ok for this apply; 1 difference\(s\) existed before it/.test(l)), lines.join('\n'));
+    await confirmApply({ root, user: 'u' });
+    // an apply that changes the broken interface itself is judged by it: rolled back
+    lines.length = 0;
+    await stage(withBond.replace('10.50.0.1/24', '10.50.0.2/24'));
+    const r2 = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
+    assert.equal(r2.entry.outcome, 'rolled-back');
+    assert.ok(lines.some((l) => /^verify: FAILED \(\d+ critical caused by this apply\)/.test(l)), lines.join('\n'));
+    // and an apply that breaks something new (its own bridge does not come up) is rolled back too
+    be.cannot.add('vmbr6');
+    lines.length = 0;
+    await stage(`${live()}\nauto vmbr6\niface vmbr6 inet manual\n\tbridge-ports none\n`);
+    const r3 = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
+    assert.equal(r3.entry.outcome, 'rolled-back');
+    assert.match(r3.entry.detail ?? '', /vmbr6: does not exist/);
+    assert.doesNotMatch(r3.entry.detail ?? '', /bond0/);
   });
 
   test('refuses validation errors with the diagnostics, and a hand-edited live file unless forced', async () => {

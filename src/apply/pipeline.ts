@@ -26,8 +26,8 @@ import { readSourced } from '../store/sources.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
 import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
-import { createEntry, listHistory, readMeta, readPrevious, setOutcome, type HistoryMeta } from './history.ts';
-import { verifyState, type VerifyResult } from './verify.ts';
+import { createEntry, listHistory, readMeta, readPrevious, readStateBefore, setOutcome, type HistoryMeta } from './history.ts';
+import { verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
 import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
 
 export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } from './plan.ts';
@@ -124,10 +124,44 @@ function refuseIfPending(j: PendingJournal | null): void {
 
 // ---------------------------------------------------------------- verification
 
-async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?: readonly string[], first?: KernelState): Promise<VerifyResult> {
+/**
+ * A verification judged by what the apply changed: a critical difference is the apply's own
+ * (`caused`) unless it names an interface the apply did not change and the same difference was
+ * there before the apply (`preexisting`: drift the apply found, reported but never a reason to
+ * roll back or to call the apply failed).
+ */
+export interface JudgedVerify extends VerifyResult {
+  caused: VerifyDifference[];
+  preexisting: VerifyDifference[];
+}
+
+export function judgeVerify(r: VerifyResult, before: VerifyResult | undefined, changed: readonly string[]): JudgedVerify {
+  const had = new Set((before?.differences ?? []).filter((d) => d.severity === 'critical').map((d) => d.message));
+  const touched = new Set(changed);
+  const caused: VerifyDifference[] = [];
+  const preexisting: VerifyDifference[] = [];
+  for (const d of r.differences) {
+    if (d.severity !== 'critical') continue;
+    if (had.has(d.message) && (d.iface === undefined || !touched.has(d.iface))) preexisting.push(d);
+    else caused.push(d);
+  }
+  return { ...r, caused, preexisting };
+}
+
+/** What a verification is judged against: the scope of a targeted reload, the state it read
+ * already (replugging guests), the verification of the state before the apply, what changed. */
+interface VerifyContext {
+  scope?: readonly string[] | undefined;
+  first?: KernelState | undefined;
+  before?: VerifyResult | undefined;
+  changed?: readonly string[];
+}
+
+async function settleAndVerify(backend: Backend, model: Model, log: Log, c: VerifyContext = {}): Promise<JudgedVerify> {
+  const { scope, first, before, changed = [] } = c;
   if (backend.kind === 'none') {
     log('verify: skipped (backend none reloads nothing)');
-    return { ok: true, differences: [] };
+    return { ok: true, differences: [], caused: [], preexisting: [] };
   }
   // a targeted reload: only what it touched (plan.ts scopeOf), read and checked
   if (scope !== undefined) {
@@ -135,13 +169,16 @@ async function settleAndVerify(backend: Backend, model: Model, log: Log, scope?:
     log(`verify: the interfaces the reload touched: ${scope.join(' ')}`);
   }
   // linkwatch and DAD settle shortly after a reload (research §5.8): retry a critical result briefly
-  let r = verifyState(model, first ?? (await backend.readState(scope)));
-  for (let i = 0; i < 3 && !r.ok; i++) {
+  let r = judgeVerify(verifyState(model, first ?? (await backend.readState(scope))), before, changed);
+  for (let i = 0; i < 3 && r.caused.length > 0; i++) {
     await new Promise((res) => setTimeout(res, 500));
-    r = verifyState(model, await backend.readState(scope));
+    r = judgeVerify(verifyState(model, await backend.readState(scope)), before, changed);
   }
-  for (const d of r.differences) log(`verify: ${d.severity}: ${d.message}`);
-  log(r.ok ? 'verify: ok' : `verify: FAILED (${r.differences.filter((d) => d.severity === 'critical').length} critical)`);
+  const pre = new Set(r.preexisting);
+  for (const d of r.differences) log(`verify: ${pre.has(d) ? 'drift from before this apply (not touched by it, not a reason to roll back)' : d.severity}: ${d.message}`);
+  if (r.caused.length > 0) log(`verify: FAILED (${r.caused.length} critical caused by this apply)`);
+  else if (r.preexisting.length > 0) log(`verify: ok for this apply; ${r.preexisting.length} difference(s) existed before it on interfaces it did not change (see \`nodenet verify\`)`);
+  else log('verify: ok');
   return r;
 }
 
@@ -229,6 +266,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     // a targeted reload reads (and records) the state of what it touches only
     const scope = scopeOf(planned.plan, planned.before, planned.after);
     const stateBefore = await backend.readState(scope);
+    // drift already there before this apply: reported after it, never blamed on it
+    const verifyBefore = backend.kind === 'none' ? undefined : verifyState(scope === undefined ? before : restrictModel(before, scope), stateBefore);
     // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
     const perm = await liveMode(paths.interfaces);
     const entry = await createEntry(paths.varLib, {
@@ -293,10 +332,11 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
     const settled = await replugGuests(backend, stateBefore, after, log, scope);
-    const verify = await settleAndVerify(backend, after, log, scope, settled);
-    const crit = verify.differences.filter((d) => d.severity === 'critical').map((d) => d.message);
+    const verify = await settleAndVerify(backend, after, log, { scope, first: settled, before: verifyBefore, changed });
+    const crit = verify.caused.map((d) => d.message);
+    const failed = verify.caused.length > 0;
     if (journal !== undefined) {
-      if (!verify.ok) {
+      if (failed) {
         log('verification failed inside the confirm window: rolling back now');
         await rollbackLocked({ root, backend, log, reason: `verification failed: ${crit.join('; ')}`, journal });
         const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
@@ -307,8 +347,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
       return { entry: m, reload, verify, journal, diagnostics };
     }
-    await setOutcome(paths.varLib, entry.id, verify.ok ? 'committed' : 'failed', verify.ok ? undefined : crit.join('; '));
-    log(verify.ok ? `committed entry #${entry.id}` : `entry #${entry.id} failed verification; the new file stays live (use a confirm window to roll back automatically)`);
+    await setOutcome(paths.varLib, entry.id, !failed ? 'committed' : 'failed', !failed ? undefined : crit.join('; '));
+    log(!failed ? `committed entry #${entry.id}` : `entry #${entry.id} failed verification; the new file stays live (use a confirm window to roll back automatically)`);
     const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
     return { entry: m, reload, verify, diagnostics };
   });
@@ -388,8 +428,11 @@ async function rollbackLocked(o: { root: string; backend: Backend; log: Log; rea
     const r = await backend.reload({ all: true }, (l) => log(`  ${l}`));
     await recordAppliedSources(paths.varLib, await readSourced(paths, modelOf(previous).sources));
     log(`rollback reload: exit ${r.code}`);
-    const v = await settleAndVerify(backend, modelOf(previous), log);
-    if (!v.ok) detail += ` (the restored file did not verify: ${v.differences.filter((d) => d.severity === 'critical').map((d) => d.message).join('; ')})`;
+    // what did not come up before the apply either is not blamed on the rollback
+    const stateBefore = await readStateBefore(paths.varLib, journal.id).catch(() => null);
+    const restored = modelOf(previous);
+    const v = await settleAndVerify(backend, restored, log, { before: stateBefore === null ? undefined : verifyState(restored, stateBefore) });
+    if (v.caused.length > 0) detail += ` (the restored file did not verify: ${v.caused.map((d) => d.message).join('; ')})`;
   } else {
     detail += ' (restored without reload)';
   }

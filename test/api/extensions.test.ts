@@ -73,7 +73,7 @@ test('extensions: check, apply with confirm-timeout, confirm, history, rollback,
   const applied = await h.interfaces();
   assert.match(applied, /iface vmbr1/);
   const log = await raw(h, 'GET', `/nodes/pve/tasks/${encodeURIComponent(a.json.data)}/log?start=0&limit=100`);
-  assert.ok(log.json.data.some((l: { t: string }) => /confirm within 60 s/.test(l.t)));
+  assert.ok(log.json.data.some((l: { t: string }) => /press Keep within 60 s/.test(l.t)));
   assert.equal(log.json.total, log.json.data.length);
 
   const conf = await raw(h, 'POST', '/nodes/pve/network/confirm');

@@ -109,9 +109,20 @@ test('bond dialog fields follow the mode; VLAN name fills raw device and tag; re
   await page.click('#btn-remove');
   await page.waitForSelector('#remove-deps');
   const deps = await page.textContent('#remove-deps') ?? '';
-  assert.match(deps, /bond0\.50 \(VLAN raw device\)/);
-  assert.match(deps, /vmbr1 \(bridge port\)/);
+  assert.match(deps, /bond0\.50: VLAN raw device/);
+  assert.match(deps, /vmbr1: bridge port/);
   await shot(page, '06-remove-deps');
+  await page.click('[data-testid="remove-dialog-no"]');
+  // the management bridge: the NAT rules and the port forward of vmbr2 name it, and it holds the gateway
+  await page.click('[data-testid="row-vmbr0"]');
+  await page.click('#btn-remove');
+  await page.waitForSelector('#remove-deps');
+  const deps0 = await page.textContent('#remove-deps') ?? '';
+  assert.match(deps0, /vmbr2: NAT rule naming vmbr0: iptables -t nat -A POSTROUTING -s 10\.10\.10\.0\/24 -o vmbr0/);
+  assert.match(deps0, /vmbr2: port forward \(NAT rule\) naming vmbr0: iptables -t nat -A PREROUTING -i vmbr0/);
+  assert.match(deps0, /vmbr0: the node's default gateway 192\.0\.2\.1/);
+  assert.doesNotMatch(deps0, /No other interface/);
+  await shot(page, '06b-remove-vmbr0-deps');
   await page.click('[data-testid="remove-dialog-no"]');
   await page.click('#btn-revert');
   await page.click('[data-testid="revert-dialog-yes"]');
@@ -178,7 +189,53 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
   await page.click('#tab-topology');
   await page.waitForSelector('#topology-svg');
   assert.ok(await page.locator('#topology-svg .topo-edge').count() >= 4);
+  // geometry from the DOM: no line crosses a box other than its two ends', no two lines cross
+  const boxes = await page.$$eval('#topology-svg .topo-node', (gs) => gs.map((g) => {
+    const r = g.querySelector('rect')!;
+    return { id: g.getAttribute('data-node') ?? '', x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) };
+  }));
+  const edges = await page.$$eval('#topology-svg .topo-edge', (ps) => ps.map((p) => {
+    const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+    const pts: number[][] = [];
+    for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
+    return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
+  }));
+  const geo = { boxes, edges };
+  const cross = (p1: number[], p2: number[], p3: number[], p4: number[]): boolean => {
+    const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
+    return d(p3, p4, p1) * d(p3, p4, p2) < 0 && d(p1, p2, p3) * d(p1, p2, p4) < 0;
+  };
+  // a line's own two boxes are those its first and last points lie on (from the geometry alone)
+  const onBorder = (p: number[], b: { x: number; y: number; w: number; h: number }): boolean =>
+    p[0]! >= b.x - 0.5 && p[0]! <= b.x + b.w + 0.5 && p[1]! >= b.y - 0.5 && p[1]! <= b.y + b.h + 0.5;
+  const touching = (e: { pts: number[][] }, b: { x: number; y: number; w: number; h: number }): boolean => onBorder(e.pts[0]!, b) || onBorder(e.pts[e.pts.length - 1]!, b);
+  const segs = geo.edges.flatMap((e) => e.pts.slice(1).map((q, k) => ({ e, a: e.pts[k]!, b: q })));
+  assert.ok(segs.length >= 4);
+  for (const { e, a, b } of segs) {
+    for (const bx of geo.boxes) {
+      if (touching(e, bx)) continue;
+      const c = [[bx.x, bx.y], [bx.x + bx.w, bx.y], [bx.x + bx.w, bx.y + bx.h], [bx.x, bx.y + bx.h]];
+      const inside = (p: number[]) => p[0]! > bx.x && p[0]! < bx.x + bx.w && p[1]! > bx.y && p[1]! < bx.y + bx.h;
+      assert.ok(!(inside(a) || inside(b) || c.some((p, k) => cross(a, b, p, c[(k + 1) % 4]!))), `a line of ${e.from}→${e.to} crosses the box at ${bx.x},${bx.y}`);
+    }
+  }
+  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++)
+    if (segs[i]!.e !== segs[j]!.e) assert.ok(!cross(segs[i]!.a, segs[i]!.b, segs[j]!.a, segs[j]!.b), `${segs[i]!.e.from}→${segs[i]!.e.to} crosses ${segs[j]!.e.from}→${segs[j]!.e.to}`);
+  // relations drawn: the NAT of vmbr2 out through vmbr0, and the default gateway
+  assert.equal(await page.locator('#topology-svg .topo-edge[data-kind="nat"][data-from="vmbr0"][data-to="vmbr2"]').count(), 1);
+  assert.equal(await page.locator('#topology-svg .topo-edge[data-kind="gateway"][data-from="vmbr0"]').count(), 1);
   await shot(page, '09-topology');
+  // every interface node is a button reached by keyboard: Enter opens Edit
+  await page.focus('#topology-svg .topo-node[data-iface="bond0"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#edit-dialog');
+  assert.equal(await page.inputValue('#f-iface'), 'bond0');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#edit-dialog', { state: 'detached' });
+  await page.click('#topology-svg .topo-node[data-iface="vmbr1"]');
+  await page.waitForSelector('#edit-dialog');
+  assert.equal(await page.inputValue('#f-iface'), 'vmbr1');
+  await page.keyboard.press('Escape');
   await page.click('#tab-history');
   await page.waitForSelector('[data-testid^="history-"]');
   await shot(page, '10-history');

@@ -38,6 +38,8 @@ export interface ApplyContext {
   changes: string;
   digest: string | undefined;
   reload(): Promise<void>;
+  /** The apply task started (the page's confirm-window banner polls at once). */
+  started?: () => void;
 }
 
 /** The Apply dialog: asks for the confirm window, then runs the whole flow. */
@@ -70,6 +72,7 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
   try {
     const r = await call<string>('PUT', `/nodes/${ctx.node}/network`, { ...(timeoutS > 0 ? { 'confirm-timeout': timeoutS } : {}), ...(ctx.digest ? { digest: ctx.digest } : {}) });
     upid = r.data;
+    ctx.started?.();
   } catch (e) {
     state.textContent = `Apply refused: ${(e as Error).message}`;
     state.className = 'bad';
@@ -128,7 +131,7 @@ function newAddress(to: string): HTMLElement {
 async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>): Promise<void> {
   state.className = 'warn';
   const clock = h('strong', { id: 'apply-countdown', 'data-testid': 'apply-countdown' });
-  state.replaceChildren('Applied. Keep it within ', clock, ' or the node rolls back by itself.');
+  state.replaceChildren('Applied. Keep it within ', clock, ' or the node rolls back by itself. You may close this dialog: the banner at the top of every page keeps the countdown, Keep and Roll back.');
   if (move?.to) m.body.append(h('p', { class: 'warn' }, newAddress(move.to)));
   const keep = h('button', { type: 'button', class: 'primary', id: 'apply-keep', 'data-testid': 'apply-keep' }, 'Keep');
   const back = h('button', { type: 'button', class: 'danger', id: 'apply-rollback', 'data-testid': 'apply-rollback' }, 'Roll back');

@@ -5,7 +5,7 @@
 import { ApiError, call } from './api.ts';
 import type { Params } from './api.ts';
 import { focusFirst, h, modal } from './dom.ts';
-import { BOND_MODES, HASH_POLICIES, bondMode, checkField, freeName, optionToParam, typeLabel, vlanFromName } from './logic.ts';
+import { BOND_MODES, HASH_POLICIES, bondMode, checkField, freeName, optionToParam, typeLabel, vlanFromName, words } from './logic.ts';
 import type { Iface } from './logic.ts';
 
 export interface EditContext {
@@ -54,7 +54,38 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
   const text = (v: unknown, ph = ''): HTMLInputElement => h('input', { type: 'text', value: v === undefined || v === null ? '' : String(v).trim(), placeholder: ph, autocomplete: 'off', spellcheck: 'false' });
   const check = (v: boolean): HTMLInputElement => h('input', { type: 'checkbox', checked: v });
 
-  const prefix = type === 'bridge' ? 'vmbr' : type === 'bond' ? 'bond' : 'vlan';
+  /**
+   * Ports and slaves are picked from the node's devices (a toggle per NIC; typing stays possible);
+   * a name the node does not have is flagged under the field (it may be plugged in later).
+   */
+  const known = new Set(ctx.list.filter((i) => !(i.type === 'eth' && i.exists === 0)).map((i) => i.iface));
+  const pickable = (forType: string): string[] =>
+    ctx.list.filter((i) => i.iface !== existing?.iface && i.exists !== 0 && (i.type === 'eth' || (forType === 'bridge' && (i.type === 'bond' || i.type === 'vlan')))).map((i) => i.iface);
+  const picker = (name: string, forType: string): void => {
+    const input = fields.get(name) as HTMLInputElement;
+    const warn = h('div', { class: 'field-warn', id: `${input.id}-warn`, 'data-testid': `${input.id}-warn`, 'aria-live': 'polite' });
+    const chips = h('div', { class: 'chips', role: 'group', 'aria-label': `Choose ${name === 'slaves' ? 'slaves' : 'ports'} from this node's devices` });
+    const sync = (): void => {
+      const have = words(input.value);
+      for (const c of chips.querySelectorAll<HTMLButtonElement>('button')) c.setAttribute('aria-pressed', String(have.includes(c.value)));
+      const unknown = have.filter((w) => !known.has(w) && !/[*?[]/.test(w));
+      warn.textContent = unknown.length ? `Not a device of this node: ${unknown.join(', ')} (kept as typed; it must exist when the configuration is applied).` : '';
+    };
+    for (const n of pickable(forType)) {
+      const b = h('button', { type: 'button', class: 'chip', value: n, 'data-testid': `pick-${name}-${n}`, 'aria-pressed': 'false' }, n);
+      b.addEventListener('click', () => {
+        const have = words(input.value);
+        input.value = (have.includes(n) ? have.filter((w) => w !== n) : [...have, n]).join(' ');
+        input.dispatchEvent(new Event('input'));
+      });
+      chips.append(b);
+    }
+    input.addEventListener('input', sync);
+    input.parentElement?.append(chips, warn);
+    sync();
+  };
+
+  const prefix = type === 'bridge' ? 'vmbr' : type === 'bond' ? 'bond' : type === 'eth' ? 'eno' : 'vlan';
   const nameInput = text(existing?.iface ?? freeName(ctx.list, prefix));
   if (editing) nameInput.readOnly = true;
   add(0, 'iface', 'Name', nameInput);
@@ -69,9 +100,11 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
     const aware = check(existing?.bridge_vlan_aware === 1);
     add(1, 'bridge_vlan_aware', 'VLAN aware', aware);
     add(1, 'bridge_ports', 'Bridge ports', text(existing?.bridge_ports, 'eno1 (space separated; empty = none)'));
+    picker('bridge_ports', 'bridge');
     add(1, 'bridge_vids', 'VLAN IDs', text(existing?.bridge_vids, '2-4094'), 'Only used when the bridge is VLAN aware.');
   } else if (type === 'bond') {
     add(1, 'slaves', 'Slaves', text(existing?.slaves, 'eno2 eno3'));
+    picker('slaves', 'bond');
     const mode = h('select', {}, ...BOND_MODES.map((bm) => h('option', { value: bm.value }, bm.label)));
     mode.value = existing?.bond_mode ?? 'balance-rr';
     add(1, 'bond_mode', 'Mode', mode);
@@ -87,6 +120,7 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
     add(1, 'vlan-id', 'VLAN Tag', text(existing?.['vlan-id']));
     cols[1].append(h('p', { class: 'help', id: 'vlan-hint' }, 'Either add the VLAN number to an existing interface name (eno1.50), or choose your own name and set the raw device and tag.'));
   }
+  if (type === 'eth') cols[1].append(h('p', { class: 'help', id: 'eth-hint' }, 'A physical network device: as in Proxmox VE you set whether it comes up at boot, its addresses, gateway, MTU and comment; its name is the kernel\'s.'));
   add(1, 'mtu', 'MTU', text(existing?.mtu, '1500'));
   const comments = h('textarea', { rows: 2 });
   comments.value = String(existing?.comments ?? '').trim();

@@ -2,8 +2,9 @@
 import { ApiError, call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
-import { diffLines, vlanFromName, words } from './logic.ts';
+import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
+import { fmtDate } from './i18n.ts';
 
 /** Coloured unified diff. */
 export function diffView(diff: string, id: string): HTMLElement {
@@ -14,48 +15,46 @@ export function diffView(diff: string, id: string): HTMLElement {
 
 const MAX_TOPO = 400;
 
-/** NICs → bonds → bridges → VLANs as SVG columns, edges for membership, colour for link state. */
-export function topology(list: readonly Iface[]): HTMLElement {
-  const layer = (i: Iface): number => (i.type === 'eth' ? 0 : i.type === 'bond' ? 1 : i.type === 'bridge' ? 2 : i.type === 'vlan' ? 3 : -1);
-  const shown = list.filter((i) => layer(i) >= 0).slice(0, MAX_TOPO);
-  const cols: Iface[][] = [[], [], [], []];
-  for (const i of shown) cols[layer(i)]!.push(i);
-  const W = 190, GAP = 70, RH = 34, BH = 24;
-  const rows = Math.max(1, ...cols.map((c) => c.length));
-  const width = 4 * W + 3 * GAP + 20;
-  const height = rows * RH + 50;
-  const pos = new Map<string, { x: number; y: number }>();
-  cols.forEach((c, ci) => c.forEach((i, ri) => pos.set(i.iface, { x: 10 + ci * (W + GAP), y: 40 + ri * RH })));
-  const svg = s('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-labelledby': 'topo-title', id: 'topology-svg', 'data-testid': 'topology-svg' });
-  svg.append(s('title', { id: 'topo-title' }, 'Topology: network devices, bonds, bridges and VLANs, with the links between them'));
-  ['Network devices', 'Bonds', 'Bridges', 'VLANs'].forEach((t, ci) => svg.append(s('text', { x: 10 + ci * (W + GAP), y: 20, class: 'topo-head' }, t)));
-  const edge = (from: string, to: string): void => {
-    const a = pos.get(from), b = pos.get(to);
-    if (!a || !b) return;
-    const [x1, y1, x2, y2] = a.x < b.x ? [a.x + W, a.y + BH / 2, b.x, b.y + BH / 2] : [b.x + W, b.y + BH / 2, a.x, a.y + BH / 2];
-    const mx = (x1 + x2) / 2;
-    svg.append(s('path', { d: `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`, class: 'topo-edge' }));
-  };
-  for (const i of shown) {
-    for (const p of words(i.bridge_ports)) edge(p, i.iface);
-    for (const p of words(i.slaves)) edge(p, i.iface);
-    const raw = i['vlan-raw-device'] ?? vlanFromName(i.iface)?.raw;
-    if (i.type === 'vlan' && raw) edge(raw, i.iface);
+const EDGE_NAMES: Record<string, string> = { member: 'port / slave / raw device', nat: 'NAT (masquerade) out through', forward: 'port forward from', route: 'route via', gateway: 'default route' };
+
+/**
+ * The topology: a layered picture (see layoutTopology) — no line crosses a box. Every node is a
+ * button (Tab, Enter/Space or a click opens Edit); NAT, port-forward and route relations from
+ * hook lines and the default gateway are drawn as dashed edges.
+ */
+export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): HTMLElement {
+  const shown = list.slice(0, MAX_TOPO);
+  const lay = layoutTopology(shown);
+  const svg = s('svg', { viewBox: `0 0 ${lay.width} ${lay.height}`, width: lay.width, height: lay.height, role: 'group', 'aria-labelledby': 'topo-title', id: 'topology-svg', 'data-testid': 'topology-svg' });
+  svg.append(s('title', { id: 'topo-title' }, 'Topology: network devices on the left, what is stacked on them to the right'));
+  for (const e of lay.edges) {
+    const d = e.points.map(([x, y], k) => `${k ? 'L' : 'M'}${x},${y}`).join(' ');
+    const p = s('path', { d, class: `topo-edge edge-${e.kind}`, 'data-from': e.from, 'data-to': e.to, 'data-kind': e.kind });
+    p.append(s('title', {}, `${e.from} → ${e.to}: ${EDGE_NAMES[e.kind] ?? e.kind}`));
+    svg.append(p);
   }
-  for (const i of shown) {
-    const p = pos.get(i.iface)!;
-    const st = i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
-    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i.iface });
-    g.append(s('title', {}, `${i.iface}: link ${st}${i.cidr ? `, ${i.cidr}` : ''}`));
-    g.append(s('rect', { x: p.x, y: p.y, width: W, height: BH, rx: 5 }));
-    g.append(s('circle', { cx: p.x + 12, cy: p.y + BH / 2, r: 4, class: 'dot' }));
-    g.append(s('text', { x: p.x + 22, y: p.y + 16 }, `${i.iface}${i.cidr ? `  ${i.cidr}` : ''}`));
+  for (const n of lay.nodes) {
+    const i = n.iface;
+    const st = !i ? 'gw' : i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
+    const shownText = n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label;
+    // the accessible name starts with the visible text (WCAG 2.5.3)
+    const label = i ? `${shownText.replace(/\s+/g, ' ')} — ${typeLabel(i.type)}, link ${st}` : n.label;
+    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i?.iface ?? '', 'data-node': n.id, ...(i ? { tabindex: 0, role: 'button', 'aria-label': `${label}: open Edit` } : { role: 'img', 'aria-label': n.label }) });
+    g.append(s('title', {}, label));
+    g.append(s('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 5 }));
+    if (i) g.append(s('circle', { cx: n.x + 12, cy: n.y + n.h / 2, r: 4, class: 'dot' }));
+    g.append(s('text', { x: n.x + (i ? 22 : 10), y: n.y + 17 }, shownText.replace(/\s+/g, ' ')));
+    if (i && onOpen) {
+      g.addEventListener('click', () => onOpen(i));
+      g.addEventListener('keydown', (ev) => { const k = (ev as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { ev.preventDefault(); onOpen(i); } });
+    }
     svg.append(g);
   }
   const wrap = h('div', { class: 'topo-wrap' });
   wrap.append(svg);
   return h('div', {},
     h('p', { class: 'legend' }, h('span', { class: 'lg up' }, 'link up'), h('span', { class: 'lg down' }, 'link down'), h('span', { class: 'lg unknown' }, 'state unknown (not running here)'),
+      h('span', { class: 'lg-edge nat' }, 'NAT / port forward'), h('span', { class: 'lg-edge gateway' }, 'default gateway'),
       list.length > MAX_TOPO ? ` — showing the first ${MAX_TOPO} of ${list.length}` : ''),
     wrap);
 }
@@ -98,7 +97,7 @@ export function wizard(ctx: WizardCtx): HTMLElement {
       h('h3', {}, MODES[mode].title),
       mode === 'bridged' ? [field('bridge', 'Bridge', nextBridge()), field('ports', 'Ports', '', 'the NIC(s) that go to the LAN, space or comma separated'), field('cidr', 'Host address (CIDR)', '', 'e.g. 192.168.1.10/24'), field('gateway', 'Gateway')] : null,
       mode === 'routed' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Host address in the routed subnet (CIDR)', '', 'e.g. 203.0.113.1/29 — guests use the other addresses, gateway = this one')] : null,
-      mode === 'nat' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Private network (host address, CIDR)', '10.10.10.1/24'),
+      mode === 'nat' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Private network (host address, CIDR)', freeSubnet(ctx.list), 'a private subnet no interface of this node uses yet'),
         field('forward', 'Port forwards', '', 'comma separated, e.g. tcp/2222=10.10.10.100:22, tcp/8080=10.10.10.101:80')] : null,
       h('div', { class: 'form-error', id: 'wizard-error', role: 'alert' }),
       h('button', { type: 'submit', class: 'primary', 'data-testid': 'wizard-submit' }, 'Stage this setup'));
@@ -143,7 +142,7 @@ export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
   box.replaceChildren(h('p', {}, 'Loading…'));
   let r;
   try {
-    r = await call<{ n: number; time: number | string; user?: string; digest?: string; summary?: string; diff?: string }[]>('GET', `/nodes/${ctx.node}/network/history`);
+    r = await call<{ n: number; id?: number; time: number | string; user?: string; digest?: string; summary?: string; diff?: string; rollbackDiff?: string }[]>('GET', `/nodes/${ctx.node}/network/history`);
   } catch (e) {
     box.replaceChildren(h('p', { class: 'bad' }, `Cannot read the history: ${(e as Error).message}`));
     return;
@@ -153,22 +152,34 @@ export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
     return;
   }
   const items = r.data.map((e) => {
-    const t = typeof e.time === 'number' ? new Date(e.time * 1000).toLocaleString() : String(e.time);
-    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${e.n}` }, `Roll back to #${e.n}`);
+    // the entry's id is the #N of the CLI and the task log; `n` (1 = newest) only orders
+    const id = e.id ?? e.n;
+    const t = fmtDate(typeof e.time === 'number' ? new Date(e.time * 1000) : new Date(e.time));
+    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${id}`, id: `history-rollback-${id}` }, `Roll back #${id}…`);
     btn.addEventListener('click', () => {
-      const m = modal({ id: 'rollback-dialog', title: `Roll back to #${e.n}`, wide: true });
-      const log = h('div', { class: 'tasklog', id: 'rollback-log' });
-      const st = h('p', { role: 'status', id: 'rollback-state' }, 'Rolling back…');
-      m.body.append(st, log);
-      m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
-      call<string>('POST', `/nodes/${ctx.node}/network/rollback`, { n: e.n })
-        .then((u) => followTask(ctx.node, u.data, log))
-        .then(async (exit) => { st.textContent = exit === 'OK' ? 'Rolled back.' : `Roll back failed: ${exit}`; await ctx.reload(); void history(ctx, box); })
-        .catch((err: Error) => { st.textContent = `Roll back refused: ${err.message}`; });
+      const m = modal({ id: 'rollback-dialog', title: `Roll back #${id}`, wide: true });
+      const changes = (e.rollbackDiff ?? '').trim();
+      m.body.append(
+        h('p', { id: 'rollback-what' }, `This makes the configuration that was live before #${id} live again (as a new entry in the history), and reloads the network. ${changes ? 'It changes the live file like this:' : 'The live file already is that configuration: nothing changes in it, the network is reloaded.'}`),
+        changes ? diffView(changes, 'rollback-diff') : h('span'),
+      );
+      const go = h('button', { type: 'button', class: 'danger', id: 'rollback-go', 'data-testid': 'rollback-go' }, `Roll back #${id}`);
+      m.footer.append(h('button', { type: 'button', 'data-testid': 'rollback-cancel', onclick: () => m.close() }, 'Cancel'), go);
+      go.focus();
+      go.addEventListener('click', () => {
+        const log = h('div', { class: 'tasklog', id: 'rollback-log', 'aria-label': 'Task log', tabindex: 0 });
+        const st = h('p', { role: 'status', id: 'rollback-state' }, 'Rolling back…');
+        m.body.replaceChildren(st, log);
+        m.footer.replaceChildren(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+        call<string>('POST', `/nodes/${ctx.node}/network/rollback`, e.id !== undefined ? { id: e.id } : { n: e.n })
+          .then((u) => followTask(ctx.node, u.data, log))
+          .then(async (exit) => { st.textContent = exit === 'OK' ? `Rolled back #${id}.` : `Roll back failed: ${exit}`; st.className = exit === 'OK' ? 'good' : 'bad'; await ctx.reload(); void history(ctx, box); })
+          .catch((err: Error) => { st.textContent = `Roll back refused: ${err.message}`; });
+      });
     });
-    return h('details', { class: 'hist', 'data-testid': `history-${e.n}` },
-      h('summary', {}, h('strong', {}, `#${e.n}`), ` ${t} — ${e.user ?? ''} — ${e.summary ?? ''}`),
-      e.diff ? diffView(e.diff, `history-diff-${e.n}`) : h('p', { class: 'muted' }, `digest ${e.digest ?? ''}`), btn);
+    return h('details', { class: 'hist', 'data-testid': `history-${id}`, id: `history-${id}` },
+      h('summary', {}, h('strong', {}, `#${id}`), ` ${t} — ${e.user ?? ''} — ${e.summary ?? ''}`),
+      e.diff ? diffView(e.diff, `history-diff-${id}`) : h('p', { class: 'muted' }, `digest ${e.digest ?? ''}`), btn);
   });
   box.replaceChildren(...items);
 }
@@ -183,12 +194,36 @@ export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void>
     box.replaceChildren(h('p', { class: 'muted', id: 'ipv6-unsupported' }, (e instanceof ApiError && (e.status === 501 || e.status === 400)) ? 'This server does not offer the IPv6 switch yet.' : `Cannot read the IPv6 state: ${(e as Error).message}`));
     return;
   }
-  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: !st.disabled });
-  const msg = h('p', { role: 'status', id: 'ipv6-msg' }, `File: ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'}; running: ${JSON.stringify(st.running ?? 'unknown')}`);
-  sw.addEventListener('change', () => {
-    call('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1 })
-      .then(() => ipv6Panel(ctx, box))
-      .catch((e: Error) => { msg.textContent = `Not changed: ${e.message}`; sw.checked = !sw.checked; });
-  });
-  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, 'IPv6 enabled on this node')), msg);
+  const enabled = !st.disabled;
+  const running = st.running && typeof st.running === 'object' ? Object.entries(st.running as Record<string, string | null>) : [];
+  const runText = running.length
+    ? running.map(([k, v]) => `${k} = ${v ?? 'unreadable'}${v === '1' ? ' (IPv6 off)' : v === '0' ? ' (IPv6 on)' : ''}`).join('; ')
+    : 'not known (this backend runs no kernel here)';
+  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: enabled });
+  const state = h('p', { id: 'ipv6-state' }, `Saved setting: IPv6 is ${enabled ? 'enabled' : 'disabled'} on this node (${enabled ? `no file ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'}` : `file ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'} disables it`}). Running kernel: ${runText}.`);
+  const msg = h('p', { role: 'status', id: 'ipv6-msg' });
+  const save = h('button', { type: 'button', class: 'primary', id: 'ipv6-save', 'data-testid': 'ipv6-save', disabled: true }, 'Save (at next boot)');
+  const now = h('button', { type: 'button', id: 'ipv6-now', 'data-testid': 'ipv6-now', disabled: true }, 'Save and apply now');
+  const undo = h('button', { type: 'button', id: 'ipv6-undo', disabled: true }, 'Cancel');
+  // the switch stages a change; nothing is written until Save
+  const staged = (): void => {
+    const changed = sw.checked !== enabled;
+    save.disabled = !changed;
+    now.disabled = !changed || !running.length;
+    undo.disabled = !changed;
+    msg.className = changed ? 'warn' : '';
+    msg.textContent = changed ? `Staged: IPv6 ${sw.checked ? 'enabled' : 'disabled'}. It takes effect at the next boot (Save), or at once (Save and apply now${running.length ? '' : ': not here, no kernel runs under this backend'}).` : '';
+  };
+  const put = (apply: boolean): void => {
+    save.disabled = true;
+    now.disabled = true;
+    call<{ message?: string }>('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1, ...(apply ? { now: 1 } : {}) })
+      .then(async (r) => { await ipv6Panel(ctx, box); const m = box.querySelector('#ipv6-msg'); if (m) { m.className = 'good'; m.textContent = `Saved: ${r.data.message ?? ''}`; } })
+      .catch((e: Error) => { msg.className = 'bad'; msg.textContent = `Not changed: ${e.message}`; staged(); });
+  };
+  sw.addEventListener('change', staged);
+  save.addEventListener('click', () => put(false));
+  now.addEventListener('click', () => put(true));
+  undo.addEventListener('click', () => { sw.checked = enabled; staged(); });
+  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, 'IPv6 enabled on this node')), state, msg, h('div', { class: 'toolbar' }, undo, save, now));
 }

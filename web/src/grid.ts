@@ -17,16 +17,16 @@ const yesNo = (v: unknown): string => (v === 1 || v === '1' ? 'Yes' : v === 0 ||
 
 export const COLUMNS: readonly Column[] = [
   { key: 'iface', label: 'Name', width: 'minmax(90px,1.1fr)', value: (i) => i.iface },
-  { key: 'type', label: 'Type', width: 'minmax(120px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
+  { key: 'type', label: 'Type', width: 'minmax(140px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
   { key: 'active', label: 'Active', width: '70px', value: (i) => yesNo(i.active) },
-  { key: 'autostart', label: 'Autostart', width: '90px', value: (i) => yesNo(i.autostart ?? 0) },
-  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '100px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
-  { key: 'ports', label: 'Ports/Slaves', width: 'minmax(90px,1.2fr)', value: members },
-  { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(112px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
+  { key: 'autostart', label: 'Autostart', width: '100px', value: (i) => yesNo(i.autostart ?? 0) },
+  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '124px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
+  { key: 'ports', label: 'Ports/Slaves', width: 'minmax(115px,1.2fr)', value: members },
+  { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(125px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
   { key: 'cidr', label: 'CIDR', width: 'minmax(110px,1.3fr)', value: (i) => allCidrs(i).join('\n') },
   { key: 'gateway', label: 'Gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
   { key: 'mtu', label: 'MTU', width: '56px', value: (i) => String(i.mtu ?? '') },
-  { key: 'comments', label: 'Comment', width: 'minmax(100px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
+  { key: 'comments', label: 'Comment', width: 'minmax(90px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
 ];
 
 export const ROW_HEIGHT = 30;
@@ -60,11 +60,11 @@ export class Grid {
     this.head = h('div', { class: 'grid-head', role: 'row', style: `grid-template-columns:${this.template}` });
     for (const c of COLUMNS) {
       this.head.append(h('div', { role: 'columnheader', 'aria-sort': 'none', 'data-col': c.key },
-        h('button', { type: 'button', class: 'sort', 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, c.label)));
+        h('button', { type: 'button', class: 'sort', title: `${c.label}: sort`, 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, c.label)));
     }
     this.spacer = h('div', { class: 'grid-spacer' });
-    this.rowsBox = h('div', { class: 'grid-rows', role: 'rowgroup' });
-    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', tabindex: 0, 'aria-label': 'Interfaces; arrow keys move, Enter edits, Delete removes' }, this.spacer, this.rowsBox);
+    this.rowsBox = h('div', { class: 'grid-rows', role: 'presentation' });
+    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', role: 'rowgroup', tabindex: 0, 'aria-label': 'Interfaces; arrow keys move, Enter edits, Delete removes' }, this.spacer, this.rowsBox);
     this.status = h('div', { class: 'grid-status', id: 'grid-status', 'aria-live': 'polite' });
     const table = h('div', { class: 'grid', id: 'iface-grid', 'data-testid': 'iface-grid', role: 'grid', 'aria-label': 'Network interfaces', 'aria-rowcount': 0 }, this.head, this.viewport);
     const filterInput = h('input', { type: 'search', id: 'grid-filter', 'data-testid': 'grid-filter', placeholder: 'Filter by name, address, port, comment…', 'aria-label': 'Filter interfaces' });

@@ -84,16 +84,70 @@ export function members(i: Iface): string {
   return String(i.bridge_ports ?? i.slaves ?? i.ovs_ports ?? i.ovs_bonds ?? '');
 }
 
-/** The interfaces that refer to `name`: bridges with it as a port, bonds with it as a slave, VLANs on it. */
-export function dependents(list: readonly Iface[], name: string): { iface: string; how: string }[] {
+/** The hook lines (`post-up ...` etc.) of an interface, from the API's `options`/`options6`. */
+function hookLines(i: Iface): string[] {
+  const all = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(String);
+  return all.filter((l) => /^(pre-up|up|post-up|pre-down|down|post-down)\s/.test(l));
+}
+
+const escapeRe = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** What a hook line is, for people: a NAT rule, a port forward, a route, a firewall rule, a command. */
+export function hookKind(line: string): string {
+  if (/\biptables\b.*-t\s+nat\b.*\bDNAT\b/.test(line) || /\bnft\b.*\bdnat\b/.test(line)) return 'port forward (NAT rule)';
+  if (/\biptables\b.*-t\s+nat\b/.test(line) || /\bnft\b.*\b(masquerade|snat)\b/.test(line)) return 'NAT rule';
+  if (/\bip\s+(-\d\s+)?route\b|\broute\s+add\b/.test(line)) return 'route';
+  if (/\b(ip6?tables|nft|ebtables)\b/.test(line)) return 'firewall rule';
+  return 'hook command';
+}
+
+/** A hook line as people read it: the command after `post-up`, the `-C ... ||` check dropped, cut at 120 characters. */
+export function shortHook(line: string): string {
+  let c = line.replace(/^\S+\s+/, '');
+  const alt = /^(.*?)\s*2>\/dev\/null\s*\|\|\s*(.*)$/.exec(c);
+  if (alt && /\s-C\s/.test(alt[1]!)) c = alt[2]!;
+  return c.length > 120 ? `${c.slice(0, 119)}…` : c;
+}
+
+/** The interfaces under `name` (its ports, slaves, raw device), transitively. */
+function lowers(list: readonly Iface[], name: string, seen = new Set<string>()): string[] {
+  if (seen.has(name)) return [];
+  seen.add(name);
+  const i = list.find((x) => x.iface === name);
+  if (!i) return [];
+  const direct = [...words(i.bridge_ports), ...words(i.slaves), ...(i['vlan-raw-device'] ? [String(i['vlan-raw-device'])] : i.type === 'vlan' && vlanFromName(i.iface)?.raw ? [vlanFromName(i.iface)!.raw!] : [])];
+  return [...direct, ...direct.flatMap((d) => lowers(list, d, seen))];
+}
+
+/**
+ * What depends on `name`, for the Remove dialog: bridges with it as a port, bonds with it as a
+ * slave, VLANs on it; hook lines of any interface that name it (NAT rules, port forwards,
+ * routes, firewall rules); the default gateway when it holds one; and the admin's own
+ * connection when `host` (the address this page was reached on) is on it or on an interface
+ * above it.
+ */
+export function dependents(list: readonly Iface[], name: string, host?: string): { iface: string; how: string }[] {
   const out: { iface: string; how: string }[] = [];
+  const re = new RegExp(`(^|[^\\w.-])${escapeRe(name)}($|[^\\w.-])`);
   for (const i of list) {
-    if (i.iface === name) continue;
+    if (i.iface === name) {
+      for (const g of [i.gateway, i.gateway6]) if (g) out.push({ iface: name, how: `the node's default gateway ${String(g)}: removing ${name} removes the default route` });
+      for (const l of hookLines(i)) if (!/^(pre-down|down|post-down)\s/.test(l) && /\b(iptables|nft|ip6tables|ip\s+(-\d\s+)?route|route\s+add)\b/.test(l)) out.push({ iface: name, how: `its own ${hookKind(l)} goes with it: ${shortHook(l)}` });
+      continue;
+    }
     if (words(i.bridge_ports).includes(name)) out.push({ iface: i.iface, how: 'bridge port' });
     if (words(i.slaves).includes(name)) out.push({ iface: i.iface, how: 'bond slave' });
     if (i['bond-primary'] === name) out.push({ iface: i.iface, how: 'bond primary' });
     const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
     if (raw === name) out.push({ iface: i.iface, how: 'VLAN raw device' });
+    // the up lines say what is set up; their down lines only undo it
+    for (const l of hookLines(i)) if (re.test(l) && !/^(pre-down|down|post-down)\s/.test(l)) out.push({ iface: i.iface, how: `${hookKind(l)} naming ${name}: ${shortHook(l)}` });
+  }
+  const h = host?.replace(/^\[|\]$/g, '');
+  if (h) {
+    const holder = list.find((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h);
+    if (holder && (holder.iface === name || lowers(list, holder.iface).includes(name)))
+      out.push({ iface: holder.iface, how: `your own connection to this page (${h}) goes through ${holder.iface === name ? name : `${holder.iface}, which runs over ${name}`}: removing it cuts you off` });
   }
   return out;
 }
@@ -232,4 +286,224 @@ export function addressMove(host: string, diff: string, staged: readonly Iface[]
 /** Sort key compare for the grid: numbers numerically, names naturally (eno2 < eno10). */
 export function naturalCompare(a: string, b: string): number {
   return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+}
+
+/**
+ * One verify difference as "the file says" / "the kernel has" (the drift panel). The messages
+ * come from the server's verify; the patterns it does not know go whole into "the kernel has".
+ */
+export function splitDifference(message: string): { iface: string; file: string; kernel: string } {
+  const m = /^([^:\s]+): (.*)$/.exec(message);
+  const iface = m && !message.startsWith('sysctl ') ? m[1]! : '';
+  const rest = m && iface ? m[2]! : message;
+  let x: RegExpExecArray | null;
+  if (rest === 'does not exist') return { iface, file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' };
+  if (rest === 'is down') return { iface, file: 'up (auto)', kernel: 'down' };
+  if ((x = /^address (\S+) missing$/.exec(rest))) return { iface, file: `address ${x[1]}`, kernel: 'no such address' };
+  if ((x = /^address (\S+) has no prefix in the file$/.exec(rest))) return { iface, file: `address ${x[1]} (no prefix)`, kernel: `address ${x[1]} with a prefix` };
+  if ((x = /^address (\S+) is not in the file$/.exec(rest))) return { iface, file: '(no such address)', kernel: `address ${x[1]}` };
+  if ((x = /^default route via (\S+) missing$/.exec(rest))) return { iface, file: `gateway ${x[1]}`, kernel: `no default route via ${x[1]}` };
+  if ((x = /^port (\S+) does not exist$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `no interface ${x[1]}` };
+  if ((x = /^port (\S+) is not enslaved$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} in no bridge or bond` };
+  if ((x = /^port (\S+) is enslaved to (\S+)$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} is a port of ${x[2]}` };
+  if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest))) return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };
+  if ((x = /^mtu (\d+), the file says (\d+)$/.exec(rest))) return { iface, file: `mtu ${x[2]}`, kernel: `mtu ${x[1]}` };
+  if ((x = /^sysctl (\S+) is (\S+), the file's hook lines set (\S+)$/.exec(message))) return { iface: '', file: `sysctl ${x[1]} = ${x[3]}`, kernel: `${x[1]} = ${x[2]}` };
+  if ((x = /^is not a (bond|VLAN device) in the kernel \(kind (.*)\)$/.exec(rest))) return { iface, file: `a ${x[1]}`, kernel: `kind ${x[2]}` };
+  return { iface, file: '', kernel: rest };
+}
+
+function v4Range(cidr: string): [number, number] | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)(?:\/(\d+))?$/.exec(cidr.trim());
+  if (!m) return null;
+  const ip = ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]);
+  const p = m[5] === undefined ? 32 : Number(m[5]);
+  const size = 2 ** (32 - p);
+  const start = Math.floor(ip / size) * size;
+  return [start, start + size - 1];
+}
+
+/** A private /24 for a new NAT network (host address .1) that no interface's address overlaps. */
+export function freeSubnet(list: readonly Iface[]): string {
+  const used = list.flatMap((i) => [i.cidr, i.address].filter((x): x is string => typeof x === 'string')).map(v4Range).filter((r): r is [number, number] => r !== null);
+  for (let n = 10; n < 255; n++) {
+    const c = `10.${n}.${n}.1/24`;
+    const [a, b] = v4Range(c)!;
+    if (!used.some(([x, y]) => x <= b && a <= y)) return c;
+  }
+  return '10.10.10.1/24';
+}
+
+// ---------------------------------------------------------------- topology layout
+
+export interface TopoNode {
+  id: string;
+  /** The interface, or undefined for a drawn relation's end (the default gateway) and waypoints. */
+  iface?: Iface;
+  label: string;
+  kind: 'iface' | 'gateway' | 'dummy';
+  layer: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export interface TopoEdge {
+  from: string;
+  to: string;
+  /** member: port/slave/raw device; nat, forward, route: hook lines; gateway: the default route. */
+  kind: 'member' | 'nat' | 'forward' | 'route' | 'gateway';
+  label?: string;
+  points: [number, number][];
+}
+
+export interface TopoLayout {
+  nodes: TopoNode[];
+  edges: TopoEdge[];
+  width: number;
+  height: number;
+}
+
+/**
+ * A layered layout (Sugiyama style, our own): every interface sits one layer right of the
+ * highest device under it (NICs left, then bonds, bridges, VLANs as the stacking says); NAT,
+ * port-forward and route relations from hook lines and the default gateway are edges too, to the
+ * right of the interface they go out through. An edge longer than one layer gets a waypoint in
+ * each layer it passes, which takes a row like a box, so no line crosses a box; the order in each
+ * layer comes from barycentre sweeps, keeping the order with the fewest crossings.
+ */
+export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: number; gapX?: number; gapY?: number } = {}): TopoLayout {
+  const W = opts.w ?? 180, H = opts.h ?? 26, GX = opts.gapX ?? 70, GY = opts.gapY ?? 14;
+  const shown = list.filter((i) => ['eth', 'bond', 'bridge', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'].includes(i.type));
+  const byName = new Map(shown.map((i) => [i.iface, i]));
+  // relations: [lower, upper, kind, label]
+  const rel: [string, string, TopoEdge['kind'], string | undefined][] = [];
+  for (const i of shown) {
+    for (const p of [...words(i.bridge_ports), ...words(i.slaves), ...words(i.ovs_ports as string | undefined)]) if (byName.has(p)) rel.push([p, i.iface, 'member', undefined]);
+    const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
+    if (i.type === 'vlan' && raw && byName.has(raw)) rel.push([raw, i.iface, 'member', undefined]);
+  }
+  // hook lines of X naming Y: X's guests go out through Y (NAT, forwards) or X routes via Y
+  for (const i of shown) {
+    const lines = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(String).filter((l) => /^(pre-up|up|post-up)\s/.test(l));
+    const seen = new Set<string>();
+    for (const l of lines) {
+      const k = hookKind(l);
+      const kind: TopoEdge['kind'] | null = k === 'NAT rule' ? 'nat' : k.startsWith('port forward') ? 'forward' : k === 'route' ? 'route' : null;
+      if (!kind) continue;
+      for (const o of shown) {
+        if (o.iface === i.iface || seen.has(`${kind}:${o.iface}`)) continue;
+        if (new RegExp(`(^|[^\\w.-])${o.iface.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^\\w.-])`).test(l)) {
+          seen.add(`${kind}:${o.iface}`);
+          rel.push([o.iface, i.iface, kind, kind === 'nat' ? 'NAT' : kind === 'forward' ? 'port forward' : 'route']);
+        }
+      }
+    }
+  }
+  const gateways = shown.filter((i) => i.gateway || i.gateway6);
+  // layers: longest path from the bottom, at least 1 for anything but a NIC
+  const lowersOf = new Map<string, string[]>();
+  for (const [lo, up] of rel) lowersOf.set(up, [...(lowersOf.get(up) ?? []), lo]);
+  const layer = new Map<string, number>();
+  const visiting = new Set<string>();
+  const layerOf = (n: string): number => {
+    const have = layer.get(n);
+    if (have !== undefined) return have;
+    if (visiting.has(n)) return 0; // a cycle (a broken file): cut it
+    visiting.add(n);
+    const i = byName.get(n)!;
+    let l = i.type === 'eth' ? 0 : 1;
+    for (const lo of lowersOf.get(n) ?? []) l = Math.max(l, layerOf(lo) + 1);
+    visiting.delete(n);
+    layer.set(n, l);
+    return l;
+  };
+  for (const i of shown) layerOf(i.iface);
+  const nodes = new Map<string, TopoNode>();
+  const mk = (id: string, kind: TopoNode['kind'], l: number, label: string, iface?: Iface): TopoNode => {
+    const n: TopoNode = { id, kind, layer: l, label, x: 0, y: 0, w: kind === 'dummy' ? 0 : W, h: H, ...(iface ? { iface } : {}) };
+    nodes.set(id, n);
+    return n;
+  };
+  for (const i of shown) mk(i.iface, 'iface', layer.get(i.iface)!, `${i.iface}${i.cidr ? `  ${i.cidr}` : ''}`, i);
+  const all: [string, string, TopoEdge['kind'], string | undefined][] = [...rel];
+  for (const g of gateways) {
+    const id = `gw:${g.iface}`;
+    mk(id, 'gateway', layer.get(g.iface)! + 1, `gateway ${String(g.gateway ?? g.gateway6)}`);
+    all.push([g.iface, id, 'gateway', 'default route']);
+  }
+  // split long edges into one-layer segments through waypoints
+  const segs: [string, string][] = [];
+  const chains: { from: string; to: string; kind: TopoEdge['kind']; label?: string; via: string[] }[] = [];
+  all.forEach(([lo, up, kind, label], k) => {
+    let a = nodes.get(lo)!, b = nodes.get(up)!;
+    if (a.layer > b.layer) [a, b] = [b, a];
+    if (a.layer === b.layer) { b.layer += 1; } // same layer (a relation between peers): push the upper right
+    const via: string[] = [];
+    let prev = a.id;
+    for (let l = a.layer + 1; l < b.layer; l++) {
+      const d = mk(`dummy:${k}:${l}`, 'dummy', l, '');
+      via.push(d.id);
+      segs.push([prev, d.id]);
+      prev = d.id;
+    }
+    segs.push([prev, b.id]);
+    chains.push({ from: a.id, to: b.id, kind, ...(label ? { label } : {}), via });
+  });
+  // a node pushed right may now sit left of its own uppers' layers: re-check once
+  for (const [a, b] of segs) if (nodes.get(b)!.layer <= nodes.get(a)!.layer) nodes.get(b)!.layer = nodes.get(a)!.layer + 1;
+  const maxL = Math.max(0, ...[...nodes.values()].map((n) => n.layer));
+  const layers: TopoNode[][] = Array.from({ length: maxL + 1 }, () => []);
+  for (const n of nodes.values()) layers[n.layer]!.push(n);
+  for (const L of layers) L.sort((a, b) => naturalCompare(a.id.replace(/^\w+:/, ''), b.id.replace(/^\w+:/, '')));
+  const down = new Map<string, string[]>(), up = new Map<string, string[]>();
+  for (const [a, b] of segs) {
+    const [lo, hi] = nodes.get(a)!.layer < nodes.get(b)!.layer ? [a, b] : [b, a];
+    up.set(lo, [...(up.get(lo) ?? []), hi]);
+    down.set(hi, [...(down.get(hi) ?? []), lo]);
+  }
+  const index = (): Map<string, number> => new Map(layers.flatMap((L) => L.map((n, i) => [n.id, i] as [string, number])));
+  const crossings = (): number => {
+    const pos = index();
+    let c = 0;
+    for (let l = 0; l < maxL; l++) {
+      const es = layers[l]!.flatMap((n) => (up.get(n.id) ?? []).map((u) => [pos.get(n.id)!, pos.get(u)!] as const));
+      for (let i = 0; i < es.length; i++) for (let j = i + 1; j < es.length; j++) if ((es[i]![0] - es[j]![0]) * (es[i]![1] - es[j]![1]) < 0) c++;
+    }
+    return c;
+  };
+  const sweep = (L: TopoNode[], nb: Map<string, string[]>): void => {
+    const pos = index();
+    const bary = new Map(L.map((n, i) => {
+      const ns = (nb.get(n.id) ?? []).map((x) => pos.get(x)!);
+      return [n.id, ns.length ? ns.reduce((a, b) => a + b, 0) / ns.length : i] as [string, number];
+    }));
+    L.sort((a, b) => bary.get(a.id)! - bary.get(b.id)!);
+  };
+  let best = layers.map((L) => [...L]);
+  let bestC = crossings();
+  for (let it = 0; it < 8 && bestC > 0; it++) {
+    for (let l = 1; l <= maxL; l++) sweep(layers[l]!, down);
+    for (let l = maxL - 1; l >= 0; l--) sweep(layers[l]!, up);
+    const c = crossings();
+    if (c < bestC) { bestC = c; best = layers.map((L) => [...L]); }
+  }
+  best.forEach((L, l) => { layers[l] = L; });
+  // coordinates: rows top-down per layer
+  for (const [l, L] of layers.entries()) L.forEach((n, i) => { n.x = 10 + l * (W + GX); n.y = 30 + i * (H + GY); });
+  const centre = (n: TopoNode, right: boolean): [number, number] => [n.kind === 'dummy' ? n.x + W / 2 : right ? n.x + n.w : n.x, n.y + H / 2];
+  const edges: TopoEdge[] = chains.map((c) => {
+    const ids = [c.from, ...c.via, c.to];
+    const pts: [number, number][] = [];
+    ids.forEach((id, k) => {
+      const n = nodes.get(id)!;
+      if (n.kind === 'dummy') { pts.push([n.x, n.y + H / 2], [n.x + W, n.y + H / 2]); return; }
+      pts.push(centre(n, k === 0));
+    });
+    return { from: c.from, to: c.to, kind: c.kind, ...(c.label ? { label: c.label } : {}), points: pts };
+  });
+  const real = [...nodes.values()].filter((n) => n.kind !== 'dummy');
+  const rows = Math.max(1, ...layers.map((L) => L.length));
+  return { nodes: real, edges, width: 20 + (maxL + 1) * (W + GX) - GX, height: 40 + rows * (H + GY) };
 }

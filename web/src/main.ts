@@ -1,11 +1,14 @@
 /** The nodenet web UI: login, the node network panel, and the views beyond PVE. */
 import { ApiError, call, currentSession, login, logout, setExpiredHandler } from './api.ts';
-import { confirmDialog, h, toast } from './dom.ts';
-import { openApply } from './apply.ts';
+import { confirmDialog, h, modal, toast } from './dom.ts';
+import { followTask, openApply } from './apply.ts';
 import { openEditor } from './edit.ts';
+import { openDetails } from './details.ts';
 import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
-import { dependents } from './logic.ts';
+import { dependents, splitDifference } from './logic.ts';
+import { WindowWatch } from './window.ts';
+import { LANGS, lang, setLang, t, type Lang } from './i18n.ts';
 import type { Iface } from './logic.ts';
 
 const app = document.getElementById('app')!;
@@ -16,6 +19,8 @@ const state = {
   digest: undefined as string | undefined,
   changes: '',
   tab: 'interfaces',
+  /** A confirm window is open: no new apply until it ends. */
+  windowOpen: false,
 };
 
 // ---- theme -----------------------------------------------------------------------------------
@@ -35,6 +40,16 @@ function themeButton(): HTMLButtonElement {
   return b;
 }
 
+/** The language switch of the header (and the login page); `redraw` rebuilds the page in it. */
+function langSwitch(redraw: () => void): HTMLSelectElement {
+  const sel = h('select', { id: 'lang-switch', 'data-testid': 'lang-switch', class: 'lang-switch', 'aria-label': `${t('lang.switch')} / Language` },
+    ...(Object.keys(LANGS) as Lang[]).map((l) => h('option', { value: l, lang: l }, LANGS[l]['lang.name'])));
+  sel.value = lang();
+  sel.addEventListener('change', () => { setLang(sel.value as Lang); redraw(); document.getElementById('lang-switch')?.focus(); });
+  return sel;
+}
+document.documentElement.lang = lang();
+
 // ---- login -----------------------------------------------------------------------------------
 function showLogin(message = ''): void {
   const user = h('input', { id: 'login-user', 'data-testid': 'login-user', name: 'username', autocomplete: 'username', required: true, value: 'root' });
@@ -42,12 +57,12 @@ function showLogin(message = ''): void {
   const realm = h('select', { id: 'login-realm', name: 'realm' }, h('option', { value: 'pam' }, 'Linux PAM standard authentication (pam)'), h('option', { value: 'pve' }, 'Proxmox VE authentication server (pve)'));
   realm.value = 'pam';
   const err = h('div', { class: 'form-error', id: 'login-error', 'data-testid': 'login-error', role: 'alert' }, message);
-  const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, 'Log in');
+  const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, t('login.submit'));
   const form = h('form', { id: 'login-form', class: 'login-card', 'aria-labelledby': 'login-title' },
-    h('h1', { id: 'login-title' }, 'nodenet'), h('p', { class: 'muted' }, 'Network of this node'),
-    h('div', { class: 'field' }, h('label', { for: 'login-user' }, 'User name'), user),
-    h('div', { class: 'field' }, h('label', { for: 'login-password' }, 'Password'), pw),
-    h('div', { class: 'field' }, h('label', { for: 'login-realm' }, 'Realm'), realm),
+    h('h1', { id: 'login-title' }, 'nodenet'), h('p', { class: 'muted' }, t('login.subtitle')),
+    h('div', { class: 'field' }, h('label', { for: 'login-user' }, t('login.user')), user),
+    h('div', { class: 'field' }, h('label', { for: 'login-password' }, t('login.password')), pw),
+    h('div', { class: 'field' }, h('label', { for: 'login-realm' }, t('login.realm')), realm),
     err, submit);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -55,13 +70,13 @@ function showLogin(message = ''): void {
     err.textContent = '';
     login(user.value.trim(), pw.value, realm.value)
       .then(() => start())
-      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? 'Login failed: wrong user name or password.' : `Login failed: ${x.message}`; submit.disabled = false; pw.select(); });
+      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? t('login.failed') : `Login failed: ${x.message}`; submit.disabled = false; pw.select(); });
   });
-  app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, themeButton()), form));
+  app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, langSwitch(() => showLogin(message)), themeButton()), form));
   (user.value ? pw : user).focus();
 }
 
-setExpiredHandler(() => showLogin('Your session has ended (expired or revoked). Please log in again.'));
+setExpiredHandler(() => { watch?.stop(); showLogin(t('login.ended')); });
 
 // ---- the panel -------------------------------------------------------------------------------
 let grid: Grid;
@@ -70,6 +85,7 @@ let views: Record<string, HTMLElement>;
 let buttons: Record<string, HTMLButtonElement>;
 let drift: HTMLElement;
 let diagBox: HTMLElement;
+let watch: WindowWatch | undefined;
 
 async function start(): Promise<void> {
   try {
@@ -88,14 +104,14 @@ async function start(): Promise<void> {
 function buildShell(): void {
   const s = currentSession();
   grid = new Grid({
-    onSelect: (i) => { buttons.edit!.disabled = !i || !['bridge', 'bond', 'vlan'].includes(i.type); buttons.remove!.disabled = !i; },
+    onSelect: (i) => { buttons.edit!.disabled = !i || !EDITABLE.includes(i.type); buttons.remove!.disabled = !i; buttons.details!.disabled = !i; },
     onOpen: (i) => edit(i),
     onDelete: (i) => void remove(i),
   });
   const menu = h('div', { class: 'menu', id: 'create-menu', role: 'menu', hidden: true });
-  const createBtn = h('button', { type: 'button', id: 'btn-create', 'data-testid': 'btn-create', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'create-menu' }, 'Create ▾');
+  const createBtn = h('button', { type: 'button', id: 'btn-create', 'data-testid': 'btn-create', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'create-menu' }, t('tb.create'));
   const closeMenu = (): void => { menu.hidden = true; createBtn.setAttribute('aria-expanded', 'false'); };
-  for (const [type, label] of [['bridge', 'Linux Bridge'], ['bond', 'Linux Bond'], ['vlan', 'Linux VLAN']] as const) {
+  for (const [type, label] of [['bridge', t('create.bridge')], ['bond', t('create.bond')], ['vlan', t('create.vlan')]] as const) {
     menu.append(h('button', { type: 'button', role: 'menuitem', 'data-testid': `create-${type}`, id: `create-${type}`, onclick: () => { closeMenu(); openEditor(editCtx(), type); } }, label));
   }
   createBtn.addEventListener('click', () => {
@@ -112,15 +128,22 @@ function buildShell(): void {
   });
   document.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu(); });
   buttons = {
-    edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, 'Edit'),
-    remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, 'Remove'),
-    revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, 'Revert'),
-    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload }) }, 'Apply Configuration'),
+    edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, t('tb.edit')),
+    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: 'MAC, speed, carrier, counters and live traffic', onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, t('tb.details')),
+    remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, t('tb.remove')),
+    revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, t('tb.revert')),
+    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, t('tb.apply')),
   };
-  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify)', onclick: () => void verify() }, 'verify…');
+  watch?.stop();
+  watch = new WindowWatch(() => state.node, reloadAndVerify, (open) => {
+    state.windowOpen = open;
+    buttons.apply!.disabled = open || state.changes.trim() === '';
+    buttons.apply!.title = open ? t('tb.windowOpen') : '';
+  });
+  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify): click for the differences', 'aria-haspopup': 'dialog', onclick: () => void driftPanel() }, 'verify…');
   const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
   views = {};
-  const tabDefs: [string, string][] = [['interfaces', 'Interfaces'], ['topology', 'Topology'], ['setup', 'Setup wizard'], ['history', 'History'], ['system', 'IPv6']];
+  const tabDefs: [string, string][] = [['interfaces', t('tab.interfaces')], ['topology', t('tab.topology')], ['setup', t('tab.setup')], ['history', t('tab.history')], ['system', t('tab.system')]];
   for (const [id, label] of tabDefs) {
     const t = h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'data-testid': `tab-${id}`, 'aria-controls': `view-${id}`, 'aria-selected': String(id === 'interfaces'), tabindex: id === 'interfaces' ? 0 : -1, onclick: () => showTab(id) }, label);
     tabs.append(t);
@@ -138,14 +161,15 @@ function buildShell(): void {
   pendingBox = h('section', { class: 'pending', id: 'pending', 'data-testid': 'pending', 'aria-label': 'Pending changes', hidden: true });
   diagBox = h('div', { id: 'diagnostics', 'data-testid': 'diagnostics', 'aria-live': 'polite' });
   views.interfaces!.append(
-    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
+    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.details, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
     grid.el, diagBox, pendingBox);
   const header = h('header', { class: 'top' },
-    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` node ${state.node}`)),
+    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`)),
     drift,
-    h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), themeButton(),
-      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { void logout().then(() => showLogin('You are logged out.')); } }, 'Log out')));
-  app.replaceChildren(header, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
+    h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), langSwitch(() => { buildShell(); void reload(); void verify(); }), themeButton(),
+      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { watch?.stop(); void logout().then(() => showLogin(t('login.out'))); } }, t('header.logout'))));
+  app.replaceChildren(header, watch.el, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
+  watch.start();
 }
 
 function showTab(id: string): void {
@@ -158,7 +182,7 @@ function showTab(id: string): void {
   }
   const v = views[id]!;
   const ctx = { node: state.node, list: state.list, reload };
-  if (id === 'topology') v.replaceChildren(topology(state.list));
+  if (id === 'topology') v.replaceChildren(topology(state.list, edit));
   if (id === 'setup' && !v.firstChild) v.replaceChildren(wizard(ctx));
   if (id === 'history') void history(ctx, v);
   if (id === 'system') void ipv6Panel(ctx, v);
@@ -168,20 +192,23 @@ function editCtx(): { node: string; list: Iface[]; digest: string | undefined; d
   return { node: state.node, list: state.list, digest: state.digest, done: reload };
 }
 
+/** Types the Edit dialog handles (physical NICs as Proxmox VE allows: autostart, addresses, gateway, MTU, comment). */
+const EDITABLE = ['bridge', 'bond', 'vlan', 'eth'];
+
 function edit(i: Iface): void {
-  if (!['bridge', 'bond', 'vlan'].includes(i.type)) {
-    toast(`${i.iface} is a ${i.type} interface: only bridges, bonds and VLANs are edited here.`, 'info');
+  if (!EDITABLE.includes(i.type)) {
+    toast(`${i.iface} is of type ${i.type}: bridges, bonds, VLANs and network devices are edited here.`, 'info');
     return;
   }
   openEditor(editCtx(), i.type, i);
 }
 
 async function remove(i: Iface): Promise<void> {
-  const deps = dependents(state.list, i.iface);
+  const deps = dependents(state.list, i.iface, location.hostname);
   const body = h('div', { id: 'remove-body' },
     h('p', {}, `Remove ${i.iface}? The change is staged; nothing happens on the node until you apply.`),
-    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, `These interfaces refer to ${i.iface} and will be left pointing at nothing:`),
-      h('ul', {}, ...deps.map((d) => h('li', {}, `${d.iface} (${d.how})`)))) : h('p', { class: 'muted' }, 'No other interface refers to it.'));
+    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, `What depends on ${i.iface} (left pointing at nothing, or gone with it):`),
+      h('ul', {}, ...deps.map((d) => h('li', {}, h('strong', {}, d.iface), `: ${d.how}`)))) : h('p', { class: 'muted', id: 'remove-nodeps' }, 'Nothing else refers to it: no interface, hook line, NAT rule, route or gateway, and not your own connection.'));
   if (!(await confirmDialog('remove-dialog', `Remove ${i.iface}`, body, 'Remove', true))) return;
   try {
     await call('DELETE', `/nodes/${state.node}/network/${encodeURIComponent(i.iface)}`, state.digest ? { digest: state.digest } : {});
@@ -230,13 +257,13 @@ async function reload(): Promise<void> {
   grid.setData(state.list, changedIfaces(state.changes));
   const staged = state.changes.trim() !== '';
   buttons.revert!.disabled = !staged;
-  buttons.apply!.disabled = !staged;
+  buttons.apply!.disabled = !staged || state.windowOpen;
   pendingBox.hidden = !staged;
   if (staged) {
-    pendingBox.replaceChildren(h('h2', {}, 'Pending changes ', h('span', { class: 'muted' }, '(staged in interfaces.new; use Apply Configuration to activate)')), diffView(state.changes, 'pending-diff'));
+    pendingBox.replaceChildren(h('h2', {}, t('pending.title'), h('span', { class: 'muted' }, t('pending.hint'))), diffView(state.changes, 'pending-diff'));
   } else pendingBox.replaceChildren();
   void checkDiagnostics(staged);
-  if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list));
+  if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list, edit));
 }
 
 async function checkDiagnostics(staged: boolean): Promise<void> {
@@ -253,19 +280,91 @@ async function checkDiagnostics(staged: boolean): Promise<void> {
   }
 }
 
-async function verify(): Promise<void> {
+interface VerifyAnswer {
+  ok: number | boolean;
+  backend?: string;
+  drift: unknown[];
+  differences?: { iface?: string; severity: string; message: string }[];
+  note?: string;
+}
+
+/** Re-reads the list and the drift badge (after an apply, a rollback, a window's end). */
+async function reloadAndVerify(): Promise<void> {
+  await reload();
+  await verify();
+}
+
+async function verify(): Promise<VerifyAnswer | undefined> {
   drift.textContent = 'verify…';
   try {
-    const r = await call<{ ok: number | boolean; backend?: string; drift: unknown[]; note?: string }>('GET', `/nodes/${state.node}/network/verify`);
+    const r = await call<VerifyAnswer>('GET', `/nodes/${state.node}/network/verify`);
     const ok = Boolean(r.data.ok);
-    drift.className = `badge ${ok ? 'good' : 'bad'}`;
-    drift.textContent = ok ? 'In sync' : `Drift: ${r.data.drift.length}`;
-    drift.title = ok ? (r.data.note ?? 'The running state matches the live file.') : r.data.drift.map((d) => (typeof d === 'string' ? d : JSON.stringify(d))).join('\n');
+    const n = r.data.drift.length;
+    drift.className = `badge ${ok ? (n ? 'warn-badge' : 'good') : 'bad'}`;
+    drift.textContent = ok ? (n ? t('drift.notes', { n }) : t('drift.sync')) : t('drift.count', { n });
+    drift.title = ok && !n ? (r.data.note ?? 'The running state matches the live file.') : 'Click for the differences';
+    return r.data;
   } catch (e) {
     drift.className = 'badge';
     drift.textContent = 'verify: n/a';
     drift.title = (e as Error).message;
+    return undefined;
   }
+}
+
+/** The drift panel: each difference (interface, the file says, the kernel has) and a repair. */
+async function driftPanel(): Promise<void> {
+  const m = modal({ id: 'drift-dialog', title: t('drift.title'), wide: true });
+  const body = h('div', { id: 'drift-body', role: 'status' }, 'Checking…');
+  m.body.append(body);
+  const again = h('button', { type: 'button', id: 'drift-again', 'data-testid': 'drift-again' }, t('drift.again'));
+  const repair = h('button', { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' }, t('drift.repair'));
+  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')), again, repair);
+  const render = (v: VerifyAnswer | undefined): void => {
+    if (!v) {
+      body.replaceChildren(h('p', { class: 'bad' }, `Cannot verify: ${drift.title}`));
+      return;
+    }
+    const diffs: { iface?: string; severity: string; message: string }[] = v.differences ?? v.drift.map((d) => ({ severity: String(d).split(':')[0] ?? '', message: String(d).replace(/^\w+: /, '') }));
+    const staged = state.changes.trim() !== '';
+    repair.disabled = diffs.length === 0 || staged || state.windowOpen;
+    repair.title = staged ? 'Changes are staged: apply or revert them first (Apply makes the staged file live, which also repairs)' : state.windowOpen ? 'A confirm window is open' : '';
+    if (!diffs.length) {
+      body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, v.note ?? 'The running state matches the live file: no differences.'));
+      return;
+    }
+    const rows = diffs.map((d) => {
+      const sp = splitDifference(d.message);
+      return h('tr', { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
+        h('td', {}, d.iface ?? (sp.iface || '(node)')), h('td', {}, sp.file || '—'), h('td', {}, sp.kernel),
+        h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? 'not in effect' : 'tolerated'));
+    });
+    body.replaceChildren(
+      h('p', {}, v.ok ? 'The configuration is in effect; these differences are tolerated:' : 'The kernel does not run what the live file says:'),
+      h('table', { class: 'drift-table', id: 'drift-table' },
+        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('drift.iface')), h('th', { scope: 'col' }, t('drift.file')), h('th', { scope: 'col' }, t('drift.kernel')), h('th', { scope: 'col' }, t('drift.effect')))),
+        h('tbody', {}, ...rows)),
+      h('p', { class: 'muted' }, 'Repair re-applies the live file (ifreload): what the kernel can make comes back as the file says. What this kernel cannot make (a missing driver) stays listed here.'),
+    );
+  };
+  render(await verify());
+  again.addEventListener('click', () => { body.textContent = 'Checking…'; void verify().then(render); });
+  repair.addEventListener('click', () => {
+    repair.disabled = true;
+    again.disabled = true;
+    const log = h('div', { class: 'tasklog', id: 'drift-log', 'aria-label': 'Task log', tabindex: 0 });
+    body.replaceChildren(h('p', { role: 'status' }, 'Re-applying the live file…'), log);
+    call<string>('PUT', `/nodes/${state.node}/network`)
+      .then((r) => followTask(state.node, r.data, log))
+      .then(async (exit) => {
+        const v = await verify();
+        render(v);
+        body.prepend(h('p', { class: exit === 'OK' ? 'good' : 'bad', id: 'drift-repaired' }, exit === 'OK' ? 'Re-applied.' : `Re-apply failed: ${exit}`));
+        again.disabled = false;
+        await reload();
+      })
+      .catch((e: Error) => { body.prepend(h('p', { class: 'bad' }, `Repair refused: ${e.message}`)); again.disabled = false; });
+  });
 }
 
 if (currentSession()) void start();
