@@ -8,7 +8,7 @@ import { ConfigStore } from '../store/store.ts';
 import type { Backend, ReloadPlan } from './backend.ts';
 import { journalPath, loaderArgs, readJournal, writeJournal } from './guard.ts';
 import { listHistory, readPrevious, HISTORY_KEEP } from './history.ts';
-import { applyStaged, changedInterfaces, confirmApply, modelOf, planReload, rollbackPending, rollbackTo, verifyLive } from './pipeline.ts';
+import { applyStaged, changedInterfaces, confirmApply, judgeVerify, modelOf, planReload, rollbackPending, rollbackTo, verifyLive } from './pipeline.ts';
 import { emptyKernelState, type KernelState } from './state.ts';
 import { verifyState } from './verify.ts';
 
@@ -104,8 +104,9 @@ describe('apply pipeline (fake backend)', () => {
     await stage(`${withBond}\nauto vmbr5\niface vmbr5 inet static\n\taddress 10.5.0.1/24\n\tbridge-ports none\n`);
     const r = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
     assert.equal(r.entry.outcome, 'pending-confirm');
-    assert.ok(lines.some((l) => /^verify: drift from before this apply .*bond0: does not exist/.test(l)), lines.join('\n'));
-    assert.ok(lines.some((l) => /^verify: ok for this apply; 1 difference\(s\) existed before it/.test(l)), lines.join('\n'));
+    // a targeted reload verifies what it touched (bond0 is not among it): never blamed on it
+    assert.ok(lines.some((l) => /^verify: the interfaces the reload touched: vmbr5$/.test(l)), lines.join('\n'));
+    assert.ok(!lines.some((l) => /FAILED|bond0/.test(l)), lines.join('\n'));
     await confirmApply({ root, user: 'u' });
     // an apply that changes the broken interface itself is judged by it: rolled back
     lines.length = 0;
@@ -121,6 +122,19 @@ describe('apply pipeline (fake backend)', () => {
     assert.equal(r3.entry.outcome, 'rolled-back');
     assert.match(r3.entry.detail ?? '', /vmbr6: does not exist/);
     assert.doesNotMatch(r3.entry.detail ?? '', /bond0/);
+  });
+
+  test('judgeVerify: a critical difference is the apply\'s own unless it was there before on an interface it did not change', () => {
+    const withBond = `${file('192.168.100.2/24')}\nauto bond0\niface bond0 inet static\n\taddress 10.50.0.1/24\nauto vmbr5\niface vmbr5 inet manual\n\tbridge-ports none\n`;
+    const st = emptyKernelState();
+    const before = verifyState(modelOf(withBond), st);
+    const after = verifyState(modelOf(withBond), st);
+    const j = judgeVerify(after, before, ['vmbr5']);
+    assert.ok(j.preexisting.some((d) => /bond0: does not exist/.test(d.message)), JSON.stringify(j));
+    assert.ok(j.caused.some((d) => /vmbr5: does not exist/.test(d.message)), JSON.stringify(j));
+    assert.ok(!j.caused.some((d) => /bond0/.test(d.message)));
+    // without a reading from before, everything critical is the apply's own
+    assert.ok(judgeVerify(after, undefined, []).caused.some((d) => /bond0/.test(d.message)));
   });
 
   test('refuses validation errors with the diagnostics, and a hand-edited live file unless forced', async () => {
