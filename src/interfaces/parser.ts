@@ -6,7 +6,8 @@
  * returned as diagnostics with code, severity, line and column.
  *
  * Stanza extent follows ifupdown2, not Proxmox VE: an `iface` stanza runs until the next
- * top-level keyword (`iface`, `mapping`, `auto`, `allow-*`, `source`, `source-directory`).
+ * top-level keyword (`iface`, `auto`, `allow-*`, `source`, `vlan`; ifupdown2 3.0 has no `mapping` or
+ * `source-directory`: their lines are options of the stanza above, see src/validate/ifupdown1.ts).
  * Blank lines and comments do NOT end it, so `post-up` lines after a blank line stay on their
  * interface (PVE moves them under another interface: research/proxmox.md §2.1).
  */
@@ -284,11 +285,9 @@ const NO_WORDS = Object.freeze([]) as unknown as Word[];
 /**
  * ifupdown2 3.0's keywords: `iface`, `auto`, `source`, `vlan` and every word whose part before
  * the first `-` is `allow`. `mapping` and `source-directory` are not keywords there: it reads
- * them as options of the stanza above (UNSUPPORTED_KEYWORD).
+ * them as options of the stanza above (validation: IFUPDOWN1_MAPPING, IFUPDOWN1_SOURCE_DIRECTORY).
  */
 const TOP_KEYWORDS = new Set(['iface', 'auto', 'source', 'vlan', 'allow']);
-/** Keywords of ifupdown(1) that ifupdown2 3.0 does not know. */
-const UNSUPPORTED_KEYWORDS = new Set(['mapping', 'source-directory']);
 
 /** The first word of src[from, to) (from is the first non-blank character). */
 function firstWordAt(src: string, from: number, to: number): string {
@@ -550,18 +549,6 @@ function parseRange(
       }
       continue;
     }
-    if (UNSUPPORTED_KEYWORDS.has(kw))
-      diag({
-        severity: 'warning',
-        code: 'UNSUPPORTED_KEYWORD',
-        message:
-          cur?.kind === 'iface'
-            ? `ifupdown2 has no '${kw}' keyword: it reads this line as an option of ${cur.name?.text ?? 'the stanza above'}`
-            : `ifupdown2 has no '${kw}' keyword: it ignores this line`,
-        line: line.lineNo,
-        column: col(line, single ? cs : -1),
-        hint: kw === 'mapping' ? 'write the stanzas as plain iface stanzas' : 'use `source DIR/*` instead',
-      });
     if (cur?.kind === 'iface') {
       const opt = optionFrom(src, line, kw);
       cur.body.push(opt);
@@ -610,7 +597,7 @@ function parseRange(
               message: `unknown keyword '${kw}' at top level`,
               line: line.lineNo,
               column: col(line, words[0]?.start ?? -1),
-              hint: 'top-level lines are auto, allow-*, iface, mapping, source and source-directory',
+              hint: 'top-level lines are auto, allow-*, iface, source and vlan',
             },
     );
   }

@@ -12,6 +12,7 @@
  * to do instead.
  */
 import type { TextEdit } from '../interfaces/edits.ts';
+import type { Line } from '../interfaces/syntax.ts';
 import { removeLines } from '../interfaces/edits.ts';
 import { bondMasters } from '../validate/ifupdown1.ts';
 import type { PlanContext, SetupResult } from './common.ts';
@@ -25,13 +26,11 @@ export function planIfupdown2Fix(text: string, ctx: PlanContext = {}): SetupResu
   fixBondMaster(d, notes);
   fixKeywords(d, notes);
   fixInet6Auto(d, notes);
-  for (const n of d.doc.nodes) {
-    if (n.kind === 'mapping') for (const l of n.lines) if (/^\s*rename\b/.test(l.text)) notes.push(`line ${l.lineNo}: '${l.text.trim()}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`);
-    if (n.kind === 'mapping') notes.push(`line ${n.header.lineNo}: '${n.header.text.trim()}' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping`);
-    if (n.kind === 'unknown' && /^\s*rename\b/.test(n.line.text)) notes.push(`line ${n.line.lineNo}: '${n.line.text.trim()}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`);
-    if (n.kind === 'iface') {
-      for (const b of n.body) if (b.kind === 'option' && b.name.toLowerCase() === 'rename') notes.push(`line ${b.line.lineNo}: 'rename ${b.value}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`);
-    }
+  // ifupdown2 3.0 reads mapping and rename lines as options of the stanza above (or ignores
+  // them before the first stanza): see src/validate/ifupdown1.ts.
+  for (const { line, name, value } of ifupdown1Lines(d)) {
+    if (name === 'rename') notes.push(`line ${line.lineNo}: '${line.text.trim()}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`);
+    else if (name === 'mapping') notes.push(`line ${line.lineNo}: 'mapping ${value}' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping`);
   }
   return { text: d.text, notes };
 }
@@ -72,17 +71,34 @@ function fixBondMaster(d: Draft, notes: string[]): void {
   }
 }
 
+/** The lines whose first word is an ifupdown (1) keyword that ifupdown2 3.0 reads as an option or ignores. */
+function ifupdown1Lines(d: Draft): { line: Line; name: string; nameStart: number; value: string }[] {
+  const out: { line: Line; name: string; nameStart: number; value: string }[] = [];
+  for (const n of d.doc.nodes) {
+    if (n.kind === 'iface') {
+      for (const b of n.body) if (b.kind === 'option') out.push({ line: b.line, name: b.name.toLowerCase() === 'rename' ? 'rename' : b.name, nameStart: b.nameStart, value: b.value.trim() });
+    } else if (n.kind === 'unknown') {
+      const m = /^\s*(\S+)\s*(.*)$/.exec(n.line.text);
+      if (m) out.push({ line: n.line, name: m[1]!.toLowerCase() === 'rename' ? 'rename' : m[1]!, nameStart: n.line.start + n.line.indent.length, value: m[2]!.trim() });
+    }
+  }
+  return out.filter((x) => x.name === 'rename' || x.name === 'mapping' || x.name === 'source-directory');
+}
+
 function fixKeywords(d: Draft, notes: string[]): void {
   const edits: TextEdit[] = [];
   for (const n of d.doc.nodes) {
     if (n.kind === 'auto' && n.keyword.text === 'allow-auto') {
       edits.push({ offset: n.keyword.start, length: n.keyword.end - n.keyword.start, content: 'auto' });
       notes.push(`line ${n.line.lineNo}: allow-auto → auto (ifupdown2 brings up only auto interfaces with -a)`);
-    } else if (n.kind === 'source' && n.keyword.text === 'source-directory') {
-      const dir = n.path.replace(/\/+$/, '');
-      edits.push({ offset: n.keyword.start, length: n.line.contentEnd - n.keyword.start, content: `source ${dir}/*` });
-      notes.push(`line ${n.line.lineNo}: source-directory ${n.path} → source ${dir}/* (ifupdown2 3.0 has no source-directory; note that the glob also reads file names with dots, which source-directory skipped)`);
     }
+  }
+  for (const { line, name, nameStart, value } of ifupdown1Lines(d)) {
+    // One physical line only (a continued line is left, as any line the fixer cannot place).
+    if (name !== 'source-directory' || !value || line.physical !== 1) continue;
+    const dir = value.replace(/\/+$/, '');
+    edits.push({ offset: nameStart, length: line.contentEnd - nameStart, content: `source ${dir}/*` });
+    notes.push(`line ${line.lineNo}: source-directory ${value} → source ${dir}/* (ifupdown2 3.0 has no source-directory; note that the glob also reads file names with dots, which source-directory skipped)`);
   }
   d.apply(edits);
 }

@@ -16,10 +16,11 @@ function globToRe(pattern: string): RegExp {
 }
 
 /**
- * Read the files that `source` / `source-directory` lines pull in, resolved under the root
+ * Read the files that `source` lines pull in, resolved under the root
  * (an absolute `/etc/network/interfaces.d/*` means `ROOT/etc/network/interfaces.d/*`).
  * Only a glob in the last path component is supported, as in the files PVE and Debian write.
- * These files are shown and validated, never rewritten.
+ * These files are shown and validated, never rewritten. A `source-directory` line pulls in
+ * nothing: ifupdown2 3.0 has no such keyword (the parser makes it an option of the stanza above).
  */
 export async function readSourced(paths: Paths, sources: readonly SourceNode[]): Promise<SourcedFile[]> {
   const out: SourcedFile[] = [];
@@ -27,9 +28,8 @@ export async function readSourced(paths: Paths, sources: readonly SourceNode[]):
     for (const pattern of s.path.split(/\s+/)) {
       if (!pattern) continue;
       const abs = isAbsolute(pattern) ? join(paths.root, pattern) : join(paths.etcNetwork, pattern);
-      const isDir = s.keyword.text === 'source-directory';
-      const dir = isDir ? abs : dirname(abs);
-      const re = isDir ? /^[a-zA-Z0-9_-]+$/ : globToRe(basename(abs));
+      const dir = dirname(abs);
+      const re = globToRe(basename(abs));
       let names: string[];
       try {
         names = (await fs.readdir(dir)).sort();

@@ -137,16 +137,23 @@ export const inet6Auto: Rule = (ctx) => {
   return out;
 };
 
-/** IFUPDOWN1_ALLOW_AUTO, IFUPDOWN1_MAPPING, IFUPDOWN1_RENAME, IFUPDOWN1_SOURCE_DIRECTORY. */
+/**
+ * IFUPDOWN1_ALLOW_AUTO, IFUPDOWN1_MAPPING, IFUPDOWN1_RENAME, IFUPDOWN1_SOURCE_DIRECTORY. The
+ * parser reads `mapping`, `source-directory` and `rename` as ifupdown2 3.0 does: options of the
+ * stanza above (UNKNOWN_LINE_IN_STANZA says so too), or lines it ignores before the first stanza.
+ */
 export const ifupdown1Keywords: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   let above = '';
+  const word = (line: Line, name: string, offset: number, value: string): void => {
+    if (name === 'rename') out.push(renameAt(line, offset, value, above));
+    else if (name === 'source-directory') out.push(sourceDirectoryAt(line, offset, value, above));
+    else if (name === 'mapping') out.push(mappingAt(line, offset, value, above));
+  };
   for (const n of ctx.doc.nodes) {
     if (n.kind === 'iface') {
       above = n.name?.text ?? above;
-      for (const b of n.body) {
-        if (b.kind === 'option' && b.name.toLowerCase() === 'rename') out.push(renameAt(b.line, b.nameStart, b.value, above));
-      }
+      for (const b of n.body) if (b.kind === 'option') word(b.line, b.name.toLowerCase() === 'rename' ? 'rename' : b.name, b.nameStart, b.value.trim());
     } else if (n.kind === 'auto' && n.keyword.text === 'allow-auto') {
       const names = n.names.map((w) => w.text);
       out.push(
@@ -159,41 +166,36 @@ export const ifupdown1Keywords: Rule = (ctx) => {
           `write 'auto ${names.join(' ')}' (${FIX})`,
         ),
       );
-    } else if (n.kind === 'source' && n.keyword.text === 'source-directory') {
-      out.push(
-        at(
-          'IFUPDOWN1_SOURCE_DIRECTORY',
-          above || 'source-directory',
-          n.line,
-          n.keyword.start,
-          `source-directory ${n.path}: ifupdown2 3.0 has no source-directory; it reads the line as an option${above ? ` of ${above}, the stanza above,` : ''} and configures nothing from ${n.path}`,
-          `write 'source ${n.path.replace(/\/+$/, '')}/*' (${FIX})`,
-        ),
-      );
-    } else if (n.kind === 'mapping') {
-      const w = /^\s*mapping\s+(.*)$/.exec(n.header.text)?.[1]?.trim() ?? '';
-      out.push(
-        at(
-          'IFUPDOWN1_MAPPING',
-          w.split(/\s+/)[0] || above || 'mapping',
-          n.header,
-          n.header.start + n.header.indent.length,
-          `mapping ${w}: ifupdown2 has no mappings; it reads these lines as options${above ? ` of ${above}, the stanza above,` : ''} never runs the mapping script, and configures ${w || 'the interface'} from its own iface stanza (the mapped logical stanzas are never used)`,
-          `write the stanza you want for ${w || 'the interface'} as 'iface ${w.split(/\s+/)[0] || 'NAME'} …' and remove the mapping (a choice at ifup time needs a script of your own)`,
-        ),
-      );
-      // The parser keeps every line up to the next keyword in the mapping, as ifupdown2 does.
-      for (const l of n.lines) {
-        const r = /^\s*rename\s+(.*)$/.exec(l.text);
-        if (r) out.push(renameAt(l, l.start + l.indent.length, r[1]!.trim(), above));
-      }
-    } else if (n.kind === 'unknown' && /^\s*rename\b/.test(n.line.text)) {
-      const m = /^\s*rename\s+(.*)$/.exec(n.line.text);
-      out.push(renameAt(n.line, n.line.start + n.line.indent.length, m?.[1]?.trim() ?? '', above));
+    } else if (n.kind === 'unknown') {
+      const m = /^\s*(\S+)\s*(.*)$/.exec(n.line.text);
+      if (m) word(n.line, m[1]!.toLowerCase() === 'rename' ? 'rename' : m[1]!, n.line.start + n.line.indent.length, m[2]!.trim());
     }
   }
   return out;
 };
+
+function sourceDirectoryAt(line: Line, offset: number, dir: string, above: string): Diagnostic {
+  return at(
+    'IFUPDOWN1_SOURCE_DIRECTORY',
+    above || 'source-directory',
+    line,
+    offset,
+    `source-directory ${dir}: ifupdown2 3.0 has no source-directory; it ${above ? `reads the line as an option of ${above}, the stanza above,` : 'ignores the line'} and configures nothing from ${dir}`,
+    `write 'source ${dir.replace(/\/+$/, '')}/*' (${FIX})`,
+  );
+}
+
+function mappingAt(line: Line, offset: number, value: string, above: string): Diagnostic {
+  const name = value.split(/\s+/)[0] ?? '';
+  return at(
+    'IFUPDOWN1_MAPPING',
+    name || above || 'mapping',
+    line,
+    offset,
+    `mapping ${value}: ifupdown2 has no mappings; it ${above ? `reads this line and the indented ones after it as options of ${above}, the stanza above,` : 'ignores this line and the indented ones after it,'} never runs the mapping script, and configures ${value || 'the interface'} from its own iface stanza (the mapped logical stanzas are never used)`,
+    `write the stanza you want for ${value || 'the interface'} as 'iface ${name || 'NAME'} …' and remove the mapping (a choice at ifup time needs a script of your own)`,
+  );
+}
 
 function renameAt(line: Line, offset: number, value: string, above: string): Diagnostic {
   const pair = /^(\S+)=(\S+)$/.exec(value);

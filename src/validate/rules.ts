@@ -113,7 +113,6 @@ export const RULE_CODES: Readonly<Record<string, Severity>> = {
 /** Codes the parser produces (src/interfaces/parser.ts), documented alongside. */
 export const PARSER_CODES: Readonly<Record<string, Severity | 'error|warning'>> = {
   BOM: 'warning',
-  UNSUPPORTED_KEYWORD: 'warning',
   VLAN_STANZA_UNMANAGED: 'warning',
   TEMPLATE_SYNTAX: 'warning',
   COMMENT_CONTINUES: 'warning',

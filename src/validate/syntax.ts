@@ -17,10 +17,13 @@ const memo = new Map<string, string | undefined>();
  * UNKNOWN_LINE_IN_STANZA: an unknown word at column 0 inside a stanza, which is usually a
  * top-level line in another tool's syntax that ifupdown2 silently attaches to the stanza above.
  * UNKNOWN_OPTION: any other unknown option (warning: add-ons may define more options).
+ * `mapping`, `source-directory` and `rename` lines are left to IFUPDOWN1_* (src/validate/
+ * ifupdown1.ts), which say what ifupdown2 does with them and how to write them instead.
  */
 export const misspeltOptions: Rule = localRule((i, _ctx, out) => {
   for (const o of i.options) {
     if (isKnownOption(o.key)) continue;
+    if (o.name === 'mapping' || o.name === 'source-directory' || o.name.toLowerCase() === 'rename') continue;
     let s = memo.get(o.key);
     if (!memo.has(o.key)) {
       if (memo.size >= 1024) memo.clear(); // bounded: keys come from whatever files are checked
@@ -38,7 +41,7 @@ export const misspeltOptions: Rule = localRule((i, _ctx, out) => {
                 code: 'UNKNOWN_LINE_IN_STANZA',
                 message: `'${o.name}' is not a keyword of this file; ifupdown2 reads the line as an option of ${i.name}, the stanza above it`,
                 iface: i.name,
-                hint: 'top-level lines are iface, auto, allow-*, source and mapping; rewrite it in that syntax or delete it',
+                hint: 'top-level lines are iface, auto, allow-*, source and vlan; rewrite it in that syntax or delete it',
               }
             : {
                 severity: 'warning',

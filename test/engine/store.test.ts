@@ -105,6 +105,20 @@ describe('store', () => {
     assert.equal((await r.core.create('vmbr10', { type: 'bridge', bridge_ports: 'vmbr9' })).changed, true);
   });
 
+  it('a source-directory line pulls in nothing, as in ifupdown2 3.0 (no such keyword)', async () => {
+    const r = root(`${LIVE}\nsource-directory /etc/network/interfaces.d\n`);
+    mkdirSync(join(r.dir, 'etc/network/interfaces.d'), { recursive: true });
+    writeFileSync(join(r.dir, 'etc/network/interfaces.d/90-lab'), 'auto vmbr9\niface vmbr9 inet static\n\taddress 10.9.9.1/24\n\tbridge-ports none\n');
+    const l = await r.core.list();
+    assert.equal(l.data.find((o) => o.iface === 'vmbr9'), undefined, 'ifupdown2 never reads 90-lab');
+    assert.ok((await r.core.check()).some((d) => d.code === 'IFUPDOWN1_SOURCE_DIRECTORY'));
+    // The same directory by `source DIR/*` is read.
+    const s = root(`${LIVE}\nsource /etc/network/interfaces.d/*\n`);
+    mkdirSync(join(s.dir, 'etc/network/interfaces.d'), { recursive: true });
+    writeFileSync(join(s.dir, 'etc/network/interfaces.d/90-lab'), 'auto vmbr9\niface vmbr9 inet manual\n\tbridge-ports none\n');
+    assert.equal((await s.core.list()).data.find((o) => o.iface === 'vmbr9')?.source, 'interfaces.d/90-lab');
+  });
+
   it('the list shows the pending diff as changes', async () => {
     const r = root();
     assert.equal((await r.core.list()).changes, undefined);

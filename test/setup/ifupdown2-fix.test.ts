@@ -124,6 +124,15 @@ describe('fix ifupdown2', () => {
     assert.match(r.notes.join('\n'), /'rename eno2=lab0' is left as it is: ifupdown2 has no rename; name the NIC with a systemd \.link file/);
   });
 
+  test('source-directory before the first stanza (ifupdown2 ignores it) and indented: rewritten too; one warning each', () => {
+    const text = 'source-directory /etc/network/local.d/\nauto lo\niface lo inet loopback\n\tsource-directory interfaces.d\n';
+    assert.deepEqual(diags(text).filter((d) => d.startsWith('warning')), ['warning IFUPDOWN1_SOURCE_DIRECTORY source-directory', 'warning IFUPDOWN1_SOURCE_DIRECTORY lo']);
+    const r = planIfupdown2Fix(text);
+    assert.equal(r.text, 'source /etc/network/local.d/*\nauto lo\niface lo inet loopback\n\tsource interfaces.d/*\n');
+    assert.deepEqual(diags(r.text), []);
+    assert.match(r.notes.join('\n'), /line 1: source-directory \/etc\/network\/local\.d\/ → source \/etc\/network\/local\.d\/\*/);
+  });
+
   test('CLI: list says why bond0 has no slaves; create over a bond-master slave is refused; fix stages the rewrite', async () => {
     const root = mkdtempSync(join(tmpdir(), 'nodenet-fix-'));
     dirs.push(root);
