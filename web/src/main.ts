@@ -243,7 +243,11 @@ function changedIfaces(diff: string): Set<string> {
   return out;
 }
 
+/** Reloads overlap (a window's end, an apply's task, a tab switch): only the newest one's answer is shown. */
+let reloadSeq = 0;
+
 async function reload(): Promise<void> {
+  const seq = ++reloadSeq;
   let r;
   try {
     r = await call<Iface[]>('GET', `/nodes/${state.node}/network`);
@@ -251,6 +255,7 @@ async function reload(): Promise<void> {
     if (!(e instanceof ApiError && e.status === 401)) toast(`Cannot load the interfaces: ${(e as Error).message}`, 'error');
     return;
   }
+  if (seq !== reloadSeq) return; // a newer reload was started while this one was on the wire
   state.list = r.data;
   state.digest = r.digest;
   state.changes = typeof r.changes === 'string' ? r.changes : '';

@@ -107,6 +107,9 @@ export class WindowWatch {
       this.onPending(false);
       this.renderEnded(before, true);
       void this.reload();
+      // and once more when the rollback's reload has settled (a slow node answers the first
+      // list while the guard is still finishing)
+      setTimeout(() => void this.reload(), 2000);
     } else if (this.first) {
       // a page opened after a window ended by rollback still offers the change back
       const last = r.data.last;
