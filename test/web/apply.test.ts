@@ -160,6 +160,8 @@ test('an unconfirmed apply rolls back by itself, the page says so and offers the
   // the guard rolls back at the deadline; the banner announces it
   await p.waitForSelector('#confirm-banner.ended:has-text("was rolled back: nobody pressed Keep before the deadline")', { timeout: 90_000 });
   await shot(p, '05-rolled-back');
+  // the list is re-read when the window ends (asynchronously: on a loaded machine it lands later)
+  await p.waitForSelector('[data-testid="row-vmbr6"]', { state: 'detached', timeout: 30_000 });
   assert.equal(await p.locator('[data-testid="row-vmbr6"]').count(), 0, 'vmbr6 is gone from the live config');
   await p.click('#banner-restage');
   await p.waitForSelector('#pending-diff');
