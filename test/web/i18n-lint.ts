@@ -17,7 +17,7 @@ export function looksLikeUiText(s: string): boolean {
   if (!words.length) return false;
   const w = s.trim();
   // a bare token: a catalogue key, a name, a kernel mode (`zh-CN`, `balance-rr`, `layer2`)
-  if (!/\s/.test(w) && /^[A-Za-z0-9._+/:#-]+$/.test(w) && (w === w.toLowerCase() || /[._/:-]/.test(w))) return false;
+  if (!/\s/.test(w) && /^[A-Za-z0-9._+/:#-]+$/.test(w) && (w === w.toLowerCase() || /[._/-]/.test(w))) return false;
   return true;
 }
 

@@ -95,7 +95,7 @@ export function wizard(ctx: WizardCtx): HTMLElement {
   function form(mode: Mode): HTMLElement {
     const uplink = ctx.list.find((i) => i.gateway)?.iface ?? '';
     const f = h('form', { id: 'wizard-form-el', novalidate: true },
-      h('h3', {}, MODES[mode].title),
+      h('h3', {}, t(MODES[mode].title)),
       mode === 'bridged' ? [field('bridge', t('wiz.bridge'), nextBridge()), field('ports', t('wiz.ports'), '', t('wiz.portsHelp')), field('cidr', t('wiz.hostCidr'), '', t('wiz.hostCidrHelp')), field('gateway', t('wiz.gateway'))] : null,
       mode === 'routed' ? [field('uplink', t('wiz.uplink'), uplink), field('bridge', t('wiz.guestBridge'), nextBridge()), field('cidr', t('wiz.routedCidr'), '', t('wiz.routedCidrHelp'))] : null,
       mode === 'nat' ? [field('uplink', t('wiz.uplink'), uplink), field('bridge', t('wiz.guestBridge'), nextBridge()), field('cidr', t('wiz.natCidr'), freeSubnet(ctx.list), t('wiz.natCidrHelp')),

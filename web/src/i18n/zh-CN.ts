@@ -28,7 +28,7 @@ export const zhCN: Record<Key, string> = {
   'tb.apply': '应用配置',
   'tb.windowOpen': '确认窗口尚未结束：请先保留或回滚',
   'create.bridge': 'Linux 网桥',
-  'create.bond': 'Linux Bond',
+  'create.bond': 'Linux 绑定',
   'create.vlan': 'Linux VLAN',
   'pending.title': '待应用的更改 ',
   'pending.hint': '（已暂存在 interfaces.new；点击“应用配置”生效）',
