@@ -63,7 +63,7 @@ async function shownText(page: Page, sel: string): Promise<string> {
   return page.$eval(sel, (el) => {
     const attrs = [...el.querySelectorAll('[placeholder], [title], [aria-label]'), el].flatMap((x) => ['placeholder', 'title', 'aria-label'].map((a) => x.getAttribute(a) ?? ''));
     // the server's original English message is kept on purpose, as a tooltip marked 原始消息
-    return [(el as HTMLElement).innerText, ...attrs.filter((a) => !a.startsWith('原始消息：'))].join('\n');
+    return [(el as unknown as { innerText: string }).innerText, ...attrs.filter((a) => !a.startsWith('原始消息：'))].join('\n');
   });
 }
 
