@@ -15,6 +15,8 @@ import type { Page } from 'playwright-core';
 import { CHROMIUM, PASSWORD, REPO, prereqs, shot, startWeb } from './harness.ts';
 import type { WebHarness } from './harness.ts';
 import { lintDir, lintFile } from './i18n-lint.ts';
+import { diagText, fmtNumber, setLang, t } from '../../web/src/i18n.ts';
+import { bondMode, checkField, dependents, typeLabel } from '../../web/src/logic.ts';
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 
@@ -29,6 +31,28 @@ test('every key is in both catalogues, none empty, the same placeholders', () =>
     assert.ok(e.trim() && z.trim(), `empty string for ${k}`);
     assert.deepEqual(placeholders(z), placeholders(e), `placeholders of ${k}`);
   }
+});
+
+test('in zh-CN the pure helpers speak Chinese: types, checks, dependents, diagnostics by code', () => {
+  setLang('zh-CN');
+  try {
+    assert.equal(typeLabel('bond'), 'Linux 绑定');
+    assert.equal(t(bondMode('active-backup').explain), zhCN['bond.active-backup']);
+    assert.equal(checkField('mtu', '99', 'bridge'), 'MTU 是 1280 到 65520 之间的整数');
+    assert.deepEqual(dependents([{ iface: 'eno1', type: 'eth' }, { iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1' }], 'eno1'), [{ iface: 'vmbr0', how: '桥接端口' }]);
+    // a known code: its own sentence; an unknown one: the template; the English original as tooltip
+    const known = diagText({ code: 'PORT_IN_USE', message: 'vmbr3: eno1 is already a port of vmbr0', iface: 'vmbr3' });
+    assert.equal(known.text, 'vmbr3：某个端口或从属设备已被其他网桥或绑定使用。');
+    assert.equal(known.title, '原始消息：vmbr3: eno1 is already a port of vmbr0');
+    const other = diagText({ code: 'SOMETHING_NEW', message: 'x', iface: 'bond0', line: 7 });
+    assert.equal(other.text, 'bond0：SOMETHING_NEW（第 7 行）');
+    assert.match(fmtNumber(1234567), /^1,234,567$/);
+  } finally {
+    setLang('en');
+  }
+  assert.equal(typeLabel('bond'), 'Linux Bond');
+  assert.deepEqual(diagText({ code: 'PORT_IN_USE', message: 'm', hint: 'h' }), { text: 'm — h', title: '' });
+  assert.equal(fmtNumber(1234.5), '1,234.5');
 });
 
 test('the lint finds UI text outside the catalogue (it is not blind)', () => {
