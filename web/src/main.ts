@@ -288,6 +288,11 @@ interface VerifyAnswer {
   note?: string;
 }
 
+/** The server's verify note in the chosen language (the backend-none note is known; others as sent). */
+function noteText(v: VerifyAnswer): string | undefined {
+  return v.note !== undefined && v.backend === 'none' && v.note.startsWith('backend none:') ? t('drift.noKernel') : v.note;
+}
+
 /** Re-reads the list and the drift badge (after an apply, a rollback, a window's end). */
 async function reloadAndVerify(): Promise<void> {
   await reload();
@@ -302,7 +307,7 @@ async function verify(): Promise<VerifyAnswer | undefined> {
     const n = r.data.drift.length;
     drift.className = `badge ${ok ? (n ? 'warn-badge' : 'good') : 'bad'}`;
     drift.textContent = ok ? (n ? t('drift.notes', { n }) : t('drift.sync')) : t('drift.count', { n });
-    drift.title = ok && !n ? (r.data.note ?? t('drift.matches')) : t('drift.click');
+    drift.title = ok && !n ? (noteText(r.data) ?? t('drift.matches')) : t('drift.click');
     return r.data;
   } catch (e) {
     drift.className = 'badge';
@@ -330,7 +335,7 @@ async function driftPanel(): Promise<void> {
     repair.disabled = diffs.length === 0 || staged || state.windowOpen;
     repair.title = staged ? t('drift.stagedFirst') : state.windowOpen ? t('drift.windowOpen') : '';
     if (!diffs.length) {
-      body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, v.note ?? t('drift.none')));
+      body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, noteText(v) ?? t('drift.none')));
       return;
     }
     const rows = diffs.map((d) => {

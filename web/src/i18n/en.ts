@@ -353,6 +353,7 @@ export const en = {
   'drift.notInEffect': 'not in effect',
   'drift.tolerable': 'tolerated',
   'win.endedOther': 'Apply #{id} ended: {outcome}{detail}.',
+  'drift.noKernel': 'backend none: nothing runs, so there is no kernel state to compare',
 } as const;
 
 export type Key = keyof typeof en;

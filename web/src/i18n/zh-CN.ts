@@ -355,4 +355,5 @@ export const zhCN: Record<Key, string> = {
   'drift.notInEffect': '未生效',
   'drift.tolerable': '可容忍',
   'win.endedOther': '应用 #{id} 已结束：{outcome}{detail}。',
+  'drift.noKernel': '后端为 none：没有运行任何东西，因此没有可对比的内核状态',
 };
