@@ -16,7 +16,7 @@ import type { NodenetServer } from '../../src/api/server.ts';
 export const CHROMIUM = '/usr/bin/chromium';
 export const USER = 'root@pam';
 export const PASSWORD = 'secret-pw-1';
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const RESULTS = join(REPO, 'test-results');
 
 export const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];

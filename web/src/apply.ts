@@ -8,6 +8,7 @@ import { h, modal } from './dom.ts';
 import type { Modal } from './dom.ts';
 import { addressMove } from './logic.ts';
 import type { Iface } from './logic.ts';
+import { fmtTime, t } from './i18n.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -44,16 +45,16 @@ export interface ApplyContext {
 
 /** The Apply dialog: asks for the confirm window, then runs the whole flow. */
 export function openApply(ctx: ApplyContext): void {
-  const m = modal({ id: 'apply-dialog', title: 'Apply pending changes', wide: true, sticky: false });
+  const m = modal({ id: 'apply-dialog', title: t('apply.title'), wide: true, sticky: false });
   const move = addressMove(location.hostname, ctx.changes, ctx.list);
   const timeout = h('input', { type: 'number', id: 'apply-timeout', 'data-testid': 'apply-timeout', min: 0, max: 3600, value: 60 });
   m.body.append(
-    h('p', {}, 'The staged configuration becomes live. With a confirm window the node rolls back by itself unless you press Keep in time — so a change that cuts you off undoes itself.'),
-    h('div', { class: 'field inline' }, h('label', { for: 'apply-timeout' }, 'Confirm window (seconds, 0 = none)'), timeout),
+    h('p', {}, t('apply.intro')),
+    h('div', { class: 'field inline' }, h('label', { for: 'apply-timeout' }, t('apply.timeout')), timeout),
   );
   if (move) m.body.append(h('p', { class: 'warn', id: 'apply-move', 'data-testid': 'apply-move' }, move.message));
-  const go = h('button', { type: 'button', class: 'primary', id: 'apply-go', 'data-testid': 'apply-go' }, 'Apply');
-  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Cancel'), go);
+  const go = h('button', { type: 'button', class: 'primary', id: 'apply-go', 'data-testid': 'apply-go' }, t('apply.go'));
+  m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.cancel')), go);
   go.focus();
   go.addEventListener('click', () => {
     const t = Math.max(0, Math.floor(Number(timeout.value) || 0));
@@ -64,8 +65,8 @@ export function openApply(ctx: ApplyContext): void {
 async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnType<typeof addressMove>): Promise<void> {
   m.body.replaceChildren();
   m.footer.replaceChildren();
-  const state = h('p', { id: 'apply-state', 'data-testid': 'apply-state', role: 'status' }, 'Applying…');
-  const log = h('div', { class: 'tasklog', id: 'apply-log', 'data-testid': 'apply-log', 'aria-label': 'Task log', tabindex: 0 });
+  const state = h('p', { id: 'apply-state', 'data-testid': 'apply-state', role: 'status' }, t('apply.applying'));
+  const log = h('div', { class: 'tasklog', id: 'apply-log', 'data-testid': 'apply-log', 'aria-label': t('common.taskLog'), tabindex: 0 });
   m.body.append(state, log);
   const started = Date.now();
   let upid: string;
@@ -74,9 +75,9 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
     upid = r.data;
     ctx.started?.();
   } catch (e) {
-    state.textContent = `Apply refused: ${(e as Error).message}`;
+    state.textContent = t('apply.refused', { msg: (e as Error).message });
     state.className = 'bad';
-    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')));
     await ctx.reload();
     return;
   }
@@ -87,20 +88,20 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
     exit = await followTask(ctx.node, upid, log);
   } catch (e) {
     lost(state, deadline, move, e);
-    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')));
     return;
   }
   if (exit !== 'OK') {
-    state.textContent = `Apply failed: ${exit}. The previous configuration stays live.`;
+    state.textContent = t('apply.failed', { exit });
     state.className = 'bad';
-    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+    m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')));
     await ctx.reload();
     return;
   }
   if (timeoutS <= 0) {
-    state.textContent = 'Applied. The new configuration is live.';
+    state.textContent = t('apply.done');
     state.className = 'good';
-    m.footer.append(h('button', { type: 'button', 'data-testid': 'apply-close', onclick: () => m.close() }, 'Close'));
+    m.footer.append(h('button', { type: 'button', 'data-testid': 'apply-close', onclick: () => m.close() }, t('common.close')));
     await ctx.reload();
     return;
   }
@@ -108,10 +109,10 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
 }
 
 function lost(state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>, e: unknown): void {
-  const when = new Date(deadline).toLocaleTimeString();
+  const when = fmtTime(new Date(deadline));
   state.className = 'bad';
   state.replaceChildren(
-    `The connection to the node was lost (${(e as Error).message}). If you do not confirm, the node rolls back to the previous configuration by itself at ${when}; nothing else is needed. `,
+    t('apply.lost', { msg: (e as Error).message, when }),
   );
   if (move?.to) state.append(newAddress(move.to));
 }
@@ -120,21 +121,21 @@ function lost(state: HTMLElement, deadline: number, move: ReturnType<typeof addr
 function newAddress(to: string): HTMLElement {
   const host = to.includes(':') ? `[${to}]` : to;
   const url = `${location.protocol}//${host}${location.port ? `:${location.port}` : ''}/`;
-  const probe = h('span', { id: 'new-address-probe' }, ' (checking…)');
+  const probe = h('span', { id: 'new-address-probe' }, t('apply.checking'));
   // no-cors: we only learn whether something answers there; the page's CSP may refuse the probe
   fetch(`${url}api2/json/version`, { mode: 'no-cors', cache: 'no-store' })
-    .then(() => { probe.textContent = ' — it answers.'; })
-    .catch(() => { probe.textContent = ' — no answer yet (or the browser refused the probe); try the link.'; });
-  return h('span', { id: 'new-address', 'data-testid': 'new-address' }, 'The node is now reached on ', h('a', { href: url }, url), probe);
+    .then(() => { probe.textContent = t('apply.answers'); })
+    .catch(() => { probe.textContent = t('apply.noAnswer'); });
+  return h('span', { id: 'new-address', 'data-testid': 'new-address' }, t('apply.newAddress'), h('a', { href: url }, url), probe);
 }
 
 async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>): Promise<void> {
   state.className = 'warn';
   const clock = h('strong', { id: 'apply-countdown', 'data-testid': 'apply-countdown' });
-  state.replaceChildren('Applied. Keep it within ', clock, ' or the node rolls back by itself. You may close this dialog: the banner at the top of every page keeps the countdown, Keep and Roll back.');
+  state.replaceChildren(t('apply.keepWithin'), clock, t('apply.keepEnd'));
   if (move?.to) m.body.append(h('p', { class: 'warn' }, newAddress(move.to)));
-  const keep = h('button', { type: 'button', class: 'primary', id: 'apply-keep', 'data-testid': 'apply-keep' }, 'Keep');
-  const back = h('button', { type: 'button', class: 'danger', id: 'apply-rollback', 'data-testid': 'apply-rollback' }, 'Roll back');
+  const keep = h('button', { type: 'button', class: 'primary', id: 'apply-keep', 'data-testid': 'apply-keep' }, t('banner.keep'));
+  const back = h('button', { type: 'button', class: 'danger', id: 'apply-rollback', 'data-testid': 'apply-rollback' }, t('banner.rollback'));
   m.footer.append(back, keep);
   keep.focus();
   let over = false;
@@ -144,7 +145,7 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
     clearInterval(tick);
     state.className = cls;
     state.textContent = text;
-    m.footer.replaceChildren(h('button', { type: 'button', 'data-testid': 'apply-close', id: 'apply-close', onclick: () => m.close() }, 'Close'));
+    m.footer.replaceChildren(h('button', { type: 'button', 'data-testid': 'apply-close', id: 'apply-close', onclick: () => m.close() }, t('common.close')));
     (m.footer.firstChild as HTMLElement).focus();
     await ctx.reload().catch(() => undefined);
   };
@@ -152,7 +153,7 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
     if (over) return;
     const left = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
     clock.textContent = `${left} s`;
-    if (left <= 0) void finish('The confirm window ran out: the node rolled back to the previous configuration.', 'bad');
+    if (left <= 0) void finish(t('apply.timedOut'), 'bad');
   }, 250);
   clock.textContent = `${Math.max(0, Math.ceil((deadline - Date.now()) / 1000))} s`;
   // watch the connection during the window
@@ -174,8 +175,8 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
   keep.addEventListener('click', () => {
     keep.disabled = true;
     call<{ confirmed: number; message?: string }>('POST', `/nodes/${ctx.node}/network/confirm`)
-      .then((r) => finish(r.data.confirmed ? 'Kept: the new configuration stays live.' : `Not kept: ${r.data.message ?? 'the window had already closed'}.`, r.data.confirmed ? 'good' : 'bad'))
-      .catch((e: Error) => { keep.disabled = false; state.textContent = `Could not confirm: ${e.message}`; });
+      .then((r) => finish(r.data.confirmed ? t('apply.kept') : t('apply.notKept', { msg: r.data.message ?? t('apply.windowClosed') }), r.data.confirmed ? 'good' : 'bad'))
+      .catch((e: Error) => { keep.disabled = false; state.textContent = t('apply.cannotConfirm', { msg: e.message }); });
   });
   back.addEventListener('click', () => {
     back.disabled = true;
@@ -184,11 +185,11 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
     over = true;
     call<string>('POST', `/nodes/${ctx.node}/network/rollback`)
       .then(async (r) => {
-        state.textContent = 'Rolling back…';
+        state.textContent = t('apply.rollingBack');
         const exit = await followTask(ctx.node, r.data, m.body.querySelector('#apply-log') as HTMLElement);
         over = false;
-        await finish(exit === 'OK' ? 'Rolled back: the previous configuration is live again.' : `Roll back failed: ${exit}`, exit === 'OK' ? 'good' : 'bad');
+        await finish(exit === 'OK' ? t('apply.rolledBack') : t('apply.rollbackFailed', { exit }), exit === 'OK' ? 'good' : 'bad');
       })
-      .catch((e: Error) => { state.textContent = `Could not roll back: ${e.message}`; });
+      .catch((e: Error) => { state.textContent = t('apply.cannotRollback', { msg: e.message }); });
   });
 }

@@ -6,7 +6,7 @@
 import { call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import type { Iface } from './logic.ts';
-import { fmtNumber } from './i18n.ts';
+import { fmtDecimal, fmtNumber, t } from './i18n.ts';
 
 interface Counters { bytes: number; packets: number; errors: number; dropped: number }
 interface LinkStats {
@@ -30,20 +30,20 @@ const KEEP = 30;
 /** Bytes per second as people read them. */
 export function rate(bps: number): string {
   const bits = bps * 8;
-  if (bits >= 1e9) return `${(bits / 1e9).toFixed(1)} Gbit/s`;
-  if (bits >= 1e6) return `${(bits / 1e6).toFixed(1)} Mbit/s`;
-  if (bits >= 1e3) return `${(bits / 1e3).toFixed(1)} kbit/s`;
-  return `${Math.round(bits)} bit/s`;
+  if (bits >= 1e9) return `${fmtDecimal(bits / 1e9)} Gbit/s`;
+  if (bits >= 1e6) return `${fmtDecimal(bits / 1e6)} Mbit/s`;
+  if (bits >= 1e3) return `${fmtDecimal(bits / 1e3)} kbit/s`;
+  return `${fmtNumber(Math.round(bits))} bit/s`;
 }
 
 export function openDetails(node: string, i: Iface): void {
-  const m = modal({ id: 'details-dialog', title: `Details: ${i.iface}`, wide: true, onClose: () => { stopped = true; } });
+  const m = modal({ id: 'details-dialog', title: t('details.title', { iface: i.iface }), wide: true, onClose: () => { stopped = true; } });
   let stopped = false;
   const table = h('table', { class: 'details-table', id: 'details-table' });
-  const graph = s('svg', { viewBox: '0 0 300 80', width: 300, height: 80, id: 'details-graph', 'data-testid': 'details-graph', role: 'img', 'aria-label': `Traffic of ${i.iface}, last minute` });
-  const legend = h('p', { class: 'muted', id: 'details-rate', role: 'status' }, 'Measuring…');
-  m.body.append(table, h('h3', {}, 'Traffic (last minute)'), graph, legend);
-  m.footer.append(h('button', { type: 'button', 'data-testid': 'details-close', onclick: () => m.close() }, 'Close'));
+  const graph = s('svg', { viewBox: '0 0 300 80', width: 300, height: 80, id: 'details-graph', 'data-testid': 'details-graph', role: 'img', 'aria-label': t('details.graph', { iface: i.iface }) });
+  const legend = h('p', { class: 'muted', id: 'details-rate', role: 'status' }, t('details.measuring'));
+  m.body.append(table, h('h3', {}, t('details.traffic')), graph, legend);
+  m.footer.append(h('button', { type: 'button', 'data-testid': 'details-close', onclick: () => m.close() }, t('common.close')));
   const samples: { t: number; rx: number; tx: number }[] = [];
   const rates: { rx: number; tx: number }[] = [];
   const row = (k: string, v: string, id: string): HTMLElement => h('tr', {}, h('th', { scope: 'row' }, k), h('td', { id: `details-${id}`, 'data-testid': `details-${id}` }, v));
@@ -57,7 +57,7 @@ export function openDetails(node: string, i: Iface): void {
       graph.append(s('polyline', { points: line('rx'), class: 'graph-rx' }), s('polyline', { points: line('tx'), class: 'graph-tx' }));
     }
     const last = rates[rates.length - 1];
-    legend.textContent = last ? `receive ${rate(last.rx)} · transmit ${rate(last.tx)} (peak ${rate(max)})` : 'Measuring…';
+    legend.textContent = last ? t('details.rate', { rx: rate(last.rx), tx: rate(last.tx), max: rate(max) }) : t('details.measuring');
   };
   const poll = async (): Promise<void> => {
     while (!stopped) {
@@ -65,24 +65,24 @@ export function openDetails(node: string, i: Iface): void {
       try {
         d = (await call<LinkStats>('GET', `/nodes/${node}/network/linkstats`, { iface: i.iface })).data;
       } catch (e) {
-        table.replaceChildren(h('tr', {}, h('td', { class: 'bad' }, `Cannot read the link: ${(e as Error).message}`)));
+        table.replaceChildren(h('tr', {}, h('td', { class: 'bad' }, t('details.cannot', { msg: (e as Error).message }))));
         return;
       }
       if (!d.available) {
-        table.replaceChildren(h('tr', {}, h('td', { id: 'details-none' }, d.message ?? 'No link details here.')));
+        table.replaceChildren(h('tr', {}, h('td', { id: 'details-none' }, d.message ?? t('details.none'))));
         graph.replaceChildren();
         legend.textContent = '';
         return;
       }
       table.replaceChildren(
-        row('MAC address', d.mac ?? '—', 'mac'),
-        row('State', `${d.state ?? '?'}${d.master ? ` (port of ${d.master})` : ''}`, 'state'),
-        row('Carrier', d.carrier ? 'yes (cable / peer up)' : 'no', 'carrier'),
-        row('Speed', d.speed ? `${fmtNumber(d.speed)} Mbit/s` : 'unknown', 'speed'),
-        row('Duplex', d.duplex ?? 'unknown', 'duplex'),
-        row('MTU', String(d.mtu ?? '—'), 'mtu'),
-        row('Received', `${fmt(d.rx?.bytes)} bytes, ${fmt(d.rx?.packets)} packets, ${fmt(d.rx?.errors)} errors, ${fmt(d.rx?.dropped)} dropped`, 'rx'),
-        row('Sent', `${fmt(d.tx?.bytes)} bytes, ${fmt(d.tx?.packets)} packets, ${fmt(d.tx?.errors)} errors, ${fmt(d.tx?.dropped)} dropped`, 'tx'),
+        row(t('details.mac'), d.mac ?? '—', 'mac'),
+        row(t('details.state'), `${d.state ?? '?'}${d.master ? t('details.portOf', { master: d.master }) : ''}`, 'state'),
+        row(t('details.carrier'), d.carrier ? t('details.carrierYes') : t('details.carrierNo'), 'carrier'),
+        row(t('details.speed'), d.speed ? `${fmtNumber(d.speed)} Mbit/s` : t('common.unknown'), 'speed'),
+        row(t('details.duplex'), d.duplex ?? t('common.unknown'), 'duplex'),
+        row(t('col.mtu'), String(d.mtu ?? '—'), 'mtu'),
+        row(t('details.received'), t('details.counters', { bytes: fmt(d.rx?.bytes), packets: fmt(d.rx?.packets), errors: fmt(d.rx?.errors), dropped: fmt(d.rx?.dropped) }), 'rx'),
+        row(t('details.sent'), t('details.counters', { bytes: fmt(d.tx?.bytes), packets: fmt(d.tx?.packets), errors: fmt(d.tx?.errors), dropped: fmt(d.tx?.dropped) }), 'tx'),
       );
       const now = { t: d.time ?? Date.now(), rx: d.rx?.bytes ?? 0, tx: d.tx?.bytes ?? 0 };
       const prev = samples[samples.length - 1];

@@ -1,4 +1,5 @@
 /** Small DOM helpers: element builder, modal dialogs with a focus trap, toasts. */
+import { t } from './i18n.ts';
 
 type Child = Node | string | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
@@ -46,7 +47,7 @@ export function modal(opts: { id: string; title: string; wide?: boolean; sticky?
   const footer = h('div', { class: 'dlg-footer' });
   const el = h('dialog', { id: opts.id, 'data-testid': opts.id, class: opts.wide ? 'wide' : '', 'aria-labelledby': titleId },
     h('div', { class: 'dlg-head' }, h('h2', { id: titleId }, opts.title),
-      opts.sticky ? null : h('button', { type: 'button', class: 'icon', 'aria-label': 'Close', onclick: () => close() }, '×')),
+      opts.sticky ? null : h('button', { type: 'button', class: 'icon', 'aria-label': t('common.close'), onclick: () => close() }, '×')),
     body, footer);
   let closed = false;
   const close = (): void => {
@@ -92,7 +93,7 @@ export function confirmDialog(id: string, title: string, content: Node | string,
     let answered = false;
     const m = modal({ id, title, onClose: () => { if (!answered) resolve(false); } });
     m.body.append(typeof content === 'string' ? h('p', {}, content) : content);
-    const no = h('button', { type: 'button', 'data-testid': `${id}-no`, onclick: () => m.close() }, 'Cancel');
+    const no = h('button', { type: 'button', 'data-testid': `${id}-no`, onclick: () => m.close() }, t('common.cancel'));
     const ok = h('button', { type: 'button', class: danger ? 'danger' : 'primary', 'data-testid': `${id}-yes`, onclick: () => { answered = true; resolve(true); m.close(); } }, yes);
     m.footer.append(no, ok);
     ok.focus();

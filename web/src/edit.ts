@@ -7,6 +7,7 @@ import type { Params } from './api.ts';
 import { focusFirst, h, modal } from './dom.ts';
 import { BOND_MODES, HASH_POLICIES, bondMode, checkField, freeName, optionToParam, typeLabel, vlanFromName, words } from './logic.ts';
 import type { Iface } from './logic.ts';
+import { diagText, t } from './i18n.ts';
 
 export interface EditContext {
   node: string;
@@ -21,13 +22,13 @@ type FieldEl = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 export function openEditor(ctx: EditContext, type: string, existing?: Iface): void {
   if (existing?.source) {
     // nodenet never rewrites sourced files: say where to edit instead of offering a form.
-    const info = modal({ id: 'edit-dialog', title: `${existing.iface} lives in ${existing.source}` });
-    info.body.append(h('p', { id: 'edit-sourced' }, `${existing.iface} is defined in /etc/network/${existing.source}, a file the main configuration sources. nodenet shows it and counts it when checking, but never rewrites that file: edit it by hand.`));
-    info.footer.append(h('button', { type: 'button', onclick: () => info.close() }, 'Close'));
+    const info = modal({ id: 'edit-dialog', title: t('edit.sourcedTitle', { iface: existing.iface, source: existing.source }) });
+    info.body.append(h('p', { id: 'edit-sourced' }, t('edit.sourcedBody', { iface: existing.iface, source: existing.source })));
+    info.footer.append(h('button', { type: 'button', onclick: () => info.close() }, t('common.close')));
     return;
   }
   const editing = Boolean(existing);
-  const m = modal({ id: 'edit-dialog', title: `${editing ? 'Edit' : 'Create'}: ${typeLabel(type)}`, wide: true });
+  const m = modal({ id: 'edit-dialog', title: t(editing ? 'edit.titleEdit' : 'edit.titleCreate', { type: typeLabel(type) }), wide: true });
   const form = h('form', { id: 'edit-form', novalidate: true });
   const general = h('div', { class: 'form-error', id: 'edit-error', role: 'alert' });
   const fields = new Map<string, FieldEl>();
@@ -64,12 +65,12 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
   const picker = (name: string, forType: string): void => {
     const input = fields.get(name) as HTMLInputElement;
     const warn = h('div', { class: 'field-warn', id: `${input.id}-warn`, 'data-testid': `${input.id}-warn`, 'aria-live': 'polite' });
-    const chips = h('div', { class: 'chips', role: 'group', 'aria-label': `Choose ${name === 'slaves' ? 'slaves' : 'ports'} from this node's devices` });
+    const chips = h('div', { class: 'chips', role: 'group', 'aria-label': t(name === 'slaves' ? 'edit.chooseSlaves' : 'edit.choosePorts') });
     const sync = (): void => {
       const have = words(input.value);
       for (const c of chips.querySelectorAll<HTMLButtonElement>('button')) c.setAttribute('aria-pressed', String(have.includes(c.value)));
       const unknown = have.filter((w) => !known.has(w) && !/[*?[]/.test(w));
-      warn.textContent = unknown.length ? `Not a device of this node: ${unknown.join(', ')} (kept as typed; it must exist when the configuration is applied).` : '';
+      warn.textContent = unknown.length ? t('edit.notDevice', { names: unknown.join(', ') }) : '';
     };
     for (const n of pickable(forType)) {
       const b = h('button', { type: 'button', class: 'chip', value: n, 'data-testid': `pick-${name}-${n}`, 'aria-pressed': 'false' }, n);
@@ -88,43 +89,43 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
   const prefix = type === 'bridge' ? 'vmbr' : type === 'bond' ? 'bond' : type === 'eth' ? 'eno' : 'vlan';
   const nameInput = text(existing?.iface ?? freeName(ctx.list, prefix));
   if (editing) nameInput.readOnly = true;
-  add(0, 'iface', 'Name', nameInput);
-  add(0, 'cidr', 'IPv4/CIDR', text(existing?.cidr, '192.0.2.10/24'));
-  add(0, 'gateway', 'Gateway (IPv4)', text(existing?.gateway));
-  add(0, 'cidr6', 'IPv6/CIDR', text(existing?.cidr6, '2001:db8::10/64'));
-  add(0, 'gateway6', 'Gateway (IPv6)', text(existing?.gateway6));
-  add(1, 'autostart', 'Autostart', check(editing ? existing?.autostart === 1 : true));
+  add(0, 'iface', t('edit.name'), nameInput);
+  add(0, 'cidr', t('edit.cidr'), text(existing?.cidr, '192.0.2.10/24'));
+  add(0, 'gateway', t('edit.gateway'), text(existing?.gateway));
+  add(0, 'cidr6', t('edit.cidr6'), text(existing?.cidr6, '2001:db8::10/64'));
+  add(0, 'gateway6', t('edit.gateway6'), text(existing?.gateway6));
+  add(1, 'autostart', t('edit.autostart'), check(editing ? existing?.autostart === 1 : true));
 
   let modeHelp: HTMLElement | null = null;
   if (type === 'bridge') {
     const aware = check(existing?.bridge_vlan_aware === 1);
-    add(1, 'bridge_vlan_aware', 'VLAN aware', aware);
-    add(1, 'bridge_ports', 'Bridge ports', text(existing?.bridge_ports, 'eno1 (space separated; empty = none)'));
+    add(1, 'bridge_vlan_aware', t('edit.vlanAware'), aware);
+    add(1, 'bridge_ports', t('edit.bridgePorts'), text(existing?.bridge_ports, t('edit.bridgePortsPh')));
     picker('bridge_ports', 'bridge');
-    add(1, 'bridge_vids', 'VLAN IDs', text(existing?.bridge_vids, '2-4094'), 'Only used when the bridge is VLAN aware.');
+    add(1, 'bridge_vids', t('edit.vids'), text(existing?.bridge_vids, '2-4094'), t('edit.vidsHelp'));
   } else if (type === 'bond') {
-    add(1, 'slaves', 'Slaves', text(existing?.slaves, 'eno2 eno3'));
+    add(1, 'slaves', t('edit.slaves'), text(existing?.slaves, 'eno2 eno3'));
     picker('slaves', 'bond');
     const mode = h('select', {}, ...BOND_MODES.map((bm) => h('option', { value: bm.value }, bm.label)));
     mode.value = existing?.bond_mode ?? 'balance-rr';
-    add(1, 'bond_mode', 'Mode', mode);
+    add(1, 'bond_mode', t('edit.mode'), mode);
     modeHelp = h('p', { class: 'mode-help', id: 'bond-mode-help', 'data-testid': 'bond-mode-help', 'aria-live': 'polite' });
     cols[1].append(modeHelp);
-    const hp = h('select', {}, h('option', { value: '' }, '(default: layer2)'), ...HASH_POLICIES.map((p) => h('option', { value: p }, p)));
+    const hp = h('select', {}, h('option', { value: '' }, t('edit.hashDefault')), ...HASH_POLICIES.map((p) => h('option', { value: p }, p)));
     hp.value = existing?.bond_xmit_hash_policy ?? '';
-    add(1, 'bond_xmit_hash_policy', 'Hash policy', hp);
-    add(1, 'bond-primary', 'Primary (bond-primary)', text(existing?.['bond-primary']));
-    cols[1].append(h('p', { class: 'note', id: 'bond-note' }, 'LACP (802.3ad) only works when the switch has LACP configured on these ports. Without switch support, active-backup is the safe choice: it needs nothing from the switch.'));
+    add(1, 'bond_xmit_hash_policy', t('edit.hash'), hp);
+    add(1, 'bond-primary', t('edit.primary'), text(existing?.['bond-primary']));
+    cols[1].append(h('p', { class: 'note', id: 'bond-note' }, t('edit.lacpNote')));
   } else if (type === 'vlan') {
-    add(1, 'vlan-raw-device', 'VLAN raw device', text(existing?.['vlan-raw-device']));
-    add(1, 'vlan-id', 'VLAN Tag', text(existing?.['vlan-id']));
-    cols[1].append(h('p', { class: 'help', id: 'vlan-hint' }, 'Either add the VLAN number to an existing interface name (eno1.50), or choose your own name and set the raw device and tag.'));
+    add(1, 'vlan-raw-device', t('edit.vlanRaw'), text(existing?.['vlan-raw-device']));
+    add(1, 'vlan-id', t('edit.vlanTag'), text(existing?.['vlan-id']));
+    cols[1].append(h('p', { class: 'help', id: 'vlan-hint' }, t('edit.vlanHint')));
   }
-  if (type === 'eth') cols[1].append(h('p', { class: 'help', id: 'eth-hint' }, 'A physical network device: as in Proxmox VE you set whether it comes up at boot, its addresses, gateway, MTU and comment; its name is the kernel\'s.'));
-  add(1, 'mtu', 'MTU', text(existing?.mtu, '1500'));
+  if (type === 'eth') cols[1].append(h('p', { class: 'help', id: 'eth-hint' }, t('edit.ethHint')));
+  add(1, 'mtu', t('edit.mtu'), text(existing?.mtu, '1500'));
   const comments = h('textarea', { rows: 2 });
   comments.value = String(existing?.comments ?? '').trim();
-  add(1, 'comments', 'Comment', comments);
+  add(1, 'comments', t('edit.comment'), comments);
 
   /** Fields that follow other fields: VLAN aware → VIDs, bond mode → hash/primary, VLAN name → raw/tag. */
   const follow = (): void => {
@@ -137,7 +138,7 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
       const bm = bondMode(get('bond_mode')!.value);
       get('bond_xmit_hash_policy')!.disabled = !bm.hashPolicy;
       get('bond-primary')!.disabled = !bm.primary;
-      if (modeHelp) modeHelp.textContent = bm.explain;
+      if (modeHelp) modeHelp.textContent = t(bm.explain);
     }
     if (type === 'vlan' && !editing) {
       const v = vlanFromName(get('iface')!.value.trim());
@@ -173,8 +174,8 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
 
   form.append(general, h('div', { class: 'cols' }, ...cols));
   m.body.append(form);
-  const cancel = h('button', { type: 'button', 'data-testid': 'edit-cancel', onclick: () => m.close() }, 'Cancel');
-  const ok = h('button', { type: 'submit', class: 'primary', form: 'edit-form', 'data-testid': 'edit-ok', id: 'edit-ok' }, editing ? 'OK' : 'Create');
+  const cancel = h('button', { type: 'button', 'data-testid': 'edit-cancel', onclick: () => m.close() }, t('common.cancel'));
+  const ok = h('button', { type: 'submit', class: 'primary', form: 'edit-form', 'data-testid': 'edit-ok', id: 'edit-ok' }, editing ? t('common.ok') : t('common.create'));
   m.footer.append(cancel, ok);
   focusFirst(m);
 
@@ -192,7 +193,7 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
       if (msg) bad = true;
     }
     if (bad) {
-      general.textContent = 'Please fix the marked fields.';
+      general.textContent = t('edit.fix');
       return;
     }
     const p: Params = { type };
@@ -232,6 +233,7 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
 
   function showServerErrors(e: ApiError): void {
     const left: string[] = [];
+    const titles: string[] = [];
     for (const [k, v] of Object.entries(e.errors)) {
       const name = fields.has(k) ? k : fields.has(optionToParam(k)) ? optionToParam(k) : null;
       if (name) setErr(name, v.trim());
@@ -239,14 +241,18 @@ export function openEditor(ctx: EditContext, type: string, existing?: Iface): vo
     }
     for (const d of e.diagnostics) {
       const name = d.option ? optionToParam(d.option) : null;
-      const text = `${d.message}${d.hint ? ` — ${d.hint}` : ''}`;
+      const shown = diagText(d);
+      const text = shown.text;
+      if (shown.title) titles.push(shown.title);
       if (name && fields.has(name)) {
         const err = errs.get(name)!;
-        if (!err.textContent?.includes(d.message)) setErr(name, err.textContent ? `${err.textContent} ${text}` : text);
+        if (!err.textContent?.includes(d.message) && !err.textContent?.includes(text)) setErr(name, err.textContent ? `${err.textContent} ${text}` : text);
         else setErr(name, text);
+        if (shown.title) err.title = shown.title;
       } else if (!Object.values(e.errors).some((v) => v.includes(d.message))) left.push(text);
     }
-    general.textContent = left.length ? left.join('\n') : e.status === 409 ? e.message : Object.keys(e.errors).length ? 'The server refused the change; see the marked fields.' : e.message;
+    general.title = titles.join('\n');
+    general.textContent = left.length ? left.join('\n') : e.status === 409 ? e.message : Object.keys(e.errors).length ? t('edit.refused') : e.message;
     const first = [...fields.values()].find((f) => f.getAttribute('aria-invalid') === 'true');
     first?.focus();
   }

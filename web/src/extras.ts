@@ -4,7 +4,8 @@ import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
 import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
-import { fmtDate } from './i18n.ts';
+import { diagText, fmtDate, t } from './i18n.ts';
+import type { Key } from './i18n/en.ts';
 
 /** Coloured unified diff. */
 export function diffView(diff: string, id: string): HTMLElement {
@@ -15,7 +16,7 @@ export function diffView(diff: string, id: string): HTMLElement {
 
 const MAX_TOPO = 400;
 
-const EDGE_NAMES: Record<string, string> = { member: 'port / slave / raw device', nat: 'NAT (masquerade) out through', forward: 'port forward from', route: 'route via', gateway: 'default route' };
+const EDGE_NAMES: Record<string, Key> = { member: 'topo.member', nat: 'topo.nat', forward: 'topo.forward', route: 'topo.route', gateway: 'topo.gateway' };
 
 /**
  * The topology: a layered picture (see layoutTopology) — no line crosses a box. Every node is a
@@ -26,11 +27,11 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
   const shown = list.slice(0, MAX_TOPO);
   const lay = layoutTopology(shown);
   const svg = s('svg', { viewBox: `0 0 ${lay.width} ${lay.height}`, width: lay.width, height: lay.height, role: 'group', 'aria-labelledby': 'topo-title', id: 'topology-svg', 'data-testid': 'topology-svg' });
-  svg.append(s('title', { id: 'topo-title' }, 'Topology: network devices on the left, what is stacked on them to the right'));
+  svg.append(s('title', { id: 'topo-title' }, t('topo.title')));
   for (const e of lay.edges) {
     const d = e.points.map(([x, y], k) => `${k ? 'L' : 'M'}${x},${y}`).join(' ');
     const p = s('path', { d, class: `topo-edge edge-${e.kind}`, 'data-from': e.from, 'data-to': e.to, 'data-kind': e.kind });
-    p.append(s('title', {}, `${e.from} → ${e.to}: ${EDGE_NAMES[e.kind] ?? e.kind}`));
+    p.append(s('title', {}, `${e.from} → ${e.to}: ${EDGE_NAMES[e.kind] ? t(EDGE_NAMES[e.kind]!) : e.kind}`));
     svg.append(p);
   }
   for (const n of lay.nodes) {
@@ -38,8 +39,8 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
     const st = !i ? 'gw' : i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
     const shownText = n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label;
     // the accessible name starts with the visible text (WCAG 2.5.3)
-    const label = i ? `${shownText.replace(/\s+/g, ' ')} — ${typeLabel(i.type)}, link ${st}` : n.label;
-    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i?.iface ?? '', 'data-node': n.id, ...(i ? { tabindex: 0, role: 'button', 'aria-label': `${label}: open Edit` } : { role: 'img', 'aria-label': n.label }) });
+    const label = i ? t('topo.node', { text: shownText.replace(/\s+/g, ' '), type: typeLabel(i.type), state: t(`st.${st}` as Key) }) : n.label;
+    const g = s('g', { class: `topo-node ${st}`, 'data-iface': i?.iface ?? '', 'data-node': n.id, ...(i ? { tabindex: 0, role: 'button', 'aria-label': t('topo.open', { label }) } : { role: 'img', 'aria-label': n.label }) });
     g.append(s('title', {}, label));
     g.append(s('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 5 }));
     if (i) g.append(s('circle', { cx: n.x + 12, cy: n.y + n.h / 2, r: 4, class: 'dot' }));
@@ -53,9 +54,9 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
   const wrap = h('div', { class: 'topo-wrap' });
   wrap.append(svg);
   return h('div', {},
-    h('p', { class: 'legend' }, h('span', { class: 'lg up' }, 'link up'), h('span', { class: 'lg down' }, 'link down'), h('span', { class: 'lg unknown' }, 'state unknown (not running here)'),
-      h('span', { class: 'lg-edge nat' }, 'NAT / port forward'), h('span', { class: 'lg-edge gateway' }, 'default gateway'),
-      list.length > MAX_TOPO ? ` — showing the first ${MAX_TOPO} of ${list.length}` : ''),
+    h('p', { class: 'legend' }, h('span', { class: 'lg up' }, t('topo.up')), h('span', { class: 'lg down' }, t('topo.down')), h('span', { class: 'lg unknown' }, t('topo.unknown')),
+      h('span', { class: 'lg-edge nat' }, t('topo.natLegend')), h('span', { class: 'lg-edge gateway' }, t('topo.gwLegend')),
+      list.length > MAX_TOPO ? t('topo.first', { max: MAX_TOPO, total: list.length }) : ''),
     wrap);
 }
 
@@ -66,9 +67,9 @@ interface WizardCtx {
 }
 
 const MODES = {
-  bridged: { title: 'Bridged (LAN)', when: 'Your guests should sit in the same LAN as the host and get addresses from it (the usual home/office or datacenter VLAN setup).' },
-  routed: { title: 'Routed (provider subnet)', when: 'Your provider gave you an extra subnet routed to this host, but does not allow unknown MAC addresses on the uplink (typical for hosted servers).' },
-  nat: { title: 'NAT (one public IP)', when: 'You have one public address only: guests get a private network behind the host, and chosen ports are forwarded to them.' },
+  bridged: { title: 'wiz.bridged', when: 'wiz.bridgedWhen' },
+  routed: { title: 'wiz.routed', when: 'wiz.routedWhen' },
+  nat: { title: 'wiz.nat', when: 'wiz.natWhen' },
 } as const;
 type Mode = keyof typeof MODES;
 
@@ -76,7 +77,7 @@ type Mode = keyof typeof MODES;
 export function wizard(ctx: WizardCtx): HTMLElement {
   const out = h('div', { id: 'wizard-result', 'aria-live': 'polite' });
   const formBox = h('div', { id: 'wizard-form' });
-  const cards = h('div', { class: 'cards', role: 'radiogroup', 'aria-label': 'Setup mode' });
+  const cards = h('div', { class: 'cards', role: 'radiogroup', 'aria-label': t('wiz.modeLabel') });
   const bridges = ctx.list.filter((i) => i.type === 'bridge').map((i) => i.iface);
   const nextBridge = (): string => { for (let n = 0; ; n++) if (!bridges.includes(`vmbr${n}`) || n > 9998) return `vmbr${n}`; };
   const pick = (mode: Mode): void => {
@@ -86,7 +87,7 @@ export function wizard(ctx: WizardCtx): HTMLElement {
   };
   for (const mode of Object.keys(MODES) as Mode[]) {
     cards.append(h('button', { type: 'button', class: 'card', role: 'radio', 'aria-checked': 'false', 'data-mode': mode, 'data-testid': `wizard-${mode}`, onclick: () => pick(mode) },
-      h('strong', {}, MODES[mode].title), h('span', {}, MODES[mode].when)));
+      h('strong', {}, t(MODES[mode].title)), h('span', {}, t(MODES[mode].when))));
   }
   const field = (name: string, label: string, value = '', help = ''): HTMLElement => h('div', { class: 'field' },
     h('label', { for: `wz-${name}` }, label), h('input', { type: 'text', id: `wz-${name}`, name, value, 'data-testid': `wz-${name}`, autocomplete: 'off' }), help ? h('div', { class: 'help' }, help) : null,
@@ -94,13 +95,13 @@ export function wizard(ctx: WizardCtx): HTMLElement {
   function form(mode: Mode): HTMLElement {
     const uplink = ctx.list.find((i) => i.gateway)?.iface ?? '';
     const f = h('form', { id: 'wizard-form-el', novalidate: true },
-      h('h3', {}, MODES[mode].title),
-      mode === 'bridged' ? [field('bridge', 'Bridge', nextBridge()), field('ports', 'Ports', '', 'the NIC(s) that go to the LAN, space or comma separated'), field('cidr', 'Host address (CIDR)', '', 'e.g. 192.168.1.10/24'), field('gateway', 'Gateway')] : null,
-      mode === 'routed' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Host address in the routed subnet (CIDR)', '', 'e.g. 203.0.113.1/29 — guests use the other addresses, gateway = this one')] : null,
-      mode === 'nat' ? [field('uplink', 'Uplink (has the public address)', uplink), field('bridge', 'Bridge for the guests', nextBridge()), field('cidr', 'Private network (host address, CIDR)', freeSubnet(ctx.list), 'a private subnet no interface of this node uses yet'),
-        field('forward', 'Port forwards', '', 'comma separated, e.g. tcp/2222=10.10.10.100:22, tcp/8080=10.10.10.101:80')] : null,
+      h('h3', {}, t(MODES[mode].title)),
+      mode === 'bridged' ? [field('bridge', t('wiz.bridge'), nextBridge()), field('ports', t('wiz.ports'), '', t('wiz.portsHelp')), field('cidr', t('wiz.hostCidr'), '', t('wiz.hostCidrHelp')), field('gateway', t('wiz.gateway'))] : null,
+      mode === 'routed' ? [field('uplink', t('wiz.uplink'), uplink), field('bridge', t('wiz.guestBridge'), nextBridge()), field('cidr', t('wiz.routedCidr'), '', t('wiz.routedCidrHelp'))] : null,
+      mode === 'nat' ? [field('uplink', t('wiz.uplink'), uplink), field('bridge', t('wiz.guestBridge'), nextBridge()), field('cidr', t('wiz.natCidr'), freeSubnet(ctx.list), t('wiz.natCidrHelp')),
+        field('forward', t('wiz.forward'), '', t('wiz.forwardHelp'))] : null,
       h('div', { class: 'form-error', id: 'wizard-error', role: 'alert' }),
-      h('button', { type: 'submit', class: 'primary', 'data-testid': 'wizard-submit' }, 'Stage this setup'));
+      h('button', { type: 'submit', class: 'primary', 'data-testid': 'wizard-submit' }, t('wiz.submit')));
     f.addEventListener('submit', (e) => {
       e.preventDefault();
       const p: Record<string, string> = {};
@@ -112,14 +113,14 @@ export function wizard(ctx: WizardCtx): HTMLElement {
       err.textContent = '';
       call<{ changed: number | boolean; notes?: string[]; diff?: string }>('POST', `/nodes/${ctx.node}/network/setup/${mode}`, p)
         .then(async (r) => {
-          out.replaceChildren(h('h3', {}, r.data.changed ? 'Staged — review the pending changes, then Apply' : 'Nothing to change: this setup is already in place'),
+          out.replaceChildren(h('h3', {}, r.data.changed ? t('wiz.staged') : t('wiz.nothing')),
             h('ul', { id: 'wizard-notes' }, ...(r.data.notes ?? []).map((n) => h('li', {}, n))),
             r.data.diff ? diffView(r.data.diff, 'wizard-diff') : '');
           await ctx.reload();
         })
         .catch((e: unknown) => {
           if (!(e instanceof ApiError)) throw e;
-          if (e.status === 501) err.textContent = 'This server does not offer the setup endpoint yet.';
+          if (e.status === 501) err.textContent = t('wiz.noEndpoint');
           else {
             const left: string[] = [];
             for (const [k, v] of Object.entries(e.errors)) {
@@ -127,84 +128,84 @@ export function wizard(ctx: WizardCtx): HTMLElement {
               if (slot) slot.textContent = v;
               else left.push(`${k}: ${v}`);
             }
-            for (const d of e.diagnostics) if (!Object.values(e.errors).some((v) => v.includes(d.message))) left.push(d.message);
+            for (const d of e.diagnostics) if (!Object.values(e.errors).some((v) => v.includes(d.message))) left.push(diagText(d).text);
             err.textContent = left.join('\n') || e.message;
           }
         });
     });
     return f;
   }
-  return h('div', { class: 'wizard' }, h('p', {}, 'Which of these fits your network? Each choice stages ordinary changes you can review in the pending diff before applying.'), cards, formBox, out);
+  return h('div', { class: 'wizard' }, h('p', {}, t('wiz.intro')), cards, formBox, out);
 }
 
 /** History of applied configs with their diffs and a rollback button each. */
 export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
-  box.replaceChildren(h('p', {}, 'Loading…'));
+  box.replaceChildren(h('p', {}, t('common.loading')));
   let r;
   try {
     r = await call<{ n: number; id?: number; time: number | string; user?: string; digest?: string; summary?: string; diff?: string; rollbackDiff?: string }[]>('GET', `/nodes/${ctx.node}/network/history`);
   } catch (e) {
-    box.replaceChildren(h('p', { class: 'bad' }, `Cannot read the history: ${(e as Error).message}`));
+    box.replaceChildren(h('p', { class: 'bad' }, t('hist.cannot', { msg: (e as Error).message })));
     return;
   }
   if (!r.data.length) {
-    box.replaceChildren(h('p', { id: 'history-empty' }, 'Nothing applied yet: the history starts with the first apply.'));
+    box.replaceChildren(h('p', { id: 'history-empty' }, t('hist.empty')));
     return;
   }
   const items = r.data.map((e) => {
     // the entry's id is the #N of the CLI and the task log; `n` (1 = newest) only orders
     const id = e.id ?? e.n;
-    const t = fmtDate(typeof e.time === 'number' ? new Date(e.time * 1000) : new Date(e.time));
-    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${id}`, id: `history-rollback-${id}` }, `Roll back #${id}…`);
+    const when = fmtDate(typeof e.time === 'number' ? new Date(e.time * 1000) : new Date(e.time));
+    const btn = h('button', { type: 'button', 'data-testid': `history-rollback-${id}`, id: `history-rollback-${id}` }, t('hist.rollbackBtn', { id }));
     btn.addEventListener('click', () => {
-      const m = modal({ id: 'rollback-dialog', title: `Roll back #${id}`, wide: true });
+      const m = modal({ id: 'rollback-dialog', title: t('hist.rollback', { id }), wide: true });
       const changes = (e.rollbackDiff ?? '').trim();
       m.body.append(
-        h('p', { id: 'rollback-what' }, `This makes the configuration that was live before #${id} live again (as a new entry in the history), and reloads the network. ${changes ? 'It changes the live file like this:' : 'The live file already is that configuration: nothing changes in it, the network is reloaded.'}`),
+        h('p', { id: 'rollback-what' }, t('hist.what', { id }) + t(changes ? 'hist.changes' : 'hist.noChanges')),
         changes ? diffView(changes, 'rollback-diff') : h('span'),
       );
-      const go = h('button', { type: 'button', class: 'danger', id: 'rollback-go', 'data-testid': 'rollback-go' }, `Roll back #${id}`);
-      m.footer.append(h('button', { type: 'button', 'data-testid': 'rollback-cancel', onclick: () => m.close() }, 'Cancel'), go);
+      const go = h('button', { type: 'button', class: 'danger', id: 'rollback-go', 'data-testid': 'rollback-go' }, t('hist.rollback', { id }));
+      m.footer.append(h('button', { type: 'button', 'data-testid': 'rollback-cancel', onclick: () => m.close() }, t('common.cancel')), go);
       go.focus();
       go.addEventListener('click', () => {
-        const log = h('div', { class: 'tasklog', id: 'rollback-log', 'aria-label': 'Task log', tabindex: 0 });
-        const st = h('p', { role: 'status', id: 'rollback-state' }, 'Rolling back…');
+        const log = h('div', { class: 'tasklog', id: 'rollback-log', 'aria-label': t('common.taskLog'), tabindex: 0 });
+        const st = h('p', { role: 'status', id: 'rollback-state' }, t('apply.rollingBack'));
         m.body.replaceChildren(st, log);
-        m.footer.replaceChildren(h('button', { type: 'button', onclick: () => m.close() }, 'Close'));
+        m.footer.replaceChildren(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')));
         call<string>('POST', `/nodes/${ctx.node}/network/rollback`, e.id !== undefined ? { id: e.id } : { n: e.n })
           .then((u) => followTask(ctx.node, u.data, log))
-          .then(async (exit) => { st.textContent = exit === 'OK' ? `Rolled back #${id}.` : `Roll back failed: ${exit}`; st.className = exit === 'OK' ? 'good' : 'bad'; await ctx.reload(); void history(ctx, box); })
-          .catch((err: Error) => { st.textContent = `Roll back refused: ${err.message}`; });
+          .then(async (exit) => { st.textContent = exit === 'OK' ? t('hist.rolledBack', { id }) : t('apply.rollbackFailed', { exit }); st.className = exit === 'OK' ? 'good' : 'bad'; await ctx.reload(); void history(ctx, box); })
+          .catch((err: Error) => { st.textContent = t('hist.refused', { msg: err.message }); });
       });
     });
     return h('details', { class: 'hist', 'data-testid': `history-${id}`, id: `history-${id}` },
-      h('summary', {}, h('strong', {}, `#${id}`), ` ${t} — ${e.user ?? ''} — ${e.summary ?? ''}`),
-      e.diff ? diffView(e.diff, `history-diff-${id}`) : h('p', { class: 'muted' }, `digest ${e.digest ?? ''}`), btn);
+      h('summary', {}, h('strong', {}, `#${id}`), ` ${when} — ${e.user ?? ''} — ${e.summary ?? ''}`),
+      e.diff ? diffView(e.diff, `history-diff-${id}`) : h('p', { class: 'muted' }, t('hist.digest', { digest: e.digest ?? '' })), btn);
   });
   box.replaceChildren(...items);
 }
 
 /** The IPv6 switch (the sysctl.d file). */
 export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void> {
-  box.replaceChildren(h('p', {}, 'Loading…'));
+  box.replaceChildren(h('p', {}, t('common.loading')));
   let st: { disabled: number | boolean; file?: string; running?: unknown };
   try {
     st = (await call<typeof st>('GET', `/nodes/${ctx.node}/network/ipv6`)).data;
   } catch (e) {
-    box.replaceChildren(h('p', { class: 'muted', id: 'ipv6-unsupported' }, (e instanceof ApiError && (e.status === 501 || e.status === 400)) ? 'This server does not offer the IPv6 switch yet.' : `Cannot read the IPv6 state: ${(e as Error).message}`));
+    box.replaceChildren(h('p', { class: 'muted', id: 'ipv6-unsupported' }, (e instanceof ApiError && (e.status === 501 || e.status === 400)) ? t('ipv6.unsupported') : t('ipv6.cannot', { msg: (e as Error).message })));
     return;
   }
   const enabled = !st.disabled;
   const running = st.running && typeof st.running === 'object' ? Object.entries(st.running as Record<string, string | null>) : [];
   const runText = running.length
-    ? running.map(([k, v]) => `${k} = ${v ?? 'unreadable'}${v === '1' ? ' (IPv6 off)' : v === '0' ? ' (IPv6 on)' : ''}`).join('; ')
-    : 'not known (this backend runs no kernel here)';
+    ? running.map(([k, v]) => `${k} = ${v ?? t('ipv6.unreadable')}${v === '1' ? t('ipv6.off') : v === '0' ? t('ipv6.on') : ''}`).join('; ')
+    : t('ipv6.noKernel');
   const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: enabled });
-  const state = h('p', { id: 'ipv6-state' }, `Saved setting: IPv6 is ${enabled ? 'enabled' : 'disabled'} on this node (${enabled ? `no file ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'}` : `file ${st.file ?? 'etc/sysctl.d/disable-ipv6.conf'} disables it`}). Running kernel: ${runText}.`);
+  const state = h('p', { id: 'ipv6-state' }, t(enabled ? 'ipv6.stateOn' : 'ipv6.stateOff', { file: st.file ?? 'etc/sysctl.d/disable-ipv6.conf', run: runText }));
   const msg = h('p', { role: 'status', id: 'ipv6-msg' });
-  const save = h('button', { type: 'button', class: 'primary', id: 'ipv6-save', 'data-testid': 'ipv6-save', disabled: true }, 'Save (at next boot)');
-  const now = h('button', { type: 'button', id: 'ipv6-now', 'data-testid': 'ipv6-now', disabled: true }, 'Save and apply now');
-  const undo = h('button', { type: 'button', id: 'ipv6-undo', disabled: true }, 'Cancel');
+  const save = h('button', { type: 'button', class: 'primary', id: 'ipv6-save', 'data-testid': 'ipv6-save', disabled: true }, t('ipv6.save'));
+  const now = h('button', { type: 'button', id: 'ipv6-now', 'data-testid': 'ipv6-now', disabled: true }, t('ipv6.now'));
+  const undo = h('button', { type: 'button', id: 'ipv6-undo', disabled: true }, t('common.cancel'));
   // the switch stages a change; nothing is written until Save
   const staged = (): void => {
     const changed = sw.checked !== enabled;
@@ -212,18 +213,18 @@ export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void>
     now.disabled = !changed || !running.length;
     undo.disabled = !changed;
     msg.className = changed ? 'warn' : '';
-    msg.textContent = changed ? `Staged: IPv6 ${sw.checked ? 'enabled' : 'disabled'}. It takes effect at the next boot (Save), or at once (Save and apply now${running.length ? '' : ': not here, no kernel runs under this backend'}).` : '';
+    msg.textContent = changed ? t(running.length ? 'ipv6.staged' : 'ipv6.stagedNoKernel', { state: t(sw.checked ? 'ipv6.enabled' : 'ipv6.disabled') }) : '';
   };
   const put = (apply: boolean): void => {
     save.disabled = true;
     now.disabled = true;
     call<{ message?: string }>('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1, ...(apply ? { now: 1 } : {}) })
-      .then(async (r) => { await ipv6Panel(ctx, box); const m = box.querySelector('#ipv6-msg'); if (m) { m.className = 'good'; m.textContent = `Saved: ${r.data.message ?? ''}`; } })
-      .catch((e: Error) => { msg.className = 'bad'; msg.textContent = `Not changed: ${e.message}`; staged(); });
+      .then(async (r) => { await ipv6Panel(ctx, box); const m = box.querySelector('#ipv6-msg'); if (m) { m.className = 'good'; m.textContent = t('ipv6.saved', { msg: r.data.message ?? '' }); } })
+      .catch((e: Error) => { msg.className = 'bad'; msg.textContent = t('ipv6.notChanged', { msg: e.message }); staged(); });
   };
   sw.addEventListener('change', staged);
   save.addEventListener('click', () => put(false));
   now.addEventListener('click', () => put(true));
   undo.addEventListener('click', () => { sw.checked = enabled; staged(); });
-  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, 'IPv6 enabled on this node')), state, msg, h('div', { class: 'toolbar' }, undo, save, now));
+  box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, t('ipv6.switch'))), state, msg, h('div', { class: 'toolbar' }, undo, save, now));
 }

@@ -5,28 +5,31 @@
 import { h } from './dom.ts';
 import { allCidrs, bondMode, members, naturalCompare, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
+import { fmtNumber, t } from './i18n.ts';
+import type { Key } from './i18n/en.ts';
 
 interface Column {
   key: string;
-  label: string;
+  /** The catalogue key of the column header. */
+  head: Key;
   width: string;
   value: (i: Iface) => string;
 }
 
-const yesNo = (v: unknown): string => (v === 1 || v === '1' ? 'Yes' : v === 0 || v === '0' ? 'No' : '');
+const yesNo = (v: unknown): string => (v === 1 || v === '1' ? t('common.yes') : v === 0 || v === '0' ? t('common.no') : '');
 
 export const COLUMNS: readonly Column[] = [
-  { key: 'iface', label: 'Name', width: 'minmax(90px,1.1fr)', value: (i) => i.iface },
-  { key: 'type', label: 'Type', width: 'minmax(140px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
-  { key: 'active', label: 'Active', width: '70px', value: (i) => yesNo(i.active) },
-  { key: 'autostart', label: 'Autostart', width: '100px', value: (i) => yesNo(i.autostart ?? 0) },
-  { key: 'bridge_vlan_aware', label: 'VLAN aware', width: '124px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
-  { key: 'ports', label: 'Ports/Slaves', width: 'minmax(115px,1.2fr)', value: members },
-  { key: 'bond_mode', label: 'Bond Mode', width: 'minmax(125px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
-  { key: 'cidr', label: 'CIDR', width: 'minmax(110px,1.3fr)', value: (i) => allCidrs(i).join('\n') },
-  { key: 'gateway', label: 'Gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
-  { key: 'mtu', label: 'MTU', width: '56px', value: (i) => String(i.mtu ?? '') },
-  { key: 'comments', label: 'Comment', width: 'minmax(90px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
+  { key: 'iface', head: 'col.iface', width: 'minmax(90px,1.1fr)', value: (i) => i.iface },
+  { key: 'type', head: 'col.type', width: 'minmax(140px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
+  { key: 'active', head: 'col.active', width: '70px', value: (i) => yesNo(i.active) },
+  { key: 'autostart', head: 'col.autostart', width: '100px', value: (i) => yesNo(i.autostart ?? 0) },
+  { key: 'bridge_vlan_aware', head: 'col.bridge_vlan_aware', width: '124px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
+  { key: 'ports', head: 'col.ports', width: 'minmax(115px,1.2fr)', value: members },
+  { key: 'bond_mode', head: 'col.bond_mode', width: 'minmax(125px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
+  { key: 'cidr', head: 'col.cidr', width: 'minmax(110px,1.3fr)', value: (i) => allCidrs(i).join('\n') },
+  { key: 'gateway', head: 'col.gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
+  { key: 'mtu', head: 'col.mtu', width: '56px', value: (i) => String(i.mtu ?? '') },
+  { key: 'comments', head: 'col.comments', width: 'minmax(90px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
 ];
 
 export const ROW_HEIGHT = 30;
@@ -60,19 +63,19 @@ export class Grid {
     this.head = h('div', { class: 'grid-head', role: 'row', style: `grid-template-columns:${this.template}` });
     for (const c of COLUMNS) {
       this.head.append(h('div', { role: 'columnheader', 'aria-sort': 'none', 'data-col': c.key },
-        h('button', { type: 'button', class: 'sort', title: `${c.label}: sort`, 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, c.label)));
+        h('button', { type: 'button', class: 'sort', title: t('grid.sort', { col: t(c.head) }), 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, t(c.head))));
     }
     this.spacer = h('div', { class: 'grid-spacer' });
     this.rowsBox = h('div', { class: 'grid-rows', role: 'presentation' });
-    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', role: 'rowgroup', tabindex: 0, 'aria-label': 'Interfaces; arrow keys move, Enter edits, Delete removes' }, this.spacer, this.rowsBox);
+    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', role: 'rowgroup', tabindex: 0, 'aria-label': t('grid.keys') }, this.spacer, this.rowsBox);
     this.status = h('div', { class: 'grid-status', id: 'grid-status', 'aria-live': 'polite' });
-    const table = h('div', { class: 'grid', id: 'iface-grid', 'data-testid': 'iface-grid', role: 'grid', 'aria-label': 'Network interfaces', 'aria-rowcount': 0 }, this.head, this.viewport);
-    const filterInput = h('input', { type: 'search', id: 'grid-filter', 'data-testid': 'grid-filter', placeholder: 'Filter by name, address, port, comment…', 'aria-label': 'Filter interfaces' });
+    const table = h('div', { class: 'grid', id: 'iface-grid', 'data-testid': 'iface-grid', role: 'grid', 'aria-label': t('grid.label'), 'aria-rowcount': 0 }, this.head, this.viewport);
+    const filterInput = h('input', { type: 'search', id: 'grid-filter', 'data-testid': 'grid-filter', placeholder: t('grid.filter'), 'aria-label': t('grid.filterLabel') });
     filterInput.addEventListener('input', () => { this.filter = filterInput.value.trim().toLowerCase(); this.refresh(); });
-    const typeSel = h('select', { id: 'grid-type', 'aria-label': 'Filter by type' },
-      h('option', { value: '' }, 'All types'), ...['bridge', 'bond', 'vlan', 'eth', 'loopback', 'unknown'].map((t) => h('option', { value: t }, typeLabel(t))));
+    const typeSel = h('select', { id: 'grid-type', 'aria-label': t('grid.typeLabel') },
+      h('option', { value: '' }, t('grid.allTypes')), ...['bridge', 'bond', 'vlan', 'eth', 'loopback', 'unknown'].map((t) => h('option', { value: t }, typeLabel(t))));
     typeSel.addEventListener('change', () => { this.typeFilter = typeSel.value; this.refresh(); });
-    this.el = h('section', { class: 'grid-wrap', 'aria-label': 'Interface list' }, h('div', { class: 'grid-tools' }, filterInput, typeSel, this.status), table);
+    this.el = h('section', { class: 'grid-wrap', 'aria-label': t('grid.list') }, h('div', { class: 'grid-tools' }, filterInput, typeSel, this.status), table);
     this.viewport.addEventListener('scroll', () => this.paint());
     new ResizeObserver(() => this.paint()).observe(this.viewport);
     this.viewport.addEventListener('keydown', (e) => this.key(e));
@@ -111,7 +114,7 @@ export class Grid {
     }
     this.el.querySelector('[role=grid]')?.setAttribute('aria-rowcount', String(this.view.length + 1));
     this.spacer.style.height = `${this.view.length * ROW_HEIGHT}px`;
-    this.status.textContent = this.view.length === this.all.length ? `${this.all.length} interfaces` : `${this.view.length} of ${this.all.length} interfaces`;
+    this.status.textContent = this.view.length === this.all.length ? t('grid.count', { n: fmtNumber(this.all.length) }) : t('grid.countOf', { n: fmtNumber(this.view.length), total: fmtNumber(this.all.length) });
     this.paint(true);
   }
 
@@ -143,7 +146,7 @@ export class Grid {
       for (const c of COLUMNS) {
         const v = c.value(i);
         const cell = h('div', { role: 'gridcell', class: `c-${c.key}`, title: v }, v.replace('\n', ' · '));
-        if (c.key === 'active' && v) cell.classList.add(v === 'Yes' ? 'up' : 'down');
+        if (c.key === 'active' && v) cell.classList.add(v === t('common.yes') ? 'up' : 'down');
         row.append(cell);
       }
       frag.append(row);

@@ -3,6 +3,8 @@
  * bond mode rules, VLAN names, and where the page's own address goes after an apply. Unit-tested
  * in Node (test/web/logic.test.ts).
  */
+import { t, tOr } from './i18n.ts';
+import type { Key } from './i18n/en.ts';
 
 /** One interface as `GET /nodes/{node}/network` returns it (PVE's shape; extra keys kept). */
 export interface Iface {
@@ -46,21 +48,22 @@ export function allCidrs(i: Iface): string[] {
 export interface BondMode {
   value: string;
   label: string;
-  /** One plain sentence: what the mode does and what it needs. */
-  explain: string;
+  /** Catalogue key of one plain sentence: what the mode does and what it needs. */
+  explain: Key;
   hashPolicy: boolean;
   primary: boolean;
 }
 
 /** The 7 Linux bond modes; hash policy only where the kernel uses it, primary only for active-backup. */
 export const BOND_MODES: readonly BondMode[] = [
-  { value: 'balance-rr', label: 'balance-rr', explain: 'Sends packets over each port in turn; more speed for one stream, but packets may arrive out of order and the switch ports must be grouped (static).', hashPolicy: false, primary: false },
-  { value: 'active-backup', label: 'active-backup', explain: 'Uses one port and switches to another only when it fails; works with any switches, no switch setup needed.', hashPolicy: false, primary: true },
-  { value: 'balance-xor', label: 'balance-xor', explain: 'Picks the port per connection by a hash of addresses; needs a static port group (EtherChannel) on the switch.', hashPolicy: true, primary: false },
-  { value: 'broadcast', label: 'broadcast', explain: 'Sends every packet on all ports; only for special redundancy setups, it doubles the traffic.', hashPolicy: false, primary: false },
-  { value: '802.3ad', label: 'LACP (802.3ad)', explain: 'Negotiates a link aggregation with the switch (LACP) and spreads connections by a hash; the switch must have LACP configured on those ports.', hashPolicy: true, primary: false },
-  { value: 'balance-tlb', label: 'balance-tlb', explain: 'Spreads outgoing traffic by port load and receives on one port; no switch setup needed.', hashPolicy: false, primary: false },
-  { value: 'balance-alb', label: 'balance-alb', explain: 'Like balance-tlb, and also balances incoming IPv4 traffic by rewriting ARP answers; no switch setup needed.', hashPolicy: false, primary: false },
+  { value: 'balance-rr', label: 'balance-rr', explain: 'bond.balance-rr', hashPolicy: false, primary: false },
+  { value: 'active-backup', label: 'active-backup', explain: 'bond.active-backup', hashPolicy: false, primary: true },
+  { value: 'balance-xor', label: 'balance-xor', explain: 'bond.balance-xor', hashPolicy: true, primary: false },
+  { value: 'broadcast', label: 'broadcast', explain: 'bond.broadcast', hashPolicy: false, primary: false },
+  // i18n-ok: the mode names are the kernel's, shown as Proxmox VE shows them
+  { value: '802.3ad', label: 'LACP (802.3ad)', explain: 'bond.802.3ad', hashPolicy: true, primary: false },
+  { value: 'balance-tlb', label: 'balance-tlb', explain: 'bond.balance-tlb', hashPolicy: false, primary: false },
+  { value: 'balance-alb', label: 'balance-alb', explain: 'bond.balance-alb', hashPolicy: false, primary: false },
 ];
 
 export const HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4'] as const;
@@ -71,8 +74,7 @@ export function bondMode(value: string | undefined): BondMode {
 
 /** Human name of a type, as PVE's grid shows it. */
 export function typeLabel(t: string): string {
-  const m: Record<string, string> = { bridge: 'Linux Bridge', bond: 'Linux Bond', vlan: 'Linux VLAN', eth: 'Network Device', loopback: 'Loopback', alias: 'Alias', OVSBridge: 'OVS Bridge', OVSBond: 'OVS Bond', OVSPort: 'OVS Port', OVSIntPort: 'OVS IntPort', unknown: 'Unknown' };
-  return m[t] ?? t;
+  return tOr(`type.${t}`, t);
 }
 
 export function words(s: string | undefined): string[] {
@@ -94,11 +96,11 @@ const escapeRe = (x: string): string => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** What a hook line is, for people: a NAT rule, a port forward, a route, a firewall rule, a command. */
 export function hookKind(line: string): string {
-  if (/\biptables\b.*-t\s+nat\b.*\bDNAT\b/.test(line) || /\bnft\b.*\bdnat\b/.test(line)) return 'port forward (NAT rule)';
-  if (/\biptables\b.*-t\s+nat\b/.test(line) || /\bnft\b.*\b(masquerade|snat)\b/.test(line)) return 'NAT rule';
-  if (/\bip\s+(-\d\s+)?route\b|\broute\s+add\b/.test(line)) return 'route';
-  if (/\b(ip6?tables|nft|ebtables)\b/.test(line)) return 'firewall rule';
-  return 'hook command';
+  if (/\biptables\b.*-t\s+nat\b.*\bDNAT\b/.test(line) || /\bnft\b.*\bdnat\b/.test(line)) return t('hook.forward');
+  if (/\biptables\b.*-t\s+nat\b/.test(line) || /\bnft\b.*\b(masquerade|snat)\b/.test(line)) return t('hook.nat');
+  if (/\bip\s+(-\d\s+)?route\b|\broute\s+add\b/.test(line)) return t('hook.route');
+  if (/\b(ip6?tables|nft|ebtables)\b/.test(line)) return t('hook.firewall');
+  return t('hook.command');
 }
 
 /** A hook line as people read it: the command after `post-up`, the `-C ... ||` check dropped, cut at 120 characters. */
@@ -131,23 +133,23 @@ export function dependents(list: readonly Iface[], name: string, host?: string):
   const re = new RegExp(`(^|[^\\w.-])${escapeRe(name)}($|[^\\w.-])`);
   for (const i of list) {
     if (i.iface === name) {
-      for (const g of [i.gateway, i.gateway6]) if (g) out.push({ iface: name, how: `the node's default gateway ${String(g)}: removing ${name} removes the default route` });
-      for (const l of hookLines(i)) if (!/^(pre-down|down|post-down)\s/.test(l) && /\b(iptables|nft|ip6tables|ip\s+(-\d\s+)?route|route\s+add)\b/.test(l)) out.push({ iface: name, how: `its own ${hookKind(l)} goes with it: ${shortHook(l)}` });
+      for (const g of [i.gateway, i.gateway6]) if (g) out.push({ iface: name, how: t('dep.gateway', { gw: String(g), name }) });
+      for (const l of hookLines(i)) if (!/^(pre-down|down|post-down)\s/.test(l) && /\b(iptables|nft|ip6tables|ip\s+(-\d\s+)?route|route\s+add)\b/.test(l)) out.push({ iface: name, how: t('dep.ownHook', { kind: hookKind(l), line: shortHook(l) }) });
       continue;
     }
-    if (words(i.bridge_ports).includes(name)) out.push({ iface: i.iface, how: 'bridge port' });
-    if (words(i.slaves).includes(name)) out.push({ iface: i.iface, how: 'bond slave' });
-    if (i['bond-primary'] === name) out.push({ iface: i.iface, how: 'bond primary' });
+    if (words(i.bridge_ports).includes(name)) out.push({ iface: i.iface, how: t('dep.port') });
+    if (words(i.slaves).includes(name)) out.push({ iface: i.iface, how: t('dep.slave') });
+    if (i['bond-primary'] === name) out.push({ iface: i.iface, how: t('dep.primary') });
     const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
-    if (raw === name) out.push({ iface: i.iface, how: 'VLAN raw device' });
+    if (raw === name) out.push({ iface: i.iface, how: t('dep.raw') });
     // the up lines say what is set up; their down lines only undo it
-    for (const l of hookLines(i)) if (re.test(l) && !/^(pre-down|down|post-down)\s/.test(l)) out.push({ iface: i.iface, how: `${hookKind(l)} naming ${name}: ${shortHook(l)}` });
+    for (const l of hookLines(i)) if (re.test(l) && !/^(pre-down|down|post-down)\s/.test(l)) out.push({ iface: i.iface, how: t('dep.hook', { kind: hookKind(l), name, line: shortHook(l) }) });
   }
   const h = host?.replace(/^\[|\]$/g, '');
   if (h) {
     const holder = list.find((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h);
     if (holder && (holder.iface === name || lowers(list, holder.iface).includes(name)))
-      out.push({ iface: holder.iface, how: `your own connection to this page (${h}) goes through ${holder.iface === name ? name : `${holder.iface}, which runs over ${name}`}: removing it cuts you off` });
+      out.push({ iface: holder.iface, how: t('dep.conn', { host: h, via: holder.iface === name ? name : t('dep.runsOver', { holder: holder.iface, name }) }) });
   }
   return out;
 }
@@ -183,36 +185,36 @@ export function checkField(name: string, value: string, type: string): string | 
   if (!v) return null;
   switch (name) {
     case 'iface':
-      if (type === 'bridge' && !/^[a-zA-Z][a-zA-Z0-9_]{0,9}$/.test(v)) return 'a bridge name is a letter then up to 9 letters, digits or _ (e.g. vmbr1)';
-      if (type === 'bond' && !/^bond\d{1,4}$/.test(v)) return 'a bond name is bondN (e.g. bond1)';
-      if (v.length > 15) return 'an interface name has at most 15 characters';
+      if (type === 'bridge' && !/^[a-zA-Z][a-zA-Z0-9_]{0,9}$/.test(v)) return t('check.bridgeName');
+      if (type === 'bond' && !/^bond\d{1,4}$/.test(v)) return t('check.bondName');
+      if (v.length > 15) return t('check.nameLength');
       return null;
     case 'cidr': {
       const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
-      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) return 'an IPv4 address with prefix, e.g. 192.0.2.10/24';
+      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 32) return t('check.cidr');
       return null;
     }
     case 'gateway':
-      return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((o) => Number(o) <= 255) ? null : 'an IPv4 address, e.g. 192.0.2.1';
+      return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((o) => Number(o) <= 255) ? null : t('check.gateway');
     case 'cidr6':
-      return /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(v) && v.includes(':') && Number(v.split('/')[1]) <= 128 ? null : 'an IPv6 address with prefix, e.g. 2001:db8::10/64';
+      return /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(v) && v.includes(':') && Number(v.split('/')[1]) <= 128 ? null : t('check.cidr6');
     case 'gateway6':
-      return /^[0-9a-fA-F:.]+$/.test(v) && v.includes(':') ? null : 'an IPv6 address, e.g. 2001:db8::1';
+      return /^[0-9a-fA-F:.]+$/.test(v) && v.includes(':') ? null : t('check.gateway6');
     case 'mtu': {
       const n = Number(v);
-      return Number.isInteger(n) && n >= 1280 && n <= 65520 ? null : 'MTU is a whole number from 1280 to 65520';
+      return Number.isInteger(n) && n >= 1280 && n <= 65520 ? null : t('check.mtu');
     }
     case 'vlan-id': {
       const n = Number(v);
-      return Number.isInteger(n) && n >= 1 && n <= 4094 ? null : 'a VLAN tag is 1 to 4094';
+      return Number.isInteger(n) && n >= 1 && n <= 4094 ? null : t('check.vlanTag');
     }
     case 'bridge_vids':
       for (const part of v.split(/[\s,;]+/)) {
         const m = /^(\d+)(?:-(\d+))?$/.exec(part);
-        if (!m) return `"${part}" is not a VLAN ID or range`;
+        if (!m) return t('check.vid', { part });
         const a = Number(m[1]);
         const b = m[2] !== undefined ? Number(m[2]) : a;
-        if (a < 2 || b > 4094 || b < a) return 'VID range outside of allowed 2 and 4094 limit';
+        if (a < 2 || b > 4094 || b < a) return t('check.vidRange');
       }
       return null;
     default:
@@ -278,8 +280,8 @@ export function addressMove(host: string, diff: string, staged: readonly Iface[]
   const now = staged.find((i) => i.iface === stanza);
   const to = addrOf(now?.cidr) ?? addrOf(now?.cidr6) ?? null;
   const message = to
-    ? `This page was reached on ${h} (${stanza}). After the apply, ${stanza} has ${to} instead.`
-    : `This page was reached on ${h} (${stanza || 'an interface'}). After the apply no interface holds that address: you will lose this page unless you reach the node another way.`;
+    ? t('move.to', { host: h, iface: stanza, to })
+    : t('move.gone', { host: h, iface: stanza || t('move.anIface') });
   return { from: h, iface: stanza, to, message };
 }
 
@@ -430,7 +432,7 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
   const all: [string, string, TopoEdge['kind'], string | undefined][] = [...rel];
   for (const g of gateways) {
     const id = `gw:${g.iface}`;
-    mk(id, 'gateway', layer.get(g.iface)! + 1, `gateway ${String(g.gateway ?? g.gateway6)}`);
+    mk(id, 'gateway', layer.get(g.iface)! + 1, t('topo.gwNode', { gw: String(g.gateway ?? g.gateway6) }));
     all.push([g.iface, id, 'gateway', 'default route']);
   }
   // split long edges into one-layer segments through waypoints

@@ -8,7 +8,7 @@ import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
 import { dependents, splitDifference } from './logic.ts';
 import { WindowWatch } from './window.ts';
-import { LANGS, lang, setLang, t, type Lang } from './i18n.ts';
+import { LANGS, diagText, lang, setLang, t, tOr, type Lang } from './i18n.ts';
 import type { Iface } from './logic.ts';
 
 const app = document.getElementById('app')!;
@@ -30,7 +30,7 @@ function applyTheme(t: string | null): void {
 }
 applyTheme(localStorage.getItem('nodenet.theme'));
 function themeButton(): HTMLButtonElement {
-  const b = h('button', { type: 'button', id: 'theme-toggle', 'data-testid': 'theme-toggle', class: 'ghost', 'aria-label': 'Switch light/dark theme' }, '◐');
+  const b = h('button', { type: 'button', id: 'theme-toggle', 'data-testid': 'theme-toggle', class: 'ghost', 'aria-label': t('header.theme') }, '◐');
   b.addEventListener('click', () => {
     const dark = document.documentElement.dataset.theme === 'dark' || (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
     const t = dark ? 'light' : 'dark';
@@ -42,7 +42,7 @@ function themeButton(): HTMLButtonElement {
 
 /** The language switch of the header (and the login page); `redraw` rebuilds the page in it. */
 function langSwitch(redraw: () => void): HTMLSelectElement {
-  const sel = h('select', { id: 'lang-switch', 'data-testid': 'lang-switch', class: 'lang-switch', 'aria-label': `${t('lang.switch')} / Language` },
+  const sel = h('select', { id: 'lang-switch', 'data-testid': 'lang-switch', class: 'lang-switch', 'aria-label': `${t('lang.switch')} / Language` /* i18n-ok: always also in English, to find the way back */ },
     ...(Object.keys(LANGS) as Lang[]).map((l) => h('option', { value: l, lang: l }, LANGS[l]['lang.name'])));
   sel.value = lang();
   sel.addEventListener('change', () => { setLang(sel.value as Lang); redraw(); document.getElementById('lang-switch')?.focus(); });
@@ -54,7 +54,7 @@ document.documentElement.lang = lang();
 function showLogin(message = ''): void {
   const user = h('input', { id: 'login-user', 'data-testid': 'login-user', name: 'username', autocomplete: 'username', required: true, value: 'root' });
   const pw = h('input', { id: 'login-password', 'data-testid': 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const realm = h('select', { id: 'login-realm', name: 'realm' }, h('option', { value: 'pam' }, 'Linux PAM standard authentication (pam)'), h('option', { value: 'pve' }, 'Proxmox VE authentication server (pve)'));
+  const realm = h('select', { id: 'login-realm', name: 'realm' }, h('option', { value: 'pam' }, t('realm.pam')), h('option', { value: 'pve' }, t('realm.pve')));
   realm.value = 'pam';
   const err = h('div', { class: 'form-error', id: 'login-error', 'data-testid': 'login-error', role: 'alert' }, message);
   const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, t('login.submit'));
@@ -70,7 +70,7 @@ function showLogin(message = ''): void {
     err.textContent = '';
     login(user.value.trim(), pw.value, realm.value)
       .then(() => start())
-      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? t('login.failed') : `Login failed: ${x.message}`; submit.disabled = false; pw.select(); });
+      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? t('login.failed') : t('main.loginFailed', { msg: x.message }); submit.disabled = false; pw.select(); });
   });
   app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, langSwitch(() => showLogin(message)), themeButton()), form));
   (user.value ? pw : user).focus();
@@ -93,7 +93,7 @@ async function start(): Promise<void> {
     state.node = nodes.data[0]?.node ?? 'localhost';
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
-    showLogin(`Cannot reach the node: ${(e as Error).message}`);
+    showLogin(t('main.unreachable', { msg: (e as Error).message }));
     return;
   }
   buildShell();
@@ -129,7 +129,7 @@ function buildShell(): void {
   document.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu(); });
   buttons = {
     edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, t('tb.edit')),
-    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: 'MAC, speed, carrier, counters and live traffic', onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, t('tb.details')),
+    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: t('tb.detailsTitle'), onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, t('tb.details')),
     remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, t('tb.remove')),
     revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, t('tb.revert')),
     apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, t('tb.apply')),
@@ -140,8 +140,8 @@ function buildShell(): void {
     buttons.apply!.disabled = open || state.changes.trim() === '';
     buttons.apply!.title = open ? t('tb.windowOpen') : '';
   });
-  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: 'Running state vs the live file (verify): click for the differences', 'aria-haspopup': 'dialog', onclick: () => void driftPanel() }, 'verify…');
-  const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' });
+  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: t('drift.badgeTitle'), 'aria-haspopup': 'dialog', onclick: () => void driftPanel() }, t('drift.verifying'));
+  const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': t('main.views') });
   views = {};
   const tabDefs: [string, string][] = [['interfaces', t('tab.interfaces')], ['topology', t('tab.topology')], ['setup', t('tab.setup')], ['history', t('tab.history')], ['system', t('tab.system')]];
   for (const [id, label] of tabDefs) {
@@ -158,10 +158,10 @@ function buildShell(): void {
       document.getElementById(`tab-${n}`)?.focus();
     }
   });
-  pendingBox = h('section', { class: 'pending', id: 'pending', 'data-testid': 'pending', 'aria-label': 'Pending changes', hidden: true });
+  pendingBox = h('section', { class: 'pending', id: 'pending', 'data-testid': 'pending', 'aria-label': t('main.pending'), hidden: true });
   diagBox = h('div', { id: 'diagnostics', 'data-testid': 'diagnostics', 'aria-live': 'polite' });
   views.interfaces!.append(
-    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Interface actions' }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.details, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
+    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('main.actions') }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.details, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
     grid.el, diagBox, pendingBox);
   const header = h('header', { class: 'top' },
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`)),
@@ -197,7 +197,7 @@ const EDITABLE = ['bridge', 'bond', 'vlan', 'eth'];
 
 function edit(i: Iface): void {
   if (!EDITABLE.includes(i.type)) {
-    toast(`${i.iface} is of type ${i.type}: bridges, bonds, VLANs and network devices are edited here.`, 'info');
+    toast(t('main.notEditable', { iface: i.iface, type: i.type }), 'info');
     return;
   }
   openEditor(editCtx(), i.type, i);
@@ -206,26 +206,26 @@ function edit(i: Iface): void {
 async function remove(i: Iface): Promise<void> {
   const deps = dependents(state.list, i.iface, location.hostname);
   const body = h('div', { id: 'remove-body' },
-    h('p', {}, `Remove ${i.iface}? The change is staged; nothing happens on the node until you apply.`),
-    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, `What depends on ${i.iface} (left pointing at nothing, or gone with it):`),
-      h('ul', {}, ...deps.map((d) => h('li', {}, h('strong', {}, d.iface), `: ${d.how}`)))) : h('p', { class: 'muted', id: 'remove-nodeps' }, 'Nothing else refers to it: no interface, hook line, NAT rule, route or gateway, and not your own connection.'));
-  if (!(await confirmDialog('remove-dialog', `Remove ${i.iface}`, body, 'Remove', true))) return;
+    h('p', {}, t('remove.question', { iface: i.iface })),
+    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, t('remove.deps', { iface: i.iface })),
+      h('ul', {}, ...deps.map((d) => h('li', {}, h('strong', {}, d.iface), `: ${d.how}`)))) : h('p', { class: 'muted', id: 'remove-nodeps' }, t('remove.nodeps')));
+  if (!(await confirmDialog('remove-dialog', t('remove.title', { iface: i.iface }), body, t('tb.remove'), true))) return;
   try {
     await call('DELETE', `/nodes/${state.node}/network/${encodeURIComponent(i.iface)}`, state.digest ? { digest: state.digest } : {});
-    toast(`${i.iface} removed (staged).`, 'ok');
+    toast(t('remove.done', { iface: i.iface }), 'ok');
   } catch (e) {
-    toast(`Not removed: ${(e as Error).message}`, 'error');
+    toast(t('remove.failed', { msg: (e as Error).message }), 'error');
   }
   await reload();
 }
 
 async function revert(): Promise<void> {
-  if (!(await confirmDialog('revert-dialog', 'Revert', 'Drop all pending changes? The live configuration stays as it is.', 'Revert', true))) return;
+  if (!(await confirmDialog('revert-dialog', t('tb.revert'), t('revert.question'), t('tb.revert'), true))) return;
   try {
     await call('DELETE', `/nodes/${state.node}/network`);
-    toast('Pending changes dropped.', 'ok');
+    toast(t('revert.done'), 'ok');
   } catch (e) {
-    toast(`Not reverted: ${(e as Error).message}`, 'error');
+    toast(t('revert.failed', { msg: (e as Error).message }), 'error');
   }
   await reload();
 }
@@ -252,7 +252,7 @@ async function reload(): Promise<void> {
   try {
     r = await call<Iface[]>('GET', `/nodes/${state.node}/network`);
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 401)) toast(`Cannot load the interfaces: ${(e as Error).message}`, 'error');
+    if (!(e instanceof ApiError && e.status === 401)) toast(t('main.loadFailed', { msg: (e as Error).message }), 'error');
     return;
   }
   if (seq !== reloadSeq) return; // a newer reload was started while this one was on the wire
@@ -279,7 +279,7 @@ async function checkDiagnostics(staged: boolean): Promise<void> {
   try {
     const r = await call<{ diagnostics: { severity: string; code: string; message: string; iface?: string; line?: number; hint?: string }[] }>('GET', `/nodes/${state.node}/network/check`);
     const d = r.data.diagnostics;
-    diagBox.replaceChildren(...(d.length ? [h('ul', { class: 'diags' }, ...d.map((x) => h('li', { class: `sev-${x.severity}` }, h('strong', {}, `${x.severity} ${x.code}`), ` ${x.message}${x.line ? ` (line ${x.line})` : ''}${x.hint ? ` — ${x.hint}` : ''}`)))] : []));
+    diagBox.replaceChildren(...(d.length ? [h('ul', { class: 'diags' }, ...d.map((x) => { const shown = diagText({ code: x.code, message: x.message, ...(x.hint ? { hint: x.hint } : {}), ...(x.iface ? { iface: x.iface } : {}) }); return h('li', { class: `sev-${x.severity}`, title: shown.title }, h('strong', {}, `${tOr(`sev.${x.severity}`, x.severity)} ${x.code}`), ` ${shown.text}${x.line ? t('diag.line', { line: x.line }) : ''}`); }))] : []));
   } catch {
     diagBox.replaceChildren();
   }
@@ -293,6 +293,11 @@ interface VerifyAnswer {
   note?: string;
 }
 
+/** The server's verify note in the chosen language (the backend-none note is known; others as sent). */
+function noteText(v: VerifyAnswer): string | undefined {
+  return v.note !== undefined && v.backend === 'none' && v.note.startsWith('backend none:') ? t('drift.noKernel') : v.note;
+}
+
 /** Re-reads the list and the drift badge (after an apply, a rollback, a window's end). */
 async function reloadAndVerify(): Promise<void> {
   await reload();
@@ -300,18 +305,18 @@ async function reloadAndVerify(): Promise<void> {
 }
 
 async function verify(): Promise<VerifyAnswer | undefined> {
-  drift.textContent = 'verify…';
+  drift.textContent = t('drift.verifying');
   try {
     const r = await call<VerifyAnswer>('GET', `/nodes/${state.node}/network/verify`);
     const ok = Boolean(r.data.ok);
     const n = r.data.drift.length;
     drift.className = `badge ${ok ? (n ? 'warn-badge' : 'good') : 'bad'}`;
     drift.textContent = ok ? (n ? t('drift.notes', { n }) : t('drift.sync')) : t('drift.count', { n });
-    drift.title = ok && !n ? (r.data.note ?? 'The running state matches the live file.') : 'Click for the differences';
+    drift.title = ok && !n ? (noteText(r.data) ?? t('drift.matches')) : t('drift.click');
     return r.data;
   } catch (e) {
     drift.className = 'badge';
-    drift.textContent = 'verify: n/a';
+    drift.textContent = t('drift.na');
     drift.title = (e as Error).message;
     return undefined;
   }
@@ -320,55 +325,55 @@ async function verify(): Promise<VerifyAnswer | undefined> {
 /** The drift panel: each difference (interface, the file says, the kernel has) and a repair. */
 async function driftPanel(): Promise<void> {
   const m = modal({ id: 'drift-dialog', title: t('drift.title'), wide: true });
-  const body = h('div', { id: 'drift-body', role: 'status' }, 'Checking…');
+  const body = h('div', { id: 'drift-body', role: 'status' }, t('drift.checking'));
   m.body.append(body);
   const again = h('button', { type: 'button', id: 'drift-again', 'data-testid': 'drift-again' }, t('drift.again'));
   const repair = h('button', { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' }, t('drift.repair'));
   m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')), again, repair);
   const render = (v: VerifyAnswer | undefined): void => {
     if (!v) {
-      body.replaceChildren(h('p', { class: 'bad' }, `Cannot verify: ${drift.title}`));
+      body.replaceChildren(h('p', { class: 'bad' }, t('drift.cannot', { msg: drift.title })));
       return;
     }
     const diffs: { iface?: string; severity: string; message: string }[] = v.differences ?? v.drift.map((d) => ({ severity: String(d).split(':')[0] ?? '', message: String(d).replace(/^\w+: /, '') }));
     const staged = state.changes.trim() !== '';
     repair.disabled = diffs.length === 0 || staged || state.windowOpen;
-    repair.title = staged ? 'Changes are staged: apply or revert them first (Apply makes the staged file live, which also repairs)' : state.windowOpen ? 'A confirm window is open' : '';
+    repair.title = staged ? t('drift.stagedFirst') : state.windowOpen ? t('drift.windowOpen') : '';
     if (!diffs.length) {
-      body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, v.note ?? 'The running state matches the live file: no differences.'));
+      body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, noteText(v) ?? t('drift.none')));
       return;
     }
     const rows = diffs.map((d) => {
       const sp = splitDifference(d.message);
       return h('tr', { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
-        h('td', {}, d.iface ?? (sp.iface || '(node)')), h('td', {}, sp.file || '—'), h('td', {}, sp.kernel),
-        h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? 'not in effect' : 'tolerated'));
+        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))), h('td', {}, sp.file || '—'), h('td', {}, sp.kernel),
+        h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? t('drift.notInEffect') : t('drift.tolerable')));
     });
     body.replaceChildren(
-      h('p', {}, v.ok ? 'The configuration is in effect; these differences are tolerated:' : 'The kernel does not run what the live file says:'),
+      h('p', {}, v.ok ? t('drift.tolerated') : t('drift.notRunning')),
       h('table', { class: 'drift-table', id: 'drift-table' },
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('drift.iface')), h('th', { scope: 'col' }, t('drift.file')), h('th', { scope: 'col' }, t('drift.kernel')), h('th', { scope: 'col' }, t('drift.effect')))),
         h('tbody', {}, ...rows)),
-      h('p', { class: 'muted' }, 'Repair re-applies the live file (ifreload): what the kernel can make comes back as the file says. What this kernel cannot make (a missing driver) stays listed here.'),
+      h('p', { class: 'muted' }, t('drift.repairNote')),
     );
   };
   render(await verify());
-  again.addEventListener('click', () => { body.textContent = 'Checking…'; void verify().then(render); });
+  again.addEventListener('click', () => { body.textContent = t('drift.checking'); void verify().then(render); });
   repair.addEventListener('click', () => {
     repair.disabled = true;
     again.disabled = true;
-    const log = h('div', { class: 'tasklog', id: 'drift-log', 'aria-label': 'Task log', tabindex: 0 });
-    body.replaceChildren(h('p', { role: 'status' }, 'Re-applying the live file…'), log);
+    const log = h('div', { class: 'tasklog', id: 'drift-log', 'aria-label': t('common.taskLog'), tabindex: 0 });
+    body.replaceChildren(h('p', { role: 'status' }, t('drift.reapplying')), log);
     call<string>('PUT', `/nodes/${state.node}/network`)
       .then((r) => followTask(state.node, r.data, log))
       .then(async (exit) => {
         const v = await verify();
         render(v);
-        body.prepend(h('p', { class: exit === 'OK' ? 'good' : 'bad', id: 'drift-repaired' }, exit === 'OK' ? 'Re-applied.' : `Re-apply failed: ${exit}`));
+        body.prepend(h('p', { class: exit === 'OK' ? 'good' : 'bad', id: 'drift-repaired' }, exit === 'OK' ? t('drift.reapplied') : t('drift.reapplyFailed', { exit })));
         again.disabled = false;
         await reload();
       })
-      .catch((e: Error) => { body.prepend(h('p', { class: 'bad' }, `Repair refused: ${e.message}`)); again.disabled = false; });
+      .catch((e: Error) => { body.prepend(h('p', { class: 'bad' }, t('drift.repairRefused', { msg: e.message }))); again.disabled = false; });
   });
 }
 

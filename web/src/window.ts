@@ -37,7 +37,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** How a window ended, in words (and whether that is good news). */
 export function endMessage(last: LastOutcome | null, id: number): { text: string; good: boolean } {
-  if (last === null || last.id !== id) return { text: `The confirm window of apply #${id} has ended: see History.`, good: false };
+  if (last === null || last.id !== id) return { text: t('win.ended', { id }), good: false };
   if (last.outcome === 'committed') return { text: t('end.kept', { id }), good: true };
   if (last.outcome === 'rolled-back') {
     const timedOut = /not confirmed before the deadline/.test(last.detail ?? '');
@@ -45,7 +45,7 @@ export function endMessage(last: LastOutcome | null, id: number): { text: string
     const why = timedOut ? t('end.timeout') : failed ? t('end.failed', { detail: (last.detail ?? '').replace(/^verification failed: /, '') }) : t('end.byHand');
     return { text: t('end.rolledBack', { id, why }), good: false };
   }
-  return { text: `Apply #${id} ended: ${last.outcome}${last.detail ? ` (${last.detail})` : ''}.`, good: false };
+  return { text: t('win.endedOther', { id, outcome: last.outcome, detail: last.detail ? ` (${last.detail})` : '' }), good: false };
 }
 
 export class WindowWatch {
@@ -66,7 +66,7 @@ export class WindowWatch {
     /** Tells the page whether applies are blocked (a window is open). */
     private readonly onPending: (open: boolean) => void,
   ) {
-    this.el = h('section', { id: 'confirm-banner', 'data-testid': 'confirm-banner', class: 'confirm-banner', 'aria-label': 'Confirm window', hidden: true });
+    this.el = h('section', { id: 'confirm-banner', 'data-testid': 'confirm-banner', class: 'confirm-banner', 'aria-label': t('win.label'), hidden: true });
   }
 
   get pending(): PendingWindow | null {
@@ -160,9 +160,9 @@ export class WindowWatch {
     back.disabled = true;
     try {
       const r = await call<{ confirmed: number; message?: string }>('POST', `/nodes/${this.node()}/network/confirm`);
-      if (!r.data.confirmed) toast(`Not kept: ${r.data.message ?? 'the window had already closed'}.`, 'error');
+      if (!r.data.confirmed) toast(t('apply.notKept', { msg: r.data.message ?? t('apply.windowClosed') }), 'error');
     } catch (e) {
-      toast(`Could not keep: ${(e as Error).message}`, 'error');
+      toast(t('win.cannotKeep', { msg: (e as Error).message }), 'error');
     }
     this.busy = false;
     this.el.dataset.id = '';
@@ -182,7 +182,7 @@ export class WindowWatch {
         await sleep(400);
       }
     } catch (e) {
-      toast(`Could not roll back: ${(e as Error).message}`, 'error');
+      toast(t('apply.cannotRollback', { msg: (e as Error).message }), 'error');
     }
     this.busy = false;
     this.el.dataset.id = '';
@@ -210,12 +210,12 @@ export class WindowWatch {
     btn.disabled = true;
     try {
       await call('POST', `/nodes/${this.node()}/network/restage`, { id });
-      toast(`The change of apply #${id} is staged again: review it and apply.`, 'ok');
+      toast(t('win.restaged', { id }), 'ok');
       this.el.hidden = true;
       this.el.replaceChildren();
     } catch (e) {
       btn.disabled = false;
-      toast(`Could not stage it again: ${(e as Error).message}`, 'error');
+      toast(t('win.cannotRestage', { msg: (e as Error).message }), 'error');
     }
     await this.reload();
   }
