@@ -24,7 +24,7 @@ function find(dir, out = []) {
 
 const all = [...find(join(root, 'src')), ...find(join(root, 'test'))];
 const isKernel = (f) => f.startsWith('test/kernel/');
-const isSlow = (f) => f.startsWith('test/netns/') || f.startsWith('test/api/') || f.startsWith('test/web/') || isKernel(f);
+const isSlow = (f) => f.startsWith('test/netns/') || f.startsWith('test/node/') || f.startsWith('test/api/') || f.startsWith('test/web/') || isKernel(f);
 let files;
 if (args.includes('--unit')) files = all.filter((f) => !isSlow(f));
 else if (args.includes('--kernel')) files = all.filter(isKernel);
