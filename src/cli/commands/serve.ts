@@ -46,7 +46,9 @@ Defaults for the options come from the environment (nodenet.service reads them f
 /etc/default/nodenet): NODENET_LISTEN (address), NODENET_PORT, NODENET_BACKEND,
 NODENET_TLS_KEY, NODENET_TLS_CERT; options given on the command line win. The port defaults to
 8006, or 8007 on a Proxmox VE node (ROOT/etc/pve exists), where 8006 is pveproxy's: there
-port 8006 is refused.
+port 8006 is refused. With NODENET_CLI_SOCKET=PATH (under systemd: RUNTIME_DIRECTORY/cli.sock)
+it also answers read-only CLI commands (check, list, get, diff, history) on that root-only Unix
+socket, which bin/nodenet tries first: a warm process instead of a cold start.
 
 Users and tokens: \`nodenet user add\`, \`nodenet token add\`.
 
@@ -125,6 +127,14 @@ Example:
       );
     };
     process.on('SIGHUP', onHup);
+    // The CLI's fast path (src/cli/socket.ts): under systemd in RuntimeDirectory, else when asked.
+    const sockPath = env.NODENET_CLI_SOCKET || (ctx.root === '/' && env.RUNTIME_DIRECTORY ? join(env.RUNTIME_DIRECTORY.split(':')[0]!, 'cli.sock') : undefined);
+    const cliSock = sockPath
+      ? await import('../socket.ts').then(
+          (m) => m.serveCliSocket(sockPath, (msg, f) => log('info', msg, f)),
+          (e: unknown) => (log('warn', 'no CLI socket', { error: (e as Error).message }), undefined),
+        )
+      : undefined;
     sdNotify('READY=1');
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
@@ -133,6 +143,7 @@ Example:
         process.off('SIGINT', onInt);
         process.off('SIGHUP', onHup);
         sdNotify('STOPPING=1');
+        cliSock?.close();
         void srv.close(10_000).then(resolve, resolve);
       };
       const onTerm = () => stop('SIGTERM');
