@@ -14,6 +14,7 @@ const all = [
   ['targeted-reload', 'bench/targeted-reload.ts', ['1000']],
   ['api-load', 'bench/api-load.ts', []],
   ['web-render', 'bench/web-render.ts', []],
+  ['startup', 'bench/startup.ts', ['15']],
 ];
 const want = process.argv.slice(2);
 let failed = 0;
