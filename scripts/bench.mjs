@@ -18,6 +18,7 @@ const all = [
   ['api-apply', 'bench/api-apply.ts', ['1000', '--cli']],
   ['api-load', 'bench/api-load.ts', []],
   ['web-render', 'bench/web-render.ts', []],
+  ['startup', 'bench/startup.ts', ['15']],
 ];
 const want = process.argv.slice(2);
 let failed = 0;

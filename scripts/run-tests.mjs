@@ -3,6 +3,7 @@
 //   node scripts/run-tests.mjs            unit + engine + validate + api + netns (+ kernel when KERNEL=1 or CI=true)
 //   node scripts/run-tests.mjs --unit     only the fast in-process tests
 //   node scripts/run-tests.mjs --kernel   only the QEMU kernel tier
+//   node scripts/run-tests.mjs --fullsystem   only the full-system tier (booted Debian + the .deb)
 //   node scripts/run-tests.mjs FILE...    just these files
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -23,13 +24,15 @@ function find(dir, out = []) {
 }
 
 const all = [...find(join(root, 'src')), ...find(join(root, 'test'))];
-const isKernel = (f) => f.startsWith('test/kernel/');
-const isSlow = (f) => f.startsWith('test/netns/') || f.startsWith('test/api/') || f.startsWith('test/web/') || isKernel(f);
+const isFullSystem = (f) => f.startsWith('test/fullsystem/');
+const isKernel = (f) => f.startsWith('test/kernel/') || isFullSystem(f);
+const isSlow = (f) => f.startsWith('test/netns/') || f.startsWith('test/node/') || f.startsWith('test/api/') || f.startsWith('test/web/') || isKernel(f);
 let files;
 if (args.includes('--unit')) files = all.filter((f) => !isSlow(f));
-else if (args.includes('--kernel')) files = all.filter(isKernel);
+else if (args.includes('--fullsystem')) files = all.filter(isFullSystem);
+else if (args.includes('--kernel')) files = all.filter((f) => isKernel(f) && !isFullSystem(f));
 else if (args.some((a) => !a.startsWith('--'))) files = args.filter((a) => !a.startsWith('--'));
-else files = all.filter((f) => !isKernel(f) || process.env.CI === 'true' || process.env.KERNEL === '1');
+else files = all.filter((f) => !isKernel(f) || process.env.CI === 'true' || (isFullSystem(f) ? process.env.FULLSYSTEM === '1' : process.env.KERNEL === '1'));
 
 if (!files.length) {
   console.error('no test files found');

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { NodenetError } from '../errors.ts';
 import { atomicWrite, readOptional } from '../store/atomic.ts';
 import { parseIPv6 } from '../model/ip.ts';
+import { pamtesterAuth, type PamAuth } from './pam.ts';
 
 /** Roles: `admin` may read and change (Sys.Audit + Sys.Modify); `audit` may only read. */
 export type Role = 'admin' | 'audit';
@@ -22,7 +23,7 @@ const ROLE_PRIVS: Record<Role, readonly Privilege[]> = {
 };
 
 export interface UserRecord {
-  /** `scrypt$N$r$p$salt-b64$hash-b64` */
+  /** `scrypt$N$r$p$salt-b64$hash-b64`, or {@link PAM_HASH} for a NAME@pam user checked by PAM. */
   hash: string;
   role: Role;
   enable: boolean;
@@ -87,7 +88,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return got.length === want.length && timingSafeEqual(got, want);
 }
 
-/** `user@realm`: PVE's userid shape (realm pve, or pam for clients that hard-code root@pam). */
+/** The stored hash of a NAME@pam user whose password PAM checks (nodenet stores none). */
+export const PAM_HASH = 'pam';
+
+/** `user@realm`: PVE's userid shape (realm pve, or pam: the host's PAM stack). */
 export const USERID_RE = /^[^\s:/@!]{1,64}@(pve|pam)$/;
 const TOKENID_RE = /^[A-Za-z][A-Za-z0-9._-]{0,63}$/;
 const FULL_TOKEN_RE = /^([^\s:/@!]{1,64}@[A-Za-z][A-Za-z0-9._-]+)!([A-Za-z][A-Za-z0-9._-]+)$/;
@@ -114,7 +118,11 @@ export class AuthStore {
   private key: Buffer | undefined;
   private cache: { mtimeMs: number; size: number; data: AuthFile } | undefined;
 
-  constructor(root: string) {
+  /** Checks NAME@pam passwords (the host's PAM via pamtester unless given). */
+  private readonly pam: PamAuth;
+
+  constructor(root: string, opts: { pam?: PamAuth } = {}) {
+    this.pam = opts.pam ?? pamtesterAuth();
     this.dir = join(root, 'etc/nodenet');
     this.usersFile = join(this.dir, 'users.json');
     this.keyFile = join(this.dir, 'auth-key');
@@ -146,12 +154,17 @@ export class AuthStore {
     this.cache = undefined;
   }
 
-  /** Add or replace a user. */
-  async addUser(userid: string, password: string, role: Role = 'admin'): Promise<void> {
-    if (!USERID_RE.test(userid)) throw new NodenetError('USAGE', `invalid user id '${userid}': expected NAME@pve (or NAME@pam)`);
-    if (password.length < 5) throw new NodenetError('USAGE', 'the password must be at least 5 characters long');
+  /**
+   * Add or replace a user. `password` null: a NAME@pam user whose password the host's PAM
+   * checks (nodenet stores none). A NAME@pam user given a password is a local user (clients
+   * and tests that hard-code root@pam).
+   */
+  async addUser(userid: string, password: string | null, role: Role = 'admin'): Promise<void> {
+    if (!USERID_RE.test(userid)) throw new NodenetError('USAGE', `invalid user id '${userid}': expected NAME@pve or NAME@pam`);
+    if (password === null && !userid.endsWith('@pam')) throw new NodenetError('USAGE', `${userid} needs a password (only NAME@pam users log in with their system password)`);
+    if (password !== null && password.length < 5) throw new NodenetError('USAGE', 'the password must be at least 5 characters long');
     const data = await this.load();
-    data.users[userid] = { hash: await hashPassword(password), role, enable: true, created: new Date().toISOString() };
+    data.users[userid] = { hash: password === null ? PAM_HASH : await hashPassword(password), role, enable: true, created: new Date().toISOString() };
     await this.save({ users: { ...data.users }, tokens: { ...data.tokens } });
   }
 
@@ -179,7 +192,7 @@ export class AuthStore {
   async addToken(userid: string, tokenid: string, privsep: boolean): Promise<{ 'full-tokenid': string; value: string }> {
     if (!TOKENID_RE.test(tokenid)) throw new NodenetError('USAGE', `invalid token id '${tokenid}': letters, digits, '.', '_', '-', starting with a letter`);
     const data = await this.load();
-    if (!data.users[userid]) throw new NodenetError('USAGE', `no such user '${userid}' (add it first with \`nodenet user add ${userid}\`)`);
+    if (!this.user(data, userid)) throw new NodenetError('USAGE', `no such user '${userid}' (add it first with \`nodenet user add ${userid}\`)`);
     const full = `${userid}!${tokenid}`;
     const value = randomUUID();
     await this.save({ users: { ...data.users }, tokens: { ...data.tokens, [full]: { hash: sha256hex(value), privsep, created: new Date().toISOString() } } });
@@ -216,11 +229,25 @@ export class AuthStore {
     return new Set(ROLE_PRIVS[role]);
   }
 
+  /**
+   * The record of `userid`; root@pam is implicitly an administrator checked by PAM (as on
+   * Proxmox VE) unless users.json says otherwise.
+   */
+  private user(data: AuthFile, userid: string): UserRecord | undefined {
+    if (Object.hasOwn(data.users, userid)) return data.users[userid];
+    if (userid === 'root@pam') return { hash: PAM_HASH, role: 'admin', enable: true, created: '' };
+    return undefined;
+  }
+
   /** Check a username/password; returns the principal or null. */
   async login(userid: string, password: string): Promise<Principal | null> {
     const data = await this.load();
-    const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
-    if (!u || !u.enable) {
+    const u = this.user(data, userid);
+    if (u && u.enable && u.hash === PAM_HASH && userid.endsWith('@pam')) {
+      if (!(await this.pam(userid.slice(0, -4), password))) return null;
+      return { id: userid, user: userid, kind: 'ticket', privs: this.privsFor(u.role) };
+    }
+    if (!u || !u.enable || u.hash === PAM_HASH) {
       // Spend the same time as a real check so a wrong user name is not distinguishable by timing.
       await verifyPassword(password, `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`);
       return null;
@@ -256,7 +283,7 @@ export class AuthStore {
     const age = Math.floor(now / 1000) - parseInt(hex, 16);
     if (age < -TICKET_GRACE_S || age > TICKET_LIFETIME_S + TICKET_GRACE_S) return null;
     const data = await this.load();
-    const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
+    const u = this.user(data, userid);
     if (!u || !u.enable) return null;
     if ((await this.revoked()).has(sig)) return null;
     return { principal: { id: userid, user: userid, kind: 'ticket', privs: this.privsFor(u.role), ticket }, hex };
@@ -306,7 +333,7 @@ export class AuthStore {
     const data = await this.load();
     const t = Object.hasOwn(data.tokens, full) ? data.tokens[full] : undefined;
     const userid = m[1]!;
-    const u = Object.hasOwn(data.users, userid) ? data.users[userid] : undefined;
+    const u = this.user(data, userid);
     if (!t || !u || !u.enable) return null;
     if (!safeEqual(sha256hex(secret.toLowerCase()), t.hash)) return null;
     const role: Role = t.privsep ? 'audit' : u.role;

@@ -11,12 +11,18 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 /** A structured logger: one JSON object per line. */
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
-/** Logger writing JSON lines to a stream (default stderr). */
-export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), min: LogLevel = 'info'): Logger {
+/** syslog(3) priorities of the levels, for journald's `<N>` line prefixes (sd-daemon(3)). */
+export const SYSLOG_PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
+/**
+ * Logger writing JSON lines to a stream (default stderr). `syslogPrefix`: start each line with
+ * `<N>` (its syslog priority), which journald strips and records as the line's priority.
+ */
+export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), min: LogLevel = 'info', opts: { syslogPrefix?: boolean } = {}): Logger {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   return (level, msg, fields = {}) => {
     if (order[level] < order[min]) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+    write(`${opts.syslogPrefix ? `<${SYSLOG_PRIORITY[level]}>` : ''}${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { atomicRemove, atomicWrite, readOptional } from '../store/atomic.ts';
 import { pathsFor } from '../store/paths.ts';
@@ -93,7 +93,16 @@ export function guardLog(root: string, line: string): void {
   }
 }
 
-const SELF = fileURLToPath(import.meta.url);
+/**
+ * The guard script: this file, or — when this module is bundled into another file (the
+ * package's dist/cli/main.js) — the bundled guard beside it, dist/apply/guard.js, so that the
+ * guard's command line names guard.js ({@link guardAlive}).
+ */
+export function guardScript(self: string = fileURLToPath(import.meta.url)): string {
+  return /[\\/]guard\.(?:ts|js)$/.test(self) ? self : join(dirname(self), '..', 'apply', 'guard.js');
+}
+
+const SELF = guardScript();
 
 /** Starts the detached guard for journal entry `id`; returns its pid. */
 export function spawnGuard(root: string, backend: BackendKind, id: number): number | undefined {

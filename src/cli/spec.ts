@@ -373,10 +373,23 @@ do instead. Running it again changes nothing.`,
     ],
     description: `Serves Proxmox VE's /api2/json network API for this root, over HTTPS. A self-signed key
 and certificate are made at first start under ROOT/etc/nodenet/ (nodenet-ssl.key, 0600, and
-nodenet-ssl.pem) unless --tls-key/--tls-cert are given. Logs go to stderr as JSON lines; every
-authenticated change and every login is recorded in ROOT/var/lib/nodenet/audit.log (rotated
-at 10 MiB). SIGTERM/SIGINT stop it gracefully (running apply tasks are waited for up to 10 s).
-Limits and the threat model: docs/security.md.
+nodenet-ssl.pem) unless --tls-key/--tls-cert are given. Logs go to stderr as JSON lines (with
+journald priority prefixes under systemd); every authenticated change and every login is
+recorded in ROOT/var/lib/nodenet/audit.log (rotated at 10 MiB). SIGTERM/SIGINT stop it
+gracefully (running apply tasks are waited for up to 10 s); SIGHUP reloads the key and
+certificate. At start, an apply whose confirm window ran out while nothing watched it is rolled
+back. Under systemd (Type=notify) it reports ready once listening. Limits and the threat
+model: docs/security.md.
+
+Defaults for the options come from the environment (nodenet.service reads them from
+/etc/default/nodenet): NODENET_LISTEN (address), NODENET_PORT, NODENET_BACKEND,
+NODENET_TLS_KEY, NODENET_TLS_CERT; options given on the command line win. The port defaults to
+8006, or 8007 on a Proxmox VE node (ROOT/etc/pve exists), where 8006 is pveproxy's: there
+port 8006 is refused. With NODENET_CLI_SOCKET=PATH (under systemd: RUNTIME_DIRECTORY/cli.sock)
+it also answers read-only CLI commands (check, list, get, diff, history) on that root-only Unix
+socket, which bin/nodenet tries first: a warm process instead of a cold start. \`nodenet
+apply\` on this root is sent to the server too (var/lib/nodenet/serve/apply.sock), so it runs
+in the server's warm ifupdown2 worker.
 
 Users and tokens: \`nodenet user add\`, \`nodenet token add\`.`,
     notes: `Backends (--backend): ifupdown2 (the default for --root /: the host's real network), netns
@@ -392,15 +405,17 @@ apply makes the staged file live without reloading anything).`,
     usage: 'user add USERID [--password-stdin] [--role admin|audit] | user list | user delete USERID',
     positionals: [{ name: 'ACTION', choices: ['add', 'list', 'delete'] }, { name: 'USERID', optional: true }],
     options: [
-      { name: 'password-stdin', help: 'read the password from stdin (else prompted twice on the terminal)' },
+      { name: 'password-stdin', help: "read the password from stdin (else prompted twice on the terminal); with NAME@pam it makes a local password instead of PAM's" },
       { name: 'role', value: 'ROLE', choices: ['admin', 'audit'], help: 'admin (default) may read and change; audit may only read' },
     ],
-    description: `Manages the API's local users (ROOT/etc/nodenet/users.json, mode 0600; scrypt password
-hashes). USERID is NAME@pve (NAME@pam is accepted too, for clients that hard-code root@pam;
-nodenet does not consult PAM: it is a local user like any other).
+    description: `Manages the API's users (ROOT/etc/nodenet/users.json, mode 0600). NAME@pve users have a
+password of their own (scrypt hash). NAME@pam users log in with their system password, checked
+by the host's PAM stack (service nodenet, /etc/pam.d/nodenet, else login; through pamtester):
+adding one asks no password, it grants a role. root@pam is an administrator without being
+added (as on Proxmox VE); \`user add root@pam --role audit\` limits it.
 
 Roles: admin (default) may read and change (Sys.Audit, Sys.Modify); audit may only read.`,
-    examples: ['nodenet user add admin@pve', "echo 'secret' | nodenet user add ci@pve --password-stdin --role audit"],
+    examples: ['nodenet user add admin@pve', 'nodenet user add alice@pam --role audit', "echo 'secret' | nodenet user add ci@pve --password-stdin --role audit"],
   },
   {
     name: 'token',

@@ -13,6 +13,11 @@ import type { Role } from '../../api/auth.ts';
 import { jsonLogger } from '../../api/logging.ts';
 import { createServer, guardProcess } from '../../api/server.ts';
 import { ensureTls } from '../../api/tls.ts';
+import { journalExpired, readJournal } from '../../apply/guard.ts';
+import { rollbackPending } from '../../apply/pipeline.ts';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { ParsedArgs } from '../args.ts';
 import { onlyOptions, opt } from '../args.ts';
 import type { CliContext, Command } from '../context.ts';
@@ -29,8 +34,9 @@ export const serve: Command = {
   name: 'serve',
   async run(ctx, args) {
     onlyOptions(args, ['listen', 'tls-key', 'tls-cert', 'fail-delay'], 'serve');
-    const { host, port } = parseListen(opt(args, 'listen') ?? '127.0.0.1:8006');
-    const backend = ctx.backend ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
+    const env = process.env;
+    const { host, port } = listenAddress(opt(args, 'listen'), env, ctx.root);
+    const backend = ctx.backend ?? (env.NODENET_BACKEND || undefined) ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
     if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2') throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
     const be = createBackend(backend, { root: ctx.root });
     if (backend === 'netns') {
@@ -47,16 +53,18 @@ export const serve: Command = {
         .then((w) => w?.start())
         .catch(() => undefined);
     }
-    // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
-    const sock = backend === 'none' ? undefined : await serveApplySocket({ root: ctx.root, backend: be, log: (m) => process.stderr.write(`nodenet: ${m}\n`) });
-    const keyPath = opt(args, 'tls-key');
-    const certPath = opt(args, 'tls-cert');
+    const keyPath = opt(args, 'tls-key') ?? (env.NODENET_TLS_KEY || undefined);
+    const certPath = opt(args, 'tls-cert') ?? (env.NODENET_TLS_CERT || undefined);
     if ((keyPath === undefined) !== (certPath === undefined)) throw new NodenetError('USAGE', '--tls-key and --tls-cert go together');
     const delay = opt(args, 'fail-delay');
     if (delay !== undefined && !/^\d{1,6}$/.test(delay)) throw new NodenetError('USAGE', `--fail-delay wants milliseconds, not '${delay}'`);
-    const log = jsonLogger();
+    // Under systemd (stderr is the journal), `<N>` prefixes give each line its priority.
+    const log = jsonLogger(undefined, 'info', { syslogPrefix: Boolean(env.JOURNAL_STREAM) });
     // A daemon: whatever escapes a handler is logged, never the end of the process.
     guardProcess(log);
+    await rollbackExpired(ctx.root, be, log);
+    // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
+    const sock = backend === 'none' ? undefined : await serveApplySocket({ root: ctx.root, backend: be, log: (m) => process.stderr.write(`nodenet: ${m}\n`) });
     const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
@@ -75,15 +83,40 @@ export const serve: Command = {
       logger: log,
       ...(delay !== undefined ? { failDelayMs: Number(delay) } : {}),
     });
-    const addr = await srv.listen(port, host);
+    const addr = await srv.listen(port, host).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EADDRINUSE') throw e;
+      throw new NodenetError('IO', `${host}:${port} is already in use${port === 8006 ? ' (on a Proxmox VE node, 8006 is pveproxy\'s)' : ''}: set NODENET_PORT in /etc/default/nodenet or pass --listen HOST:PORT`);
+    });
     const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     log('info', 'listening', { url: `https://${shown}:${addr.port}/api2/json`, node: ctx.node, root: ctx.root, backend });
-    if ((await srv.auth.listUsers()).length === 0) log('warn', 'no users yet: add one with `nodenet user add USER@pve`', { root: ctx.root });
+    if ((await srv.auth.listUsers()).length === 0) log('info', 'no users added: root@pam logs in with the system password; add others with `nodenet user add`', { root: ctx.root });
+    const onHup = () => {
+      ensureTls(ctx.root, { keyPath: tls.keyPath, certPath: tls.certPath }).then(
+        (t) => {
+          (srv.server as unknown as import('node:tls').Server).setSecureContext({ key: t.key, cert: t.cert });
+          log('info', 'reloaded the TLS key and certificate', { cert: t.certPath });
+        },
+        (e: unknown) => log('error', 'could not reload the TLS key and certificate; keeping the old ones', { error: (e as Error).message }),
+      );
+    };
+    process.on('SIGHUP', onHup);
+    // The CLI's fast path (src/cli/socket.ts): under systemd in RuntimeDirectory, else when asked.
+    const sockPath = env.NODENET_CLI_SOCKET || (ctx.root === '/' && env.RUNTIME_DIRECTORY ? join(env.RUNTIME_DIRECTORY.split(':')[0]!, 'cli.sock') : undefined);
+    const cliSock = sockPath
+      ? await import('../socket.ts').then(
+          (m) => m.serveCliSocket(sockPath, (msg, f) => log('info', msg, f)),
+          (e: unknown) => (log('warn', 'no CLI socket', { error: (e as Error).message }), undefined),
+        )
+      : undefined;
+    sdNotify('READY=1');
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log('info', 'shutting down', { signal });
         process.off('SIGTERM', onTerm);
         process.off('SIGINT', onInt);
+        process.off('SIGHUP', onHup);
+        sdNotify('STOPPING=1');
+        cliSock?.close();
         void srv.close(10_000).then(resolve, resolve);
       };
       const onTerm = () => stop('SIGTERM');
@@ -96,6 +129,67 @@ export const serve: Command = {
     return 0;
   },
 };
+
+/** The port Proxmox VE's pveproxy owns. */
+export const PVE_PORT = 8006;
+
+/**
+ * Where `serve` listens: --listen, else NODENET_LISTEN and NODENET_PORT, else 127.0.0.1 and
+ * 8006 — 8007 on a Proxmox VE node (ROOT/etc/pve exists), where 8006 is refused.
+ */
+export function listenAddress(flag: string | undefined, env: NodeJS.ProcessEnv, root: string): { host: string; port: number } {
+  const pve = existsSync(join(root, 'etc/pve'));
+  let r: { host: string; port: number };
+  if (flag !== undefined) r = parseListen(flag);
+  else {
+    const h = env.NODENET_LISTEN || '127.0.0.1';
+    const p = env.NODENET_PORT || String(pve ? PVE_PORT + 1 : PVE_PORT);
+    if (!/^\d{1,5}$/.test(p)) throw new NodenetError('USAGE', `NODENET_PORT wants a port number, not '${p}'`);
+    r = parseListen(`${h.includes(':') && !h.startsWith('[') ? `[${h}]` : h}:${p}`);
+  }
+  if (pve && r.port === PVE_PORT) {
+    throw new NodenetError(
+      'USAGE',
+      `port ${PVE_PORT} belongs to Proxmox VE's pveproxy on this node (${join(root, 'etc/pve')} exists): set NODENET_PORT=${PVE_PORT + 1} (or another free port) in /etc/default/nodenet, or pass --listen HOST:PORT`,
+    );
+  }
+  return r;
+}
+
+/** Rolls back an apply whose confirm window ran out (or whose guard died) while nothing watched it. */
+async function rollbackExpired(root: string, be: ReturnType<typeof createBackend>, log: ReturnType<typeof jsonLogger>): Promise<void> {
+  const j = await readJournal(root);
+  if (j === null || !journalExpired(j)) return;
+  log('warn', 'an apply was not confirmed before its deadline while the guard was gone: rolling back', { id: j.id });
+  const done = await rollbackPending({ root, backend: be, reason: 'window expired while nodenet was not running', ifExpired: true, user: 'nodenet serve', log: (l) => log('info', l) });
+  if (done) log('warn', 'rolled back the unconfirmed apply', { id: j.id });
+}
+
+/**
+ * sd_notify(3) without a library: Node has no Unix datagram sockets, so python3 (always there:
+ * ifupdown2 runs on it) sends the datagram, with the unit's NotifyAccess=all. It lingers a
+ * second so systemd can still read its cgroup when the message arrives.
+ */
+function sdNotify(state: string): void {
+  const sock = process.env.NOTIFY_SOCKET;
+  if (!sock) return;
+  const code = [
+    'import socket,sys,time',
+    'a=sys.argv[1]',
+    "a='\\0'+a[1:] if a.startswith('@') else a",
+    's=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)',
+    's.connect(a)',
+    's.send(sys.argv[2].encode())',
+    'time.sleep(1)',
+  ].join('\n');
+  try {
+    const c = spawn('python3', ['-c', code, sock, `${state}\nMAINPID=${process.pid}`], { stdio: 'ignore' });
+    c.on('error', () => undefined);
+    c.unref();
+  } catch {
+    // no python3: systemd's start timeout will say so
+  }
+}
 
 /** Read a password: from stdin when piped (or --password-stdin), else prompted twice on the terminal without echo. */
 async function readPassword(args: ParsedArgs, ctx: CliContext): Promise<string> {
@@ -137,10 +231,11 @@ export const user: Command = {
     if (sub === 'add' && id !== undefined && !more.length) {
       const role = opt(args, 'role') ?? 'admin';
       if (role !== 'admin' && role !== 'audit') throw new NodenetError('USAGE', `--role must be admin or audit, not '${role}'`);
-      const password = await readPassword(args, ctx);
+      const pam = id.endsWith('@pam') && opt(args, 'password-stdin') === undefined;
+      const password = pam ? null : await readPassword(args, ctx);
       await store.addUser(id, password, role as Role);
       if (ctx.format === 'json') ctx.out(`${JSON.stringify({ userid: id, role })}\n`);
-      else ctx.out(`user ${id} added (role ${role})\n`);
+      else ctx.out(`user ${id} added (role ${role}${pam ? '; password checked by PAM' : ''})\n`);
       return 0;
     }
     if (sub === 'list' && id === undefined) {
