@@ -13,7 +13,7 @@ import { makeCore, netnsNics } from './context.ts';
 import { color, formatDiagnostics } from './format.ts';
 import { COMMANDS, GLOBAL_OPTIONS, commandHelp, commandSpec, topHelp, type CommandSpec } from './spec.ts';
 
-function version(): string {
+export function version(): string {
   try {
     const here = dirname(fileURLToPath(import.meta.url));
     for (const p of [join(here, '../../package.json'), join(here, '../package.json')]) {

@@ -1,10 +1,11 @@
 /**
  * nodenet(8) and the bash completion, generated from the same command definitions as `--help`
  * so they never drift. {@link commandDefinitions} is the one adapter between the CLI's command
- * definitions and these generators: today it reads them through `main(['--help'])` and
- * `main([CMD, '--help'])`; a declarative command table can be read directly there instead.
+ * definitions and these generators: it reads the CLI's one declarative command table
+ * (src/cli/spec.ts), which `--help` and the argument parser use too.
  */
-import { main } from './main.ts';
+import { COMMANDS, GLOBAL_OPTIONS, commandHelp, type CommandSpec, type OptionSpec } from './spec.ts';
+import { version } from './main.ts';
 
 export interface OptionDef {
   /** `--listen` */
@@ -32,62 +33,27 @@ export interface CliDefinitions {
   globals: OptionDef[];
 }
 
-async function helpOf(argv: string[]): Promise<string> {
-  let text = '';
-  await main(argv, { out: (s) => (text += s), err: (s) => (text += s), tty: false });
-  return text;
+function optionDef(o: OptionSpec): OptionDef {
+  return { flag: `--${o.name}`, arg: o.value ?? '', desc: o.help };
 }
 
-/** `  --flag ARG   description` lines of an "Options:" style block. */
-function optionLines(block: string): OptionDef[] {
-  const out: OptionDef[] = [];
-  for (const line of block.split('\n')) {
-    const m = /^ {2}(--[a-z0-9_-]+)((?: [A-Z][A-Z0-9:|_.-]*)?)\s{2,}(\S.*)$/.exec(line);
-    if (m) out.push({ flag: m[1]!, arg: m[2]!.trim(), desc: m[3]! });
-    else if (out.length && /^ {6,}\S/.test(line)) out[out.length - 1]!.desc += ` ${line.trim()}`;
-  }
-  return out;
+/** The help text of a command without its usage line and the global options (the man page's body). */
+function body(c: CommandSpec): string {
+  const full = commandHelp(c);
+  return full.slice(full.indexOf('\n\n') + 2).replace(/\n\nGlobal options:\n[\s\S]*$/, '').trimEnd();
 }
 
-/** Text between a heading line (`Options:`) and the next blank-line-separated heading. */
-function section(text: string, heading: string): string {
-  const i = text.indexOf(`\n${heading}\n`);
-  if (i < 0) return '';
-  const rest = text.slice(i + heading.length + 2);
-  const end = rest.search(/\n\n(?=\S)/);
-  return end < 0 ? rest : rest.slice(0, end);
-}
-
-/** The adapter: the CLI's command definitions, as `--help` shows them. */
-export async function commandDefinitions(): Promise<CliDefinitions> {
-  const top = await helpOf(['--help']);
-  const version = /^nodenet (\S+)/.exec(top)?.[1] ?? 'unknown';
-  const commands: CommandDef[] = [];
-  for (const line of section(top, 'Commands:').split('\n')) {
-    const m = /^ {2}([a-z0-9-]+)\s+(\S.*)$/.exec(line);
-    if (!m) continue;
-    const full = await helpOf([m[1]!, '--help']);
-    const usage = /^Usage: nodenet \[global options\] (.*)$/m.exec(full)?.[1] ?? m[1]!;
-    const body = full.slice(full.indexOf('\n\n') + 2).replace(/\n\nGlobal options:\n[\s\S]*$/, '').trimEnd();
-    const subcommands = [
-      ...new Set(
-        usage
-          .split(' | ')
-          .map((alt) => alt.trim().split(/\s+/))
-          .filter((w) => w[0] === m[1] && w[1] !== undefined)
-          .flatMap((w) => w[1]!.split('|'))
-          .filter((w) => /^[a-z][a-z0-9-]*$/.test(w)),
-      ),
-    ];
-    // Every `  --option` line of the help (sections Options:, Parameters:, ...).
-    const options = optionLines(body);
-    // Options named only in the usage line (`--type T`, `--now`) count too.
-    for (const u of usage.matchAll(/\[?(--[a-z0-9_-]+)(?: ([A-Z][A-Z0-9|_.-]*))?/g)) {
-      if (!options.some((o) => o.flag === u[1])) options.push({ flag: u[1]!, arg: u[2] ?? '', desc: '' });
-    }
-    commands.push({ name: m[1]!, summary: m[2]!, usage, help: body, options, subcommands });
-  }
-  return { version, commands, globals: optionLines(section(top, 'Global options:')) };
+/** The adapter: the CLI's one command table (src/cli/spec.ts), the same `--help` prints. */
+export function commandDefinitions(): CliDefinitions {
+  const commands: CommandDef[] = COMMANDS.map((c) => ({
+    name: c.name,
+    summary: c.summary,
+    usage: c.usage,
+    help: body(c),
+    options: c.options.map(optionDef),
+    subcommands: c.positionals[0]?.choices ? [...c.positionals[0].choices] : [],
+  }));
+  return { version: version(), commands, globals: GLOBAL_OPTIONS.map(optionDef) };
 }
 
 /** Escape text for roff: backslashes, and a leading dot or quote. */

@@ -113,7 +113,7 @@ test('the man page and bash completion name every command and option of --help',
   for (const n of names) {
     assert.match(man, new RegExp(`^\\.B ${n}$`, 'm'), `man page lacks ${n}`);
     assert.match(comp, new RegExp(`^ {4}${n}\\) `, 'm'), `completion lacks ${n}`);
-    for (const o of (await help([n, '--help'])).split('Global options:')[0]!.matchAll(/^ {2}(--[a-z0-9_-]+)/gm)) {
+    for (const o of (await help([n, '--help'])).split(/^Global options/m)[0]!.matchAll(/^ {2}(--[a-z0-9_-]+)/gm)) {
       assert.ok(man.includes(o[1]!.replace(/-/g, '\\-')), `man page lacks ${n} ${o[1]}`);
       assert.match(comp, new RegExp(`^ {4}${n}\\) [^\\n]*${o[1]}[ ']`, 'm'), `completion lacks ${n} ${o[1]}`);
     }
