@@ -188,6 +188,14 @@ export function indexOf(ctx: ValidateContext): Index {
   return idx;
 }
 
+/**
+ * How `name` is a member of a Linux bridge or bond (its first such use), or undefined. OVS
+ * internal ports are left out: they are meant to carry the host's addresses on an OVS bridge.
+ */
+export function memberUse(idx: Index, name: string): Use | undefined {
+  return idx.uses.get(name)?.find((x) => x.role !== 'ovs');
+}
+
 /** "a port of vmbr0" / "a slave of bond0". */
 export function roleText(u: Use): string {
   return u.role === 'slave' ? `a slave of ${u.master}` : `a port of ${u.master}`;

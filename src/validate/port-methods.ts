@@ -8,17 +8,16 @@
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import type { Rule } from './index.ts';
-import { atOffset, indexOf } from './common.ts';
+import { atOffset, indexOf, memberUse, roleText } from './common.ts';
 
 /** Methods that give an interface an address without an `address` line (interfaces(5)). */
 const DYNAMIC = new Set(['dhcp', 'auto', 'bootp', 'ppp', 'wvdial', 'ipv4ll']);
 
 export const portDynamicAddress: Rule = (ctx) => {
   const out: Diagnostic[] = [];
-  const uses = indexOf(ctx).uses;
+  const idx = indexOf(ctx);
   for (const i of ctx.model.ifaces.values()) {
-    // OVS internal ports are meant to carry the host's addresses on an OVS bridge.
-    const u = uses.get(i.name)?.find((x) => x.role !== 'ovs');
+    const u = memberUse(idx, i.name);
     if (!u) continue;
     for (const st of i.stanzas) {
       const m = st.node.method;
@@ -30,7 +29,7 @@ export const portDynamicAddress: Rule = (ctx) => {
           {
             severity: 'error',
             code: 'PORT_DYNAMIC_ADDRESS',
-            message: `${i.name} is ${u.role === 'slave' ? `a slave of ${u.master}` : `a port of ${u.master}`} but asks for an address by ${what}; a ${u.role === 'slave' ? 'slave' : 'port'} gets no address (its traffic arrives on ${u.master}), so the node may be left without one`,
+            message: `${i.name} is ${roleText(u)} but asks for an address by ${what}; a ${u.role === 'slave' ? 'slave' : 'port'} gets no address (its traffic arrives on ${u.master}), so the node may be left without one`,
             iface: i.name,
             hint:
               st.method === 'auto'

@@ -8,7 +8,7 @@ import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import type { Iface, ModelOption } from '../model/types.ts';
 import { isUnspecified } from './addresses.ts';
 import type { Rule, ValidateContext } from './index.ts';
-import { atOption, atStanza, indexOf, opt, roleText } from './common.ts';
+import { atOption, atStanza, indexOf, memberUse, opt, roleText } from './common.ts';
 
 /** Members of an interface with the option that names them (bridge ports, bond slaves). */
 function members(i: Iface): { name: string; option: ModelOption; what: string }[] {
@@ -105,10 +105,9 @@ export const portInUse: Rule = (ctx) => {
 /** PORT_HAS_ADDRESS: a bridge port or bond slave with its own static address. */
 export const portHasAddress: Rule = (ctx) => {
   const out: Diagnostic[] = [];
-  const uses = indexOf(ctx).uses;
+  const idx = indexOf(ctx);
   for (const i of ctx.model.ifaces.values()) {
-    // OVS internal ports are meant to carry the host's addresses on an OVS bridge.
-    const u = uses.get(i.name)?.find((x) => x.role !== 'ovs');
+    const u = memberUse(idx, i.name);
     if (!u) continue;
     for (const st of i.stanzas) {
       for (const a of st.addresses) {
