@@ -26,18 +26,9 @@ import { NetworkCore } from '../../src/core/network.ts';
 import { main } from '../../src/cli/main.ts';
 import { form, PASSWORD, raw, startServer } from './helpers.ts';
 import type { Harness } from './helpers.ts';
+// mulberry32, seeded: a failure can be replayed with the same NODENET_SEED
+import { rng } from '../../bench/fuzz.ts';
 
-/** mulberry32: a small seeded PRNG, so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bytes(r: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);
