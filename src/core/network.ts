@@ -24,6 +24,7 @@ import type { Snapshot } from '../store/store.ts';
 import { ConfigStore, sha256 } from '../store/store.ts';
 import { readSourced } from '../store/sources.ts';
 import { readHostFacts } from '../store/host-files.ts';
+import type { HostFacts } from '../validate/facts.ts';
 
 export interface CoreOptions {
   root: string;
@@ -249,11 +250,14 @@ export class NetworkCore {
     return this.diagnose(text, file ?? 'interfaces');
   }
 
-  /** Diagnostics of a text, with sourced files counted as existing interfaces. */
-  async diagnose(text: string, file: string): Promise<Diagnostic[]> {
+  /**
+   * Diagnostics of a text, with sourced files counted as existing interfaces. `host`: the
+   * node's facts when the caller has read them already (an edit diagnoses two texts).
+   */
+  async diagnose(text: string, file: string, host?: HostFacts): Promise<Diagnostic[]> {
     // The node's sysctl and corosync files count too (IPV6_DISABLED, BOND_CLUSTER_BALANCE):
     // a few small files, read every time so that an edit of them is seen at once.
-    const host = await readHostFacts(this.store.paths.root);
+    host ??= await readHostFacts(this.store.paths.root);
     const hostKey = JSON.stringify(host);
     if (this.checkCache && this.checkCache.text === text && this.checkCache.hostKey === hostKey) return this.checkCache.diags.map((d) => ({ ...d, file }));
     const external = new Map<string, string>();
@@ -282,7 +286,9 @@ export class NetworkCore {
     const { after, changed, before } = await this.store.update(async (snap) => {
       const text = next(snap.pending);
       if (text === snap.pending) return text;
-      const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new'), this.diagnose(text, 'interfaces.new')]);
+      // the host's files read once for both texts
+      const host = await readHostFacts(this.store.paths.root);
+      const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new', host), this.diagnose(text, 'interfaces.new', host)]);
       refuseTemplate(now, old);
       const had = new Set(old.filter((d) => d.severity === 'error').map(diagKey));
       const introduced = now.filter((d) => d.severity === 'error' && !had.has(diagKey(d)));
