@@ -6,12 +6,14 @@
  * bin/nodenet tries the socket first and runs the command itself when there is none.
  *
  * Protocol: the client sends one JSON line {argv, cwd, tty}; the server answers JSON lines
- * {out} / {err} and finally {code}. Requests run one at a time (the CLI has process-wide
+ * {out} / {err} (base64 of the bytes the CLI writes: a byte that is not UTF-8 stays that
+ * byte, src/interfaces/bytes.ts) and finally {code}. Requests run one at a time (the CLI has process-wide
  * state such as colour).
  */
 import { chmodSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { encodeText } from '../interfaces/bytes.ts';
 import { main } from './main.ts';
 
 /** Commands that only read, and may run in the server for the CLI. */
@@ -79,7 +81,7 @@ export async function serveCliSocket(path: string, log: (msg: string, fields?: R
       }
       const send = (o: object) => sock.write(`${JSON.stringify(o)}\n`);
       queue = queue.then(async () => {
-        const code = await main(argv, { out: (s) => send({ out: s }), err: (s) => send({ err: s }), tty: req.tty === true }).catch(() => 2);
+        const code = await main(argv, { out: (s) => send({ out: encodeText(s).toString('base64') }), err: (s) => send({ err: encodeText(s).toString('base64') }), tty: req.tty === true }).catch(() => 2);
         sock.end(`${JSON.stringify({ code })}\n`);
       });
     });

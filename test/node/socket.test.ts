@@ -58,6 +58,13 @@ test('bin/nodenet asks a running serve over its 0600 socket; other commands neve
   const l = spawnSync(process.execPath, [bin, '--root', root, '--output-format', 'json', 'list'], { env, encoding: 'utf8' });
   assert.equal(l.status, 0, l.stderr);
   assert.match(l.stdout, /"iface":"vmbr0"/);
+  // A byte that is not UTF-8 (a Latin-1 comment) reaches the client's stdout as that byte.
+  const latin1 = Buffer.concat([Buffer.from('auto lo\niface lo inet loopback\n\nauto vmbr1\niface vmbr1 inet manual\n\tbridge-ports none\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+  writeFileSync(join(root, 'etc/network/interfaces.new'), latin1);
+  const d = spawnSync(process.execPath, [bin, '--root', root, 'diff'], { env });
+  assert.equal(d.status, 0, String(d.stderr));
+  assert.ok(d.stdout.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])), `the byte E9 came through: ${d.stdout.toString('latin1')}`);
+  rmSync(join(root, 'etc/network/interfaces.new'));
   // Not read-only: run locally, so the lone launcher has nothing to run.
   const a = spawnSync(process.execPath, [bin, '--root', root, 'apply'], { env, encoding: 'utf8' });
   assert.equal(a.status, 2);
