@@ -9,7 +9,8 @@ import { nonUtf8Diagnostics } from '../interfaces/bytes.ts';
 import { unifiedDiff } from '../interfaces/diff.ts';
 import { applyGuardedEdits, refuseTemplate } from '../model/guard.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
-import { parse, reparse } from '../interfaces/parser.ts';
+import { parse } from '../interfaces/parser.ts';
+import { reparse } from '../interfaces/reparse.ts';
 import type { Document } from '../interfaces/syntax.ts';
 import { buildModel } from '../model/build.ts';
 import { planCreate, planDelete, planUpdate } from '../model/edit.ts';
@@ -84,8 +85,9 @@ export class NetworkCore {
    * Parse a text into document + model, reusing the last result for identical text. A text
    * that differs from the last one (the next edit) is parsed incrementally from it: only the
    * stanzas around the change are re-parsed and re-modelled. That moves the last result's
-   * nodes, so a Parsed is only valid until the next parseText of another text: callers use it
-   * synchronously (no await between getting it and reading positions from it).
+   * nodes, so a Parsed is only valid until the next parseText of another text (its document
+   * then throws on use): callers use it synchronously (no await between getting it and reading
+   * positions from it).
    */
   parseText(text: string, file = 'interfaces'): Parsed {
     // Keyed by the text alone: the file name only labels parser diagnostics, and the edit path

@@ -6,7 +6,7 @@
  * the nodes' raw text gives the input back byte for byte. Nodes hold offsets into `src`.
  * Edits are text edits (see edits.ts) followed by a re-parse; the incremental one
  * (`reparse`) reuses the nodes outside the change and moves those after it in place, which
- * is the only mutation a node ever sees (the previous Document is then invalid).
+ * is the only mutation a node ever sees (the previous Document is then retired: using it throws).
  */
 import type { Diagnostic } from './diagnostic.ts';
 

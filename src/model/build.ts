@@ -2,7 +2,7 @@
  * Compose the typed model from a parsed document.
  * Pure and linear in the size of the file (no per-interface rescans of the document).
  */
-import { changeOf, docId } from '../interfaces/parser.ts';
+import { changeOf, docId } from '../interfaces/reparse.ts';
 import type { AutoNode, Document, Family, IfaceNode, OptionNode, TopNode } from '../interfaces/syntax.ts';
 import { canonicalKey } from './options.ts';
 import { maskToPrefix, parseCidr } from './ip.ts';
