@@ -2,12 +2,15 @@
  * One diagnostic shape everywhere: parser, validator, API `errors`, CLI and UI
  * (design.md convention 4).
  */
+import type { DiagnosticCode } from './codes.ts';
+
 export type Severity = 'error' | 'warning' | 'info';
+export type { DiagnosticCode } from './codes.ts';
 
 export interface Diagnostic {
   severity: Severity;
-  /** Stable upper-case code, documented in docs/diagnostics.md. */
-  code: string;
+  /** Stable upper-case code from the catalogue in codes.ts, documented in docs/diagnostics.md. */
+  code: DiagnosticCode;
   /** One sentence naming the things involved ("eno1 is already a port of vmbr0"). */
   message: string;
   /** 1-based line and column in `file`; 0 when the diagnostic is not tied to a place. */

@@ -96,7 +96,7 @@ export const bondRules: Rule = localRule((i, _ctx, out) => {
     const f = {
       ...base,
       severity: 'warning' as const,
-      code: 'BOND_NO_MONITORING',
+      code: 'BOND_NO_MONITORING' as const,
       message: `${i.name}: no link monitoring (bond-miimon or bond-arp-interval), so the bond keeps sending on a slave whose link is down`,
       hint: 'add bond-miimon 100',
     };
@@ -159,7 +159,7 @@ export const bondCluster: Rule = (ctx) => {
           const mo = opt(t, 'bond-mode');
           const f = {
             severity: 'warning' as const,
-            code: 'BOND_CLUSTER_BALANCE',
+            code: 'BOND_CLUSTER_BALANCE' as const,
             iface: t.name,
             message: `${t.name} carries cluster (corosync) traffic${t.name === top ? '' : ` for ${top}`} in mode ${mode} (${top}: ${reason}); outside active-backup, a port that stops passing packets but keeps its link lets the nodes see each other only one way, lose quorum, and HA nodes fence themselves`,
             hint: `use bond-mode active-backup for ${t.name} (Proxmox VE docs, "Corosync Over Bonds"), or give corosync its own NIC as link0 and keep this bond as an extra link`,

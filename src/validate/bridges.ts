@@ -102,7 +102,7 @@ export const vlanOutsideVids: Rule = (ctx) => {
     const vo = opt(parent, 'bridge-vids');
     const f = {
       severity: 'warning' as const,
-      code: 'VLAN_NOT_IN_BRIDGE_VIDS',
+      code: 'VLAN_NOT_IN_BRIDGE_VIDS' as const,
       message: `${i.name}: VLAN ${v.id} is not in the bridge-vids of ${parent.name} (${vo?.value.trim() ?? '2-4094'}), so ${parent.name} drops its traffic`,
       iface: i.name,
       hint: `add ${v.id} to bridge-vids of ${parent.name}`,

@@ -2,7 +2,7 @@
  * Helpers shared by the rule families: placing a diagnostic at the offending word, and one
  * per-model index (names, port users, subnets) built once so that no rule rescans the model.
  */
-import type { Diagnostic, Severity } from '../interfaces/diagnostic.ts';
+import type { Diagnostic, DiagnosticCode, Severity } from '../interfaces/diagnostic.ts';
 import type { Line } from '../interfaces/syntax.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import type { Iface, ModelOption, Stanza } from '../model/types.ts';
@@ -11,7 +11,7 @@ import type { Rule, ValidateContext } from './index.ts';
 /** Fields every rule fills in; `file` is added by `validate`. */
 export interface Found {
   severity: Severity;
-  code: string;
+  code: DiagnosticCode;
   message: string;
   iface?: string;
   hint?: string;

@@ -13,7 +13,7 @@
  *   directory is read.
  * `nodenet fix ifupdown2` (src/setup/ifupdown2-fix.ts) rewrites the first three.
  */
-import type { Diagnostic } from '../interfaces/diagnostic.ts';
+import type { Diagnostic, DiagnosticCode } from '../interfaces/diagnostic.ts';
 import type { Line } from '../interfaces/syntax.ts';
 import type { Iface, Model, ModelOption } from '../model/types.ts';
 import type { Rule } from './index.ts';
@@ -108,7 +108,7 @@ export const bondMasterRules: Rule = (ctx) => {
   return out;
 };
 
-function at(code: string, iface: string, line: Line, offset: number, message: string, hint: string): Diagnostic {
+function at(code: DiagnosticCode, iface: string, line: Line, offset: number, message: string, hint: string): Diagnostic {
   return atOffset({ severity: 'warning', code, iface, message, hint }, line, offset);
 }
 

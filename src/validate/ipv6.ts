@@ -24,7 +24,7 @@ export const ipv6Disabled: Rule = (ctx) => {
     const what = a6 ? `the IPv6 address ${a6.raw}` : gw6 ? `the IPv6 gateway ${gw6.value}` : `'inet6 ${dyn!.method}'`;
     const f = {
       severity: 'warning' as const,
-      code: 'IPV6_DISABLED',
+      code: 'IPV6_DISABLED' as const,
       iface: i.name,
       message: `${i.name} has ${what}, but IPv6 is disabled at boot by ${by.file} line ${by.line} (${by.key} = ${by.value}); the interface comes up without IPv6`,
       hint: `remove the IPv6 settings (nodenet set ${i.name} --delete cidr6,gateway6), or enable IPv6 again (${by.file === '/etc/sysctl.d/disable-ipv6.conf' ? 'nodenet ipv6 enable' : `edit ${by.file}`})`,

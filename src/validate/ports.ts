@@ -63,7 +63,7 @@ export const existenceRules: Rule = (ctx) => {
       const o = opt(i, 'vlan-raw-device');
       const f = {
         severity: 'error' as const,
-        code: 'VLAN_PARENT_NOT_FOUND',
+        code: 'VLAN_PARENT_NOT_FOUND' as const,
         message: `${i.name}: VLAN parent '${i.vlan.rawDevice}' does not exist (no stanza, and not a network card name)`,
         iface: i.name,
         hint: 'create the parent interface first, or fix the name',
@@ -175,7 +175,7 @@ export const portCycle: Rule = (ctx) => {
         reported.add(key);
         const f = {
           severity: 'error' as const,
-          code: 'PORT_CYCLE',
+          code: 'PORT_CYCLE' as const,
           message: `${top.n}: interfaces are built on each other in a loop: ${cyc.join(' → ')}`,
           iface: top.n,
           hint: `remove ${e.to} from ${top.n}`,
@@ -247,7 +247,7 @@ export const vlanRules: Rule = (ctx: ValidateContext) => {
       if (idOpt && /^\d+$/.test(idOpt.value)) ids.push({ id: Number(idOpt.value), from: 'option' });
       for (const x of ids) {
         if (x.id >= 1 && x.id <= 4094) continue;
-        const f = { ...base, severity: 'error' as const, code: 'VLAN_ID_RANGE', message: `${i.name}: VLAN id ${x.id} is outside 1–4094`, hint: '802.1Q ids are 1 to 4094 (0 and 4095 are reserved)' };
+        const f = { ...base, severity: 'error' as const, code: 'VLAN_ID_RANGE' as const, message: `${i.name}: VLAN id ${x.id} is outside 1–4094`, hint: '802.1Q ids are 1 to 4094 (0 and 4095 are reserved)' };
         out.push(x.from === 'option' && idOpt ? atOption(f, idOpt) : atStanza(f, st));
       }
       if (nameId !== undefined && idOpt && /^\d+$/.test(idOpt.value) && Number(idOpt.value) !== nameId) {

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
+import { ALL_CODES, registeredSeverity } from '../../src/interfaces/codes.ts';
+import type { Diagnostic } from '../../src/interfaces/diagnostic.ts';
 import { PARSER_CODES, RULE_CODES } from '../../src/validate/rules.ts';
 import { RULES_DIR, checkFixture, checkText } from './helpers.ts';
 
@@ -41,11 +43,11 @@ test('every registered code has a bad and a good fixture', () => {
 test('diagnostics carry the registered severity, a location and the interface', () => {
   for (const f of fixtures.filter((x) => x.endsWith('.bad.interfaces'))) {
     for (const d of checkFixture(f, read(new URL(f, RULES_DIR)))) {
-      const sev = RULE_CODES[d.code] ?? PARSER_CODES[d.code];
+      const sev = registeredSeverity(d.code);
       assert.ok(sev, `${f}: unregistered code ${d.code}`);
       assert.ok(sev.includes(d.severity), `${f}: ${d.code} is ${d.severity}, registered ${sev}`);
       assert.ok(d.line > 0 && d.column > 0, `${f}: ${d.code} has no location`);
-      if (RULE_CODES[d.code]) assert.ok(d.iface, `${f}: ${d.code} names no interface`);
+      if (d.code in RULE_CODES) assert.ok(d.iface, `${f}: ${d.code} names no interface`);
     }
   }
 });
@@ -55,6 +57,30 @@ test('every code is in docs/diagnostics.md', () => {
   for (const code of [...Object.keys(RULE_CODES), ...Object.keys(PARSER_CODES)]) {
     assert.match(doc, new RegExp(`^### ${code}$`, 'm'), `${code} is not documented`);
   }
+});
+
+test('docs/diagnostics.md documents every code of the DiagnosticCode union and no other', () => {
+  const doc = read(new URL('../../docs/diagnostics.md', import.meta.url));
+  const [head = '', validator = '', parser = ''] = doc.split(/^## (?:Validator|Parser) codes .*$/m);
+  const headings = (text: string) => [...text.matchAll(/^### (\S+)$/gm)].map((m) => m[1]!);
+  // Validator codes in their section, parser codes in theirs, each once.
+  assert.deepEqual(headings(validator).sort(), Object.keys(RULE_CODES).sort());
+  assert.deepEqual(headings(parser).sort(), Object.keys(PARSER_CODES).sort());
+  assert.deepEqual(headings(doc).sort(), [...ALL_CODES].sort());
+  assert.equal(new Set(ALL_CODES).size, ALL_CODES.length, 'a code is in both tables');
+  // The index at the top links every documented code, in document order.
+  const index = /^Codes: (.*)$/m.exec(head)?.[1] ?? '';
+  const links = [...index.matchAll(/\[(\w+)\]\(#(\w+)\)/g)].map((m) => [m[1]!, m[2]!]);
+  assert.deepEqual(links.map(([c]) => c), headings(doc), 'the Codes: index lists every heading in order');
+  for (const [c, anchor] of links) assert.equal(anchor, c!.toLowerCase());
+});
+
+test('a misspelt diagnostic code does not compile', () => {
+  // Checked by `npm run lint` (tsc): the directive fails the build when the line compiles.
+  // @ts-expect-error 'PORT_IN_USED' is not a DiagnosticCode
+  const typo: Diagnostic = { severity: 'error', code: 'PORT_IN_USED', message: 'x', line: 1, column: 1 };
+  const right: Diagnostic = { ...typo, code: 'PORT_IN_USE' };
+  assert.equal(registeredSeverity(right.code), 'error');
 });
 
 /**
