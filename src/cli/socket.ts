@@ -18,7 +18,6 @@ import { main } from './main.ts';
 
 /** Commands that only read, and may run in the server for the CLI. */
 export const SOCKET_COMMANDS: ReadonlySet<string> = new Set(['check', 'list', 'get', 'diff', 'history']);
-export const DEFAULT_CLI_SOCKET = '/run/nodenet/cli.sock';
 
 const GLOBAL_WITH_VALUE = new Set(['--root', '--node', '--output-format', '--backend']);
 

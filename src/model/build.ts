@@ -403,11 +403,6 @@ function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | und
   return model;
 }
 
-/** First value of a canonical option key on an interface (any stanza). */
-export function optionValue(iface: Iface, key: string): string | undefined {
-  return firstValue(iface.options, key);
-}
-
 /** All addresses of an interface with their version. */
 export function addressesOf(iface: Iface): Address[] {
   const out: Address[] = [];
