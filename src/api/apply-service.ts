@@ -2,6 +2,7 @@
  * What the API needs from the apply pipeline (src/apply/), injected into the server factory.
  * The implementation over the real pipeline is pipeline-service.ts.
  */
+import type { LastOutcome, PendingWindow } from '../model/wire.ts';
 
 export interface ApplyOptions {
   /** Seconds to wait for `confirm` before rolling back by itself; absent = no confirm window. */
@@ -49,30 +50,8 @@ export interface ConfirmResult {
   message: string;
 }
 
-/** An open confirm window (GET .../network/pending). */
-export interface PendingWindow {
-  /** History entry id (the `#N` of the CLI, the task log and the UI). */
-  id: number;
-  /** Epoch milliseconds of the deadline, and the seconds left when answered (clock-skew safe). */
-  deadline: number;
-  left: number;
-  user: string;
-  /** `applying` while the apply task still runs, `waiting` once it waits for Keep. */
-  phase: 'applying' | 'waiting';
-  changed: string[];
-}
-
-/** The newest history entry, so a page can announce how a window ended. */
-export interface LastOutcome {
-  id: number;
-  action: string;
-  outcome: string;
-  detail?: string;
-  when: string;
-  changed: string[];
-  /** A rolled-back apply whose file can be staged again (POST .../network/restage). */
-  restorable: boolean;
-}
+/** The wire types of GET .../network/pending are shared with the web UI (src/model/wire.ts). */
+export type { LastOutcome, PendingWindow };
 
 /**
  * The apply pipeline as the API sees it. `apply` and `rollback` run inside a task: they

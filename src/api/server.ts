@@ -4,14 +4,13 @@
  */
 import type { SysctlRunner } from '../setup/ipv6.ts';
 import { defaultUiRoots, staticHandler } from './static.ts';
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { NetworkCore } from '../core/network.ts';
+import { version as packageVersion } from '../version.ts';
 import { checkParams } from '../model/params.ts';
 import type { ApplyService } from './apply-service.ts';
 import { createBackend } from '../apply/backend.ts';
@@ -79,18 +78,6 @@ export interface NodenetServer {
   close(graceMs?: number): Promise<void>;
 }
 
-function packageVersion(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const p of [join(here, '../../package.json'), join(here, '../package.json')]) {
-    try {
-      return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
-    } catch {
-      continue;
-    }
-  }
-  return '0.0.0';
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the request log and the audit log learn about a request while it is handled. */
@@ -142,7 +129,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
   const limiter = new LoginLimiter(loginMax, opts.loginLimit?.windowMs ?? 60_000, opts.loginLimit?.userMax ?? 2 * loginMax);
   const failDelay = opts.failDelayMs ?? 3000;
   const bodyLimit = opts.bodyLimit ?? 64 * 1024;
-  const version = opts.version ?? packageVersion();
+  const version = opts.version ?? packageVersion('0.0.0');
   let queue: Promise<unknown> = Promise.resolve();
 
   const deps: Deps = {

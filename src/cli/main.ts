@@ -2,10 +2,9 @@
  * The `nodenet` command: a thin shell over the same core as the API. Only this top level
  * turns errors into output and exit codes (0 ok, 1 refused/found errors, 2 usage or I/O).
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { NodenetError, isNodenetError } from '../errors.ts';
+import { version } from '../version.ts';
 import { encodeText } from '../interfaces/bytes.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliContext, Command, OutputFormat } from './context.ts';
@@ -13,21 +12,7 @@ import { makeCore, netnsNics } from './context.ts';
 import { color, formatDiagnostics } from './format.ts';
 import { COMMANDS, GLOBAL_OPTIONS, commandHelp, commandSpec, topHelp, type CommandSpec } from './spec.ts';
 
-export function version(): string {
-  try {
-    const here = dirname(fileURLToPath(import.meta.url));
-    for (const p of [join(here, '../../package.json'), join(here, '../package.json')]) {
-      try {
-        return (JSON.parse(readFileSync(p, 'utf8')) as { version: string }).version;
-      } catch {
-        continue;
-      }
-    }
-  } catch {
-    // fall through
-  }
-  return 'unknown';
-}
+export { version };
 
 /** The module that runs a command, loaded on demand (keeps `nodenet list` fast). */
 async function loadCommand(spec: CommandSpec): Promise<Command> {

@@ -15,7 +15,7 @@ import type { Document } from '../interfaces/syntax.ts';
 import { buildModel } from '../model/build.ts';
 import { planCreate, planDelete, planUpdate } from '../model/edit.ts';
 import type { RawParams } from '../model/params.ts';
-import { DELETABLE, IFACE_NAME_PARAM, IFACE_PARAMS, checkParams, splitPveList } from '../model/params.ts';
+import { DELETABLE, IFACE_NAME_PARAM, IFACE_PARAMS, checkParams, fieldOf, splitPveList } from '../model/params.ts';
 import type { HostInfo, PveIface } from '../model/pve-view.ts';
 import { toPve } from '../model/pve-view.ts';
 import type { Iface, Model } from '../model/types.ts';
@@ -326,31 +326,10 @@ function stampOf(files: readonly { name: string; text: string }[]): string {
 function errorsByField(ds: Diagnostic[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const d of ds) {
-    const field = d.option ? optionToParam(d.option) : 'iface';
+    const field = d.option ? fieldOf(d.option) : 'iface';
     out[field] = out[field] ? `${out[field]}; ${d.message}` : d.message;
   }
   return out;
-}
-
-const OPTION_PARAM: Record<string, string> = {
-  'bridge-ports': 'bridge_ports',
-  'bond-slaves': 'slaves',
-  'bond-mode': 'bond_mode',
-  'bond-xmit-hash-policy': 'bond_xmit_hash_policy',
-  'bond-primary': 'bond-primary',
-  'bridge-vids': 'bridge_vids',
-  'bridge-vlan-aware': 'bridge_vlan_aware',
-  address: 'cidr',
-  gateway: 'gateway',
-  mtu: 'mtu',
-  'vlan-raw-device': 'vlan-raw-device',
-  'vlan-id': 'vlan-id',
-};
-
-/** The API parameter a file option corresponds to (for placing errors at a field). */
-export function optionToParam(option: string): string {
-  const k = option.replace(/_/g, '-').toLowerCase();
-  return OPTION_PARAM[k] ?? k;
 }
 
 /** On update `type` may be left out (the CLI's `set`); the API requires it as PVE does. */

@@ -6,6 +6,7 @@ import { changeOf, docId } from '../interfaces/reparse.ts';
 import type { AutoNode, Document, Family, IfaceNode, OptionNode, TopNode } from '../interfaces/syntax.ts';
 import { canonicalKey } from './options.ts';
 import { maskToPrefix, parseCidr } from './ip.ts';
+import { splitList } from './param-options.ts';
 import type { Address, BondConf, BondMode, BridgeConf, Iface, IfaceKind, Model, ModelOption, Stanza, VlanConf } from './types.ts';
 import { BOND_MODES } from './types.ts';
 
@@ -89,13 +90,6 @@ function toModelOption(n: OptionNode): ModelOption {
 function firstValue(options: ModelOption[], key: string): string | undefined {
   for (const o of options) if (o.key === key) return o.value;
   return undefined;
-}
-
-function splitList(v: string | undefined): string[] {
-  if (!v || v === 'none') return [];
-  const out: string[] = [];
-  for (const p of v.split(/[\s,;]+/)) if (p && p !== 'none') out.push(p);
-  return out;
 }
 
 const NUMERIC_BOND_MODE: Record<string, BondMode> = {

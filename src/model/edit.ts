@@ -10,7 +10,7 @@ import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLin
 import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { isJoined } from '../interfaces/parser.ts';
-import { splitPveList } from './params.ts';
+import { SIMPLE_PARAMS, splitPveList } from './params.ts';
 import { addressesOf } from './build.ts';
 import { cidrText, commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
 import type { Address, Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
@@ -348,20 +348,6 @@ interface Want {
   spelling: string;
 }
 
-const SIMPLE_KEYS: Record<string, string> = {
-  mtu: 'mtu',
-  bridge_vids: 'bridge-vids',
-  bridge_stp: 'bridge-stp',
-  bridge_fd: 'bridge-fd',
-  bond_mode: 'bond-mode',
-  bond_xmit_hash_policy: 'bond-xmit-hash-policy',
-  'bond-primary': 'bond-primary',
-  bond_miimon: 'bond-miimon',
-  bond_lacp_rate: 'bond-lacp-rate',
-  'vlan-raw-device': 'vlan-raw-device',
-  'vlan-id': 'vlan-id',
-};
-
 /** Plan an update of interface `name` with PVE parameters and a `delete` list. */
 export function planUpdate(doc: Document, model: Model, name: string, v: Values, del: readonly string[]): TextEdit[] {
   const iface = model.ifaces.get(name);
@@ -377,7 +363,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   for (const k of del) if (v[k] !== undefined) throw paramError({ delete: `cannot set and delete '${k}' at the same time` });
   const wants: Want[] = [];
   const want = (key: string, value: string | null, family: Want['family'] = 'any', spelling = key) => wants.push({ key, value, family, spelling });
-  for (const [p, key] of Object.entries(SIMPLE_KEYS)) {
+  for (const [p, key] of SIMPLE_PARAMS) {
     if (v[p] !== undefined) want(key, p === 'bridge_vids' ? splitPveList(v[p]).join(' ') : v[p]);
     else if (del.includes(p)) want(key, null);
   }

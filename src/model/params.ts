@@ -11,6 +11,10 @@
 import { parseIPv4, parseIPv6, maskToPrefix, parseCidr } from './ip.ts';
 import { didYouMean } from '../interfaces/suggest.ts';
 
+// The parameter ↔ file option table lives in a self-contained module the web UI gets a copy of.
+export { PARAM_OPTIONS, SIMPLE_PARAMS, fieldOf, splitList } from './param-options.ts';
+export type { ParamOption } from './param-options.ts';
+
 export type ParamType = 'string' | 'integer' | 'boolean';
 
 export interface ParamSpec {

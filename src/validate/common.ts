@@ -5,6 +5,7 @@
 import type { Diagnostic, DiagnosticCode, Severity } from '../interfaces/diagnostic.ts';
 import type { Line } from '../interfaces/syntax.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
+import { splitList } from '../model/param-options.ts';
 import type { Iface, ModelOption, Stanza } from '../model/types.ts';
 import type { Rule, ValidateContext } from './index.ts';
 
@@ -179,7 +180,7 @@ export function indexOf(ctx: ValidateContext): Index {
       for (const key of ['ovs-ports', 'ovs-bonds']) {
         const o = opt(i, key);
         if (!o) continue;
-        for (const p of o.value.split(/[\s,;]+/)) if (p && p !== 'none') add(p, { master: i.name, role: 'ovs', option: o });
+        for (const p of splitList(o.value)) add(p, { master: i.name, role: 'ovs', option: o });
       }
     }
   }

@@ -6,6 +6,11 @@
 import { t, tOr } from './i18n.ts';
 import type { Key } from './i18n/en.ts';
 
+import { splitList as words } from './generated/param-options.ts';
+
+/** Maps a diagnostic's file option (`bridge-ports`, `address`) to the dialog's parameter name: the server's table. */
+export { fieldOf as optionToParam } from './generated/param-options.ts';
+
 /** One interface as `GET /nodes/{node}/network` returns it (PVE's shape; extra keys kept). */
 export interface Iface {
   iface: string;
@@ -77,9 +82,8 @@ export function typeLabel(t: string): string {
   return tOr(`type.${t}`, t);
 }
 
-export function words(s: string | undefined): string[] {
-  return (s ?? '').split(/[\s,;]+/).filter((w) => w && w !== 'none');
-}
+/** The items of a ports/slaves list (`none` is no item): the server's splitter. */
+export { words };
 
 /** Ports/slaves column: bridge ports, bond slaves or OVS members. */
 export function members(i: Iface): string {
@@ -220,17 +224,6 @@ export function checkField(name: string, value: string, type: string): string | 
     default:
       return null;
   }
-}
-
-/** Maps a diagnostic's file option (`bridge-ports`, `address`) to the dialog's parameter name. */
-export function optionToParam(option: string): string {
-  const m: Record<string, string> = {
-    'bridge-ports': 'bridge_ports', 'bridge-vlan-aware': 'bridge_vlan_aware', 'bridge-vids': 'bridge_vids',
-    'bond-slaves': 'slaves', 'bond-mode': 'bond_mode', 'bond-xmit-hash-policy': 'bond_xmit_hash_policy',
-    'bond-primary': 'bond-primary', address: 'cidr', netmask: 'cidr', 'vlan-raw-device': 'vlan-raw-device',
-    'vlan-id': 'vlan-id', gateway: 'gateway', mtu: 'mtu', address6: 'cidr6', netmask6: 'cidr6', gateway6: 'gateway6',
-  };
-  return m[option] ?? option.replace(/-/g, '_');
 }
 
 export interface DiffLine {

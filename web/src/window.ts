@@ -7,30 +7,9 @@
 import { call } from './api.ts';
 import { h, toast } from './dom.ts';
 import { t } from './i18n.ts';
+import type { LastOutcome, PendingState, PendingWindow } from './generated/wire.ts';
 
-export interface PendingWindow {
-  id: number;
-  deadline: number;
-  left: number;
-  user: string;
-  phase: 'applying' | 'waiting';
-  changed: string[];
-}
-
-export interface LastOutcome {
-  id: number;
-  action: string;
-  outcome: string;
-  detail?: string;
-  when: string;
-  changed: string[];
-  restorable: boolean;
-}
-
-export interface PendingState {
-  pending: PendingWindow | null;
-  last: LastOutcome | null;
-}
+export type { LastOutcome, PendingState, PendingWindow };
 
 const DISMISSED = 'nodenet.dismissedEnd';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
