@@ -22,6 +22,11 @@ test('every code maps to an HTTP error status and a CLI exit code', () => {
   }
 });
 
+test('a code from outside the table (another version on the local socket) exits 1, as before', () => {
+  assert.equal(exitCodeOf('EXISTS' as ErrorCode), 1);
+  assert.equal(exitCodeOf('toString' as ErrorCode), 1);
+});
+
 test('the statuses and exit codes the API and CLI gave before the one table are kept', () => {
   // As src/api/http.ts STATUS_OF and src/cli/main.ts reportError had them (f5ea2dd).
   const before: Record<string, [number, number]> = {

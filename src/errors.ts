@@ -127,7 +127,11 @@ export function isNodenetError(e: unknown): e is NodenetError {
   return e instanceof NodenetError;
 }
 
-/** The CLI's exit code for an error of this code. */
+/**
+ * The CLI's exit code for an error of this code. A code from outside (a `nodenet serve` of
+ * another version answering on the local socket) that is not in the table is a refusal: 1.
+ */
 export function exitCodeOf(code: ErrorCode): 1 | 2 {
-  return ERROR_CODES[code].exit;
+  const info: CodeInfo | undefined = Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code] : undefined;
+  return info?.exit ?? 1;
 }
