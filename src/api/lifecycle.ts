@@ -4,11 +4,10 @@
  * /64), listening, and a graceful close.
  */
 import { createServer as createHttpServer } from 'node:http';
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { sourceKey } from './auth.ts';
-import type { Handler } from './dispatch.ts';
 import type { Logger } from './logging.ts';
 
 export interface LifecycleOptions {
@@ -33,7 +32,7 @@ export interface Lifecycle {
 }
 
 /** The (unlistening) Node server for `handler`. */
-export function createLifecycle(opts: LifecycleOptions, handler: Handler, log: Logger): Lifecycle {
+export function createLifecycle(opts: LifecycleOptions, handler: RequestListener, log: Logger): Lifecycle {
   const server: Server =
     opts.tls === false
       ? createHttpServer(handler)

@@ -19,6 +19,7 @@ import { createDispatcher } from './dispatch.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { AuditLog, silentLogger } from './logging.ts';
 import type { Logger } from './logging.ts';
+import { openapi } from './openapi.ts';
 import { PipelineApplyService } from './pipeline-service.ts';
 import type { Deps } from './routes.ts';
 import { SerialQueue } from './serial.ts';
@@ -112,6 +113,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
   const limiter = new LoginLimiter(loginMax, opts.loginLimit?.windowMs ?? 60_000, opts.loginLimit?.userMax ?? 2 * loginMax);
   const failDelay = opts.failDelayMs ?? 3000;
   const writes = new SerialQueue();
+  const version = opts.version ?? packageVersion();
 
   const deps: Deps = {
     core,
@@ -119,11 +121,12 @@ export function createServer(opts: ServerOptions): NodenetServer {
     tasks,
     auth,
     node: opts.node,
-    version: opts.version ?? packageVersion(),
+    version,
     ...(opts.sysctl ? { sysctl: opts.sysctl } : {}),
     ...(opts.linkState ? { linkState: opts.linkState } : {}),
     listCache: new Map(),
     serial: (fn) => writes.run(fn),
+    openapi: () => openapi(version),
     login: createLogin(auth, limiter, failDelay),
   };
   const serveUi = opts.ui === false ? undefined : staticHandler(opts.ui ?? defaultUiRoots());

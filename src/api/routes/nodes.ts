@@ -23,8 +23,7 @@ export const NODE_ROUTES: readonly Route[] = [
     extension: true,
     returns: { type: 'object' },
     async handler(_ctx, deps) {
-      const { openapi } = await import('../openapi.ts');
-      return { data: openapi(deps.version) };
+      return { data: deps.openapi() };
     },
   },
   {

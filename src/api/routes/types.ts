@@ -25,6 +25,8 @@ export interface Deps {
   sysctl?: SysctlRunner;
   /** Refreshes the core's link state (active/exists) and returns a stamp of it, for the list cache. */
   linkState?: () => Promise<string>;
+  /** The OpenAPI document of this API (made from the route table, which route modules do not import). */
+  openapi(): Record<string, unknown>;
   /** The login endpoint's own logic (lives in the server: it needs the limiter and delays). */
   login(params: Params, source: string): Promise<{ data: unknown; headers: Record<string, string> }>;
 }
