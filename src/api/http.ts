@@ -1,86 +1,46 @@
 /**
  * Wire helpers for the Proxmox-VE-compatible API: the envelope, the byte-exact Content-Type,
- * reason phrases, request body parsing (form and JSON), and the mapping of nodenet's error
- * codes to HTTP statuses (research/clients.md §2).
+ * reason phrases, request body parsing (form and JSON), and the answer of an error (its
+ * status from the code table of src/errors.ts; research/clients.md §2).
  */
 import { gzipSync } from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isNodenetError } from '../errors.ts';
-import type { ErrorCode } from '../errors.ts';
+import { ERROR_CODES, NodenetError, isNodenetError, paramError } from '../errors.ts';
 
 /** Byte-exact: npm proxmox-api throws on any other spelling (`application/json; charset=utf-8`). */
 export const JSON_CONTENT_TYPE = 'application/json;charset=UTF-8';
 
-/** An HTTP-level error with PVE's shape: status, message (first line = reason phrase), per-field errors. */
-export class ApiError extends Error {
+/**
+ * An error as the API sends it: status, message (first line = reason phrase), per-field errors,
+ * headers and top-level extras, or PVE's empty body. Made from a {@link NodenetError} by
+ * {@link toWireError} with the code table of src/errors.ts.
+ */
+export interface WireError {
   readonly status: number;
+  readonly message: string;
   readonly errors: Record<string, string> | undefined;
   /** PVE answers auth failures with an empty body and no Content-Type. */
   readonly emptyBody: boolean;
-  readonly headers: Record<string, string>;
+  readonly headers: Readonly<Record<string, string>>;
   readonly extra: Record<string, unknown>;
-
-  constructor(
-    status: number,
-    message: string,
-    opts: { errors?: Record<string, string>; emptyBody?: boolean; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
-  ) {
-    super(message);
-    this.name = 'ApiError';
-    this.status = status;
-    this.errors = opts.errors;
-    this.emptyBody = opts.emptyBody ?? false;
-    this.headers = opts.headers ?? {};
-    this.extra = opts.extra ?? {};
-  }
 }
 
-/** PVE's 400 for parameter errors. */
-export function paramFail(errors: Record<string, string>): ApiError {
-  return new ApiError(400, 'Parameter verification failed.', { errors });
+/** The answer to an error that is not a NodenetError: never leak internals (paths, stack); the log has them. */
+export function internalError(): WireError {
+  return { status: 500, message: 'internal error', errors: undefined, emptyBody: false, headers: {}, extra: {} };
 }
 
-const STATUS_OF: Record<ErrorCode, number> = {
-  USAGE: 400,
-  PARAM: 400,
-  NOT_FOUND: 400,
-  EXISTS: 400,
-  INVALID: 400,
-  STALE: 409,
-  LIVE_CHANGED: 409,
-  // A lock held past the timeout means the server is busy, not that the request is wrong.
-  LOCKED: 503,
-  APPLY_FAILED: 500,
-  NO_CHANGES: 400,
-  // Refused until the caller asks for a confirm window: a request to change, not a conflict.
-  LOCKOUT: 400,
-  IO: 500,
-  BACKEND: 500,
-  AUTH: 401,
-  FORBIDDEN: 403,
-  INTERNAL: 500,
-};
-
-/** Turn anything thrown by a handler into an ApiError (unknown errors become a generic 500). */
-export function toApiError(e: unknown): ApiError {
-  if (e instanceof ApiError) return e;
-  if (isNodenetError(e)) {
-    const status = STATUS_OF[e.code];
-    if (status === 400 && (e.code === 'PARAM' || e.code === 'NOT_FOUND' || e.code === 'EXISTS' || e.code === 'INVALID')) {
-      const errors = e.errors && Object.keys(e.errors).length ? e.errors : { iface: e.message };
-      return new ApiError(400, 'Parameter verification failed.', {
-        errors,
-        extra: e.diagnostics ? { diagnostics: e.diagnostics } : {},
-      });
-    }
-    return new ApiError(status, e.message, {
-      ...(e.errors ? { errors: e.errors } : {}),
-      ...(e.code === 'LOCKED' ? { headers: { 'Retry-After': '1' } } : {}),
-      ...(e.diagnostics ? { extra: { diagnostics: e.diagnostics } } : {}),
-    });
+/** Turn anything thrown by a handler into its answer (unknown errors become a generic 500). */
+export function toWireError(e: unknown): WireError {
+  if (!isNodenetError(e)) return internalError();
+  const info = ERROR_CODES[e.code];
+  const extra: Record<string, unknown> = e.diagnostics ? { diagnostics: e.diagnostics } : {};
+  const headers = { ...info.headers, ...e.headers };
+  if (info.paramShaped) {
+    const errors = e.errors && Object.keys(e.errors).length ? e.errors : { iface: e.message };
+    return { status: info.status, message: 'Parameter verification failed.', errors, emptyBody: e.emptyBody, headers, extra };
   }
-  // Never leak internals (paths, stack) to the client; the server log has them.
-  return new ApiError(500, 'internal error');
+  return { status: info.status, message: e.message, errors: e.errors, emptyBody: e.emptyBody, headers, extra };
 }
 
 /**
@@ -130,7 +90,7 @@ function gzipped(body: Buffer): Buffer {
 }
 
 /** Send an error: reason phrase = first line of the message; body `{"data":null,"errors":…,"message":"…\n"}`. */
-export function sendError(res: ServerResponse, err: ApiError): void {
+export function sendError(res: ServerResponse, err: WireError): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -177,13 +137,13 @@ export function parseForm(text: string): Params {
 
 /**
  * Read a request body up to `limit` bytes.
- * @throws ApiError 413 when larger: reading stops (the stream is paused, not destroyed, so the
- *   413 still reaches the client; the caller then closes the connection), 400 when the client
+ * @throws NodenetError TOO_LARGE (413) when larger: reading stops (the stream is paused, not destroyed, so the
+ *   413 still reaches the client; the caller then closes the connection), USAGE (400) when the client
  *   goes away before the body is complete
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } }));
+  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new NodenetError('TOO_LARGE', 'request entity too large'));
   if (req.complete && req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -199,7 +159,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       if (size > limit) {
         stop();
         req.pause();
-        reject(new ApiError(413, 'request entity too large', { headers: { Connection: 'close' } }));
+        reject(new NodenetError('TOO_LARGE', 'request entity too large'));
         return;
       }
       chunks.push(chunk);
@@ -210,11 +170,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     };
     const onError = () => {
       stop();
-      reject(new ApiError(400, 'request body incomplete'));
+      reject(new NodenetError('USAGE', 'request body incomplete'));
     };
     const onClose = () => {
       stop();
-      reject(new ApiError(400, 'request body incomplete'));
+      reject(new NodenetError('USAGE', 'request body incomplete'));
     };
     req.on('data', onData);
     req.on('end', onEnd);
@@ -242,9 +202,9 @@ export function parseBody(contentType: string | undefined, body: Buffer): Params
     try {
       v = JSON.parse(text);
     } catch {
-      throw new ApiError(400, 'invalid JSON in request body');
+      throw new NodenetError('USAGE', 'invalid JSON in request body');
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ApiError(400, 'JSON request body must be an object');
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new NodenetError('USAGE', 'JSON request body must be an object');
     // Parameters are scalars or flat lists: nested values are refused here, at their field,
     // so nothing later (validation, String(), the audit log) walks an attacker's nesting depth.
     const out = emptyParams();
@@ -253,9 +213,9 @@ export function parseBody(contentType: string | undefined, body: Buffer): Params
       if (flatValue(x)) out[k] = x;
       else errors[k.slice(0, 64)] = `type check failed - got ${Array.isArray(x) ? 'a nested list' : 'an object'}`;
     }
-    if (Object.keys(errors).length) throw paramFail(errors);
+    if (Object.keys(errors).length) throw paramError(errors);
     return out;
   }
   if (ct === '' || ct === 'application/x-www-form-urlencoded') return parseForm(text);
-  throw new ApiError(415, `unsupported content type '${ct.replace(/[^\x20-\x7e]/g, '?')}'`);
+  throw new NodenetError('UNSUPPORTED_TYPE', `unsupported content type '${ct.replace(/[^\x20-\x7e]/g, '?')}'`);
 }

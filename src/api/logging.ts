@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { dirname } from 'node:path';
+import { SerialQueue } from './serial.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -85,7 +86,7 @@ export function auditLine(e: AuditEntry, time = new Date()): string {
 
 /** Appends audit entries to a JSON-lines file (mode 0600), in order, rotating it past `maxBytes`. */
 export class AuditLog {
-  private chain: Promise<void> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly maxBytes: number;
 
   constructor(
@@ -104,8 +105,8 @@ export class AuditLog {
       this.onError(err);
       return;
     }
-    this.chain = this.chain
-      .then(async () => {
+    this.queue
+      .run(async () => {
         await fs.mkdir(dirname(this.file), { recursive: true });
         const size = await fs.stat(this.file).then((st) => st.size, () => 0);
         if (size > 0 && size + Buffer.byteLength(line) > this.maxBytes) await this.rotate();
@@ -126,6 +127,6 @@ export class AuditLog {
 
   /** Resolves when everything written so far is on disk. */
   flush(): Promise<void> {
-    return this.chain;
+    return this.queue.idle();
   }
 }

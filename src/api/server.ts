@@ -1,28 +1,28 @@
 /**
  * The API server factory. `createServer` builds the request handler and an (unlistening)
  * Node server; `listen` and `close` are separate so tests decide when and where it listens.
+ * The parts live beside it: who is asking (authn.ts), what a request does (dispatch.ts, the
+ * route table in routes.ts and routes/), and the listening server (lifecycle.ts).
  */
-import type { SysctlRunner } from '../setup/ipv6.ts';
-import { defaultUiRoots, staticHandler } from './static.ts';
-import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { NetworkCore } from '../core/network.ts';
 import { version as packageVersion } from '../version.ts';
-import { checkParams } from '../model/params.ts';
-import type { ApplyService } from './apply-service.ts';
 import { createBackend } from '../apply/backend.ts';
-import { PipelineApplyService } from './pipeline-service.ts';
-import { AuthStore, LoginLimiter, USERID_RE, sourceKey } from './auth.ts';
-import type { Principal } from './auth.ts';
-import { ApiError, emptyParams, paramFail, parseBody, parseForm, readBody, sendData, sendError, toApiError } from './http.ts';
-import type { Params } from './http.ts';
+import { NetworkCore } from '../core/network.ts';
+import type { SysctlRunner } from '../setup/ipv6.ts';
+import type { ApplyService } from './apply-service.ts';
+import { AuthStore, LoginLimiter } from './auth.ts';
+import { createAuthenticator, createLogin } from './authn.ts';
+import { createDispatcher } from './dispatch.ts';
+import { createLifecycle } from './lifecycle.ts';
 import { AuditLog, silentLogger } from './logging.ts';
 import type { Logger } from './logging.ts';
-import { PATH_PARAMS, matchRoute } from './routes.ts';
+import { openapi } from './openapi.ts';
+import { PipelineApplyService } from './pipeline-service.ts';
 import type { Deps } from './routes.ts';
+import { SerialQueue } from './serial.ts';
+import { defaultUiRoots, staticHandler } from './static.ts';
 import { TaskManager } from './tasks.ts';
 
 export interface ServerOptions {
@@ -78,18 +78,6 @@ export interface NodenetServer {
   close(graceMs?: number): Promise<void>;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** What the request log and the audit log learn about a request while it is handled. */
-interface RequestInfo {
-  user: string;
-  /** Audited parameters; undefined for logins (never recorded). */
-  params: Params | undefined;
-  audit: boolean;
-  source: string;
-  local: string;
-}
-
 /**
  * For the daemon (`nodenet serve`): an unhandled rejection or uncaught exception anywhere is
  * logged and the process goes on (requests in flight are answered by the handler's own 500
@@ -100,24 +88,7 @@ export function guardProcess(log: Logger): void {
   process.on('uncaughtException', (e: Error) => log('error', 'uncaught exception', { error: e.stack ?? e.message }));
 }
 
-function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const v = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(v);
-      } catch {
-        return v;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** Build the server (not listening). */
+/** Build the server (not listening): the parts (auth, dispatch, lifecycle) wired together. */
 export function createServer(opts: ServerOptions): NodenetServer {
   const core = opts.core ?? new NetworkCore({ root: opts.root });
   const apply = opts.apply ?? new PipelineApplyService(opts.root, createBackend('none', { root: opts.root }));
@@ -128,9 +99,8 @@ export function createServer(opts: ServerOptions): NodenetServer {
   const loginMax = opts.loginLimit?.max ?? 10;
   const limiter = new LoginLimiter(loginMax, opts.loginLimit?.windowMs ?? 60_000, opts.loginLimit?.userMax ?? 2 * loginMax);
   const failDelay = opts.failDelayMs ?? 3000;
-  const bodyLimit = opts.bodyLimit ?? 64 * 1024;
+  const writes = new SerialQueue();
   const version = opts.version ?? packageVersion('0.0.0');
-  let queue: Promise<unknown> = Promise.resolve();
 
   const deps: Deps = {
     core,
@@ -142,281 +112,30 @@ export function createServer(opts: ServerOptions): NodenetServer {
     ...(opts.sysctl ? { sysctl: opts.sysctl } : {}),
     ...(opts.linkState ? { linkState: opts.linkState } : {}),
     listCache: new Map(),
-    serial<T>(fn: () => Promise<T>): Promise<T> {
-      const run = queue.then(fn, fn);
-      queue = run.catch(() => undefined);
-      return run;
-    },
-    async login(params, source) {
-      const { values, errors } = checkParams(params, [
-        { name: 'username', type: 'string', maxLength: 64, description: '' },
-        { name: 'password', type: 'string', maxLength: 1024, description: '' },
-        { name: 'realm', type: 'string', maxLength: 32, optional: true, description: '' },
-        { name: 'new-format', type: 'boolean', optional: true, description: '' },
-        { name: 'otp', type: 'string', maxLength: 64, optional: true, description: '' },
-      ]);
-      if (Object.keys(errors).length) throw paramFail(errors);
-      let userid = values.username!;
-      if (!userid.includes('@') && values.realm) userid = `${userid}@${values.realm}`;
-      const password = values.password!;
-      // Counted before the password is hashed: parallel guesses cannot all be checked.
-      const attempt = limiter.attempt(source, userid);
-      if (!attempt.ok) {
-        await sleep(failDelay);
-        throw new ApiError(429, 'too many login attempts; try again later', { headers: { 'Retry-After': String(Math.ceil(attempt.retryAfterMs / 1000)) } });
-      }
-      let principal: Principal | null = null;
-      if (USERID_RE.test(userid) && values.otp === undefined) {
-        if (password.startsWith('PVE:')) {
-          const t = await auth.verifyTicket(password);
-          if (t && t.principal.user === userid) principal = t.principal;
-        } else principal = await auth.login(userid, password);
-      }
-      if (!principal) {
-        attempt.fail();
-        await sleep(failDelay);
-        throw new ApiError(401, 'authentication failure');
-      }
-      attempt.succeed();
-      const { ticket, csrf } = await auth.issueTicket(principal.user);
-      const cap = principal.privs.has('Sys.Modify') ? { 'Sys.Audit': 1, 'Sys.Modify': 1 } : { 'Sys.Audit': 1 };
-      return {
-        data: { username: principal.user, ticket, CSRFPreventionToken: csrf, cap: { nodes: cap } },
-        headers: { 'Set-Cookie': `PVEAuthCookie=${encodeURIComponent(ticket)}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200` },
-      };
-    },
+    serial: (fn) => writes.run(fn),
+    openapi: () => openapi(version),
+    login: createLogin(auth, limiter, failDelay),
   };
-
-  /** Authenticate a request (ticket cookie or API token), or throw PVE's 401s. */
-  async function authenticate(req: IncomingMessage, method: string): Promise<Principal> {
-    const authz = req.headers.authorization ?? '';
-    let ticket = cookieValue(req.headers.cookie, 'PVEAuthCookie');
-    if (ticket === undefined) {
-      const m = /(?:^|\s)PVEAuthCookie=([^\s;]+)/.exec(authz);
-      if (m) ticket = decodeURIComponent(m[1]!);
-    }
-    if (ticket !== undefined) {
-      const t = await auth.verifyTicket(ticket);
-      if (!t) {
-        await sleep(failDelay);
-        throw new ApiError(401, 'invalid PVE ticket', { emptyBody: true });
-      }
-      if (method !== 'GET') {
-        const csrf = req.headers.csrfpreventiontoken;
-        const token = Array.isArray(csrf) ? csrf[0] : csrf;
-        if (!token || !(await auth.verifyCsrf(token, t.principal.user, t.hex))) {
-          throw new ApiError(401, 'Permission denied - invalid csrf token', { emptyBody: true });
-        }
-      }
-      return t.principal;
-    }
-    const m = /(?:^|\s)PVEAPIToken(?:=| )([^;]*)/.exec(authz);
-    if (m) {
-      const p = await auth.verifyToken(m[1]!);
-      if (!p) {
-        await sleep(failDelay);
-        throw new ApiError(401, 'Authentication failed!', { emptyBody: true });
-      }
-      return p;
-    }
-    throw new ApiError(401, 'No ticket', { emptyBody: true });
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, info: RequestInfo): Promise<void> {
-    const method = (req.method ?? 'GET').toUpperCase();
-    // The raw path, not WHATWG-normalised: `..` and `%2e%2e` must reach validation as they are
-    // (and fail it), never be resolved into another route.
-    let target = req.url ?? '/';
-    if (!target.startsWith('/')) target = /^https?:\/\/[^/]*(\/.*)?$/i.exec(target)?.[1] ?? '/';
-    const q = target.indexOf('?');
-    const rawPath = q < 0 ? target : target.slice(0, q);
-    const search = q < 0 ? '' : target.slice(q + 1);
-    const prefix = '/api2/json';
-    if (rawPath !== prefix && !rawPath.startsWith(`${prefix}/`)) throw new ApiError(501, 'no such uri');
-    const rawSegs = rawPath.slice(prefix.length).split('/').filter((s, i) => i > 0 || s !== '');
-    if (rawSegs.length && rawSegs[rawSegs.length - 1] === '') rawSegs.pop();
-    const segs: string[] = [];
-    for (const s of rawSegs) {
-      try {
-        segs.push(decodeURIComponent(s));
-      } catch {
-        throw new ApiError(400, 'malformed URI escape in path');
-      }
-    }
-    const apiPath = `/${segs.join('/')}`;
-    if (method !== 'GET' && method !== 'POST' && method !== 'PUT' && method !== 'DELETE') throw new ApiError(501, `Method '${method}' not implemented`);
-
-    // Body first (bounded), so that size limits apply before anything else.
-    const body = await readBody(req, bodyLimit);
-    if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new ApiError(501, `Unexpected content for method '${method}'`);
-
-    const match = matchRoute(method, segs);
-    if (!match.route) throw new ApiError(501, `Method '${method} ${apiPath.replace(/[^\x20-\x7e]/g, '?')}' not implemented`);
-    const { route, path } = match;
-
-    const params: Params = method === 'POST' || method === 'PUT' ? parseBody(req.headers['content-type'], body) : emptyParams();
-    for (const [k, v] of Object.entries(parseForm(search))) params[k] = v;
-    info.params = { ...path, ...params };
-
-    // Audited: what an authenticated principal does (not its reads), and logins (without
-    // their parameters). Nothing an unauthenticated client sends reaches the disk.
-    let principal: Principal | null = null;
-    if (route.perm !== null) {
-      principal = await authenticate(req, method);
-      info.user = principal.id;
-      info.audit = method !== 'GET';
-    } else if (route.path === '/access/ticket' && method === 'POST') {
-      info.user = typeof params.username === 'string' ? params.username.slice(0, 64) : '-';
-      info.audit = true;
-      info.params = undefined;
-    }
-
-    // Path parameters: format, duplicates in the body/query, and the node name.
-    const pathErrors: Record<string, string> = {};
-    for (const [k, v] of Object.entries(path)) {
-      const spec = PATH_PARAMS[k];
-      if (spec) Object.assign(pathErrors, checkParams({ [k]: v }, [spec]).errors);
-      if (params[k] !== undefined) {
-        if (String(params[k]) !== v) pathErrors[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
-        delete params[k];
-      }
-    }
-    if (Object.keys(pathErrors).length) throw paramFail(pathErrors);
-    if (path.node !== undefined && path.node !== opts.node && path.node !== 'localhost') {
-      throw paramFail({ node: `no such node '${path.node}': this server manages node '${opts.node}' (or use 'localhost')` });
-    }
-    if (route.perm !== null && principal && !principal.privs.has(route.perm)) {
-      throw new ApiError(403, `Permission check failed (/nodes/${opts.node}, ${route.perm})`);
-    }
-    if (route.validate !== false) {
-      const { errors } = checkParams(params, route.params);
-      if (Object.keys(errors).length) throw paramFail(errors);
-    }
-    const r = await route.handler({ path, params, principal, source: info.source, local: info.local }, deps);
-    sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body, req.headers['accept-encoding'] as string | undefined);
-  }
-
   const serveUi = opts.ui === false ? undefined : staticHandler(opts.ui ?? defaultUiRoots());
-  const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = process.hrtime.bigint();
-    // The socket as it is now: after a 413 `req.socket` may already be gone (issue 12).
-    const socket = req.socket as Socket | null;
-    const source = socket?.remoteAddress ?? '-';
-    const info: RequestInfo = { user: '-', params: {}, audit: false, source, local: socket?.localAddress ?? '-' };
-    const done = (status: number, result: string) => {
-      // Logging and auditing never throw into the caller (a throw here was an unhandled rejection).
-      try {
-        const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        const path = (req.url ?? '').split('?')[0]!.slice(0, 512);
-        log(status >= 500 ? 'error' : 'info', 'request', { method: req.method, path, status, ms: Math.round(ms * 10) / 10, user: info.user, source });
-        if (info.audit) audit.write({ user: info.user, source, method: req.method ?? '-', path, ...(info.params ? { params: info.params } : {}), status, result });
-      } catch (e) {
-        log('error', 'request log failed', { error: e instanceof Error ? e.message : String(e) });
-      }
-    };
-    const fail = (e: unknown) => {
-      try {
-        const err = toApiError(e);
-        if (err.status === 500) log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-        sendError(res, err);
-        if (err.status === 413) socket?.destroySoon();
-        done(err.status, err.message.split('\n')[0]!);
-      } catch (e2) {
-        log('error', 'error handling failed', { error: e2 instanceof Error ? (e2.stack ?? e2.message) : String(e2) });
-        res.destroy();
-      }
-    };
-    const rawUrl = req.url ?? '/';
-    if (serveUi && !rawUrl.startsWith('/api2/') && rawUrl !== '/api2') {
-      serveUi(req, res).then(
-        (served) => {
-          if (served) return done(200, 'static');
-          sendError(res, new ApiError(404, 'no such file'));
-          done(404, 'no such file');
-        },
-        (e: unknown) => {
-          log('error', 'static file error', { error: e instanceof Error ? e.message : String(e) });
-          sendError(res, new ApiError(500, 'internal error'));
-          done(500, 'static error');
-        },
-      );
-      return;
-    }
-    handle(req, res, info).then(() => done(200, 'ok'), fail);
-  };
-  /** Anything thrown synchronously is answered with 500 as well. */
-  const guarded = (req: IncomingMessage, res: ServerResponse): void => {
-    try {
-      handler(req, res);
-    } catch (e) {
-      log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
-      try {
-        sendError(res, new ApiError(500, 'internal error'));
-      } catch {
-        res.destroy();
-      }
-    }
-  };
-
-  const server: Server =
-    opts.tls === false
-      ? createHttpServer(guarded)
-      : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000 }, guarded);
-  server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
-  server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
-  server.keepAliveTimeout = 5_000;
-  server.maxHeadersCount = 100;
-  // Connection caps: Node drops connections over maxConnections itself; per source here.
-  server.maxConnections = opts.maxConnections ?? 256;
-  const perSourceMax = opts.maxConnectionsPerSource ?? 32;
-  const perSource = new Map<string, number>();
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    const key = sourceKey(s.remoteAddress ?? '-');
-    const n = perSource.get(key) ?? 0;
-    if (n >= perSourceMax) {
-      log('warn', 'connection refused: too many connections from this source', { source: s.remoteAddress, max: perSourceMax });
-      s.destroy();
-      return;
-    }
-    perSource.set(key, n + 1);
-    sockets.add(s);
-    s.on('close', () => {
-      sockets.delete(s);
-      const left = (perSource.get(key) ?? 1) - 1;
-      if (left > 0) perSource.set(key, left);
-      else perSource.delete(key);
-    });
+  const handler = createDispatcher({
+    deps,
+    node: opts.node,
+    bodyLimit: opts.bodyLimit ?? 64 * 1024,
+    authenticate: createAuthenticator(auth, failDelay),
+    log,
+    audit,
+    ...(serveUi ? { serveUi } : {}),
   });
-  server.on('drop', (d?: { remoteAddress?: string }) => log('warn', 'connection refused: too many connections', { source: d?.remoteAddress, max: server.maxConnections }));
-  server.on('tlsClientError', (err: Error) => log('debug', 'TLS handshake failed', { error: err.message }));
+  const life = createLifecycle(opts, handler, log);
 
   return {
-    server,
-    handler: guarded,
+    server: life.server,
+    handler,
     tasks,
     auth,
     core,
     audit,
-    listen(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve(server.address() as AddressInfo);
-        });
-      });
-    },
-    async close(graceMs = 10_000) {
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
-      await Promise.race([tasks.idle(), deadline]);
-      if ((await Promise.race([closed.then(() => 'closed' as const), deadline])) === 'timeout') for (const s of sockets) s.destroy();
-      await closed;
-      clearTimeout(timer);
-      await audit.flush();
-    },
+    listen: (port, host) => life.listen(port, host),
+    close: (graceMs = 10_000) => life.close(graceMs, () => tasks.idle(), () => audit.flush()),
   };
 }

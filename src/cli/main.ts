@@ -3,8 +3,8 @@
  * turns errors into output and exit codes (0 ok, 1 refused/found errors, 2 usage or I/O).
  */
 import { resolve } from 'node:path';
-import { NodenetError, isNodenetError } from '../errors.ts';
 import { version } from '../version.ts';
+import { NodenetError, exitCodeOf, isNodenetError } from '../errors.ts';
 import { encodeText } from '../interfaces/bytes.ts';
 import { parseCommandLine } from './args.ts';
 import type { CliContext, Command, OutputFormat } from './context.ts';
@@ -106,10 +106,10 @@ export function processIO(): RunIO {
   return { out: stream(process.stdout), err: stream(process.stderr), tty: Boolean(process.stdout.isTTY) };
 }
 
-/** Map an error to stderr output and an exit code. */
+/** Map an error to stderr output and an exit code (the code table of src/errors.ts). */
 export function reportError(e: unknown, format: OutputFormat, io: RunIO): number {
   if (isNodenetError(e)) {
-    const code = e.code === 'USAGE' || e.code === 'IO' || e.code === 'BACKEND' || e.code === 'INTERNAL' ? 2 : 1;
+    const code = exitCodeOf(e.code);
     if (format === 'json') {
       io.err(`${JSON.stringify({ error: { code: e.code, message: e.message, ...(e.errors ? { errors: e.errors } : {}), ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}) } })}\n`);
       return code;

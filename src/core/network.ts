@@ -2,7 +2,7 @@
  * The core of nodenet's network editing: the one set of functions that the CLI and the API
  * both call (they contain no domain rules themselves).
  */
-import { NodenetError, paramError } from '../errors.ts';
+import { NodenetError, noSuchInterface, paramError } from '../errors.ts';
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { sortDiagnostics } from '../interfaces/diagnostic.ts';
 import { nonUtf8Diagnostics } from '../interfaces/bytes.ts';
@@ -170,7 +170,7 @@ export class NetworkCore {
     const iface = parsed.model.ifaces.get(name);
     if (!iface) {
       const ext = (await this.sourced(parsed.model)).ifaces.get(name);
-      if (!ext) throw paramError({ iface: 'interface does not exist' });
+      if (!ext) throw noSuchInterface(name);
       const data: PveIface = { ...toPve(ext.iface, this.opts.host), source: ext.file };
       delete data.iface;
       return { data, digest: snap.digest };
@@ -188,7 +188,7 @@ export class NetworkCore {
     try {
       return await edit;
     } catch (e) {
-      if (e instanceof NodenetError && e.errors?.iface === 'interface does not exist') await this.refuseSourced(name, false);
+      if (e instanceof NodenetError && e.missing === name) await this.refuseSourced(name, false);
       throw e;
     }
   }

@@ -4,7 +4,7 @@
  * byte-identical, a changed option changes only its line, and a new stanza copies its
  * neighbours' indentation and line endings. Create followed by delete restores the exact bytes.
  */
-import { NodenetError, paramError } from '../errors.ts';
+import { NodenetError, noSuchInterface, paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
 import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
 import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
@@ -278,7 +278,7 @@ function checkAddressPairs(v: Values): void {
 /** Plan the removal of interface `name`: its stanzas and its auto/allow mentions, nothing else. */
 export function planDelete(doc: Document, model: Model, name: string): TextEdit[] {
   const iface = model.ifaces.get(name);
-  if (!iface) throw paramError({ iface: 'interface does not exist' });
+  if (!iface) throw noSuchInterface(name);
   const edits: TextEdit[] = [];
   const ranges: [number, number][] = [];
   const removedAutos = new Set<AutoNode>();
@@ -351,7 +351,7 @@ interface Want {
 /** Plan an update of interface `name` with PVE parameters and a `delete` list. */
 export function planUpdate(doc: Document, model: Model, name: string, v: Values, del: readonly string[]): TextEdit[] {
   const iface = model.ifaces.get(name);
-  if (!iface) throw paramError({ iface: 'interface does not exist' });
+  if (!iface) throw noSuchInterface(name);
   if (OVS_KINDS.includes(iface.kind))
     throw new NodenetError('PARAM', `${name} is an Open vSwitch interface (${iface.kind}); nodenet keeps it as it is but does not edit it`, {
       errors: { iface: `${name} is an Open vSwitch interface; edit it by hand` },
