@@ -1,7 +1,7 @@
 /**
- * nodenet's version: the `version` of the package.json one directory above this module — the
- * repository's from src/ (tsx) and dist/, /usr/lib/nodenet/package.json from the .deb's bundle
- * (cli/main.js). Read once.
+ * nodenet's version: the `version` of the package.json one directory above this module (the
+ * repository's, from src/ under tsx and from dist/), else two above: the .deb's bundle
+ * /usr/lib/nodenet/dist/cli/main.js reads /usr/lib/nodenet/package.json. Read once.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,14 @@ let cached: string | null | undefined;
  */
 export function version(fallback = 'unknown'): string {
   if (cached === undefined) {
-    try {
-      cached = (JSON.parse(readFileSync(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string }).version;
-    } catch {
-      cached = null;
+    cached = null;
+    for (const p of ['../package.json', '../../package.json']) {
+      try {
+        cached = (JSON.parse(readFileSync(fileURLToPath(new URL(p, import.meta.url)), 'utf8')) as { version: string }).version;
+        break;
+      } catch {
+        continue;
+      }
     }
   }
   return cached ?? fallback;
