@@ -55,6 +55,7 @@ function moveNode(n: TopNode, d: number, ld: number, src: string): void {
     case 'source':
       moveWord(n.keyword, d);
       return;
+    case 'blank': case 'bom': case 'comment': case 'mapping': case 'unknown':
     default:
       return;
   }
@@ -72,6 +73,7 @@ function linesOf(n: TopNode, out: (l: Line) => void): void {
       out(n.header);
       for (const l of n.lines) out(l);
       return;
+    case 'auto': case 'blank': case 'comment': case 'source': case 'unknown':
     default:
       out(n.line);
   }

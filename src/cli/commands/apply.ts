@@ -75,6 +75,8 @@ function report(ctx: CliContext, r: ApplyResult): number {
     case 'rolled-back':
       ctx.out(`rolled back: entry #${r.entry.id}: ${r.entry.detail ?? ''}\n`);
       break;
+    case 'failed':
+    case 'in-progress':
     default:
       ctx.out(`FAILED: entry #${r.entry.id}: ${r.entry.detail ?? 'verification failed'}\n`);
   }
