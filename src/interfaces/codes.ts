@@ -4,7 +4,9 @@
  * these tables, so a misspelt code is a compile error; docs/diagnostics.md documents exactly
  * these codes (test/validate/rules.test.ts checks both ways).
  */
-import type { Severity } from './diagnostic.ts';
+
+/** The severities a code is registered with (a Diagnostic's Severity, without 'info': none uses it). */
+type Registered = 'error' | 'warning';
 
 /** Every code the validator can produce, with its severity. */
 export const RULE_CODES = {
@@ -70,7 +72,7 @@ export const RULE_CODES = {
   IFUPDOWN1_RENAME: 'warning',
   IFUPDOWN1_SOURCE_DIRECTORY: 'warning',
   IFUPDOWN1_INET6_AUTO: 'warning',
-} as const satisfies Readonly<Record<string, Severity>>;
+} as const satisfies Readonly<Record<string, Registered>>;
 
 /**
  * Codes the parser produces (src/interfaces/parser.ts), and NOT_UTF8 of the byte decoding
@@ -94,7 +96,7 @@ export const PARSER_CODES = {
   CONTINUATION_AT_EOF: 'warning',
   SOURCE_WITHOUT_PATH: 'error',
   AUTO_WITHOUT_NAMES: 'warning',
-} as const satisfies Readonly<Record<string, Severity | 'error|warning'>>;
+} as const satisfies Readonly<Record<string, Registered | 'error|warning'>>;
 
 export type RuleCode = keyof typeof RULE_CODES;
 export type ParserCode = keyof typeof PARSER_CODES;
@@ -108,6 +110,6 @@ export const ALL_CODES: readonly DiagnosticCode[] = [
 ];
 
 /** The registered severity of a code ('error|warning' for codes that may be either). */
-export function registeredSeverity(code: DiagnosticCode): Severity | 'error|warning' {
+export function registeredSeverity(code: DiagnosticCode): Registered | 'error|warning' {
   return code in RULE_CODES ? RULE_CODES[code as RuleCode] : PARSER_CODES[code as ParserCode];
 }

@@ -35,7 +35,9 @@ describe('reparse retires the document it re-parsed', () => {
     assert.equal(print(doc), b);
     assert.equal(isRetired(old), true);
     assert.equal(isRetired(doc), false);
-    for (const field of ['src', 'nodes', 'diagnostics', 'eol', 'indent'] as const) assert.throws(() => old[field], stale(field));
+    for (const field of ['src', 'nodes', 'diagnostics', 'eol', 'indent'] as const) {
+      assert.throws(() => old[field], stale(field));
+    }
     assert.throws(() => print(old), stale('nodes'));
     assert.throws(() => reparse(old, a), stale('src'));
     // The new document is whole and equals a fresh parse of its text.

@@ -9,7 +9,17 @@
  * its fields throws {@link StaleDocumentError} instead of giving positions in the wrong text.
  */
 import type { Diagnostic } from './diagnostic.ts';
-import { countNewlines, documentOf, isPySpace, joinsNextLine, lineCountOf, moveLine, parse, parseRange, rendersAsTemplate } from './parser.ts';
+import {
+  countNewlines,
+  documentOf,
+  isPySpace,
+  joinsNextLine,
+  lineCountOf,
+  moveLine,
+  parse,
+  parseRange,
+  rendersAsTemplate,
+} from './parser.ts';
 import type { Document, Line, TopNode, Word } from './syntax.ts';
 
 /** Whether a top-level node starts with a keyword line (the parser has no stanza open there). */
@@ -231,7 +241,12 @@ const DOC_FIELDS = ['src', 'nodes', 'diagnostics', 'eol', 'indent'] as const sat
 
 /** One getter per field that throws: shared, so a retired document keeps nothing alive. */
 const RETIRED: PropertyDescriptorMap = Object.fromEntries(
-  DOC_FIELDS.map((f) => [f, { get: (): never => { throw new StaleDocumentError(f); }, enumerable: true, configurable: false }]),
+  DOC_FIELDS.map((f) => {
+    const get = (): never => {
+      throw new StaleDocumentError(f);
+    };
+    return [f, { get, enumerable: true, configurable: false }];
+  }),
 );
 
 /**
