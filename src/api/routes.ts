@@ -13,8 +13,7 @@ import { planRouted, type RoutedIntent } from '../setup/routed.ts';
 import type { Firewall } from '../setup/rules.ts';
 import { stageSetup, type StageResult } from '../setup/stage.ts';
 import { readOptional } from '../store/atomic.ts';
-import { lockoutRisk, type Connection } from '../apply/lockout.ts';
-import { modelOf } from '../apply/pipeline.ts';
+import { CONFIRM_TIMEOUT as CONFIRM_TIMEOUT_SPEC } from '../apply/confirm-timeout.ts';
 import type { NetworkCore } from '../core/network.ts';
 import type { ParamSpec } from '../model/params.ts';
 import { DELETE_PARAM, IFACE_NAME_PARAM, IFACE_PARAMS, LIST_TYPES, NODE_PARAM, checkParams } from '../model/params.ts';
@@ -90,8 +89,8 @@ const DIGEST_PARAM = IFACE_PARAMS.find((p) => p.name === 'digest')!;
 const CONFIRM_TIMEOUT: ParamSpec = {
   name: 'confirm-timeout',
   type: 'integer',
-  minimum: 0,
-  maximum: 86400,
+  minimum: CONFIRM_TIMEOUT_SPEC.minimum,
+  maximum: CONFIRM_TIMEOUT_SPEC.maximum,
   optional: true,
   description: 'Seconds to wait for POST .../network/confirm before the previous configuration comes back by itself; 0 or absent = no confirm window (nodenet extension).',
 };
@@ -205,13 +204,6 @@ const SETUP_ROUTES: readonly Route[] = [
 
 function optStr(v: unknown): string | undefined {
   return v === undefined ? undefined : str(v);
-}
-
-/** The lock-out risk of applying the staged config for this connection (null: none). */
-async function lockout(deps: Deps, connection: Connection): Promise<string | null> {
-  const snap = await deps.core.store.read();
-  if (snap.staged === null) return null;
-  return lockoutRisk(modelOf(snap.live), modelOf(snap.staged), connection);
 }
 
 function str(v: unknown): string {
@@ -368,13 +360,9 @@ export const ROUTES: readonly Route[] = [
       const timeout = ctx.params['confirm-timeout'] === undefined ? undefined : Number(ctx.params['confirm-timeout']);
       // Say so before apply: a change that touches the caller's own connection needs a window.
       const connection = { local: ctx.local, remote: ctx.source };
-      const risk = await lockout(deps, connection);
-      if (risk && !(timeout !== undefined && timeout > 0)) {
-        throw paramFail({ 'confirm-timeout': `${risk}; apply it with a confirm window (confirm-timeout) so the node rolls back by itself if your connection is lost` });
-      }
-      const upid = await deps.tasks.start('srvreload', 'networking', user, (log) =>
-        deps.apply.apply({ user, source: ctx.source, connection, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) }, log),
-      );
+      const req = { user, source: ctx.source, connection, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) };
+      const checked = await deps.apply.precheck(req);
+      const upid = await deps.tasks.start('srvreload', 'networking', user, (log) => deps.apply.apply({ ...req, ...(checked ? { checked } : {}) }, log));
       return { data: upid };
     },
   },
@@ -417,7 +405,7 @@ export const ROUTES: readonly Route[] = [
     returns: { type: 'object', properties: { risk: { type: ['string', 'null'] }, local: { type: 'string' }, remote: { type: 'string' } } },
     async handler(ctx, deps) {
       const connection = { local: ctx.local, remote: ctx.source };
-      return { data: { risk: await lockout(deps, connection), ...connection } };
+      return { data: { risk: await deps.apply.lockout(connection), ...connection } };
     },
   },
   ...SETUP_ROUTES,

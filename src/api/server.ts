@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetworkCore } from '../core/network.ts';
 import { checkParams } from '../model/params.ts';
-import type { ApplyService } from './apply-service.ts';
 import { createBackend } from '../apply/backend.ts';
+import { ApplyService } from '../apply/service.ts';
 import { PipelineApplyService } from './pipeline-service.ts';
 import { AuthStore, LoginLimiter, USERID_RE, sourceKey } from './auth.ts';
 import type { Principal } from './auth.ts';
@@ -31,7 +31,7 @@ export interface ServerOptions {
   /** This node's name (the hostname's first label, or `--node`); `localhost` is accepted too. */
   node: string;
   core?: NetworkCore;
-  /** The apply pipeline; defaults to the built-in `none` backend. */
+  /** The apply service (src/apply/service.ts); defaults to the `none` backend over `core`. */
   apply?: ApplyService;
   /** TLS key and certificate (PEM); `false` serves plain HTTP (tests, behind a proxy). */
   tls: { key: Buffer | string; cert: Buffer | string } | false;
@@ -133,7 +133,7 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 /** Build the server (not listening). */
 export function createServer(opts: ServerOptions): NodenetServer {
   const core = opts.core ?? new NetworkCore({ root: opts.root });
-  const apply = opts.apply ?? new PipelineApplyService(opts.root, createBackend('none', { root: opts.root }));
+  const apply = new PipelineApplyService(opts.apply ?? new ApplyService({ root: opts.root, backend: createBackend('none', { root: opts.root }), core }));
   const auth = new AuthStore(opts.root);
   const tasks = new TaskManager(opts.root, opts.node);
   const log = opts.logger ?? silentLogger;
