@@ -5,6 +5,10 @@
  *
  * `rollback` and the guard's automatic rollback go through the same lock, history, swap, reload
  * and verification.
+ *
+ * These are the effects; callers go through service.ts (the decisions shared by the CLI and the
+ * API). The lock is apply-lock.ts, the settling and verification after a reload settle.ts; the
+ * pure parts are plan.ts (what to reload), lockout.ts (the lock-out rule) and models.ts.
  */
 import { promises as fs } from 'node:fs';
 import { NetworkCore } from '../core/network.ts';
