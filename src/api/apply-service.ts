@@ -1,68 +1,42 @@
 /**
- * What the API needs from the apply pipeline (src/apply/), injected into the server factory.
- * The implementation over the real pipeline is pipeline-service.ts.
+ * What the API's routes need from the apply service (src/apply/service.ts), as tasks and JSON
+ * views. The adapter over the one service is pipeline-service.ts; the decisions (confirm-timeout,
+ * lock-out, which entry a rollback means) are the service's, not the API's.
  */
-import type { LastOutcome, PendingWindow } from '../model/wire.ts';
+import type { Connection } from '../apply/lockout.ts';
+import type { LockoutChecked } from '../apply/pipeline.ts';
+import type { ConfirmResult, HistoryEntry, LastOutcome, PendingWindow, VerifyView } from '../apply/service.ts';
+
+export type { ConfirmResult, HistoryEntry, LastOutcome, PendingWindow } from '../apply/service.ts';
+export type VerifyResult = VerifyView;
 
 export interface ApplyOptions {
-  /** Seconds to wait for `confirm` before rolling back by itself; absent = no confirm window. */
+  /** Seconds to wait for `confirm` before rolling back by itself; absent or 0 = no confirm window. */
   confirmTimeout?: number;
   /** Who asked (`user@realm` or a token id), for the history and logs. */
   user: string;
   /** Where from (the client address). */
   source: string;
-  /** The connection the request came on (lock-out check inside the pipeline). */
-  connection?: { local: string; remote: string };
+  /** The connection the request came on (the lock-out rule). */
+  connection?: Connection;
+  /** The lock-out rule as {@link ApplyService.precheck} decided it (not decided again). */
+  checked?: LockoutChecked;
 }
-
-export interface HistoryEntry {
-  /** 1 = the most recent applied config. */
-  n: number;
-  /** The pipeline's entry id (stable; `n` shifts as entries are added). */
-  id?: number;
-  time: string;
-  user: string;
-  digest: string;
-  summary: string;
-  action?: string;
-  outcome?: string;
-  changed?: string[];
-  detail?: string;
-  /** Unified diff of what the apply changed (previous file → applied file). */
-  diff?: string;
-  /** Unified diff of what rolling back this entry (restoring the file live before it) changes now. */
-  rollbackDiff?: string;
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  backend: string;
-  /** Human-readable differences between the kernel and the live file. */
-  drift: string[];
-  /** The same differences with the interface each names (the UI's drift panel). */
-  differences?: { iface?: string; severity: string; message: string }[];
-  note?: string;
-}
-
-export interface ConfirmResult {
-  /** Whether a confirm window was open (and is now closed). */
-  confirmed: boolean;
-  message: string;
-}
-
-/** The wire types of GET .../network/pending are shared with the web UI (src/model/wire.ts). */
-export type { LastOutcome, PendingWindow };
 
 /**
- * The apply pipeline as the API sees it. `apply` and `rollback` run inside a task: they
+ * The apply service as the API sees it. `apply` and `rollback` run inside a task: they
  * stream lines to `log` and resolve when done (reject = task error).
  */
 export interface ApplyService {
   /** Backend name for messages (`none`, `netns`, `ifupdown2`). */
   readonly backend: string;
+  /** The lock-out risk of applying what is staged, for this connection (null: none). */
+  lockout(connection: Connection): Promise<string | null>;
+  /** Refuses (HTTP 400, `errors['confirm-timeout']`) an apply that needs a window it was not given. */
+  precheck(opts: ApplyOptions): Promise<LockoutChecked | undefined>;
   apply(opts: ApplyOptions, log: (line: string) => void): Promise<void>;
   confirm(opts: { user: string; source: string }): Promise<ConfirmResult>;
-  /** Go back to history entry `n` (default 1 = the config before the current one). */
+  /** Roll back: to entry `id`, to position `n` (1 = newest), or the pending apply (see resolveRollbackTarget). */
   rollback(opts: { n?: number; id?: number; user: string; source: string }, log: (line: string) => void): Promise<void>;
   history(): Promise<HistoryEntry[]>;
   verify(): Promise<VerifyResult>;
@@ -71,4 +45,3 @@ export interface ApplyService {
   /** Stages the file history entry `id` made live (a rolled-back change, offered back). */
   restage(id: number): Promise<{ changes: string }>;
 }
-

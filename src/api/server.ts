@@ -11,7 +11,7 @@ import { version as packageVersion } from '../version.ts';
 import { createBackend } from '../apply/backend.ts';
 import { NetworkCore } from '../core/network.ts';
 import type { SysctlRunner } from '../setup/ipv6.ts';
-import type { ApplyService } from './apply-service.ts';
+import { ApplyService } from '../apply/service.ts';
 import { AuthStore, LoginLimiter } from './auth.ts';
 import { createAuthenticator, createLogin } from './authn.ts';
 import { createDispatcher } from './dispatch.ts';
@@ -30,7 +30,7 @@ export interface ServerOptions {
   /** This node's name (the hostname's first label, or `--node`); `localhost` is accepted too. */
   node: string;
   core?: NetworkCore;
-  /** The apply pipeline; defaults to the built-in `none` backend. */
+  /** The apply service (src/apply/service.ts); defaults to the `none` backend over `core`. */
   apply?: ApplyService;
   /** TLS key and certificate (PEM); `false` serves plain HTTP (tests, behind a proxy). */
   tls: { key: Buffer | string; cert: Buffer | string } | false;
@@ -91,7 +91,7 @@ export function guardProcess(log: Logger): void {
 /** Build the server (not listening): the parts (auth, dispatch, lifecycle) wired together. */
 export function createServer(opts: ServerOptions): NodenetServer {
   const core = opts.core ?? new NetworkCore({ root: opts.root });
-  const apply = opts.apply ?? new PipelineApplyService(opts.root, createBackend('none', { root: opts.root }));
+  const apply = new PipelineApplyService(opts.apply ?? new ApplyService({ root: opts.root, backend: createBackend('none', { root: opts.root }), core }));
   const auth = new AuthStore(opts.root);
   const tasks = new TaskManager(opts.root, opts.node);
   const log = opts.logger ?? silentLogger;

@@ -19,7 +19,10 @@ import { NodenetError, type ErrorCode } from '../errors.ts';
 import { pathsFor } from '../store/paths.ts';
 import type { Backend, BackendKind } from './backend.ts';
 import type { Connection } from './lockout.ts';
-import { applyStaged, type ApplyResult, type Log } from './pipeline.ts';
+import type { ApplyResult } from './pipeline.ts';
+import { CONFIRM_TIMEOUT } from './confirm-timeout.ts';
+import { ApplyService } from './service.ts';
+import type { Log } from './settle.ts';
 
 /** Unix socket paths are limited to 107 bytes (sun_path); longer roots get no socket. */
 const SUN_PATH_MAX = 107;
@@ -62,7 +65,13 @@ export interface ApplySocketServer {
  * Listens for CLI applies on {@link applySocketPath}. Returns undefined (and says why through
  * `log`) when it cannot: path too long, the directory not private, another server answering.
  */
-export async function serveApplySocket(o: { root: string; backend: Backend; log?: (msg: string) => void }): Promise<ApplySocketServer | undefined> {
+export async function serveApplySocket(o: {
+  root: string;
+  backend: Backend;
+  /** The server's apply service (its core, its live-state views); default: one over `backend`. */
+  service?: ApplyService;
+  log?: (msg: string) => void;
+}): Promise<ApplySocketServer | undefined> {
   const path = applySocketPath(o.root);
   const dir = join(path, '..');
   const say = o.log ?? (() => undefined);
@@ -82,7 +91,8 @@ export async function serveApplySocket(o: { root: string; backend: Backend; log?
     return undefined;
   }
   await fs.rm(path, { force: true });
-  const server: Server = createServer((sock) => void handle(sock, o.backend, o.root));
+  const service = o.service ?? new ApplyService({ root: o.root, backend: o.backend });
+  const server: Server = createServer((sock) => void handle(sock, service));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -154,7 +164,7 @@ function parseRequest(line: string): ApplyRequest | string {
   if (typeof r['user'] !== 'string' || !/^[^\s\p{Cc}]{1,128}$/u.test(r['user'])) return 'bad user';
   if (r['backend'] !== 'ifupdown2' && r['backend'] !== 'netns' && r['backend'] !== 'none') return 'bad backend';
   const t = r['confirmTimeout'];
-  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= 1 && t <= 86400)) return 'bad confirmTimeout';
+  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= CONFIRM_TIMEOUT.minimum && t <= CONFIRM_TIMEOUT.maximum)) return 'bad confirmTimeout';
   if (r['force'] !== undefined && typeof r['force'] !== 'boolean') return 'bad force';
   const c = r['connection'];
   if (c !== undefined) {
@@ -164,7 +174,8 @@ function parseRequest(line: string): ApplyRequest | string {
   return r as unknown as ApplyRequest;
 }
 
-async function handle(sock: Socket, backend: Backend, root: string): Promise<void> {
+async function handle(sock: Socket, service: ApplyService): Promise<void> {
+  const backend = service.backend;
   sock.on('error', () => undefined);
   let line: string;
   try {
@@ -188,15 +199,15 @@ async function handle(sock: Socket, backend: Backend, root: string): Promise<voi
   const log: Log = (l) => send(sock, { log: l });
   try {
     // the apply goes on when the client goes away: it cannot be stopped half-way
-    const result = await applyStaged({
-      root,
-      backend,
-      user: req.user,
+    const result = await service.apply(
+      {
+        user: req.user,
+        ...(req.confirmTimeout === undefined ? {} : { confirmTimeout: req.confirmTimeout }),
+        ...(req.force === true ? { force: true } : {}),
+        ...(req.connection === undefined ? {} : { connection: req.connection }),
+      },
       log,
-      ...(req.confirmTimeout === undefined ? {} : { confirmTimeout: req.confirmTimeout }),
-      ...(req.force === true ? { force: true } : {}),
-      ...(req.connection === undefined ? {} : { connection: req.connection }),
-    });
+    );
     send(sock, { result });
   } catch (e) {
     send(sock, { error: errorOf(e) });

@@ -4,6 +4,7 @@
  * when the change removes that address, changes the ports under the interface holding it, or
  * changes the default route the client comes through, the apply needs a confirm window.
  */
+import { NodenetError } from '../errors.ts';
 import { inSubnet, ipVersion } from '../model/ip.ts';
 import type { Iface, Model } from '../model/types.ts';
 
@@ -74,6 +75,18 @@ export function lockoutRisk(before: Model, after: Model, conn: Connection): stri
     if (gwBefore !== gwAfter) return `the change replaces the default gateway ${gwBefore ?? '(none)'} with ${gwAfter ?? '(none)'}, the route your connection from ${remote} takes to ${local}`;
   }
   return null;
+}
+
+/**
+ * The one lock-out rule of an apply (CLI, API and the local socket alike): a risk is refused
+ * without a confirm window — LOCKOUT, the message also under `confirm-timeout`, the parameter
+ * that lifts it — and is a warning with one. `windowSeconds`: the window asked for (absent: none).
+ * Returns the risk to warn about (null: none).
+ */
+export function lockoutRule(risk: string | null, windowSeconds: number | undefined): string | null {
+  if (risk === null || windowSeconds !== undefined) return risk;
+  const msg = `${risk}; apply it with a confirm window (confirm-timeout, e.g. --confirm-timeout 120) so the node rolls back by itself if your connection is lost`;
+  throw new NodenetError('LOCKOUT', msg, { errors: { 'confirm-timeout': msg } });
 }
 
 /** Parse `SSH_CONNECTION` ("client_ip client_port server_ip server_port"). */

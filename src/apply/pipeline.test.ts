@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { NetworkCore } from '../core/network.ts';
 import { NodenetError } from '../errors.ts';
 import { ConfigStore } from '../store/store.ts';
 import type { Backend, ReloadPlan } from './backend.ts';
@@ -91,6 +92,19 @@ describe('apply pipeline (fake backend)', () => {
     assert.equal(await readPrevious(join(root, 'var/lib/nodenet'), 1), file('192.168.100.2/24'));
     assert.ok(lines.some((l) => l.startsWith('history: recorded entry #1')));
     assert.ok(lines.includes('verify: ok'));
+  });
+
+  test('validates with the caller\'s core: the NICs the edit saw, not a core that knows no host', async () => {
+    // enp9s0 is a card name, but this host's card is eno1: the edit warns, and so must the apply
+    const text = file('192.168.100.2/24').replaceAll('eno1', 'enp9s0');
+    await stage(text);
+    const core = new NetworkCore({ root, nics: new Set(['eno1']) });
+    assert.ok((await core.check()).some((d) => d.code === 'NIC_NOT_ON_HOST'));
+    const r = await applyStaged({ root, backend: be, user: 'u', log, core });
+    assert.deepEqual(r.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => d.iface), ['vmbr0']);
+    // rollback validates with it too
+    const b = await rollbackTo({ root, backend: be, user: 'u', log, core: new NetworkCore({ root, nics: new Set(['enp9s0']) }) });
+    assert.deepEqual(b.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => d.iface), ['vmbr0']);
   });
 
   test('drift from before the apply on interfaces it did not change is reported, never rolled back', async () => {

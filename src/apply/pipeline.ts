@@ -5,194 +5,78 @@
  *
  * `rollback` and the guard's automatic rollback go through the same lock, history, swap, reload
  * and verification.
+ *
+ * These are the effects; callers go through service.ts (the decisions shared by the CLI and the
+ * API). The lock is apply-lock.ts, the settling and verification after a reload settle.ts; the
+ * pure parts are plan.ts (what to reload), lockout.ts (the lock-out rule) and models.ts.
  */
 import { promises as fs } from 'node:fs';
-import { join } from 'node:path';
 import { NetworkCore } from '../core/network.ts';
 import { NodenetError } from '../errors.ts';
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { hasErrors } from '../interfaces/diagnostic.ts';
-import { parse } from '../interfaces/parser.ts';
-import { PHYSICAL_NIC_RE, buildModel } from '../model/build.ts';
-import { guestPortsToReplug } from './guests.ts';
-import { lockoutRisk, type Connection } from './lockout.ts';
-import type { Model } from '../model/types.ts';
-import { atomicRemove, atomicWrite, fsyncDir, readOptional } from '../store/atomic.ts';
-import { withLock } from '../store/lock.ts';
+import { atomicRemove, atomicWrite, fsyncDir, keepMode, readOptional } from '../store/atomic.ts';
 import { pathsFor } from '../store/paths.ts';
 import { ConfigStore, liveMode, sha256 } from '../store/store.ts';
-import { keepMode } from '../store/atomic.ts';
 import { readSourced } from '../store/sources.ts';
+import { refuseIfPending, withApplyLock } from './apply-lock.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
-import type { KernelState } from './state.ts';
 import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
 import { createEntry, listHistory, readMeta, readPrevious, readStateBefore, setOutcome, type HistoryMeta } from './history.ts';
-import { verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
+import { lockoutRisk, lockoutRule, type Connection } from './lockout.ts';
+import { modelOf, nicsOf } from './models.ts';
 import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
+import { replugGuests, settleAndVerify, type Log } from './settle.ts';
+import { verifyState, type VerifyResult } from './verify.ts';
 
 export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } from './plan.ts';
+export { modelOf, nicsOf } from './models.ts';
+export { judgeVerify, verifyLive, type JudgedVerify, type Log } from './settle.ts';
 
-export type Log = (line: string) => void;
-
-/** The last few models built, by text: an apply's new file is the next apply's live one. */
-const models = new Map<string, Model>();
-
-export function modelOf(text: string): Model {
-  const hit = models.get(text);
-  if (hit !== undefined) return hit;
-  const m = buildModel(parse(text, 'interfaces'));
-  models.set(text, m);
-  if (models.size > 4) models.delete(models.keys().next().value as string);
-  return m;
-}
-
-/** One NetworkCore per root for validating what is applied: its parse and rule caches carry over. */
+/**
+ * A NetworkCore per root for callers that pass none (the guard, tests): it knows no NICs or
+ * link state of a host. Callers that edit pass their own ({@link ApplyOptions.core}), so what is
+ * applied is validated against the same host as the edit was.
+ */
 const cores = new Map<string, NetworkCore>();
-function coreFor(root: string): NetworkCore {
-  let c = cores.get(root);
+function coreFor(o: { root: string; core?: NetworkCore | undefined }): NetworkCore {
+  if (o.core !== undefined) return o.core;
+  let c = cores.get(o.root);
   if (c === undefined) {
-    c = new NetworkCore({ root });
-    cores.set(root, c);
+    c = new NetworkCore({ root: o.root });
+    cores.set(o.root, c);
   }
   return c;
 }
 
-/** Physical NIC names a config mentions (the netns backend makes a veth for each). */
-export function nicsOf(...models: Model[]): string[] {
-  const out = new Set<string>();
-  for (const m of models) {
-    for (const i of m.ifaces.values()) {
-      if (PHYSICAL_NIC_RE.test(i.name)) out.add(i.name);
-      for (const p of [...(i.bridge?.ports ?? []), ...(i.bond?.slaves ?? [])]) if (PHYSICAL_NIC_RE.test(p)) out.add(p);
-      if (i.vlan?.rawDevice !== undefined && PHYSICAL_NIC_RE.test(i.vlan.rawDevice)) out.add(i.vlan.rawDevice);
-    }
-  }
-  return [...out].sort();
+// ---------------------------------------------------------------- lock-out pre-check
+
+/** A lock-out decision made before the apply (to refuse it before a task starts), for one pair of texts. */
+export interface LockoutChecked {
+  /** Digest of the live and the target text it was decided for. */
+  pair: string;
+  risk: string | null;
 }
 
-// ---------------------------------------------------------------- the apply lock
-
-function applyLockPath(root: string): string {
-  return join(pathsFor(root).varLib, 'apply.lock');
+function pairOf(live: string, target: string): string {
+  return sha256(`${sha256(live)} ${sha256(target)}`);
 }
 
-interface RunningInfo {
-  pid: number;
-  user: string;
-  what: string;
-  since: string;
+/** The lock-out risk of applying what is staged now (the live file when nothing is), not yet judged. */
+export async function stagedLockoutRisk(o: { root: string; core?: NetworkCore; connection: Connection }): Promise<LockoutChecked> {
+  const snap = await coreFor(o).store.read();
+  const target = snap.staged ?? snap.live;
+  return { pair: pairOf(snap.live, target), risk: lockoutRisk(modelOf(snap.live), modelOf(target), o.connection) };
 }
-
-/** Runs `fn` as the only apply/rollback/confirm. `waitMs` 0: refuse at once when one runs. */
-async function withApplyLock<T>(root: string, info: { user: string; what: string }, waitMs: number, fn: () => Promise<T>): Promise<T> {
-  const path = applyLockPath(root);
-  try {
-    return await withLock(
-      path,
-      async () => {
-        const ri: RunningInfo = { pid: process.pid, since: new Date().toISOString(), ...info };
-        await fs.writeFile(join(path, 'info.json'), JSON.stringify(ri));
-        return fn();
-      },
-      waitMs,
-      'apply',
-    );
-  } catch (e) {
-    // only the lock's own timeout; a LOCKED from inside fn (a pending confirm window) passes through
-    if (e instanceof NodenetError && e.code === 'LOCKED' && e.message.includes('locked by another nodenet process')) {
-      const t = await readOptional(join(path, 'info.json')).catch(() => null);
-      let ri: RunningInfo | undefined;
-      try {
-        ri = t === null ? undefined : (JSON.parse(t) as RunningInfo);
-      } catch {
-        ri = undefined;
-      }
-      const who = ri === undefined ? e.message : `${ri.what} by ${ri.user} (pid ${ri.pid}, since ${ri.since})`;
-      throw new NodenetError('LOCKED', `another apply is running: ${who}; wait for it to finish`);
-    }
-    throw e;
-  }
-}
-
-function refuseIfPending(j: PendingJournal | null): void {
-  if (j === null) return;
-  throw new NodenetError(
-    'LOCKED',
-    `apply #${j.id} by ${j.user} awaits confirmation until ${new Date(j.deadline).toISOString()}; run \`nodenet confirm\` to keep it or \`nodenet rollback\` to undo it first`,
-  );
-}
-
-// ---------------------------------------------------------------- verification
 
 /**
- * A verification judged by what the apply changed: a critical difference is the apply's own
- * (`caused`) unless it names an interface the apply did not change and the same difference was
- * there before the apply (`preexisting`: drift the apply found, reported but never a reason to
- * roll back or to call the apply failed).
+ * Decides the lock-out rule ({@link lockoutRule}) for applying what is staged now. The apply
+ * given the result does not decide it again when it applies the same texts; when the files
+ * changed in between, it decides afresh under the apply lock.
  */
-export interface JudgedVerify extends VerifyResult {
-  caused: VerifyDifference[];
-  preexisting: VerifyDifference[];
-}
-
-export function judgeVerify(r: VerifyResult, before: VerifyResult | undefined, changed: readonly string[]): JudgedVerify {
-  const had = new Set((before?.differences ?? []).filter((d) => d.severity === 'critical').map((d) => d.message));
-  const touched = new Set(changed);
-  const caused: VerifyDifference[] = [];
-  const preexisting: VerifyDifference[] = [];
-  for (const d of r.differences) {
-    if (d.severity !== 'critical') continue;
-    if (had.has(d.message) && (d.iface === undefined || !touched.has(d.iface))) preexisting.push(d);
-    else caused.push(d);
-  }
-  return { ...r, caused, preexisting };
-}
-
-/** What a verification is judged against: the scope of a targeted reload, the state it read
- * already (replugging guests), the verification of the state before the apply, what changed. */
-interface VerifyContext {
-  scope?: readonly string[] | undefined;
-  first?: KernelState | undefined;
-  before?: VerifyResult | undefined;
-  changed?: readonly string[];
-}
-
-async function settleAndVerify(backend: Backend, model: Model, log: Log, c: VerifyContext = {}): Promise<JudgedVerify> {
-  const { scope, first, before, changed = [] } = c;
-  if (backend.kind === 'none') {
-    log('verify: skipped (backend none reloads nothing)');
-    return { ok: true, differences: [], caused: [], preexisting: [] };
-  }
-  // a targeted reload: only what it touched (plan.ts scopeOf), read and checked
-  if (scope !== undefined) {
-    model = restrictModel(model, scope);
-    log(`verify: the interfaces the reload touched: ${scope.join(' ')}`);
-  }
-  // linkwatch and DAD settle shortly after a reload (research §5.8): retry a critical result briefly
-  let r = judgeVerify(verifyState(model, first ?? (await backend.readState(scope))), before, changed);
-  for (let i = 0; i < 3 && r.caused.length > 0; i++) {
-    await new Promise((res) => setTimeout(res, 500));
-    r = judgeVerify(verifyState(model, await backend.readState(scope)), before, changed);
-  }
-  const pre = new Set(r.preexisting);
-  for (const d of r.differences) log(`verify: ${pre.has(d) ? 'drift from before this apply (not touched by it, not a reason to roll back)' : d.severity}: ${d.message}`);
-  if (r.caused.length > 0) log(`verify: FAILED (${r.caused.length} critical caused by this apply)`);
-  else if (r.preexisting.length > 0) log(`verify: ok for this apply; ${r.preexisting.length} difference(s) existed before it on interfaces it did not change (see \`nodenet verify\`)`);
-  else log('verify: ok');
-  return r;
-}
-
-/** Compares the kernel with the live file (`nodenet verify`). */
-export async function verifyLive(opts: { root: string; backend: Backend; log?: Log }): Promise<VerifyResult> {
-  if (opts.backend.kind === 'none') return { ok: true, differences: [] };
-  const store = new ConfigStore(opts.root);
-  const snap = await store.read();
-  const model = modelOf(snap.live);
-  // verify reads what is there: a sandbox that exists gets no card for a name the file uses
-  const fixed = (await opts.backend.nics?.()) ?? null;
-  await opts.backend.prepare(fixed === null ? nicsOf(model) : []);
-  const r = verifyState(model, await opts.backend.readState());
-  return r;
+export async function precheckLockout(o: { root: string; core?: NetworkCore; connection: Connection; confirmTimeout?: number }): Promise<LockoutChecked> {
+  const c = await stagedLockoutRisk(o);
+  return { pair: c.pair, risk: lockoutRule(c.risk, o.confirmTimeout) };
 }
 
 // ---------------------------------------------------------------- apply
@@ -213,6 +97,10 @@ export interface ApplyOptions {
    * refused without a confirm window.
    */
   connection?: Connection;
+  /** The lock-out rule as {@link precheckLockout} decided it for `connection` (not decided twice). */
+  lockoutChecked?: LockoutChecked;
+  /** The caller's core (its NICs and link state): what is applied is validated as it was edited. */
+  core?: NetworkCore;
   /** Starts the guard (default: a detached process); tests replace it. */
   startGuard?: (root: string, j: PendingJournal) => number | undefined;
 }
@@ -248,11 +136,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const planned = await planApply({ paths, beforeText: snap.live, before, afterText: target.text, after, ...(o.reload === undefined ? {} : { mode: o.reload }) });
     const changed = planned.changed;
     if (o.connection) {
-      const risk = lockoutRisk(before, after, o.connection);
-      if (risk && o.confirmTimeout === undefined)
-        throw new NodenetError('LOCKOUT', `${risk}; apply it with a confirm window (e.g. --confirm-timeout 120) so the node rolls back by itself if the connection is lost`, {
-          errors: { 'confirm-timeout': risk },
-        });
+      const checked = o.lockoutChecked?.pair === pairOf(snap.live, target.text) ? o.lockoutChecked : undefined;
+      const risk = checked !== undefined ? checked.risk : lockoutRule(lockoutRisk(before, after, o.connection), o.confirmTimeout);
       if (risk) log(`lock-out warning: ${risk}; the confirm window protects you`);
     }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
@@ -354,26 +239,10 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
   });
 }
 
-/** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */
-/** Returns the state it read when it changed nothing (verify can start from it). */
-async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log, scope?: readonly string[]): Promise<KernelState | undefined> {
-  if (backend.kind === 'none') return undefined;
-  // scoped: also the ports found on the touched bridges before (the reload may have detached them)
-  const names = scope === undefined ? undefined : [...new Set([...scope, ...before.interfaces.map((i) => i.name)])];
-  const now = await backend.readState(names);
-  const todo = guestPortsToReplug(before, now, model);
-  if (todo.length === 0) return now;
-  for (const r of todo) {
-    const res = await backend.exec(['ip', 'link', 'set', 'dev', r.port, 'master', r.bridge]);
-    log(res.code === 0 ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)` : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`);
-  }
-  return undefined;
-}
-
 /** Makes the staged file live (see the module comment). */
 export async function applyStaged(o: ApplyOptions): Promise<ApplyResult> {
-  return applyTarget(o, async (root) => {
-    const core = coreFor(root);
+  return applyTarget(o, async () => {
+    const core = coreFor(o);
     const snap = await core.store.read();
     if (snap.staged === null) {
       // nothing staged: reload the live file and verify it (repairs drift)
@@ -406,7 +275,7 @@ export async function rollbackTo(o: ApplyOptions & { id?: number }): Promise<App
     if (meta === undefined) throw new NodenetError('NOT_FOUND', o.id === undefined ? 'the history is empty: nothing to roll back' : `no history entry #${o.id}`);
     const text = await readPrevious(varLib, meta.id);
     if (text === null) throw new NodenetError('IO', `history entry #${meta.id} has no saved file`);
-    const diagnostics = await new NetworkCore({ root }).diagnose(text, 'interfaces');
+    const diagnostics = await coreFor(o).diagnose(text, 'interfaces');
     o.log(`rollback: restoring the file live before entry #${meta.id} (${meta.digestBefore.slice(0, 12)}…)`);
     return { target: { text, action: 'rollback', rollbackOf: meta.id, fromStaged: false }, diagnostics };
   });

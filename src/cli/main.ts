@@ -66,8 +66,8 @@ export async function main(argv: readonly string[], io: RunIO): Promise<number> 
     const root = resolve(line.globals.get('root') ?? '/');
     const backend = line.globals.get('backend');
     // Validation knows the NICs of the backend the config will be applied to: the sandbox's
-    // under netns (the host's for --root / come from /sys/class/net).
-    const nics = backend === 'netns' && (line.command.module === 'edit' || line.command.module === 'setup') ? await netnsNics(root) : undefined;
+    // under netns (the host's for --root / come from /sys/class/net); apply validates as edit did.
+    const nics = backend === 'netns' && ['edit', 'setup', 'apply'].includes(line.command.module) ? await netnsNics(root) : undefined;
     color.on = io.tty && format === 'text' && !process.env.NO_COLOR;
     const ctx: CliContext = {
       root,

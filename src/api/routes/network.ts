@@ -3,19 +3,18 @@
  * /nodes/{node}/network, its check and lock-out extensions, and one interface's read, update
  * and delete. The core validates and stages; these only translate.
  */
-import { lockoutRisk, type Connection } from '../../apply/lockout.ts';
-import { modelOf } from '../../apply/pipeline.ts';
+import { CONFIRM_TIMEOUT as CONFIRM_TIMEOUT_SPEC } from '../../apply/confirm-timeout.ts';
 import { NodenetError, paramError } from '../../errors.ts';
 import type { ParamSpec } from '../../model/params.ts';
 import { DELETE_PARAM, IFACE_NAME_PARAM, IFACE_PARAMS, LIST_TYPES, checkParams } from '../../model/params.ts';
 import { DIGEST_PARAM, IFACE_OBJ, NULL, UPID_RET, editExtra, str } from './common.ts';
-import type { Deps, Route } from './types.ts';
+import type { Route } from './types.ts';
 
 const CONFIRM_TIMEOUT: ParamSpec = {
   name: 'confirm-timeout',
   type: 'integer',
-  minimum: 0,
-  maximum: 86400,
+  minimum: CONFIRM_TIMEOUT_SPEC.minimum,
+  maximum: CONFIRM_TIMEOUT_SPEC.maximum,
   optional: true,
   description: 'Seconds to wait for POST .../network/confirm before the previous configuration comes back by itself; 0 or absent = no confirm window (nodenet extension).',
 };
@@ -23,13 +22,6 @@ const CONFIRM_TIMEOUT: ParamSpec = {
 /** The parameters of the network create (POST) and update (PUT {iface}) calls. */
 const CREATE_PARAMS: readonly ParamSpec[] = [IFACE_NAME_PARAM, ...IFACE_PARAMS];
 const UPDATE_PARAMS: readonly ParamSpec[] = [...IFACE_PARAMS, DELETE_PARAM];
-
-/** The lock-out risk of applying the staged config for this connection (null: none). */
-async function lockout(deps: Deps, connection: Connection): Promise<string | null> {
-  const snap = await deps.core.store.read();
-  if (snap.staged === null) return null;
-  return lockoutRisk(modelOf(snap.live), modelOf(snap.staged), connection);
-}
 
 function staleError(): NodenetError {
   return new NodenetError('STALE', 'the configuration was changed by someone else since you read it; reload and retry', {
@@ -107,12 +99,10 @@ export const NETWORK_ROUTES: readonly Route[] = [
       const timeout = ctx.params['confirm-timeout'] === undefined ? undefined : Number(ctx.params['confirm-timeout']);
       // Say so before apply: a change that touches the caller's own connection needs a window.
       const connection = { local: ctx.local, remote: ctx.source };
-      const risk = await lockout(deps, connection);
-      if (risk && !(timeout !== undefined && timeout > 0)) {
-        throw paramError({ 'confirm-timeout': `${risk}; apply it with a confirm window (confirm-timeout) so the node rolls back by itself if your connection is lost` });
-      }
+      const req = { user, source: ctx.source, connection, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) };
+      const checked = await deps.apply.precheck(req);
       const upid = await deps.tasks.start('srvreload', 'networking', user, (log) =>
-        deps.apply.apply({ user, source: ctx.source, connection, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) }, log),
+        deps.apply.apply({ ...req, ...(checked ? { checked } : {}) }, log),
       );
       return { data: upid };
     },
@@ -156,7 +146,7 @@ export const NETWORK_ROUTES: readonly Route[] = [
     returns: { type: 'object', properties: { risk: { type: ['string', 'null'] }, local: { type: 'string' }, remote: { type: 'string' } } },
     async handler(ctx, deps) {
       const connection = { local: ctx.local, remote: ctx.source };
-      return { data: { risk: await lockout(deps, connection), ...connection } };
+      return { data: { risk: await deps.apply.lockout(connection), ...connection } };
     },
   },
 ];

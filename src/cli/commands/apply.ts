@@ -7,7 +7,9 @@ import { createBackend, createNetnsBackend, type Backend, type BackendKind } fro
 import { readJournal } from '../../apply/guard.ts';
 import { listHistory } from '../../apply/history.ts';
 import { applyViaServer } from '../../apply/local-socket.ts';
-import { applyStaged, confirmApply, rollbackPending, rollbackTo, verifyLive, type ApplyResult } from '../../apply/pipeline.ts';
+import type { ApplyResult } from '../../apply/pipeline.ts';
+import { verifyLive } from '../../apply/settle.ts';
+import { ApplyService, confirmWindow, parseConfirmTimeout, resolveRollbackTarget } from '../../apply/service.ts';
 import { pathsFor } from '../../store/paths.ts';
 import type { ParsedArgs } from '../args.ts';
 import { onlyOptions, opt } from '../args.ts';
@@ -40,6 +42,11 @@ function backendFor(ctx: CliContext): Backend {
   return createBackend(backendKind(ctx), { root: ctx.root });
 }
 
+/** The apply service over this root's backend, validating with the same core as the edit commands. */
+function serviceFor(ctx: CliContext): ApplyService {
+  return new ApplyService({ root: ctx.root, backend: backendFor(ctx), core: ctx.core() });
+}
+
 function user(): string {
   const u = process.env['SUDO_USER'] ?? userInfo().username;
   return `${u}@cli`;
@@ -48,13 +55,6 @@ function user(): string {
 function liveLog(ctx: CliContext): (line: string) => void {
   // progress on stderr so `--output-format json` stdout stays one document
   return (line) => ctx.err(`${line}\n`);
-}
-
-function seconds(v: string | undefined, what: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 1 || n > 86400 || !Number.isInteger(n)) throw new NodenetError('USAGE', `${what}: a whole number of seconds from 1 to 86400 (got ${v})`);
-  return n;
 }
 
 function report(ctx: CliContext, r: ApplyResult): number {
@@ -88,7 +88,7 @@ export const apply: Command = {
   async run(ctx, args) {
     onlyOptions(args, ['confirm-timeout', 'force'], 'apply');
     if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
-    const t = seconds(opt(args, 'confirm-timeout'), '--confirm-timeout');
+    const t = confirmWindow(parseConfirmTimeout(opt(args, 'confirm-timeout')));
     const ssh = ctx.root === '/' ? sshConnection() : undefined;
     const kind = backendKind(ctx);
     // Through `nodenet serve` when it runs for this root (its warm worker), else in this process.
@@ -100,16 +100,16 @@ export const apply: Command = {
       if ('result' in via) return report(ctx, via.result);
       ctx.err(`nodenet: ${via.fallback}: applying in this process\n`);
     }
-    const r = await applyStaged({
-      root: ctx.root,
-      backend: backendFor(ctx),
-      user: user(),
-      log: liveLog(ctx),
-      ...(t === undefined ? {} : { confirmTimeout: t }),
-      ...(args.options.has('force') ? { force: true } : {}),
-      // Over SSH, a change that touches the connection itself needs a confirm window.
-      ...(ssh ? { connection: ssh } : {}),
-    });
+    const r = await serviceFor(ctx).apply(
+      {
+        user: user(),
+        ...(t === undefined ? {} : { confirmTimeout: t }),
+        ...(args.options.has('force') ? { force: true } : {}),
+        // Over SSH, a change that touches the connection itself needs a confirm window.
+        ...(ssh ? { connection: ssh } : {}),
+      },
+      liveLog(ctx),
+    );
     return report(ctx, r);
   },
 };
@@ -118,7 +118,9 @@ export const confirm: Command = {
   name: 'confirm',
   async run(ctx, args) {
     onlyOptions(args, [], 'confirm');
-    const m = await confirmApply({ root: ctx.root, user: user() });
+    const c = await new ApplyService({ root: ctx.root, backend: createBackend('none', { root: ctx.root }) }).confirm({ user: user() });
+    if (!c.confirmed || c.entry === undefined) throw new NodenetError('NO_CHANGES', c.message);
+    const m = c.entry;
     if (ctx.format === 'json') ctx.out(`${JSON.stringify({ entry: m })}\n`);
     else ctx.out(`confirmed: history entry #${m.id}\n`);
     return 0;
@@ -130,38 +132,36 @@ export const rollback: Command = {
   async run(ctx, args) {
     onlyOptions(args, ['confirm-timeout', 'if-unconfirmed', 'no-reload'], 'rollback');
     const log = liveLog(ctx);
-    const pending = await readJournal(ctx.root);
-    if (args.options.has('if-unconfirmed') || (pending !== null && args.positionals.length === 0)) {
-      if (args.positionals.length) throw new NodenetError('USAGE', '--if-unconfirmed takes no entry number');
-      const ifExpired = args.options.has('if-unconfirmed');
+    const ifUnconfirmed = args.options.has('if-unconfirmed');
+    const n = args.positionals[0];
+    if (ifUnconfirmed && n !== undefined) throw new NodenetError('USAGE', '--if-unconfirmed takes no entry number');
+    const pending = (await readJournal(ctx.root)) !== null;
+    let t: number | undefined;
+    if (!ifUnconfirmed && !(pending && n === undefined)) {
+      // the form that restores an entry's previous file: `rollback [N] [--confirm-timeout S]`
+      if (args.options.has('no-reload')) throw new NodenetError('USAGE', '--no-reload only goes with --if-unconfirmed');
+      if (args.positionals.length > 1) throw new NodenetError('USAGE', 'rollback takes at most one entry number');
+      if (n !== undefined && !/^\d+$/.test(n)) throw new NodenetError('USAGE', `rollback: N is a history entry number (got ${n})`);
+      t = confirmWindow(parseConfirmTimeout(opt(args, 'confirm-timeout')));
+    }
+    // N is the entry id `nodenet history` shows; none: the pending apply, else the newest entry
+    const list = ifUnconfirmed ? [] : await listHistory(pathsFor(ctx.root).varLib);
+    const target = ifUnconfirmed ? { pending: true as const } : resolveRollbackTarget(list, pending, n === undefined ? {} : { id: Number(n) });
+    if (target.pending) {
       const noReload = args.options.has('no-reload');
-      const done = await rollbackPending({
-        root: ctx.root,
-        backend: noReload ? createBackend('none', { root: ctx.root }) : backendFor(ctx),
-        reason: ifExpired ? 'not confirmed (window over)' : `rolled back by ${user()}`,
+      // nothing is validated here: no core (the boot check runs before the network is up)
+      const svc = new ApplyService({ root: ctx.root, backend: noReload ? createBackend('none', { root: ctx.root }) : backendFor(ctx) });
+      const done = await svc.rollbackUnconfirmed(
+        { user: user(), ifExpired: ifUnconfirmed, noReload },
         log,
-        ifExpired,
-        noReload,
-        user: user(),
-      });
+      );
       if (ctx.format === 'json') ctx.out(`${JSON.stringify({ rolledBack: done })}\n`);
       else ctx.out(done ? 'rolled back the unconfirmed apply\n' : 'nothing to roll back\n');
       return 0;
     }
-    if (args.options.has('no-reload')) throw new NodenetError('USAGE', '--no-reload only goes with --if-unconfirmed');
-    if (args.positionals.length > 1) throw new NodenetError('USAGE', 'rollback takes at most one entry number');
-    const n = args.positionals[0];
-    if (n !== undefined && !/^\d+$/.test(n)) throw new NodenetError('USAGE', `rollback: N is a history entry number (got ${n})`);
-    const t = seconds(opt(args, 'confirm-timeout'), '--confirm-timeout');
-    const r = await rollbackTo({
-      root: ctx.root,
-      backend: backendFor(ctx),
-      user: user(),
-      log,
-      ...(n === undefined ? {} : { id: Number(n) }),
-      ...(t === undefined ? {} : { confirmTimeout: t }),
-    });
-    return report(ctx, r);
+    const r = await serviceFor(ctx).rollback({ user: user(), id: target.id, ...(t === undefined ? {} : { confirmTimeout: t }) }, log);
+    if (r.pending) throw new NodenetError('INTERNAL', 'rollback: the pending apply was rolled back instead of an entry');
+    return report(ctx, r.result);
   },
 };
 

@@ -3,9 +3,9 @@ import { BackendLinkInfo } from '../../apply/link-info.ts';
 import { NetworkCore } from '../../core/network.ts';
 import { hostNics } from '../../core/host.ts';
 import { createBackend, type NetnsBackend } from '../../apply/backend.ts';
-import { modelOf, nicsOf } from '../../apply/pipeline.ts';
+import { modelOf, nicsOf } from '../../apply/models.ts';
 import { serveApplySocket } from '../../apply/local-socket.ts';
-import { PipelineApplyService } from '../../api/pipeline-service.ts';
+import { ApplyService } from '../../apply/service.ts';
 import { createInterface } from 'node:readline';
 import { NodenetError } from '../../errors.ts';
 import { AuthStore } from '../../api/auth.ts';
@@ -14,7 +14,6 @@ import { jsonLogger } from '../../api/logging.ts';
 import { createServer, guardProcess } from '../../api/server.ts';
 import { ensureTls } from '../../api/tls.ts';
 import { journalExpired, readJournal } from '../../apply/guard.ts';
-import { rollbackPending } from '../../apply/pipeline.ts';
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -62,22 +61,24 @@ export const serve: Command = {
     const log = jsonLogger(undefined, 'info', { syslogPrefix: Boolean(env.JOURNAL_STREAM) });
     // A daemon: whatever escapes a handler is logged, never the end of the process.
     guardProcess(log);
-    await rollbackExpired(ctx.root, be, log);
-    // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
-    const sock = backend === 'none' ? undefined : await serveApplySocket({ root: ctx.root, backend: be, log: (m) => process.stderr.write(`nodenet: ${m}\n`) });
-    const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
-    if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
     // Validation knows the NICs of the node it applies to: the sandbox's under netns.
     const sandboxNics = backend === 'netns' ? await be.nics?.() : undefined;
     const nics = sandboxNics ? new Set(sandboxNics) : hostNics(ctx.root);
     const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}), ...(links ? { host: links } : {}) });
+    // One apply service for the API and the CLI's socket: it validates with this core.
+    const apply = new ApplyService({ root: ctx.root, backend: be, core, liveChanged: () => links?.invalidate() });
+    await rollbackExpired(apply, log);
+    // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
+    const sock = backend === 'none' ? undefined : await serveApplySocket({ root: ctx.root, backend: be, service: apply, log: (m) => process.stderr.write(`nodenet: ${m}\n`) });
+    const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
+    if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const srv = createServer({
       root: ctx.root,
       node: ctx.node,
       core,
       ...(links ? { linkState: () => links.refresh() } : {}),
-      apply: new PipelineApplyService(ctx.root, be, () => links?.invalidate()),
+      apply,
       ...(backend !== 'none' ? { sysctl: (argv: string[]) => be.exec(argv) } : {}),
       tls: { key: tls.key, cert: tls.cert },
       logger: log,
@@ -157,11 +158,12 @@ export function listenAddress(flag: string | undefined, env: NodeJS.ProcessEnv, 
 }
 
 /** Rolls back an apply whose confirm window ran out (or whose guard died) while nothing watched it. */
-async function rollbackExpired(root: string, be: ReturnType<typeof createBackend>, log: ReturnType<typeof jsonLogger>): Promise<void> {
-  const j = await readJournal(root);
+async function rollbackExpired(apply: ApplyService, log: ReturnType<typeof jsonLogger>): Promise<void> {
+  const j = await readJournal(apply.root);
   if (j === null || !journalExpired(j)) return;
   log('warn', 'an apply was not confirmed before its deadline while the guard was gone: rolling back', { id: j.id });
-  const done = await rollbackPending({ root, backend: be, reason: 'window expired while nodenet was not running', ifExpired: true, user: 'nodenet serve', log: (l) => log('info', l) });
+  const reason = 'window expired while nodenet was not running';
+  const done = await apply.rollbackUnconfirmed({ user: 'nodenet serve', ifExpired: true, noReload: false, reason }, (l) => log('info', l));
   if (done) log('warn', 'rolled back the unconfirmed apply', { id: j.id });
 }
 
