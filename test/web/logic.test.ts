@@ -81,6 +81,7 @@ test('drift panel: each verify difference splits into interface, what the file s
   assert.deepEqual(by(/vmbr1: does not exist/), { iface: 'vmbr1', file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' });
   assert.deepEqual(by(/mtu/), { iface: 'vmbr0', file: 'mtu 9000', kernel: 'mtu 1500' });
   assert.deepEqual(by(/port eno1/), { iface: 'vmbr0', file: 'port eno1', kernel: 'eno1 in no bridge or bond' });
+  assert.deepEqual(splitDifference('vmbr0: bridge port eno9 does not exist in the kernel'), { iface: 'vmbr0', file: 'bridge port eno9', kernel: 'no interface eno9' });
   assert.deepEqual(splitDifference('vmbr0: something new'), { iface: 'vmbr0', file: '', kernel: 'something new' });
 });
 

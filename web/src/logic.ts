@@ -306,6 +306,7 @@ export function splitDifference(message: string): { iface: string; file: string;
   if ((x = /^address (\S+) is not in the file$/.exec(rest))) return { iface, file: '(no such address)', kernel: `address ${x[1]}` };
   if ((x = /^default route via (\S+) missing$/.exec(rest))) return { iface, file: `gateway ${x[1]}`, kernel: `no default route via ${x[1]}` };
   if ((x = /^port (\S+) does not exist$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `no interface ${x[1]}` };
+  if ((x = /^(bridge port|bond slave|VLAN raw device) (\S+) does not exist in the kernel$/.exec(rest))) return { iface, file: `${x[1]} ${x[2]}`, kernel: `no interface ${x[2]}` };
   if ((x = /^port (\S+) is not enslaved$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} in no bridge or bond` };
   if ((x = /^port (\S+) is enslaved to (\S+)$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} is a port of ${x[2]}` };
   if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest))) return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };

@@ -7,6 +7,7 @@ import { openDetails } from './details.ts';
 import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
 import { Grid } from './grid.ts';
 import { dependents, splitDifference } from './logic.ts';
+import { driftPart } from './server-text.ts';
 import { WindowWatch } from './window.ts';
 import { LANGS, diagText, lang, setLang, t, tOr, type Lang } from './i18n.ts';
 import type { Iface } from './logic.ts';
@@ -49,6 +50,7 @@ function langSwitch(redraw: () => void): HTMLSelectElement {
   return sel;
 }
 document.documentElement.lang = lang();
+document.title = t('app.title');
 
 // ---- login -----------------------------------------------------------------------------------
 function showLogin(message = ''): void {
@@ -343,10 +345,11 @@ async function driftPanel(): Promise<void> {
       body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, noteText(v) ?? t('drift.none')));
       return;
     }
+    const part = (x: string): HTMLElement => { const p = driftPart(x); return h('td', { title: p.title || null }, p.text || '—'); };
     const rows = diffs.map((d) => {
       const sp = splitDifference(d.message);
       return h('tr', { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
-        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))), h('td', {}, sp.file || '—'), h('td', {}, sp.kernel),
+        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))), part(sp.file), part(sp.kernel),
         h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? t('drift.notInEffect') : t('drift.tolerable')));
     });
     body.replaceChildren(
