@@ -3,7 +3,7 @@ import { ApiError, call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
 import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
-import type { Iface } from './logic.ts';
+import type { Iface, TopoNode } from './logic.ts';
 import { diagText, fmtDate, t } from './i18n.ts';
 import type { Key } from './i18n/en.ts';
 
@@ -16,7 +16,7 @@ export function diffView(diff: string, id: string): HTMLElement {
 
 const MAX_TOPO = 400;
 
-const EDGE_NAMES: Record<string, Key> = { member: 'topo.member', nat: 'topo.nat', forward: 'topo.forward', route: 'topo.route', gateway: 'topo.gateway' };
+const EDGE_NAMES: Record<string, Key> = { member: 'topo.member', nat: 'topo.nat', forward: 'topo.forward', route: 'topo.route', gateway: 'topo.gateway', guest: 'topo.guestEdge' };
 
 /**
  * The topology: a layered picture (see layoutTopology) — no line crosses a box. Every node is a
@@ -34,7 +34,12 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
     p.append(s('title', {}, `${e.from} → ${e.to}: ${EDGE_NAMES[e.kind] ? t(EDGE_NAMES[e.kind]!) : e.kind}`));
     svg.append(p);
   }
+  const byName = new Map(shown.map((x) => [x.iface, x]));
   for (const n of lay.nodes) {
+    if (n.kind === 'guest') {
+      svg.append(guestNode(n, byName.get(n.bridge ?? ''), onOpen));
+      continue;
+    }
     const i = n.iface;
     const st = !i ? 'gw' : i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
     const shownText = n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label;
@@ -56,8 +61,24 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
   return h('div', {},
     h('p', { class: 'legend' }, h('span', { class: 'lg up' }, t('topo.up')), h('span', { class: 'lg down' }, t('topo.down')), h('span', { class: 'lg unknown' }, t('topo.unknown')),
       h('span', { class: 'lg-edge nat' }, t('topo.natLegend')), h('span', { class: 'lg-edge gateway' }, t('topo.gwLegend')),
+      lay.nodes.some((n) => n.kind === 'guest') ? h('span', { class: 'lg guest' }, t('topo.guestLegend')) : '',
       list.length > MAX_TOPO ? t('topo.first', { max: MAX_TOPO, total: list.length }) : ''),
     wrap);
+}
+
+/** A guest's port on its bridge: a small node; Tab reaches it, Enter/Space or a click opens its bridge. */
+function guestNode(n: TopoNode, bridge: Iface | undefined, onOpen?: (i: Iface) => void): SVGElement {
+  const label = t('topo.guestNode', { port: n.label, bridge: n.bridge ?? '' });
+  const g = s('g', { class: 'topo-node guest', 'data-guest': n.label, 'data-bridge': n.bridge ?? '', 'data-node': n.id,
+    ...(bridge && onOpen ? { tabindex: 0, role: 'button', 'aria-label': t('topo.guestOpen', { label, bridge: bridge.iface }) } : { role: 'img', 'aria-label': label }) });
+  g.append(s('title', {}, label));
+  g.append(s('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 12 }));
+  g.append(s('text', { x: n.x + 10, y: n.y + 17 }, n.label.length > 14 ? `${n.label.slice(0, 13)}…` : n.label));
+  if (bridge && onOpen) {
+    g.addEventListener('click', () => onOpen(bridge));
+    g.addEventListener('keydown', (ev) => { const k = (ev as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { ev.preventDefault(); onOpen(bridge); } });
+  }
+  return g;
 }
 
 interface WizardCtx {

@@ -410,6 +410,10 @@ export const en = {
   'srv.sourced': 'sourced files: {a}',
   'srv.taskOk': 'TASK OK',
   'srv.taskError': 'TASK ERROR: {a}',
+  'topo.guestEdge': 'guest port on',
+  'topo.guestLegend': 'guests\' ports (VMs, containers)',
+  'topo.guestNode': '{port} — guest port on {bridge}',
+  'topo.guestOpen': '{label}: open Edit of {bridge}',
 } as const;
 
 export type Key = keyof typeof en;

@@ -412,4 +412,8 @@ export const zhCN: Record<Key, string> = {
   'srv.sourced': '引用的文件：{a}',
   'srv.taskOk': '任务完成',
   'srv.taskError': '任务出错：{a}',
+  'topo.guestEdge': '虚拟机/容器端口位于',
+  'topo.guestLegend': '虚拟机和容器的端口',
+  'topo.guestNode': '{port} — {bridge} 上的虚拟机/容器端口',
+  'topo.guestOpen': '{label}：打开 {bridge} 的编辑',
 };
