@@ -233,6 +233,56 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
   await page.context().close();
 });
 
+test('the IPv6 switch stages its change with the pending changes, also after a reload; Revert drops it, Save writes the file', async (t) => {
+  if (!prereqs(t) || !h) return;
+  const page = await newPage(h, errors);
+  await loginAs(page, h.url);
+  const file = join(h.root, 'etc/sysctl.d/disable-ipv6.conf');
+  const exists = async (): Promise<boolean> => fs.access(file).then(() => true, () => false);
+  assert.equal(await exists(), false);
+  await page.click('#tab-system');
+  await page.waitForSelector('#ipv6-switch');
+  assert.equal(await page.isChecked('#ipv6-switch'), true);
+  await page.click('#ipv6-switch');
+  // staged on the node, not written: says what and when, as text
+  await page.waitForSelector('#ipv6-msg.warn');
+  assert.match(await page.textContent('#ipv6-msg') ?? '', /Staged: IPv6 disabled\. It takes effect at the next boot/);
+  assert.equal(await exists(), false, 'staging writes no sysctl file');
+  // with the other pending changes, also after a reload and on the Interfaces tab
+  await page.reload();
+  await page.waitForSelector('[data-testid="row-vmbr0"]');
+  await page.waitForSelector('#pending-ipv6');
+  assert.match(await page.textContent('#pending-ipv6') ?? '', /IPv6 change \(staged\).*Staged: IPv6 disabled/);
+  assert.doesNotMatch(await page.textContent('#pending-ipv6') ?? '', /[{}]|"disable/, 'text, not raw JSON');
+  assert.equal(await page.isDisabled('#pending-ipv6-now'), true, 'backend none: no kernel to apply it to now');
+  await shot(page, '13-ipv6-pending');
+  await page.click('#pending-ipv6-revert');
+  await page.waitForSelector('#pending-ipv6', { state: 'detached' });
+  await page.click('#tab-system');
+  await page.waitForSelector('#ipv6-switch');
+  assert.equal(await page.isChecked('#ipv6-switch'), true, 'Revert dropped the staged change');
+  assert.equal(await exists(), false);
+  // stage again and Save (at next boot): the file is written and nothing stays staged
+  await page.click('#ipv6-switch');
+  await page.waitForSelector('#ipv6-msg.warn');
+  await page.waitForSelector('#pending-ipv6', { state: 'attached' });
+  await page.click('#ipv6-save');
+  await page.waitForSelector('#ipv6-msg.good');
+  await page.waitForSelector('#pending-ipv6', { state: 'detached' });
+  assert.match(await fs.readFile(file, 'utf8'), /net\.ipv6\.conf\.all\.disable_ipv6 = 1/);
+  assert.equal(await page.isChecked('#ipv6-switch'), false);
+  assert.match(await page.textContent('#ipv6-state') ?? '', /IPv6 is disabled on this node/);
+  // back to enabled through the pending panel's Save
+  await page.click('#ipv6-switch');
+  await page.waitForSelector('#ipv6-msg.warn');
+  await page.click('#tab-interfaces');
+  await page.waitForSelector('#pending-ipv6');
+  await page.click('#pending-ipv6-save');
+  await page.waitForSelector('#pending-ipv6', { state: 'detached' });
+  for (let i = 0; await exists(); i++) { assert.ok(i < 50, 'the file was not removed'); await new Promise((r) => setTimeout(r, 100)); }
+  await page.context().close();
+});
+
 test('tablet width and dark theme render', async (t) => {
   if (!prereqs(t) || !h) return;
   const page = await newPage(h, errors, { width: 768, height: 1024 });

@@ -414,6 +414,7 @@ export const en = {
   'topo.guestLegend': 'guests\' ports (VMs, containers)',
   'topo.guestNode': '{port} — guest port on {bridge}',
   'topo.guestOpen': '{label}: open Edit of {bridge}',
+  'pending.ipv6Title': 'IPv6 change (staged)',
 } as const;
 
 export type Key = keyof typeof en;

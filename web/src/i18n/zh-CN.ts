@@ -416,4 +416,5 @@ export const zhCN: Record<Key, string> = {
   'topo.guestLegend': '虚拟机和容器的端口',
   'topo.guestNode': '{port} — {bridge} 上的虚拟机/容器端口',
   'topo.guestOpen': '{label}：打开 {bridge} 的编辑',
+  'pending.ipv6Title': 'IPv6 更改（已暂存）',
 };
