@@ -6,12 +6,14 @@
 import { createHash } from 'node:crypto';
 import type { HostInfo } from '../model/pve-view.ts';
 import type { Backend } from './backend.ts';
+import { GUEST_PORT_RE } from './guests.ts';
 
 /** How long a reading is reused: long enough to absorb bursts of list requests, short enough to show a link going down. */
 export const LINK_INFO_MAX_AGE_MS = 2000;
 
 export class BackendLinkInfo implements HostInfo {
   private up = new Map<string, boolean>();
+  private guests = new Map<string, string[]>();
   private at = 0;
   private stampValue = '';
   private pending: Promise<string> | undefined;
@@ -26,6 +28,10 @@ export class BackendLinkInfo implements HostInfo {
     return this.up.get(name) === true;
   }
 
+  guestPorts(bridge: string): readonly string[] {
+    return this.guests.get(bridge) ?? [];
+  }
+
   /** Makes the next refresh read the kernel (after an apply or rollback changed it). */
   invalidate(): void {
     this.at = 0;
@@ -38,7 +44,10 @@ export class BackendLinkInfo implements HostInfo {
       try {
         const s = await this.backend.readState();
         this.up = new Map(s.interfaces.map((i) => [i.name, i.up]));
-        this.stampValue = createHash('sha256').update(JSON.stringify([...this.up])).digest('hex').slice(0, 16);
+        const guests = new Map<string, string[]>();
+        for (const i of s.interfaces) if (i.master !== undefined && GUEST_PORT_RE.test(i.name)) guests.set(i.master, [...(guests.get(i.master) ?? []), i.name]);
+        this.guests = guests;
+        this.stampValue = createHash('sha256').update(JSON.stringify([...this.up, ...guests])).digest('hex').slice(0, 16);
       } catch {
         // keep the last reading; the list still answers
       } finally {

@@ -16,6 +16,8 @@ export interface HostInfo {
   exists(name: string): boolean;
   /** Whether a device is administratively up. */
   active(name: string): boolean;
+  /** Guests' ports (tap/veth/fwpr/fwln) the kernel has on a bridge, where known (nodenet extension). */
+  guestPorts?(bridge: string): readonly string[];
   /**
    * Re-reads the state if it may be stale (`force`: at once). The core calls it before every
    * view it builds (list and single get alike), so all views show one reading.
@@ -144,6 +146,8 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
   if (host) {
     o.active = host.active(iface.name) ? 1 : 0;
     if (iface.kind === 'eth' || host.exists(iface.name)) o.exists = host.exists(iface.name) ? 1 : 0;
+    const guests = iface.kind === 'bridge' ? host.guestPorts?.(iface.name) : undefined;
+    if (guests?.length) o.guest_ports = guests.join(' ');
   }
   if (iface.mtu !== undefined) o.mtu = iface.mtu;
   const val = (k: string) => {

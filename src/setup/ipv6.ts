@@ -83,6 +83,30 @@ export async function ipv6Apply(root: string, action: 'disable' | 'enable', run?
   return { file, changed, content: next, applied: true, message: `applied: ${argv.join(' ')}` };
 }
 
+/**
+ * The staged IPv6 change, next to interfaces.new (sysctl never reads it): `disable` or `enable`.
+ * The switch stages here like any other change; Save / Save and apply now make it (ipv6Apply)
+ * and clear it, Revert clears it.
+ */
+export const IPV6_STAGED = 'etc/network/ipv6.new';
+
+/** The staged action, or null when nothing is staged (or the file says something else). */
+export async function ipv6Staged(root: string): Promise<'disable' | 'enable' | null> {
+  const v = (await readOptional(join(root, IPV6_STAGED)))?.trim();
+  return v === 'disable' || v === 'enable' ? v : null;
+}
+
+/** Stage an action; one that would not change the saved file clears the stage instead. */
+export async function ipv6Stage(root: string, action: 'disable' | 'enable' | null): Promise<'disable' | 'enable' | null> {
+  const current = await readOptional(join(root, IPV6_FILE));
+  if (action === null || planIpv6(current, action) === current) {
+    await atomicRemove(join(root, IPV6_STAGED));
+    return null;
+  }
+  await atomicWrite(join(root, IPV6_STAGED), `${action}\n`);
+  return action;
+}
+
 /** The running values of the two keys (null where unreadable). */
 export async function ipv6Running(run: SysctlRunner): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};

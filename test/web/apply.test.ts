@@ -16,7 +16,7 @@ import { promises as fs } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CHROMIUM, LAUNCH_ARGS, RESULTS } from './harness.ts';
+import { CHROMIUM, LAUNCH_ARGS, RESULTS, assertTopologyPlanar } from './harness.ts';
 import { demoPrereqs, startDemo, type Demo } from './demo-harness.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -304,6 +304,58 @@ test('history: the same #N as the CLI; Roll back #N asks first and shows what ch
   await p.waitForSelector('#rollback-state.good', { timeout: 60_000 });
   assert.doesNotMatch(await fs.readFile(join(demo!.root, 'etc/network/interfaces'), 'utf8'), /vmbr6/);
   await ctx.close();
+});
+
+test('topology: guests\' ports on a bridge, read from the kernel, are small nodes that open their bridge', async (t) => {
+  if (!skipUnlessReady(t)) return;
+  // a VM's tap and a container's veth, as Proxmox VE names them, plugged into vmbr0 in the demo's namespace
+  const ns = demo!.namespaces().find((n) => !n.endsWith('-peer'))!;
+  const ip = (...a: string[]): void => {
+    const r = spawnSync('ip', ['-n', ns, ...a], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `ip ${a.join(' ')}: ${r.stderr}`);
+  };
+  ip('tuntap', 'add', 'dev', 'tap100i0', 'mode', 'tap');
+  ip('link', 'add', 'veth200i0', 'type', 'veth', 'peer', 'name', 'ct200peer');
+  try {
+    ip('link', 'set', 'tap100i0', 'master', 'vmbr0');
+    ip('link', 'set', 'veth200i0', 'master', 'vmbr0');
+    const ctx = await context();
+    const p = await page(ctx);
+    await login(p);
+    // the server reads the kernel at most every 2 s: look again until it has (no timing asserted)
+    for (let i = 0; ; i++) {
+      await p.click('#tab-topology');
+      await p.waitForSelector('#topology-svg');
+      if (await p.locator('#topology-svg .topo-node.guest').count() === 2) break;
+      assert.ok(i < 30, 'the guests\' ports never showed');
+      await new Promise((r) => setTimeout(r, 500));
+      await p.reload();
+      await p.waitForSelector('[data-testid="row-vmbr0"]');
+    }
+    const box = async (sel: string): Promise<{ x: number; w: number; h: number }> => p.$eval(`${sel} rect`, (r) =>
+      ({ x: Number(r.getAttribute('x')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) }));
+    const br = await box('#topology-svg .topo-node[data-iface="vmbr0"]');
+    for (const g of ['tap100i0', 'veth200i0']) {
+      const sel = `#topology-svg .topo-node.guest[data-guest="${g}"][data-bridge="vmbr0"]`;
+      const gb = await box(sel);
+      assert.ok(gb.x > br.x + br.w && gb.w < br.w, `${g} is a small node right of vmbr0`);
+      assert.equal(await p.locator(`#topology-svg .topo-edge[data-kind="guest"][data-from="vmbr0"][data-to="guest:${g}"]`).count(), 1);
+    }
+    // the peer end of the veth is no guest port and no bridge port: not drawn
+    assert.equal(await p.locator('#topology-svg [data-guest="ct200peer"]').count(), 0);
+    await assertTopologyPlanar(p);
+    await shot(p, '13-topology-guests');
+    // reached by keyboard; Enter opens its bridge
+    await p.focus('#topology-svg .topo-node.guest[data-guest="tap100i0"]');
+    await p.keyboard.press('Enter');
+    await p.waitForSelector('#edit-dialog');
+    assert.equal(await p.inputValue('#f-iface'), 'vmbr0');
+    await p.keyboard.press('Escape');
+    await ctx.close();
+  } finally {
+    spawnSync('ip', ['-n', ns, 'link', 'del', 'tap100i0'], { encoding: 'utf8' });
+    spawnSync('ip', ['-n', ns, 'link', 'del', 'veth200i0'], { encoding: 'utf8' });
+  }
 });
 
 test('stopping the demo with SIGTERM removes its network namespace', async (t) => {

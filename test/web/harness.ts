@@ -84,3 +84,41 @@ export async function loginAs(page: Page, url: string): Promise<void> {
 export function shot(page: Page, name: string): Promise<Buffer> {
   return page.screenshot({ path: join(RESULTS, `web-${name}.png`), fullPage: false });
 }
+
+/**
+ * The topology's geometry read from the DOM: no line crosses a box other than its two ends', no
+ * two lines cross (at least 4 line segments drawn).
+ */
+export async function assertTopologyPlanar(page: Page): Promise<void> {
+  const boxes = await page.$$eval('#topology-svg .topo-node', (gs) => gs.map((g) => {
+    const r = g.querySelector('rect')!;
+    return { id: g.getAttribute('data-node') ?? '', x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) };
+  }));
+  const edges = await page.$$eval('#topology-svg .topo-edge', (ps) => ps.map((p) => {
+    const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+    const pts: number[][] = [];
+    for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
+    return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
+  }));
+  const geo = { boxes, edges };
+  const cross = (p1: number[], p2: number[], p3: number[], p4: number[]): boolean => {
+    const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
+    return d(p3, p4, p1) * d(p3, p4, p2) < 0 && d(p1, p2, p3) * d(p1, p2, p4) < 0;
+  };
+  // a line's own two boxes are those its first and last points lie on (from the geometry alone)
+  const onBorder = (p: number[], b: { x: number; y: number; w: number; h: number }): boolean =>
+    p[0]! >= b.x - 0.5 && p[0]! <= b.x + b.w + 0.5 && p[1]! >= b.y - 0.5 && p[1]! <= b.y + b.h + 0.5;
+  const touching = (e: { pts: number[][] }, b: { x: number; y: number; w: number; h: number }): boolean => onBorder(e.pts[0]!, b) || onBorder(e.pts[e.pts.length - 1]!, b);
+  const segs = geo.edges.flatMap((e) => e.pts.slice(1).map((q, k) => ({ e, a: e.pts[k]!, b: q })));
+  assert.ok(segs.length >= 4);
+  for (const { e, a, b } of segs) {
+    for (const bx of geo.boxes) {
+      if (touching(e, bx)) continue;
+      const c = [[bx.x, bx.y], [bx.x + bx.w, bx.y], [bx.x + bx.w, bx.y + bx.h], [bx.x, bx.y + bx.h]];
+      const inside = (p: number[]) => p[0]! > bx.x && p[0]! < bx.x + bx.w && p[1]! > bx.y && p[1]! < bx.y + bx.h;
+      assert.ok(!(inside(a) || inside(b) || c.some((p, k) => cross(a, b, p, c[(k + 1) % 4]!))), `a line of ${e.from}→${e.to} crosses the box at ${bx.x},${bx.y}`);
+    }
+  }
+  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++)
+    if (segs[i]!.e !== segs[j]!.e) assert.ok(!cross(segs[i]!.a, segs[i]!.b, segs[j]!.a, segs[j]!.b), `${segs[i]!.e.from}→${segs[i]!.e.to} crosses ${segs[j]!.e.from}→${segs[j]!.e.to}`);
+}

@@ -83,6 +83,8 @@ export function lintFile(file: string, src = readFileSync(file, 'utf8')): Findin
   return out;
 }
 
+/** Every .ts file under `dir` and its subfolders (dialogs/ …), except the catalogues in i18n/. */
 export function lintDir(dir: string): Finding[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.ts')).sort().flatMap((f) => lintFile(join(dir, f)));
+  return readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).flatMap((d) =>
+    d.isDirectory() ? (d.name === 'i18n' ? [] : lintDir(join(dir, d.name))) : d.name.endsWith('.ts') ? lintFile(join(dir, d.name)) : []);
 }

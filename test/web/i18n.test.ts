@@ -16,7 +16,11 @@ import { CHROMIUM, PASSWORD, REPO, prereqs, shot, startWeb } from './harness.ts'
 import type { WebHarness } from './harness.ts';
 import { lintDir, lintFile } from './i18n-lint.ts';
 import { diagText, fmtNumber, setLang, t } from '../../web/src/i18n.ts';
-import { bondMode, checkField, dependents, typeLabel } from '../../web/src/logic.ts';
+import { bondMode, checkField, dependents, splitDifference, typeLabel } from '../../web/src/logic.ts';
+import { driftPart, logLine } from '../../web/src/server-text.ts';
+import { modelOf } from '../../src/apply/pipeline.ts';
+import { emptyKernelState } from '../../src/apply/state.ts';
+import { verifyState } from '../../src/apply/verify.ts';
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 
@@ -53,6 +57,32 @@ test('in zh-CN the pure helpers speak Chinese: types, checks, dependents, diagno
   assert.equal(typeLabel('bond'), 'Linux Bond');
   assert.deepEqual(diagText({ code: 'PORT_IN_USE', message: 'm', hint: 'h' }), { text: 'm — h', title: '' });
   assert.equal(fmtNumber(1234.5), '1,234.5');
+});
+
+const CJK = /[\u4e00-\u9fff]/;
+
+test('in zh-CN the parts of a verify difference read in Chinese, the English original as tooltip', () => {
+  const model = modelOf('auto vmbr0\niface vmbr0 inet static\n\taddress 10.0.0.1/24\n\tgateway 10.0.0.254\n'
+    + '\tbridge-ports eno1 eno9\n\tmtu 9000\n\nauto vmbr1\niface vmbr1 inet manual\n\tbridge-ports none\n');
+  const st = emptyKernelState();
+  st.interfaces.push({ name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.9.9.9/24'] }, { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] });
+  // messages from the server's own verify, not written here
+  const parts = verifyState(model, st).differences.flatMap((d) => { const sp = splitDifference(d.message); return [sp.file, sp.kernel]; }).filter(Boolean);
+  assert.ok(parts.length >= 10, JSON.stringify(parts));
+  setLang('zh-CN');
+  try {
+    for (const part of parts) {
+      const shown = driftPart(part);
+      assert.notEqual(shown.text, part, `not translated: ${part}`);
+      assert.equal(shown.title, `原始消息：${part}`);
+    }
+    // an unknown wording stays as the server wrote it (never lost)
+    assert.deepEqual(driftPart('something new'), { text: 'something new', title: '' });
+    assert.deepEqual(logLine('  info: vmbr0: something from ifupdown2'), { text: '  info: vmbr0: something from ifupdown2', title: '' });
+  } finally {
+    setLang('en');
+  }
+  assert.deepEqual(driftPart(parts[0]!), { text: parts[0], title: '' });
 });
 
 test('the lint finds UI text outside the catalogue (it is not blind)', () => {
@@ -112,6 +142,7 @@ test('the browser language picks Simplified Chinese; the header switch goes back
   await page.waitForSelector('#login-form');
   assert.equal(await page.textContent('#login-submit'), '登录');
   assert.equal(await page.getAttribute('html', 'lang'), 'zh-CN');
+  assert.equal(await page.title(), zhCN['app.title']);
   await page.fill('#login-user', 'root');
   await page.fill('#login-password', PASSWORD);
   await page.selectOption('#login-realm', 'pam');
@@ -124,6 +155,7 @@ test('the browser language picks Simplified Chinese; the header switch goes back
   await page.selectOption('#lang-switch', 'en');
   await page.waitForSelector('#tab-interfaces:has-text("Interfaces")');
   assert.equal(await page.textContent('#btn-apply'), 'Apply Configuration');
+  assert.equal(await page.title(), en['app.title']);
   // the choice is kept across a reload
   await page.reload();
   await page.waitForSelector('#tab-interfaces:has-text("Interfaces")');
@@ -257,5 +289,36 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await page.click('[data-testid="revert-dialog-yes"]');
   await page.waitForSelector('#pending', { state: 'hidden' });
   assert.deepEqual(errors, []);
+  await ctx.close();
+});
+
+test('in Chinese the task log of an apply reads in Chinese (the server\'s English as tooltip)', async (t) => {
+  if (!prereqs(t) || !h) return;
+  const ctx = await h.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+  const page = await ctx.newPage();
+  await page.goto(h.url);
+  await page.fill('#login-user', 'root');
+  await page.fill('#login-password', PASSWORD);
+  await page.selectOption('#login-realm', 'pam');
+  await page.click('#login-submit');
+  await page.waitForSelector('[data-testid="row-vmbr0"]');
+  await page.click('#btn-create');
+  await page.click('#create-bridge');
+  await page.click('#edit-ok');
+  await page.waitForSelector('#pending-diff');
+  await page.click('#btn-apply');
+  await page.fill('#apply-timeout', '30');
+  await page.click('#apply-go');
+  await page.waitForSelector('#apply-keep');
+  await page.click('#apply-keep');
+  await page.waitForSelector('#apply-close');
+  // the lines the real server wrote for this apply (its own output, indented, is left as it is)
+  const lines = await page.$$eval('#apply-log div', (els) => els.map((e) => ({ text: e.textContent ?? '', title: e.getAttribute('title') ?? '' })));
+  const own = lines.filter((l) => !/^\s/.test(l.text));
+  assert.ok(own.length >= 5, JSON.stringify(lines));
+  assert.deepEqual(own.filter((l) => !CJK.test(l.text)).map((l) => l.text), [], 'task log lines left in English');
+  for (const l of own) assert.match(l.title, /^原始消息：[^\u4e00-\u9fff]+$/, l.text);
+  await shot(page, 'i18n-zh-tasklog');
+  await page.click('#apply-close');
   await ctx.close();
 });

@@ -81,6 +81,7 @@ test('drift panel: each verify difference splits into interface, what the file s
   assert.deepEqual(by(/vmbr1: does not exist/), { iface: 'vmbr1', file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' });
   assert.deepEqual(by(/mtu/), { iface: 'vmbr0', file: 'mtu 9000', kernel: 'mtu 1500' });
   assert.deepEqual(by(/port eno1/), { iface: 'vmbr0', file: 'port eno1', kernel: 'eno1 in no bridge or bond' });
+  assert.deepEqual(splitDifference('vmbr0: bridge port eno9 does not exist in the kernel'), { iface: 'vmbr0', file: 'bridge port eno9', kernel: 'no interface eno9' });
   assert.deepEqual(splitDifference('vmbr0: something new'), { iface: 'vmbr0', file: '', kernel: 'something new' });
 });
 
@@ -135,6 +136,11 @@ test('topology layout: layered, no line crosses a box or another line (demo file
   assert.ok(lay.edges.some((e) => e.kind === 'nat' && e.from === 'vmbr0' && e.to === 'vmbr2'));
   assert.ok(lay.edges.some((e) => e.kind === 'forward'));
   assert.ok(lay.edges.some((e) => e.kind === 'gateway' && e.from === 'vmbr0'));
+  assertPlanar(lay);
+});
+
+/** No line crosses a box or another line; boxes do not overlap. */
+function assertPlanar(lay: ReturnType<typeof layoutTopology>): void {
   const segs = lay.edges.flatMap((e) => e.points.slice(1).map((p, k) => ({ e, a: e.points[k]!, b: p })));
   for (const { e, a, b } of segs) {
     for (const n of lay.nodes) {
@@ -151,4 +157,28 @@ test('topology layout: layered, no line crosses a box or another line (demo file
   }
   // boxes do not overlap
   for (const a of lay.nodes) for (const b of lay.nodes) if (a !== b) assert.ok(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y, `${a.id} overlaps ${b.id}`);
+}
+
+
+test('topology: guests\' ports are small nodes right of their bridge, and nothing crosses', () => {
+  const list: Iface[] = [
+    { iface: 'eno1', type: 'eth' }, { iface: 'eno2', type: 'eth' },
+    { iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1', cidr: '192.0.2.50/24', gateway: '192.0.2.1', guest_ports: 'tap100i0 fwpr101p0 tap102i1' },
+    { iface: 'bond0', type: 'bond', slaves: 'eno2' },
+    { iface: 'vmbr1', type: 'bridge', bridge_ports: 'bond0', guest_ports: 'veth200i0' },
+    { iface: 'vmbr0.5', type: 'vlan' },
+    { iface: 'vmbr2', type: 'bridge', options: ['post-up iptables -t nat -A POSTROUTING -s 10.10.10.0/24 -o vmbr0 -j MASQUERADE'], guest_ports: 'tap300i0' },
+  ];
+  const lay = layoutTopology(list);
+  const at = (n: string) => lay.nodes.find((x) => x.id === n)!;
+  const guests = lay.nodes.filter((n) => n.kind === 'guest');
+  assert.deepEqual(guests.map((g) => g.label).sort(), ['fwpr101p0', 'tap100i0', 'tap102i1', 'tap300i0', 'veth200i0']);
+  for (const g of guests) {
+    const br = at(g.bridge!);
+    assert.ok(g.layer === br.layer + 1 && g.x > br.x + br.w, `${g.label} right of ${br.id}`);
+    assert.ok(g.w < br.w, `${g.label} is small`);
+    assert.ok(lay.edges.some((e) => e.kind === 'guest' && e.from === br.id && e.to === g.id));
+  }
+  assertPlanar(lay);
+  assert.ok(lay.width >= Math.max(...lay.nodes.map((n) => n.x + n.w)) && lay.height >= Math.max(...lay.nodes.map((n) => n.y + n.h)));
 });

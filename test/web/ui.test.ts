@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { CHROMIUM, loginAs, newPage, prereqs, shot, startWeb } from './harness.ts';
+import { CHROMIUM, assertTopologyPlanar, loginAs, newPage, prereqs, shot, startWeb } from './harness.ts';
 import type { WebHarness } from './harness.ts';
 
 let h: WebHarness | undefined;
@@ -190,37 +190,7 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
   await page.waitForSelector('#topology-svg');
   assert.ok(await page.locator('#topology-svg .topo-edge').count() >= 4);
   // geometry from the DOM: no line crosses a box other than its two ends', no two lines cross
-  const boxes = await page.$$eval('#topology-svg .topo-node', (gs) => gs.map((g) => {
-    const r = g.querySelector('rect')!;
-    return { id: g.getAttribute('data-node') ?? '', x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) };
-  }));
-  const edges = await page.$$eval('#topology-svg .topo-edge', (ps) => ps.map((p) => {
-    const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
-    const pts: number[][] = [];
-    for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
-    return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
-  }));
-  const geo = { boxes, edges };
-  const cross = (p1: number[], p2: number[], p3: number[], p4: number[]): boolean => {
-    const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
-    return d(p3, p4, p1) * d(p3, p4, p2) < 0 && d(p1, p2, p3) * d(p1, p2, p4) < 0;
-  };
-  // a line's own two boxes are those its first and last points lie on (from the geometry alone)
-  const onBorder = (p: number[], b: { x: number; y: number; w: number; h: number }): boolean =>
-    p[0]! >= b.x - 0.5 && p[0]! <= b.x + b.w + 0.5 && p[1]! >= b.y - 0.5 && p[1]! <= b.y + b.h + 0.5;
-  const touching = (e: { pts: number[][] }, b: { x: number; y: number; w: number; h: number }): boolean => onBorder(e.pts[0]!, b) || onBorder(e.pts[e.pts.length - 1]!, b);
-  const segs = geo.edges.flatMap((e) => e.pts.slice(1).map((q, k) => ({ e, a: e.pts[k]!, b: q })));
-  assert.ok(segs.length >= 4);
-  for (const { e, a, b } of segs) {
-    for (const bx of geo.boxes) {
-      if (touching(e, bx)) continue;
-      const c = [[bx.x, bx.y], [bx.x + bx.w, bx.y], [bx.x + bx.w, bx.y + bx.h], [bx.x, bx.y + bx.h]];
-      const inside = (p: number[]) => p[0]! > bx.x && p[0]! < bx.x + bx.w && p[1]! > bx.y && p[1]! < bx.y + bx.h;
-      assert.ok(!(inside(a) || inside(b) || c.some((p, k) => cross(a, b, p, c[(k + 1) % 4]!))), `a line of ${e.from}→${e.to} crosses the box at ${bx.x},${bx.y}`);
-    }
-  }
-  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++)
-    if (segs[i]!.e !== segs[j]!.e) assert.ok(!cross(segs[i]!.a, segs[i]!.b, segs[j]!.a, segs[j]!.b), `${segs[i]!.e.from}→${segs[i]!.e.to} crosses ${segs[j]!.e.from}→${segs[j]!.e.to}`);
+  await assertTopologyPlanar(page);
   // relations drawn: the NAT of vmbr2 out through vmbr0, and the default gateway
   assert.equal(await page.locator('#topology-svg .topo-edge[data-kind="nat"][data-from="vmbr0"][data-to="vmbr2"]').count(), 1);
   assert.equal(await page.locator('#topology-svg .topo-edge[data-kind="gateway"][data-from="vmbr0"]').count(), 1);
@@ -260,6 +230,56 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
     await page.waitForSelector('#pending-diff');
     assert.match(await page.textContent('#pending-diff') ?? '', /vmbr5/);
   }
+  await page.context().close();
+});
+
+test('the IPv6 switch stages its change with the pending changes, also after a reload; Revert drops it, Save writes the file', async (t) => {
+  if (!prereqs(t) || !h) return;
+  const page = await newPage(h, errors);
+  await loginAs(page, h.url);
+  const file = join(h.root, 'etc/sysctl.d/disable-ipv6.conf');
+  const exists = async (): Promise<boolean> => fs.access(file).then(() => true, () => false);
+  assert.equal(await exists(), false);
+  await page.click('#tab-system');
+  await page.waitForSelector('#ipv6-switch');
+  assert.equal(await page.isChecked('#ipv6-switch'), true);
+  await page.click('#ipv6-switch');
+  // staged on the node, not written: says what and when, as text
+  await page.waitForSelector('#ipv6-msg.warn');
+  assert.match(await page.textContent('#ipv6-msg') ?? '', /Staged: IPv6 disabled\. It takes effect at the next boot/);
+  assert.equal(await exists(), false, 'staging writes no sysctl file');
+  // with the other pending changes, also after a reload and on the Interfaces tab
+  await page.reload();
+  await page.waitForSelector('[data-testid="row-vmbr0"]');
+  await page.waitForSelector('#pending-ipv6');
+  assert.match(await page.textContent('#pending-ipv6') ?? '', /IPv6 change \(staged\).*Staged: IPv6 disabled/);
+  assert.doesNotMatch(await page.textContent('#pending-ipv6') ?? '', /[{}]|"disable/, 'text, not raw JSON');
+  assert.equal(await page.isDisabled('#pending-ipv6-now'), true, 'backend none: no kernel to apply it to now');
+  await shot(page, '13-ipv6-pending');
+  await page.click('#pending-ipv6-revert');
+  await page.waitForSelector('#pending-ipv6', { state: 'detached' });
+  await page.click('#tab-system');
+  await page.waitForSelector('#ipv6-switch');
+  assert.equal(await page.isChecked('#ipv6-switch'), true, 'Revert dropped the staged change');
+  assert.equal(await exists(), false);
+  // stage again and Save (at next boot): the file is written and nothing stays staged
+  await page.click('#ipv6-switch');
+  await page.waitForSelector('#ipv6-msg.warn');
+  await page.waitForSelector('#pending-ipv6', { state: 'attached' });
+  await page.click('#ipv6-save');
+  await page.waitForSelector('#ipv6-msg.good');
+  await page.waitForSelector('#pending-ipv6', { state: 'detached' });
+  assert.match(await fs.readFile(file, 'utf8'), /net\.ipv6\.conf\.all\.disable_ipv6 = 1/);
+  assert.equal(await page.isChecked('#ipv6-switch'), false);
+  assert.match(await page.textContent('#ipv6-state') ?? '', /IPv6 is disabled on this node/);
+  // back to enabled through the pending panel's Save
+  await page.click('#ipv6-switch');
+  await page.waitForSelector('#ipv6-msg.warn');
+  await page.click('#tab-interfaces');
+  await page.waitForSelector('#pending-ipv6');
+  await page.click('#pending-ipv6-save');
+  await page.waitForSelector('#pending-ipv6', { state: 'detached' });
+  for (let i = 0; await exists(); i++) { assert.ok(i < 50, 'the file was not removed'); await new Promise((r) => setTimeout(r, 100)); }
   await page.context().close();
 });
 

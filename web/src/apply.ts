@@ -9,8 +9,15 @@ import type { Modal } from './dom.ts';
 import { addressMove } from './logic.ts';
 import type { Iface } from './logic.ts';
 import { fmtTime, t } from './i18n.ts';
+import { logLine } from './server-text.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One task log line, in the chosen language when it is a known one (the English original as tooltip). */
+function logRow(line: string, cls: string): HTMLElement {
+  const shown = logLine(line);
+  return h('div', { class: cls, title: shown.title || null }, shown.text);
+}
 
 /** Polls a task's log into `logEl` until it stops; resolves with its exit status. */
 export async function followTask(node: string, upid: string, logEl: HTMLElement): Promise<string> {
@@ -18,7 +25,7 @@ export async function followTask(node: string, upid: string, logEl: HTMLElement)
   for (;;) {
     const log = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start, limit: 500 });
     for (const l of log.data) {
-      logEl.append(h('div', { class: /ERROR|error|failed/.test(l.t) ? 'log-err' : '' }, l.t));
+      logEl.append(logRow(l.t, /ERROR|error|failed/.test(l.t) ? 'log-err' : ''));
       start = Math.max(start, l.n);
     }
     if (log.data.length) logEl.scrollTop = logEl.scrollHeight;
@@ -26,7 +33,7 @@ export async function followTask(node: string, upid: string, logEl: HTMLElement)
     if (st.data.status === 'stopped') {
       // one last read for lines written just before the stop
       const rest = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start, limit: 500 });
-      for (const l of rest.data) logEl.append(h('div', {}, l.t));
+      for (const l of rest.data) logEl.append(logRow(l.t, ''));
       return st.data.exitstatus ?? 'unknown';
     }
     await sleep(400);

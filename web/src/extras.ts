@@ -3,7 +3,7 @@ import { ApiError, call } from './api.ts';
 import { h, modal, s } from './dom.ts';
 import { followTask } from './apply.ts';
 import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
-import type { Iface } from './logic.ts';
+import type { Iface, TopoNode } from './logic.ts';
 import { diagText, fmtDate, t } from './i18n.ts';
 import type { Key } from './i18n/en.ts';
 
@@ -16,7 +16,7 @@ export function diffView(diff: string, id: string): HTMLElement {
 
 const MAX_TOPO = 400;
 
-const EDGE_NAMES: Record<string, Key> = { member: 'topo.member', nat: 'topo.nat', forward: 'topo.forward', route: 'topo.route', gateway: 'topo.gateway' };
+const EDGE_NAMES: Record<string, Key> = { member: 'topo.member', nat: 'topo.nat', forward: 'topo.forward', route: 'topo.route', gateway: 'topo.gateway', guest: 'topo.guestEdge' };
 
 /**
  * The topology: a layered picture (see layoutTopology) — no line crosses a box. Every node is a
@@ -34,7 +34,12 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
     p.append(s('title', {}, `${e.from} → ${e.to}: ${EDGE_NAMES[e.kind] ? t(EDGE_NAMES[e.kind]!) : e.kind}`));
     svg.append(p);
   }
+  const byName = new Map(shown.map((x) => [x.iface, x]));
   for (const n of lay.nodes) {
+    if (n.kind === 'guest') {
+      svg.append(guestNode(n, byName.get(n.bridge ?? ''), onOpen));
+      continue;
+    }
     const i = n.iface;
     const st = !i ? 'gw' : i.active === 1 ? 'up' : i.active === 0 ? 'down' : 'unknown';
     const shownText = n.label.length > 26 ? `${n.label.slice(0, 25)}…` : n.label;
@@ -56,8 +61,24 @@ export function topology(list: readonly Iface[], onOpen?: (i: Iface) => void): H
   return h('div', {},
     h('p', { class: 'legend' }, h('span', { class: 'lg up' }, t('topo.up')), h('span', { class: 'lg down' }, t('topo.down')), h('span', { class: 'lg unknown' }, t('topo.unknown')),
       h('span', { class: 'lg-edge nat' }, t('topo.natLegend')), h('span', { class: 'lg-edge gateway' }, t('topo.gwLegend')),
+      lay.nodes.some((n) => n.kind === 'guest') ? h('span', { class: 'lg guest' }, t('topo.guestLegend')) : '',
       list.length > MAX_TOPO ? t('topo.first', { max: MAX_TOPO, total: list.length }) : ''),
     wrap);
+}
+
+/** A guest's port on its bridge: a small node; Tab reaches it, Enter/Space or a click opens its bridge. */
+function guestNode(n: TopoNode, bridge: Iface | undefined, onOpen?: (i: Iface) => void): SVGElement {
+  const label = t('topo.guestNode', { port: n.label, bridge: n.bridge ?? '' });
+  const g = s('g', { class: 'topo-node guest', 'data-guest': n.label, 'data-bridge': n.bridge ?? '', 'data-node': n.id,
+    ...(bridge && onOpen ? { tabindex: 0, role: 'button', 'aria-label': t('topo.guestOpen', { label, bridge: bridge.iface }) } : { role: 'img', 'aria-label': label }) });
+  g.append(s('title', {}, label));
+  g.append(s('rect', { x: n.x, y: n.y, width: n.w, height: n.h, rx: 12 }));
+  g.append(s('text', { x: n.x + 10, y: n.y + 17 }, n.label.length > 14 ? `${n.label.slice(0, 13)}…` : n.label));
+  if (bridge && onOpen) {
+    g.addEventListener('click', () => onOpen(bridge));
+    g.addEventListener('keydown', (ev) => { const k = (ev as KeyboardEvent).key; if (k === 'Enter' || k === ' ') { ev.preventDefault(); onOpen(bridge); } });
+  }
+  return g;
 }
 
 interface WizardCtx {
@@ -185,12 +206,35 @@ export async function history(ctx: WizardCtx, box: HTMLElement): Promise<void> {
   box.replaceChildren(...items);
 }
 
-/** The IPv6 switch (the sysctl.d file). */
-export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void> {
+/** What GET .../network/ipv6 answers (the saved file, the running kernel, the staged change). */
+export interface Ipv6State {
+  disabled: number | boolean;
+  file?: string;
+  running?: unknown;
+  staged?: 'disable' | 'enable' | null;
+}
+
+/** Stage (`stage`), or make the staged change: saved for the next boot, or also applied now. */
+export function ipv6Put(node: string, disable: boolean, how: 'stage' | 'save' | 'now'): Promise<{ data: { message?: string; staged?: string | null } }> {
+  return call('PUT', `/nodes/${node}/network/ipv6`, { disable: disable ? 1 : 0, ...(how === 'stage' ? { stage: 1 } : how === 'now' ? { now: 1 } : {}) });
+}
+
+/** The staged IPv6 change in words: what it does and when it takes effect. */
+export function ipv6StagedText(st: Ipv6State): string {
+  const running = st.running && typeof st.running === 'object';
+  return t(running ? 'ipv6.staged' : 'ipv6.stagedNoKernel', { state: t(st.staged === 'enable' ? 'ipv6.enabled' : 'ipv6.disabled') });
+}
+
+/**
+ * The IPv6 switch (the sysctl.d file). The switch stages its change on the node (next to
+ * interfaces.new, shown with the pending changes in every tab); Save writes the file for the next
+ * boot, Save and apply now also sets the running kernel, Revert drops the staged change.
+ */
+export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement, note?: { cls: string; text: string }): Promise<void> {
   box.replaceChildren(h('p', {}, t('common.loading')));
-  let st: { disabled: number | boolean; file?: string; running?: unknown };
+  let st: Ipv6State;
   try {
-    st = (await call<typeof st>('GET', `/nodes/${ctx.node}/network/ipv6`)).data;
+    st = (await call<Ipv6State>('GET', `/nodes/${ctx.node}/network/ipv6`)).data;
   } catch (e) {
     box.replaceChildren(h('p', { class: 'muted', id: 'ipv6-unsupported' }, (e instanceof ApiError && (e.status === 501 || e.status === 400)) ? t('ipv6.unsupported') : t('ipv6.cannot', { msg: (e as Error).message })));
     return;
@@ -200,31 +244,28 @@ export async function ipv6Panel(ctx: WizardCtx, box: HTMLElement): Promise<void>
   const runText = running.length
     ? running.map(([k, v]) => `${k} = ${v ?? t('ipv6.unreadable')}${v === '1' ? t('ipv6.off') : v === '0' ? t('ipv6.on') : ''}`).join('; ')
     : t('ipv6.noKernel');
-  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: enabled });
+  const staged = st.staged ?? null;
+  const sw = h('input', { type: 'checkbox', id: 'ipv6-switch', role: 'switch', 'data-testid': 'ipv6-switch', checked: staged ? staged === 'enable' : enabled });
   const state = h('p', { id: 'ipv6-state' }, t(enabled ? 'ipv6.stateOn' : 'ipv6.stateOff', { file: st.file ?? 'etc/sysctl.d/disable-ipv6.conf', run: runText }));
-  const msg = h('p', { role: 'status', id: 'ipv6-msg' });
-  const save = h('button', { type: 'button', class: 'primary', id: 'ipv6-save', 'data-testid': 'ipv6-save', disabled: true }, t('ipv6.save'));
-  const now = h('button', { type: 'button', id: 'ipv6-now', 'data-testid': 'ipv6-now', disabled: true }, t('ipv6.now'));
-  const undo = h('button', { type: 'button', id: 'ipv6-undo', disabled: true }, t('common.cancel'));
-  // the switch stages a change; nothing is written until Save
-  const staged = (): void => {
-    const changed = sw.checked !== enabled;
-    save.disabled = !changed;
-    now.disabled = !changed || !running.length;
-    undo.disabled = !changed;
-    msg.className = changed ? 'warn' : '';
-    msg.textContent = changed ? t(running.length ? 'ipv6.staged' : 'ipv6.stagedNoKernel', { state: t(sw.checked ? 'ipv6.enabled' : 'ipv6.disabled') }) : '';
+  const msg = h('p', { role: 'status', id: 'ipv6-msg', class: note?.cls ?? (staged ? 'warn' : '') }, note?.text ?? (staged ? ipv6StagedText(st) : ''));
+  const save = h('button', { type: 'button', class: 'primary', id: 'ipv6-save', 'data-testid': 'ipv6-save', disabled: !staged }, t('ipv6.save'));
+  const now = h('button', { type: 'button', id: 'ipv6-now', 'data-testid': 'ipv6-now', disabled: !staged || !running.length }, t('ipv6.now'));
+  const undo = h('button', { type: 'button', id: 'ipv6-undo', disabled: !staged }, t('tb.revert'));
+  const run = (disable: boolean, how: 'stage' | 'save' | 'now'): void => {
+    for (const b of [sw, save, now, undo]) b.disabled = true;
+    ipv6Put(ctx.node, disable, how)
+      .then(async (r) => {
+        await ipv6Panel(ctx, box, how === 'stage' ? undefined : { cls: 'good', text: t('ipv6.saved', { msg: r.data.message ?? '' }) });
+        await ctx.reload();
+      })
+      .catch(async (e: Error) => {
+        await ipv6Panel(ctx, box, { cls: 'bad', text: t('ipv6.notChanged', { msg: e.message }) });
+      });
   };
-  const put = (apply: boolean): void => {
-    save.disabled = true;
-    now.disabled = true;
-    call<{ message?: string }>('PUT', `/nodes/${ctx.node}/network/ipv6`, { disable: sw.checked ? 0 : 1, ...(apply ? { now: 1 } : {}) })
-      .then(async (r) => { await ipv6Panel(ctx, box); const m = box.querySelector('#ipv6-msg'); if (m) { m.className = 'good'; m.textContent = t('ipv6.saved', { msg: r.data.message ?? '' }); } })
-      .catch((e: Error) => { msg.className = 'bad'; msg.textContent = t('ipv6.notChanged', { msg: e.message }); staged(); });
-  };
-  sw.addEventListener('change', staged);
-  save.addEventListener('click', () => put(false));
-  now.addEventListener('click', () => put(true));
-  undo.addEventListener('click', () => { sw.checked = enabled; staged(); });
+  // the switch stages a change; nothing is written to the sysctl file until Save
+  sw.addEventListener('change', () => run(!sw.checked, 'stage'));
+  save.addEventListener('click', () => run(staged === 'disable', 'save'));
+  now.addEventListener('click', () => run(staged === 'disable', 'now'));
+  undo.addEventListener('click', () => run(!enabled, 'stage'));
   box.replaceChildren(h('div', { class: 'field check' }, sw, h('label', { for: 'ipv6-switch' }, t('ipv6.switch'))), state, msg, h('div', { class: 'toolbar' }, undo, save, now));
 }

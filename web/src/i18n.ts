@@ -24,7 +24,7 @@ export function pickLang(stored: string | null, browser: readonly string[]): Lan
 const web = globalThis as unknown as {
   localStorage?: { getItem(k: string): string | null; setItem(k: string, v: string): void };
   navigator?: { languages?: readonly string[]; language: string };
-  document?: { documentElement: { lang: string } };
+  document?: { documentElement: { lang: string }; title: string };
 };
 
 let current: Lang = 'en';
@@ -47,7 +47,10 @@ export function t(key: Key, vars: Record<string, string | number> = {}): string 
 export function setLang(l: Lang): void {
   web.localStorage?.setItem(STORE, l);
   current = l;
-  if (web.document) web.document.documentElement.lang = l;
+  if (web.document) {
+    web.document.documentElement.lang = l;
+    web.document.title = t('app.title');
+  }
 }
 
 export function fmtDate(d: Date): string {

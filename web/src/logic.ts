@@ -299,6 +299,7 @@ export function splitDifference(message: string): { iface: string; file: string;
   if ((x = /^address (\S+) is not in the file$/.exec(rest))) return { iface, file: '(no such address)', kernel: `address ${x[1]}` };
   if ((x = /^default route via (\S+) missing$/.exec(rest))) return { iface, file: `gateway ${x[1]}`, kernel: `no default route via ${x[1]}` };
   if ((x = /^port (\S+) does not exist$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `no interface ${x[1]}` };
+  if ((x = /^(bridge port|bond slave|VLAN raw device) (\S+) does not exist in the kernel$/.exec(rest))) return { iface, file: `${x[1]} ${x[2]}`, kernel: `no interface ${x[2]}` };
   if ((x = /^port (\S+) is not enslaved$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} in no bridge or bond` };
   if ((x = /^port (\S+) is enslaved to (\S+)$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} is a port of ${x[2]}` };
   if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest))) return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };
@@ -336,7 +337,10 @@ export interface TopoNode {
   /** The interface, or undefined for a drawn relation's end (the default gateway) and waypoints. */
   iface?: Iface;
   label: string;
-  kind: 'iface' | 'gateway' | 'dummy';
+  /** A guest port's bridge. */
+  bridge?: string;
+  /** guest: a VM's or container's port on a bridge (tap/veth/fwpr), from the kernel. */
+  kind: 'iface' | 'gateway' | 'guest' | 'dummy';
   layer: number;
   x: number;
   y: number;
@@ -348,7 +352,7 @@ export interface TopoEdge {
   from: string;
   to: string;
   /** member: port/slave/raw device; nat, forward, route: hook lines; gateway: the default route. */
-  kind: 'member' | 'nat' | 'forward' | 'route' | 'gateway';
+  kind: 'member' | 'nat' | 'forward' | 'route' | 'gateway' | 'guest';
   label?: string;
   points: [number, number][];
 }
@@ -369,7 +373,7 @@ export interface TopoLayout {
  * layer comes from barycentre sweeps, keeping the order with the fewest crossings.
  */
 export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: number; gapX?: number; gapY?: number } = {}): TopoLayout {
-  const W = opts.w ?? 180, H = opts.h ?? 26, GX = opts.gapX ?? 70, GY = opts.gapY ?? 14;
+  const W = opts.w ?? 180, H = opts.h ?? 26, GX = opts.gapX ?? 70, GY = opts.gapY ?? 14, GW = Math.round(W * 0.6);
   const shown = list.filter((i) => ['eth', 'bond', 'bridge', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'].includes(i.type));
   const byName = new Map(shown.map((i) => [i.iface, i]));
   // relations: [lower, upper, kind, label]
@@ -417,7 +421,7 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
   for (const i of shown) layerOf(i.iface);
   const nodes = new Map<string, TopoNode>();
   const mk = (id: string, kind: TopoNode['kind'], l: number, label: string, iface?: Iface): TopoNode => {
-    const n: TopoNode = { id, kind, layer: l, label, x: 0, y: 0, w: kind === 'dummy' ? 0 : W, h: H, ...(iface ? { iface } : {}) };
+    const n: TopoNode = { id, kind, layer: l, label, x: 0, y: 0, w: kind === 'dummy' ? 0 : kind === 'guest' ? GW : W, h: H, ...(iface ? { iface } : {}) };
     nodes.set(id, n);
     return n;
   };
@@ -427,6 +431,16 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
     const id = `gw:${g.iface}`;
     mk(id, 'gateway', layer.get(g.iface)! + 1, t('topo.gwNode', { gw: String(g.gateway ?? g.gateway6) }));
     all.push([g.iface, id, 'gateway', 'default route']);
+  }
+  // guests' ports the kernel has on a bridge: small nodes right of their bridge
+  for (const b of shown) {
+    if (b.type !== 'bridge') continue;
+    for (const p of words(b.guest_ports as string | undefined)) {
+      if (nodes.has(`guest:${p}`) || byName.has(p)) continue;
+      const n = mk(`guest:${p}`, 'guest', layer.get(b.iface)! + 1, p);
+      n.bridge = b.iface;
+      all.push([b.iface, n.id, 'guest', undefined]);
+    }
   }
   // split long edges into one-layer segments through waypoints
   const segs: [string, string][] = [];

@@ -4,9 +4,11 @@ import { confirmDialog, h, modal, toast } from './dom.ts';
 import { followTask, openApply } from './apply.ts';
 import { openEditor } from './edit.ts';
 import { openDetails } from './details.ts';
-import { diffView, history, ipv6Panel, topology, wizard } from './extras.ts';
+import { diffView, history, ipv6Panel, ipv6Put, ipv6StagedText, topology, wizard } from './extras.ts';
+import type { Ipv6State } from './extras.ts';
 import { Grid } from './grid.ts';
 import { dependents, splitDifference } from './logic.ts';
+import { driftPart } from './server-text.ts';
 import { WindowWatch } from './window.ts';
 import { LANGS, diagText, lang, setLang, t, tOr, type Lang } from './i18n.ts';
 import type { Iface } from './logic.ts';
@@ -49,6 +51,7 @@ function langSwitch(redraw: () => void): HTMLSelectElement {
   return sel;
 }
 document.documentElement.lang = lang();
+document.title = t('app.title');
 
 // ---- login -----------------------------------------------------------------------------------
 function showLogin(message = ''): void {
@@ -255,6 +258,7 @@ async function reload(): Promise<void> {
     if (!(e instanceof ApiError && e.status === 401)) toast(t('main.loadFailed', { msg: (e as Error).message }), 'error');
     return;
   }
+  const v6 = await stagedIpv6();
   if (seq !== reloadSeq) return; // a newer reload was started while this one was on the wire
   state.list = r.data;
   state.digest = r.digest;
@@ -263,12 +267,42 @@ async function reload(): Promise<void> {
   const staged = state.changes.trim() !== '';
   buttons.revert!.disabled = !staged;
   buttons.apply!.disabled = !staged || state.windowOpen;
-  pendingBox.hidden = !staged;
-  if (staged) {
-    pendingBox.replaceChildren(h('h2', {}, t('pending.title'), h('span', { class: 'muted' }, t('pending.hint'))), diffView(state.changes, 'pending-diff'));
-  } else pendingBox.replaceChildren();
+  pendingBox.hidden = !staged && !v6;
+  pendingBox.replaceChildren(...(staged ? [h('h2', {}, t('pending.title'), h('span', { class: 'muted' }, t('pending.hint'))), diffView(state.changes, 'pending-diff')] : []),
+    ...(v6 ? [ipv6Pending(v6)] : []));
   void checkDiagnostics(staged);
   if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list, edit));
+}
+
+/** The staged IPv6 change (GET .../network/ipv6), or undefined when none or the server has no switch. */
+async function stagedIpv6(): Promise<Ipv6State | undefined> {
+  try {
+    const r = await call<Ipv6State>('GET', `/nodes/${state.node}/network/ipv6`);
+    return r.data.staged ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The staged IPv6 change with the other pending changes: what it does, when, and its own Save / Revert. */
+function ipv6Pending(v6: Ipv6State): HTMLElement {
+  const put = (how: 'stage' | 'save' | 'now', disable: boolean): void => {
+    for (const b of box.querySelectorAll('button')) b.disabled = true;
+    ipv6Put(state.node, disable, how)
+      .then((r) => { if (how !== 'stage') toast(t('ipv6.saved', { msg: r.data.message ?? '' }), 'ok'); })
+      .catch((e: Error) => toast(t('ipv6.notChanged', { msg: e.message }), 'error'))
+      .finally(() => { void reload(); if (state.tab === 'system') void ipv6Panel({ node: state.node, list: state.list, reload }, views.system!); });
+  };
+  const disable = v6.staged === 'disable';
+  const kernel = Boolean(v6.running && typeof v6.running === 'object');
+  const box = h('div', { class: 'pending-ipv6', id: 'pending-ipv6', 'data-testid': 'pending-ipv6' },
+    h('h2', {}, t('pending.ipv6Title')),
+    h('p', { class: 'warn', id: 'pending-ipv6-text' }, ipv6StagedText(v6)),
+    h('div', { class: 'toolbar' },
+      h('button', { type: 'button', id: 'pending-ipv6-revert', onclick: () => put('stage', !disable) }, t('tb.revert')),
+      h('button', { type: 'button', class: 'primary', id: 'pending-ipv6-save', onclick: () => put('save', disable) }, t('ipv6.save')),
+      h('button', { type: 'button', id: 'pending-ipv6-now', disabled: !kernel, onclick: () => put('now', disable) }, t('ipv6.now'))));
+  return box;
 }
 
 async function checkDiagnostics(staged: boolean): Promise<void> {
@@ -343,10 +377,11 @@ async function driftPanel(): Promise<void> {
       body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, noteText(v) ?? t('drift.none')));
       return;
     }
+    const part = (x: string): HTMLElement => { const p = driftPart(x); return h('td', { title: p.title || null }, p.text || '—'); };
     const rows = diffs.map((d) => {
       const sp = splitDifference(d.message);
       return h('tr', { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
-        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))), h('td', {}, sp.file || '—'), h('td', {}, sp.kernel),
+        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))), part(sp.file), part(sp.kernel),
         h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? t('drift.notInEffect') : t('drift.tolerable')));
     });
     body.replaceChildren(

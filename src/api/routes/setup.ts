@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { planBridged, type BridgedIntent } from '../../setup/bridged.ts';
 import type { PlanContext, SetupResult } from '../../setup/common.ts';
-import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Boot, ipv6Running } from '../../setup/ipv6.ts';
+import { IPV6_FILE, disablesIpv6, ipv6Apply, ipv6Boot, ipv6Running, ipv6Stage, ipv6Staged } from '../../setup/ipv6.ts';
 import { planIfupdown2Fix } from '../../setup/ifupdown2-fix.ts';
 import { planNat, type NatIntent } from '../../setup/nat.ts';
 import { planRouted, type RoutedIntent } from '../../setup/routed.ts';
@@ -125,7 +125,8 @@ export const SETUP_ROUTES: readonly Route[] = [
       const run = deps.sysctl;
       const boot = await ipv6Boot(deps.core.store.paths.root);
       return {
-        data: { file: IPV6_FILE, disabled: disablesIpv6(content) ? 1 : 0, content, disabled_at_boot: boot.disabledBy ? 1 : 0, settings: boot.settings, running: run ? await ipv6Running(run) : null },
+        data: { file: IPV6_FILE, disabled: disablesIpv6(content) ? 1 : 0, content, disabled_at_boot: boot.disabledBy ? 1 : 0, settings: boot.settings, running: run ? await ipv6Running(run) : null,
+          staged: await ipv6Staged(deps.core.store.paths.root) },
       };
     },
   },
@@ -136,6 +137,7 @@ export const SETUP_ROUTES: readonly Route[] = [
     params: [
       { name: 'disable', type: 'boolean', description: '1 writes the file, 0 removes it.' },
       { name: 'now', type: 'boolean', optional: true, description: 'Also apply to the running kernel (backends with a kernel only).' },
+      { name: 'stage', type: 'boolean', optional: true, description: 'Only stage the change (etc/network/ipv6.new); one that changes nothing clears the stage.' },
     ],
     perm: 'Sys.Modify',
     extension: true,
@@ -143,8 +145,13 @@ export const SETUP_ROUTES: readonly Route[] = [
     async handler(ctx, deps) {
       const action = str(ctx.params.disable) === '1' ? 'disable' : 'enable';
       const now = str(ctx.params.now) === '1';
+      if (str(ctx.params.stage) === '1') return { data: { staged: await deps.serial(() => ipv6Stage(deps.core.store.paths.root, action)) } };
       if (now && !deps.sysctl) throw paramError({ now: `the ${deps.apply.backend} backend runs no kernel here, so there is nothing to apply the setting to` });
-      const r = await deps.serial(() => ipv6Apply(deps.core.store.paths.root, action, now ? deps.sysctl : undefined));
+      const r = await deps.serial(async () => {
+        const done = await ipv6Apply(deps.core.store.paths.root, action, now ? deps.sysctl : undefined);
+        await ipv6Stage(deps.core.store.paths.root, null);
+        return done;
+      });
       return { data: { changed: r.changed ? 1 : 0, applied: r.applied ? 1 : 0, message: r.message, content: r.content } };
     },
   },
