@@ -41,7 +41,8 @@ function bridge(i: number, ports = 'none', extra = ''): string {
 /** The installer's layout (lo, the NIC, vmbr0 with the gateway) with N-1 more bridges, then the source line. */
 function installerFile(count: number): string {
   let s = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\n';
-  s += 'auto vmbr0\niface vmbr0 inet static\n\taddress 192.168.100.2/24\n\tgateway 192.168.100.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\n';
+  s +=
+    'auto vmbr0\niface vmbr0 inet static\n\taddress 192.168.100.2/24\n\tgateway 192.168.100.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\n';
   for (let i = 1; i < count; i++) s += bridge(i);
   return `${s}source /etc/network/interfaces.d/*\n`;
 }
@@ -69,9 +70,13 @@ const port = await freePort();
 const ns = sandboxNames(root).ns;
 
 const t0 = performance.now();
-const server = spawn(NODENET[0] ?? 'node', [...NODENET.slice(1), '--root', root, '--backend', 'netns', 'serve', '--listen', `127.0.0.1:${port}`], {
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
+const server = spawn(
+  NODENET[0] ?? 'node',
+  [...NODENET.slice(1), '--root', root, '--backend', 'netns', 'serve', '--listen', `127.0.0.1:${port}`],
+  {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  },
+);
 let serverErr = '';
 server.stderr.on('data', (d: Buffer) => (serverErr += d.toString()));
 const base = `https://127.0.0.1:${port}/api2/json`;
@@ -90,7 +95,10 @@ async function api(method: 'GET' | 'POST' | 'PUT', path: string, body?: Record<s
 
 async function waitTask(node: string, upid: string): Promise<string> {
   for (;;) {
-    const s = (await api('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`)) as { status: string; exitstatus?: string };
+    const s = (await api('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`)) as {
+      status: string;
+      exitstatus?: string;
+    };
     if (s.status === 'stopped') return s.exitstatus ?? '?';
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -118,7 +126,15 @@ function linkUp(name: string): boolean {
 }
 
 const reader = createNetnsBackend({ root, warm: false });
-const rows: { step: string; targeted: number; full: number; ratio: number; up: boolean; equal: boolean; cli?: number }[] = [];
+const rows: {
+  step: string;
+  targeted: number;
+  full: number;
+  ratio: number;
+  up: boolean;
+  equal: boolean;
+  cli?: number;
+}[] = [];
 try {
   let node = '';
   for (;;) {
@@ -130,13 +146,21 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-  console.log(`server up (sandbox brought up with a cold ifreload -a of ${n} bridges): ${secs(t0).toFixed(1)} s; node ${node}`);
+  console.log(
+    `server up (sandbox brought up with a cold ifreload -a of ${n} bridges): ${secs(t0).toFixed(1)} s; node ${node}`,
+  );
   // the first apply: a full re-apply (nothing staged), which also records the sourced files
   const first = await apply(node);
   console.log(`first apply (full re-apply, nothing staged): ${first.s.toFixed(2)} s (${first.status})`);
   for (let k = 0; k < steps; k++) {
     const i = n + k;
-    await api('POST', `/nodes/${node}/network`, { iface: `vmbr${i}`, type: 'bridge', cidr: `10.250.${k}.1/24`, autostart: '1', bridge_ports: '' });
+    await api('POST', `/nodes/${node}/network`, {
+      iface: `vmbr${i}`,
+      type: 'bridge',
+      cidr: `10.250.${k}.1/24`,
+      autostart: '1',
+      bridge_ports: '',
+    });
     const one = await apply(node);
     const reloadLine = one.log.find((l) => l.startsWith('reload:')) ?? '?';
     const up = linkUp(`vmbr${i}`);
@@ -147,17 +171,45 @@ try {
     const diffs = diffStates(again, after, ['full re-apply', 'one-bridge apply']);
     if (withCli) {
       const j = n + steps + k;
-      const st = spawnSync(NODENET[0] ?? 'node', [...NODENET.slice(1), '--root', root, 'create', `vmbr${j}`, '--type', 'bridge', '--cidr', `10.251.${k}.1/24`, '--autostart', '1'], { encoding: 'utf8' });
+      const st = spawnSync(
+        NODENET[0] ?? 'node',
+        [
+          ...NODENET.slice(1),
+          '--root',
+          root,
+          'create',
+          `vmbr${j}`,
+          '--type',
+          'bridge',
+          '--cidr',
+          `10.251.${k}.1/24`,
+          '--autostart',
+          '1',
+        ],
+        { encoding: 'utf8' },
+      );
       if (st.status !== 0) throw new Error(`nodenet create: ${st.stderr}`);
       const t = performance.now();
-      const r = spawnSync(NODENET[0] ?? 'node', [...NODENET.slice(1), '--root', root, '--backend', 'netns', 'apply'], { encoding: 'utf8' });
+      const r = spawnSync(NODENET[0] ?? 'node', [...NODENET.slice(1), '--root', root, '--backend', 'netns', 'apply'], {
+        encoding: 'utf8',
+      });
       cli = secs(t);
       if (r.status !== 0) throw new Error(`nodenet apply: ${r.stderr}${r.stdout}`);
       const how = /reload: [^\n]*/.exec(r.stdout + r.stderr)?.[0] ?? '?';
-      const via = /applying through nodenet serve/.test(r.stderr) ? 'through the server' : `NOT through the server: ${/nodenet: [^\n]*applying in this process/.exec(r.stderr)?.[0] ?? '?'}`;
+      const via = /applying through nodenet serve/.test(r.stderr)
+        ? 'through the server'
+        : `NOT through the server: ${/nodenet: [^\n]*applying in this process/.exec(r.stderr)?.[0] ?? '?'}`;
       console.log(`  CLI apply of vmbr${j}: ${cli.toFixed(2)} s (${via}; ${how}); up ${linkUp(`vmbr${j}`)}`);
     }
-    rows.push({ step: `add vmbr${i}`, targeted: +one.s.toFixed(3), full: +full.s.toFixed(2), ratio: +(full.s / one.s).toFixed(1), up, equal: diffs.length === 0, ...(cli === undefined ? {} : { cli: +cli.toFixed(2) }) });
+    rows.push({
+      step: `add vmbr${i}`,
+      targeted: +one.s.toFixed(3),
+      full: +full.s.toFixed(2),
+      ratio: +(full.s / one.s).toFixed(1),
+      up,
+      equal: diffs.length === 0,
+      ...(cli === undefined ? {} : { cli: +cli.toFixed(2) }),
+    });
     console.log(
       `add vmbr${i}: one-bridge apply ${one.s.toFixed(3)} s [${reloadLine}] (${one.status}), up ${up}; full re-apply ${full.s.toFixed(2)} s (${full.status}); ` +
         `${(full.s / one.s).toFixed(1)}x; states ${diffs.length === 0 ? 'equal' : `differ: ${diffs.map((d) => d.message).join('; ')}`}`,

@@ -22,8 +22,10 @@ import { Agent, request } from 'undici';
 const argv = process.argv.slice(2);
 
 function bridges(n: number): string {
-  let s = '# generated for bench/api-load.ts\nauto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
-  for (let i = 1; i < n; i++) s += `\nauto vmbr${i}\niface vmbr${i} inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n`;
+  let s =
+    '# generated for bench/api-load.ts\nauto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+  for (let i = 1; i < n; i++)
+    s += `\nauto vmbr${i}\niface vmbr${i} inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n`;
   return s;
 }
 
@@ -32,11 +34,16 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
-async function startServer(text: string): Promise<{ root: string; base: string; auth: string; stop: () => Promise<void> }> {
+async function startServer(
+  text: string,
+): Promise<{ root: string; base: string; auth: string; stop: () => Promise<void> }> {
   const root = await fs.mkdtemp(join(tmpdir(), 'nodenet-bench-'));
   await fs.mkdir(join(root, 'etc/network'), { recursive: true });
   await fs.writeFile(join(root, 'etc/network/interfaces'), text);
-  const child = fork(fileURLToPath(import.meta.url), ['--server', root], { execArgv: ['--import', 'tsx', ...NODE_FLAGS], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--server', root], {
+    execArgv: ['--import', 'tsx', ...NODE_FLAGS],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   process.on('exit', () => child.kill('SIGKILL'));
   const { port, token } = await new Promise<{ port: number; token: string }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { port: number; token: string }));
@@ -58,12 +65,23 @@ async function startServer(text: string): Promise<{ root: string; base: string; 
 
 const dispatcher = new Agent({ connect: { rejectUnauthorized: false }, connections: 64, pipelining: 1 });
 
-async function call(s: { base: string; auth: string }, method: string, path: string, body?: Record<string, string>, parse = true, gzip = false): Promise<{ status: number; json: any; ms: number }> {
+async function call(
+  s: { base: string; auth: string },
+  method: string,
+  path: string,
+  body?: Record<string, string>,
+  parse = true,
+  gzip = false,
+): Promise<{ status: number; json: any; ms: number }> {
   const t0 = performance.now();
   const r = await request(`${s.base}${path}`, {
     method: method as 'GET',
     dispatcher,
-    headers: { authorization: s.auth, ...(gzip ? { 'accept-encoding': 'gzip, deflate' } : {}), ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
+    headers: {
+      authorization: s.auth,
+      ...(gzip ? { 'accept-encoding': 'gzip, deflate' } : {}),
+      ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+    },
     ...(body ? { body: new URLSearchParams(body).toString() } : {}),
   });
   if (!parse) {
@@ -84,7 +102,8 @@ async function main(): Promise<void> {
     console.error('phase 1: GET list (4094 interfaces), 50 clients, 10 s');
     const s = await startServer(bridges(4094));
     const first = await call(s, 'GET', '/network');
-    if (first.status !== 200 || first.json.data.length < 4094) throw new Error(`list: ${first.status} ${first.json?.data?.length}`);
+    if (first.status !== 200 || first.json.data.length < 4094)
+      throw new Error(`list: ${first.status} ${first.json?.data?.length}`);
     const bytes = JSON.stringify(first.json).length;
     // As proxmoxer does (Accept-Encoding: gzip, deflate), and without compression.
     for (const gzip of [true, false]) {
@@ -101,7 +120,10 @@ async function main(): Promise<void> {
         }),
       );
       const wall = (performance.now() - t0) / 1000;
-      rows.push([`GET list, 4094 interfaces, 50 clients, 10 s, ${gzip ? 'gzip (as proxmoxer asks)' : 'uncompressed'}`, `${lat.length} requests, ${(lat.length / wall).toFixed(0)} req/s, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (${(bytes / 1024).toFixed(0)} KiB JSON)`]);
+      rows.push([
+        `GET list, 4094 interfaces, 50 clients, 10 s, ${gzip ? 'gzip (as proxmoxer asks)' : 'uncompressed'}`,
+        `${lat.length} requests, ${(lat.length / wall).toFixed(0)} req/s, p50 ${pct(lat, 50).toFixed(1)} ms, p99 ${pct(lat, 99).toFixed(1)} ms (${(bytes / 1024).toFixed(0)} KiB JSON)`,
+      ]);
     }
 
     // 3. Single-interface PUT on the 4094-interface file (sequential). The first request after
@@ -115,7 +137,10 @@ async function main(): Promise<void> {
     ];
     const firstPut = await call(s, 'PUT', '/network/vmbr4000', { type: 'bridge', comments: 'first' });
     if (firstPut.status !== 200) throw new Error(`put ${firstPut.status} ${JSON.stringify(firstPut.json)}`);
-    rows.push(['single-interface PUT, 4094-interface file: the first after start (whole file parsed)', `${firstPut.ms.toFixed(1)} ms`]);
+    rows.push([
+      'single-interface PUT, 4094-interface file: the first after start (whole file parsed)',
+      `${firstPut.ms.toFixed(1)} ms`,
+    ]);
     const all: number[] = [];
     for (const [k, [kind, body]] of kinds.entries()) {
       const put: number[] = [];
@@ -126,7 +151,10 @@ async function main(): Promise<void> {
         put.push(r.ms);
       }
       all.push(...put);
-      rows.push([`single-interface PUT, 4094-interface file, ${kind}, sequential ×100`, `median ${pct(put, 50).toFixed(1)} ms, p90 ${pct(put, 90).toFixed(1)} ms, p99 ${pct(put, 99).toFixed(1)} ms`]);
+      rows.push([
+        `single-interface PUT, 4094-interface file, ${kind}, sequential ×100`,
+        `median ${pct(put, 50).toFixed(1)} ms, p90 ${pct(put, 90).toFixed(1)} ms, p99 ${pct(put, 99).toFixed(1)} ms`,
+      ]);
     }
     // Creating and deleting shift interface priorities: the model is rebuilt in full (reusing
     // the unchanged interfaces' objects); reported apart from the PUTs.
@@ -138,8 +166,14 @@ async function main(): Promise<void> {
       if (d.status !== 200) throw new Error(`delete ${d.status} ${JSON.stringify(d.json)}`);
       cd.push(c.ms, d.ms);
     }
-    rows.push(['single-interface POST (create) and DELETE, 4094-interface file, ×50 each', `median ${pct(cd, 50).toFixed(1)} ms, p90 ${pct(cd, 90).toFixed(1)} ms, p99 ${pct(cd, 99).toFixed(1)} ms`]);
-    rows.push(['single-interface PUT, all three kinds, ×300', `**median ${pct(all, 50).toFixed(1)} ms**, p90 ${pct(all, 90).toFixed(1)} ms, p99 ${pct(all, 99).toFixed(1)} ms`]);
+    rows.push([
+      'single-interface POST (create) and DELETE, 4094-interface file, ×50 each',
+      `median ${pct(cd, 50).toFixed(1)} ms, p90 ${pct(cd, 90).toFixed(1)} ms, p99 ${pct(cd, 99).toFixed(1)} ms`,
+    ]);
+    rows.push([
+      'single-interface PUT, all three kinds, ×300',
+      `**median ${pct(all, 50).toFixed(1)} ms**, p90 ${pct(all, 90).toFixed(1)} ms, p99 ${pct(all, 99).toFixed(1)} ms`,
+    ]);
     await s.stop();
   }
 
@@ -171,7 +205,12 @@ async function main(): Promise<void> {
         while (Date.now() < end) {
           const g = await call(s, 'GET', '/network/vmbr0');
           const name = `w${w}x${n}`;
-          const r = await call(s, 'POST', '/network', { iface: name, type: 'bridge', bridge_ports: '', digest: g.json.digest });
+          const r = await call(s, 'POST', '/network', {
+            iface: name,
+            type: 'bridge',
+            bridge_ports: '',
+            digest: g.json.digest,
+          });
           lat.push(r.ms);
           if (r.status === 200) {
             ok++;
@@ -211,7 +250,13 @@ if (argv[0] === '--server') {
   const { ensureTls } = await import('../src/api/tls.ts');
   const tls = await ensureTls(root);
   // 50 clients from one address: above the default per-source connection cap (32).
-  const srv = createServer({ root, node: 'pve', tls: { key: tls.key, cert: tls.cert }, failDelayMs: 0, maxConnectionsPerSource: 128 });
+  const srv = createServer({
+    root,
+    node: 'pve',
+    tls: { key: tls.key, cert: tls.cert },
+    failDelayMs: 0,
+    maxConnectionsPerSource: 128,
+  });
   const token = await srv.auth.addToken((await srv.auth.addUser('bench@pve', 'bench-pw'), 'bench@pve'), 'load', false);
   const addr = await srv.listen(0, '127.0.0.1');
   process.send!({ port: addr.port, token: `${token['full-tokenid']}=${token.value}` });

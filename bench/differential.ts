@@ -20,9 +20,46 @@ import { loadCorpus, mutate, rng } from './fuzz.ts';
 
 /** Tokens that ifupdown2's reader (backslash join, mako, Python whitespace) treats specially. */
 const HOSTILE_TOKENS = [
-  '\\', '\\\n', ' \\\n', '\\\r\n', '\n\\', '# spare port \\\n', '%', '100% ', '\n%% x\n', '${', '${x}', '<%', '%>', '</%', '<&', '##', '\n## c\n', '\n  % if x:\n',
-  '\u2028', '\u2029', '\u0085', '\u00a0', '\u000b', '\u000c', '\u001c', '\r', '\t', '\n\t', '\ufeff', 'auto vmbr9\n', '\nallow-hotplug eno9\n',
-  '# -*- coding: utf-8 -*- \\\n', '\nvlan v1\n', '\nmapping m\n', 'source-directory /x\n', '$IFACE', 'netmask 24\n', '\n\tscope link\n', ':1', 'all',
+  '\\',
+  '\\\n',
+  ' \\\n',
+  '\\\r\n',
+  '\n\\',
+  '# spare port \\\n',
+  '%',
+  '100% ',
+  '\n%% x\n',
+  '${',
+  '${x}',
+  '<%',
+  '%>',
+  '</%',
+  '<&',
+  '##',
+  '\n## c\n',
+  '\n  % if x:\n',
+  '\u2028',
+  '\u2029',
+  '\u0085',
+  '\u00a0',
+  '\u000b',
+  '\u000c',
+  '\u001c',
+  '\r',
+  '\t',
+  '\n\t',
+  '\ufeff',
+  'auto vmbr9\n',
+  '\nallow-hotplug eno9\n',
+  '# -*- coding: utf-8 -*- \\\n',
+  '\nvlan v1\n',
+  '\nmapping m\n',
+  'source-directory /x\n',
+  '$IFACE',
+  'netmask 24\n',
+  '\n\tscope link\n',
+  ':1',
+  'all',
 ];
 
 /** One mutation with a hostile token half of the time, else bench/fuzz.ts's mutation. */
@@ -100,15 +137,41 @@ function randomOp(r: () => number, marker: string, known: ReadonlySet<string>): 
   // Updates and deletes mostly name an interface the file has, creates mostly a new one.
   const existing = [...known].filter((n) => n !== 'lo');
   const fresh = NAMES.filter((n) => !known.has(n));
-  const name = kind === 'create' ? (r() < 0.9 && fresh.length ? pick(fresh) : pick(NAMES)) : r() < 0.9 && existing.length ? pick(existing) : pick(NAMES);
+  const name =
+    kind === 'create'
+      ? r() < 0.9 && fresh.length
+        ? pick(fresh)
+        : pick(NAMES)
+      : r() < 0.9 && existing.length
+        ? pick(existing)
+        : pick(NAMES);
   const params: Record<string, unknown> = {};
-  if (kind === 'create') params['type'] = name.startsWith('bond') ? 'bond' : name.startsWith('vmbr') ? 'bridge' : name.includes('.') || name.startsWith('vlan') ? 'vlan' : 'eth';
+  if (kind === 'create')
+    params['type'] = name.startsWith('bond')
+      ? 'bond'
+      : name.startsWith('vmbr')
+        ? 'bridge'
+        : name.includes('.') || name.startsWith('vlan')
+          ? 'vlan'
+          : 'eth';
   if (kind !== 'delete') {
     // Mostly the fields of the interface's own type (else most edits are refused for that).
-    const type = name.startsWith('bond') ? 'bond' : name.startsWith('vmbr') ? 'bridge' : name.includes('.') || name.startsWith('vlan') ? 'vlan' : 'eth';
-    const own: Record<string, string[]> = { bond: ['slaves'], bridge: ['bridge_ports', 'bridge_vids'], vlan: ['vlan-raw-device'], eth: [] };
+    const type = name.startsWith('bond')
+      ? 'bond'
+      : name.startsWith('vmbr')
+        ? 'bridge'
+        : name.includes('.') || name.startsWith('vlan')
+          ? 'vlan'
+          : 'eth';
+    const own: Record<string, string[]> = {
+      bond: ['slaves'],
+      bridge: ['bridge_ports', 'bridge_vids'],
+      vlan: ['vlan-raw-device'],
+      eth: [],
+    };
     const common = ['comments', 'comments', 'comments6', 'mtu', 'cidr', 'gateway', 'autostart', 'cidr6'];
-    const fields = r() < 0.9 ? [...common, ...own[type]!] : [...common, 'ovs_options', 'bridge_ports', 'slaves', 'vlan-raw-device'];
+    const fields =
+      r() < 0.9 ? [...common, ...own[type]!] : [...common, 'ovs_options', 'bridge_ports', 'slaves', 'vlan-raw-device'];
     const value = (plain: string[]) => (r() < 0.4 ? hostile() : pick(plain));
     const n = 1 + Math.floor(r() * 3);
     for (let i = 0; i < n; i++) {
@@ -121,9 +184,19 @@ function randomOp(r: () => number, marker: string, known: ReadonlySet<string>): 
       else if (f === 'bridge_ports' || f === 'slaves') params[f] = value(['eno3', 'eno3 eno4', 'eno3,eno4', 'eno3\\']);
       else if (f === 'vlan-raw-device') params[f] = value(['eno1', 'vmbr0']);
       else if (f === 'bridge_vids') params[f] = value(['2-4094', '10 20']);
-      else params[f] = value(['uplink', 'uplink to the core switch', '100% of traffic', 'rack 4\nport 12', 'multi\nline', '# not at the start', '']);
+      else
+        params[f] = value([
+          'uplink',
+          'uplink to the core switch',
+          '100% of traffic',
+          'rack 4\nport 12',
+          'multi\nline',
+          '# not at the start',
+          '',
+        ]);
     }
-    if (params['type'] === 'vlan' && name === 'vlan60' && params['vlan-raw-device'] === undefined) params['vlan-raw-device'] = 'eno1';
+    if (params['type'] === 'vlan' && name === 'vlan60' && params['vlan-raw-device'] === undefined)
+      params['vlan-raw-device'] = 'eno1';
   }
   return { kind, name, params };
 }
@@ -166,7 +239,8 @@ export async function editSequences(sequences: number, seed: number): Promise<Ed
         else await core.remove(op.name);
         accepted++;
       } catch (e) {
-        if (!(e instanceof NodenetError)) throw new Error(`edit ${JSON.stringify(op)} (sequence ${s}, seed ${seed}) failed with ${(e as Error).stack}`);
+        if (!(e instanceof NodenetError))
+          throw new Error(`edit ${JSON.stringify(op)} (sequence ${s}, seed ${seed}) failed with ${(e as Error).stack}`);
         refused++;
         continue;
       }
@@ -207,8 +281,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const e = await differential(run.texts, run.dir);
   const ran = existsSync(run.marker);
   rmSync(run.dir, { recursive: true, force: true });
-  for (const d of [...f.differences, ...e.differences].slice(0, 5)) console.log(`DIFFERENCE: ${d.why}\ninput: ${JSON.stringify(d.text)}\n`);
-  console.log(`| differential: fuzzed files (seed ${seed}) | ${f.files} | ${f.agree} agree, ${f.templates} mako templates, ${f.differences.length} differ |`);
-  console.log(`| differential: edit sequences (seed ${seed}) | ${run.accepted} accepted, ${run.refused} refused | ${e.agree} agree, ${e.templates} templates, ${e.differences.length} differ; payload ran: ${ran} | ${((performance.now() - t0) / 1000).toFixed(1)} s |`);
+  for (const d of [...f.differences, ...e.differences].slice(0, 5))
+    console.log(`DIFFERENCE: ${d.why}\ninput: ${JSON.stringify(d.text)}\n`);
+  console.log(
+    `| differential: fuzzed files (seed ${seed}) | ${f.files} | ${f.agree} agree, ${f.templates} mako templates, ${f.differences.length} differ |`,
+  );
+  console.log(
+    `| differential: edit sequences (seed ${seed}) | ${run.accepted} accepted, ${run.refused} refused | ${e.agree} agree, ${e.templates} templates, ${e.differences.length} differ; payload ran: ${ran} | ${((performance.now() - t0) / 1000).toFixed(1)} s |`,
+  );
   if (f.differences.length || e.differences.length || e.templates || ran) process.exit(1);
 }

@@ -67,13 +67,33 @@ if (process.argv.includes('--inproc')) {
 // Measure in two fresh processes: node's default heap, and the flags bin/nodenet runs with.
 for (const [label, flags] of [
   ['default V8 flags', [] as string[]],
-  ['nodenet\'s flags (--max-semi-space-size=64)', ['--max-semi-space-size=64']],
+  ["nodenet's flags (--max-semi-space-size=64)", ['--max-semi-space-size=64']],
 ] as const) {
-  const out = execFileSync(process.execPath, [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), '--inproc'], { encoding: 'utf8' });
+  const out = execFileSync(
+    process.execPath,
+    [...flags, '--import', 'tsx', fileURLToPath(import.meta.url), '--inproc'],
+    { encoding: 'utf8' },
+  );
   const times = JSON.parse(out) as { parse: number[]; model: number[]; edit: number[] };
-  rows.push([`nodenet parse, in-process, ${label}`, `${N} bridges (${text.split('\n').length} lines)`, fmt(median(times.parse)), fmt(p(times.parse, 0.95))]);
-  rows.push([`nodenet parse + model, in-process, ${label}`, `${N} bridges`, fmt(median(times.model)), fmt(p(times.model, 0.95))]);
-  if (flags.length) rows.push(['nodenet plan + apply a one-option edit, in-process', `${N} bridges`, fmt(median(times.edit)), fmt(p(times.edit, 0.95))]);
+  rows.push([
+    `nodenet parse, in-process, ${label}`,
+    `${N} bridges (${text.split('\n').length} lines)`,
+    fmt(median(times.parse)),
+    fmt(p(times.parse, 0.95)),
+  ]);
+  rows.push([
+    `nodenet parse + model, in-process, ${label}`,
+    `${N} bridges`,
+    fmt(median(times.model)),
+    fmt(p(times.model, 0.95)),
+  ]);
+  if (flags.length)
+    rows.push([
+      'nodenet plan + apply a one-option edit, in-process',
+      `${N} bridges`,
+      fmt(median(times.edit)),
+      fmt(p(times.edit, 0.95)),
+    ]);
 }
 
 if (!process.argv.includes('--no-ifquery')) {
@@ -111,11 +131,31 @@ if (!process.argv.includes('--no-ifquery')) {
       theirs.push(b.dt);
       bare.push(c.dt);
     }
-    rows.push(['`nodenet check FILE` (whole process: parse, model, validate)', `${N} bridges`, fmt(median(ours)), fmt(p(ours, 0.95))]);
-    rows.push([`\`ifquery -a -i FILE\` (Debian ifupdown2 ${install.version}, parse only)`, `${N} bridges`, fmt(median(theirs)), fmt(p(theirs, 0.95))]);
+    rows.push([
+      '`nodenet check FILE` (whole process: parse, model, validate)',
+      `${N} bridges`,
+      fmt(median(ours)),
+      fmt(p(ours, 0.95)),
+    ]);
+    rows.push([
+      `\`ifquery -a -i FILE\` (Debian ifupdown2 ${install.version}, parse only)`,
+      `${N} bridges`,
+      fmt(median(theirs)),
+      fmt(p(theirs, 0.95)),
+    ]);
     rows.push(['`node -e 0` (Node.js start-up alone, same sandbox entry)', '', fmt(median(bare)), fmt(p(bare, 0.95))]);
-    rows.push(['speed-up of `nodenet check` over `ifquery -a`', '', `${(median(theirs) / median(ours)).toFixed(1)}×`, '']);
-    rows.push(['ceiling: `ifquery -a` over bare Node.js start-up', '', `${(median(theirs) / median(bare)).toFixed(1)}×`, '']);
+    rows.push([
+      'speed-up of `nodenet check` over `ifquery -a`',
+      '',
+      `${(median(theirs) / median(ours)).toFixed(1)}×`,
+      '',
+    ]);
+    rows.push([
+      'ceiling: `ifquery -a` over bare Node.js start-up',
+      '',
+      `${(median(theirs) / median(bare)).toFixed(1)}×`,
+      '',
+    ]);
   } finally {
     await sb.destroy();
     rmSync(root, { recursive: true, force: true });

@@ -24,7 +24,41 @@ export function rng(seed: number): () => number {
   };
 }
 
-const TOKENS = ['\n', '\r\n', '\r', '\t', ' ', '\\', '\\\n', '#', 'iface ', 'auto ', 'allow-', 'inet ', 'inet6 ', 'static', 'manual', 'source ', 'mapping ', 'bridge-ports ', 'bond-slaves ', 'address ', '/24', '::', '.100', ':1', '\uFEFF', '\0', 'ü', '😀', '\u2028', 'vlan-raw-device ', 'vlan-id 4095', 'netmask 255.255.0.0', 'none'];
+const TOKENS = [
+  '\n',
+  '\r\n',
+  '\r',
+  '\t',
+  ' ',
+  '\\',
+  '\\\n',
+  '#',
+  'iface ',
+  'auto ',
+  'allow-',
+  'inet ',
+  'inet6 ',
+  'static',
+  'manual',
+  'source ',
+  'mapping ',
+  'bridge-ports ',
+  'bond-slaves ',
+  'address ',
+  '/24',
+  '::',
+  '.100',
+  ':1',
+  '\uFEFF',
+  '\0',
+  'ü',
+  '😀',
+  '\u2028',
+  'vlan-raw-device ',
+  'vlan-id 4095',
+  'netmask 255.255.0.0',
+  'none',
+];
 
 /** One mutation of `s`: insert/delete/replace bytes or tokens, duplicate/swap/drop lines. */
 export function mutate(s: string, r: () => number): string {
@@ -79,7 +113,9 @@ export function fuzz(count: number, seed: number, corpus: string[]): { inputs: n
       for (const iface of model.ifaces.values()) toPve(iface);
       validate({ doc, model, file: 'interfaces' });
     } catch (e) {
-      const err = new Error(`fuzz failure (seed ${seed}, iteration ${i}): ${(e as Error).message}\ninput: ${JSON.stringify(cur)}`);
+      const err = new Error(
+        `fuzz failure (seed ${seed}, iteration ${i}): ${(e as Error).message}\ninput: ${JSON.stringify(cur)}`,
+      );
       err.stack += `\ncaused by: ${(e as Error).stack}`;
       throw err;
     }
@@ -100,5 +136,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const count = Number(process.argv[2] ?? 100_000);
   const seed = Number(process.argv[3] ?? 1);
   const res = fuzz(count, seed, loadCorpus());
-  console.log(`| fuzz: mutated inputs (seed ${seed}) | ${res.inputs} | no exception, all round-trip | ${(res.ms / 1000).toFixed(1)} s |`);
+  console.log(
+    `| fuzz: mutated inputs (seed ${seed}) | ${res.inputs} | no exception, all round-trip | ${(res.ms / 1000).toFixed(1)} s |`,
+  );
 }

@@ -11,7 +11,8 @@ export function bridgesFile(n: number): string {
 
 /** N VLAN sub-interfaces on a VLAN-aware bridge. */
 export function vlansFile(n: number): string {
-  let s = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\tbridge-vlan-aware yes\n\tbridge-vids 2-4094\n\n';
+  let s =
+    'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\tbridge-vlan-aware yes\n\tbridge-vids 2-4094\n\n';
   for (let i = 1; i <= n; i++) {
     s += `auto vmbr0.${i}\niface vmbr0.${i} inet static\n\taddress 10.${i >> 8}.${i & 255}.2/24\n\n`;
   }

@@ -22,14 +22,18 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
 
 // The package as it installs.
-const out = execFileSync(process.execPath, [join(repo, 'scripts/package.mjs'), '--out', join(work, 'pkg')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const out = execFileSync(process.execPath, [join(repo, 'scripts/package.mjs'), '--out', join(work, 'pkg')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'ignore'],
+});
 const deb = out.trim().split('\n').pop()!;
 execFileSync('dpkg-deb', ['-x', deb, join(work, 'x')]);
 const pkgBin = join(work, 'x/usr/lib/nodenet/bin/nodenet');
 const bundle = join(work, 'x/usr/lib/nodenet/dist/cli/main.js');
 const shebang = readFileSync(pkgBin, 'utf8').split('\n')[0]!;
 const distBin = join(repo, 'bin/nodenet');
-if (!existsSync(join(repo, 'dist/cli/main.js'))) throw new Error('dist/ is missing: npm run build (npm run bench does)');
+if (!existsSync(join(repo, 'dist/cli/main.js')))
+  throw new Error('dist/ is missing: npm run build (npm run bench does)');
 
 const typical = join(repo, 'test/fixtures/corpus/03-bridged-default.interfaces');
 const big = join(work, 'bridges.interfaces');
@@ -45,7 +49,10 @@ const sb = new NetnsSandbox({ root, install });
 const node = process.execPath;
 // A running `nodenet serve` (the package's) with its CLI socket, as nodenet.service runs it.
 const sock = join(work, 'cli.sock');
-const server = spawn(pkgBin, ['--root', root, '--backend', 'none', 'serve', '--listen', '127.0.0.1:0'], { env: { ...process.env, NODENET_CLI_SOCKET: sock }, stdio: 'ignore' });
+const server = spawn(pkgBin, ['--root', root, '--backend', 'none', 'serve', '--listen', '127.0.0.1:0'], {
+  env: { ...process.env, NODENET_CLI_SOCKET: sock },
+  stdio: 'ignore',
+});
 for (let i = 0; i < 600 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100));
 if (!existsSync(sock)) throw new Error('nodenet serve did not open its CLI socket');
 const viaSock = ['/usr/bin/env', `NODENET_CLI_SOCKET=${sock}`, pkgBin];
@@ -53,14 +60,26 @@ const semi = '--max-semi-space-size=64';
 const cases: [string, string[]][] = [
   ['`node -e 0`', [node, '-e', '0']],
   [`\`nodenet --version\` (package: ${shebang.slice(2)})`, [pkgBin, '--version']],
-  ['`nodenet check` typical file (package, answered by a running serve over its socket)', [...viaSock, 'check', typical]],
+  [
+    '`nodenet check` typical file (package, answered by a running serve over its socket)',
+    [...viaSock, 'check', typical],
+  ],
   ['`nodenet check` typical file (package, no serve running)', [pkgBin, 'check', typical]],
-  ['`nodenet check` typical file (bundle, no V8 flag)', [node, bundle.replace(/dist\/cli\/main\.js$/, 'bin/nodenet'), 'check', typical]],
-  [`\`nodenet check\` typical file (bundle, ${semi})`, [node, semi, bundle.replace(/dist\/cli\/main\.js$/, 'bin/nodenet'), 'check', typical]],
+  [
+    '`nodenet check` typical file (bundle, no V8 flag)',
+    [node, bundle.replace(/dist\/cli\/main\.js$/, 'bin/nodenet'), 'check', typical],
+  ],
+  [
+    `\`nodenet check\` typical file (bundle, ${semi})`,
+    [node, semi, bundle.replace(/dist\/cli\/main\.js$/, 'bin/nodenet'), 'check', typical],
+  ],
   [`\`nodenet check\` typical file (unbundled dist/, ${semi})`, [node, semi, distBin, 'check', typical]],
   ['`nodenet check` 4094 bridges (package, answered by a running serve over its socket)', [...viaSock, 'check', big]],
   ['`nodenet check` 4094 bridges (package, no serve running)', [pkgBin, 'check', big]],
-  ['`nodenet check` 4094 bridges (bundle, no V8 flag)', [node, bundle.replace(/dist\/cli\/main\.js$/, 'bin/nodenet'), 'check', big]],
+  [
+    '`nodenet check` 4094 bridges (bundle, no V8 flag)',
+    [node, bundle.replace(/dist\/cli\/main\.js$/, 'bin/nodenet'), 'check', big],
+  ],
   [`\`nodenet check\` 4094 bridges (unbundled dist/, ${semi})`, [node, semi, distBin, 'check', big]],
   [`\`ifquery -a -i FILE\` 4094 bridges (ifupdown2 ${install.version})`, [install.commands.ifquery, '-a', '-i', big]],
 ];
@@ -83,8 +102,12 @@ try {
 }
 const base = median(times[0]!);
 const ifq = median(times[times.length - 1]!);
-console.log(`| process (${RUNS} runs, interleaved) | median | p95 | × node -e 0 | ifquery ÷ this |\n|---|---|---|---|---|`);
+console.log(
+  `| process (${RUNS} runs, interleaved) | median | p95 | × node -e 0 | ifquery ÷ this |\n|---|---|---|---|---|`,
+);
 for (const [j, [label]] of cases.entries()) {
   const m = median(times[j]!);
-  console.log(`| ${label} | ${m.toFixed(0)} ms | ${p95(times[j]!).toFixed(0)} ms | ${(m / base).toFixed(2)} | ${label.includes('4094') ? `${(ifq / m).toFixed(1)}×` : ''} |`);
+  console.log(
+    `| ${label} | ${m.toFixed(0)} ms | ${p95(times[j]!).toFixed(0)} ms | ${(m / base).toFixed(2)} | ${label.includes('4094') ? `${(ifq / m).toFixed(1)}×` : ''} |`,
+  );
 }

@@ -85,7 +85,9 @@ try {
       return '?';
     }
   };
-  console.log(`warm worker start (python, imports, netlink cache of ${n} bridges): ${secs(t0).toFixed(2)} s (worker: ${worker?.stats.lastStartMs ?? '?'} ms, ready ${started}), RSS ${rss()}`);
+  console.log(
+    `warm worker start (python, imports, netlink cache of ${n} bridges): ${secs(t0).toFixed(2)} s (worker: ${worker?.stats.lastStartMs ?? '?'} ms, ready ${started}), RSS ${rss()}`,
+  );
   for (const step of steps) {
     const t: Partial<Record<Mode, number>> = {};
     for (const b of boxes) {
@@ -99,19 +101,27 @@ try {
     const ref = await full.be.readState();
     const diffs: string[] = [];
     for (const b of boxes.slice(0, 2)) {
-      for (const d of diffStates(ref, await b.be.readState(), ['ifreload -a', b.mode])) diffs.push(`${b.mode}: ${d.message}`);
+      for (const d of diffStates(ref, await b.be.readState(), ['ifreload -a', b.mode]))
+        diffs.push(`${b.mode}: ${d.message}`);
     }
     const w = t.warm ?? 0;
     const c = t.cold ?? 0;
     const f = t.full ?? 0;
-    summary[step.name] = { warm_s: +w.toFixed(3), cold_s: +c.toFixed(2), full_s: +f.toFixed(2), equal: diffs.length === 0 };
+    summary[step.name] = {
+      warm_s: +w.toFixed(3),
+      cold_s: +c.toFixed(2),
+      full_s: +f.toFixed(2),
+      equal: diffs.length === 0,
+    };
     console.log(
       `${step.name}: warm ${w.toFixed(3)} s (${(f / w).toFixed(1)}x), cold ${c.toFixed(2)} s (${(f / c).toFixed(1)}x), ifreload -a ${f.toFixed(2)} s; ` +
         `states ${diffs.length === 0 ? 'equal' : `differ: ${diffs.join('; ')}`}`,
     );
   }
   const st = worker?.stats;
-  console.log(`warm worker: ${st?.warm ?? 0} commands warm, ${st?.cold ?? 0} cold, ${st?.starts ?? 0} start(s), RSS ${rss()}`);
+  console.log(
+    `warm worker: ${st?.warm ?? 0} commands warm, ${st?.cold ?? 0} cold, ${st?.starts ?? 0} start(s), RSS ${rss()}`,
+  );
   console.log(JSON.stringify({ bridges: n, workerStartMs: st?.lastStartMs, steps: summary }));
 } finally {
   for (const be of backends) await be.destroy().catch((e: unknown) => console.error(e));

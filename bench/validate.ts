@@ -15,7 +15,9 @@ const HEAD = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\niface
 
 /** 4094 bridges, each on its own VLAN of eno2 with its own /24, plus the management bridge. */
 function bridges(): string {
-  let s = HEAD + 'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\n';
+  let s =
+    HEAD +
+    'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\n';
   for (let n = 1; n <= 4094; n++) {
     s += `auto vmbr${n}\niface vmbr${n} inet static\n\taddress 10.${n >> 8}.${n & 255}.1/24\n\tbridge-ports eno2.${n}\n\tbridge-stp off\n\tbridge-fd 0\n\tmtu 1500\n\n`;
   }
@@ -24,7 +26,9 @@ function bridges(): string {
 
 /** One VLAN-aware bridge carrying 2-4094 and a host VLAN interface for every id. */
 function vlans(): string {
-  let s = HEAD + 'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\tbridge-vlan-aware yes\n\tbridge-vids 2-4094\n\n';
+  let s =
+    HEAD +
+    'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\tbridge-vlan-aware yes\n\tbridge-vids 2-4094\n\n';
   for (let n = 1; n <= 4094; n++) {
     s += `auto vmbr0.${n}\niface vmbr0.${n} inet static\n\taddress 10.${n >> 8}.${n & 255}.2/24\n\n`;
   }
@@ -61,7 +65,9 @@ for (const [name, text] of [
     count = ds.length;
     errors = ds.filter((d) => d.severity === 'error').length;
   }
-  rows.push(`| ${name} | ${(text.length / 1024).toFixed(0)} KiB | ${median(tParse).toFixed(1)} ms | ${median(tValidate).toFixed(1)} ms | ${count} (${errors} errors) |`);
+  rows.push(
+    `| ${name} | ${(text.length / 1024).toFixed(0)} KiB | ${median(tParse).toFixed(1)} ms | ${median(tValidate).toFixed(1)} ms | ${count} (${errors} errors) |`,
+  );
 }
 console.log(`Validation bench (node ${process.version}, median of ${RUNS} runs after ${WARM} warm-up)\n`);
 console.log('| file | size | parse + model | validate | diagnostics |');

@@ -14,12 +14,17 @@ if (!existsSync(CHROMIUM)) {
 }
 
 function file(n: number): string {
-  let s = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.50/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
-  for (let i = 1; i < n; i++) s += `\nauto vmbr${i}\niface vmbr${i} inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n#guest net ${i}\n`;
+  let s =
+    'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.50/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+  for (let i = 1; i < n; i++)
+    s += `\nauto vmbr${i}\niface vmbr${i} inet manual\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n#guest net ${i}\n`;
   return s;
 }
 
-const median = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]!; };
+const median = (a: number[]): number => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)]!;
+};
 
 const rows: string[] = [];
 for (const n of [100, 4093]) {
@@ -39,10 +44,14 @@ for (const n of [100, 4093]) {
     api.push(performance.now() - a0);
   }
   const domRows = await page.locator('.grid-row').count();
-  rows.push(`| ${n + 1} | ${median(nav).toFixed(0)} ms | ${Math.min(...nav).toFixed(0)}–${Math.max(...nav).toFixed(0)} ms | ${median(api).toFixed(0)} ms | ${domRows} |`);
+  rows.push(
+    `| ${n + 1} | ${median(nav).toFixed(0)} ms | ${Math.min(...nav).toFixed(0)}–${Math.max(...nav).toFixed(0)} ms | ${median(api).toFixed(0)} ms | ${domRows} |`,
+  );
   await h.close();
 }
-console.log(`First render of the grid, headless Chromium, 1280×800, median of ${RUNS} runs (navigation → rows visible)\n`);
+console.log(
+  `First render of the grid, headless Chromium, 1280×800, median of ${RUNS} runs (navigation → rows visible)\n`,
+);
 console.log('| interfaces | median | range | list API (in page) | rows in DOM |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(r);

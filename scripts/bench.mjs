@@ -30,7 +30,10 @@ for (const [name, file, args] of all) {
   }
   console.log(`\n## ${name} (${file})\n`);
   // The V8 flags bin/nodenet runs with (its first line), so in-process figures match the product.
-  const r = spawnSync(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--max-semi-space-size=64', '--import', 'tsx', file, ...args], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     failed++;
     console.log(`\n${name}: exited with ${r.status}`);

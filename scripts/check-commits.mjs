@@ -32,7 +32,10 @@ for (const record of log.split('\x1e')) {
   if (nul < 0) continue;
   commits++;
   const hash = record.slice(0, nul).trim();
-  const lines = record.slice(nul + 1).replace(/\n+$/, '').split('\n');
+  const lines = record
+    .slice(nul + 1)
+    .replace(/\n+$/, '')
+    .split('\n');
   const subject = lines[0] ?? '';
   const length = [...subject].length;
   const problems = [];

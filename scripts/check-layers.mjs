@@ -19,7 +19,19 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 /** src/ layers, lowest first. `errors` is src/errors.ts, `version` src/version.ts. */
-export const LAYERS = ['interfaces', 'errors', 'version', 'model', 'validate', 'store', 'core', 'setup', 'apply', 'api', 'cli'];
+export const LAYERS = [
+  'interfaces',
+  'errors',
+  'version',
+  'model',
+  'validate',
+  'store',
+  'core',
+  'setup',
+  'apply',
+  'api',
+  'cli',
+];
 
 /** Every .ts/.mts/.mjs/.js file under dir (relative to root, with '/'), skipping tests. */
 function sources(root, dir) {

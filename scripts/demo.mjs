@@ -50,13 +50,18 @@ function probe(script) {
   const r = spawnSync('unshare', ['--net', 'sh', '-ec', script], { encoding: 'utf8' });
   return r.status === 0;
 }
-const abilities = backend === 'netns'
-  ? {
-      bonding: probe('ip link add nnprobe0 type bond'),
-      vlan: probe('ip link add nnprobe0 type veth peer name nnprobe1; ip link add link nnprobe0 name nnprobe0.5 type vlan id 5'),
-      vlanFiltering: probe('ip link add nnprobe0 type bridge vlan_filtering 1; ip -d link show nnprobe0 | grep -q "vlan_filtering 1"'),
-    }
-  : { bonding: true, vlan: true, vlanFiltering: true };
+const abilities =
+  backend === 'netns'
+    ? {
+        bonding: probe('ip link add nnprobe0 type bond'),
+        vlan: probe(
+          'ip link add nnprobe0 type veth peer name nnprobe1; ip link add link nnprobe0 name nnprobe0.5 type vlan id 5',
+        ),
+        vlanFiltering: probe(
+          'ip link add nnprobe0 type bridge vlan_filtering 1; ip -d link show nnprobe0 | grep -q "vlan_filtering 1"',
+        ),
+      }
+    : { bonding: true, vlan: true, vlanFiltering: true };
 
 /** Drops the blank-line-separated block that holds `iface NAME`. */
 function dropStanza(text, name) {
@@ -79,9 +84,13 @@ function adapt(text) {
   } else if (!abilities.bonding) left.push('the storage VLAN 50 is eno2.50 instead of bond0.50');
   if (!abilities.vlanFiltering) {
     text = text.replace(/^\tbridge-vlan-aware yes\n/m, '').replace(/^\tbridge-vids .*\n/m, '');
-    left.push('VLAN awareness of vmbr1 (this kernel\'s bridges cannot filter VLANs)');
+    left.push("VLAN awareness of vmbr1 (this kernel's bridges cannot filter VLANs)");
   }
-  if (left.length) text = text.replace(/\n\nauto lo\n/, `\n#\n# nodenet demo: adapted to the kernel it first ran on; left out:\n${left.map((l) => `#   - ${l}\n`).join('')}\nauto lo\n`);
+  if (left.length)
+    text = text.replace(
+      /\n\nauto lo\n/,
+      `\n#\n# nodenet demo: adapted to the kernel it first ran on; left out:\n${left.map((l) => `#   - ${l}\n`).join('')}\nauto lo\n`,
+    );
   return { text, left };
 }
 
@@ -127,16 +136,36 @@ if (backend === 'netns') {
   const cannot = [];
   if (!abilities.bonding && /^\s*bond-(slaves|mode)\b/m.test(live)) cannot.push('bonds (no bonding driver)');
   if (!abilities.vlan && /^iface \S+\.\d+ /m.test(live)) cannot.push('802.1q VLANs (no 8021q driver)');
-  if (!abilities.vlanFiltering && /^\s*bridge-vlan-aware\s+yes/m.test(live)) cannot.push('VLAN-aware bridges (no VLAN filtering)');
-  if (cannot.length) console.log(`  note: the kept demo root has ${cannot.join(', ')}, which this kernel cannot make; verify reports them as drift\n  (an apply is not rolled back for it). \`npm start -- --fresh\` starts from a config that comes up here.\n`);
+  if (!abilities.vlanFiltering && /^\s*bridge-vlan-aware\s+yes/m.test(live))
+    cannot.push('VLAN-aware bridges (no VLAN filtering)');
+  if (cannot.length)
+    console.log(
+      `  note: the kept demo root has ${cannot.join(', ')}, which this kernel cannot make; verify reports them as drift\n  (an apply is not rolled back for it). \`npm start -- --fresh\` starts from a config that comes up here.\n`,
+    );
 }
 
 // The V8 flags of bin/nodenet's first line (spawning node directly skips the shebang).
-const child = spawn(process.execPath, ['--max-semi-space-size=64', join(repo, 'bin', 'nodenet'), '--root', root, '--backend', backend, 'serve', '--listen', listen], { stdio: 'inherit' });
+const child = spawn(
+  process.execPath,
+  [
+    '--max-semi-space-size=64',
+    join(repo, 'bin', 'nodenet'),
+    '--root',
+    root,
+    '--backend',
+    backend,
+    'serve',
+    '--listen',
+    listen,
+  ],
+  { stdio: 'inherit' },
+);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => {
   // The demo leaves nothing behind: its namespace goes with it.
   if (backend === 'netns') {
-    spawn(process.execPath, [join(repo, 'bin', 'nodenet'), '--root', root, 'netns', 'destroy'], { stdio: 'inherit' }).on('exit', () => process.exit(code ?? (signal ? 0 : 1)));
+    spawn(process.execPath, [join(repo, 'bin', 'nodenet'), '--root', root, 'netns', 'destroy'], {
+      stdio: 'inherit',
+    }).on('exit', () => process.exit(code ?? (signal ? 0 : 1)));
   } else process.exit(code ?? (signal ? 0 : 1));
 });

@@ -7,7 +7,16 @@
 //   node scripts/package.mjs [--out DIR]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -21,7 +30,11 @@ const out = outIdx > 0 ? process.argv[outIdx + 1] : join(repo, 'build');
 const stage = join(out, `nodenet_${version}_all`);
 const lib = join(stage, 'usr/lib/nodenet');
 // Reproducible: file times and the changelog date are the last commit's.
-const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? (spawnSync('git', ['log', '-1', '--format=%ct'], { cwd: repo, encoding: 'utf8' }).stdout.trim() || Math.floor(Date.now() / 1000)));
+const epoch = Number(
+  process.env.SOURCE_DATE_EPOCH ??
+    (spawnSync('git', ['log', '-1', '--format=%ct'], { cwd: repo, encoding: 'utf8' }).stdout.trim() ||
+      Math.floor(Date.now() / 1000)),
+);
 const date = new Date(epoch * 1000);
 
 const step = (s) => process.stderr.write(`== ${s}\n`);
@@ -73,11 +86,19 @@ await build({
 });
 
 step('program files');
-put('usr/lib/nodenet/package.json', `${JSON.stringify({ name: 'nodenet', version, type: 'module', private: true, license: pkg.license }, null, 2)}\n`);
+put(
+  'usr/lib/nodenet/package.json',
+  `${JSON.stringify({ name: 'nodenet', version, type: 'module', private: true, license: pkg.license }, null, 2)}\n`,
+);
 // The launcher: bin/nodenet with Debian's node path (lintian wants no /usr/bin/env) and without
 // --max-semi-space-size, which costs more start-up than it saves on big files (bench/README.md).
-put('usr/lib/nodenet/bin/nodenet', readFileSync(join(repo, 'bin/nodenet'), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n'), 0o755);
-for (const f of readdirSync(join(repo, 'web/static'))) copy(join('web/static', f), join('usr/lib/nodenet/web/static', f));
+put(
+  'usr/lib/nodenet/bin/nodenet',
+  readFileSync(join(repo, 'bin/nodenet'), 'utf8').replace(/^#!.*\n/, '#!/usr/bin/node\n'),
+  0o755,
+);
+for (const f of readdirSync(join(repo, 'web/static')))
+  copy(join('web/static', f), join('usr/lib/nodenet/web/static', f));
 for (const f of readdirSync(join(repo, 'libexec'))) copy(join('libexec', f), join('usr/lib/nodenet/libexec', f), 0o755);
 mkdirSync(join(stage, 'usr/bin'), { recursive: true });
 symlinkSync('../lib/nodenet/bin/nodenet', join(stage, 'usr/bin/nodenet'));
@@ -140,7 +161,12 @@ const md5 = files
   .map((f) => relative(stage, f))
   .filter((r) => !conffiles.includes(`/${r}`) && !lstatSync(join(stage, r)).isSymbolicLink())
   .sort()
-  .map((r) => `${createHash('md5').update(readFileSync(join(stage, r))).digest('hex')}  ${r}\n`)
+  .map(
+    (r) =>
+      `${createHash('md5')
+        .update(readFileSync(join(stage, r)))
+        .digest('hex')}  ${r}\n`,
+  )
   .join('');
 put(
   'DEBIAN/control',
@@ -174,6 +200,9 @@ const fix = (d) => {
 fix(stage);
 spawnSync('find', [stage, '-exec', 'touch', '-h', '-d', `@${epoch}`, '{}', '+']);
 const deb = join(out, `nodenet_${version}_all.deb`);
-const r = spawnSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', stage, deb], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) } });
+const r = spawnSync('dpkg-deb', ['--root-owner-group', '-Zxz', '--build', stage, deb], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+  env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
+});
 if (r.status !== 0) process.exit(r.status ?? 1);
 process.stdout.write(`${deb}\n`);

@@ -26,18 +26,32 @@ function find(dir, out = []) {
 const all = [...find(join(root, 'src')), ...find(join(root, 'test'))];
 const isFullSystem = (f) => f.startsWith('test/fullsystem/');
 const isKernel = (f) => f.startsWith('test/kernel/') || isFullSystem(f);
-const isSlow = (f) => f.startsWith('test/netns/') || f.startsWith('test/node/') || f.startsWith('test/api/') || f.startsWith('test/web/') || isKernel(f);
+const isSlow = (f) =>
+  f.startsWith('test/netns/') ||
+  f.startsWith('test/node/') ||
+  f.startsWith('test/api/') ||
+  f.startsWith('test/web/') ||
+  isKernel(f);
 let files;
 if (args.includes('--unit')) files = all.filter((f) => !isSlow(f));
 else if (args.includes('--fullsystem')) files = all.filter(isFullSystem);
 else if (args.includes('--kernel')) files = all.filter((f) => isKernel(f) && !isFullSystem(f));
 else if (args.some((a) => !a.startsWith('--'))) files = args.filter((a) => !a.startsWith('--'));
-else files = all.filter((f) => !isKernel(f) || process.env.CI === 'true' || (isFullSystem(f) ? process.env.FULLSYSTEM === '1' : process.env.KERNEL === '1'));
+else
+  files = all.filter(
+    (f) =>
+      !isKernel(f) ||
+      process.env.CI === 'true' ||
+      (isFullSystem(f) ? process.env.FULLSYSTEM === '1' : process.env.KERNEL === '1'),
+  );
 
 if (!files.length) {
   console.error('no test files found');
   process.exit(1);
 }
 // Namespace and VM tests share the machine's namespaces and CPU: run files one at a time.
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], {
+  cwd: root,
+  stdio: 'inherit',
+});
 process.exit(r.status ?? 1);

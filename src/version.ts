@@ -17,7 +17,8 @@ export function version(fallback = 'unknown'): string {
     cached = null;
     for (const p of ['../package.json', '../../package.json']) {
       try {
-        cached = (JSON.parse(readFileSync(fileURLToPath(new URL(p, import.meta.url)), 'utf8')) as { version: string }).version;
+        cached = (JSON.parse(readFileSync(fileURLToPath(new URL(p, import.meta.url)), 'utf8')) as { version: string })
+          .version;
         break;
       } catch {
         continue;

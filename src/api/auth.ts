@@ -66,7 +66,9 @@ const SCRYPT = { N: 1 << 15, r: 8, p: 1, keylen: 32 };
 
 function scrypt(password: string, salt: Buffer, N: number, r: number, p: number, keylen: number): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keylen, { N, r, p, maxmem: 256 * N * r }, (err, key) => (err ? reject(err) : resolve(key))),
+    scryptCb(password, salt, keylen, { N, r, p, maxmem: 256 * N * r }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
   );
 }
 
@@ -160,11 +162,22 @@ export class AuthStore {
    * and tests that hard-code root@pam).
    */
   async addUser(userid: string, password: string | null, role: Role = 'admin'): Promise<void> {
-    if (!USERID_RE.test(userid)) throw new NodenetError('USAGE', `invalid user id '${userid}': expected NAME@pve or NAME@pam`);
-    if (password === null && !userid.endsWith('@pam')) throw new NodenetError('USAGE', `${userid} needs a password (only NAME@pam users log in with their system password)`);
-    if (password !== null && password.length < 5) throw new NodenetError('USAGE', 'the password must be at least 5 characters long');
+    if (!USERID_RE.test(userid))
+      throw new NodenetError('USAGE', `invalid user id '${userid}': expected NAME@pve or NAME@pam`);
+    if (password === null && !userid.endsWith('@pam'))
+      throw new NodenetError(
+        'USAGE',
+        `${userid} needs a password (only NAME@pam users log in with their system password)`,
+      );
+    if (password !== null && password.length < 5)
+      throw new NodenetError('USAGE', 'the password must be at least 5 characters long');
     const data = await this.load();
-    data.users[userid] = { hash: password === null ? PAM_HASH : await hashPassword(password), role, enable: true, created: new Date().toISOString() };
+    data.users[userid] = {
+      hash: password === null ? PAM_HASH : await hashPassword(password),
+      role,
+      enable: true,
+      created: new Date().toISOString(),
+    };
     await this.save({ users: { ...data.users }, tokens: { ...data.tokens } });
   }
 
@@ -189,13 +202,25 @@ export class AuthStore {
   }
 
   /** Create an API token; returns the secret (shown once, stored hashed). */
-  async addToken(userid: string, tokenid: string, privsep: boolean): Promise<{ 'full-tokenid': string; value: string }> {
-    if (!TOKENID_RE.test(tokenid)) throw new NodenetError('USAGE', `invalid token id '${tokenid}': letters, digits, '.', '_', '-', starting with a letter`);
+  async addToken(
+    userid: string,
+    tokenid: string,
+    privsep: boolean,
+  ): Promise<{ 'full-tokenid': string; value: string }> {
+    if (!TOKENID_RE.test(tokenid))
+      throw new NodenetError(
+        'USAGE',
+        `invalid token id '${tokenid}': letters, digits, '.', '_', '-', starting with a letter`,
+      );
     const data = await this.load();
-    if (!this.user(data, userid)) throw new NodenetError('USAGE', `no such user '${userid}' (add it first with \`nodenet user add ${userid}\`)`);
+    if (!this.user(data, userid))
+      throw new NodenetError('USAGE', `no such user '${userid}' (add it first with \`nodenet user add ${userid}\`)`);
     const full = `${userid}!${tokenid}`;
     const value = randomUUID();
-    await this.save({ users: { ...data.users }, tokens: { ...data.tokens, [full]: { hash: sha256hex(value), privsep, created: new Date().toISOString() } } });
+    await this.save({
+      users: { ...data.users },
+      tokens: { ...data.tokens, [full]: { hash: sha256hex(value), privsep, created: new Date().toISOString() } },
+    });
     return { 'full-tokenid': full, value };
   }
 
@@ -249,7 +274,10 @@ export class AuthStore {
     }
     if (!u || !u.enable || u.hash === PAM_HASH) {
       // Spend the same time as a real check so a wrong user name is not distinguishable by timing.
-      await verifyPassword(password, `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`);
+      await verifyPassword(
+        password,
+        `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`,
+      );
       return null;
     }
     if (!(await verifyPassword(password, u.hash))) return null;
@@ -259,7 +287,10 @@ export class AuthStore {
   /** Make a ticket and CSRF token for a user (PVE formats; HMAC-SHA256 instead of RSA). */
   async issueTicket(userid: string, now = Date.now()): Promise<{ ticket: string; csrf: string }> {
     const key = await this.ticketKey();
-    const hex = Math.floor(now / 1000).toString(16).toUpperCase().padStart(8, '0');
+    const hex = Math.floor(now / 1000)
+      .toString(16)
+      .toUpperCase()
+      .padStart(8, '0');
     const plain = `PVE:${userid}:${hex}`;
     const sig = createHmac('sha256', key).update(plain).digest('base64url');
     return { ticket: `${plain}::${sig}`, csrf: this.csrfFor(key, userid, hex) };
@@ -423,5 +454,10 @@ export function sourceKey(address: string): string {
   const a = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
   if (!a.includes(':')) return a;
   const g = parseIPv6(a.replace(/%.*$/, ''));
-  return g ? `${g.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64` : a;
+  return g
+    ? `${g
+        .slice(0, 4)
+        .map((x) => x.toString(16))
+        .join(':')}::/64`
+    : a;
 }

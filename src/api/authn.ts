@@ -113,7 +113,9 @@ export function createLogin(auth: AuthStore, limiter: LoginLimiter, failDelay: n
     const cap = principal.privs.has('Sys.Modify') ? { 'Sys.Audit': 1, 'Sys.Modify': 1 } : { 'Sys.Audit': 1 };
     return {
       data: { username: principal.user, ticket, CSRFPreventionToken: csrf, cap: { nodes: cap } },
-      headers: { 'Set-Cookie': `PVEAuthCookie=${encodeURIComponent(ticket)}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200` },
+      headers: {
+        'Set-Cookie': `PVEAuthCookie=${encodeURIComponent(ticket)}; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=7200`,
+      },
     };
   };
 }

@@ -11,7 +11,16 @@ import type { Socket } from 'node:net';
 import { NodenetError, paramError } from '../errors.ts';
 import { checkParams } from '../model/params.ts';
 import type { Principal } from './auth.ts';
-import { emptyParams, internalError, parseBody, parseForm, readBody, sendData, sendError, toWireError } from './http.ts';
+import {
+  emptyParams,
+  internalError,
+  parseBody,
+  parseForm,
+  readBody,
+  sendData,
+  sendError,
+  toWireError,
+} from './http.ts';
 import type { Params } from './http.ts';
 import type { AuditLog, Logger } from './logging.ts';
 import { PATH_PARAMS, matchRoute } from './routes.ts';
@@ -56,8 +65,12 @@ export function createDispatcher(opts: DispatchOptions): Handler {
     const rawPath = q < 0 ? target : target.slice(0, q);
     const search = q < 0 ? '' : target.slice(q + 1);
     const prefix = '/api2/json';
-    if (rawPath !== prefix && !rawPath.startsWith(`${prefix}/`)) throw new NodenetError('NOT_IMPLEMENTED', 'no such uri');
-    const rawSegs = rawPath.slice(prefix.length).split('/').filter((s, i) => i > 0 || s !== '');
+    if (rawPath !== prefix && !rawPath.startsWith(`${prefix}/`))
+      throw new NodenetError('NOT_IMPLEMENTED', 'no such uri');
+    const rawSegs = rawPath
+      .slice(prefix.length)
+      .split('/')
+      .filter((s, i) => i > 0 || s !== '');
     if (rawSegs.length && rawSegs[rawSegs.length - 1] === '') rawSegs.pop();
     const segs: string[] = [];
     for (const s of rawSegs) {
@@ -68,17 +81,24 @@ export function createDispatcher(opts: DispatchOptions): Handler {
       }
     }
     const apiPath = `/${segs.join('/')}`;
-    if (method !== 'GET' && method !== 'POST' && method !== 'PUT' && method !== 'DELETE') throw new NodenetError('NOT_IMPLEMENTED', `Method '${method}' not implemented`);
+    if (method !== 'GET' && method !== 'POST' && method !== 'PUT' && method !== 'DELETE')
+      throw new NodenetError('NOT_IMPLEMENTED', `Method '${method}' not implemented`);
 
     // Body first (bounded), so that size limits apply before anything else.
     const body = await readBody(req, bodyLimit);
-    if ((method === 'GET' || method === 'DELETE') && body.length > 0) throw new NodenetError('NOT_IMPLEMENTED', `Unexpected content for method '${method}'`);
+    if ((method === 'GET' || method === 'DELETE') && body.length > 0)
+      throw new NodenetError('NOT_IMPLEMENTED', `Unexpected content for method '${method}'`);
 
     const match = matchRoute(method, segs);
-    if (!match.route) throw new NodenetError('NOT_IMPLEMENTED', `Method '${method} ${apiPath.replace(/[^\x20-\x7e]/g, '?')}' not implemented`);
+    if (!match.route)
+      throw new NodenetError(
+        'NOT_IMPLEMENTED',
+        `Method '${method} ${apiPath.replace(/[^\x20-\x7e]/g, '?')}' not implemented`,
+      );
     const { route, path } = match;
 
-    const params: Params = method === 'POST' || method === 'PUT' ? parseBody(req.headers['content-type'], body) : emptyParams();
+    const params: Params =
+      method === 'POST' || method === 'PUT' ? parseBody(req.headers['content-type'], body) : emptyParams();
     for (const [k, v] of Object.entries(parseForm(search))) params[k] = v;
     info.params = { ...path, ...params };
 
@@ -101,13 +121,16 @@ export function createDispatcher(opts: DispatchOptions): Handler {
       const spec = PATH_PARAMS[k];
       if (spec) Object.assign(pathErrors, checkParams({ [k]: v }, [spec]).errors);
       if (params[k] !== undefined) {
-        if (String(params[k]) !== v) pathErrors[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
+        if (String(params[k]) !== v)
+          pathErrors[k] = 'duplicate parameter (already defined in URI) with conflicting values!';
         delete params[k];
       }
     }
     if (Object.keys(pathErrors).length) throw paramError(pathErrors);
     if (path.node !== undefined && path.node !== opts.node && path.node !== 'localhost') {
-      throw paramError({ node: `no such node '${path.node}': this server manages node '${opts.node}' (or use 'localhost')` });
+      throw paramError({
+        node: `no such node '${path.node}': this server manages node '${opts.node}' (or use 'localhost')`,
+      });
     }
     if (route.perm !== null && principal && !principal.privs.has(route.perm)) {
       throw new NodenetError('FORBIDDEN', `Permission check failed (/nodes/${opts.node}, ${route.perm})`);
@@ -131,8 +154,24 @@ export function createDispatcher(opts: DispatchOptions): Handler {
       try {
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
         const path = (req.url ?? '').split('?')[0]!.slice(0, 512);
-        log(status >= 500 ? 'error' : 'info', 'request', { method: req.method, path, status, ms: Math.round(ms * 10) / 10, user: info.user, source });
-        if (info.audit) audit.write({ user: info.user, source, method: req.method ?? '-', path, ...(info.params ? { params: info.params } : {}), status, result });
+        log(status >= 500 ? 'error' : 'info', 'request', {
+          method: req.method,
+          path,
+          status,
+          ms: Math.round(ms * 10) / 10,
+          user: info.user,
+          source,
+        });
+        if (info.audit)
+          audit.write({
+            user: info.user,
+            source,
+            method: req.method ?? '-',
+            path,
+            ...(info.params ? { params: info.params } : {}),
+            status,
+            result,
+          });
       } catch (e) {
         log('error', 'request log failed', { error: e instanceof Error ? e.message : String(e) });
       }
@@ -140,7 +179,8 @@ export function createDispatcher(opts: DispatchOptions): Handler {
     const fail = (e: unknown) => {
       try {
         const err = toWireError(e);
-        if (err.status === 500) log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+        if (err.status === 500)
+          log('error', 'handler error', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
         sendError(res, err);
         if (err.status === 413) socket?.destroySoon();
         done(err.status, err.message.split('\n')[0]!);

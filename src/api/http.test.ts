@@ -5,7 +5,10 @@ import { toWireError } from './http.ts';
 
 test('an error answer takes status and headers from the code table, its extras from the error', () => {
   const locked = toWireError(new NodenetError('LOCKED', 'another apply is running'));
-  assert.deepEqual([locked.status, locked.message, locked.headers], [503, 'another apply is running', { 'Retry-After': '1' }]);
+  assert.deepEqual(
+    [locked.status, locked.message, locked.headers],
+    [503, 'another apply is running', { 'Retry-After': '1' }],
+  );
   const big = toWireError(new NodenetError('TOO_LARGE', 'request entity too large'));
   assert.deepEqual([big.status, big.headers], [413, { Connection: 'close' }]);
   const limited = toWireError(new NodenetError('RATE_LIMITED', 'too many', { headers: { 'Retry-After': '60' } }));

@@ -38,7 +38,14 @@ export function toWireError(e: unknown): WireError {
   const headers = { ...info.headers, ...e.headers };
   if (info.paramShaped) {
     const errors = e.errors && Object.keys(e.errors).length ? e.errors : { iface: e.message };
-    return { status: info.status, message: 'Parameter verification failed.', errors, emptyBody: e.emptyBody, headers, extra };
+    return {
+      status: info.status,
+      message: 'Parameter verification failed.',
+      errors,
+      emptyBody: e.emptyBody,
+      headers,
+      extra,
+    };
   }
   return { status: info.status, message: e.message, errors: e.errors, emptyBody: e.emptyBody, headers, extra };
 }
@@ -49,7 +56,10 @@ export function toWireError(e: unknown): WireError {
  */
 export function reasonPhrase(message: string): string {
   const first = message.split('\n')[0] ?? '';
-  const ascii = first.replace(/\u2026/g, '...').replace(/[^\x20-\x7e]/g, '?').trim();
+  const ascii = first
+    .replace(/\u2026/g, '...')
+    .replace(/[^\x20-\x7e]/g, '?')
+    .trim();
   return (ascii || 'error').slice(0, 200);
 }
 
@@ -63,7 +73,14 @@ function baseHeaders(): Record<string, string> {
 }
 
 /** Send a success envelope `{"data": ...}` plus optional top-level extras (`changes`, `digest`, `total`). */
-export function sendData(res: ServerResponse, data: unknown, extra: Record<string, unknown> = {}, headers: Record<string, string | string[]> = {}, raw?: Buffer, acceptEncoding?: string): void {
+export function sendData(
+  res: ServerResponse,
+  data: unknown,
+  extra: Record<string, unknown> = {},
+  headers: Record<string, string | string[]> = {},
+  raw?: Buffer,
+  acceptEncoding?: string,
+): void {
   let body = raw ?? Buffer.from(JSON.stringify({ data: data ?? null, ...extra }), 'utf8');
   const enc: Record<string, string> = {};
   // As PVE: bodies over 1 KiB are gzip-compressed when the client accepts it (proxmoxer sends
@@ -73,7 +90,13 @@ export function sendData(res: ServerResponse, data: unknown, extra: Record<strin
     enc['Content-Encoding'] = 'gzip';
     enc.Vary = 'Accept-Encoding';
   }
-  res.writeHead(200, 'OK', { ...baseHeaders(), ...headers, ...enc, 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': String(body.length) });
+  res.writeHead(200, 'OK', {
+    ...baseHeaders(),
+    ...headers,
+    ...enc,
+    'Content-Type': JSON_CONTENT_TYPE,
+    'Content-Length': String(body.length),
+  });
   res.end(body);
 }
 
@@ -107,7 +130,11 @@ export function sendError(res: ServerResponse, err: WireError): void {
   payload.message = message;
   Object.assign(payload, err.extra);
   const body = Buffer.from(JSON.stringify(payload), 'utf8');
-  res.writeHead(err.status, reasonPhrase(err.message), { ...headers, 'Content-Type': JSON_CONTENT_TYPE, 'Content-Length': String(body.length) });
+  res.writeHead(err.status, reasonPhrase(err.message), {
+    ...headers,
+    'Content-Type': JSON_CONTENT_TYPE,
+    'Content-Length': String(body.length),
+  });
   res.end(body);
 }
 
@@ -143,7 +170,8 @@ export function parseForm(text: string): Params {
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) return Promise.reject(new NodenetError('TOO_LARGE', 'request entity too large'));
+  if (declared !== undefined && Number(declared) > limit)
+    return Promise.reject(new NodenetError('TOO_LARGE', 'request entity too large'));
   if (req.complete && req.readableEnded) return Promise.resolve(Buffer.alloc(0));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -204,7 +232,8 @@ export function parseBody(contentType: string | undefined, body: Buffer): Params
     } catch {
       throw new NodenetError('USAGE', 'invalid JSON in request body');
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new NodenetError('USAGE', 'JSON request body must be an object');
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      throw new NodenetError('USAGE', 'JSON request body must be an object');
     // Parameters are scalars or flat lists: nested values are refused here, at their field,
     // so nothing later (validation, String(), the audit log) walks an attacker's nesting depth.
     const out = emptyParams();

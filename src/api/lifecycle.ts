@@ -36,7 +36,15 @@ export function createLifecycle(opts: LifecycleOptions, handler: RequestListener
   const server: Server =
     opts.tls === false
       ? createHttpServer(handler)
-      : createHttpsServer({ key: opts.tls.key, cert: opts.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000 }, handler);
+      : createHttpsServer(
+          {
+            key: opts.tls.key,
+            cert: opts.tls.cert,
+            minVersion: 'TLSv1.2',
+            handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+          },
+          handler,
+        );
   server.requestTimeout = opts.requestTimeoutMs ?? 30_000;
   server.headersTimeout = opts.headersTimeoutMs ?? 10_000;
   server.keepAliveTimeout = 5_000;
@@ -50,7 +58,10 @@ export function createLifecycle(opts: LifecycleOptions, handler: RequestListener
     const key = sourceKey(s.remoteAddress ?? '-');
     const n = perSource.get(key) ?? 0;
     if (n >= perSourceMax) {
-      log('warn', 'connection refused: too many connections from this source', { source: s.remoteAddress, max: perSourceMax });
+      log('warn', 'connection refused: too many connections from this source', {
+        source: s.remoteAddress,
+        max: perSourceMax,
+      });
       s.destroy();
       return;
     }
@@ -63,7 +74,9 @@ export function createLifecycle(opts: LifecycleOptions, handler: RequestListener
       else perSource.delete(key);
     });
   });
-  server.on('drop', (d?: { remoteAddress?: string }) => log('warn', 'connection refused: too many connections', { source: d?.remoteAddress, max: server.maxConnections }));
+  server.on('drop', (d?: { remoteAddress?: string }) =>
+    log('warn', 'connection refused: too many connections', { source: d?.remoteAddress, max: server.maxConnections }),
+  );
   server.on('tlsClientError', (err: Error) => log('debug', 'TLS handshake failed', { error: err.message }));
 
   return {
@@ -83,7 +96,8 @@ export function createLifecycle(opts: LifecycleOptions, handler: RequestListener
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
       await Promise.race([drain(), deadline]);
-      if ((await Promise.race([closed.then(() => 'closed' as const), deadline])) === 'timeout') for (const s of sockets) s.destroy();
+      if ((await Promise.race([closed.then(() => 'closed' as const), deadline])) === 'timeout')
+        for (const s of sockets) s.destroy();
       await closed;
       clearTimeout(timer);
       await flush();

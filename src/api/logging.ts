@@ -19,11 +19,17 @@ export const SYSLOG_PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, wa
  * Logger writing JSON lines to a stream (default stderr). `syslogPrefix`: start each line with
  * `<N>` (its syslog priority), which journald strips and records as the line's priority.
  */
-export function jsonLogger(write: (line: string) => void = (l) => process.stderr.write(l), min: LogLevel = 'info', opts: { syslogPrefix?: boolean } = {}): Logger {
+export function jsonLogger(
+  write: (line: string) => void = (l) => process.stderr.write(l),
+  min: LogLevel = 'info',
+  opts: { syslogPrefix?: boolean } = {},
+): Logger {
   const order: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
   return (level, msg, fields = {}) => {
     if (order[level] < order[min]) return;
-    write(`${opts.syslogPrefix ? `<${SYSLOG_PRIORITY[level]}>` : ''}${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`);
+    write(
+      `${opts.syslogPrefix ? `<${SYSLOG_PRIORITY[level]}>` : ''}${JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields })}\n`,
+    );
   };
 }
 
@@ -31,7 +37,16 @@ export function jsonLogger(write: (line: string) => void = (l) => process.stderr
 export const silentLogger: Logger = () => undefined;
 
 /** Parameter names whose values never reach a log. */
-const SECRET_KEYS = new Set(['password', 'new-password', 'ticket', 'csrfpreventiontoken', 'value', 'secret', 'tfa-challenge', 'otp']);
+const SECRET_KEYS = new Set([
+  'password',
+  'new-password',
+  'ticket',
+  'csrfpreventiontoken',
+  'value',
+  'secret',
+  'tfa-challenge',
+  'otp',
+]);
 
 /** A copy of request params with secrets replaced by `***`. */
 export function redact(params: Record<string, unknown>): Record<string, unknown> {
@@ -66,7 +81,12 @@ function boundedParams(params: Record<string, unknown>): Record<string, unknown>
   let n = 0;
   for (const [k, v] of Object.entries(redact(params))) {
     if (++n > 64) break;
-    const one = (x: unknown): unknown => (typeof x === 'string' ? cut(x, 256) : typeof x === 'number' || typeof x === 'boolean' || x === null ? x : `[${typeof x}]`);
+    const one = (x: unknown): unknown =>
+      typeof x === 'string'
+        ? cut(x, 256)
+        : typeof x === 'number' || typeof x === 'boolean' || x === null
+          ? x
+          : `[${typeof x}]`;
     out[cut(k, 64)] = Array.isArray(v) ? v.slice(0, 16).map((x) => (Array.isArray(x) ? '[array]' : one(x))) : one(v);
   }
   return out;
@@ -74,11 +94,23 @@ function boundedParams(params: Record<string, unknown>): Record<string, unknown>
 
 /** The JSON line of an entry, at most {@link AUDIT_ENTRY_MAX_BYTES} bytes. */
 export function auditLine(e: AuditEntry, time = new Date()): string {
-  const base = { time: time.toISOString(), user: cut(e.user, 128), source: cut(e.source, 64), method: cut(e.method, 16), path: cut(e.path, 512) };
+  const base = {
+    time: time.toISOString(),
+    user: cut(e.user, 128),
+    source: cut(e.source, 64),
+    method: cut(e.method, 16),
+    path: cut(e.path, 512),
+  };
   const tail = { status: e.status, result: cut(e.result, 256) };
   let line = JSON.stringify({ ...base, ...(e.params ? { params: boundedParams(e.params) } : {}), ...tail });
   if (Buffer.byteLength(line) > AUDIT_ENTRY_MAX_BYTES - 1 && e.params) {
-    const names = cut(Object.keys(e.params).slice(0, 64).map((k) => cut(k, 64)).join(','), 1024);
+    const names = cut(
+      Object.keys(e.params)
+        .slice(0, 64)
+        .map((k) => cut(k, 64))
+        .join(','),
+      1024,
+    );
     line = JSON.stringify({ ...base, params: { '(cut)': names }, ...tail });
   }
   return `${line}\n`;
@@ -108,7 +140,10 @@ export class AuditLog {
     this.queue
       .run(async () => {
         await fs.mkdir(dirname(this.file), { recursive: true });
-        const size = await fs.stat(this.file).then((st) => st.size, () => 0);
+        const size = await fs.stat(this.file).then(
+          (st) => st.size,
+          () => 0,
+        );
         if (size > 0 && size + Buffer.byteLength(line) > this.maxBytes) await this.rotate();
         await fs.appendFile(this.file, line, { mode: 0o600 });
       })

@@ -47,7 +47,10 @@ export function openapi(version: string): Record<string, unknown> {
     }));
     const bodyParams = r.params.filter((p) => !pathParams.includes(p.name));
     const op: Record<string, unknown> = {
-      operationId: `${r.method.toLowerCase()}${r.path.replace(/[{}]/g, '').replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase()).replace(/[^A-Za-z0-9]/g, '')}`,
+      operationId: `${r.method.toLowerCase()}${r.path
+        .replace(/[{}]/g, '')
+        .replace(/\/(\w)/g, (_m, c: string) => c.toUpperCase())
+        .replace(/[^A-Za-z0-9]/g, '')}`,
       summary: r.summary,
       ...(r.description ? { description: r.description } : {}),
       ...(r.extension ? { 'x-nodenet-extension': true } : {}),
@@ -56,13 +59,19 @@ export function openapi(version: string): Record<string, unknown> {
       responses: {
         '200': {
           description: 'Success: `{"data": ...}`',
-          content: { 'application/json;charset=UTF-8': { schema: { type: 'object', properties: { data: r.returns } } } },
+          content: {
+            'application/json;charset=UTF-8': { schema: { type: 'object', properties: { data: r.returns } } },
+          },
         },
-        default: { description: 'Error: reason phrase = first line of the message; body `{"data":null,"errors":{...},"message":"...\\n"}`' },
+        default: {
+          description:
+            'Error: reason phrase = first line of the message; body `{"data":null,"errors":{...},"message":"...\\n"}`',
+        },
       },
     };
     if (r.method === 'GET' || r.method === 'DELETE') {
-      for (const p of bodyParams) parameters.push({ name: p.name, in: 'query', required: !p.optional, schema: paramSchema(p) });
+      for (const p of bodyParams)
+        parameters.push({ name: p.name, in: 'query', required: !p.optional, schema: paramSchema(p) });
     } else if (bodyParams.length) {
       const schema = {
         type: 'object',
@@ -81,8 +90,18 @@ export function openapi(version: string): Record<string, unknown> {
     servers: [{ url: '/api2/json' }],
     components: {
       securitySchemes: {
-        apiToken: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'PVEAPIToken=USER@REALM!TOKENID=UUID' },
-        ticket: { type: 'apiKey', in: 'cookie', name: 'PVEAuthCookie', description: 'From POST /access/ticket; writes also need the CSRFPreventionToken header.' },
+        apiToken: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'Authorization',
+          description: 'PVEAPIToken=USER@REALM!TOKENID=UUID',
+        },
+        ticket: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'PVEAuthCookie',
+          description: 'From POST /access/ticket; writes also need the CSRFPreventionToken header.',
+        },
       },
     },
     security: [{ apiToken: [] }, { ticket: [] }],

@@ -33,7 +33,10 @@ export function pamtesterAuth(opts: PamOptions = {}): PamAuth {
       const helper = opts.helper ?? process.env.NODENET_PAMTESTER ?? 'pamtester';
       let child;
       try {
-        child = spawn(helper, [opts.service ?? pamService(), user, 'authenticate', 'acct_mgmt'], { stdio: ['pipe', 'ignore', 'ignore'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' } });
+        child = spawn(helper, [opts.service ?? pamService(), user, 'authenticate', 'acct_mgmt'], {
+          stdio: ['pipe', 'ignore', 'ignore'],
+          env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' },
+        });
       } catch {
         return resolve(false);
       }

@@ -7,7 +7,15 @@ import type { Connection } from '../apply/lockout.ts';
 import type { ApplyResult, LockoutChecked } from '../apply/pipeline.ts';
 import type { ApplyService as Service } from '../apply/service.ts';
 import { NodenetError, paramError } from '../errors.ts';
-import type { ApplyOptions, ApplyService, ConfirmResult, HistoryEntry, LastOutcome, PendingWindow, VerifyResult } from './apply-service.ts';
+import type {
+  ApplyOptions,
+  ApplyService,
+  ConfirmResult,
+  HistoryEntry,
+  LastOutcome,
+  PendingWindow,
+  VerifyResult,
+} from './apply-service.ts';
 
 export class PipelineApplyService implements ApplyService {
   readonly backend: string;
@@ -31,7 +39,8 @@ export class PipelineApplyService implements ApplyService {
 
   async apply(opts: ApplyOptions, log: (line: string) => void): Promise<void> {
     // the task log is read in the web UI: there the window ends with its Keep button
-    const forUi = (l: string): void => log(l.replace(/^waiting for `nodenet confirm` within (\d+) s$/, 'waiting for you to press Keep within $1 s'));
+    const forUi = (l: string): void =>
+      log(l.replace(/^waiting for `nodenet confirm` within (\d+) s$/, 'waiting for you to press Keep within $1 s'));
     outcome(await this.service.apply(opts, forUi), log, opts.confirmTimeout);
   }
 
@@ -41,7 +50,14 @@ export class PipelineApplyService implements ApplyService {
   }
 
   async rollback(opts: { n?: number; id?: number; user: string }, log: (line: string) => void): Promise<void> {
-    const r = await this.service.rollback({ user: opts.user, ...(opts.n === undefined ? {} : { n: opts.n }), ...(opts.id === undefined ? {} : { id: opts.id }) }, log);
+    const r = await this.service.rollback(
+      {
+        user: opts.user,
+        ...(opts.n === undefined ? {} : { n: opts.n }),
+        ...(opts.id === undefined ? {} : { id: opts.id }),
+      },
+      log,
+    );
     if (!r.pending) outcome(r.result, log);
   }
 
@@ -67,7 +83,9 @@ function outcome(r: ApplyResult, log: (line: string) => void, window?: number): 
   const o = r.entry.outcome;
   if (o === 'committed') return;
   if (o === 'pending-confirm') {
-    log(`confirm window open: press Keep within ${window ?? '?'} s, or the previous configuration comes back by itself`);
+    log(
+      `confirm window open: press Keep within ${window ?? '?'} s, or the previous configuration comes back by itself`,
+    );
     return;
   }
   throw new NodenetError('APPLY_FAILED', `${o}: ${r.entry.detail ?? 'see the task log'}`);

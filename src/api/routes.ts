@@ -36,7 +36,10 @@ export const ROUTES: readonly Route[] = [
 export const PATH_PARAMS: Record<string, ParamSpec> = { node: NODE_PARAM, iface: IFACE_NAME_PARAM, upid: UPID_PARAM };
 
 /** Match a request path (already split and decoded) to a route; `methods` lists what exists at that path. */
-export function matchRoute(method: string, segs: readonly string[]): { route: Route; path: Record<string, string> } | { route: null; methods: Method[] } {
+export function matchRoute(
+  method: string,
+  segs: readonly string[],
+): { route: Route; path: Record<string, string> } | { route: null; methods: Method[] } {
   const methods: Method[] = [];
   let found: { route: Route; path: Record<string, string> } | undefined;
   for (const route of ROUTES) {

@@ -84,20 +84,32 @@ export interface NodenetServer {
  * path); it never ends the process.
  */
 export function guardProcess(log: Logger): void {
-  process.on('unhandledRejection', (e: unknown) => log('error', 'unhandled rejection', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) }));
+  process.on('unhandledRejection', (e: unknown) =>
+    log('error', 'unhandled rejection', { error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+  );
   process.on('uncaughtException', (e: Error) => log('error', 'uncaught exception', { error: e.stack ?? e.message }));
 }
 
 /** Build the server (not listening): the parts (auth, dispatch, lifecycle) wired together. */
 export function createServer(opts: ServerOptions): NodenetServer {
   const core = opts.core ?? new NetworkCore({ root: opts.root });
-  const apply = new PipelineApplyService(opts.apply ?? new ApplyService({ root: opts.root, backend: createBackend('none', { root: opts.root }), core }));
+  const apply = new PipelineApplyService(
+    opts.apply ?? new ApplyService({ root: opts.root, backend: createBackend('none', { root: opts.root }), core }),
+  );
   const auth = new AuthStore(opts.root);
   const tasks = new TaskManager(opts.root, opts.node);
   const log = opts.logger ?? silentLogger;
-  const audit = new AuditLog(join(opts.root, 'var/lib/nodenet/audit.log'), (e) => log('error', 'audit log write failed', { error: String(e) }), opts.auditMaxBytes !== undefined ? { maxBytes: opts.auditMaxBytes } : {});
+  const audit = new AuditLog(
+    join(opts.root, 'var/lib/nodenet/audit.log'),
+    (e) => log('error', 'audit log write failed', { error: String(e) }),
+    opts.auditMaxBytes !== undefined ? { maxBytes: opts.auditMaxBytes } : {},
+  );
   const loginMax = opts.loginLimit?.max ?? 10;
-  const limiter = new LoginLimiter(loginMax, opts.loginLimit?.windowMs ?? 60_000, opts.loginLimit?.userMax ?? 2 * loginMax);
+  const limiter = new LoginLimiter(
+    loginMax,
+    opts.loginLimit?.windowMs ?? 60_000,
+    opts.loginLimit?.userMax ?? 2 * loginMax,
+  );
   const failDelay = opts.failDelayMs ?? 3000;
   const writes = new SerialQueue();
   const version = opts.version ?? packageVersion('0.0.0');
@@ -136,6 +148,11 @@ export function createServer(opts: ServerOptions): NodenetServer {
     core,
     audit,
     listen: (port, host) => life.listen(port, host),
-    close: (graceMs = 10_000) => life.close(graceMs, () => tasks.idle(), () => audit.flush()),
+    close: (graceMs = 10_000) =>
+      life.close(
+        graceMs,
+        () => tasks.idle(),
+        () => audit.flush(),
+      ),
   };
 }

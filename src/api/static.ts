@@ -25,7 +25,8 @@ const TYPES: Record<string, string> = {
 export const UI_SECURITY_HEADERS: Record<string, string> = {
   // connect-src https: lets the page probe the node's new address after an apply moved the
   // address it was reached on; scripts still come only from here.
-  'Content-Security-Policy': "default-src 'self'; connect-src 'self' https:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'Content-Security-Policy':
+    "default-src 'self'; connect-src 'self' https:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
@@ -43,7 +44,9 @@ export function defaultUiRoots(): string[] {
  * A handler for GET/HEAD requests outside `/api2`: resolves `true` when it answered.
  * `/` serves `index.html`.
  */
-export function staticHandler(roots: readonly string[]): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
+export function staticHandler(
+  roots: readonly string[],
+): (req: IncomingMessage, res: ServerResponse) => Promise<boolean> {
   const bases = roots.map((r) => resolve(r));
   return async (req, res) => {
     const method = req.method ?? 'GET';

@@ -52,10 +52,22 @@ interface RunningTask {
 }
 
 /** Parse a UPID into its fields; null when malformed. */
-export function parseUpid(upid: string): { node: string; pid: number; pstart: number; starttime: number; type: string; id: string; user: string } | null {
-  const m = /^UPID:([a-zA-Z0-9-]+):([0-9A-F]{8}):([0-9A-F]{8}):([0-9A-F]{8}):([a-z0-9]+):([^:\s]*):([^:\s]+):$/.exec(upid);
+export function parseUpid(
+  upid: string,
+): { node: string; pid: number; pstart: number; starttime: number; type: string; id: string; user: string } | null {
+  const m = /^UPID:([a-zA-Z0-9-]+):([0-9A-F]{8}):([0-9A-F]{8}):([0-9A-F]{8}):([a-z0-9]+):([^:\s]*):([^:\s]+):$/.exec(
+    upid,
+  );
   if (!m) return null;
-  return { node: m[1]!, pid: parseInt(m[2]!, 16), pstart: parseInt(m[3]!, 16), starttime: parseInt(m[4]!, 16), type: m[5]!, id: m[6]!, user: m[7]! };
+  return {
+    node: m[1]!,
+    pid: parseInt(m[2]!, 16),
+    pstart: parseInt(m[3]!, 16),
+    starttime: parseInt(m[4]!, 16),
+    type: m[5]!,
+    id: m[6]!,
+    user: m[7]!,
+  };
 }
 
 /** Runs tasks in this process and keeps their status and log (memory + disk). */
@@ -81,13 +93,28 @@ export class TaskManager {
    * Start a task. `fn` gets a log function; its resolution is `OK`, a rejection the error text.
    * @returns the UPID, at once (the task runs in the background)
    */
-  async start(type: string, id: string, user: string, fn: (log: (line: string) => void) => Promise<void>): Promise<string> {
+  async start(
+    type: string,
+    id: string,
+    user: string,
+    fn: (log: (line: string) => void) => Promise<void>,
+  ): Promise<string> {
     await fs.mkdir(this.dir, { recursive: true });
     // UPIDs must be unique; tasks started in the same second get the next second's stamp.
     const starttime = Math.max(Math.floor(Date.now() / 1000), this.lastStart + 1);
     this.lastStart = starttime;
     const upid = `UPID:${this.node}:${hex8(process.pid)}:${hex8(this.pstart)}:${hex8(starttime)}:${type}:${id}:${user}:`;
-    const status: TaskStatus = { upid, node: this.node, pid: process.pid, pstart: this.pstart, starttime, type, id, user, status: 'running' };
+    const status: TaskStatus = {
+      upid,
+      node: this.node,
+      pid: process.pid,
+      pstart: this.pstart,
+      starttime,
+      type,
+      id,
+      user,
+      status: 'running',
+    };
     const task: RunningTask = { status, lines: [], done: Promise.resolve(), writing: Promise.resolve() };
     this.tasks.set(upid, task);
     await atomicWrite(this.file(upid, 'json'), JSON.stringify(status));

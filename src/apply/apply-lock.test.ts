@@ -24,7 +24,10 @@ describe('withApplyLock', () => {
     await inside;
     await assert.rejects(
       withApplyLock(root, { user: 'bob', what: 'apply' }, 0, async () => 'second'),
-      (e: unknown) => e instanceof NodenetError && e.code === 'LOCKED' && /^another apply is running: apply by alice \(pid \d+, since /.test(e.message),
+      (e: unknown) =>
+        e instanceof NodenetError &&
+        e.code === 'LOCKED' &&
+        /^another apply is running: apply by alice \(pid \d+, since /.test(e.message),
     );
     release();
     assert.equal(await first, 'first');
@@ -32,7 +35,10 @@ describe('withApplyLock', () => {
 
   test('a LOCKED from inside the locked work passes through unchanged, whatever its text', async () => {
     // e.g. the configuration's own lock timing out inside an apply: not "another apply is running"
-    const inner = new NodenetError('LOCKED', 'the configuration is locked by another nodenet process (pid 1); try again in a moment');
+    const inner = new NodenetError(
+      'LOCKED',
+      'the configuration is locked by another nodenet process (pid 1); try again in a moment',
+    );
     await assert.rejects(
       withApplyLock(root, { user: 'alice', what: 'apply' }, 0, () => Promise.reject(inner)),
       (e: unknown) => e === inner,

@@ -32,7 +32,12 @@ async function holder(path: string): Promise<RunningInfo | undefined> {
 }
 
 /** Runs `fn` as the only apply/rollback/confirm. `waitMs` 0: refuse at once when one runs. */
-export async function withApplyLock<T>(root: string, info: { user: string; what: string }, waitMs: number, fn: () => Promise<T>): Promise<T> {
+export async function withApplyLock<T>(
+  root: string,
+  info: { user: string; what: string },
+  waitMs: number,
+  fn: () => Promise<T>,
+): Promise<T> {
   const path = applyLockPath(root);
   // A LOCKED thrown before `fn` ran is the lock's own timeout; one from inside `fn` (a pending
   // confirm window) is the caller's and passes through unchanged.

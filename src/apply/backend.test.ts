@@ -20,11 +20,27 @@ test('ifupdown2 log lines are attributed to their interface', () => {
   ];
   assert.deepEqual(parseIfupdown2Log(log), [
     { iface: 'vmbr0', severity: 'error', message: 'bridge port eno9 does not exist' },
-    { iface: 'eno2.20', severity: 'error', message: "cannot create vlan eno2.20 20: operation failed with 'Operation not supported' (95)" },
-    { iface: 'vmbr1', severity: 'error', message: "/etc/network/interfaces: line11: iface vmbr1: unsupported address method 'statik'" },
+    {
+      iface: 'eno2.20',
+      severity: 'error',
+      message: "cannot create vlan eno2.20 20: operation failed with 'Operation not supported' (95)",
+    },
+    {
+      iface: 'vmbr1',
+      severity: 'error',
+      message: "/etc/network/interfaces: line11: iface vmbr1: unsupported address method 'statik'",
+    },
     { severity: 'error', message: "/etc/network/interfaces: line16: error processing line 'address 10.2.2.2/24'" },
-    { severity: 'warning', message: "error while writing to file /sys/class/net/bonding_masters: [Errno 13] Permission denied: '/sys/class/net/bonding_masters'" },
-    { iface: 'vmbr1', severity: 'warning', message: 'bridge-ports: invalid value "none": valid attribute values: [\'<interface-list>\']' },
+    {
+      severity: 'warning',
+      message:
+        "error while writing to file /sys/class/net/bonding_masters: [Errno 13] Permission denied: '/sys/class/net/bonding_masters'",
+    },
+    {
+      iface: 'vmbr1',
+      severity: 'warning',
+      message: 'bridge-ports: invalid value "none": valid attribute values: [\'<interface-list>\']',
+    },
   ]);
 });
 
@@ -43,7 +59,10 @@ test('reload plans become ifreload -a, or ifdown then ifup -w', () => {
     ['ifup', ['-w', 'vmbr2', 'vmbr0']],
   ]);
   assert.deepEqual(reloadCommands({ up: [], down: [] }), []);
-  assert.throws(() => reloadCommands({ up: ['-a'], down: [] }), (e: unknown) => e instanceof NodenetError && e.code === 'PARAM');
+  assert.throws(
+    () => reloadCommands({ up: ['-a'], down: [] }),
+    (e: unknown) => e instanceof NodenetError && e.code === 'PARAM',
+  );
   assert.throws(() => reloadCommands({ up: ['a b'], down: [] }), NodenetError);
 });
 
@@ -64,9 +83,13 @@ test('the ifupdown2 backend refuses any root but /', () => {
   );
 });
 
-test('a missing host ifupdown2 is reported with how to install it', { skip: existsSync('/usr/sbin/ifreload') || existsSync('/sbin/ifreload') ? 'ifupdown2 is installed here' : false }, async () => {
-  await assert.rejects(
-    findHostIfupdown2(),
-    (e: unknown) => e instanceof NodenetError && e.code === 'BACKEND' && e.message.includes('apt install ifupdown2'),
-  );
-});
+test(
+  'a missing host ifupdown2 is reported with how to install it',
+  { skip: existsSync('/usr/sbin/ifreload') || existsSync('/sbin/ifreload') ? 'ifupdown2 is installed here' : false },
+  async () => {
+    await assert.rejects(
+      findHostIfupdown2(),
+      (e: unknown) => e instanceof NodenetError && e.code === 'BACKEND' && e.message.includes('apt install ifupdown2'),
+    );
+  },
+);

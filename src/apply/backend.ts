@@ -165,11 +165,15 @@ async function runCheck(runIf: RunIfupdown2): Promise<CheckResult> {
   try {
     parsed = JSON.parse(r.stdout.trim() === '' ? '[]' : r.stdout);
   } catch (e) {
-    throw new NodenetError('BACKEND', `ifquery --check printed invalid JSON (exit ${r.code}): ${r.stderr.trim()}`, { cause: e });
+    throw new NodenetError('BACKEND', `ifquery --check printed invalid JSON (exit ${r.code}): ${r.stderr.trim()}`, {
+      cause: e,
+    });
   }
   const ifaces = (Array.isArray(parsed) ? parsed : []).map((x) => {
     const o = (typeof x === 'object' && x !== null ? x : {}) as Record<string, unknown>;
-    const cs = (typeof o['config_status'] === 'object' && o['config_status'] !== null ? o['config_status'] : {}) as Record<string, unknown>;
+    const cs = (
+      typeof o['config_status'] === 'object' && o['config_status'] !== null ? o['config_status'] : {}
+    ) as Record<string, unknown>;
     return {
       name: String(o['name'] ?? ''),
       status: String(o['status'] ?? ''),
@@ -190,7 +194,10 @@ async function runCheck(runIf: RunIfupdown2): Promise<CheckResult> {
 export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {}): Backend {
   const root = opts.root ?? '/';
   if (realpathSync(root) !== '/') {
-    throw new NodenetError('USAGE', `the ifupdown2 backend reloads the host's network and only works with --root / (got ${root}); use --backend netns`);
+    throw new NodenetError(
+      'USAGE',
+      `the ifupdown2 backend reloads the host's network and only works with --root / (got ${root}); use --backend netns`,
+    );
   }
   const run = opts.run ?? createRunner();
   let install: Ifupdown2Install | undefined;
@@ -252,7 +259,8 @@ export function createNetnsBackend(opts: {
   const getSandbox = async (): Promise<NetnsSandbox> => {
     if (sb !== undefined) return sb;
     const install =
-      opts.install ?? (await prepareUnpackedIfupdown2({ run, ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }) }));
+      opts.install ??
+      (await prepareUnpackedIfupdown2({ run, ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }) }));
     sb = new NetnsSandbox({ root: opts.root, install, run });
     return sb;
   };
@@ -275,8 +283,15 @@ export function createNetnsBackend(opts: {
       command: () =>
         Promise.resolve(
           s.liveCommand([
-            SYSTEM_PYTHON, workerScriptPath(), s.install.shareDir,
-            '--etc-src', LIVE_PATHS.etcNetwork, '--etc-conf', LIVE_PATHS.conf, '--etc-dst', LIVE_PATHS.dst,
+            SYSTEM_PYTHON,
+            workerScriptPath(),
+            s.install.shareDir,
+            '--etc-src',
+            LIVE_PATHS.etcNetwork,
+            '--etc-conf',
+            LIVE_PATHS.conf,
+            '--etc-dst',
+            LIVE_PATHS.dst,
           ]),
         ),
     });
@@ -336,7 +351,8 @@ export function createNoneBackend(): Backend {
     },
     readState: () => Promise.resolve(emptyKernelState()),
     check: () => Promise.resolve({ code: 0, ifaces: [] }),
-    exec: (argv) => Promise.reject(new NodenetError('BACKEND', `the none backend runs no commands (${argv.join(' ')})`)),
+    exec: (argv) =>
+      Promise.reject(new NodenetError('BACKEND', `the none backend runs no commands (${argv.join(' ')})`)),
   };
 }
 

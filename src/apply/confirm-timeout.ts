@@ -10,7 +10,8 @@ import { NodenetError } from '../errors.ts';
 export const CONFIRM_TIMEOUT = {
   minimum: 0,
   maximum: 86400,
-  description: 'seconds to wait for confirm before the previous configuration comes back by itself; 0 = no confirm window',
+  description:
+    'seconds to wait for confirm before the previous configuration comes back by itself; 0 = no confirm window',
 } as const;
 
 /** The window a confirm-timeout asks for: undefined (none) for absent or 0. */
@@ -23,7 +24,10 @@ export function parseConfirmTimeout(v: string | undefined, what = '--confirm-tim
   if (v === undefined) return undefined;
   const n = /^\d{1,6}$/.test(v) ? Number(v) : NaN;
   if (!(n >= CONFIRM_TIMEOUT.minimum && n <= CONFIRM_TIMEOUT.maximum)) {
-    throw new NodenetError('USAGE', `${what}: a whole number of seconds from ${CONFIRM_TIMEOUT.minimum} (no window) to ${CONFIRM_TIMEOUT.maximum} (got ${v})`);
+    throw new NodenetError(
+      'USAGE',
+      `${what}: a whole number of seconds from ${CONFIRM_TIMEOUT.minimum} (no window) to ${CONFIRM_TIMEOUT.maximum} (got ${v})`,
+    );
   }
   return n;
 }

@@ -106,7 +106,10 @@ const SELF = guardScript();
 
 /** Starts the detached guard for journal entry `id`; returns its pid. */
 export function spawnGuard(root: string, backend: BackendKind, id: number): number | undefined {
-  const child = spawn(process.execPath, [...loaderArgs(), SELF, root, backend, String(id)], { detached: true, stdio: 'ignore' });
+  const child = spawn(process.execPath, [...loaderArgs(), SELF, root, backend, String(id)], {
+    detached: true,
+    stdio: 'ignore',
+  });
   child.unref();
   return child.pid;
 }
@@ -117,7 +120,8 @@ export function loaderArgs(argv: readonly string[] = process.execArgv): string[]
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (/^(?:--import|--require|-r|--loader|--experimental-loader)=/.test(a)) out.push(a);
-    else if (/^(?:--import|--require|-r|--loader|--experimental-loader)$/.test(a) && i + 1 < argv.length) out.push(a, argv[++i] ?? '');
+    else if (/^(?:--import|--require|-r|--loader|--experimental-loader)$/.test(a) && i + 1 < argv.length)
+      out.push(a, argv[++i] ?? '');
   }
   return out;
 }
@@ -160,7 +164,7 @@ if (process.argv[1] === SELF) {
     process.exit(2);
   }
   runGuard(root, kind as BackendKind, Number(id)).catch((e: unknown) => {
-    guardLog(root, `guard failed: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    guardLog(root, `guard failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     process.exitCode = 1;
   });
 }

@@ -121,7 +121,13 @@ export async function readMeta(varLib: string, id: number): Promise<HistoryMeta 
 }
 
 /** Sets an entry's outcome (and detail). */
-export async function setOutcome(varLib: string, id: number, outcome: Outcome, detail?: string, now = new Date()): Promise<void> {
+export async function setOutcome(
+  varLib: string,
+  id: number,
+  outcome: Outcome,
+  detail?: string,
+  now = new Date(),
+): Promise<void> {
   const meta = await readMeta(varLib, id);
   if (meta === null) return;
   const next: HistoryMeta = { ...meta, outcome, updated: now.toISOString() };

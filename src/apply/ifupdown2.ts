@@ -67,9 +67,10 @@ export async function findHostIfupdown2(run: Runner = createRunner()): Promise<I
     // no dpkg (not Debian): fall back to the python package's version below
   }
   if (version === '') version = await pythonVersion(HOST_SHARE);
-  const commands = Object.fromEntries(
-    IFUPDOWN2_COMMANDS.map((c) => [c, join(sbin, c)]),
-  ) as Record<Ifupdown2Command, string>;
+  const commands = Object.fromEntries(IFUPDOWN2_COMMANDS.map((c) => [c, join(sbin, c)])) as Record<
+    Ifupdown2Command,
+    string
+  >;
   return { kind: 'host', version, shareDir: HOST_SHARE, confDir: '/etc/network/ifupdown2', commands, binDir: sbin };
 }
 
@@ -109,9 +110,10 @@ const VERSION_FILE = 'VERSION';
 
 function unpackedInstall(dir: string, version: string): Ifupdown2Install {
   const binDir = join(dir, 'bin');
-  const commands = Object.fromEntries(
-    IFUPDOWN2_COMMANDS.map((c) => [c, join(binDir, c)]),
-  ) as Record<Ifupdown2Command, string>;
+  const commands = Object.fromEntries(IFUPDOWN2_COMMANDS.map((c) => [c, join(binDir, c)])) as Record<
+    Ifupdown2Command,
+    string
+  >;
   return {
     kind: 'unpacked',
     version,
@@ -137,7 +139,8 @@ export async function prepareUnpackedIfupdown2(
   const ready = await readReady(final);
   if (ready !== undefined) {
     // Copies unpacked before byte-compiling was added get their bytecode now.
-    if (!existsSync(join(final, 'root', 'usr', 'share', 'ifupdown2', '__pycache__'))) await byteCompile(run, join(final, 'root'));
+    if (!existsSync(join(final, 'root', 'usr', 'share', 'ifupdown2', '__pycache__')))
+      await byteCompile(run, join(final, 'root'));
     return unpackedInstall(final, ready);
   }
 
@@ -177,8 +180,14 @@ export async function prepareUnpackedIfupdown2(
  * (ifquery -a on 1000 bridges: ~500 ms -> ~330 ms), which is most of a targeted reload.
  */
 async function byteCompile(run: Runner, root: string): Promise<void> {
-  const r = await run(SYSTEM_PYTHON, ['-m', 'compileall', '-q', join(root, 'usr', 'share', 'ifupdown2')], { timeoutMs: 120_000 });
-  if (r.code !== 0) throw new NodenetError('BACKEND', `byte-compiling ifupdown2 failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  const r = await run(SYSTEM_PYTHON, ['-m', 'compileall', '-q', join(root, 'usr', 'share', 'ifupdown2')], {
+    timeoutMs: 120_000,
+  });
+  if (r.code !== 0)
+    throw new NodenetError(
+      'BACKEND',
+      `byte-compiling ifupdown2 failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`,
+    );
 }
 
 async function readReady(dir: string): Promise<string | undefined> {

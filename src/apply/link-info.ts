@@ -8,7 +8,10 @@ import type { HostInfo } from '../model/pve-view.ts';
 import type { Backend } from './backend.ts';
 import { GUEST_PORT_RE } from './guests.ts';
 
-/** How long a reading is reused: long enough to absorb bursts of list requests, short enough to show a link going down. */
+/**
+ * How long a reading is reused: long enough to absorb bursts of list requests, short enough to
+ * show a link going down.
+ */
 export const LINK_INFO_MAX_AGE_MS = 2000;
 
 export class BackendLinkInfo implements HostInfo {
@@ -45,9 +48,14 @@ export class BackendLinkInfo implements HostInfo {
         const s = await this.backend.readState();
         this.up = new Map(s.interfaces.map((i) => [i.name, i.up]));
         const guests = new Map<string, string[]>();
-        for (const i of s.interfaces) if (i.master !== undefined && GUEST_PORT_RE.test(i.name)) guests.set(i.master, [...(guests.get(i.master) ?? []), i.name]);
+        for (const i of s.interfaces)
+          if (i.master !== undefined && GUEST_PORT_RE.test(i.name))
+            guests.set(i.master, [...(guests.get(i.master) ?? []), i.name]);
         this.guests = guests;
-        this.stampValue = createHash('sha256').update(JSON.stringify([...this.up, ...guests])).digest('hex').slice(0, 16);
+        this.stampValue = createHash('sha256')
+          .update(JSON.stringify([...this.up, ...guests]))
+          .digest('hex')
+          .slice(0, 16);
       } catch {
         // keep the last reading; the list still answers
       } finally {

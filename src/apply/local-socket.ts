@@ -9,7 +9,8 @@
  *
  * Protocol: newline-delimited JSON, one request per connection.
  *   client → {"op":"apply","version":1,"backend":KIND,"user":...,"confirmTimeout"?,"force"?,"connection"?}
- *   server → {"accepted":true} {"log":LINE}* then {"result":ApplyResult} | {"error":{code,message,errors?,diagnostics?}}
+ *   server → {"accepted":true} {"log":LINE}* then
+ *            {"result":ApplyResult} | {"error":{code,message,errors?,diagnostics?}}
  *          | {"refused":WHY} (nothing was done: the client applies cold)
  */
 import { promises as fs } from 'node:fs';
@@ -125,9 +126,19 @@ function send(sock: Socket, msg: unknown): void {
   if (!sock.destroyed) sock.write(`${JSON.stringify(msg)}\n`);
 }
 
-function errorOf(e: unknown): { code: ErrorCode; message: string; errors?: Record<string, string>; diagnostics?: unknown } {
+function errorOf(e: unknown): {
+  code: ErrorCode;
+  message: string;
+  errors?: Record<string, string>;
+  diagnostics?: unknown;
+} {
   if (e instanceof NodenetError) {
-    return { code: e.code, message: e.message, ...(e.errors ? { errors: e.errors } : {}), ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}) };
+    return {
+      code: e.code,
+      message: e.message,
+      ...(e.errors ? { errors: e.errors } : {}),
+      ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}),
+    };
   }
   return { code: 'INTERNAL', message: e instanceof Error ? e.message : String(e) };
 }
@@ -164,7 +175,11 @@ function parseRequest(line: string): ApplyRequest | string {
   if (typeof r['user'] !== 'string' || !/^[^\s\p{Cc}]{1,128}$/u.test(r['user'])) return 'bad user';
   if (r['backend'] !== 'ifupdown2' && r['backend'] !== 'netns' && r['backend'] !== 'none') return 'bad backend';
   const t = r['confirmTimeout'];
-  if (t !== undefined && !(typeof t === 'number' && Number.isInteger(t) && t >= CONFIRM_TIMEOUT.minimum && t <= CONFIRM_TIMEOUT.maximum)) return 'bad confirmTimeout';
+  if (
+    t !== undefined &&
+    !(typeof t === 'number' && Number.isInteger(t) && t >= CONFIRM_TIMEOUT.minimum && t <= CONFIRM_TIMEOUT.maximum)
+  )
+    return 'bad confirmTimeout';
   if (r['force'] !== undefined && typeof r['force'] !== 'boolean') return 'bad force';
   const c = r['connection'];
   if (c !== undefined) {
@@ -225,7 +240,14 @@ export type ViaServer = { result: ApplyResult } | { fallback: string };
  * connection is an error too (the apply may have run: see `nodenet history`), never a fallback.
  */
 export async function applyViaServer(
-  o: { root: string; backend: BackendKind; user: string; confirmTimeout?: number; force?: boolean; connection?: Connection },
+  o: {
+    root: string;
+    backend: BackendKind;
+    user: string;
+    confirmTimeout?: number;
+    force?: boolean;
+    connection?: Connection;
+  },
   log: Log,
 ): Promise<ViaServer> {
   const path = applySocketPath(o.root);
@@ -233,7 +255,8 @@ export async function applyViaServer(
     const bad = await privateDir(join(path, '..'));
     if (bad !== undefined) return { fallback: `not using the apply socket: ${bad}` };
     const st = await fs.lstat(path);
-    if (!st.isSocket() || st.uid !== uid()) return { fallback: `not using the apply socket: ${path} is not a socket owned by uid ${uid()}` };
+    if (!st.isSocket() || st.uid !== uid())
+      return { fallback: `not using the apply socket: ${path} is not a socket owned by uid ${uid()}` };
   } catch (e) {
     return { fallback: `no nodenet serve for this root (${(e as NodeJS.ErrnoException).code ?? String(e)})` };
   }
@@ -290,8 +313,20 @@ export async function applyViaServer(
           finish(() => resolve({ result }));
           return;
         } else if (m['error'] !== undefined) {
-          const e = m['error'] as { code: ErrorCode; message: string; errors?: Record<string, string>; diagnostics?: ApplyResult['diagnostics'] };
-          finish(() => reject(new NodenetError(e.code, e.message, { ...(e.errors ? { errors: e.errors } : {}), ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}) })));
+          const e = m['error'] as {
+            code: ErrorCode;
+            message: string;
+            errors?: Record<string, string>;
+            diagnostics?: ApplyResult['diagnostics'];
+          };
+          finish(() =>
+            reject(
+              new NodenetError(e.code, e.message, {
+                ...(e.errors ? { errors: e.errors } : {}),
+                ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}),
+              }),
+            ),
+          );
           return;
         }
       }
@@ -300,7 +335,12 @@ export async function applyViaServer(
     sock.on('close', () =>
       finish(() =>
         accepted
-          ? reject(new NodenetError('BACKEND', `nodenet serve closed the connection during the apply; see \`nodenet history\` for its outcome`))
+          ? reject(
+              new NodenetError(
+                'BACKEND',
+                `nodenet serve closed the connection during the apply; see \`nodenet history\` for its outcome`,
+              ),
+            )
           : resolve({ fallback: `nodenet serve closed the connection on ${path} before answering` }),
       ),
     );

@@ -25,14 +25,19 @@ function lowerChain(model: Model, name: string, seen = new Set<string>()): strin
   seen.add(name);
   const i = model.ifaces.get(name);
   if (!i) return [];
-  const below = [...(i.bridge?.ports ?? []), ...(i.bond?.slaves ?? []), ...(i.vlan?.rawDevice ? [i.vlan.rawDevice] : [])];
+  const below = [
+    ...(i.bridge?.ports ?? []),
+    ...(i.bond?.slaves ?? []),
+    ...(i.vlan?.rawDevice ? [i.vlan.rawDevice] : []),
+  ];
   const out: string[] = [];
   for (const b of below) out.push(b, ...lowerChain(model, b, seen));
   return out;
 }
 
 function holder(model: Model, ip: string): Iface | undefined {
-  for (const i of model.ifaces.values()) for (const s of i.stanzas) for (const a of s.addresses) if (a.ip === ip) return i;
+  for (const i of model.ifaces.values())
+    for (const s of i.stanzas) for (const a of s.addresses) if (a.ip === ip) return i;
   return undefined;
 }
 
@@ -56,7 +61,8 @@ export function lockoutRisk(before: Model, after: Model, conn: Connection): stri
   const via = `${was.name}, which carries your connection (you reached this node on ${local} from ${remote})`;
   const now = after.ifaces.get(was.name);
   if (!now) return `the change removes ${via}`;
-  if (!holder(after, local) || holder(after, local)?.name !== was.name) return `the change moves or removes the address ${local} of ${via}`;
+  if (!holder(after, local) || holder(after, local)?.name !== was.name)
+    return `the change moves or removes the address ${local} of ${via}`;
   if (now.kind !== was.kind) return `the change turns ${was.name} from a ${was.kind} into a ${now.kind}; ${via}`;
   if (was.autostart && !now.autostart) return `the change takes ${via} out of autostart`;
   const a = lowerChain(before, was.name).join(' ');
@@ -65,14 +71,18 @@ export function lockoutRisk(before: Model, after: Model, conn: Connection): stri
   for (const p of lowerChain(after, was.name)) {
     const x = before.ifaces.get(p);
     const y = after.ifaces.get(p);
-    if (x && y && (x.bond?.mode !== y.bond?.mode || x.vlan?.id !== y.vlan?.id || x.mtu !== y.mtu)) return `the change alters ${p}, a port under ${via}`;
+    if (x && y && (x.bond?.mode !== y.bond?.mode || x.vlan?.id !== y.vlan?.id || x.mtu !== y.mtu))
+      return `the change alters ${p}, a port under ${via}`;
   }
   // A client outside the interface's subnets comes through the default gateway.
-  const onLink = [...now.stanzas.flatMap((s) => s.addresses)].some((ad) => ad.prefix !== null && ad.version === v && inSubnet(remote, ad.ip, ad.prefix, v));
+  const onLink = [...now.stanzas.flatMap((s) => s.addresses)].some(
+    (ad) => ad.prefix !== null && ad.version === v && inSubnet(remote, ad.ip, ad.prefix, v),
+  );
   if (!onLink) {
     const gwBefore = [...before.ifaces.values()].map((i) => gatewayOf(i, v)).find(Boolean);
     const gwAfter = [...after.ifaces.values()].map((i) => gatewayOf(i, v)).find(Boolean);
-    if (gwBefore !== gwAfter) return `the change replaces the default gateway ${gwBefore ?? '(none)'} with ${gwAfter ?? '(none)'}, the route your connection from ${remote} takes to ${local}`;
+    if (gwBefore !== gwAfter)
+      return `the change replaces the default gateway ${gwBefore ?? '(none)'} with ${gwAfter ?? '(none)'}, the route your connection from ${remote} takes to ${local}`;
   }
   return null;
 }

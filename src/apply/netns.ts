@@ -190,7 +190,12 @@ export class NetnsSandbox {
   private async listNamespaces(): Promise<Set<string>> {
     const out = await runChecked(this.run, 'ip', ['netns', 'list']);
     // lines look like "nodenet-1a2b3c4d (id: 0)" or just the name
-    return new Set(out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n !== ''));
+    return new Set(
+      out
+        .split('\n')
+        .map((l) => l.split(' ')[0] ?? '')
+        .filter((n) => n !== ''),
+    );
   }
 
   /**
@@ -226,8 +231,18 @@ export class NetnsSandbox {
         const present = (await this.run('ip', ['-n', this.names.ns, 'link', 'show', 'dev', nic])).code === 0;
         if (!present) {
           await runChecked(this.run, 'ip', [
-            'link', 'add', nic, 'netns', this.names.ns, 'type', 'veth',
-            'peer', 'name', nic, 'netns', this.names.peer,
+            'link',
+            'add',
+            nic,
+            'netns',
+            this.names.ns,
+            'type',
+            'veth',
+            'peer',
+            'name',
+            nic,
+            'netns',
+            this.names.peer,
           ]);
         }
         await runChecked(this.run, 'ip', ['-n', this.names.peer, 'link', 'set', nic, 'up']);
@@ -247,7 +262,10 @@ export class NetnsSandbox {
     const pkgConf = await readFile(join(this.install.confDir, 'ifupdown2.conf'), 'utf8');
     const conf = setConf(setConf(pkgConf, 'state_dir', '/run/network/'), 'multiple_vlan_aware_bridge_support', '1');
     await writeIfChanged(join(confDir, 'ifupdown2.conf'), conf);
-    await writeIfChanged(join(confDir, 'addons.conf'), await readFile(join(this.install.confDir, 'addons.conf'), 'utf8'));
+    await writeIfChanged(
+      join(confDir, 'addons.conf'),
+      await readFile(join(this.install.confDir, 'addons.conf'), 'utf8'),
+    );
   }
 
   /**
@@ -263,10 +281,22 @@ export class NetnsSandbox {
   /** `ip` arguments that run argv in the namespace under a mount setup script (its parameters: see INNER_SCRIPT). */
   private mountedArgs(script: string, argv: readonly string[]): string[] {
     return [
-      'netns', 'exec', this.names.ns, 'unshare', '-m', '--propagation', 'private',
-      '/bin/sh', '-c', script, 'nodenet-sandbox',
-      join(this.root, 'etc', 'network'), join(this.stateDir, 'ifupdown2'),
-      join(this.stateDir, 'run-network'), join(this.stateDir, 'mnt'), this.install.binDir,
+      'netns',
+      'exec',
+      this.names.ns,
+      'unshare',
+      '-m',
+      '--propagation',
+      'private',
+      '/bin/sh',
+      '-c',
+      script,
+      'nodenet-sandbox',
+      join(this.root, 'etc', 'network'),
+      join(this.stateDir, 'ifupdown2'),
+      join(this.stateDir, 'run-network'),
+      join(this.stateDir, 'mnt'),
+      this.install.binDir,
       ...argv,
     ];
   }
@@ -321,7 +351,10 @@ export class NetnsSandbox {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     for (;;) {
       const r = await this.run('ip', ['netns', 'pids', ns]);
-      const pids = r.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number);
+      const pids = r.stdout
+        .split(/\s+/)
+        .filter((p) => /^\d+$/.test(p))
+        .map(Number);
       if (pids.length === 0) break;
       if (Date.now() > deadline) {
         throw new NodenetError('BACKEND', `processes ${pids.join(' ')} do not leave namespace ${ns}`);

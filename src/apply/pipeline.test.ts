@@ -9,7 +9,17 @@ import { ConfigStore } from '../store/store.ts';
 import type { Backend, ReloadPlan } from './backend.ts';
 import { journalPath, loaderArgs, readJournal, writeJournal } from './guard.ts';
 import { listHistory, readPrevious, HISTORY_KEEP } from './history.ts';
-import { applyStaged, changedInterfaces, confirmApply, judgeVerify, modelOf, planReload, rollbackPending, rollbackTo, verifyLive } from './pipeline.ts';
+import {
+  applyStaged,
+  changedInterfaces,
+  confirmApply,
+  judgeVerify,
+  modelOf,
+  planReload,
+  rollbackPending,
+  rollbackTo,
+  verifyLive,
+} from './pipeline.ts';
 import { emptyKernelState, type KernelState } from './state.ts';
 import { verifyState } from './verify.ts';
 
@@ -18,7 +28,13 @@ const file = (addr: string): string =>
   `${LO}iface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress ${addr}\n\tgateway 192.168.100.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n`;
 
 /** A kernel that does what the live file says, unless told to break. */
-function fakeBackend(root: string): Backend & { state: KernelState; breakNext: boolean; reloads: ReloadPlan[]; hold?: Promise<void> | undefined; cannot: Set<string> } {
+function fakeBackend(root: string): Backend & {
+  state: KernelState;
+  breakNext: boolean;
+  reloads: ReloadPlan[];
+  hold?: Promise<void> | undefined;
+  cannot: Set<string>;
+} {
   const be = {
     kind: 'netns' as const, // anything but none: none skips verification
     state: emptyKernelState(),
@@ -36,13 +52,25 @@ function fakeBackend(root: string): Backend & { state: KernelState; breakNext: b
       const s = emptyKernelState();
       for (const i of m.ifaces.values()) {
         if (i.name === 'lo' || be.cannot.has(i.name)) continue;
-        s.interfaces.push({ name: i.name, kind: i.bridge ? 'bridge' : 'veth', up: i.autostart, mtu: 1500, addresses: i.stanzas.flatMap((st) => st.addresses.map((a) => `${a.ip}/${a.prefix}`)) });
-        for (const st of i.stanzas) for (const g of st.gateways) s.routes.push({ family: 'inet', dst: 'default', gateway: g.value, dev: i.name, flags: [] });
+        s.interfaces.push({
+          name: i.name,
+          kind: i.bridge ? 'bridge' : 'veth',
+          up: i.autostart,
+          mtu: 1500,
+          addresses: i.stanzas.flatMap((st) => st.addresses.map((a) => `${a.ip}/${a.prefix}`)),
+        });
+        for (const st of i.stanzas)
+          for (const g of st.gateways)
+            s.routes.push({ family: 'inet', dst: 'default', gateway: g.value, dev: i.name, flags: [] });
       }
-      for (const i of m.ifaces.values()) for (const p of i.bridge?.ports ?? []) {
-        const k = s.interfaces.find((x) => x.name === p);
-        if (k) { k.master = i.name; k.up = true; }
-      }
+      for (const i of m.ifaces.values())
+        for (const p of i.bridge?.ports ?? []) {
+          const k = s.interfaces.find((x) => x.name === p);
+          if (k) {
+            k.master = i.name;
+            k.up = true;
+          }
+        }
       if (be.breakNext) {
         be.breakNext = false;
         for (const k of s.interfaces) k.addresses = [];
@@ -94,17 +122,29 @@ describe('apply pipeline (fake backend)', () => {
     assert.ok(lines.includes('verify: ok'));
   });
 
-  test('validates with the caller\'s core: the NICs the edit saw, not a core that knows no host', async () => {
+  test("validates with the caller's core: the NICs the edit saw, not a core that knows no host", async () => {
     // enp9s0 is a card name, but this host's card is eno1: the edit warns, and so must the apply
     const text = file('192.168.100.2/24').replaceAll('eno1', 'enp9s0');
     await stage(text);
     const core = new NetworkCore({ root, nics: new Set(['eno1']) });
     assert.ok((await core.check()).some((d) => d.code === 'NIC_NOT_ON_HOST'));
     const r = await applyStaged({ root, backend: be, user: 'u', log, core });
-    assert.deepEqual(r.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => d.iface), ['vmbr0']);
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => d.iface),
+      ['vmbr0'],
+    );
     // rollback validates with it too
-    const b = await rollbackTo({ root, backend: be, user: 'u', log, core: new NetworkCore({ root, nics: new Set(['enp9s0']) }) });
-    assert.deepEqual(b.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => d.iface), ['vmbr0']);
+    const b = await rollbackTo({
+      root,
+      backend: be,
+      user: 'u',
+      log,
+      core: new NetworkCore({ root, nics: new Set(['enp9s0']) }),
+    });
+    assert.deepEqual(
+      b.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => d.iface),
+      ['vmbr0'],
+    );
   });
 
   test('drift from before the apply on interfaces it did not change is reported, never rolled back', async () => {
@@ -119,7 +159,10 @@ describe('apply pipeline (fake backend)', () => {
     const r = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
     assert.equal(r.entry.outcome, 'pending-confirm');
     // a targeted reload verifies what it touched (bond0 is not among it): never blamed on it
-    assert.ok(lines.some((l) => /^verify: the interfaces the reload touched: vmbr5$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^verify: the interfaces the reload touched: vmbr5$/.test(l)),
+      lines.join('\n'),
+    );
     assert.ok(!lines.some((l) => /FAILED|bond0/.test(l)), lines.join('\n'));
     await confirmApply({ root, user: 'u' });
     // an apply that changes the broken interface itself is judged by it: rolled back
@@ -127,7 +170,10 @@ describe('apply pipeline (fake backend)', () => {
     await stage(withBond.replace('10.50.0.1/24', '10.50.0.2/24'));
     const r2 = await applyStaged({ root, backend: be, user: 'u', log, confirmTimeout: 30, startGuard: noGuard });
     assert.equal(r2.entry.outcome, 'rolled-back');
-    assert.ok(lines.some((l) => /^verify: FAILED \(\d+ critical caused by this apply\)/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^verify: FAILED \(\d+ critical caused by this apply\)/.test(l)),
+      lines.join('\n'),
+    );
     // and an apply that breaks something new (its own bridge does not come up) is rolled back too
     be.cannot.add('vmbr6');
     lines.length = 0;
@@ -138,14 +184,20 @@ describe('apply pipeline (fake backend)', () => {
     assert.doesNotMatch(r3.entry.detail ?? '', /bond0/);
   });
 
-  test('judgeVerify: a critical difference is the apply\'s own unless it was there before on an interface it did not change', () => {
+  test("judgeVerify: a critical difference is the apply's own unless it was there before on an interface it did not change", () => {
     const withBond = `${file('192.168.100.2/24')}\nauto bond0\niface bond0 inet static\n\taddress 10.50.0.1/24\nauto vmbr5\niface vmbr5 inet manual\n\tbridge-ports none\n`;
     const st = emptyKernelState();
     const before = verifyState(modelOf(withBond), st);
     const after = verifyState(modelOf(withBond), st);
     const j = judgeVerify(after, before, ['vmbr5']);
-    assert.ok(j.preexisting.some((d) => /bond0: does not exist/.test(d.message)), JSON.stringify(j));
-    assert.ok(j.caused.some((d) => /vmbr5: does not exist/.test(d.message)), JSON.stringify(j));
+    assert.ok(
+      j.preexisting.some((d) => /bond0: does not exist/.test(d.message)),
+      JSON.stringify(j),
+    );
+    assert.ok(
+      j.caused.some((d) => /vmbr5: does not exist/.test(d.message)),
+      JSON.stringify(j),
+    );
     assert.ok(!j.caused.some((d) => /bond0/.test(d.message)));
     // without a reading from before, everything critical is the apply's own
     assert.ok(judgeVerify(after, undefined, []).caused.some((d) => /bond0/.test(d.message)));
@@ -153,10 +205,16 @@ describe('apply pipeline (fake backend)', () => {
 
   test('refuses validation errors with the diagnostics, and a hand-edited live file unless forced', async () => {
     await stage(`${file('192.168.100.3/24')}\nauto vmbr1\niface vmbr1 inet static\n\taddress 300.1.1.1/24\n`);
-    await assert.rejects(applyStaged({ root, backend: be, user: 'u', log }), (e: NodenetError) => e.code === 'INVALID' && (e.diagnostics?.length ?? 0) > 0);
+    await assert.rejects(
+      applyStaged({ root, backend: be, user: 'u', log }),
+      (e: NodenetError) => e.code === 'INVALID' && (e.diagnostics?.length ?? 0) > 0,
+    );
     await stage(file('192.168.100.3/24'));
     writeFileSync(join(root, 'etc/network/interfaces'), `${file('192.168.100.2/24')}# hand edit\n`);
-    await assert.rejects(applyStaged({ root, backend: be, user: 'u', log }), (e: NodenetError) => e.code === 'LIVE_CHANGED');
+    await assert.rejects(
+      applyStaged({ root, backend: be, user: 'u', log }),
+      (e: NodenetError) => e.code === 'LIVE_CHANGED',
+    );
     const r = await applyStaged({ root, backend: be, user: 'u', log, force: true });
     assert.equal(r.entry.outcome, 'committed');
   });
@@ -176,7 +234,10 @@ describe('apply pipeline (fake backend)', () => {
     be.hold = new Promise((r) => (release = r));
     const first = applyStaged({ root, backend: be, user: 'alice', log });
     while (be.reloads.length < 2) await new Promise((r) => setTimeout(r, 5));
-    await assert.rejects(applyStaged({ root, backend: be, user: 'bob', log }), (e: NodenetError) => e.code === 'LOCKED' && /apply by alice \(pid \d+/.test(e.message));
+    await assert.rejects(
+      applyStaged({ root, backend: be, user: 'bob', log }),
+      (e: NodenetError) => e.code === 'LOCKED' && /apply by alice \(pid \d+/.test(e.message),
+    );
     release();
     be.hold = undefined;
     assert.equal((await first).entry.outcome, 'committed');
@@ -190,7 +251,10 @@ describe('apply pipeline (fake backend)', () => {
     assert.equal(j?.id, r.entry.id);
     assert.ok(j !== null && j.deadline > Date.now());
     await stage(file('192.168.100.4/24'));
-    await assert.rejects(applyStaged({ root, backend: be, user: 'u', log }), (e: NodenetError) => e.code === 'LOCKED' && /^apply #\d+ by u awaits confirmation/.test(e.message));
+    await assert.rejects(
+      applyStaged({ root, backend: be, user: 'u', log }),
+      (e: NodenetError) => e.code === 'LOCKED' && /^apply #\d+ by u awaits confirmation/.test(e.message),
+    );
     const m = await confirmApply({ root, user: 'u' });
     assert.equal(m.outcome, 'committed');
     assert.equal(existsSync(journalPath(root)), false);
@@ -266,9 +330,18 @@ describe('apply pipeline (fake backend)', () => {
 });
 
 test('changedInterfaces and verifyState', () => {
-  assert.deepEqual(changedInterfaces(modelOf(file('1.2.3.4/24')), modelOf(`${file('1.2.3.5/24')}auto vmbr1\niface vmbr1 inet manual\n`)), ['vmbr0', 'vmbr1']);
+  assert.deepEqual(
+    changedInterfaces(
+      modelOf(file('1.2.3.4/24')),
+      modelOf(`${file('1.2.3.5/24')}auto vmbr1\niface vmbr1 inet manual\n`),
+    ),
+    ['vmbr0', 'vmbr1'],
+  );
   const s = emptyKernelState();
-  s.interfaces.push({ name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.0.0.1/24'] }, { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] });
+  s.interfaces.push(
+    { name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.0.0.1/24'] },
+    { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] },
+  );
   const r = verifyState(modelOf(file('192.168.100.2/24')), s);
   assert.equal(r.ok, false);
   assert.deepEqual(
@@ -285,7 +358,17 @@ test('changedInterfaces and verifyState', () => {
 
 test('the guard keeps only loader flags of its parent', () => {
   assert.deepEqual(
-    loaderArgs(['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs', '--test', '--input-type=module', '-e', 'code', '--import=y']),
+    loaderArgs([
+      '--require',
+      '/x/preflight.cjs',
+      '--import',
+      'file:///x/loader.mjs',
+      '--test',
+      '--input-type=module',
+      '-e',
+      'code',
+      '--import=y',
+    ]),
     ['--require', '/x/preflight.cjs', '--import', 'file:///x/loader.mjs', '--import=y'],
   );
 });
@@ -297,7 +380,10 @@ test('planReload: changed auto interfaces and their uppers; all when unsure', ()
   assert.deepEqual(planReload(modelOf(base), modelOf(`${base}\n${v1}`)), { up: ['vmbr1'], down: [] });
   assert.deepEqual(planReload(modelOf(`${base}\n${v1}`), modelOf(base)), { up: [], down: ['vmbr1'] });
   // a changed port (not auto) reloads the bridge above it
-  assert.deepEqual(planReload(modelOf(base), modelOf(base.replace('iface eno1 inet manual', 'iface eno1 inet manual\n\tmtu 9000'))), { up: ['vmbr0'], down: [] });
+  assert.deepEqual(
+    planReload(modelOf(base), modelOf(base.replace('iface eno1 inet manual', 'iface eno1 inet manual\n\tmtu 9000'))),
+    { up: ['vmbr0'], down: [] },
+  );
   assert.deepEqual(planReload(modelOf(base), modelOf(base)), { all: true }, 'a re-apply reloads everything');
   assert.deepEqual(planReload(modelOf(base), modelOf(base.replace('auto vmbr0\n', ''))), { all: true }, 'leaving auto');
   assert.deepEqual(planReload(modelOf(base), modelOf(`${base}source /etc/network/interfaces.d/*\n`)), { all: true });

@@ -21,8 +21,25 @@ import { ConfigStore, liveMode, sha256 } from '../store/store.ts';
 import { readSourced } from '../store/sources.ts';
 import { refuseIfPending, withApplyLock } from './apply-lock.ts';
 import type { Backend, ReloadPlan, ReloadResult } from './backend.ts';
-import { bootId, guardAlive, journalExpired, readJournal, removeJournal, spawnGuard, writeJournal, type PendingJournal } from './guard.ts';
-import { createEntry, listHistory, readMeta, readPrevious, readStateBefore, setOutcome, type HistoryMeta } from './history.ts';
+import {
+  bootId,
+  guardAlive,
+  journalExpired,
+  readJournal,
+  removeJournal,
+  spawnGuard,
+  writeJournal,
+  type PendingJournal,
+} from './guard.ts';
+import {
+  createEntry,
+  listHistory,
+  readMeta,
+  readPrevious,
+  readStateBefore,
+  setOutcome,
+  type HistoryMeta,
+} from './history.ts';
 import { lockoutRisk, lockoutRule, type Connection } from './lockout.ts';
 import { modelOf, nicsOf } from './models.ts';
 import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
@@ -63,7 +80,11 @@ function pairOf(live: string, target: string): string {
 }
 
 /** The lock-out risk of applying what is staged now (the live file when nothing is), not yet judged. */
-export async function stagedLockoutRisk(o: { root: string; core?: NetworkCore; connection: Connection }): Promise<LockoutChecked> {
+export async function stagedLockoutRisk(o: {
+  root: string;
+  core?: NetworkCore;
+  connection: Connection;
+}): Promise<LockoutChecked> {
   const snap = await coreFor(o).store.read();
   const target = snap.staged ?? snap.live;
   return { pair: pairOf(snap.live, target), risk: lockoutRisk(modelOf(snap.live), modelOf(target), o.connection) };
@@ -74,7 +95,12 @@ export async function stagedLockoutRisk(o: { root: string; core?: NetworkCore; c
  * given the result does not decide it again when it applies the same texts; when the files
  * changed in between, it decides afresh under the apply lock.
  */
-export async function precheckLockout(o: { root: string; core?: NetworkCore; connection: Connection; confirmTimeout?: number }): Promise<LockoutChecked> {
+export async function precheckLockout(o: {
+  root: string;
+  core?: NetworkCore;
+  connection: Connection;
+  confirmTimeout?: number;
+}): Promise<LockoutChecked> {
   const c = await stagedLockoutRisk(o);
   return { pair: c.pair, risk: lockoutRule(c.risk, o.confirmTimeout) };
 }
@@ -122,7 +148,10 @@ interface Target {
   fromStaged: boolean;
 }
 
-async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ target: Target; diagnostics: Diagnostic[] }>): Promise<ApplyResult> {
+async function applyTarget(
+  o: ApplyOptions,
+  pick: (root: string) => Promise<{ target: Target; diagnostics: Diagnostic[] }>,
+): Promise<ApplyResult> {
   const { root, backend, log } = o;
   const paths = pathsFor(root);
   const store = new ConfigStore(root);
@@ -133,11 +162,19 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const before = modelOf(snap.live);
     const after = modelOf(target.text);
     // the whole configuration: the main file and what its source lines include (plan.ts)
-    const planned = await planApply({ paths, beforeText: snap.live, before, afterText: target.text, after, ...(o.reload === undefined ? {} : { mode: o.reload }) });
+    const planned = await planApply({
+      paths,
+      beforeText: snap.live,
+      before,
+      afterText: target.text,
+      after,
+      ...(o.reload === undefined ? {} : { mode: o.reload }),
+    });
     const changed = planned.changed;
     if (o.connection) {
       const checked = o.lockoutChecked?.pair === pairOf(snap.live, target.text) ? o.lockoutChecked : undefined;
-      const risk = checked !== undefined ? checked.risk : lockoutRule(lockoutRisk(before, after, o.connection), o.confirmTimeout);
+      const risk =
+        checked !== undefined ? checked.risk : lockoutRule(lockoutRisk(before, after, o.connection), o.confirmTimeout);
       if (risk) log(`lock-out warning: ${risk}; the confirm window protects you`);
     }
     log(`changed interfaces: ${changed.length ? changed.join(' ') : '(none)'}`);
@@ -152,7 +189,10 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     const scope = scopeOf(planned.plan, planned.before, planned.after);
     const stateBefore = await backend.readState(scope);
     // drift already there before this apply: reported after it, never blamed on it
-    const verifyBefore = backend.kind === 'none' ? undefined : verifyState(scope === undefined ? before : restrictModel(before, scope), stateBefore);
+    const verifyBefore =
+      backend.kind === 'none'
+        ? undefined
+        : verifyState(scope === undefined ? before : restrictModel(before, scope), stateBefore);
     // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
     const perm = await liveMode(paths.interfaces);
     const entry = await createEntry(paths.varLib, {
@@ -165,7 +205,9 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       digestBefore: snap.liveDigest,
       digestAfter: sha256(target.text),
       changed,
-      ...(planned.sourced.length ? { sources: Object.fromEntries(planned.sourced.map((f) => [f.name, sha256(f.text)])) } : {}),
+      ...(planned.sourced.length
+        ? { sources: Object.fromEntries(planned.sourced.map((f) => [f.name, sha256(f.text)])) }
+        : {}),
       stateBefore,
     });
     log(`history: recorded entry #${entry.id} (previous file and running state)`);
@@ -186,7 +228,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     await store.locked(async () => {
       if (target.fromStaged) {
         const now = await readOptional(paths.staged);
-        if (now !== target.text) throw new NodenetError('STALE', 'the staged file changed during apply; run apply again');
+        if (now !== target.text)
+          throw new NodenetError('STALE', 'the staged file changed during apply; run apply again');
         await keepMode(paths.staged, perm);
         await fs.rename(paths.staged, paths.interfaces);
         await fsyncDir(paths.etcNetwork);
@@ -195,16 +238,24 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
         await atomicWrite(paths.interfaces, target.text, perm);
       }
     });
-    log(`live: ${target.fromStaged ? 'interfaces.new renamed over interfaces' : 'interfaces written'} (${entry.digestAfter.slice(0, 12)}…)`);
+    log(
+      `live: ${target.fromStaged ? 'interfaces.new renamed over interfaces' : 'interfaces written'} (${entry.digestAfter.slice(0, 12)}…)`,
+    );
     if (journal !== undefined) {
       // the guard starts before the reload, so a hang or kill during the reload is covered too
       const pid = (o.startGuard ?? ((r, j) => spawnGuard(r, j.backend, j.id)))(root, journal);
       if (pid !== undefined) journal = { ...journal, guardPid: pid };
       await writeJournal(root, journal);
-      log(`confirm window: ${o.confirmTimeout} s (until ${new Date(journal.deadline).toISOString()}), guard pid ${pid ?? '?'}`);
+      log(
+        `confirm window: ${o.confirmTimeout} s (until ${new Date(journal.deadline).toISOString()}), guard pid ${pid ?? '?'}`,
+      );
     }
     const plan: ReloadPlan = planned.plan;
-    log('all' in plan ? `reload: all interfaces (${planned.reason ?? 'asked for'})` : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`);
+    log(
+      'all' in plan
+        ? `reload: all interfaces (${planned.reason ?? 'asked for'})`
+        : `reload: targeted: down ${plan.down.join(' ') || '(none)'}, up ${plan.up.join(' ') || '(none)'}`,
+    );
     if ('all' in plan) {
       const hooks = hookChanged(planned.before, planned.after);
       if (hooks.length) {
@@ -214,7 +265,8 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
     }
     const reload = await backend.reload(plan, (l) => log(`  ${l}`));
     await recordAppliedSources(paths.varLib, planned.sourced);
-    for (const e of reload.errors) log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
+    for (const e of reload.errors)
+      log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
     const settled = await replugGuests(backend, stateBefore, after, log, scope);
     const verify = await settleAndVerify(backend, after, log, { scope, first: settled, before: verifyBefore, changed });
@@ -233,7 +285,11 @@ async function applyTarget(o: ApplyOptions, pick: (root: string) => Promise<{ ta
       return { entry: m, reload, verify, journal, diagnostics };
     }
     await setOutcome(paths.varLib, entry.id, !failed ? 'committed' : 'failed', !failed ? undefined : crit.join('; '));
-    log(!failed ? `committed entry #${entry.id}` : `entry #${entry.id} failed verification; the new file stays live (use a confirm window to roll back automatically)`);
+    log(
+      !failed
+        ? `committed entry #${entry.id}`
+        : `entry #${entry.id} failed verification; the new file stays live (use a confirm window to roll back automatically)`,
+    );
     const m = (await readMeta(paths.varLib, entry.id)) ?? entry;
     return { entry: m, reload, verify, diagnostics };
   });
@@ -248,7 +304,8 @@ export async function applyStaged(o: ApplyOptions): Promise<ApplyResult> {
       // nothing staged: reload the live file and verify it (repairs drift)
       o.log('nothing staged: re-applying the live file');
       const diagnostics = await core.diagnose(snap.live, 'interfaces');
-      if (hasErrors(diagnostics)) throw new NodenetError('INVALID', 'the live configuration has errors; apply refused', { diagnostics });
+      if (hasErrors(diagnostics))
+        throw new NodenetError('INVALID', 'the live configuration has errors; apply refused', { diagnostics });
       return { target: { text: snap.live, action: 'apply', fromStaged: false }, diagnostics };
     }
     o.log('validate: checking the staged file');
@@ -272,7 +329,11 @@ export async function rollbackTo(o: ApplyOptions & { id?: number }): Promise<App
     const varLib = pathsFor(root).varLib;
     const list = await listHistory(varLib);
     const meta = o.id === undefined ? list[list.length - 1] : list.find((m) => m.id === o.id);
-    if (meta === undefined) throw new NodenetError('NOT_FOUND', o.id === undefined ? 'the history is empty: nothing to roll back' : `no history entry #${o.id}`);
+    if (meta === undefined)
+      throw new NodenetError(
+        'NOT_FOUND',
+        o.id === undefined ? 'the history is empty: nothing to roll back' : `no history entry #${o.id}`,
+      );
     const text = await readPrevious(varLib, meta.id);
     if (text === null) throw new NodenetError('IO', `history entry #${meta.id} has no saved file`);
     const diagnostics = await coreFor(o).diagnose(text, 'interfaces');
@@ -283,14 +344,24 @@ export async function rollbackTo(o: ApplyOptions & { id?: number }): Promise<App
 
 // ---------------------------------------------------------------- confirm window end
 
-async function rollbackLocked(o: { root: string; backend: Backend; log: Log; reason: string; journal: PendingJournal; noReload?: boolean }): Promise<void> {
+async function rollbackLocked(o: {
+  root: string;
+  backend: Backend;
+  log: Log;
+  reason: string;
+  journal: PendingJournal;
+  noReload?: boolean;
+}): Promise<void> {
   const { root, backend, log, journal } = o;
   const paths = pathsFor(root);
   const previous = await readPrevious(paths.varLib, journal.id);
-  if (previous === null) throw new NodenetError('IO', `history entry #${journal.id} has no saved file; cannot roll back`);
+  if (previous === null)
+    throw new NodenetError('IO', `history entry #${journal.id} has no saved file; cannot roll back`);
   const current = (await readOptional(paths.interfaces)) ?? '';
   await backendPrepare(backend, current, previous);
-  await new ConfigStore(root).locked(async () => atomicWrite(paths.interfaces, previous, await liveMode(paths.interfaces)));
+  await new ConfigStore(root).locked(async () =>
+    atomicWrite(paths.interfaces, previous, await liveMode(paths.interfaces)),
+  );
   log(`rollback: restored the previous file (${sha256(previous).slice(0, 12)}…): ${o.reason}`);
   let detail = o.reason;
   if (o.noReload !== true) {
@@ -300,8 +371,11 @@ async function rollbackLocked(o: { root: string; backend: Backend; log: Log; rea
     // what did not come up before the apply either is not blamed on the rollback
     const stateBefore = await readStateBefore(paths.varLib, journal.id).catch(() => null);
     const restored = modelOf(previous);
-    const v = await settleAndVerify(backend, restored, log, { before: stateBefore === null ? undefined : verifyState(restored, stateBefore) });
-    if (v.caused.length > 0) detail += ` (the restored file did not verify: ${v.caused.map((d) => d.message).join('; ')})`;
+    const v = await settleAndVerify(backend, restored, log, {
+      before: stateBefore === null ? undefined : verifyState(restored, stateBefore),
+    });
+    if (v.caused.length > 0)
+      detail += ` (the restored file did not verify: ${v.caused.map((d) => d.message).join('; ')})`;
   } else {
     detail += ' (restored without reload)';
   }
@@ -330,21 +404,37 @@ export async function rollbackPending(o: {
   noReload?: boolean;
   user?: string;
 }): Promise<boolean> {
-  return withApplyLock(o.root, { user: o.user ?? 'guard', what: 'rollback of an unconfirmed apply' }, 10 * 60_000, async () => {
-    const j = await readJournal(o.root);
-    if (j === null) return false;
-    if (o.onlyId !== undefined && j.id !== o.onlyId) return false;
-    if (o.ifExpired === true && !journalExpired(j)) return false;
-    await rollbackLocked({ root: o.root, backend: o.backend, log: o.log, reason: o.reason, journal: j, ...(o.noReload === undefined ? {} : { noReload: o.noReload }) });
-    return true;
-  });
+  return withApplyLock(
+    o.root,
+    { user: o.user ?? 'guard', what: 'rollback of an unconfirmed apply' },
+    10 * 60_000,
+    async () => {
+      const j = await readJournal(o.root);
+      if (j === null) return false;
+      if (o.onlyId !== undefined && j.id !== o.onlyId) return false;
+      if (o.ifExpired === true && !journalExpired(j)) return false;
+      await rollbackLocked({
+        root: o.root,
+        backend: o.backend,
+        log: o.log,
+        reason: o.reason,
+        journal: j,
+        ...(o.noReload === undefined ? {} : { noReload: o.noReload }),
+      });
+      return true;
+    },
+  );
 }
 
 /** Keeps the pending apply: removes the journal and stops the guard. */
 export async function confirmApply(o: { root: string; user: string }): Promise<HistoryMeta> {
   return withApplyLock(o.root, { user: o.user, what: 'confirm' }, 30_000, async () => {
     const j = await readJournal(o.root);
-    if (j === null) throw new NodenetError('NO_CHANGES', 'no apply awaits confirmation (already confirmed, or rolled back: see `nodenet history`)');
+    if (j === null)
+      throw new NodenetError(
+        'NO_CHANGES',
+        'no apply awaits confirmation (already confirmed, or rolled back: see `nodenet history`)',
+      );
     await removeJournal(o.root);
     const varLib = pathsFor(o.root).varLib;
     await setOutcome(varLib, j.id, 'committed', `confirmed by ${o.user}`);

@@ -8,11 +8,14 @@ import { modelOf } from './pipeline.ts';
 import { decideReload, planApply, readAppliedSources, recordAppliedSources } from './plan.ts';
 
 const LO = 'auto lo\niface lo inet loopback\n\n';
-const br = (n: number, a = `10.0.${n}.1/24`): string => `auto vmbr${n}\niface vmbr${n} inet static\n\taddress ${a}\n\tbridge-ports none\n\n`;
+const br = (n: number, a = `10.0.${n}.1/24`): string =>
+  `auto vmbr${n}\niface vmbr${n} inet static\n\taddress ${a}\n\tbridge-ports none\n\n`;
 const SOURCE = 'source /etc/network/interfaces.d/*\n';
 const main = (extra = ''): string => `${LO}${br(0)}${br(1)}${br(2)}${extra}${SOURCE}`;
 
-function withRoot(fn: (root: string, put: (name: string, text: string | null) => void) => Promise<void>): () => Promise<void> {
+function withRoot(
+  fn: (root: string, put: (name: string, text: string | null) => void) => Promise<void>,
+): () => Promise<void> {
   return async () => {
     const root = mkdtempSync(join(tmpdir(), 'nodenet-plan-'));
     mkdirSync(join(root, 'etc/network/interfaces.d'), { recursive: true });
@@ -30,50 +33,86 @@ function withRoot(fn: (root: string, put: (name: string, text: string | null) =>
 }
 
 async function plan(root: string, before: string, after: string): ReturnType<typeof planApply> {
-  return planApply({ paths: pathsFor(root), beforeText: before, before: modelOf(before), afterText: after, after: modelOf(after) });
+  return planApply({
+    paths: pathsFor(root),
+    beforeText: before,
+    before: modelOf(before),
+    afterText: after,
+    after: modelOf(after),
+  });
 }
 
 test('decideReload says why it reloads everything', () => {
   assert.match(decideReload(modelOf(main()), modelOf(main(br(3)))).reason ?? '', /source lines/);
   assert.match(decideReload(modelOf(LO + br(0)), modelOf(LO + br(0))).reason ?? '', /nothing changed/);
-  assert.match(decideReload(modelOf(LO + br(0) + br(1)), modelOf(LO + br(0).replace('auto vmbr0\n', '') + br(1))).reason ?? '', /no longer auto/);
-  assert.equal(decideReload(modelOf(LO + br(0) + br(1) + br(2)), modelOf(LO + br(0) + br(1) + br(2) + br(3))).reason, undefined);
+  assert.match(
+    decideReload(modelOf(LO + br(0) + br(1)), modelOf(LO + br(0).replace('auto vmbr0\n', '') + br(1))).reason ?? '',
+    /no longer auto/,
+  );
+  assert.equal(
+    decideReload(modelOf(LO + br(0) + br(1) + br(2)), modelOf(LO + br(0) + br(1) + br(2) + br(3))).reason,
+    undefined,
+  );
 });
 
-test('planApply: the installer source line with an empty interfaces.d is a targeted reload', withRoot(async (root) => {
-  const p = await plan(root, main(), main(br(3)));
-  assert.deepEqual(p.plan, { up: ['vmbr3'], down: [] });
-  assert.deepEqual(p.changed, ['vmbr3']);
-  assert.deepEqual(p.notes, ['sourced files: (none)']);
-}));
+test(
+  'planApply: the installer source line with an empty interfaces.d is a targeted reload',
+  withRoot(async (root) => {
+    const p = await plan(root, main(), main(br(3)));
+    assert.deepEqual(p.plan, { up: ['vmbr3'], down: [] });
+    assert.deepEqual(p.changed, ['vmbr3']);
+    assert.deepEqual(p.notes, ['sourced files: (none)']);
+  }),
+);
 
-test('planApply: a sourced file edited since the recorded reload changes its interfaces only', withRoot(async (root, put) => {
-  put('lab', br(7));
-  const first = await plan(root, main(), main());
-  assert.deepEqual(first.plan, { all: true }, 'nothing changed');
-  assert.ok(first.notes.some((n) => n.includes('no record')), first.notes.join('\n'));
-  await recordAppliedSources(join(root, 'var/lib/nodenet'), first.sourced);
-  assert.equal((await readAppliedSources(join(root, 'var/lib/nodenet')))?.[0]?.name, 'interfaces.d/lab');
-  put('lab', br(7, '10.9.9.1/24'));
-  const p = await plan(root, main(), main());
-  assert.deepEqual(p.plan, { up: ['vmbr7'], down: [] });
-  assert.ok(p.notes.some((n) => n.includes('changed since the last reload: interfaces.d/lab')), p.notes.join('\n'));
-  // removed from disk: ifdown from the recorded text
-  put('lab', null);
-  assert.deepEqual((await plan(root, main(), main())).plan, { up: [], down: ['vmbr7'] });
-}));
+test(
+  'planApply: a sourced file edited since the recorded reload changes its interfaces only',
+  withRoot(async (root, put) => {
+    put('lab', br(7));
+    const first = await plan(root, main(), main());
+    assert.deepEqual(first.plan, { all: true }, 'nothing changed');
+    assert.ok(
+      first.notes.some((n) => n.includes('no record')),
+      first.notes.join('\n'),
+    );
+    await recordAppliedSources(join(root, 'var/lib/nodenet'), first.sourced);
+    assert.equal((await readAppliedSources(join(root, 'var/lib/nodenet')))?.[0]?.name, 'interfaces.d/lab');
+    put('lab', br(7, '10.9.9.1/24'));
+    const p = await plan(root, main(), main());
+    assert.deepEqual(p.plan, { up: ['vmbr7'], down: [] });
+    assert.ok(
+      p.notes.some((n) => n.includes('changed since the last reload: interfaces.d/lab')),
+      p.notes.join('\n'),
+    );
+    // removed from disk: ifdown from the recorded text
+    put('lab', null);
+    assert.deepEqual((await plan(root, main(), main())).plan, { up: [], down: ['vmbr7'] });
+  }),
+);
 
-test('planApply: an auto line in the main file for a stanza in a sourced file counts as one interface', withRoot(async (root, put) => {
-  put('lab', 'iface vmbr7 inet manual\n\tbridge-ports none\n');
-  await recordAppliedSources(join(root, 'var/lib/nodenet'), (await plan(root, main('auto vmbr7\n\n'), main('auto vmbr7\n\n'))).sourced);
-  put('lab', 'iface vmbr7 inet manual\n\tbridge-ports none\n\tmtu 1400\n');
-  assert.deepEqual((await plan(root, main('auto vmbr7\n\n'), main('auto vmbr7\n\n'))).plan, { up: ['vmbr7'], down: [] });
-}));
+test(
+  'planApply: an auto line in the main file for a stanza in a sourced file counts as one interface',
+  withRoot(async (root, put) => {
+    put('lab', 'iface vmbr7 inet manual\n\tbridge-ports none\n');
+    await recordAppliedSources(
+      join(root, 'var/lib/nodenet'),
+      (await plan(root, main('auto vmbr7\n\n'), main('auto vmbr7\n\n'))).sourced,
+    );
+    put('lab', 'iface vmbr7 inet manual\n\tbridge-ports none\n\tmtu 1400\n');
+    assert.deepEqual((await plan(root, main('auto vmbr7\n\n'), main('auto vmbr7\n\n'))).plan, {
+      up: ['vmbr7'],
+      down: [],
+    });
+  }),
+);
 
-test('planApply: a sourced file with source lines of its own falls back to ifreload -a, saying why', withRoot(async (root, put) => {
-  put('lab', `${br(7)}source /etc/network/other/*\n`);
-  await recordAppliedSources(join(root, 'var/lib/nodenet'), (await plan(root, main(), main())).sourced);
-  const p = await plan(root, main(), main(br(3)));
-  assert.deepEqual(p.plan, { all: true });
-  assert.match(p.reason ?? '', /interfaces\.d\/lab has source lines of its own/);
-}));
+test(
+  'planApply: a sourced file with source lines of its own falls back to ifreload -a, saying why',
+  withRoot(async (root, put) => {
+    put('lab', `${br(7)}source /etc/network/other/*\n`);
+    await recordAppliedSources(join(root, 'var/lib/nodenet'), (await plan(root, main(), main())).sourced);
+    const p = await plan(root, main(), main(br(3)));
+    assert.deepEqual(p.plan, { all: true });
+    assert.match(p.reason ?? '', /interfaces\.d\/lab has source lines of its own/);
+  }),
+);

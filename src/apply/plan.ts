@@ -31,7 +31,14 @@ function ifaceKey(m: Model, name: string): string | undefined {
   if (i === undefined) return m.autoOnly.has(name) ? 'auto-only' : undefined;
   let k = keys.get(i);
   if (k === undefined) {
-    k = JSON.stringify([i.kind, i.autostart, i.hotplug, i.classes, i.stanzas.map((s) => [s.family, s.method]), i.options.map((o) => [o.key, o.value])]);
+    k = JSON.stringify([
+      i.kind,
+      i.autostart,
+      i.hotplug,
+      i.classes,
+      i.stanzas.map((s) => [s.family, s.method]),
+      i.options.map((o) => [o.key, o.value]),
+    ]);
     keys.set(i, k);
   }
   return k;
@@ -39,8 +46,16 @@ function ifaceKey(m: Model, name: string): string | undefined {
 
 /** Interfaces added, removed or changed between two files, sorted. */
 export function changedInterfaces(before: Model, after: Model): string[] {
-  const names = new Set([...before.ifaces.keys(), ...after.ifaces.keys(), ...before.autoOnly.keys(), ...after.autoOnly.keys()]);
-  return [...names].filter((n) => before.ifaces.get(n) !== after.ifaces.get(n) || before.autoOnly.has(n) !== after.autoOnly.has(n)).filter((n) => ifaceKey(before, n) !== ifaceKey(after, n)).sort();
+  const names = new Set([
+    ...before.ifaces.keys(),
+    ...after.ifaces.keys(),
+    ...before.autoOnly.keys(),
+    ...after.autoOnly.keys(),
+  ]);
+  return [...names]
+    .filter((n) => before.ifaces.get(n) !== after.ifaces.get(n) || before.autoOnly.has(n) !== after.autoOnly.has(n))
+    .filter((n) => ifaceKey(before, n) !== ifaceKey(after, n))
+    .sort();
 }
 
 // ---------------------------------------------------------------- hooks and bond modes
@@ -64,7 +79,12 @@ export function hooksOf(i: Iface): string {
  */
 export function needsDownFirst(b: Iface, a: Iface): boolean {
   if (hooksOf(b) !== hooksOf(a)) return true;
-  if (b.bond && a.bond && ((b.bond.mode ?? b.bond.modeRaw) !== (a.bond.mode ?? a.bond.modeRaw) || b.bond.primary !== a.bond.primary)) return true;
+  if (
+    b.bond &&
+    a.bond &&
+    ((b.bond.mode ?? b.bond.modeRaw) !== (a.bond.mode ?? a.bond.modeRaw) || b.bond.primary !== a.bond.primary)
+  )
+    return true;
   return false;
 }
 
@@ -83,7 +103,11 @@ export function hookChanged(before: Model, after: Model): string[] {
 function lowersOf(m: Model, name: string): string[] {
   const i = m.ifaces.get(name);
   if (i === undefined) return [];
-  return [...(i.bridge?.ports ?? []), ...(i.bond?.slaves ?? []), ...(i.vlan?.rawDevice === undefined ? [] : [i.vlan.rawDevice])].filter((p) => p !== 'none');
+  return [
+    ...(i.bridge?.ports ?? []),
+    ...(i.bond?.slaves ?? []),
+    ...(i.vlan?.rawDevice === undefined ? [] : [i.vlan.rawDevice]),
+  ].filter((p) => p !== 'none');
 }
 
 /** A plan and, for a full reload, why a targeted one was not enough. */
@@ -108,8 +132,10 @@ export function decideReload(before: Model, after: Model): ReloadDecision {
   const changed = changedInterfaces(before, after);
   const all = (reason: string): ReloadDecision => ({ plan: { all: true }, reason, changed });
   if (changed.length === 0) return all('nothing changed: a re-apply reloads everything (repairs drift)');
-  if (before.sources.length > 0 || after.sources.length > 0) return all('the file has source lines whose files were not read');
-  if (changed.length * 2 > Math.max(before.ifaces.size, after.ifaces.size)) return all(`${changed.length} interfaces changed, more than half`);
+  if (before.sources.length > 0 || after.sources.length > 0)
+    return all('the file has source lines whose files were not read');
+  if (changed.length * 2 > Math.max(before.ifaces.size, after.ifaces.size))
+    return all(`${changed.length} interfaces changed, more than half`);
   const down: string[] = [];
   const up = new Set<string>();
   // uppers: who lists a name as its port/slave/raw device (in the new file)
@@ -176,17 +202,28 @@ export async function readAppliedSources(varLib: string): Promise<RecordedSource
   try {
     const r = JSON.parse(t) as Partial<SourcesRecord>;
     if (r.version !== 1 || !Array.isArray(r.files)) return null;
-    return r.files.filter((f) => typeof f.name === 'string' && typeof f.text === 'string').map((f) => ({ name: f.name, text: f.text, digest: sha256(f.text) }));
+    return r.files
+      .filter((f) => typeof f.name === 'string' && typeof f.text === 'string')
+      .map((f) => ({ name: f.name, text: f.text, digest: sha256(f.text) }));
   } catch {
     return null;
   }
 }
 
 /** Records the sourced files a reload applied. Skips the write when nothing changed. */
-export async function recordAppliedSources(varLib: string, files: readonly SourcedFile[], now = new Date()): Promise<void> {
+export async function recordAppliedSources(
+  varLib: string,
+  files: readonly SourcedFile[],
+  now = new Date(),
+): Promise<void> {
   const rec = files.map((f) => ({ name: f.name, digest: sha256(f.text), text: f.text }));
   const was = await readAppliedSources(varLib);
-  if (was !== null && was.length === rec.length && was.every((w, i) => w.name === rec[i]?.name && w.digest === rec[i]?.digest)) return;
+  if (
+    was !== null &&
+    was.length === rec.length &&
+    was.every((w, i) => w.name === rec[i]?.name && w.digest === rec[i]?.digest)
+  )
+    return;
   await fs.mkdir(varLib, { recursive: true });
   const r: SourcesRecord = { version: 1, when: now.toISOString(), files: rec };
   await atomicWrite(join(varLib, APPLIED_SOURCES), `${JSON.stringify(r)}\n`, 0o600);
@@ -197,7 +234,11 @@ export async function recordAppliedSources(varLib: string, files: readonly Sourc
  * its `sources` emptied so the planner treats it as one file. `nested` is set when a sourced
  * file has `source` lines of its own (not followed here).
  */
-export function expandSources(main: Model, mainText: string, files: readonly SourcedFile[]): { model: Model; nested: string[] } {
+export function expandSources(
+  main: Model,
+  mainText: string,
+  files: readonly SourcedFile[],
+): { model: Model; nested: string[] } {
   if (files.length === 0) return { model: { ...main, sources: [] }, nested: [] };
   const nested: string[] = [];
   let text = mainText.endsWith('\n') || mainText === '' ? mainText : `${mainText}\n`;
@@ -243,11 +284,16 @@ export async function planApply(o: {
   else if (recorded !== null) previous = recorded;
   else {
     previous = await readSourced(o.paths, o.before.sources);
-    if (previous.length > 0) notes.push(`sourced files: no record of an earlier reload; taking ${previous.map((f) => f.name).join(' ')} as applied`);
+    if (previous.length > 0)
+      notes.push(
+        `sourced files: no record of an earlier reload; taking ${previous.map((f) => f.name).join(' ')} as applied`,
+      );
   }
   if (o.before.sources.length > 0 || o.after.sources.length > 0) {
     const byName = new Map(previous.map((f) => [f.name, sha256(f.text)]));
-    const edited = sourced.filter((f) => byName.has(f.name) && byName.get(f.name) !== sha256(f.text)).map((f) => f.name);
+    const edited = sourced
+      .filter((f) => byName.has(f.name) && byName.get(f.name) !== sha256(f.text))
+      .map((f) => f.name);
     const added = sourced.filter((f) => !byName.has(f.name)).map((f) => f.name);
     const removed = previous.filter((f) => !sourced.some((s) => s.name === f.name)).map((f) => f.name);
     notes.push(
@@ -269,7 +315,15 @@ export async function planApply(o: {
     plan = { all: true };
     reason = `${nested.join(' ')} has source lines of its own (not followed by the planner)`;
   }
-  return { plan, ...(reason === undefined ? {} : { reason }), changed: decision.changed, before: b.model, after: a.model, sourced, notes };
+  return {
+    plan,
+    ...(reason === undefined ? {} : { reason }),
+    changed: decision.changed,
+    before: b.model,
+    after: a.model,
+    sourced,
+    notes,
+  };
 }
 
 // ---------------------------------------------------------------- what a targeted reload touches

@@ -26,5 +26,11 @@ test('the fake runner records calls and answers from its handler', async () => {
   const run = createFakeRunner(({ cmd }) => (cmd === 'false' ? { code: 1, stderr: 'no\n' } : { stdout: 'ok\n' }));
   assert.deepEqual(await run('echo', ['x']), { code: 0, stdout: 'ok\n', stderr: '' });
   await assert.rejects(runChecked(run, 'false', []), /false failed \(exit 1\): no/);
-  assert.deepEqual(run.calls.map((c) => [c.cmd, c.args]), [['echo', ['x']], ['false', []]]);
+  assert.deepEqual(
+    run.calls.map((c) => [c.cmd, c.args]),
+    [
+      ['echo', ['x']],
+      ['false', []],
+    ],
+  );
 });

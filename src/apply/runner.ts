@@ -125,9 +125,7 @@ export function createRunner(defaults: { timeoutMs?: number } = {}): Runner {
         if (settled) return;
         settled = true;
         if (timedOut) {
-          reject(
-            new NodenetError('BACKEND', `${cmd} ${args.join(' ')} timed out after ${timeoutMs} ms`),
-          );
+          reject(new NodenetError('BACKEND', `${cmd} ${args.join(' ')} timed out after ${timeoutMs} ms`));
           return;
         }
         const c = code ?? 128 + (signal === null ? 0 : (SIGNALS[signal] ?? 0));

@@ -13,7 +13,8 @@ import { ApplyService, CONFIRM_TIMEOUT, confirmWindow, parseConfirmTimeout, reso
 const file = (addr: string, port = 'eno1'): string =>
   `auto lo\niface lo inet loopback\n\niface ${port} inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress ${addr}\n\tgateway 192.168.100.1\n\tbridge-ports ${port}\n\tbridge-stp off\n\tbridge-fd 0\n`;
 
-const isCode = (code: string, msg?: RegExp) => (e: unknown) => e instanceof NodenetError && e.code === code && (msg === undefined || msg.test(e.message));
+const isCode = (code: string, msg?: RegExp) => (e: unknown) =>
+  e instanceof NodenetError && e.code === code && (msg === undefined || msg.test(e.message));
 
 describe('confirm-timeout spec', () => {
   test('one range, 0 to 86400, for the CLI and the API; 0 or absent = no window', () => {
@@ -32,7 +33,16 @@ describe('confirm-timeout spec', () => {
 });
 
 describe('resolveRollbackTarget', () => {
-  const meta = (id: number): HistoryMeta => ({ id, action: 'apply', user: 'u', when: '', digestBefore: '', digestAfter: '', changed: [], outcome: 'committed' });
+  const meta = (id: number): HistoryMeta => ({
+    id,
+    action: 'apply',
+    user: 'u',
+    when: '',
+    digestBefore: '',
+    digestAfter: '',
+    changed: [],
+    outcome: 'committed',
+  });
   const list = [meta(3), meta(4), meta(7)]; // oldest first, ids with gaps (retention)
 
   test('an id is the entry with that id, the number `history` shows, pending or not', () => {
@@ -45,7 +55,10 @@ describe('resolveRollbackTarget', () => {
   test('n is a position, 1 = the newest entry', () => {
     assert.deepEqual(resolveRollbackTarget(list, false, { n: 1 }), { pending: false, id: 7 });
     assert.deepEqual(resolveRollbackTarget(list, false, { n: 3 }), { pending: false, id: 3 });
-    assert.throws(() => resolveRollbackTarget(list, false, { n: 4 }), isCode('NOT_FOUND', /^no history entry 4 \(there are 3\)$/));
+    assert.throws(
+      () => resolveRollbackTarget(list, false, { n: 4 }),
+      isCode('NOT_FOUND', /^no history entry 4 \(there are 3\)$/),
+    );
     assert.throws(() => resolveRollbackTarget(list, false, { n: 0 }), isCode('NOT_FOUND'));
   });
 
@@ -63,7 +76,12 @@ describe('ApplyService (none backend)', () => {
   const stage = async (text: string): Promise<void> => void (await new ConfigStore(root).update(() => text));
   const live = (): string => readFileSync(join(root, 'etc/network/interfaces'), 'utf8');
   const service = (core?: NetworkCore): ApplyService =>
-    new ApplyService({ root, backend: createBackend('none', { root }), ...(core ? { core } : {}), startGuard: () => undefined });
+    new ApplyService({
+      root,
+      backend: createBackend('none', { root }),
+      ...(core ? { core } : {}),
+      startGuard: () => undefined,
+    });
   // the client reached the node on vmbr0's address
   const connection = { local: '192.168.100.2', remote: '198.51.100.7' };
 
@@ -80,7 +98,10 @@ describe('ApplyService (none backend)', () => {
     await stage(file('192.168.100.2/24', 'enp9s0'));
     const core = new NetworkCore({ root, nics: new Set(['eno1']) });
     const edited = await core.check();
-    assert.ok(edited.some((d) => d.code === 'NIC_NOT_ON_HOST'), 'the edit sees the missing card');
+    assert.ok(
+      edited.some((d) => d.code === 'NIC_NOT_ON_HOST'),
+      'the edit sees the missing card',
+    );
     const r = await service(core).apply({ user: 'u' }, log);
     assert.equal(r.entry.outcome, 'committed');
     assert.deepEqual(
@@ -103,10 +124,12 @@ describe('ApplyService (none backend)', () => {
     for (const confirmTimeout of [undefined, 0]) {
       await assert.rejects(
         s.precheck({ user: 'u', connection, ...(confirmTimeout === undefined ? {} : { confirmTimeout }) }),
-        (e: unknown) => isCode('LOCKOUT', /carries your connection/)(e) && /confirm window/.test((e as NodenetError).errors?.['confirm-timeout'] ?? ''),
+        (e: unknown) =>
+          isCode('LOCKOUT', /carries your connection/)(e) &&
+          /confirm window/.test((e as NodenetError).errors?.['confirm-timeout'] ?? ''),
       );
     }
-    assert.match(await s.lockout(connection) ?? '', /moves or removes the address 192\.168\.100\.2 of vmbr0/);
+    assert.match((await s.lockout(connection)) ?? '', /moves or removes the address 192\.168\.100\.2 of vmbr0/);
     // the apply itself (the CLI, which asks no pre-check) applies the same rule
     await assert.rejects(s.apply({ user: 'u', connection }, log), isCode('LOCKOUT'));
     assert.deepEqual(await listHistory(join(root, 'var/lib/nodenet')), []);
@@ -120,9 +143,15 @@ describe('ApplyService (none backend)', () => {
     assert.ok(checked !== undefined);
     assert.match(checked.risk ?? '', /carries your connection/);
     // Hand the apply a decision it could not have made itself: it reports that one.
-    const r = await s.apply({ user: 'u', connection, confirmTimeout: 60, checked: { ...checked, risk: 'DECIDED-ONCE' } }, log);
+    const r = await s.apply(
+      { user: 'u', connection, confirmTimeout: 60, checked: { ...checked, risk: 'DECIDED-ONCE' } },
+      log,
+    );
     assert.equal(r.entry.outcome, 'pending-confirm');
-    assert.deepEqual(lines.filter((l) => l.startsWith('lock-out warning')), ['lock-out warning: DECIDED-ONCE; the confirm window protects you']);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('lock-out warning')),
+      ['lock-out warning: DECIDED-ONCE; the confirm window protects you'],
+    );
     assert.equal((await s.confirm({ user: 'u' })).confirmed, true);
   });
 
@@ -155,6 +184,9 @@ describe('ApplyService (none backend)', () => {
     const r3 = await s.rollback({ user: 'u' }, log);
     assert.deepEqual(r3, { pending: true, rolledBack: true });
     assert.match(live(), /192\.168\.100\.5\/24/);
-    assert.deepEqual(await s.confirm({ user: 'u' }), { confirmed: false, message: 'no apply awaits confirmation (already confirmed, or rolled back: see `nodenet history`)' });
+    assert.deepEqual(await s.confirm({ user: 'u' }), {
+      confirmed: false,
+      message: 'no apply awaits confirmation (already confirmed, or rolled back: see `nodenet history`)',
+    });
   });
 });

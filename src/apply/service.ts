@@ -48,9 +48,16 @@ export type RollbackTarget = { pending: true } | { pending: false; id: number };
  * position, 1 = the newest entry (the API's older parameter). Neither: the pending apply when a
  * confirm window is open, else the newest entry. `list` is oldest first, as listHistory gives it.
  */
-export function resolveRollbackTarget(list: readonly HistoryMeta[], pending: boolean, want: { n?: number; id?: number }): RollbackTarget {
+export function resolveRollbackTarget(
+  list: readonly HistoryMeta[],
+  pending: boolean,
+  want: { n?: number; id?: number },
+): RollbackTarget {
   if (want.id !== undefined) {
-    if (!list.some((m) => m.id === want.id)) throw new NodenetError('NOT_FOUND', `no history entry #${want.id}`, { errors: { id: `no history entry #${want.id}` } });
+    if (!list.some((m) => m.id === want.id))
+      throw new NodenetError('NOT_FOUND', `no history entry #${want.id}`, {
+        errors: { id: `no history entry #${want.id}` },
+      });
     return { pending: false, id: want.id };
   }
   if (want.n === undefined) {
@@ -61,7 +68,9 @@ export function resolveRollbackTarget(list: readonly HistoryMeta[], pending: boo
   }
   const meta = list[list.length - want.n];
   if (meta === undefined || want.n < 1) {
-    throw new NodenetError('NOT_FOUND', `no history entry ${want.n} (there are ${list.length})`, { errors: { n: `no history entry ${want.n}` } });
+    throw new NodenetError('NOT_FOUND', `no history entry ${want.n} (there are ${list.length})`, {
+      errors: { n: `no history entry ${want.n}` },
+    });
   }
   return { pending: false, id: meta.id };
 }
@@ -165,7 +174,12 @@ export class ApplyService {
   async precheck(r: ApplyRequest): Promise<LockoutChecked | undefined> {
     if (r.connection === undefined) return undefined;
     const window = confirmWindow(r.confirmTimeout);
-    return precheckLockout({ root: this.root, ...this.coreOpt, connection: r.connection, ...(window === undefined ? {} : { confirmTimeout: window }) });
+    return precheckLockout({
+      root: this.root,
+      ...this.coreOpt,
+      connection: r.connection,
+      ...(window === undefined ? {} : { confirmTimeout: window }),
+    });
   }
 
   /** Makes the staged file live (pipeline.ts applyStaged). */
@@ -201,13 +215,22 @@ export class ApplyService {
   }
 
   /** Rolls back the target {@link resolveRollbackTarget} picks. */
-  async rollback(o: { n?: number; id?: number; user: string; confirmTimeout?: number }, log: Log): Promise<RollbackOutcome> {
+  async rollback(
+    o: { n?: number; id?: number; user: string; confirmTimeout?: number },
+    log: Log,
+  ): Promise<RollbackOutcome> {
     try {
       const list = await listHistory(pathsFor(this.root).varLib);
       const pending = (await readJournal(this.root)) !== null;
       const t = resolveRollbackTarget(list, pending, o);
       if (t.pending) {
-        const rolledBack = await rollbackPending({ root: this.root, backend: this.backend, log, reason: `rolled back by ${o.user}`, user: o.user });
+        const rolledBack = await rollbackPending({
+          root: this.root,
+          backend: this.backend,
+          log,
+          reason: `rolled back by ${o.user}`,
+          user: o.user,
+        });
         return { pending: true, rolledBack };
       }
       const window = confirmWindow(o.confirmTimeout);
@@ -231,7 +254,10 @@ export class ApplyService {
    * The boot/recovery check and `rollback --if-unconfirmed`: rolls back the pending apply when
    * its window is over; `noReload` restores the file only.
    */
-  async rollbackUnconfirmed(o: { user: string; ifExpired: boolean; noReload: boolean; reason?: string }, log: Log): Promise<boolean> {
+  async rollbackUnconfirmed(
+    o: { user: string; ifExpired: boolean; noReload: boolean; reason?: string },
+    log: Log,
+  ): Promise<boolean> {
     try {
       return await rollbackPending({
         root: this.root,
@@ -253,10 +279,16 @@ export class ApplyService {
     const list = (await listHistory(varLib)).reverse();
     // What each apply changed, as a unified diff (previous file → the file it made live).
     const live = (await new ConfigStore(this.root).read()).live;
-    const texts = await Promise.all(list.map((m) => Promise.all([readPrevious(varLib, m.id), readApplied(varLib, m.id)])));
-    const diffs = texts.map(([a, b]) => (a !== null && b !== null ? unifiedDiff(a, b, 'before', 'applied') : undefined));
+    const texts = await Promise.all(
+      list.map((m) => Promise.all([readPrevious(varLib, m.id), readApplied(varLib, m.id)])),
+    );
+    const diffs = texts.map(([a, b]) =>
+      a !== null && b !== null ? unifiedDiff(a, b, 'before', 'applied') : undefined,
+    );
     // what "roll back #id" (restore the file live before it) would change in the live file now
-    const restore = texts.map(([a]) => (a !== null ? unifiedDiff(live, a, 'interfaces (live)', `before #id`) : undefined));
+    const restore = texts.map(([a]) =>
+      a !== null ? unifiedDiff(live, a, 'interfaces (live)', `before #id`) : undefined,
+    );
     return list.map((m: HistoryMeta, i) => ({
       n: i + 1,
       id: m.id,
@@ -313,10 +345,14 @@ export class ApplyService {
   async restage(id: number): Promise<{ changes: string }> {
     const varLib = pathsFor(this.root).varLib;
     const text = await readApplied(varLib, id);
-    if (text === null) throw new NodenetError('NOT_FOUND', `history entry #${id} has no saved file`, { errors: { id: `no history entry #${id}` } });
+    if (text === null)
+      throw new NodenetError('NOT_FOUND', `history entry #${id} has no saved file`, {
+        errors: { id: `no history entry #${id}` },
+      });
     const store = new ConfigStore(this.root);
     const { after } = await store.update((snap) => {
-      if (snap.staged !== null && snap.staged !== text) throw new NodenetError('STALE', 'other changes are staged; apply or revert them first');
+      if (snap.staged !== null && snap.staged !== text)
+        throw new NodenetError('STALE', 'other changes are staged; apply or revert them first');
       return text;
     });
     return { changes: unifiedDiff(after.live, after.pending, 'interfaces', 'interfaces.new') };
@@ -330,7 +366,11 @@ export class ApplyService {
       ok: r.ok,
       backend: be.kind,
       drift: r.differences.map((d) => `${d.severity}: ${d.message}`),
-      differences: r.differences.map((d) => ({ ...(d.iface === undefined ? {} : { iface: d.iface }), severity: d.severity, message: d.message })),
+      differences: r.differences.map((d) => ({
+        ...(d.iface === undefined ? {} : { iface: d.iface }),
+        severity: d.severity,
+        message: d.message,
+      })),
       ...(be.kind === 'none' ? { note: 'backend none: nothing runs, so there is no kernel state to compare' } : {}),
     };
   }

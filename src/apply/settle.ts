@@ -25,7 +25,11 @@ export interface JudgedVerify extends VerifyResult {
   preexisting: VerifyDifference[];
 }
 
-export function judgeVerify(r: VerifyResult, before: VerifyResult | undefined, changed: readonly string[]): JudgedVerify {
+export function judgeVerify(
+  r: VerifyResult,
+  before: VerifyResult | undefined,
+  changed: readonly string[],
+): JudgedVerify {
   const had = new Set((before?.differences ?? []).filter((d) => d.severity === 'critical').map((d) => d.message));
   const touched = new Set(changed);
   const caused: VerifyDifference[] = [];
@@ -47,7 +51,12 @@ export interface VerifyContext {
   changed?: readonly string[];
 }
 
-export async function settleAndVerify(backend: Backend, model: Model, log: Log, c: VerifyContext = {}): Promise<JudgedVerify> {
+export async function settleAndVerify(
+  backend: Backend,
+  model: Model,
+  log: Log,
+  c: VerifyContext = {},
+): Promise<JudgedVerify> {
   const { scope, first, before, changed = [] } = c;
   if (backend.kind === 'none') {
     log('verify: skipped (backend none reloads nothing)');
@@ -65,9 +74,15 @@ export async function settleAndVerify(backend: Backend, model: Model, log: Log, 
     r = judgeVerify(verifyState(model, await backend.readState(scope)), before, changed);
   }
   const pre = new Set(r.preexisting);
-  for (const d of r.differences) log(`verify: ${pre.has(d) ? 'drift from before this apply (not touched by it, not a reason to roll back)' : d.severity}: ${d.message}`);
+  for (const d of r.differences)
+    log(
+      `verify: ${pre.has(d) ? 'drift from before this apply (not touched by it, not a reason to roll back)' : d.severity}: ${d.message}`,
+    );
   if (r.caused.length > 0) log(`verify: FAILED (${r.caused.length} critical caused by this apply)`);
-  else if (r.preexisting.length > 0) log(`verify: ok for this apply; ${r.preexisting.length} difference(s) existed before it on interfaces it did not change (see \`nodenet verify\`)`);
+  else if (r.preexisting.length > 0)
+    log(
+      `verify: ok for this apply; ${r.preexisting.length} difference(s) existed before it on interfaces it did not change (see \`nodenet verify\`)`,
+    );
   else log('verify: ok');
   return r;
 }
@@ -87,7 +102,13 @@ export async function verifyLive(opts: { root: string; backend: Backend; log?: L
 
 /** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */
 /** Returns the state it read when it changed nothing (verify can start from it). */
-export async function replugGuests(backend: Backend, before: KernelState, model: Model, log: Log, scope?: readonly string[]): Promise<KernelState | undefined> {
+export async function replugGuests(
+  backend: Backend,
+  before: KernelState,
+  model: Model,
+  log: Log,
+  scope?: readonly string[],
+): Promise<KernelState | undefined> {
   if (backend.kind === 'none') return undefined;
   // scoped: also the ports found on the touched bridges before (the reload may have detached them)
   const names = scope === undefined ? undefined : [...new Set([...scope, ...before.interfaces.map((i) => i.name)])];
@@ -96,7 +117,11 @@ export async function replugGuests(backend: Backend, before: KernelState, model:
   if (todo.length === 0) return now;
   for (const r of todo) {
     const res = await backend.exec(['ip', 'link', 'set', 'dev', r.port, 'master', r.bridge]);
-    log(res.code === 0 ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)` : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`);
+    log(
+      res.code === 0
+        ? `guests: plugged ${r.port} back into ${r.bridge} (the reload had detached it)`
+        : `guests: could not plug ${r.port} back into ${r.bridge}: ${res.stderr.trim()}`,
+    );
   }
   return undefined;
 }

@@ -4,19 +4,64 @@ import { createFakeRunner } from './runner.ts';
 import { diffStates, hostExec, normaliseIptablesSave, normaliseNftRuleset, readKernelState } from './state.ts';
 
 const LINK = [
-  { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback', address: '00:00:00:00:00:00' },
-  { ifindex: 2, link: 'eno1', ifname: 'eno1', flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, master: 'vmbr0', operstate: 'UP', link_type: 'ether', address: 'f6:c3:6b:07:9a:4d',
-    linkinfo: { info_kind: 'veth', info_slave_kind: 'bridge', info_slave_data: { state: 'forwarding', forward_delay_timer: 1.56 } } },
-  { ifindex: 4, ifname: 'vmbr0', flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'], mtu: 1500, operstate: 'DOWN', link_type: 'ether', address: '12:15:b3:7f:c1:60',
-    linkinfo: { info_kind: 'bridge', info_data: { forward_delay: 1500, hello_time: 200, stp_state: 0, vlan_filtering: 0, hello_timer: 0.4 } } },
+  {
+    ifindex: 1,
+    ifname: 'lo',
+    flags: ['LOOPBACK', 'UP', 'LOWER_UP'],
+    mtu: 65536,
+    operstate: 'UNKNOWN',
+    link_type: 'loopback',
+    address: '00:00:00:00:00:00',
+  },
+  {
+    ifindex: 2,
+    link: 'eno1',
+    ifname: 'eno1',
+    flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'],
+    mtu: 1500,
+    master: 'vmbr0',
+    operstate: 'UP',
+    link_type: 'ether',
+    address: 'f6:c3:6b:07:9a:4d',
+    linkinfo: {
+      info_kind: 'veth',
+      info_slave_kind: 'bridge',
+      info_slave_data: { state: 'forwarding', forward_delay_timer: 1.56 },
+    },
+  },
+  {
+    ifindex: 4,
+    ifname: 'vmbr0',
+    flags: ['NO-CARRIER', 'BROADCAST', 'MULTICAST', 'UP'],
+    mtu: 1500,
+    operstate: 'DOWN',
+    link_type: 'ether',
+    address: '12:15:b3:7f:c1:60',
+    linkinfo: {
+      info_kind: 'bridge',
+      info_data: { forward_delay: 1500, hello_time: 200, stp_state: 0, vlan_filtering: 0, hello_timer: 0.4 },
+    },
+  },
 ];
 const ADDR = [
-  { ifname: 'lo', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8 }, { family: 'inet6', local: '::1', prefixlen: 128 }] },
-  { ifname: 'eno1', addr_info: [{ family: 'inet6', local: 'fe80::f4c3:6bff:fe07:9a4d', prefixlen: 64, scope: 'link' }] },
-  { ifname: 'vmbr0', addr_info: [
-    { family: 'inet6', local: 'fd00::1', prefixlen: 64, tentative: true, valid_life_time: 4294967295 },
-    { family: 'inet', local: '192.168.100.2', prefixlen: 24, valid_life_time: 4294967295 },
-  ] },
+  {
+    ifname: 'lo',
+    addr_info: [
+      { family: 'inet', local: '127.0.0.1', prefixlen: 8 },
+      { family: 'inet6', local: '::1', prefixlen: 128 },
+    ],
+  },
+  {
+    ifname: 'eno1',
+    addr_info: [{ family: 'inet6', local: 'fe80::f4c3:6bff:fe07:9a4d', prefixlen: 64, scope: 'link' }],
+  },
+  {
+    ifname: 'vmbr0',
+    addr_info: [
+      { family: 'inet6', local: 'fd00::1', prefixlen: 64, tentative: true, valid_life_time: 4294967295 },
+      { family: 'inet', local: '192.168.100.2', prefixlen: 24, valid_life_time: 4294967295 },
+    ],
+  },
 ];
 const ROUTE4 = [
   { dst: 'default', gateway: '192.168.100.1', dev: 'vmbr0', protocol: 'kernel', flags: ['onlink', 'linkdown'] },
@@ -83,11 +128,25 @@ test('kernel state is read and normalised: volatile fields dropped, units as in 
   assert.deepEqual(state.interfaces, [
     { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [], master: 'vmbr0' },
     { name: 'lo', kind: 'loopback', up: true, mtu: 65536, addresses: ['127.0.0.1/8', '::1/128'] },
-    { name: 'vmbr0', kind: 'bridge', up: true, mtu: 1500, addresses: ['192.168.100.2/24', 'fd00::1/64'],
-      bridge: { stp_state: 0, forward_delay: 15, vlan_filtering: 0 } },
+    {
+      name: 'vmbr0',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: ['192.168.100.2/24', 'fd00::1/64'],
+      bridge: { stp_state: 0, forward_delay: 15, vlan_filtering: 0 },
+    },
   ]);
   assert.deepEqual(state.routes, [
-    { family: 'inet', dst: '192.168.100.0/24', flags: [], dev: 'vmbr0', protocol: 'kernel', scope: 'link', prefsrc: '192.168.100.2' },
+    {
+      family: 'inet',
+      dst: '192.168.100.0/24',
+      flags: [],
+      dev: 'vmbr0',
+      protocol: 'kernel',
+      scope: 'link',
+      prefsrc: '192.168.100.2',
+    },
     { family: 'inet', dst: 'default', flags: ['onlink'], gateway: '192.168.100.1', dev: 'vmbr0', protocol: 'kernel' },
     { family: 'inet6', dst: 'fd00::/64', flags: [], dev: 'vmbr0', protocol: 'kernel', metric: 256 },
   ]);
@@ -98,7 +157,13 @@ test('kernel state is read and normalised: volatile fields dropped, units as in 
     'net.ipv6.conf.all.forwarding': '0',
   });
   assert.deepEqual(state.firewall, {
-    iptables: ['*nat', ':PREROUTING ACCEPT', ':POSTROUTING ACCEPT', '-A POSTROUTING -s 10.10.10.0/24 -o vmbr0 -j MASQUERADE', 'COMMIT'],
+    iptables: [
+      '*nat',
+      ':PREROUTING ACCEPT',
+      ':POSTROUTING ACCEPT',
+      '-A POSTROUTING -s 10.10.10.0/24 -o vmbr0 -j MASQUERADE',
+      'COMMIT',
+    ],
     nft: null,
   });
 });
@@ -110,7 +175,11 @@ test('nft ruleset: counters dropped, tables of iptables-nft left to iptables-sav
 
 test('an iptables table with only ACCEPT policies equals no table', () => {
   assert.deepEqual(normaliseIptablesSave('*nat\n:PREROUTING ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n'), []);
-  assert.deepEqual(normaliseIptablesSave('*filter\n:FORWARD DROP [0:0]\nCOMMIT\n'), ['*filter', ':FORWARD DROP', 'COMMIT']);
+  assert.deepEqual(normaliseIptablesSave('*filter\n:FORWARD DROP [0:0]\nCOMMIT\n'), [
+    '*filter',
+    ':FORWARD DROP',
+    'COMMIT',
+  ]);
 });
 
 test('diffStates names interfaces, routes, sysctls and duplicated rules', async () => {

@@ -164,7 +164,12 @@ async function optionalText(exec: Exec, argv: string[]): Promise<string | null> 
   if (isMissingCommand(r)) return null;
   // The tool is there but the kernel lacks the subsystem (no nf_tables / ip_tables): nothing
   // to read, as on a host without the command.
-  if (/Protocol not supported|Operation not supported|Unable to initialize Netlink socket|can't initialize|Table does not exist|Address family not supported/i.test(r.stderr)) return null;
+  if (
+    /Protocol not supported|Operation not supported|Unable to initialize Netlink socket|can't initialize|Table does not exist|Address family not supported/i.test(
+      r.stderr,
+    )
+  )
+    return null;
   throw new NodenetError('BACKEND', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
 }
 
@@ -202,14 +207,33 @@ const SCOPE_NAME_RE = /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,14}$/;
  * not check the firewall).
  */
 async function readScopedState(exec: Exec, names: readonly string[]): Promise<RawKernelState> {
-  for (const n of names) if (!SCOPE_NAME_RE.test(n)) throw new NodenetError('PARAM', `invalid interface name ${JSON.stringify(n)}`);
+  for (const n of names)
+    if (!SCOPE_NAME_RE.test(n)) throw new NodenetError('PARAM', `invalid interface name ${JSON.stringify(n)}`);
   const r = await exec(['sh', '-c', SCOPED_SCRIPT, 'sh', ...names]);
-  if (r.code !== 0) throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
-  const out = { link: [] as unknown[], addr: [] as unknown[], route4: [] as unknown[], route6: [] as unknown[], vlan: [] as unknown[] };
-  const seen = { link: new Set<string>(), addr: new Set<string>(), route4: new Set<string>(), route6: new Set<string>(), vlan: new Set<string>() };
+  if (r.code !== 0)
+    throw new NodenetError(
+      'BACKEND',
+      `reading the state of ${names.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`,
+    );
+  const out = {
+    link: [] as unknown[],
+    addr: [] as unknown[],
+    route4: [] as unknown[],
+    route6: [] as unknown[],
+    vlan: [] as unknown[],
+  };
+  const seen = {
+    link: new Set<string>(),
+    addr: new Set<string>(),
+    route4: new Set<string>(),
+    route6: new Set<string>(),
+    vlan: new Set<string>(),
+  };
   const raw: RawKernelState = { ...out, sysctl: {}, iptables: null, nft: null };
   // sections start at a line `@kind [dev]`; the firewall sections hold text, the others one JSON array
-  for (const part of `\n${r.stdout}`.split(/\n@(?=(?:link|addr|route4|route6|vlan|sysctl|iptables|nft)(?: [^\n]*)?\n)/).slice(1)) {
+  for (const part of `\n${r.stdout}`
+    .split(/\n@(?=(?:link|addr|route4|route6|vlan|sysctl|iptables|nft)(?: [^\n]*)?\n)/)
+    .slice(1)) {
     const nl = part.indexOf('\n');
     const [kind, dev] = (nl < 0 ? part : part.slice(0, nl)).split(' ') as [string, string | undefined];
     const text = nl < 0 ? '' : part.slice(nl + 1);
@@ -220,7 +244,8 @@ async function readScopedState(exec: Exec, names: readonly string[]): Promise<Ra
     if (kind === 'sysctl') {
       for (const line of text.split('\n')) {
         const i = line.indexOf(':');
-        if (i > 0 && line.startsWith('/proc/sys/')) raw.sysctl[line.slice('/proc/sys/'.length, i).replaceAll('/', '.')] = line.slice(i + 1).trim();
+        if (i > 0 && line.startsWith('/proc/sys/'))
+          raw.sysctl[line.slice('/proc/sys/'.length, i).replaceAll('/', '.')] = line.slice(i + 1).trim();
       }
       continue;
     }
@@ -230,12 +255,17 @@ async function readScopedState(exec: Exec, names: readonly string[]): Promise<Ra
     try {
       v = JSON.parse(body);
     } catch (e) {
-      throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')}: invalid JSON for ${kind}`, { cause: e });
+      throw new NodenetError('BACKEND', `reading the state of ${names.join(' ')}: invalid JSON for ${kind}`, {
+        cause: e,
+      });
     }
     for (const x of Array.isArray(v) ? v : []) {
       // `ip route show dev X` leaves the dev out of each route
       const item = dev !== undefined && typeof x === 'object' && x !== null ? { ...(x as Rec), dev } : x;
-      const key = kind === 'link' || kind === 'addr' || kind === 'vlan' ? String(rec(item)['ifname']) : JSON.stringify(Object.entries(rec(item)).sort(([a], [b]) => cmp(a, b)));
+      const key =
+        kind === 'link' || kind === 'addr' || kind === 'vlan'
+          ? String(rec(item)['ifname'])
+          : JSON.stringify(Object.entries(rec(item)).sort(([a], [b]) => cmp(a, b)));
       const set = seen[kind as keyof typeof seen];
       if (set.has(key)) continue;
       set.add(key);
@@ -549,7 +579,11 @@ function fmt(v: unknown): string {
  * The differences from `a` (before / expected) to `b` (after / actual), in a stable order:
  * interfaces, routes, sysctls, firewall. Empty when the states are equal.
  */
-export function diffStates(a: KernelState, b: KernelState, labels: [string, string] = ['before', 'after']): StateDifference[] {
+export function diffStates(
+  a: KernelState,
+  b: KernelState,
+  labels: [string, string] = ['before', 'after'],
+): StateDifference[] {
   const [la, lb] = labels;
   const out: StateDifference[] = [];
   const ia = new Map(a.interfaces.map((i) => [i.name, i]));
@@ -574,11 +608,19 @@ export function diffStates(a: KernelState, b: KernelState, labels: [string, stri
         const ky = vy as unknown as Rec;
         for (const k of [...new Set([...Object.keys(kx), ...Object.keys(ky)])].sort(cmp)) {
           if (fmt(kx[k]) !== fmt(ky[k])) {
-            out.push({ iface: name, what: `${key}.${k}`, message: `${name}: ${key} ${k} ${fmt(kx[k])} → ${fmt(ky[k])}` });
+            out.push({
+              iface: name,
+              what: `${key}.${k}`,
+              message: `${name}: ${key} ${k} ${fmt(kx[k])} → ${fmt(ky[k])}`,
+            });
           }
         }
       } else {
-        out.push({ iface: name, what: key, message: `${name}: ${key} ${vx === undefined ? '(none)' : fmt(vx)} → ${vy === undefined ? '(none)' : fmt(vy)}` });
+        out.push({
+          iface: name,
+          what: key,
+          message: `${name}: ${key} ${vx === undefined ? '(none)' : fmt(vx)} → ${vy === undefined ? '(none)' : fmt(vy)}`,
+        });
       }
     }
     for (const [what, lx, ly] of [
@@ -595,11 +637,13 @@ export function diffStates(a: KernelState, b: KernelState, labels: [string, stri
   const rb = new Set(b.routes.map(routeKey));
   for (const r of a.routes) {
     const k = routeKey(r);
-    if (!rb.has(k)) out.push({ ...(r.dev === undefined ? {} : { iface: r.dev }), what: 'route', message: `route ${k} only ${la}` });
+    if (!rb.has(k))
+      out.push({ ...(r.dev === undefined ? {} : { iface: r.dev }), what: 'route', message: `route ${k} only ${la}` });
   }
   for (const r of b.routes) {
     const k = routeKey(r);
-    if (!ra.has(k)) out.push({ ...(r.dev === undefined ? {} : { iface: r.dev }), what: 'route', message: `route ${k} only ${lb}` });
+    if (!ra.has(k))
+      out.push({ ...(r.dev === undefined ? {} : { iface: r.dev }), what: 'route', message: `route ${k} only ${lb}` });
   }
   for (const k of [...new Set([...Object.keys(a.sysctls), ...Object.keys(b.sysctls)])].sort(cmp)) {
     const va = a.sysctls[k];
@@ -614,7 +658,11 @@ export function diffStates(a: KernelState, b: KernelState, labels: [string, stri
     const fa = a.firewall[fw];
     const fb = b.firewall[fw];
     if (fa === null || fb === null) {
-      if (fa !== fb) out.push({ what: fw, message: `${fw} ${fa === null ? 'not available' : 'available'} ${la}, ${fb === null ? 'not available' : 'available'} ${lb}` });
+      if (fa !== fb)
+        out.push({
+          what: fw,
+          message: `${fw} ${fa === null ? 'not available' : 'available'} ${la}, ${fb === null ? 'not available' : 'available'} ${lb}`,
+        });
       continue;
     }
     // multisets: a duplicated rule (post-up `iptables -A` re-run by a reload) is a difference
@@ -631,7 +679,11 @@ export function diffStates(a: KernelState, b: KernelState, labels: [string, stri
       const nb = cb.get(l) ?? 0;
       if (na === nb) continue;
       const message =
-        nb === 0 ? `${fw}: "${l}" only ${la}` : na === 0 ? `${fw}: "${l}" only ${lb}` : `${fw}: "${l}" ${na}× ${la}, ${nb}× ${lb}`;
+        nb === 0
+          ? `${fw}: "${l}" only ${la}`
+          : na === 0
+            ? `${fw}: "${l}" only ${lb}`
+            : `${fw}: "${l}" ${na}× ${la}, ${nb}× ${lb}`;
       out.push({ what: fw, message });
     }
     if (out.length === before && fa.join('\n') !== fb.join('\n')) {

@@ -35,13 +35,29 @@ test('a missing port, slave or raw device is reported, critical for an auto inte
   const k = state([
     { name: 'lo', kind: 'loopback', up: true, mtu: 65536, addresses: [] },
     { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [], master: 'vmbr0' },
-    { name: 'vmbr0', kind: 'bridge', up: true, mtu: 1500, addresses: [], bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 } },
+    {
+      name: 'vmbr0',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 },
+    },
     // the bridge came up without its only port: ifupdown2 warned and exited 0
-    { name: 'vmbr7', kind: 'bridge', up: true, mtu: 1500, addresses: [], bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 } },
+    {
+      name: 'vmbr7',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 },
+    },
   ]);
   const r = verifyState(modelOf(FILE), k);
   assert.equal(r.ok, false);
-  const missing = r.differences.filter((d) => /does not exist in the kernel/.test(d.message)).map((d) => [d.severity, d.message]);
+  const missing = r.differences
+    .filter((d) => /does not exist in the kernel/.test(d.message))
+    .map((d) => [d.severity, d.message]);
   assert.deepEqual(missing, [
     ['tolerated', 'bond1: bond slave eno7 does not exist in the kernel (bond1 is not brought up at boot)'],
     ['critical', 'vmbr7: bridge port eno9 does not exist in the kernel'],
@@ -52,8 +68,18 @@ test('a missing port, slave or raw device is reported, critical for an auto inte
 test('with every lower device present, nothing is reported missing', () => {
   const k = state([
     { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [], master: 'vmbr0' },
-    { name: 'vmbr0', kind: 'bridge', up: true, mtu: 1500, addresses: [], bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 } },
+    {
+      name: 'vmbr0',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 },
+    },
   ]);
-  const r = verifyState(modelOf('auto eno1\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n'), k);
+  const r = verifyState(
+    modelOf('auto eno1\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n'),
+    k,
+  );
   assert.deepEqual(r, { ok: true, differences: [] });
 });

@@ -52,35 +52,49 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
         const ip = canon(a.ip);
         configured.add(ip);
         if (a.prefix === null) {
-          if (!k.addresses.some((x) => canon(x.split('/')[0] ?? '') === ip)) crit(iface.name, `${iface.name}: address ${a.raw} missing`);
+          if (!k.addresses.some((x) => canon(x.split('/')[0] ?? '') === ip))
+            crit(iface.name, `${iface.name}: address ${a.raw} missing`);
           else tol(iface.name, `${iface.name}: address ${a.raw} has no prefix in the file`);
           continue;
         }
-        if (!k.addresses.some((x) => canon(x) === `${ip}/${a.prefix}`)) crit(iface.name, `${iface.name}: address ${ip}/${a.prefix} missing`);
+        if (!k.addresses.some((x) => canon(x) === `${ip}/${a.prefix}`))
+          crit(iface.name, `${iface.name}: address ${ip}/${a.prefix} missing`);
       }
       for (const g of st.gateways) {
         const gw = canon(g.value.trim().split(/\s+/)[0] ?? '');
         const fam = gw.includes(':') ? 'inet6' : 'inet';
-        const has = state.routes.some((r) => r.family === fam && (r.dst === 'default' || r.dst === '0.0.0.0/0' || r.dst === '::/0') && canon(r.gateway ?? '') === gw);
+        const has = state.routes.some(
+          (r) =>
+            r.family === fam &&
+            (r.dst === 'default' || r.dst === '0.0.0.0/0' || r.dst === '::/0') &&
+            canon(r.gateway ?? '') === gw,
+        );
         if (!has) crit(iface.name, `${iface.name}: default route via ${gw} missing`);
       }
     }
     for (const x of k.addresses) {
       const ip = canon(x.split('/')[0] ?? '');
-      if (!configured.has(ip) && !ip.startsWith('fe80:')) tol(iface.name, `${iface.name}: address ${x} is not in the file`);
+      if (!configured.has(ip) && !ip.startsWith('fe80:'))
+        tol(iface.name, `${iface.name}: address ${x} is not in the file`);
     }
     for (const { name: p } of lowersOf(iface)) {
       if (p === iface.vlan?.rawDevice) continue;
       const kp = kernel.get(p);
       // a missing one is reported by missingLowers below
-      if (kp !== undefined && kp.master !== iface.name) crit(iface.name, `${iface.name}: port ${p} is ${kp.master === undefined ? 'not enslaved' : `enslaved to ${kp.master}`}`);
+      if (kp !== undefined && kp.master !== iface.name)
+        crit(
+          iface.name,
+          `${iface.name}: port ${p} is ${kp.master === undefined ? 'not enslaved' : `enslaved to ${kp.master}`}`,
+        );
     }
-    if (iface.mtu !== undefined && Number(iface.mtu) !== k.mtu) tol(iface.name, `${iface.name}: mtu ${k.mtu}, the file says ${iface.mtu}`);
+    if (iface.mtu !== undefined && Number(iface.mtu) !== k.mtu)
+      tol(iface.name, `${iface.name}: mtu ${k.mtu}, the file says ${iface.mtu}`);
     kindChecks(iface, k, crit, tol);
   }
   for (const [key, want] of sysctlsOf(model)) {
     const have = state.sysctls[key];
-    if (have !== undefined && have !== want) crit(undefined, `sysctl ${key} is ${have}, the file's hook lines set ${want}`);
+    if (have !== undefined && have !== want)
+      crit(undefined, `sysctl ${key} is ${have}, the file's hook lines set ${want}`);
   }
   return { ok: !diffs.some((d) => d.severity === 'critical'), differences: diffs };
 }
@@ -128,10 +142,20 @@ function kindChecks(iface: Iface, k: KernelInterface, crit: Report, tol: Report)
       const mode = b.mode ?? 'balance-rr';
       if (k.bond.mode !== mode) crit(n, `${n}: bond mode is ${k.bond.mode}, the file says ${mode}`);
       const opt = (x: string) => k.bond?.options[x];
-      if (b.miimon !== undefined && opt('miimon') !== undefined && opt('miimon') !== b.miimon) crit(n, `${n}: miimon is ${opt('miimon')}, the file says ${b.miimon}`);
-      if (b.primary !== undefined && (mode === 'active-backup' || mode === 'balance-tlb' || mode === 'balance-alb') && opt('primary') !== b.primary)
+      if (b.miimon !== undefined && opt('miimon') !== undefined && opt('miimon') !== b.miimon)
+        crit(n, `${n}: miimon is ${opt('miimon')}, the file says ${b.miimon}`);
+      if (
+        b.primary !== undefined &&
+        (mode === 'active-backup' || mode === 'balance-tlb' || mode === 'balance-alb') &&
+        opt('primary') !== b.primary
+      )
         crit(n, `${n}: primary slave is ${opt('primary') ?? '(none)'}, the file says ${b.primary}`);
-      if (b.xmitHashPolicy !== undefined && (mode === 'balance-xor' || mode === '802.3ad') && opt('xmit_hash_policy') !== undefined && opt('xmit_hash_policy') !== b.xmitHashPolicy)
+      if (
+        b.xmitHashPolicy !== undefined &&
+        (mode === 'balance-xor' || mode === '802.3ad') &&
+        opt('xmit_hash_policy') !== undefined &&
+        opt('xmit_hash_policy') !== b.xmitHashPolicy
+      )
         crit(n, `${n}: xmit-hash-policy is ${opt('xmit_hash_policy')}, the file says ${b.xmitHashPolicy}`);
       if (b.lacpRate !== undefined && mode === '802.3ad') {
         const want = b.lacpRate === '1' ? 'fast' : b.lacpRate === '0' ? 'slow' : b.lacpRate;
@@ -145,14 +169,21 @@ function kindChecks(iface: Iface, k: KernelInterface, crit: Report, tol: Report)
     if (!k.vlan) crit(n, `${n}: is not a VLAN device in the kernel (kind ${k.kind})`);
     else {
       if (v.id !== undefined && k.vlan.id !== v.id) crit(n, `${n}: VLAN id is ${k.vlan.id}, the file says ${v.id}`);
-      if (v.rawDevice !== undefined && k.vlan.link !== v.rawDevice) crit(n, `${n}: VLAN raw device is ${k.vlan.link}, the file says ${v.rawDevice}`);
+      if (v.rawDevice !== undefined && k.vlan.link !== v.rawDevice)
+        crit(n, `${n}: VLAN raw device is ${k.vlan.link}, the file says ${v.rawDevice}`);
       const proto = (v.protocol ?? '802.1q').toLowerCase();
-      if (k.vlan.protocol.toLowerCase() !== proto) crit(n, `${n}: VLAN protocol is ${k.vlan.protocol}, the file says ${proto}`);
+      if (k.vlan.protocol.toLowerCase() !== proto)
+        crit(n, `${n}: VLAN protocol is ${k.vlan.protocol}, the file says ${proto}`);
     }
   }
   if (iface.bridge && iface.kind === 'bridge' && k.bridge) {
-    if (iface.bridge.vlanAware !== (k.bridge.vlan_filtering === 1)) crit(n, `${n}: VLAN filtering is ${k.bridge.vlan_filtering ? 'on' : 'off'}, the file says ${iface.bridge.vlanAware ? 'on' : 'off'}`);
-    if (iface.bridge.stp !== undefined && iface.bridge.stp !== (k.bridge.stp_state !== 0)) tol(n, `${n}: STP is ${k.bridge.stp_state ? 'on' : 'off'}, the file says ${iface.bridge.stp ? 'on' : 'off'}`);
+    if (iface.bridge.vlanAware !== (k.bridge.vlan_filtering === 1))
+      crit(
+        n,
+        `${n}: VLAN filtering is ${k.bridge.vlan_filtering ? 'on' : 'off'}, the file says ${iface.bridge.vlanAware ? 'on' : 'off'}`,
+      );
+    if (iface.bridge.stp !== undefined && iface.bridge.stp !== (k.bridge.stp_state !== 0))
+      tol(n, `${n}: STP is ${k.bridge.stp_state ? 'on' : 'off'}, the file says ${iface.bridge.stp ? 'on' : 'off'}`);
   }
 }
 

@@ -61,9 +61,7 @@ export interface WarmStats {
 /** After the worker exits, how long to wait for the rest of its output. */
 const EXIT_DRAIN_MS = 200;
 
-type Reply =
-  | { kind: 'done'; code: number; lines: string[] }
-  | { kind: 'refused'; why: string; fatal: boolean };
+type Reply = { kind: 'done'; code: number; lines: string[] } | { kind: 'refused'; why: string; fatal: boolean };
 
 /** The worker's introspection (see the worker's header): for tests. */
 export interface WorkerStatus {
@@ -175,22 +173,30 @@ class WorkerProcess {
 
   /** Resolves once the worker reports ready; rejects with why it did not. */
   ready(timeoutMs: number): Promise<void> {
-    return this.exchange(timeoutMs, (m, ok) => {
-      if (m['ready'] === true) {
-        if (typeof m['start_ms'] === 'number') this.startMs = m['start_ms'];
-        ok(undefined);
-      }
-    }, 'start');
+    return this.exchange(
+      timeoutMs,
+      (m, ok) => {
+        if (m['ready'] === true) {
+          if (typeof m['start_ms'] === 'number') this.startMs = m['start_ms'];
+          ok(undefined);
+        }
+      },
+      'start',
+    );
   }
 
   /** The worker's status reply. */
   status(timeoutMs: number): Promise<WorkerStatus> {
     const id = this.nextId++;
-    const p = this.exchange<WorkerStatus>(timeoutMs, (m, ok, fail) => {
-      const st = m['status'];
-      if (m['id'] === id && typeof st === 'object' && st !== null) ok(st as WorkerStatus);
-      else fail(`unexpected reply ${JSON.stringify(m)}`);
-    }, 'status');
+    const p = this.exchange<WorkerStatus>(
+      timeoutMs,
+      (m, ok, fail) => {
+        const st = m['status'];
+        if (m['id'] === id && typeof st === 'object' && st !== null) ok(st as WorkerStatus);
+        else fail(`unexpected reply ${JSON.stringify(m)}`);
+      },
+      'status',
+    );
     this.child.stdin?.write(`${JSON.stringify({ id, status: true })}\n`);
     return p;
   }
@@ -203,18 +209,22 @@ class WorkerProcess {
       lines.push(l);
       onLine?.(l, s);
     };
-    const p = this.exchange<Reply>(timeoutMs, (m, ok, fail) => {
-      if (m['id'] !== id) return fail(`reply for another command: ${JSON.stringify(m)}`);
-      if (typeof m['line'] === 'string') {
-        this.onLine?.(m['line'], 'stderr');
-      } else if (m['done'] === true && typeof m['code'] === 'number') {
-        ok({ kind: 'done', code: m['code'], lines });
-      } else if (typeof m['refused'] === 'string') {
-        ok({ kind: 'refused', why: m['refused'], fatal: m['fatal'] === true });
-      } else {
-        fail(`unexpected reply ${JSON.stringify(m)}`);
-      }
-    }, argv.join(' '));
+    const p = this.exchange<Reply>(
+      timeoutMs,
+      (m, ok, fail) => {
+        if (m['id'] !== id) return fail(`reply for another command: ${JSON.stringify(m)}`);
+        if (typeof m['line'] === 'string') {
+          this.onLine?.(m['line'], 'stderr');
+        } else if (m['done'] === true && typeof m['code'] === 'number') {
+          ok({ kind: 'done', code: m['code'], lines });
+        } else if (typeof m['refused'] === 'string') {
+          ok({ kind: 'refused', why: m['refused'], fatal: m['fatal'] === true });
+        } else {
+          fail(`unexpected reply ${JSON.stringify(m)}`);
+        }
+      },
+      argv.join(' '),
+    );
     this.child.stdin?.write(`${JSON.stringify({ id, argv })}\n`);
     return p.finally(() => {
       this.onLine = undefined;
@@ -370,7 +380,12 @@ export class WarmIfupdown2 {
     }
   }
 
-  private async runNow(cmd: Ifupdown2Command, args: string[], opts: RunOptions, cold: () => Promise<RunResult>): Promise<RunResult> {
+  private async runNow(
+    cmd: Ifupdown2Command,
+    args: string[],
+    opts: RunOptions,
+    cold: () => Promise<RunResult>,
+  ): Promise<RunResult> {
     const shown = [cmd, ...args].join(' ');
     const fallback = async (why: string): Promise<RunResult> => {
       this.stats.cold++;

@@ -42,7 +42,12 @@ function find(opts: readonly OptionSpec[], long?: string, short?: string): Optio
  * in `error`, and parsing goes on so that a `--help` later on the line is still seen.
  */
 export function parseCommandLine(argv: readonly string[]): CommandLine {
-  const out: CommandLine = { args: { positionals: [], options: new Map() }, globals: new Map(), help: false, version: false };
+  const out: CommandLine = {
+    args: { positionals: [], options: new Map() },
+    globals: new Map(),
+    help: false,
+    version: false,
+  };
   const fail = (msg: string): void => {
     out.error ??= usage(msg);
   };
@@ -56,7 +61,10 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
         named = a;
         const c = commandSpec(a);
         if (c === undefined) {
-          const near = didYouMean(a, COMMANDS.map((x) => x.name));
+          const near = didYouMean(
+            a,
+            COMMANDS.map((x) => x.name),
+          );
           fail(`unknown command '${a}'${near ? ` (did you mean '${near}'?)` : ''}; see \`nodenet --help\``);
         } else out.command = c;
       } else out.args.positionals.push(a);
@@ -78,7 +86,9 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       if (spec === undefined) {
         const known = [...(cmd?.options ?? []), ...GLOBAL_OPTIONS].map((o) => o.name);
         const near = known.find((k) => k.replace(/[-_]/g, '') === name.replace(/[-_]/g, '')) ?? didYouMean(name, known);
-        fail(`${cmd ? `${cmd.name}: ` : ''}unknown option ${shown}${near ? ` (did you mean --${near}?)` : ''}; see \`nodenet ${cmd ? `${cmd.name} ` : ''}--help\``);
+        fail(
+          `${cmd ? `${cmd.name}: ` : ''}unknown option ${shown}${near ? ` (did you mean --${near}?)` : ''}; see \`nodenet ${cmd ? `${cmd.name} ` : ''}--help\``,
+        );
         continue;
       }
     } else {
@@ -107,9 +117,15 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
       const next = argv[i + 1];
       // A value that looks like an option of this command line is a forgotten value, not data;
       // `--comments=--x` writes such a value on purpose.
-      const looksLikeOption = next !== undefined && (NEVER_VALUE.has(next) || (/^--[A-Za-z]/.test(next) && [...(cmd?.options ?? []), ...GLOBAL_OPTIONS].some((o) => next.slice(2).split('=')[0] === o.name)));
+      const looksLikeOption =
+        next !== undefined &&
+        (NEVER_VALUE.has(next) ||
+          (/^--[A-Za-z]/.test(next) &&
+            [...(cmd?.options ?? []), ...GLOBAL_OPTIONS].some((o) => next.slice(2).split('=')[0] === o.name)));
       if (next === undefined || looksLikeOption) {
-        fail(`option ${shown} needs a value (${spec.value})${next !== undefined ? `; to give one starting with '-', write ${shown}=${next}` : ''}`);
+        fail(
+          `option ${shown} needs a value (${spec.value})${next !== undefined ? `; to give one starting with '-', write ${shown}=${next}` : ''}`,
+        );
         continue;
       }
       value = next;
@@ -140,8 +156,13 @@ function checkPositionals(c: CommandSpec, given: readonly string[], fail: (m: st
   const max = c.positionals.length;
   const want = c.positionals.map((p) => (p.optional ? `[${p.name}]` : p.name)).join(' ');
   if (given.length > max) {
-    const stray = given.slice(max).map((g) => `'${g}'`).join(' ');
-    fail(`${c.name}: unexpected argument${given.length - max > 1 ? 's' : ''} ${stray}${max ? ` (it takes ${want})` : ' (it takes none)'}; see \`nodenet ${c.name} --help\``);
+    const stray = given
+      .slice(max)
+      .map((g) => `'${g}'`)
+      .join(' ');
+    fail(
+      `${c.name}: unexpected argument${given.length - max > 1 ? 's' : ''} ${stray}${max ? ` (it takes ${want})` : ' (it takes none)'}; see \`nodenet ${c.name} --help\``,
+    );
     return;
   }
   if (given.length < min) {
@@ -150,7 +171,8 @@ function checkPositionals(c: CommandSpec, given: readonly string[], fail: (m: st
   }
   c.positionals.forEach((p, k) => {
     const v = given[k];
-    if (v !== undefined && p.choices && !p.choices.includes(v)) fail(`${c.name}: ${p.name} must be one of ${p.choices.join(', ')}, not '${v}'; see \`nodenet ${c.name} --help\``);
+    if (v !== undefined && p.choices && !p.choices.includes(v))
+      fail(`${c.name}: ${p.name} must be one of ${p.choices.join(', ')}, not '${v}'; see \`nodenet ${c.name} --help\``);
   });
 }
 
@@ -167,6 +189,9 @@ export function opt(args: ParsedArgs, key: string): string | undefined {
 export function onlyOptions(args: ParsedArgs, allowed: readonly string[], command: string): void {
   for (const k of args.options.keys()) {
     if (allowed.includes(k)) continue;
-    throw new NodenetError('USAGE', `${command}: option --${k} does not apply here; see \`nodenet ${command.split(' ')[0]} --help\``);
+    throw new NodenetError(
+      'USAGE',
+      `${command}: option --${k} does not apply here; see \`nodenet ${command.split(' ')[0]} --help\``,
+    );
   }
 }

@@ -31,7 +31,12 @@ function sourceLine(text: string, n: number): string | undefined {
 export function formatDiagnostics(ds: readonly Diagnostic[], text?: string): string {
   let out = '';
   for (const d of ds) {
-    const sev = d.severity === 'error' ? color.red('error') : d.severity === 'warning' ? color.yellow('warning') : color.cyan('info');
+    const sev =
+      d.severity === 'error'
+        ? color.red('error')
+        : d.severity === 'warning'
+          ? color.yellow('warning')
+          : color.cyan('info');
     const where = d.line > 0 ? `${d.file ?? 'interfaces'}:${d.line}:${d.column}` : `${d.file ?? 'interfaces'}`;
     out += `${color.bold(where)}: ${sev} ${d.code} ${d.message}\n`;
     if (text !== undefined && d.line > 0) {
@@ -73,6 +78,16 @@ export function colorDiff(diff: string): string {
   if (!color.on) return diff;
   return diff
     .split('\n')
-    .map((l) => (l.startsWith('+++') || l.startsWith('---') ? color.bold(l) : l.startsWith('+') ? color.green(l) : l.startsWith('-') ? color.red(l) : l.startsWith('@@') ? color.cyan(l) : l))
+    .map((l) =>
+      l.startsWith('+++') || l.startsWith('---')
+        ? color.bold(l)
+        : l.startsWith('+')
+          ? color.green(l)
+          : l.startsWith('-')
+            ? color.red(l)
+            : l.startsWith('@@')
+              ? color.cyan(l)
+              : l,
+    )
     .join('\n');
 }

@@ -19,7 +19,8 @@ async function loadCommand(spec: CommandSpec): Promise<Command> {
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
   const mod = (await import(`./commands/${spec.module}.${ext}`)) as { commands: Command[] };
   const cmd = mod.commands.find((c) => c.name === spec.name);
-  if (!cmd) throw new Error(`the command table names ${spec.name} in commands/${spec.module}, which does not define it`);
+  if (!cmd)
+    throw new Error(`the command table names ${spec.name} in commands/${spec.module}, which does not define it`);
   return cmd;
 }
 
@@ -45,7 +46,11 @@ export async function main(argv: readonly string[], io: RunIO): Promise<number> 
       if (target === undefined) {
         if (line.error && !line.help) throw line.error;
         // json: the command table itself, for generating a man page or shell completion
-        io.out(format === 'json' ? `${JSON.stringify({ version: version(), globalOptions: GLOBAL_OPTIONS, commands: COMMANDS })}\n` : topHelp(version()));
+        io.out(
+          format === 'json'
+            ? `${JSON.stringify({ version: version(), globalOptions: GLOBAL_OPTIONS, commands: COMMANDS })}\n`
+            : topHelp(version()),
+        );
         return 0;
       }
       const spec = commandSpec(target);
@@ -67,7 +72,10 @@ export async function main(argv: readonly string[], io: RunIO): Promise<number> 
     const backend = line.globals.get('backend');
     // Validation knows the NICs of the backend the config will be applied to: the sandbox's
     // under netns (the host's for --root / come from /sys/class/net); apply validates as edit did.
-    const nics = backend === 'netns' && ['edit', 'setup', 'apply'].includes(line.command.module) ? await netnsNics(root) : undefined;
+    const nics =
+      backend === 'netns' && ['edit', 'setup', 'apply'].includes(line.command.module)
+        ? await netnsNics(root)
+        : undefined;
     color.on = io.tty && format === 'text' && !process.env.NO_COLOR;
     const ctx: CliContext = {
       root,
@@ -111,14 +119,17 @@ export function reportError(e: unknown, format: OutputFormat, io: RunIO): number
   if (isNodenetError(e)) {
     const code = exitCodeOf(e.code);
     if (format === 'json') {
-      io.err(`${JSON.stringify({ error: { code: e.code, message: e.message, ...(e.errors ? { errors: e.errors } : {}), ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}) } })}\n`);
+      io.err(
+        `${JSON.stringify({ error: { code: e.code, message: e.message, ...(e.errors ? { errors: e.errors } : {}), ...(e.diagnostics ? { diagnostics: e.diagnostics } : {}) } })}\n`,
+      );
       return code;
     }
     let msg = `nodenet: ${e.message}\n`;
     if (e.diagnostics?.length) msg = `nodenet: the change was refused:\n${formatDiagnostics(e.diagnostics)}`;
     else if (e.errors) {
       const fields = Object.entries(e.errors);
-      if (e.code === 'PARAM') msg = `nodenet: ${fields.map(([k, v]) => `${k === 'iface' ? 'interface' : `--${k}`}: ${v.trim()}`).join('\n         ')}\n`;
+      if (e.code === 'PARAM')
+        msg = `nodenet: ${fields.map(([k, v]) => `${k === 'iface' ? 'interface' : `--${k}`}: ${v.trim()}`).join('\n         ')}\n`;
     }
     io.err(msg);
     return code;

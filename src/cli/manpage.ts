@@ -40,7 +40,10 @@ function optionDef(o: OptionSpec): OptionDef {
 /** The help text of a command without its usage line and the global options (the man page's body). */
 function body(c: CommandSpec): string {
   const full = commandHelp(c);
-  return full.slice(full.indexOf('\n\n') + 2).replace(/\n\nGlobal options:\n[\s\S]*$/, '').trimEnd();
+  return full
+    .slice(full.indexOf('\n\n') + 2)
+    .replace(/\n\nGlobal options:\n[\s\S]*$/, '')
+    .trimEnd();
 }
 
 /** The adapter: the CLI's one command table (src/cli/spec.ts), the same `--help` prints. */
@@ -79,17 +82,30 @@ export function manPage(d: CliDefinitions, date: string): string {
     ),
   );
   out.push('.SH GLOBAL OPTIONS');
-  for (const o of d.globals) out.push('.TP', `.B ${roff(o.flag)}${o.arg ? ` \\fI${roff(o.arg)}\\fR` : ''}`, roff(o.desc));
+  for (const o of d.globals)
+    out.push('.TP', `.B ${roff(o.flag)}${o.arg ? ` \\fI${roff(o.arg)}\\fR` : ''}`, roff(o.desc));
   out.push('.SH COMMANDS');
   for (const c of d.commands) {
     out.push('.SS', `.B ${roff(c.name)}`);
-    out.push(`\\- ${roff(c.summary)}`, '.PP', '.nf', roff(`nodenet ${c.usage.split(' | ').join('\nnodenet ')}`), '.fi', '.PP', '.nf', roff(c.help), '.fi');
+    out.push(
+      `\\- ${roff(c.summary)}`,
+      '.PP',
+      '.nf',
+      roff(`nodenet ${c.usage.split(' | ').join('\nnodenet ')}`),
+      '.fi',
+      '.PP',
+      '.nf',
+      roff(c.help),
+      '.fi',
+    );
   }
   out.push('.SH FILES');
   out.push(
     '.TP',
     '.I /etc/default/nodenet',
-    roff('listen address, port, backend and TLS paths of nodenet.service (NODENET_LISTEN, NODENET_PORT, NODENET_BACKEND, NODENET_TLS_KEY, NODENET_TLS_CERT).'),
+    roff(
+      'listen address, port, backend and TLS paths of nodenet.service (NODENET_LISTEN, NODENET_PORT, NODENET_BACKEND, NODENET_TLS_KEY, NODENET_TLS_CERT).',
+    ),
     '.TP',
     '.I /etc/nodenet/',
     roff('users.json (local users, roles, API tokens), nodenet-ssl.key and nodenet-ssl.pem (TLS).'),
@@ -111,7 +127,9 @@ export function bashCompletion(d: CliDefinitions): string {
   const cases = d.commands
     .map((c) => `    ${c.name}) subs=${q(c.subcommands)}; opts=${q(c.options.map((o) => o.flag))} ;;`)
     .join('\n');
-  const valued = [...new Set([...d.globals, ...d.commands.flatMap((c) => c.options)].filter((o) => o.arg).map((o) => o.flag))];
+  const valued = [
+    ...new Set([...d.globals, ...d.commands.flatMap((c) => c.options)].filter((o) => o.arg).map((o) => o.flag)),
+  ];
   return `# bash completion for nodenet(8): generated from the command definitions (nodenet --help).
 _nodenet() {
     local cur prev cmd subs opts i

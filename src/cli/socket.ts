@@ -50,7 +50,10 @@ export function socketArgv(argv: readonly string[], cwd: string): string[] | nul
 }
 
 /** Serve the CLI socket at `path` (replacing a stale one); returns the server. */
-export async function serveCliSocket(path: string, log: (msg: string, fields?: Record<string, unknown>) => void): Promise<Server> {
+export async function serveCliSocket(
+  path: string,
+  log: (msg: string, fields?: Record<string, unknown>) => void,
+): Promise<Server> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   if (existsSync(path)) rmSync(path);
   let queue: Promise<unknown> = Promise.resolve();
@@ -73,14 +76,21 @@ export async function serveCliSocket(path: string, log: (msg: string, fields?: R
         sock.destroy();
         return;
       }
-      const argv = Array.isArray(req.argv) && req.argv.every((x) => typeof x === 'string') && typeof req.cwd === 'string' ? socketArgv(req.argv as string[], req.cwd) : null;
+      const argv =
+        Array.isArray(req.argv) && req.argv.every((x) => typeof x === 'string') && typeof req.cwd === 'string'
+          ? socketArgv(req.argv as string[], req.cwd)
+          : null;
       if (!argv) {
         sock.end(`${JSON.stringify({ refused: true })}\n`);
         return;
       }
       const send = (o: object) => sock.write(`${JSON.stringify(o)}\n`);
       queue = queue.then(async () => {
-        const code = await main(argv, { out: (s) => send({ out: encodeText(s).toString('base64') }), err: (s) => send({ err: encodeText(s).toString('base64') }), tty: req.tty === true }).catch(() => 2);
+        const code = await main(argv, {
+          out: (s) => send({ out: encodeText(s).toString('base64') }),
+          err: (s) => send({ err: encodeText(s).toString('base64') }),
+          tty: req.tty === true,
+        }).catch(() => 2);
         sock.end(`${JSON.stringify({ code })}\n`);
       });
     });

@@ -56,7 +56,12 @@ export const BACKENDS = ['ifupdown2', 'netns', 'none'] as const;
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { name: 'root', value: 'DIR', help: 'the root the files live under (default /)' },
   { name: 'node', value: 'NAME', help: 'node name (default: the host name)' },
-  { name: 'output-format', value: 'F', choices: OUTPUT_FORMATS, help: 'text (default) or json (stable, machine-readable)' },
+  {
+    name: 'output-format',
+    value: 'F',
+    choices: OUTPUT_FORMATS,
+    help: 'text (default) or json (stable, machine-readable)',
+  },
   { name: 'backend', value: 'B', choices: BACKENDS, help: 'ifupdown2 | netns | none (apply, verify, serve)' },
   { name: 'help', short: 'h', help: 'help for nodenet or a command (nothing else is done)' },
   { name: 'version', short: 'V', help: 'print the version' },
@@ -71,7 +76,11 @@ const PARAM_OPTIONS: OptionSpec[] = IFACE_PARAMS.map((p) => ({
   help: `${p.description}${p.minimum !== undefined ? ` (${p.minimum}-${p.maximum})` : ''}`,
 }));
 
-const DIGEST: OptionSpec = { name: 'digest', value: 'D', help: 'refuse if the pending config changed since you read digest D' };
+const DIGEST: OptionSpec = {
+  name: 'digest',
+  value: 'D',
+  help: 'refuse if the pending config changed since you read digest D',
+};
 const CONFIRM_TIMEOUT: OptionSpec = {
   name: 'confirm-timeout',
   value: 'SECONDS',
@@ -127,11 +136,18 @@ file is kept byte for byte. A change that would introduce a validation error is 
     summary: 'change an interface',
     usage: 'set IFACE [--PARAM VALUE]... [--delete a,b]',
     positionals: [IFACE],
-    options: [...PARAM_OPTIONS, { name: 'delete', value: 'a,b', multiple: true, help: 'settings to remove, comma separated (e.g. gateway,mtu)' }],
+    options: [
+      ...PARAM_OPTIONS,
+      { name: 'delete', value: 'a,b', multiple: true, help: 'settings to remove, comma separated (e.g. gateway,mtu)' },
+    ],
     description: `Changes an interface in the staged configuration. Only the lines concerned change: a
 changed option changes its value in place, a new one gets a line of its own, and
 --delete removes settings (cidr also removes the netmask line).`,
-    examples: ['nodenet set vmbr0 --mtu 9000', 'nodenet set vmbr1 --bridge_ports "eno2 eno3" --delete gateway', 'nodenet set vmbr0 --comments "uplink bridge"'],
+    examples: [
+      'nodenet set vmbr0 --mtu 9000',
+      'nodenet set vmbr1 --bridge_ports "eno2 eno3" --delete gateway',
+      'nodenet set vmbr0 --comments "uplink bridge"',
+    ],
   },
   {
     name: 'delete',
@@ -179,7 +195,11 @@ running network are not touched. To undo an applied change, use \`nodenet rollba
 line, the column, a stable code and a hint. Without FILE it checks the pending config; with
 - it reads the file from standard input. Codes are listed in docs/diagnostics.md.`,
     notes: 'Exit status: 0 no error, 1 an error was found, 2 usage or I/O error.',
-    examples: ['nodenet check', 'nodenet check /tmp/interfaces.proposed --output-format json', 'ssh node2 cat /etc/network/interfaces | nodenet check -'],
+    examples: [
+      'nodenet check',
+      'nodenet check /tmp/interfaces.proposed --output-format json',
+      'ssh node2 cat /etc/network/interfaces | nodenet check -',
+    ],
   },
   {
     name: 'apply',
@@ -187,7 +207,10 @@ line, the column, a stable code and a hint. Without FILE it checks the pending c
     summary: 'make the staged config live (validate, reload, verify, confirm window)',
     usage: 'apply [--confirm-timeout SECONDS] [--force]',
     positionals: [],
-    options: [CONFIRM_TIMEOUT, { name: 'force', help: 'apply even though the live file was edited by hand since staging' }],
+    options: [
+      CONFIRM_TIMEOUT,
+      { name: 'force', help: 'apply even though the live file was edited by hand since staging' },
+    ],
     description: `Makes etc/network/interfaces.new live: validates it (errors refuse), records the live
 file and the running state in the history, renames the staged file over the live one, reloads,
 and verifies the kernel state against the file. One apply at a time.
@@ -201,7 +224,10 @@ verification inside the window rolls back at once.`,
 Over SSH (SSH_CONNECTION set, --root /), a change that touches the interface, address,
 ports or default route carrying your own session is refused unless you give a confirm
 window: if the change cuts you off, the node rolls back by itself at the deadline.`,
-    examples: ['nodenet apply --confirm-timeout 60 && nodenet confirm', 'nodenet --root /tmp/demo --backend netns apply'],
+    examples: [
+      'nodenet apply --confirm-timeout 60 && nodenet confirm',
+      'nodenet --root /tmp/demo --backend netns apply',
+    ],
   },
   {
     name: 'confirm',
@@ -219,7 +245,9 @@ window: if the change cuts you off, the node rolls back by itself at the deadlin
     module: 'apply',
     summary: 'go back to an earlier applied config through the safe path',
     usage: 'rollback [N] [--confirm-timeout S] | rollback --if-unconfirmed [--no-reload]',
-    positionals: [{ name: 'N', optional: true, help: 'history entry id, the ID column of `nodenet history` (default: the latest)' }],
+    positionals: [
+      { name: 'N', optional: true, help: 'history entry id, the ID column of `nodenet history` (default: the latest)' },
+    ],
     options: [
       CONFIRM_TIMEOUT,
       { name: 'if-unconfirmed', help: 'roll back an apply whose confirm window is over; do nothing otherwise' },
@@ -232,7 +260,11 @@ confirm window. While an apply awaits confirmation, \`rollback\` without N undoe
 --if-unconfirmed: roll back an apply whose confirm window is over (deadline passed, guard gone,
 or another boot); does nothing otherwise. nodenet-rollback.service runs it at boot with
 --no-reload (restore the file only; networking brings it up).`,
-    examples: ['nodenet rollback', 'nodenet rollback 12 --confirm-timeout 60', 'nodenet --root / rollback --if-unconfirmed --no-reload'],
+    examples: [
+      'nodenet rollback',
+      'nodenet rollback 12 --confirm-timeout 60',
+      'nodenet --root / rollback --if-unconfirmed --no-reload',
+    ],
   },
   {
     name: 'history',
@@ -256,7 +288,8 @@ action, outcome, digests and the changed interfaces.`,
 routes) with what the live file intends and lists the differences per interface, critical or
 tolerated. Every port, slave and raw device the file names that the kernel lacks is reported.
 With --backend none there is no kernel to read: verify says that nothing was checked.`,
-    notes: 'Exit status: 0 the kernel matches, 1 a critical difference (drift; `nodenet apply` or a reload repairs it) or nothing could be checked (--backend none).',
+    notes:
+      'Exit status: 0 the kernel matches, 1 a critical difference (drift; `nodenet apply` or a reload repairs it) or nothing could be checked (--backend none).',
     examples: ['nodenet verify', 'nodenet --root /tmp/lab --backend netns verify --output-format json'],
   },
   {
@@ -344,7 +377,11 @@ they are also applied at once (disable: sysctl -p FILE; enable: sysctl -w ...=0 
 — on the host only when --root is /, or inside the sandbox with --backend netns. \`status\`
 shows the file, every disable_ipv6 line of every sysctl file applied at boot (sysctl.d
 directories and /etc/sysctl.conf, whatever their names) and the running values.`,
-    examples: ['nodenet ipv6 disable --now', 'nodenet ipv6 status --output-format json', 'nodenet --root /tmp/node --backend netns ipv6 disable --now'],
+    examples: [
+      'nodenet ipv6 disable --now',
+      'nodenet ipv6 status --output-format json',
+      'nodenet --root /tmp/node --backend netns ipv6 disable --now',
+    ],
   },
   {
     name: 'fix',
@@ -408,10 +445,21 @@ apply makes the staged file live without reloading anything).`,
     module: 'serve',
     summary: 'manage local users: user add | list | delete',
     usage: 'user add USERID [--password-stdin] [--role admin|audit] | user list | user delete USERID',
-    positionals: [{ name: 'ACTION', choices: ['add', 'list', 'delete'] }, { name: 'USERID', optional: true }],
+    positionals: [
+      { name: 'ACTION', choices: ['add', 'list', 'delete'] },
+      { name: 'USERID', optional: true },
+    ],
     options: [
-      { name: 'password-stdin', help: "read the password from stdin (else prompted twice on the terminal); with NAME@pam it makes a local password instead of PAM's" },
-      { name: 'role', value: 'ROLE', choices: ['admin', 'audit'], help: 'admin (default) may read and change; audit may only read' },
+      {
+        name: 'password-stdin',
+        help: "read the password from stdin (else prompted twice on the terminal); with NAME@pam it makes a local password instead of PAM's",
+      },
+      {
+        name: 'role',
+        value: 'ROLE',
+        choices: ['admin', 'audit'],
+        help: 'admin (default) may read and change; audit may only read',
+      },
     ],
     description: `Manages the API's users (ROOT/etc/nodenet/users.json, mode 0600). NAME@pve users have a
 password of their own (scrypt hash). NAME@pam users log in with their system password, checked
@@ -420,15 +468,25 @@ adding one asks no password, it grants a role. root@pam is an administrator with
 added (as on Proxmox VE); \`user add root@pam --role audit\` limits it.
 
 Roles: admin (default) may read and change (Sys.Audit, Sys.Modify); audit may only read.`,
-    examples: ['nodenet user add admin@pve', 'nodenet user add alice@pam --role audit', "echo 'secret' | nodenet user add ci@pve --password-stdin --role audit"],
+    examples: [
+      'nodenet user add admin@pve',
+      'nodenet user add alice@pam --role audit',
+      "echo 'secret' | nodenet user add ci@pve --password-stdin --role audit",
+    ],
   },
   {
     name: 'token',
     module: 'serve',
     summary: 'manage API tokens: token add | list | delete',
     usage: 'token add USERID TOKENID [--privsep] | token list | token delete USERID!TOKENID',
-    positionals: [{ name: 'ACTION', choices: ['add', 'list', 'delete'] }, { name: 'USERID', optional: true }, { name: 'TOKENID', optional: true }],
-    options: [{ name: 'privsep', help: "privilege separation: the token may only read (Sys.Audit), whatever the user's role" }],
+    positionals: [
+      { name: 'ACTION', choices: ['add', 'list', 'delete'] },
+      { name: 'USERID', optional: true },
+      { name: 'TOKENID', optional: true },
+    ],
+    options: [
+      { name: 'privsep', help: "privilege separation: the token may only read (Sys.Audit), whatever the user's role" },
+    ],
     description: `Manages API tokens (header \`Authorization: PVEAPIToken=USERID!TOKENID=SECRET\`). The secret
 (a UUID) is printed once and stored only as a hash. Without --privsep the token has the
 user's privileges.`,
@@ -473,7 +531,8 @@ export function commandHelp(c: CommandSpec): string {
   let out = `Usage: nodenet [global options] ${c.usage}\n\n${c.description}\n`;
   const args = c.positionals.filter((p) => p.help);
   if (args.length) out += `\nArguments:\n${args.map((p) => `  ${p.name.padEnd(10)} ${p.help}`).join('\n')}\n`;
-  if (c.options.length) out += `\n${c.name === 'create' || c.name === 'set' ? 'Parameters' : 'Options'}:\n${optionLines(c.options)}\n`;
+  if (c.options.length)
+    out += `\n${c.name === 'create' || c.name === 'set' ? 'Parameters' : 'Options'}:\n${optionLines(c.options)}\n`;
   if (c.notes) out += `\n${c.notes}\n`;
   if (c.examples.length) out += `\nExamples:\n${c.examples.map((e) => `  ${e}`).join('\n')}\n`;
   return `${out}\n${globalHelp()}\n`;

@@ -115,7 +115,8 @@ export class NetworkCore {
     const ifaces = new Map<string, { iface: Iface; file: string }>();
     for (const f of files) {
       const m = buildModel(parse(f.text, f.name), this.opts.nics ? { nics: this.opts.nics } : {});
-      for (const iface of m.ifaces.values()) if (!ifaces.has(iface.name)) ifaces.set(iface.name, { iface, file: f.name });
+      for (const iface of m.ifaces.values())
+        if (!ifaces.has(iface.name)) ifaces.set(iface.name, { iface, file: f.name });
     }
     return { ifaces, stamp: stampOf(files) };
   }
@@ -157,7 +158,11 @@ export class NetworkCore {
       if (parsed.model.ifaces.has(iface.name) || iface.name === 'lo' || !typeMatches(type, iface.kind)) continue;
       data.push({ ...toPve(iface, this.opts.host), priority: ++priority, source: file });
     }
-    const out: ListResult = { data, digest: snap.digest, warnings: [...(snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : []), ...bondMasterNotes(parsed.model)] };
+    const out: ListResult = {
+      data,
+      digest: snap.digest,
+      warnings: [...(snap.liveChangedSinceStaging ? [LIVE_CHANGED_WARNING] : []), ...bondMasterNotes(parsed.model)],
+    };
     if (snap.staged !== null) out.changes = unifiedDiff(snap.live, snap.staged);
     return out;
   }
@@ -210,7 +215,8 @@ export class NetworkCore {
   async create(name: string, raw: RawParams): Promise<EditResult> {
     checkIfaceName(name);
     const { values, errors } = checkParams(raw, IFACE_PARAMS);
-    if (values.type === undefined && errors.type === undefined) errors.type = 'property is missing and it is not optional';
+    if (values.type === undefined && errors.type === undefined)
+      errors.type = 'property is missing and it is not optional';
     if (Object.keys(errors).length) throw paramError(errors);
     await this.refuseSourced(name, true);
     return this.edit(values.digest, (p) => planCreate(p.doc, p.model, name, values));
@@ -223,13 +229,19 @@ export class NetworkCore {
     const delList = (Array.isArray(del) ? del : [del]).flatMap((d) => splitPveList(d));
     for (const d of delList) if (!DELETABLE.has(d)) errors.delete = `unknown setting '${d}' in delete list`;
     if (Object.keys(errors).length) throw paramError(errors);
-    return this.explainMissing(name, this.edit(values.digest, (p) => planUpdate(p.doc, p.model, name, values, delList)));
+    return this.explainMissing(
+      name,
+      this.edit(values.digest, (p) => planUpdate(p.doc, p.model, name, values, delList)),
+    );
   }
 
   /** Remove an interface (its stanzas and auto mentions, nothing else). */
   async remove(name: string, digest?: string): Promise<EditResult> {
     checkIfaceName(name);
-    return this.explainMissing(name, this.edit(digest, (p) => planDelete(p.doc, p.model, name)));
+    return this.explainMissing(
+      name,
+      this.edit(digest, (p) => planDelete(p.doc, p.model, name)),
+    );
   }
 
   /** Drop the staged change (PVE's `DELETE /nodes/{node}/network`). */
@@ -261,16 +273,25 @@ export class NetworkCore {
     // a few small files, read every time so that an edit of them is seen at once.
     host ??= await readHostFacts(this.store.paths.root);
     const hostKey = JSON.stringify(host);
-    if (this.checkCache && this.checkCache.text === text && this.checkCache.hostKey === hostKey) return this.checkCache.diags.map((d) => ({ ...d, file }));
+    if (this.checkCache && this.checkCache.text === text && this.checkCache.hostKey === hostKey)
+      return this.checkCache.diags.map((d) => ({ ...d, file }));
     const external = new Map<string, string>();
-    for (const [name, { file: f }] of (await this.sourced(this.parseText(text, file).model)).ifaces) external.set(name, f);
+    for (const [name, { file: f }] of (await this.sourced(this.parseText(text, file).model)).ifaces)
+      external.set(name, f);
     // Parsed again after the await (a cache hit unless another request parsed meanwhile), so
     // that positions are read from a valid document.
     const p = this.parseText(text, file);
     const diags = sortDiagnostics([
       ...p.doc.diagnostics.map((d) => ({ ...d, file })),
       ...nonUtf8Diagnostics(text, file),
-      ...validate({ doc: p.doc, model: p.model, file, external, host, ...(this.opts.nics ? { nics: this.opts.nics } : {}) }),
+      ...validate({
+        doc: p.doc,
+        model: p.model,
+        file,
+        external,
+        host,
+        ...(this.opts.nics ? { nics: this.opts.nics } : {}),
+      }),
     ]);
     this.checkCache = { text, diags, hostKey };
     return diags;
@@ -283,14 +304,20 @@ export class NetworkCore {
    * planning modes all stage through here.
    * @returns the result and the pending text before the change
    */
-  async editText(digest: string | undefined, next: (pending: string) => string): Promise<EditResult & { previous: string }> {
+  async editText(
+    digest: string | undefined,
+    next: (pending: string) => string,
+  ): Promise<EditResult & { previous: string }> {
     let diagnostics: Diagnostic[] = [];
     const { after, changed, before } = await this.store.update(async (snap) => {
       const text = next(snap.pending);
       if (text === snap.pending) return text;
       // the host's files read once for both texts
       const host = await readHostFacts(this.store.paths.root);
-      const [old, now] = await Promise.all([this.diagnose(snap.pending, 'interfaces.new', host), this.diagnose(text, 'interfaces.new', host)]);
+      const [old, now] = await Promise.all([
+        this.diagnose(snap.pending, 'interfaces.new', host),
+        this.diagnose(text, 'interfaces.new', host),
+      ]);
       refuseTemplate(now, old);
       const had = new Set(old.filter((d) => d.severity === 'error').map(diagKey));
       const introduced = now.filter((d) => d.severity === 'error' && !had.has(diagKey(d)));
@@ -313,7 +340,9 @@ export class NetworkCore {
   }
 
   private async edit(digest: string | undefined, plan: (p: Parsed) => TextEdit[]): Promise<EditResult> {
-    const { previous: _previous, ...r } = await this.editText(digest, (text) => applyGuardedEdits(text, plan(this.parseText(text))));
+    const { previous: _previous, ...r } = await this.editText(digest, (text) =>
+      applyGuardedEdits(text, plan(this.parseText(text))),
+    );
     return r;
   }
 }

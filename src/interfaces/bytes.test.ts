@@ -38,15 +38,38 @@ test("invalid bytes map as Python's surrogateescape does", (t) => {
   }
   // Byte strings mixing ASCII, valid multi-byte sequences and every kind of invalid byte
   // (stray continuation, truncated sequence, overlong form, encoded surrogate, > U+10FFFF).
-  const pieces = [[0x61], [0xc3, 0xa9], [0xe2, 0x82, 0xac], [0xf0, 0x9f, 0x98, 0x80], [0xe9], [0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0xff], [0x0a]];
-  const samples = fc.sample(fc.array(fc.constantFrom(...pieces), { maxLength: 12 }), { numRuns: 300, seed: 13 }).map((ps) => Buffer.from(ps.flat()));
+  const pieces = [
+    [0x61],
+    [0xc3, 0xa9],
+    [0xe2, 0x82, 0xac],
+    [0xf0, 0x9f, 0x98, 0x80],
+    [0xe9],
+    [0x80],
+    [0xc0, 0xaf],
+    [0xed, 0xa0, 0x80],
+    [0xf4, 0x90, 0x80, 0x80],
+    [0xe2, 0x82],
+    [0xff],
+    [0x0a],
+  ];
+  const samples = fc
+    .sample(fc.array(fc.constantFrom(...pieces), { maxLength: 12 }), { numRuns: 300, seed: 13 })
+    .map((ps) => Buffer.from(ps.flat()));
   const script = `import sys, json
 for line in sys.stdin.read().split():
     print(json.dumps(bytes.fromhex(line).decode('utf-8', 'surrogateescape')))`;
-  const r = spawnSync('python3', ['-c', script], { input: samples.map((b) => b.toString('hex') || '00').join('\n'), encoding: 'utf8' });
+  const r = spawnSync('python3', ['-c', script], {
+    input: samples.map((b) => b.toString('hex') || '00').join('\n'),
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
-  const expected = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as string);
-  samples.forEach((b, i) => assert.equal(decodeBytes(b.length ? b : Buffer.of(0)), expected[i], `bytes ${b.toString('hex')}`));
+  const expected = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as string);
+  samples.forEach((b, i) =>
+    assert.equal(decodeBytes(b.length ? b : Buffer.of(0)), expected[i], `bytes ${b.toString('hex')}`),
+  );
 });
 
 test('NOT_UTF8: one warning per line, at the first byte that is not UTF-8', () => {

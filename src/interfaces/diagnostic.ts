@@ -30,9 +30,7 @@ const ORDER: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
 
 /** Sort by line, column, then severity (errors first); stable for equal keys. */
 export function sortDiagnostics(ds: readonly Diagnostic[]): Diagnostic[] {
-  return [...ds].sort(
-    (a, b) => a.line - b.line || a.column - b.column || ORDER[a.severity] - ORDER[b.severity],
-  );
+  return [...ds].sort((a, b) => a.line - b.line || a.column - b.column || ORDER[a.severity] - ORDER[b.severity]);
 }
 
 export function hasErrors(ds: readonly Diagnostic[]): boolean {

@@ -93,14 +93,24 @@ function myers(a: string[], b: string[], maxD: number): Op[] | null {
 
 /** The whole of `a` removed, then the whole of `b` added: the fallback past {@link MAX_EDIT_DISTANCE}. */
 function replaceAll(a: string[], b: string[]): Op[] {
-  return [...a.map((line, i): Op => ({ kind: '-', line, a: i, b: 0 })), ...b.map((line, j): Op => ({ kind: '+', line, a: a.length, b: j }))];
+  return [
+    ...a.map((line, i): Op => ({ kind: '-', line, a: i, b: 0 })),
+    ...b.map((line, j): Op => ({ kind: '+', line, a: a.length, b: j })),
+  ];
 }
 
 /**
  * A unified diff (`diff -u` format) from `oldText` to `newText`, or '' when equal.
  * Lines without a final newline get the `\ No newline at end of file` marker.
  */
-export function unifiedDiff(oldText: string, newText: string, oldName = 'interfaces', newName = 'interfaces.new', context = 3, maxEditDistance = MAX_EDIT_DISTANCE): string {
+export function unifiedDiff(
+  oldText: string,
+  newText: string,
+  oldName = 'interfaces',
+  newName = 'interfaces.new',
+  context = 3,
+  maxEditDistance = MAX_EDIT_DISTANCE,
+): string {
   if (oldText === newText) return '';
   const a = splitKeepingEol(oldText);
   const b = splitKeepingEol(newText);

@@ -10,20 +10,39 @@ import { print } from './printer.ts';
 
 /** Text made of the pieces interfaces files are made of, in any order. */
 const piece = fc.constantFrom(
-  'auto lo\n', 'iface lo inet loopback\n', 'iface vmbr0 inet static\n', '\taddress 192.0.2.1/24\n',
-  '\tbridge-ports eno1\n', '# a comment\n', '\n', '\r\n', 'source /etc/network/interfaces.d/*\n',
-  '\tpost-up echo \\\n', '  \t', 'allow-hotplug eno1\n', 'iface eno1 inet6 auto\n', 'mapping eth0\n', '\u00e9', '\ufeff',
+  'auto lo\n',
+  'iface lo inet loopback\n',
+  'iface vmbr0 inet static\n',
+  '\taddress 192.0.2.1/24\n',
+  '\tbridge-ports eno1\n',
+  '# a comment\n',
+  '\n',
+  '\r\n',
+  'source /etc/network/interfaces.d/*\n',
+  '\tpost-up echo \\\n',
+  '  \t',
+  'allow-hotplug eno1\n',
+  'iface eno1 inet6 auto\n',
+  'mapping eth0\n',
+  '\u00e9',
+  '\ufeff',
 );
 
 describe('parser', () => {
   it('prints every text back byte for byte (print(parse(s)) === s)', () => {
     fc.assert(
-      fc.property(fc.array(piece, { maxLength: 30 }).map((a) => a.join('')), (s) => {
-        assert.equal(print(parse(s)), s);
-      }),
+      fc.property(
+        fc.array(piece, { maxLength: 30 }).map((a) => a.join('')),
+        (s) => {
+          assert.equal(print(parse(s)), s);
+        },
+      ),
       { numRuns: 500, seed: 14 },
     );
-    fc.assert(fc.property(fc.string({ maxLength: 200 }), (s) => assert.equal(print(parse(s)), s)), { numRuns: 500, seed: 15 });
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (s) => assert.equal(print(parse(s)), s)),
+      { numRuns: 500, seed: 15 },
+    );
   });
 
   it('numbers lines as a text editor does', () => {
@@ -42,7 +61,8 @@ describe('parser', () => {
     const doc = parse('iface vmbr0 inet manual\n\tbridge-ports none\n\n\tpost-up true\n');
     const ifaces = doc.nodes.filter((n) => n.kind === 'iface');
     assert.equal(ifaces.length, 1);
-    const opts = ifaces[0]!.kind === 'iface' ? ifaces[0]!.body.filter((b) => b.kind === 'option').map((b) => b.name) : [];
+    const opts =
+      ifaces[0]!.kind === 'iface' ? ifaces[0]!.body.filter((b) => b.kind === 'option').map((b) => b.name) : [];
     assert.deepEqual(opts, ['bridge-ports', 'post-up']);
   });
 
@@ -58,6 +78,9 @@ describe('parser', () => {
   it('never throws and reports a stray option at its line', () => {
     const doc = parse('\taddress 10.0.0.1/24\nauto lo\n');
     assert.equal(print(doc), '\taddress 10.0.0.1/24\nauto lo\n');
-    assert.ok(doc.diagnostics.some((d) => d.line === 1), JSON.stringify(doc.diagnostics));
+    assert.ok(
+      doc.diagnostics.some((d) => d.line === 1),
+      JSON.stringify(doc.diagnostics),
+    );
   });
 });

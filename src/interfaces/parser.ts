@@ -25,7 +25,18 @@ import type {
 } from './syntax.ts';
 import { didYouMean } from './suggest.ts';
 
-export const INET_METHODS = ['static', 'manual', 'dhcp', 'loopback', 'auto', 'ppp', 'bootp', 'tunnel', 'wvdial', 'ipv4ll'];
+export const INET_METHODS = [
+  'static',
+  'manual',
+  'dhcp',
+  'loopback',
+  'auto',
+  'ppp',
+  'bootp',
+  'tunnel',
+  'wvdial',
+  'ipv4ll',
+];
 export const INET6_METHODS = ['static', 'manual', 'dhcp', 'auto', 'loopback', 'v4tunnel', '6to4'];
 
 function isWs(c: number): boolean {
@@ -36,8 +47,18 @@ function isWs(c: number): boolean {
 export function isPySpace(c: number): boolean {
   if (c > 32 && c < 0x85) return false;
   return (
-    c === 32 || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f) || c === 0x85 || c === 0xa0 || c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+    c === 32 ||
+    (c >= 9 && c <= 13) ||
+    (c >= 0x1c && c <= 0x1f) ||
+    c === 0x85 ||
+    c === 0xa0 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000
   );
 }
 
@@ -70,7 +91,13 @@ interface Edges {
  * starting with `\` continues the one before, across blank lines.
  * A logical line here is the run of physical lines whose newlines that joining removes.
  */
-export function splitLines(src: string, from = 0, to = src.length, firstLineNo = 1, edges: Edges = { fileStart: from === 0, fileEnd: to === src.length, mako: rendersAsTemplate(src) }): Line[] {
+export function splitLines(
+  src: string,
+  from = 0,
+  to = src.length,
+  firstLineNo = 1,
+  edges: Edges = { fileStart: from === 0, fileEnd: to === src.length, mako: rendersAsTemplate(src) },
+): Line[] {
   const lines: Line[] = [];
   const mako = edges.mako;
   let pos = from;
@@ -456,10 +483,11 @@ export function parseRange(
       diag({
         severity: 'warning',
         code: 'TEMPLATE_SYNTAX',
-        message: "ifupdown2 renders this file as a mako template (it holds a '%'), and mako reads a first line '#...coding: NAME' as its encoding declaration and drops it (with a backslash at its end)",
+        message:
+          "ifupdown2 renders this file as a mako template (it holds a '%'), and mako reads a first line '#...coding: NAME' as its encoding declaration and drops it (with a backslash at its end)",
         line: 1,
         column: 1,
-        hint: "move the coding comment off the first line, or drop it",
+        hint: 'move the coding comment off the first line, or drop it',
       });
     if (hi < hits.length && hits[hi]! < line.end) {
       templateSyntax(src, line, hits[hi]!, diag);
@@ -484,7 +512,8 @@ export function parseRange(
           column: line.indent.length + 1,
           hint: 'remove the trailing backslash (ifupdown2 joins every line ending in \\ with the next, comments included)',
         });
-      if (cur?.kind === 'iface') cur.body.push({ kind: 'comment', line, text: line.text.slice(1) } satisfies CommentNode);
+      if (cur?.kind === 'iface')
+        cur.body.push({ kind: 'comment', line, text: line.text.slice(1) } satisfies CommentNode);
       else if (cur?.kind === 'mapping') cur.lines.push(line);
       else nodes.push(trivia(line));
       continue;
@@ -547,8 +576,17 @@ export function parseRange(
       } else {
         // ifupdown2: the class is the part between the first and second `-` (allow-hot-plug: hot).
         const allowCls = kw === 'auto' ? 'auto' : kw.split('-')[1];
-        const cls = kw === 'auto' || kw === 'allow-auto' ? 'auto' : allowCls === 'hotplug' ? 'hotplug' : (allowCls ?? '');
-        nodes.push({ kind: 'auto', start: line.start, end: line.end, line, keyword: kwWord, cls, names: words.slice(1) });
+        const cls =
+          kw === 'auto' || kw === 'allow-auto' ? 'auto' : allowCls === 'hotplug' ? 'hotplug' : (allowCls ?? '');
+        nodes.push({
+          kind: 'auto',
+          start: line.start,
+          end: line.end,
+          line,
+          keyword: kwWord,
+          cls,
+          names: words.slice(1),
+        });
         if (kw !== 'auto' && (allowCls === undefined || words.length < 2))
           diag({
             severity: 'error',

@@ -65,7 +65,11 @@ function moveNode(n: TopNode, d: number, ld: number, src: string): void {
     case 'source':
       moveWord(n.keyword, d);
       return;
-    case 'blank': case 'bom': case 'comment': case 'mapping': case 'unknown':
+    case 'blank':
+    case 'bom':
+    case 'comment':
+    case 'mapping':
+    case 'unknown':
     default:
       return;
   }
@@ -83,7 +87,11 @@ function linesOf(n: TopNode, out: (l: Line) => void): void {
       out(n.header);
       for (const l of n.lines) out(l);
       return;
-    case 'auto': case 'blank': case 'comment': case 'source': case 'unknown':
+    case 'auto':
+    case 'blank':
+    case 'comment':
+    case 'source':
+    case 'unknown':
     default:
       out(n.line);
   }
@@ -178,7 +186,8 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   if (newTo < p || (j - k) * 2 > nodes.length) return undefined;
   const first = firstLineOf(nodes[k] as Exclude<TopNode, { kind: 'bom' }>).lineNo;
   const lineDelta = countNewlines(src, from, newTo) - countNewlines(old, from, oldTo);
-  const oldNextLine = j + 1 < nodes.length ? firstLineOf(nodes[j + 1] as Exclude<TopNode, { kind: 'bom' }>).lineNo : Infinity;
+  const oldNextLine =
+    j + 1 < nodes.length ? firstLineOf(nodes[j + 1] as Exclude<TopNode, { kind: 'bom' }>).lineNo : Infinity;
 
   // Whether an iface precedes a stray option line changes its diagnostic anywhere after it:
   // edits before the first iface stanza (and BOM files' first lines) parse in full.
@@ -193,12 +202,26 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   // of the whole file, which would otherwise stay in memory as long as the window's nodes do.
   const local = flatCopy(src.slice(from, newTo));
   const fresh: TopNode[] = [];
-  const win = parseRange(local, file, 0, local.length, first, ifaceBefore, fresh, diagnostics, newTo === src.length, rendersAsTemplate(src), false, onlySpaceBefore(src, from));
+  const win = parseRange(
+    local,
+    file,
+    0,
+    local.length,
+    first,
+    ifaceBefore,
+    fresh,
+    diagnostics,
+    newTo === src.length,
+    rendersAsTemplate(src),
+    false,
+    onlySpaceBefore(src, from),
+  );
   for (const n of fresh) {
     moveNode(n, from, 0, src);
     out.push(n);
   }
-  for (const d of prev.diagnostics) if (d.line >= oldNextLine) diagnostics.push(lineDelta === 0 ? d : { ...d, line: d.line + lineDelta });
+  for (const d of prev.diagnostics)
+    if (d.line >= oldNextLine) diagnostics.push(lineDelta === 0 ? d : { ...d, line: d.line + lineDelta });
   // Window line counts out, new ones in.
   let wl = 0;
   let wc = 0;
@@ -217,7 +240,11 @@ function reparseWindow(prev: Document, src: string, file: string): Document | un
   }
   const c = { lines: counts.lines - wl + win.lines, crlf: counts.crlf - wc + win.crlf };
   const doc = documentOf(src, out, diagnostics, c);
-  changes.set(doc, { prevId: docId(prev), removed: nodes.slice(k, j + 1), added: out.slice(k, out.length - (nodes.length - j - 1)) });
+  changes.set(doc, {
+    prevId: docId(prev),
+    removed: nodes.slice(k, j + 1),
+    added: out.slice(k, out.length - (nodes.length - j - 1)),
+  });
   retire(prev);
   return doc;
 }

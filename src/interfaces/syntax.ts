@@ -10,7 +10,10 @@
  */
 import type { Diagnostic } from './diagnostic.ts';
 
-/** One logical line: one physical line, or several joined by backslashes as ifupdown2 joins them (parser.ts splitLines). */
+/**
+ * One logical line: one physical line, or several joined by backslashes as ifupdown2 joins them
+ * (parser.ts splitLines).
+ */
 export interface Line {
   /** Offset of the first byte of the line (start of indentation). */
   start: number;

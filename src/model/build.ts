@@ -7,7 +7,18 @@ import type { AutoNode, Document, Family, IfaceNode, OptionNode, TopNode } from 
 import { canonicalKey } from './options.ts';
 import { maskToPrefix, parseCidr } from './ip.ts';
 import { splitList } from './param-options.ts';
-import type { Address, BondConf, BondMode, BridgeConf, Iface, IfaceKind, Model, ModelOption, Stanza, VlanConf } from './types.ts';
+import type {
+  Address,
+  BondConf,
+  BondMode,
+  BridgeConf,
+  Iface,
+  IfaceKind,
+  Model,
+  ModelOption,
+  Stanza,
+  VlanConf,
+} from './types.ts';
 import { BOND_MODES } from './types.ts';
 
 /** Names the Proxmox VE installer and the kernel give physical NICs. */
@@ -24,7 +35,8 @@ const NO_OPTIONS = Object.freeze([]) as unknown as ModelOption[];
 const NO_ADDRESSES = Object.freeze([]) as unknown as Address[];
 
 function stanzaFrom(node: IfaceNode): Stanza {
-  const family = node.family && (node.family.text === 'inet' || node.family.text === 'inet6') ? (node.family.text as Family) : null;
+  const family =
+    node.family && (node.family.text === 'inet' || node.family.text === 'inet6') ? (node.family.text as Family) : null;
   const options: ModelOption[] = [];
   // Arrays that stay empty in most stanzas are shared empty ones (never mutated after build).
   let comments: Stanza['comments'] = NO_COMMENTS;
@@ -114,12 +126,18 @@ const DOTTED_VLAN_RE = /^(.+)\.(\d+)$/;
 const ALIAS_RE = /^(.+):(\d+)$/;
 const VLAN_N_RE = /^vlan(\d+)$/;
 
-function detectKind(name: string, options: ModelOption[], stanzas: Stanza[], nics: ReadonlySet<string> | undefined): IfaceKind {
+function detectKind(
+  name: string,
+  options: ModelOption[],
+  stanzas: Stanza[],
+  nics: ReadonlySet<string> | undefined,
+): IfaceKind {
   const has = (k: string) => options.some((o) => o.key === k);
   const ovsType = firstValue(options, 'ovs-type');
   if (name === 'lo' || stanzas.some((s) => s.method === 'loopback')) return 'loopback';
   if (ovsType) {
-    if (ovsType === 'OVSBridge' || ovsType === 'OVSBond' || ovsType === 'OVSPort' || ovsType === 'OVSIntPort') return ovsType;
+    if (ovsType === 'OVSBridge' || ovsType === 'OVSBond' || ovsType === 'OVSPort' || ovsType === 'OVSIntPort')
+      return ovsType;
     return 'unknown';
   }
   if (has('bridge-ports')) return 'bridge';
@@ -139,7 +157,10 @@ function bridgeConf(options: ModelOption[]): BridgeConf {
   const fd = firstValue(options, 'bridge-fd');
   const aware = firstValue(options, 'bridge-vlan-aware');
   const vids = firstValue(options, 'bridge-vids');
-  const conf: BridgeConf = { ports: splitList(portsOption?.value), vlanAware: aware !== undefined && /^(yes|on|1|true)$/i.test(aware) };
+  const conf: BridgeConf = {
+    ports: splitList(portsOption?.value),
+    vlanAware: aware !== undefined && /^(yes|on|1|true)$/i.test(aware),
+  };
   if (portsOption) conf.portsOption = portsOption;
   if (stp !== undefined) conf.stp = /^(on|yes|1|true)$/i.test(stp);
   if (fd !== undefined) conf.fd = fd;
@@ -199,7 +220,14 @@ function vlanConf(name: string, options: ModelOption[]): VlanConf {
 }
 
 /** One interface from its stanzas (in file order) and auto lines. */
-function makeIface(name: string, stanzas: Stanza[], options: ModelOption[], autoNodes: AutoNode[], priority: number, nics: ReadonlySet<string> | undefined): Iface {
+function makeIface(
+  name: string,
+  stanzas: Stanza[],
+  options: ModelOption[],
+  autoNodes: AutoNode[],
+  priority: number,
+  nics: ReadonlySet<string> | undefined,
+): Iface {
   const kind = detectKind(name, options, stanzas, nics);
   // One pass over the auto lines (no closures: this runs once per interface).
   let autostart = false;
@@ -306,7 +334,12 @@ export function buildModel(doc: Document, opts: BuildOptions = {}, prev?: Model)
     const options = optionsOf(stanzas);
     const autoNodes = autos.get(name) ?? NONE;
     const was = reuse?.get(name);
-    if (was !== undefined && was.priority === priority && sameItems(was.stanzas, stanzas) && sameItems(was.autoNodes, autoNodes)) {
+    if (
+      was !== undefined &&
+      was.priority === priority &&
+      sameItems(was.stanzas, stanzas) &&
+      sameItems(was.autoNodes, autoNodes)
+    ) {
       ifaces.set(name, was);
       continue;
     }
@@ -389,7 +422,12 @@ function patchModel(doc: Document, opts: BuildOptions, prev: Model): Model | und
       continue;
     }
     const same = sameItems(was.stanzas, n.stanzas) && sameItems(was.autoNodes, n.autos);
-    ifaces.set(name, same ? was : makeIface(name, n.stanzas, optionsOf(n.stanzas), n.autos.length ? n.autos : NONE, was.priority, opts.nics));
+    ifaces.set(
+      name,
+      same
+        ? was
+        : makeIface(name, n.stanzas, optionsOf(n.stanzas), n.autos.length ? n.autos : NONE, was.priority, opts.nics),
+    );
   }
   const sources = sourcesChanged ? (doc.nodes.filter((n) => n.kind === 'source') as Model['sources']) : prev.sources;
   const model: Model = { ifaces, autoOnly, sources };

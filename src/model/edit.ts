@@ -6,7 +6,14 @@
  */
 import { NodenetError, noSuchInterface, paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
-import { eolNear, insertLinesAfter, insertLinesBefore, mergeDeletions, removeLineRanges, removeLines } from '../interfaces/edits.ts';
+import {
+  eolNear,
+  insertLinesAfter,
+  insertLinesBefore,
+  mergeDeletions,
+  removeLineRanges,
+  removeLines,
+} from '../interfaces/edits.ts';
 import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { isJoined } from '../interfaces/parser.ts';
@@ -50,7 +57,10 @@ function indentOf(doc: Document, node: IfaceNode): string {
 export function commentValueLines(text: string): string[] {
   const t = text.replace(/\r\n/g, '\n');
   if (t === '') return [];
-  return t.replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+  return t
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => l.replace(/\s+$/, ''));
 }
 
 /**
@@ -59,7 +69,9 @@ export function commentValueLines(text: string): string[] {
  * so that reading it back (one leading space dropped) gives the line.
  */
 function commentLines(text: string, indent: string, spaced = true): string[] {
-  return commentValueLines(text).map((l) => (l === '' ? `${indent}#` : `${indent}#${spaced || l.startsWith(' ') ? ' ' : ''}${l}`));
+  return commentValueLines(text).map((l) =>
+    l === '' ? `${indent}#` : `${indent}#${spaced || l.startsWith(' ') ? ' ' : ''}${l}`,
+  );
 }
 
 function cidrFrom(v: Values, six: '' | '6'): string | undefined {
@@ -83,7 +95,8 @@ function newOptions(kind: string, name: string, v: Values, fam: 'inet' | 'inet6'
   const out: [string, string][] = [];
   const six = fam === 'inet6' ? '6' : '';
   const cidr = cidrFrom(v, six);
-  if (cidr !== undefined) out.push(['address', cidr], ...(extrasOf(v, [], six) ?? []).map((x): [string, string] => ['address', x]));
+  if (cidr !== undefined)
+    out.push(['address', cidr], ...(extrasOf(v, [], six) ?? []).map((x): [string, string] => ['address', x]));
   if (v[`gateway${six}`] !== undefined) out.push(['gateway', v[`gateway${six}`]!]);
   return out.concat(fam === 'inet' || !hasV4(v) ? typeOptions(kind, name, v) : []);
 }
@@ -112,8 +125,10 @@ function typeOptions(kind: string, name: string, v: Values): [string, string][] 
   } else if (kind === 'vlan') {
     const dotted = /^(.+)\.(\d+)$/.exec(name);
     const vn = /^vlan(\d+)$/.exec(name);
-    if (v['vlan-raw-device'] !== undefined && !(dotted && dotted[1] === v['vlan-raw-device'])) out.push(['vlan-raw-device', v['vlan-raw-device']]);
-    if (v['vlan-id'] !== undefined && !(dotted && dotted[2] === v['vlan-id']) && !(vn && vn[1] === v['vlan-id'])) out.push(['vlan-id', v['vlan-id']]);
+    if (v['vlan-raw-device'] !== undefined && !(dotted && dotted[1] === v['vlan-raw-device']))
+      out.push(['vlan-raw-device', v['vlan-raw-device']]);
+    if (v['vlan-id'] !== undefined && !(dotted && dotted[2] === v['vlan-id']) && !(vn && vn[1] === v['vlan-id']))
+      out.push(['vlan-id', v['vlan-id']]);
   }
   if (v.mtu !== undefined) out.push(['mtu', v.mtu]);
   return out;
@@ -135,7 +150,9 @@ const TYPE_PARAMS: Readonly<Record<string, readonly string[]>> = {
   vlan: ['vlan-raw-device', 'vlan-id'],
   OVS: ['ovs_bonds', 'ovs_bridge', 'ovs_options', 'ovs_ports', 'ovs_tag'],
 };
-const PARAM_TYPE = new Map<string, string>(Object.entries(TYPE_PARAMS).flatMap(([t, ps]) => ps.map((p) => [p, t] as [string, string])));
+const PARAM_TYPE = new Map<string, string>(
+  Object.entries(TYPE_PARAMS).flatMap(([t, ps]) => ps.map((p) => [p, t] as [string, string])),
+);
 
 /**
  * Refuse parameters of another interface type (`slaves` on a bridge, `bridge_ports` on a bond,
@@ -149,7 +166,8 @@ function checkTypeParams(kind: IfaceKind, name: string, v: Values): void {
   for (const k of Object.keys(v)) {
     const t = PARAM_TYPE.get(k);
     if (t === undefined || t === own) continue;
-    errors[k] = `'${k}' is a setting of ${t === 'OVS' ? 'Open vSwitch interfaces' : `${t}s`}, not of ${name} (type '${kind}')`;
+    errors[k] =
+      `'${k}' is a setting of ${t === 'OVS' ? 'Open vSwitch interfaces' : `${t}s`}, not of ${name} (type '${kind}')`;
   }
   if (Object.keys(errors).length) throw paramError(errors);
 }
@@ -159,16 +177,24 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   const type = v.type ?? 'unknown';
   if (model.ifaces.has(name)) throw paramError({ iface: 'interface already exists' });
   if (OVS_KINDS.includes(type as IfaceKind))
-    throw paramError({ type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand` });
-  if (!CREATABLE.includes(type)) throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
+    throw paramError({
+      type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand`,
+    });
+  if (!CREATABLE.includes(type))
+    throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
   checkTypeParams(type as IfaceKind, name, v);
   checkAddressPairs(v);
   for (const six of ['', '6'] as const) {
-    if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined) throw paramError({ [`cidr${six}-extra`]: `addresses after the first need the first: give cidr${six} too` });
+    if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined)
+      throw paramError({ [`cidr${six}-extra`]: `addresses after the first need the first: give cidr${six} too` });
   }
   if (type === 'vlan' && !/^(.+)\.(\d+)$/.test(name)) {
-    if (v['vlan-raw-device'] === undefined) throw paramError({ 'vlan-raw-device': `a VLAN named '${name}' needs vlan-raw-device (or name it RAW.TAG, like eno1.50)` });
-    if (!/^vlan\d+$/.test(name) && v['vlan-id'] === undefined) throw paramError({ 'vlan-id': `a VLAN named '${name}' needs vlan-id (or name it vlanTAG or RAW.TAG)` });
+    if (v['vlan-raw-device'] === undefined)
+      throw paramError({
+        'vlan-raw-device': `a VLAN named '${name}' needs vlan-raw-device (or name it RAW.TAG, like eno1.50)`,
+      });
+    if (!/^vlan\d+$/.test(name) && v['vlan-id'] === undefined)
+      throw paramError({ 'vlan-id': `a VLAN named '${name}' needs vlan-id (or name it vlanTAG or RAW.TAG)` });
   }
   const kind = type as IfaceKind;
   const weight = KIND_WEIGHT[kind];
@@ -234,8 +260,10 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
   const at = doc.nodes[tailStart];
   if (at && at.kind === 'source') return [insertLinesBefore(at.line, lines, eol)];
   const lastNode = doc.nodes[doc.nodes.length - 1];
-  if (!lastNode || lastNode.kind === 'bom') return [{ offset: doc.src.length, length: 0, content: lines.map((l) => l + eol).join('') }];
-  const lastLine = 'line' in lastNode ? lastNode.line : lastNode.kind === 'iface' ? lastLineOf(lastNode) : lastNode.header;
+  if (!lastNode || lastNode.kind === 'bom')
+    return [{ offset: doc.src.length, length: 0, content: lines.map((l) => l + eol).join('') }];
+  const lastLine =
+    'line' in lastNode ? lastNode.line : lastNode.kind === 'iface' ? lastLineOf(lastNode) : lastNode.header;
   // Separate from preceding content with a blank line unless it is one already.
   const sep = lastNode.kind === 'blank' ? [] : [''];
   lines.pop();
@@ -250,7 +278,10 @@ function sameComments(v: Values): string | undefined {
   const a = v.comments;
   const b = v.comments6;
   if (a !== undefined && b !== undefined && commentValueLines(a).join('\n') !== commentValueLines(b).join('\n'))
-    throw paramError({ comments6: 'an interface with only an inet6 stanza keeps one comment there (comments); give comments or comments6, not two different ones' });
+    throw paramError({
+      comments6:
+        'an interface with only an inet6 stanza keeps one comment there (comments); give comments or comments6, not two different ones',
+    });
   return a ?? b;
 }
 
@@ -270,8 +301,10 @@ function extrasOf(v: Values, del: readonly string[], six: '' | '6'): string[] | 
 
 function checkAddressPairs(v: Values): void {
   for (const six of ['', '6'] as const) {
-    if (v[`cidr${six}`] !== undefined && v[`address${six}`] !== undefined) throw paramError({ [`address${six}`]: `address conflicts with cidr${six}` });
-    if (v[`cidr${six}`] !== undefined && v[`netmask${six}`] !== undefined) throw paramError({ [`netmask${six}`]: `netmask conflicts with cidr${six}` });
+    if (v[`cidr${six}`] !== undefined && v[`address${six}`] !== undefined)
+      throw paramError({ [`address${six}`]: `address conflicts with cidr${six}` });
+    if (v[`cidr${six}`] !== undefined && v[`netmask${six}`] !== undefined)
+      throw paramError({ [`netmask${six}`]: `netmask conflicts with cidr${six}` });
   }
 }
 
@@ -323,7 +356,13 @@ function removeAutoName(doc: Document, a: AutoNode, name: string): TextEdit[] {
   if (others.length === 0) return [removeLines(doc, a.line, a.line)];
   if (isJoined(a.line)) {
     // Continued auto line (or one with a `\` inside): rewrite it on one line.
-    return [{ offset: a.line.start, length: a.line.contentEnd - a.line.start, content: `${a.line.indent}${a.keyword.text} ${others.map((w) => w.text).join(' ')}` }];
+    return [
+      {
+        offset: a.line.start,
+        length: a.line.contentEnd - a.line.start,
+        content: `${a.line.indent}${a.keyword.text} ${others.map((w) => w.text).join(' ')}`,
+      },
+    ];
   }
   const edits: TextEdit[] = [];
   for (const w of a.names) {
@@ -353,16 +392,22 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   const iface = model.ifaces.get(name);
   if (!iface) throw noSuchInterface(name);
   if (OVS_KINDS.includes(iface.kind))
-    throw new NodenetError('PARAM', `${name} is an Open vSwitch interface (${iface.kind}); nodenet keeps it as it is but does not edit it`, {
-      errors: { iface: `${name} is an Open vSwitch interface; edit it by hand` },
-    });
+    throw new NodenetError(
+      'PARAM',
+      `${name} is an Open vSwitch interface (${iface.kind}); nodenet keeps it as it is but does not edit it`,
+      {
+        errors: { iface: `${name} is an Open vSwitch interface; edit it by hand` },
+      },
+    );
   if (v.type !== undefined && v.type !== iface.kind && iface.kind !== 'unknown')
     throw paramError({ type: `${name} is of type '${iface.kind}', not '${v.type}'` });
   checkTypeParams(iface.kind === 'unknown' && v.type !== undefined ? (v.type as IfaceKind) : iface.kind, name, v);
   checkAddressPairs(v);
-  for (const k of del) if (v[k] !== undefined) throw paramError({ delete: `cannot set and delete '${k}' at the same time` });
+  for (const k of del)
+    if (v[k] !== undefined) throw paramError({ delete: `cannot set and delete '${k}' at the same time` });
   const wants: Want[] = [];
-  const want = (key: string, value: string | null, family: Want['family'] = 'any', spelling = key) => wants.push({ key, value, family, spelling });
+  const want = (key: string, value: string | null, family: Want['family'] = 'any', spelling = key) =>
+    wants.push({ key, value, family, spelling });
   for (const [p, key] of SIMPLE_PARAMS) {
     if (v[p] !== undefined) want(key, p === 'bridge_vids' ? splitPveList(v[p]).join(' ') : v[p]);
     else if (del.includes(p)) want(key, null);
@@ -390,33 +435,63 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     const gw = v[`gateway${six}`];
     const delGw = del.includes(`gateway${six}`);
     const extras = extrasOf(v, del, six);
-    if (delAddr && extras?.length) throw paramError({ [`cidr${six}-extra`]: `cannot delete cidr${six} and keep addresses after it` });
+    if (delAddr && extras?.length)
+      throw paramError({ [`cidr${six}-extra`]: `cannot delete cidr${six} and keep addresses after it` });
     if (!stanza) {
-      if (extras?.length && cidr === undefined) throw paramError({ [`cidr${six}-extra`]: `${name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too` });
+      if (extras?.length && cidr === undefined)
+        throw paramError({
+          [`cidr${six}-extra`]: `${name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too`,
+        });
       if (cidr === undefined && gw === undefined && createdComments[fam] === undefined) continue;
       // A new family stanza after the interface's last stanza.
       const indent = indentOf(doc, primary.node);
       const lines = [`iface ${name} ${fam} ${cidr !== undefined ? 'static' : 'manual'}`];
-      if (cidr !== undefined) lines.push(`${indent}address ${cidr}`, ...(extras ?? []).map((x) => `${indent}address ${x}`));
+      if (cidr !== undefined)
+        lines.push(`${indent}address ${cidr}`, ...(extras ?? []).map((x) => `${indent}address ${x}`));
       if (gw !== undefined) lines.push(`${indent}gateway ${gw}`);
       if (createdComments[fam] !== undefined) lines.push(...commentLines(createdComments[fam], indent));
       created[fam] = lines;
       continue;
     }
-    if (cidr === undefined && !delAddr && gw === undefined && !delGw && !del.includes(`netmask${six}`) && extras === undefined) continue;
+    if (
+      cidr === undefined &&
+      !delAddr &&
+      gw === undefined &&
+      !delGw &&
+      !del.includes(`netmask${six}`) &&
+      extras === undefined
+    )
+      continue;
     edits.push(...addressEdits(doc, iface, stanza, six, cidr, delAddr, del.includes(`netmask${six}`), extras));
     if (gw !== undefined || delGw) edits.push(...gatewayEdits(doc, stanza, six, delGw ? null : gw!));
     // Method follows the addresses.
-    const willHave = cidr !== undefined || (!delAddr && stanza.addresses.some((a) => (a.version === 6) === (six === '6')));
+    const willHave =
+      cidr !== undefined || (!delAddr && stanza.addresses.some((a) => (a.version === 6) === (six === '6')));
     if (stanza.family && stanza.node.method && stanza.node.method.start >= 0) {
       const m = stanza.method;
-      if (willHave && m === 'manual') edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'static' });
+      if (willHave && m === 'manual')
+        edits.push({
+          offset: stanza.node.method.start,
+          length: stanza.node.method.end - stanza.node.method.start,
+          content: 'static',
+        });
       if (!willHave && m === 'static') {
-        const empty = isEmptyAfter(stanza, [...edits, ...commentPlan]) && stanza !== primary && iface.stanzas.length > 1;
+        const empty =
+          isEmptyAfter(stanza, [...edits, ...commentPlan]) && stanza !== primary && iface.stanzas.length > 1;
         if (empty) {
-          edits.splice(0, edits.length, ...edits.filter((e) => !withinStanza(e, stanza)), removeStanzaEdit(doc, stanza));
+          edits.splice(
+            0,
+            edits.length,
+            ...edits.filter((e) => !withinStanza(e, stanza)),
+            removeStanzaEdit(doc, stanza),
+          );
           commentPlan.splice(0, commentPlan.length, ...commentPlan.filter((e) => !withinStanza(e, stanza)));
-        } else edits.push({ offset: stanza.node.method.start, length: stanza.node.method.end - stanza.node.method.start, content: 'manual' });
+        } else
+          edits.push({
+            offset: stanza.node.method.start,
+            length: stanza.node.method.end - stanza.node.method.start,
+            content: 'manual',
+          });
       }
     }
   }
@@ -435,7 +510,9 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   if (newStanzas.length) {
     const last = iface.stanzas[iface.stanzas.length - 1]!;
     if (dangling(doc, lastLineOf(last.node)))
-      throw paramError({ iface: `the file ends in a line continued with '\\' (line ${lastLineOf(last.node).lineNo}); a new stanza after it would join that line: fix the line first` });
+      throw paramError({
+        iface: `the file ends in a line continued with '\\' (line ${lastLineOf(last.node).lineNo}); a new stanza after it would join that line: fix the line first`,
+      });
     edits.push(insertLinesAfter(doc, lastLineOf(last.node), newStanzas, eolNear(doc, last.node.header)));
   }
   if (v.autostart !== undefined || del.includes('autostart')) {
@@ -444,7 +521,8 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       const first = iface.stanzas[0]!.node;
       edits.push(insertLinesBefore(first.header, [`auto ${name}`], eolNear(doc, first.header)));
     } else if (!on && iface.autostart) {
-      for (const a of iface.autoNodes) if (a.cls === 'auto' || a.cls === 'hotplug') edits.push(...removeAutoName(doc, a, name));
+      for (const a of iface.autoNodes)
+        if (a.cls === 'auto' || a.cls === 'hotplug') edits.push(...removeAutoName(doc, a, name));
     }
   }
   return fitEofInsertions(doc, mergeDeletions(dedupe(edits)));
@@ -479,7 +557,9 @@ function withinStanza(e: TextEdit, s: Stanza): boolean {
 function isEmptyAfter(s: Stanza, edits: TextEdit[]): boolean {
   for (const b of s.node.body) {
     if (b.kind === 'blank') continue;
-    const covered = edits.some((e) => e.content === '' && e.offset <= b.line.start && e.offset + e.length >= b.line.end);
+    const covered = edits.some(
+      (e) => e.content === '' && e.offset <= b.line.start && e.offset + e.length >= b.line.end,
+    );
     if (!covered) return false;
   }
   return true;
@@ -519,13 +599,15 @@ function familyStanza(iface: Iface, fam: 'inet' | 'inet6'): Stanza | undefined {
 
 function findOption(s: Stanza, key: string, iface?: Iface): { opt: ModelOption; stanza: Stanza } | undefined {
   for (const o of s.options) if (o.key === key) return { opt: o, stanza: s };
-  if (iface) for (const st of iface.stanzas) for (const o of st.options) if (o.key === key) return { opt: o, stanza: st };
+  if (iface)
+    for (const st of iface.stanzas) for (const o of st.options) if (o.key === key) return { opt: o, stanza: st };
   return undefined;
 }
 
 function replaceValue(doc: Document, o: ModelOption, value: string): TextEdit {
   const n = o.node;
-  if (n.valueStart >= 0 && n.valueEnd >= n.valueStart && n.valueEnd > n.valueStart) return { offset: n.valueStart, length: n.valueEnd - n.valueStart, content: value };
+  if (n.valueStart >= 0 && n.valueEnd >= n.valueStart && n.valueEnd > n.valueStart)
+    return { offset: n.valueStart, length: n.valueEnd - n.valueStart, content: value };
   // Continued line or missing value: rewrite the logical line's content.
   const start = n.line.start + n.line.indent.length;
   return { offset: start, length: n.line.contentEnd - start, content: `${n.name} ${value}` };
@@ -563,12 +645,20 @@ function insertionLine(doc: Document, s: Stanza, key: string): Line {
   return after;
 }
 
-function optionEdits(doc: Document, s: Stanza, key: string, value: string | null, spelling: string, iface?: Iface): TextEdit[] {
+function optionEdits(
+  doc: Document,
+  s: Stanza,
+  key: string,
+  value: string | null,
+  spelling: string,
+  iface?: Iface,
+): TextEdit[] {
   const found = findOption(s, key, iface);
   if (value === null) {
     if (!found) return [];
     const edits: TextEdit[] = [];
-    for (const st of iface ? iface.stanzas : [s]) for (const o of st.options) if (o.key === key) edits.push(removeLines(doc, o.node.line, o.node.line));
+    for (const st of iface ? iface.stanzas : [s])
+      for (const o of st.options) if (o.key === key) edits.push(removeLines(doc, o.node.line, o.node.line));
     return edits;
   }
   if (found) return found.opt.value === value ? [] : [replaceValue(doc, found.opt, value)];
@@ -581,7 +671,16 @@ function optionEdits(doc: Document, s: Stanza, key: string, value: string | null
  * address, in the file's form; `extras` (cidr-extra) become exactly the addresses after it,
  * as `address` lines right after the first one; deleting removes every address of the family.
  */
-function addressEdits(doc: Document, iface: Iface, s: Stanza, six: '' | '6', cidr: string | undefined, delAddr: boolean, delNetmask: boolean, extras: string[] | undefined): TextEdit[] {
+function addressEdits(
+  doc: Document,
+  iface: Iface,
+  s: Stanza,
+  six: '' | '6',
+  cidr: string | undefined,
+  delAddr: boolean,
+  delNetmask: boolean,
+  extras: string[] | undefined,
+): TextEdit[] {
   const version = six ? 6 : 4;
   const all = addressesOf(iface).filter((a) => a.version === version);
   const edits: TextEdit[] = [];
@@ -606,11 +705,17 @@ function addressEdits(doc: Document, iface: Iface, s: Stanza, six: '' | '6', cid
   const first = all[0];
   if (!first) {
     if (cidr === undefined) {
-      if (extraLines.length) throw paramError({ [`cidr${six}-extra`]: `${iface.name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too` });
+      if (extraLines.length)
+        throw paramError({
+          [`cidr${six}-extra`]: `${iface.name} has no ${six ? 'IPv6' : 'IPv4'} address to add these after: give cidr${six} too`,
+        });
       return edits;
     }
     // A new line: an `address` line of the other family (typeless stanza) is not this one.
-    return [...edits, insertLinesAfter(doc, insertionLine(doc, s, 'address'), [`${indent}address ${cidr}`, ...extraLines], eol)];
+    return [
+      ...edits,
+      insertLinesAfter(doc, insertionLine(doc, s, 'address'), [`${indent}address ${cidr}`, ...extraLines], eol),
+    ];
   }
   let firstTok = first.raw;
   if (cidr !== undefined) {
@@ -622,7 +727,10 @@ function addressEdits(doc: Document, iface: Iface, s: Stanza, six: '' | '6', cid
       if (first.netmask.value !== mask) edits.push(replaceValue(doc, first.netmask, mask));
     } else firstTok = cidr;
   }
-  if (extras === undefined || (all.length - 1 === extras.length && all.slice(1).every((a, i) => cidrText(a) === extras[i]))) {
+  if (
+    extras === undefined ||
+    (all.length - 1 === extras.length && all.slice(1).every((a, i) => cidrText(a) === extras[i]))
+  ) {
     if (firstTok !== first.raw) edits.push(replaceInOption(doc, first.option, first.raw, firstTok));
     return edits;
   }
@@ -658,7 +766,14 @@ function gatewayEdits(doc: Document, s: Stanza, six: '' | '6', value: string | n
   if (value === null) return mine.map((g) => removeLines(doc, g.node.line, g.node.line));
   const first = mine[0];
   if (first) return first.value === value ? [] : [replaceValue(doc, first, value)];
-  return [insertLinesAfter(doc, insertionLine(doc, s, 'gateway'), [`${indentOf(doc, s.node)}gateway ${value}`], eolNear(doc, s.node.header))];
+  return [
+    insertLinesAfter(
+      doc,
+      insertionLine(doc, s, 'gateway'),
+      [`${indentOf(doc, s.node)}gateway ${value}`],
+      eolNear(doc, s.node.header),
+    ),
+  ];
 }
 
 /** Replace one address token inside an `address` option (which may list several). */
@@ -751,7 +866,8 @@ function commentEdits(doc: Document, group: readonly Stanza[], text: string): Te
     return edits;
   }
   if (p > 0) return [insertLinesAfter(doc, existing[p - 1]!.line, styled(existing[p - 1]), eol)];
-  if (q > 0) return [insertLinesBefore(existing[existing.length - q]!.line, styled(existing[existing.length - q]), eol)];
+  if (q > 0)
+    return [insertLinesBefore(existing[existing.length - q]!.line, styled(existing[existing.length - q]), eol)];
   let after: Line = target.node.header;
   for (const b of target.node.body) if (b.kind === 'option' && !dangling(doc, b.line)) after = b.line;
   return [insertLinesAfter(doc, after, styled(undefined), eol)];

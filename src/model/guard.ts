@@ -31,7 +31,14 @@ export function applyGuardedEdits(text: string, edits: readonly TextEdit[]): str
       if (!joinsNextLine(next, b)) continue;
       const lineNo = next.slice(0, b).split('\n').length - 1;
       throw paramError({
-        iface: `refused: line ${lineNo} of the file ${next.slice(0, b - 1).trimEnd().endsWith('\\') ? 'ends' : 'is joined'} with a backslash, so ifupdown2 would read the lines written here as part of it; remove that backslash first (nodenet check reports it)`,
+        iface: `refused: line ${lineNo} of the file ${
+          next
+            .slice(0, b - 1)
+            .trimEnd()
+            .endsWith('\\')
+            ? 'ends'
+            : 'is joined'
+        } with a backslash, so ifupdown2 would read the lines written here as part of it; remove that backslash first (nodenet check reports it)`,
       });
     }
   }

@@ -17,22 +17,97 @@ const SEED = Number(process.env.NODENET_PROPERTY_SEED ?? 20261203);
 
 /** Strings the issue and the grammar's corners make interesting. */
 const NEAR_MISSES = [
-  '32.1.13.184::5', '32.1.13.184::5/64', '1.2.3.4::', '::1.2.3.4', '::ffff:1.2.3.4', '1::1.2.3.4', '::1.2.3.4:5',
-  '1:2:3:4:5:6:1.2.3.4', '1:2:3:4:5:6:7:1.2.3.4', '1:2:3:4:5::1.2.3.4', '::ffff:256.1.1.1', '::ffff:1.2.3.04',
-  '1.2.3.04', '01.2.3.4', '1.2.3', '1.2.3.4.5', '256.1.1.1', '0x1.2.3.4', ' 1.2.3.4', '1.2.3.4 ', '1.2.3.4.', '.1.2.3.4', '',
-  '::', ':::', ':', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7::', '::1:2:3:4:5:6:7', '1::2::3', '1:::2',
-  ':1::', '1::', '::1', '12345::', 'g::1', 'fe80::1%eth0', '2001:db8::/64', '2001:DB8::A', '2001:db8:0:0:0:0:0:1',
-  '0:0:0:0:0:0:0:0', '::0:0:0:0:0:0:0', '1:2:3:4:5:6:7:8::', '::1:2:3:4:5:6:7:8', '1.2.3.4/24', '1.2.3.4/33', '1.2.3.4/024', '1.2.3.4/0024', '::1/00128',
-  '::1/128', '::1/129', '::1/0129', '1.2.3.4/', '1.2.3.4/-1', '1.2.3.4/+8', '1.2.3.4/ 8',
+  '32.1.13.184::5',
+  '32.1.13.184::5/64',
+  '1.2.3.4::',
+  '::1.2.3.4',
+  '::ffff:1.2.3.4',
+  '1::1.2.3.4',
+  '::1.2.3.4:5',
+  '1:2:3:4:5:6:1.2.3.4',
+  '1:2:3:4:5:6:7:1.2.3.4',
+  '1:2:3:4:5::1.2.3.4',
+  '::ffff:256.1.1.1',
+  '::ffff:1.2.3.04',
+  '1.2.3.04',
+  '01.2.3.4',
+  '1.2.3',
+  '1.2.3.4.5',
+  '256.1.1.1',
+  '0x1.2.3.4',
+  ' 1.2.3.4',
+  '1.2.3.4 ',
+  '1.2.3.4.',
+  '.1.2.3.4',
+  '',
+  '::',
+  ':::',
+  ':',
+  '1:2:3:4:5:6:7:8',
+  '1:2:3:4:5:6:7:8:9',
+  '1:2:3:4:5:6:7::',
+  '::1:2:3:4:5:6:7',
+  '1::2::3',
+  '1:::2',
+  ':1::',
+  '1::',
+  '::1',
+  '12345::',
+  'g::1',
+  'fe80::1%eth0',
+  '2001:db8::/64',
+  '2001:DB8::A',
+  '2001:db8:0:0:0:0:0:1',
+  '0:0:0:0:0:0:0:0',
+  '::0:0:0:0:0:0:0',
+  '1:2:3:4:5:6:7:8::',
+  '::1:2:3:4:5:6:7:8',
+  '1.2.3.4/24',
+  '1.2.3.4/33',
+  '1.2.3.4/024',
+  '1.2.3.4/0024',
+  '::1/00128',
+  '::1/128',
+  '::1/129',
+  '::1/0129',
+  '1.2.3.4/',
+  '1.2.3.4/-1',
+  '1.2.3.4/+8',
+  '1.2.3.4/ 8',
 ];
 
-const ALPHABET = ['0', '1', '2', '5', '9', 'a', 'f', 'F', 'g', ':', '::', '.', '%', '/', ' ', '00', '255', '256', 'ffff', '12345'];
+const ALPHABET = [
+  '0',
+  '1',
+  '2',
+  '5',
+  '9',
+  'a',
+  'f',
+  'F',
+  'g',
+  ':',
+  '::',
+  '.',
+  '%',
+  '/',
+  ' ',
+  '00',
+  '255',
+  '256',
+  'ffff',
+  '12345',
+];
 
 /** Random strings over the address alphabet. */
 const soup = fc.array(fc.constantFrom(...ALPHABET), { maxLength: 16 }).map((p) => p.join(''));
 
 type Op = { kind: 'insert' | 'delete' | 'replace'; at: number; ch: string };
-const op: fc.Arbitrary<Op> = fc.record({ kind: fc.constantFrom('insert' as const, 'delete' as const, 'replace' as const), at: fc.nat(), ch: fc.constantFrom(...ALPHABET) });
+const op: fc.Arbitrary<Op> = fc.record({
+  kind: fc.constantFrom('insert' as const, 'delete' as const, 'replace' as const),
+  at: fc.nat(),
+  ch: fc.constantFrom(...ALPHABET),
+});
 
 function mutate(s: string, ops: Op[]): string {
   for (const o of ops) {
@@ -51,7 +126,12 @@ const hostile = fc.oneof(
   fc.tuple(valid, fc.array(op, { minLength: 1, maxLength: 3 })).map(([s, ops]) => mutate(s, ops)),
   fc.tuple(fc.ipV4(), fc.ipV6()).map(([a, b]) => `${a}::${b.split(':').pop()}`),
   fc.tuple(fc.ipV6(), fc.ipV4()).map(([a, b]) => `${a}:${b}`),
-  fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 3 })).map(([a, i]) => a.split('.').map((x, j) => (j === i ? `0${x}` : x)).join('.')),
+  fc.tuple(fc.ipV4(), fc.integer({ min: 0, max: 3 })).map(([a, i]) =>
+    a
+      .split('.')
+      .map((x, j) => (j === i ? `0${x}` : x))
+      .join('.'),
+  ),
   soup,
   fc.constantFrom(...NEAR_MISSES),
 );
@@ -61,7 +141,8 @@ describe('address parser vs node:net', () => {
     fc.assert(
       fc.property(hostile, (s) => {
         assert.equal(parseIPv4(s) !== null, isIPv4(s), `IPv4 ${JSON.stringify(s)}`);
-        if (s.includes('%')) assert.equal(parseIPv6(s), null, `a zone id is not an interface address: ${JSON.stringify(s)}`);
+        if (s.includes('%'))
+          assert.equal(parseIPv6(s), null, `a zone id is not an interface address: ${JSON.stringify(s)}`);
         else assert.equal(parseIPv6(s) !== null, isIPv6(s), `IPv6 ${JSON.stringify(s)}`);
       }),
       { numRuns: RUNS, seed: SEED, includeErrorInReport: true },
@@ -98,12 +179,23 @@ describe('address parser vs Python ipaddress', () => {
       t.skip('prerequisite missing: python3');
       return;
     }
-    const corpus = [...new Set([...NEAR_MISSES, ...fc.sample(hostile, { numRuns: 4000, seed: SEED }), ...fc.sample(fc.tuple(hostile, fc.integer({ min: 0, max: 140 })).map(([a, p]) => `${a}/${p}`), { numRuns: 1000, seed: SEED })])]
+    const corpus = [
+      ...new Set([
+        ...NEAR_MISSES,
+        ...fc.sample(hostile, { numRuns: 4000, seed: SEED }),
+        ...fc.sample(
+          fc.tuple(hostile, fc.integer({ min: 0, max: 140 })).map(([a, p]) => `${a}/${p}`),
+          { numRuns: 1000, seed: SEED },
+        ),
+      ]),
+    ]
       // Zone ids (Python takes `fe80::1%eth0`) are not interface addresses; nodenet refuses them.
       .filter((s) => !s.includes('%'))
       // Python also takes `addr/255.255.255.0` and whitespace around a prefix; CIDR here is `addr/digits`.
       .filter((s) => !s.includes('/') || /^[^/]*\/\d+$/.test(s));
-    const py = JSON.parse(execFileSync('python3', ['-c', PY], { input: JSON.stringify(corpus), maxBuffer: 64 << 20 }).toString()) as { v4: string | null; v6: string | null; cidr: [string, number, number] | null }[];
+    const py = JSON.parse(
+      execFileSync('python3', ['-c', PY], { input: JSON.stringify(corpus), maxBuffer: 64 << 20 }).toString(),
+    ) as { v4: string | null; v6: string | null; cidr: [string, number, number] | null }[];
     assert.equal(py.length, corpus.length);
     let agreed = 0;
     corpus.forEach((s, i) => {
@@ -114,7 +206,11 @@ describe('address parser vs Python ipaddress', () => {
       assert.equal(v6, r.v6, `IPv6 ${JSON.stringify(s)}`);
       if (s.includes('/')) {
         const c = parseCidr(s);
-        assert.deepEqual(c === null ? null : [String(ipToBigInt(c.ip)), c.prefix, c.version], r.cidr, `CIDR ${JSON.stringify(s)}`);
+        assert.deepEqual(
+          c === null ? null : [String(ipToBigInt(c.ip)), c.prefix, c.version],
+          r.cidr,
+          `CIDR ${JSON.stringify(s)}`,
+        );
       }
       agreed++;
     });

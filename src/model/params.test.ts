@@ -9,8 +9,14 @@ describe('parameter formats', () => {
   it('ipv4 and ipv6 agree with node:net', () => {
     const v4 = fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((p) => p.join('.'));
     const v6 = fc.oneof(fc.ipV6(), fc.string({ maxLength: 12, unit: fc.constantFrom(...'0123456789abcdef:.') }));
-    fc.assert(fc.property(v4, (s) => assert.equal(checkFormat('ipv4', s) === null, isIPv4(s), s)), { numRuns: 2000, seed: 14 });
-    fc.assert(fc.property(v6, (s) => assert.equal(checkFormat('ipv6', s) === null, isIPv6(s), s)), { numRuns: 2000, seed: 14 });
+    fc.assert(
+      fc.property(v4, (s) => assert.equal(checkFormat('ipv4', s) === null, isIPv4(s), s)),
+      { numRuns: 2000, seed: 14 },
+    );
+    fc.assert(
+      fc.property(v6, (s) => assert.equal(checkFormat('ipv6', s) === null, isIPv6(s), s)),
+      { numRuns: 2000, seed: 14 },
+    );
   });
 
   it('no line-making character passes any string parameter', () => {

@@ -50,9 +50,48 @@ export type Format =
   | 'digest'
   | 'upid';
 
-export const IFACE_TYPES = ['bridge', 'bond', 'eth', 'alias', 'vlan', 'fabric', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort', 'vnet', 'unknown'] as const;
-export const LIST_TYPES = ['bridge', 'bond', 'eth', 'alias', 'vlan', 'fabric', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort', 'vnet', 'any_bridge', 'any_local_bridge', 'include_sdn'] as const;
-export const API_BOND_MODES = ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb', 'balance-slb', 'lacp-balance-slb', 'lacp-balance-tcp'] as const;
+export const IFACE_TYPES = [
+  'bridge',
+  'bond',
+  'eth',
+  'alias',
+  'vlan',
+  'fabric',
+  'OVSBridge',
+  'OVSBond',
+  'OVSPort',
+  'OVSIntPort',
+  'vnet',
+  'unknown',
+] as const;
+export const LIST_TYPES = [
+  'bridge',
+  'bond',
+  'eth',
+  'alias',
+  'vlan',
+  'fabric',
+  'OVSBridge',
+  'OVSBond',
+  'OVSPort',
+  'OVSIntPort',
+  'vnet',
+  'any_bridge',
+  'any_local_bridge',
+  'include_sdn',
+] as const;
+export const API_BOND_MODES = [
+  'balance-rr',
+  'active-backup',
+  'balance-xor',
+  'broadcast',
+  '802.3ad',
+  'balance-tlb',
+  'balance-alb',
+  'balance-slb',
+  'lacp-balance-slb',
+  'lacp-balance-tcp',
+] as const;
 
 const IFACE_RE = /^[a-zA-Z][a-zA-Z0-9_-]*(?:(?:\.\d+)+|:\d+)?$/;
 const NODE_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
@@ -62,43 +101,199 @@ const CONFIGID_RE = /^[a-z][a-z0-9_-]+$/i;
 export const IFACE_PARAMS: readonly ParamSpec[] = [
   { name: 'type', type: 'string', enum: IFACE_TYPES, description: 'Network interface type' },
   { name: 'address', type: 'string', format: 'ipv4', requires: 'netmask', optional: true, description: 'IP address.' },
-  { name: 'netmask', type: 'string', format: 'ipv4mask', requires: 'address', optional: true, description: 'Network mask.' },
+  {
+    name: 'netmask',
+    type: 'string',
+    format: 'ipv4mask',
+    requires: 'address',
+    optional: true,
+    description: 'Network mask.',
+  },
   { name: 'cidr', type: 'string', format: 'CIDRv4', optional: true, description: 'IPv4 CIDR.' },
   { name: 'gateway', type: 'string', format: 'ipv4', optional: true, description: 'Default gateway address.' },
-  { name: 'address6', type: 'string', format: 'ipv6', requires: 'netmask6', optional: true, description: 'IP address.' },
-  { name: 'netmask6', type: 'integer', minimum: 0, maximum: 128, requires: 'address6', optional: true, description: 'Network mask.' },
+  {
+    name: 'address6',
+    type: 'string',
+    format: 'ipv6',
+    requires: 'netmask6',
+    optional: true,
+    description: 'IP address.',
+  },
+  {
+    name: 'netmask6',
+    type: 'integer',
+    minimum: 0,
+    maximum: 128,
+    requires: 'address6',
+    optional: true,
+    description: 'Network mask.',
+  },
   { name: 'cidr6', type: 'string', format: 'CIDRv6', optional: true, description: 'IPv6 CIDR.' },
   { name: 'gateway6', type: 'string', format: 'ipv6', optional: true, description: 'Default ipv6 gateway address.' },
-  { name: 'cidr-extra', type: 'string', format: 'CIDRv4-list', maxLength: 4096, optional: true, description: "IPv4 addresses after the first (cidr), in CIDR form, space separated; '' removes them (nodenet extension)." },
-  { name: 'cidr6-extra', type: 'string', format: 'CIDRv6-list', maxLength: 4096, optional: true, description: "IPv6 addresses after the first (cidr6), in CIDR form, space separated; '' removes them (nodenet extension)." },
+  {
+    name: 'cidr-extra',
+    type: 'string',
+    format: 'CIDRv4-list',
+    maxLength: 4096,
+    optional: true,
+    description:
+      "IPv4 addresses after the first (cidr), in CIDR form, space separated; '' removes them (nodenet extension).",
+  },
+  {
+    name: 'cidr6-extra',
+    type: 'string',
+    format: 'CIDRv6-list',
+    maxLength: 4096,
+    optional: true,
+    description:
+      "IPv6 addresses after the first (cidr6), in CIDR form, space separated; '' removes them (nodenet extension).",
+  },
   { name: 'autostart', type: 'boolean', optional: true, description: 'Automatically start interface on boot.' },
   { name: 'mtu', type: 'integer', minimum: 1280, maximum: 65520, optional: true, description: 'MTU.' },
   { name: 'comments', type: 'string', multiline: true, maxLength: 4096, optional: true, description: 'Comments' },
   { name: 'comments6', type: 'string', multiline: true, maxLength: 4096, optional: true, description: 'Comments' },
-  { name: 'bridge_ports', type: 'string', format: 'pve-iface-list', optional: true, description: 'Specify the interfaces you want to add to your bridge.' },
+  {
+    name: 'bridge_ports',
+    type: 'string',
+    format: 'pve-iface-list',
+    optional: true,
+    description: 'Specify the interfaces you want to add to your bridge.',
+  },
   { name: 'bridge_vlan_aware', type: 'boolean', optional: true, description: 'Enable bridge vlan support.' },
-  { name: 'bridge_vids', type: 'string', format: 'pve-vlan-id-or-range-list', optional: true, description: "Specify the allowed VLANs. For example: '2 4 100-200'. Only used if the bridge is VLAN aware." },
-  { name: 'bridge_stp', type: 'string', enum: ['on', 'off'], optional: true, description: 'Spanning tree protocol (nodenet extension).' },
-  { name: 'bridge_fd', type: 'integer', minimum: 0, maximum: 30, optional: true, description: 'Bridge forward delay in seconds (nodenet extension).' },
-  { name: 'slaves', type: 'string', format: 'pve-iface-list', optional: true, description: 'Specify the interfaces used by the bonding device.' },
+  {
+    name: 'bridge_vids',
+    type: 'string',
+    format: 'pve-vlan-id-or-range-list',
+    optional: true,
+    description: "Specify the allowed VLANs. For example: '2 4 100-200'. Only used if the bridge is VLAN aware.",
+  },
+  {
+    name: 'bridge_stp',
+    type: 'string',
+    enum: ['on', 'off'],
+    optional: true,
+    description: 'Spanning tree protocol (nodenet extension).',
+  },
+  {
+    name: 'bridge_fd',
+    type: 'integer',
+    minimum: 0,
+    maximum: 30,
+    optional: true,
+    description: 'Bridge forward delay in seconds (nodenet extension).',
+  },
+  {
+    name: 'slaves',
+    type: 'string',
+    format: 'pve-iface-list',
+    optional: true,
+    description: 'Specify the interfaces used by the bonding device.',
+  },
   { name: 'bond_mode', type: 'string', enum: API_BOND_MODES, optional: true, description: 'Bonding mode.' },
-  { name: 'bond_xmit_hash_policy', type: 'string', enum: ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4'], optional: true, description: 'Selects the transmit hash policy to use for slave selection in balance-xor and 802.3ad modes.' },
-  { name: 'bond-primary', type: 'string', format: 'pve-iface', optional: true, description: 'Specify the primary interface for active-backup bond.' },
-  { name: 'bond_miimon', type: 'integer', minimum: 0, maximum: 10000, optional: true, description: 'Link monitoring interval in ms (nodenet extension).' },
-  { name: 'bond_lacp_rate', type: 'string', enum: ['slow', 'fast', '0', '1'], optional: true, description: 'LACP rate for 802.3ad bonds (nodenet extension).' },
-  { name: 'vlan-raw-device', type: 'string', format: 'pve-iface', optional: true, description: 'Specify the raw interface for the vlan interface.' },
-  { name: 'vlan-id', type: 'integer', minimum: 1, maximum: 4094, optional: true, description: 'vlan-id for a custom named vlan interface (ifupdown2 only).' },
-  { name: 'ovs_bonds', type: 'string', format: 'pve-iface-list', optional: true, description: 'Specify the interfaces used by the bonding device.' },
-  { name: 'ovs_bridge', type: 'string', format: 'pve-iface', optional: true, description: 'The OVS bridge associated with a OVS port. This is required when you create an OVS port.' },
+  {
+    name: 'bond_xmit_hash_policy',
+    type: 'string',
+    enum: ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4'],
+    optional: true,
+    description: 'Selects the transmit hash policy to use for slave selection in balance-xor and 802.3ad modes.',
+  },
+  {
+    name: 'bond-primary',
+    type: 'string',
+    format: 'pve-iface',
+    optional: true,
+    description: 'Specify the primary interface for active-backup bond.',
+  },
+  {
+    name: 'bond_miimon',
+    type: 'integer',
+    minimum: 0,
+    maximum: 10000,
+    optional: true,
+    description: 'Link monitoring interval in ms (nodenet extension).',
+  },
+  {
+    name: 'bond_lacp_rate',
+    type: 'string',
+    enum: ['slow', 'fast', '0', '1'],
+    optional: true,
+    description: 'LACP rate for 802.3ad bonds (nodenet extension).',
+  },
+  {
+    name: 'vlan-raw-device',
+    type: 'string',
+    format: 'pve-iface',
+    optional: true,
+    description: 'Specify the raw interface for the vlan interface.',
+  },
+  {
+    name: 'vlan-id',
+    type: 'integer',
+    minimum: 1,
+    maximum: 4094,
+    optional: true,
+    description: 'vlan-id for a custom named vlan interface (ifupdown2 only).',
+  },
+  {
+    name: 'ovs_bonds',
+    type: 'string',
+    format: 'pve-iface-list',
+    optional: true,
+    description: 'Specify the interfaces used by the bonding device.',
+  },
+  {
+    name: 'ovs_bridge',
+    type: 'string',
+    format: 'pve-iface',
+    optional: true,
+    description: 'The OVS bridge associated with a OVS port. This is required when you create an OVS port.',
+  },
   { name: 'ovs_options', type: 'string', maxLength: 1024, optional: true, description: 'OVS interface options.' },
-  { name: 'ovs_ports', type: 'string', format: 'pve-iface-list', optional: true, description: 'Specify the interfaces you want to add to your bridge.' },
-  { name: 'ovs_tag', type: 'integer', minimum: 1, maximum: 4094, optional: true, description: 'Specify a VLan tag (used by OVSPort, OVSIntPort, OVSBond)' },
-  { name: 'digest', type: 'string', format: 'digest', optional: true, description: 'Refuse the change if the staged configuration no longer has this SHA-256 digest (nodenet extension).' },
+  {
+    name: 'ovs_ports',
+    type: 'string',
+    format: 'pve-iface-list',
+    optional: true,
+    description: 'Specify the interfaces you want to add to your bridge.',
+  },
+  {
+    name: 'ovs_tag',
+    type: 'integer',
+    minimum: 1,
+    maximum: 4094,
+    optional: true,
+    description: 'Specify a VLan tag (used by OVSPort, OVSIntPort, OVSBond)',
+  },
+  {
+    name: 'digest',
+    type: 'string',
+    format: 'digest',
+    optional: true,
+    description: 'Refuse the change if the staged configuration no longer has this SHA-256 digest (nodenet extension).',
+  },
 ];
 
-export const IFACE_NAME_PARAM: ParamSpec = { name: 'iface', type: 'string', format: 'pve-iface', minLength: 2, maxLength: 20, description: 'Network interface name.' };
-export const NODE_PARAM: ParamSpec = { name: 'node', type: 'string', format: 'pve-node', description: 'The cluster node name.' };
-export const DELETE_PARAM: ParamSpec = { name: 'delete', type: 'string', format: 'pve-configid-list', optional: true, description: 'A list of settings you want to delete.' };
+export const IFACE_NAME_PARAM: ParamSpec = {
+  name: 'iface',
+  type: 'string',
+  format: 'pve-iface',
+  minLength: 2,
+  maxLength: 20,
+  description: 'Network interface name.',
+};
+export const NODE_PARAM: ParamSpec = {
+  name: 'node',
+  type: 'string',
+  format: 'pve-node',
+  description: 'The cluster node name.',
+};
+export const DELETE_PARAM: ParamSpec = {
+  name: 'delete',
+  type: 'string',
+  format: 'pve-configid-list',
+  optional: true,
+  description: 'A list of settings you want to delete.',
+};
 
 /** Keys `delete=` may name (the settable ones, minus type/digest). */
 export const DELETABLE = new Set(IFACE_PARAMS.map((p) => p.name).filter((n) => n !== 'type' && n !== 'digest'));
@@ -116,13 +311,21 @@ export function controlChar(v: string, multiline = false): string | null {
     // back unchanged keeps it (set → get → set), and it can never make a line (0x80..0xFF);
     // any other lone surrogate, or one outside a comment, is refused.
     const escapedByte = multiline && c >= 0xdc80 && c <= 0xdcff && !((v.charCodeAt(i - 1) & 0xfc00) === 0xd800);
-    const lone = !escapedByte && c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00);
+    const lone =
+      !escapedByte && c >= 0xd800 && c <= 0xdfff && !(c <= 0xdbff && (v.charCodeAt(i + 1) & 0xfc00) === 0xdc00);
     if (c >= 0xd800 && c <= 0xdbff && !lone) {
       i++;
       continue;
     }
     if (c < 32 || c === 127 || (c >= 0x80 && c < 0xa0) || c === 0x2028 || c === 0x2029 || lone) {
-      const names: Record<number, string> = { 0: 'NUL', 9: 'tab', 10: 'line feed', 13: 'carriage return', 27: 'escape', 127: 'delete' };
+      const names: Record<number, string> = {
+        0: 'NUL',
+        9: 'tab',
+        10: 'line feed',
+        13: 'carriage return',
+        27: 'escape',
+        127: 'delete',
+      };
       return `U+${c.toString(16).toUpperCase().padStart(4, '0')}${names[c] ? ` (${names[c]})` : ''}`;
     }
   }
@@ -167,7 +370,8 @@ export function checkFormat(format: Format, v: string): string | null {
       return IFACE_RE.test(v) && v.length <= 20 ? null : `invalid format - invalid network interface name '${v}'\n`;
     case 'pve-iface-list': {
       for (const item of splitPveList(v)) {
-        if (!IFACE_RE.test(item) || item.length > 20) return `invalid format - invalid network interface name '${item}'\n`;
+        if (!IFACE_RE.test(item) || item.length > 20)
+          return `invalid format - invalid network interface name '${item}'\n`;
       }
       return null;
     }
@@ -188,7 +392,8 @@ export function checkFormat(format: Format, v: string): string | null {
       return null;
     }
     case 'pve-configid-list': {
-      for (const item of splitPveList(v)) if (!CONFIGID_RE.test(item)) return `invalid format - invalid configuration ID '${item}'\n`;
+      for (const item of splitPveList(v))
+        if (!CONFIGID_RE.test(item)) return `invalid format - invalid configuration ID '${item}'\n`;
       return null;
     }
     case 'pve-node':
@@ -201,12 +406,14 @@ export function checkFormat(format: Format, v: string): string | null {
       return maskToPrefix(v) !== null ? null : `invalid format - value does not look like a valid IP netmask\n`;
     case 'CIDRv4': {
       const c = parseCidr(v);
-      if (!c || c.version !== 4) return `invalid format - value does not look like a valid IPv4 network configuration (CIDR)\n`;
+      if (!c || c.version !== 4)
+        return `invalid format - value does not look like a valid IPv4 network configuration (CIDR)\n`;
       return c.prefix >= 8 ? null : `invalid format - IPv4 CIDR mask '${c.prefix}' out of range (8..32)\n`;
     }
     case 'CIDRv6': {
       const c = parseCidr(v);
-      if (!c || c.version !== 6) return `invalid format - value does not look like a valid IPv6 network configuration (CIDR)\n`;
+      if (!c || c.version !== 6)
+        return `invalid format - value does not look like a valid IPv6 network configuration (CIDR)\n`;
       return c.prefix >= 8 ? null : `invalid format - IPv6 CIDR mask '${c.prefix}' out of range (8..128)\n`;
     }
     case 'CIDRv4-list':
@@ -221,7 +428,9 @@ export function checkFormat(format: Format, v: string): string | null {
     case 'digest':
       return /^[a-f0-9]{40,64}$/i.test(v) ? null : `invalid format - value does not look like a digest\n`;
     case 'upid':
-      return /^UPID:[a-zA-Z0-9-]+:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:[a-z0-9]+:[^:\s]*:[^:\s]+:$/.test(v) ? null : `invalid format - invalid UPID\n`;
+      return /^UPID:[a-zA-Z0-9-]+:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:[a-z0-9]+:[^:\s]*:[^:\s]+:$/.test(v)
+        ? null
+        : `invalid format - invalid UPID\n`;
   }
 }
 
@@ -249,7 +458,8 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
     if (!spec) {
       if (!allowExtra) {
         const s = didYouMean(k, byName.keys());
-        errors[k] = `property is not defined in schema and the schema does not allow additional properties${s ? ` (did you mean '${s}'?)` : ''}`;
+        errors[k] =
+          `property is not defined in schema and the schema does not allow additional properties${s ? ` (did you mean '${s}'?)` : ''}`;
       }
       continue;
     }
@@ -261,8 +471,7 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
         continue;
       }
       v = rv.map((x) => String(x)).join(',');
-    }
-    else if (typeof rv === 'boolean') v = rv ? '1' : '0';
+    } else if (typeof rv === 'boolean') v = rv ? '1' : '0';
     else if (typeof rv === 'number') v = String(rv);
     else if (typeof rv === 'string') v = rv;
     else if (rv === null || rv === undefined) continue;
@@ -272,7 +481,8 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
     }
     const cc = controlChar(v, spec.multiline === true);
     if (cc) {
-      errors[k] = `value contains the control character ${cc}, which is not allowed${spec.multiline ? ' (only line feeds separate comment lines)' : ''}`;
+      errors[k] =
+        `value contains the control character ${cc}, which is not allowed${spec.multiline ? ' (only line feeds separate comment lines)' : ''}`;
       continue;
     }
     const wp = spec.type === 'string' ? writtenTextProblem(v, spec.multiline === true) : null;
@@ -311,7 +521,8 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
       }
       if (spec.enum && !spec.enum.includes(v)) {
         const s = didYouMean(v, spec.enum);
-        errors[k] = `value '${v}' does not have a value in the enumeration '${spec.enum.join(', ')}'${s ? ` (did you mean '${s}'?)` : ''}`;
+        errors[k] =
+          `value '${v}' does not have a value in the enumeration '${spec.enum.join(', ')}'${s ? ` (did you mean '${s}'?)` : ''}`;
         continue;
       }
       if (spec.format) {
@@ -328,7 +539,12 @@ export function checkParams(raw: RawParams, specs: readonly ParamSpec[], allowEx
     if (!spec.optional && values[spec.name] === undefined && errors[spec.name] === undefined) {
       errors[spec.name] = 'property is missing and it is not optional';
     }
-    if (spec.requires && values[spec.name] !== undefined && values[spec.requires] === undefined && errors[spec.requires] === undefined) {
+    if (
+      spec.requires &&
+      values[spec.name] !== undefined &&
+      values[spec.requires] === undefined &&
+      errors[spec.requires] === undefined
+    ) {
       errors[spec.requires] = `missing property required by '${spec.name}'`;
     }
   }

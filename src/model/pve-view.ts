@@ -27,15 +27,51 @@ export interface HostInfo {
 
 /** Keys the view lifts out of `options`; every other option stays in `options`/`options6`. */
 const LIFTED = new Set([
-  'address', 'netmask', 'gateway', 'mtu', 'bridge-ports', 'bridge-stp', 'bridge-fd', 'bridge-vlan-aware',
-  'bridge-vids', 'bond-slaves', 'bond-mode', 'bond-miimon', 'bond-xmit-hash-policy', 'bond-primary', 'bond-lacp-rate',
-  'vlan-raw-device', 'vlan-id', 'vlan-protocol', 'ovs-type', 'ovs-ports', 'ovs-bonds', 'ovs-bridge', 'ovs-options',
-  'ovs-mtu', 'vxlan-id', 'vxlan-svcnodeip', 'vxlan-physdev', 'vxlan-local-tunnelip', 'vxlan-remoteip', 'link-type',
-  'uplink-id', 'bridge-access', 'bridge-learning', 'bridge-arp-nd-suppress', 'bridge-unicast-flood',
-  'bridge-multicast-flood', 'bridge-disable-mac-learning',
+  'address',
+  'netmask',
+  'gateway',
+  'mtu',
+  'bridge-ports',
+  'bridge-stp',
+  'bridge-fd',
+  'bridge-vlan-aware',
+  'bridge-vids',
+  'bond-slaves',
+  'bond-mode',
+  'bond-miimon',
+  'bond-xmit-hash-policy',
+  'bond-primary',
+  'bond-lacp-rate',
+  'vlan-raw-device',
+  'vlan-id',
+  'vlan-protocol',
+  'ovs-type',
+  'ovs-ports',
+  'ovs-bonds',
+  'ovs-bridge',
+  'ovs-options',
+  'ovs-mtu',
+  'vxlan-id',
+  'vxlan-svcnodeip',
+  'vxlan-physdev',
+  'vxlan-local-tunnelip',
+  'vxlan-remoteip',
+  'link-type',
+  'uplink-id',
+  'bridge-access',
+  'bridge-learning',
+  'bridge-arp-nd-suppress',
+  'bridge-unicast-flood',
+  'bridge-multicast-flood',
+  'bridge-disable-mac-learning',
 ]);
 
-const NUMERIC_FLAG_KEYS = new Set(['bridge-learning', 'bridge-arp-nd-suppress', 'bridge-unicast-flood', 'bridge-multicast-flood']);
+const NUMERIC_FLAG_KEYS = new Set([
+  'bridge-learning',
+  'bridge-arp-nd-suppress',
+  'bridge-unicast-flood',
+  'bridge-multicast-flood',
+]);
 
 function onOff(v: string): number {
   return /^(on|yes|1|true)$/i.test(v) ? 1 : 0;

@@ -7,7 +7,16 @@ import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import { planCreate, planUpdate } from '../model/edit.ts';
 import type { Iface } from '../model/types.ts';
 import type { PlanContext, SetupResult } from './common.ts';
-import { Draft, checkBridgeName, ensureBridge, mainStanza, ownerOf, parseBridgeCidr, refuse, refuseOverlap } from './common.ts';
+import {
+  Draft,
+  checkBridgeName,
+  ensureBridge,
+  mainStanza,
+  ownerOf,
+  parseBridgeCidr,
+  refuse,
+  refuseOverlap,
+} from './common.ts';
 import { readNatState } from './nat.ts';
 import type { Takeover } from './takeover.ts';
 import { applyDynamic, takeOverPort } from './takeover.ts';
@@ -28,31 +37,56 @@ export function planBridged(text: string, intent: BridgedIntent, ctx: PlanContex
   const name = intent.bridge;
   const existing = checkBridgeName(d, name, isNic);
   if (existing && readNatState(d, name).lines > 0) {
-    refuse('bridge', `${name} is a NAT bridge (nodenet setup nat); remove it first with \`nodenet setup nat --bridge ${name} --remove\`, or choose another name`);
+    refuse(
+      'bridge',
+      `${name} is a NAT bridge (nodenet setup nat); remove it first with \`nodenet setup nat --bridge ${name} --remove\`, or choose another name`,
+    );
   }
 
   let ports = intent.ports ? [...new Set(intent.ports.filter((p) => p !== ''))] : [];
   if (!intent.ports || ports.length === 0) {
     if (existing?.bridge && existing.bridge.ports.length) ports = [...existing.bridge.ports];
     else {
-      const bridges = [...d.model.ifaces.values()].filter((i) => i.kind === 'bridge' && i.name !== name).map((i) => i.name);
-      if (bridges.length) refuse('ports', `--ports is needed: this node already has bridges (${bridges.join(', ')}), so nodenet will not guess a NIC`);
-      const inFile = [...d.model.ifaces.values()].filter((i) => i.kind === 'eth' && isNic(i.name) && !ownerOf(d.model, i.name)).map((i) => i.name);
+      const bridges = [...d.model.ifaces.values()]
+        .filter((i) => i.kind === 'bridge' && i.name !== name)
+        .map((i) => i.name);
+      if (bridges.length)
+        refuse(
+          'ports',
+          `--ports is needed: this node already has bridges (${bridges.join(', ')}), so nodenet will not guess a NIC`,
+        );
+      const inFile = [...d.model.ifaces.values()]
+        .filter((i) => i.kind === 'eth' && isNic(i.name) && !ownerOf(d.model, i.name))
+        .map((i) => i.name);
       const host = [...(ctx.nics ?? [])].filter((n) => PHYSICAL_NIC_RE.test(n)).sort(naturalCompare);
       const first = inFile[0] ?? host[0];
-      if (first === undefined) refuse('ports', 'no --ports given and no physical NIC is known (none in the file, none found on the host); name the port with --ports');
+      if (first === undefined)
+        refuse(
+          'ports',
+          'no --ports given and no physical NIC is known (none in the file, none found on the host); name the port with --ports',
+        );
       ports = [first];
-      notes.push(`no --ports given: chose ${first}, the first physical NIC${inFile[0] ? ' in the file' : ' of the host'} (as the Proxmox VE installer does)`);
+      notes.push(
+        `no --ports given: chose ${first}, the first physical NIC${inFile[0] ? ' in the file' : ' of the host'} (as the Proxmox VE installer does)`,
+      );
     }
   }
 
   for (const p of ports) {
     if (p === name) refuse('ports', `${name} cannot be a port of itself`);
     const owner = ownerOf(d.model, p, name);
-    if (owner) refuse('ports', `${p} is already ${owner.as === 'port' ? 'a port of bridge' : 'a slave of bond'} ${owner.owner.name}; an interface can be in one bridge or bond only`);
+    if (owner)
+      refuse(
+        'ports',
+        `${p} is already ${owner.as === 'port' ? 'a port of bridge' : 'a slave of bond'} ${owner.owner.name}; an interface can be in one bridge or bond only`,
+      );
     const i = d.iface(p);
     if (i && i.kind === 'bridge') refuse('ports', `${p} is a bridge; bridges are not nested, use its ports instead`);
-    if (!i && !isNic(p)) refuse('ports', `${p} is not configured in the file and is not a physical NIC name; create it first (e.g. a bond with \`nodenet create\`)`);
+    if (!i && !isNic(p))
+      refuse(
+        'ports',
+        `${p} is not configured in the file and is not a physical NIC name; create it first (e.g. a bond with \`nodenet create\`)`,
+      );
   }
   // A port carries no address: the bridge takes over the ports' addressing, whatever its method.
   let t: Takeover = {};
@@ -66,14 +100,27 @@ export function planBridged(text: string, intent: BridgedIntent, ctx: PlanContex
   if (cidr !== undefined) refuseOverlap(d.model, parseBridgeCidr(cidr), name);
   else if (gateway !== undefined) refuse('gateway', `a gateway needs an address on ${name}: add --cidr`);
   for (const p of ports) if (!d.iface(p)) d.apply(planCreate(d.doc, d.model, p, { type: 'eth' }));
-  const v6: { cidr6?: string; gateway6?: string } = t.cidr6 !== undefined && had?.cidr6 === undefined ? { cidr6: t.cidr6, ...(t.gateway6 !== undefined ? { gateway6: t.gateway6 } : {}) } : {};
-  const how = ensureBridge(d, name, { ports: ports.join(' '), ...(cidr !== undefined ? { cidr } : {}), ...(gateway !== undefined ? { gateway } : {}) });
+  const v6: { cidr6?: string; gateway6?: string } =
+    t.cidr6 !== undefined && had?.cidr6 === undefined
+      ? { cidr6: t.cidr6, ...(t.gateway6 !== undefined ? { gateway6: t.gateway6 } : {}) }
+      : {};
+  const how = ensureBridge(d, name, {
+    ports: ports.join(' '),
+    ...(cidr !== undefined ? { cidr } : {}),
+    ...(gateway !== undefined ? { gateway } : {}),
+  });
   applyDynamic(d, name, { ...(t.method4 !== undefined ? { method4: t.method4 } : {}) });
   // The inet6 stanza after the inet one (the bridge's options stay in the first stanza).
   if (v6.cidr6 !== undefined) d.apply(planUpdate(d.doc, d.model, name, v6, []));
-  applyDynamic(d, name, { ...(t.method6 !== undefined ? { method6: t.method6 } : {}), ...(t.slaac ? { slaac: true } : {}) });
+  applyDynamic(d, name, {
+    ...(t.method6 !== undefined ? { method6: t.method6 } : {}),
+    ...(t.slaac ? { slaac: true } : {}),
+  });
   const addr = t.cidr ?? (t.method4 !== undefined ? `inet ${t.method4}` : undefined);
-  if (d.text !== text) notes.unshift(`${how === 'created' ? 'new' : 'updated'} bridge ${name} over ${ports.join(' ')}${addr ? ` with ${addr}` : ''}${t.gateway ? ` via ${t.gateway}` : ''}`);
+  if (d.text !== text)
+    notes.unshift(
+      `${how === 'created' ? 'new' : 'updated'} bridge ${name} over ${ports.join(' ')}${addr ? ` with ${addr}` : ''}${t.gateway ? ` via ${t.gateway}` : ''}`,
+    );
   return { text: d.text, notes };
 }
 

@@ -75,7 +75,11 @@ export function refuse(field: string, message: string): never {
 }
 
 /** The bridge or bond that has `name` as a port or slave, if any. */
-export function ownerOf(model: Model, name: string, except?: string): { owner: Iface; as: 'port' | 'slave' } | undefined {
+export function ownerOf(
+  model: Model,
+  name: string,
+  except?: string,
+): { owner: Iface; as: 'port' | 'slave' } | undefined {
   for (const i of model.ifaces.values()) {
     if (i.name === except) continue;
     if (i.bridge?.ports.includes(name)) return { owner: i, as: 'port' };
@@ -101,10 +105,15 @@ function v4Text(n: bigint): string {
 export function parseBridgeCidr(cidr: string, field = 'cidr'): ParsedSubnet {
   const c = parseCidr(cidr, true);
   if (!c || c.version !== 4) refuse(field, `'${cidr}' is not an IPv4 address with a prefix length, e.g. 10.10.10.1/24`);
-  if (c.prefix < 8 || c.prefix > 30) refuse(field, `${cidr}: use a prefix length between /8 and /30 for a bridge with guests`);
+  if (c.prefix < 8 || c.prefix > 30)
+    refuse(field, `${cidr}: use a prefix length between /8 and /30 for a bridge with guests`);
   const [base, last] = subnetRange(c.ip, c.prefix, 4)!;
   const ipn = BigInt(c.ip.split('.').reduce((a, o) => a * 256 + Number(o), 0));
-  if (ipn === base || ipn === last) refuse(field, `${cidr}: ${c.ip} is the ${ipn === base ? 'network' : 'broadcast'} address of ${v4Text(base)}/${c.prefix}; give the bridge a host address, e.g. ${v4Text(base + 1n)}/${c.prefix}`);
+  if (ipn === base || ipn === last)
+    refuse(
+      field,
+      `${cidr}: ${c.ip} is the ${ipn === base ? 'network' : 'broadcast'} address of ${v4Text(base)}/${c.prefix}; give the bridge a host address, e.g. ${v4Text(base + 1n)}/${c.prefix}`,
+    );
   return { ip: c.ip, prefix: c.prefix, subnet: `${v4Text(base)}/${c.prefix}`, base, last };
 }
 
@@ -117,7 +126,10 @@ export function refuseOverlap(model: Model, net: ParsedSubnet, self: string, fie
       const r = subnetRange(a.ip, a.prefix, 4);
       if (!r) continue;
       if (r[0] <= net.last && net.base <= r[1]) {
-        refuse(field, `${net.subnet} overlaps ${i.name}'s ${v4Text(r[0])}/${a.prefix} (address ${a.raw}); choose a subnet no other interface uses`);
+        refuse(
+          field,
+          `${net.subnet} overlaps ${i.name}'s ${v4Text(r[0])}/${a.prefix} (address ${a.raw}); choose a subnet no other interface uses`,
+        );
       }
     }
   }
@@ -152,7 +164,13 @@ function lastOptionLine(s: Stanza): Line {
  * Set a plain option of a stanza to `value`: change it in place, or add a line after `after`
  * (the first of those keys present), else after the last option. No-op when already so.
  */
-export function setOption(d: Draft, ifaceName: string, key: string, value: string, after: readonly string[] = []): void {
+export function setOption(
+  d: Draft,
+  ifaceName: string,
+  key: string,
+  value: string,
+  after: readonly string[] = [],
+): void {
   const i = d.iface(ifaceName);
   if (!i) return;
   const s = mainStanza(i);
@@ -161,7 +179,14 @@ export function setOption(d: Draft, ifaceName: string, key: string, value: strin
     if (found.value === value) return;
     const n = found.node;
     if (n.valueStart >= 0) d.apply([{ offset: n.valueStart, length: n.valueEnd - n.valueStart, content: value }]);
-    else d.apply([{ offset: n.line.start + n.line.indent.length, length: n.line.contentEnd - n.line.start - n.line.indent.length, content: `${n.name} ${value}` }]);
+    else
+      d.apply([
+        {
+          offset: n.line.start + n.line.indent.length,
+          length: n.line.contentEnd - n.line.start - n.line.indent.length,
+          content: `${n.name} ${value}`,
+        },
+      ]);
     return;
   }
   let line: Line | undefined;
@@ -233,7 +258,11 @@ export function syncHookLines(
     if (e.opt.value !== w.value || e.opt.name !== w.hook) {
       const n = e.opt.node;
       replaced.push({ key: e.key, hook: e.opt.key as HookLine['hook'], value: e.opt.value });
-      edits.push({ offset: n.line.start + n.line.indent.length, length: n.line.contentEnd - n.line.start - n.line.indent.length, content: `${w.hook} ${w.value}` });
+      edits.push({
+        offset: n.line.start + n.line.indent.length,
+        length: n.line.contentEnd - n.line.start - n.line.indent.length,
+        content: `${w.hook} ${w.value}`,
+      });
     }
   }
   // Insert the missing lines, grouped by the anchor line they follow.
@@ -264,11 +293,19 @@ const BRIDGE_NAME_RE = /^[A-Za-z][A-Za-z0-9_-]{0,14}$/;
 
 /** Refuse a bad bridge name, or a name that is already something other than a bridge. */
 export function checkBridgeName(d: Draft, name: string, isNic: (n: string) => boolean): Iface | undefined {
-  if (!BRIDGE_NAME_RE.test(name)) refuse('bridge', `'${name}' is not a usable bridge name (letters, digits, '-', '_'; at most 15 characters; e.g. vmbr1)`);
+  if (!BRIDGE_NAME_RE.test(name))
+    refuse(
+      'bridge',
+      `'${name}' is not a usable bridge name (letters, digits, '-', '_'; at most 15 characters; e.g. vmbr1)`,
+    );
   if (isNic(name)) refuse('bridge', `${name} is the name of a physical NIC; bridges are named like vmbr0, vmbr1`);
   const i = d.iface(name);
   if (!i) return undefined;
-  if (i.kind !== 'bridge') refuse('bridge', `${name} is already configured as ${article(i.kind)} interface, not a bridge; choose another bridge name`);
+  if (i.kind !== 'bridge')
+    refuse(
+      'bridge',
+      `${name} is already configured as ${article(i.kind)} interface, not a bridge; choose another bridge name`,
+    );
   return i;
 }
 
@@ -281,7 +318,11 @@ function article(kind: string): string {
  * `auto`, `bridge-stp off` and `bridge-fd 0` when it has none, and the condone regex (see
  * {@link CONDONE_REGEX}) unless it already has one of its own.
  */
-export function ensureBridge(d: Draft, name: string, want: { ports: string; cidr?: string; gateway?: string }): 'created' | 'updated' {
+export function ensureBridge(
+  d: Draft,
+  name: string,
+  want: { ports: string; cidr?: string; gateway?: string },
+): 'created' | 'updated' {
   const existing = d.iface(name);
   const v: Record<string, string> = { bridge_ports: want.ports, autostart: '1' };
   if (want.cidr !== undefined) v.cidr = want.cidr;
@@ -301,13 +342,24 @@ export function ensureBridge(d: Draft, name: string, want: { ports: string; cidr
 
 /** Refuse an uplink that is missing, is the bridge itself, or is a bridge port / bond slave. */
 export function checkUplink(d: Draft, uplink: string, bridge: string): Iface {
-  if (uplink === bridge) refuse('uplink', `the uplink and the bridge are both ${bridge}; the uplink is the interface with the public address (e.g. eno1 or vmbr0)`);
+  if (uplink === bridge)
+    refuse(
+      'uplink',
+      `the uplink and the bridge are both ${bridge}; the uplink is the interface with the public address (e.g. eno1 or vmbr0)`,
+    );
   const owner = ownerOf(d.model, uplink);
   if (owner) {
     const what = owner.as === 'port' ? `a port of bridge ${owner.owner.name}` : `a slave of bond ${owner.owner.name}`;
-    refuse('uplink', `${uplink} is ${what}, so it carries no address of its own; use ${owner.owner.name} as the uplink`);
+    refuse(
+      'uplink',
+      `${uplink} is ${what}, so it carries no address of its own; use ${owner.owner.name} as the uplink`,
+    );
   }
   const i = d.iface(uplink);
-  if (!i) refuse('uplink', `${uplink} is not configured in the interfaces file; configure the uplink (the interface with the public address) first, or name another one`);
+  if (!i)
+    refuse(
+      'uplink',
+      `${uplink} is not configured in the interfaces file; configure the uplink (the interface with the public address) first, or name another one`,
+    );
   return i;
 }

@@ -47,8 +47,23 @@ export function shellWords(s: string): string[] | null {
   return out;
 }
 
-const ACTIONS: Record<string, '-A' | '-I' | '-D'> = { '-A': '-A', '--append': '-A', '-I': '-I', '--insert': '-I', '-D': '-D', '--delete': '-D' };
-const LONG: Record<string, string> = { '--source': '-s', '--src': '-s', '--out-interface': '-o', '--in-interface': '-i', '--jump': '-j', '--table': '-t', '--protocol': '-p' };
+const ACTIONS: Record<string, '-A' | '-I' | '-D'> = {
+  '-A': '-A',
+  '--append': '-A',
+  '-I': '-I',
+  '--insert': '-I',
+  '-D': '-D',
+  '--delete': '-D',
+};
+const LONG: Record<string, string> = {
+  '--source': '-s',
+  '--src': '-s',
+  '--out-interface': '-o',
+  '--in-interface': '-i',
+  '--jump': '-j',
+  '--table': '-t',
+  '--protocol': '-p',
+};
 
 /** Parse `iptables [-t T] -A|-I|-D CHAIN [options]`; null for anything else. */
 export function parseIptables(value: string): IptablesCommand | null {
@@ -122,12 +137,24 @@ export function recogniseHandWritten(hook: string, value: string): HandWritten |
   if (!(up && c.action !== '-D') && !(down && c.action === '-D')) return null;
   const dir = up ? 'up' : 'down';
   const removal = up ? `iptables -t ${c.table} -D ${c.chain} ${c.spec.join(' ')}` : undefined;
-  if (c.table === 'nat' && c.chain === 'POSTROUTING' && c.opts.get('-j') === 'MASQUERADE' && only(c, ['-s', '-o', '-j'])) {
+  if (
+    c.table === 'nat' &&
+    c.chain === 'POSTROUTING' &&
+    c.opts.get('-j') === 'MASQUERADE' &&
+    only(c, ['-s', '-o', '-j'])
+  ) {
     const subnet = subnetOf(c.opts.get('-s'));
     if (subnet === undefined) return null;
     return { key: `${dir}:masq`, subnet, uplink: c.opts.get('-o')!, ...(removal ? { removal } : {}) };
   }
-  if (c.table === 'raw' && c.chain === 'PREROUTING' && c.opts.get('-i') === 'fwbr+' && c.opts.get('-j') === 'CT' && c.opts.get('--zone') === '1' && only(c, ['-i', '-j', '--zone'])) {
+  if (
+    c.table === 'raw' &&
+    c.chain === 'PREROUTING' &&
+    c.opts.get('-i') === 'fwbr+' &&
+    c.opts.get('-j') === 'CT' &&
+    c.opts.get('--zone') === '1' &&
+    only(c, ['-i', '-j', '--zone'])
+  ) {
     return { key: `${dir}:ctzone`, ...(removal ? { removal } : {}) };
   }
   return null;

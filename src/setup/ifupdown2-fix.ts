@@ -29,8 +29,14 @@ export function planIfupdown2Fix(text: string, ctx: PlanContext = {}): SetupResu
   // ifupdown2 3.0 reads mapping and rename lines as options of the stanza above (or ignores
   // them before the first stanza): see src/validate/ifupdown1.ts.
   for (const { line, name, value } of ifupdown1Lines(d)) {
-    if (name === 'rename') notes.push(`line ${line.lineNo}: '${line.text.trim()}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`);
-    else if (name === 'mapping') notes.push(`line ${line.lineNo}: 'mapping ${value}' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping`);
+    if (name === 'rename')
+      notes.push(
+        `line ${line.lineNo}: '${line.text.trim()}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see \`nodenet check\`)`,
+      );
+    else if (name === 'mapping')
+      notes.push(
+        `line ${line.lineNo}: 'mapping ${value}' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping`,
+      );
   }
   return { text: d.text, notes };
 }
@@ -39,7 +45,9 @@ function fixBondMaster(d: Draft, notes: string[]): void {
   for (const [bond, slaves] of bondMasters(d.model.ifaces.values())) {
     const b = d.iface(bond);
     if (!b || b.kind !== 'bond') {
-      notes.push(`bond-master ${bond} on ${slaves.map((s) => s.slave.name).join(', ')}: ${bond} has no bond stanza; create it with \`nodenet create ${bond} --type bond --slaves ${slaves.map((s) => s.slave.name).join(',')}\` and run this again`);
+      notes.push(
+        `bond-master ${bond} on ${slaves.map((s) => s.slave.name).join(', ')}: ${bond} has no bond stanza; create it with \`nodenet create ${bond} --type bond --slaves ${slaves.map((s) => s.slave.name).join(',')}\` and run this again`,
+      );
       continue;
     }
     const listed = b.bond?.slaves ?? [];
@@ -47,7 +55,9 @@ function fixBondMaster(d: Draft, notes: string[]): void {
     for (const s of slaves) {
       const other = ownerOf(d.model, s.slave.name, bond);
       if (other) {
-        notes.push(`${s.slave.name} names ${bond} by bond-master but is ${other.as === 'port' ? 'a port of' : 'a slave of'} ${other.owner.name}: left as it is (decide which it belongs to)`);
+        notes.push(
+          `${s.slave.name} names ${bond} by bond-master but is ${other.as === 'port' ? 'a port of' : 'a slave of'} ${other.owner.name}: left as it is (decide which it belongs to)`,
+        );
         continue;
       }
       if (!listed.includes(s.slave.name) && !add.includes(s.slave.name)) add.push(s.slave.name);
@@ -76,10 +86,23 @@ function ifupdown1Lines(d: Draft): { line: Line; name: string; nameStart: number
   const out: { line: Line; name: string; nameStart: number; value: string }[] = [];
   for (const n of d.doc.nodes) {
     if (n.kind === 'iface') {
-      for (const b of n.body) if (b.kind === 'option') out.push({ line: b.line, name: b.name.toLowerCase() === 'rename' ? 'rename' : b.name, nameStart: b.nameStart, value: b.value.trim() });
+      for (const b of n.body)
+        if (b.kind === 'option')
+          out.push({
+            line: b.line,
+            name: b.name.toLowerCase() === 'rename' ? 'rename' : b.name,
+            nameStart: b.nameStart,
+            value: b.value.trim(),
+          });
     } else if (n.kind === 'unknown') {
       const m = /^\s*(\S+)\s*(.*)$/.exec(n.line.text);
-      if (m) out.push({ line: n.line, name: m[1]!.toLowerCase() === 'rename' ? 'rename' : m[1]!, nameStart: n.line.start + n.line.indent.length, value: m[2]!.trim() });
+      if (m)
+        out.push({
+          line: n.line,
+          name: m[1]!.toLowerCase() === 'rename' ? 'rename' : m[1]!,
+          nameStart: n.line.start + n.line.indent.length,
+          value: m[2]!.trim(),
+        });
     }
   }
   return out.filter((x) => x.name === 'rename' || x.name === 'mapping' || x.name === 'source-directory');
@@ -98,26 +121,39 @@ function fixKeywords(d: Draft, notes: string[]): void {
     if (name !== 'source-directory' || !value || line.physical !== 1) continue;
     const dir = value.replace(/\/+$/, '');
     edits.push({ offset: nameStart, length: line.contentEnd - nameStart, content: `source ${dir}/*` });
-    notes.push(`line ${line.lineNo}: source-directory ${value} → source ${dir}/* (ifupdown2 3.0 has no source-directory; note that the glob also reads file names with dots, which source-directory skipped)`);
+    notes.push(
+      `line ${line.lineNo}: source-directory ${value} → source ${dir}/* (ifupdown2 3.0 has no source-directory; note that the glob also reads file names with dots, which source-directory skipped)`,
+    );
   }
   d.apply(edits);
 }
 
 function fixInet6Auto(d: Draft, notes: string[]): void {
   for (;;) {
-    const i = [...d.model.ifaces.values()].find((x) => x.stanzas.some((s) => s.family === 'inet6' && s.method === 'auto' && s.options.length === 0 && x.stanzas.length > 1) && !ownerOf(d.model, x.name));
+    const i = [...d.model.ifaces.values()].find(
+      (x) =>
+        x.stanzas.some(
+          (s) => s.family === 'inet6' && s.method === 'auto' && s.options.length === 0 && x.stanzas.length > 1,
+        ) && !ownerOf(d.model, x.name),
+    );
     if (!i) break;
     const s6 = i.stanzas.find((s) => s.family === 'inet6' && s.method === 'auto')!;
     const line = slaacLine(i.name);
     d.apply([removeStanza(d.doc, s6)]);
-    syncHookLines(d, i.name, [{ key: 'up:slaac', hook: 'post-up', value: line }], (h, v) => (h === 'post-up' && v === line ? 'up:slaac' : null));
-    notes.push(`${i.name}: 'inet6 auto' → 'post-up ${line}' (SLAAC in a form ifupdown2 3.0 reads; it rejects the method auto)`);
+    syncHookLines(d, i.name, [{ key: 'up:slaac', hook: 'post-up', value: line }], (h, v) =>
+      h === 'post-up' && v === line ? 'up:slaac' : null,
+    );
+    notes.push(
+      `${i.name}: 'inet6 auto' → 'post-up ${line}' (SLAAC in a form ifupdown2 3.0 reads; it rejects the method auto)`,
+    );
   }
   for (const i of d.model.ifaces.values()) {
     for (const s of i.stanzas) {
       if (s.family !== 'inet6' || s.method !== 'auto') continue;
       const owner = ownerOf(d.model, i.name);
-      notes.push(`${i.name}: 'inet6 auto' is left as it is${owner ? ` (${i.name} is in ${owner.owner.name}: \`nodenet setup bridged\` moves SLAAC to a bridge)` : ' (its stanza has options of its own or is the only one)'}`);
+      notes.push(
+        `${i.name}: 'inet6 auto' is left as it is${owner ? ` (${i.name} is in ${owner.owner.name}: \`nodenet setup bridged\` moves SLAAC to a bridge)` : ' (its stanza has options of its own or is the only one)'}`,
+      );
     }
   }
 }

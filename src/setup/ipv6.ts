@@ -64,7 +64,12 @@ export interface Ipv6Outcome {
  * apply it: `sysctl -p FILE` for disable; for enable `sysctl -w KEY=0` for both keys (removing
  * the file alone changes nothing until reboot).
  */
-export async function ipv6Apply(root: string, action: 'disable' | 'enable', run?: SysctlRunner, notAppliedWhy?: string): Promise<Ipv6Outcome> {
+export async function ipv6Apply(
+  root: string,
+  action: 'disable' | 'enable',
+  run?: SysctlRunner,
+  notAppliedWhy?: string,
+): Promise<Ipv6Outcome> {
   const file = join(root, IPV6_FILE);
   const current = await readOptional(file);
   const next = planIpv6(current, action);
@@ -75,11 +80,21 @@ export async function ipv6Apply(root: string, action: 'disable' | 'enable', run?
     changed = true;
   }
   if (!run) {
-    return { file, changed, content: next, applied: false, message: notAppliedWhy ?? 'not applied to the running kernel (add --now); it takes effect at the next boot' };
+    return {
+      file,
+      changed,
+      content: next,
+      applied: false,
+      message: notAppliedWhy ?? 'not applied to the running kernel (add --now); it takes effect at the next boot',
+    };
   }
   const argv = action === 'disable' ? ['sysctl', '-p', file] : ['sysctl', '-w', ...IPV6_KEYS.map((k) => `${k}=0`)];
   const r = await run(argv);
-  if (r.code !== 0) throw new NodenetError('BACKEND', `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`);
+  if (r.code !== 0)
+    throw new NodenetError(
+      'BACKEND',
+      `${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim() || r.stdout.trim()}`,
+    );
   return { file, changed, content: next, applied: true, message: `applied: ${argv.join(' ')}` };
 }
 
@@ -97,7 +112,10 @@ export async function ipv6Staged(root: string): Promise<'disable' | 'enable' | n
 }
 
 /** Stage an action; one that would not change the saved file clears the stage instead. */
-export async function ipv6Stage(root: string, action: 'disable' | 'enable' | null): Promise<'disable' | 'enable' | null> {
+export async function ipv6Stage(
+  root: string,
+  action: 'disable' | 'enable' | null,
+): Promise<'disable' | 'enable' | null> {
   const current = await readOptional(join(root, IPV6_FILE));
   if (action === null || planIpv6(current, action) === current) {
     await atomicRemove(join(root, IPV6_STAGED));

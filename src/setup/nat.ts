@@ -8,11 +8,31 @@
 import { planDelete } from '../model/edit.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import type { PlanContext, SetupResult } from './common.ts';
-import { Draft, checkBridgeName, checkUplink, ensureBridge, hostInSubnet, mainStanza, parseBridgeCidr, refuse, refuseOverlap, syncHookLines } from './common.ts';
+import {
+  Draft,
+  checkBridgeName,
+  checkUplink,
+  ensureBridge,
+  hostInSubnet,
+  mainStanza,
+  parseBridgeCidr,
+  refuse,
+  refuseOverlap,
+  syncHookLines,
+} from './common.ts';
 import { conflictingMasquerade, recogniseHandWritten } from './handwritten.ts';
 import type { HandWritten } from './handwritten.ts';
 import type { Firewall, Forward, HookLine, RecognisedNat } from './rules.ts';
-import { formatForward, forwardKey, liveRemovalCommand, natLines, nftTable, parseForward, parseForwardKey, recogniseNatLine } from './rules.ts';
+import {
+  formatForward,
+  forwardKey,
+  liveRemovalCommand,
+  natLines,
+  nftTable,
+  parseForward,
+  parseForwardKey,
+  recogniseNatLine,
+} from './rules.ts';
 
 export interface NatIntent {
   bridge: string;
@@ -55,7 +75,8 @@ export function readNatState(d: Draft, name: string): NatState {
       if (st.uplink === undefined && r.uplink !== undefined) st.uplink = r.uplink;
       if (st.subnet === undefined && r.subnet !== undefined) st.subnet = r.subnet;
     }
-    if (r.key.startsWith('up:')) for (const f of r.forwards ?? []) if (!byKey.has(forwardKey(f))) byKey.set(forwardKey(f), f);
+    if (r.key.startsWith('up:'))
+      for (const f of r.forwards ?? []) if (!byKey.has(forwardKey(f))) byKey.set(forwardKey(f), f);
   }
   st.forwards = [...byKey.values()];
   return st;
@@ -71,9 +92,14 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
   const state = readNatState(d, name);
 
   if (intent.remove) {
-    if (intent.forwards?.length || intent.removeForwards?.length || intent.uplink || intent.cidr) refuse('remove', '--remove takes only --bridge');
+    if (intent.forwards?.length || intent.removeForwards?.length || intent.uplink || intent.cidr)
+      refuse('remove', '--remove takes only --bridge');
     if (!existing) return { text, notes: [`${name} does not exist: no NAT setup to remove`] };
-    if (state.lines === 0) refuse('bridge', `${name} has no NAT rules written by nodenet; it is left alone (remove it with \`nodenet delete ${name}\` if you mean to)`);
+    if (state.lines === 0)
+      refuse(
+        'bridge',
+        `${name} has no NAT rules written by nodenet; it is left alone (remove it with \`nodenet delete ${name}\` if you mean to)`,
+      );
     d.apply(planDelete(d.doc, d.model, name));
     notes.push(
       `removed bridge ${name} and its NAT lines; on apply ifupdown2 takes ${name} down and runs its post-down lines, which delete ${state.firewall === 'nft' ? `nft table ${nftTable(name)}` : 'every rule'} (IPv4 forwarding stays on)`,
@@ -82,16 +108,24 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
   }
 
   if (existing && existing.bridge && existing.bridge.ports.length > 0) {
-    refuse('bridge', `${name} is a bridge with ports (${existing.bridge.ports.join(' ')}); a NAT bridge has none: choose a new name, e.g. vmbr${freeBridgeNumber(d)}`);
+    refuse(
+      'bridge',
+      `${name} is a bridge with ports (${existing.bridge.ports.join(' ')}); a NAT bridge has none: choose a new name, e.g. vmbr${freeBridgeNumber(d)}`,
+    );
   }
   // The docs' hand-written rules on this bridge (quoted subnet, `-A` without `-C`): nodenet
   // rewrites them as its own idempotent lines instead of adding a second copy next to them.
   const hand = handWrittenLines(d, name);
   const uplink = intent.uplink ?? state.uplink ?? hand.find((h) => h.r.key === 'up:masq')?.r.uplink;
-  if (uplink === undefined) refuse('uplink', `--uplink is needed for a new NAT bridge (the interface with the public address, e.g. eno1 or vmbr0)`);
+  if (uplink === undefined)
+    refuse(
+      'uplink',
+      `--uplink is needed for a new NAT bridge (the interface with the public address, e.g. eno1 or vmbr0)`,
+    );
   checkUplink(d, uplink, name);
   const cidr = intent.cidr ?? existingCidr(d, name);
-  if (cidr === undefined) refuse('cidr', `--cidr is needed for a new NAT bridge (its address in the private subnet, e.g. 10.10.10.1/24)`);
+  if (cidr === undefined)
+    refuse('cidr', `--cidr is needed for a new NAT bridge (its address in the private subnet, e.g. 10.10.10.1/24)`);
   const net = parseBridgeCidr(cidr);
   refuseOverlap(d.model, net, name);
 
@@ -108,14 +142,32 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
     if (typeof f === 'string') refuse('forward', f);
     const k = forwardKey(f);
     const prev = added.get(k);
-    if (prev && formatForward(prev) !== formatForward(f)) refuse('forward', `${k} is forwarded twice (${formatForward(prev)} and ${formatForward(f)}); one outside port goes to one guest`);
-    if (intent.removeForwards?.some((r) => { const rk = parseForwardKey(r); return typeof rk !== 'string' && forwardKey(rk) === k; })) refuse('forward', `${k} is both added and removed`);
+    if (prev && formatForward(prev) !== formatForward(f))
+      refuse(
+        'forward',
+        `${k} is forwarded twice (${formatForward(prev)} and ${formatForward(f)}); one outside port goes to one guest`,
+      );
+    if (
+      intent.removeForwards?.some((r) => {
+        const rk = parseForwardKey(r);
+        return typeof rk !== 'string' && forwardKey(rk) === k;
+      })
+    )
+      refuse('forward', `${k} is both added and removed`);
     added.set(k, f);
     forwards.set(k, f);
   }
   for (const f of forwards.values()) {
-    if (!hostInSubnet(f.ip, net)) refuse('forward', `the forward ${formatForward(f)} goes to ${f.ip}, which is outside ${name}'s subnet ${net.subnet}; forwards must reach a guest on ${name}`);
-    if (f.ip === net.ip) refuse('forward', `the forward ${formatForward(f)} goes to ${f.ip}, the address of ${name} itself (the host); forward to a guest`);
+    if (!hostInSubnet(f.ip, net))
+      refuse(
+        'forward',
+        `the forward ${formatForward(f)} goes to ${f.ip}, which is outside ${name}'s subnet ${net.subnet}; forwards must reach a guest on ${name}`,
+      );
+    if (f.ip === net.ip)
+      refuse(
+        'forward',
+        `the forward ${formatForward(f)} goes to ${f.ip}, the address of ${name} itself (the host); forward to a guest`,
+      );
   }
   const firewall = intent.firewall ?? state.firewall ?? 'iptables';
 
@@ -130,7 +182,10 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
     for (const o of mainStanza(existing).options) {
       if (mine(o.key, o.value) !== null || theirs(o.key, o.value) !== null) continue;
       if (conflictingMasquerade(o.key, o.value, net.subnet)) {
-        refuse('bridge', `${name} already has a hand-written masquerade rule for ${net.subnet} that nodenet does not recognise (line ${o.node.line.lineNo}: '${o.name} ${o.value}'); nodenet would add a second one. Remove that line (and its post-down), or keep managing the NAT rules of ${name} by hand`);
+        refuse(
+          'bridge',
+          `${name} already has a hand-written masquerade rule for ${net.subnet} that nodenet does not recognise (line ${o.node.line.lineNo}: '${o.name} ${o.value}'); nodenet would add a second one. Remove that line (and its post-down), or keep managing the NAT rules of ${name} by hand`,
+        );
       }
     }
   }
@@ -140,17 +195,31 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
     if (other.name === name) continue;
     for (const o of other.options) {
       const h = recogniseHandWritten(o.key, o.value);
-      if ((h?.key === 'up:masq' && h.subnet === net.subnet) || (!h && conflictingMasquerade(o.key, o.value, net.subnet))) {
-        refuse('bridge', `line ${o.node.line.lineNo} on ${other.name} already masquerades ${net.subnet} ('${o.name} ${o.value}'); nodenet would add a second rule on ${name}. Remove that line and its post-down (they belong on ${name}), then run this again`);
+      if (
+        (h?.key === 'up:masq' && h.subnet === net.subnet) ||
+        (!h && conflictingMasquerade(o.key, o.value, net.subnet))
+      ) {
+        refuse(
+          'bridge',
+          `line ${o.node.line.lineNo} on ${other.name} already masquerades ${net.subnet} ('${o.name} ${o.value}'); nodenet would add a second rule on ${name}. Remove that line and its post-down (they belong on ${name}), then run this again`,
+        );
       }
     }
   }
   const how = ensureBridge(d, name, { ports: 'none', cidr });
-  const want: HookLine[] = natLines({ firewall, bridge: name, subnet: net.subnet, uplink, forwards: [...forwards.values()] });
+  const want: HookLine[] = natLines({
+    firewall,
+    bridge: name,
+    subnet: net.subnet,
+    uplink,
+    forwards: [...forwards.values()],
+  });
   const { removed, replaced } = syncHookLines(d, name, want, (h, v) => mine(h, v) ?? theirs(h, v)?.key ?? null);
   const adopted = [...removed, ...replaced].filter((l) => recogniseNatLine(l.hook, l.value, name) === null);
   if (adopted.length) {
-    notes.push(`rewrote ${adopted.length} hand-written NAT line(s) of ${name} (the Proxmox VE docs' rules, which add a copy on every reload) as nodenet's idempotent lines, in place: see the diff`);
+    notes.push(
+      `rewrote ${adopted.length} hand-written NAT line(s) of ${name} (the Proxmox VE docs' rules, which add a copy on every reload) as nodenet's idempotent lines, in place: see the diff`,
+    );
   }
 
   if (d.text !== text) {
@@ -162,9 +231,17 @@ export function planNat(text: string, intent: NatIntent, ctx: PlanContext = {}):
   }
   // ifupdown2 runs only the *new* post-up lines on reload; a rule whose line was changed or
   // removed stays in the running kernel until the bridge goes down. Say how to drop it now.
-  const stale = [...removed, ...replaced].map((l) => liveRemovalCommand(l) ?? staleHandWritten(l, want, name)).filter((c): c is string => c !== undefined);
-  if (stale.length) notes.push(`after apply, the running kernel still has the old rule(s) until ${name} goes down or the node reboots; to drop them at once run:\n  ${stale.join('\n  ')}`);
-  if (state.firewall && state.firewall !== firewall) notes.push(`switched ${name} from ${state.firewall} to ${firewall}: the old ${state.firewall} rules stay in the running kernel until ${name} goes down or the node reboots`);
+  const stale = [...removed, ...replaced]
+    .map((l) => liveRemovalCommand(l) ?? staleHandWritten(l, want, name))
+    .filter((c): c is string => c !== undefined);
+  if (stale.length)
+    notes.push(
+      `after apply, the running kernel still has the old rule(s) until ${name} goes down or the node reboots; to drop them at once run:\n  ${stale.join('\n  ')}`,
+    );
+  if (state.firewall && state.firewall !== firewall)
+    notes.push(
+      `switched ${name} from ${state.firewall} to ${firewall}: the old ${state.firewall} rules stay in the running kernel until ${name} goes down or the node reboots`,
+    );
   return { text: d.text, notes };
 }
 

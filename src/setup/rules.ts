@@ -84,7 +84,9 @@ export function nftTable(bridge: string): string {
 
 function nftScript(r: NatRules): string {
   const t = nftTable(r.bridge);
-  const dnat = r.forwards.map((f) => ` iifname "${r.uplink}" ${f.proto} dport ${f.port} dnat to ${f.ip}:${f.toPort};`).join('');
+  const dnat = r.forwards
+    .map((f) => ` iifname "${r.uplink}" ${f.proto} dport ${f.port} dnat to ${f.ip}:${f.toPort};`)
+    .join('');
   return (
     `add table ip ${t}; delete table ip ${t}; table ip ${t} {` +
     ` chain prerouting { type nat hook prerouting priority dstnat; policy accept;${dnat} };` +
@@ -99,7 +101,11 @@ export function natLines(r: NatRules): HookLine[] {
   const out: HookLine[] = [{ key: 'up:forwarding', hook: 'post-up', value: FORWARDING }];
   if (r.firewall === 'nft') {
     out.push({ key: 'up:nft', hook: 'post-up', value: `nft '${nftScript(r)}'` });
-    out.push({ key: 'down:nft', hook: 'post-down', value: `nft delete table ip ${nftTable(r.bridge)} 2>/dev/null || true` });
+    out.push({
+      key: 'down:nft',
+      hook: 'post-down',
+      value: `nft delete table ip ${nftTable(r.bridge)} 2>/dev/null || true`,
+    });
     return out;
   }
   const masq = masqSpec(r.subnet, r.uplink);
@@ -150,8 +156,10 @@ function classify(hook: Hook, value: string, bridge: string): RecognisedNat | nu
   if (m) {
     const [, table, chain, spec] = m as unknown as [string, string, string, string];
     const dir = up ? 'up' : 'down';
-    if (up && table === 'raw' && chain === 'PREROUTING' && spec === CT_ZONE_SPEC && up[4] === '-I') return { key: `${dir}:ctzone`, firewall: 'iptables' };
-    if (down && table === 'raw' && chain === 'PREROUTING' && spec === CT_ZONE_SPEC) return { key: `${dir}:ctzone`, firewall: 'iptables' };
+    if (up && table === 'raw' && chain === 'PREROUTING' && spec === CT_ZONE_SPEC && up[4] === '-I')
+      return { key: `${dir}:ctzone`, firewall: 'iptables' };
+    if (down && table === 'raw' && chain === 'PREROUTING' && spec === CT_ZONE_SPEC)
+      return { key: `${dir}:ctzone`, firewall: 'iptables' };
     if (up && up[4] !== '-A') return null;
     const masq = table === 'nat' && chain === 'POSTROUTING' ? MASQ_RE.exec(spec) : null;
     if (masq) return { key: `${dir}:masq`, firewall: 'iptables', subnet: masq[1]!, uplink: masq[2]! };
@@ -198,7 +206,13 @@ export function recogniseNatLine(hook: string, value: string, bridge: string): R
 
 function renderRecognised(hook: Hook, r: RecognisedNat, bridge: string): string | undefined {
   if (r.key === 'up:forwarding') return FORWARDING;
-  const base: NatRules = { firewall: r.firewall ?? 'iptables', bridge, subnet: r.subnet ?? '0.0.0.0/0', uplink: r.uplink ?? 'x', forwards: r.forwards ?? [] };
+  const base: NatRules = {
+    firewall: r.firewall ?? 'iptables',
+    bridge,
+    subnet: r.subnet ?? '0.0.0.0/0',
+    uplink: r.uplink ?? 'x',
+    forwards: r.forwards ?? [],
+  };
   return natLines(base).find((l) => l.key === r.key && l.hook === hook)?.value;
 }
 
@@ -216,19 +230,22 @@ export function recogniseRoutedLine(hook: string, value: string, uplink: string)
  */
 export function parseForward(s: string): Forward | string {
   const m = /^(tcp|udp)\/(\d{1,5})=(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?$/i.exec(s.trim());
-  if (!m) return `'${s}' is not a port forward; write PROTO/PORT=IP:PORT, e.g. tcp/2222=10.10.10.100:22 (PROTO is tcp or udp)`;
+  if (!m)
+    return `'${s}' is not a port forward; write PROTO/PORT=IP:PORT, e.g. tcp/2222=10.10.10.100:22 (PROTO is tcp or udp)`;
   const port = Number(m[2]);
   const toPort = m[4] === undefined ? port : Number(m[4]);
   for (const p of [port, toPort]) if (p < 1 || p > 65535) return `'${s}': port ${p} is out of range (1-65535)`;
   const ip = m[3]!;
-  if (ip.split('.').some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) return `'${s}': ${ip} is not an IPv4 address`;
+  if (ip.split('.').some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0'))))
+    return `'${s}': ${ip} is not an IPv4 address`;
   return { proto: m[1]!.toLowerCase() as Proto, port, ip, toPort };
 }
 
 /** Parse `PROTO/PORT` (or a whole forward spec) for --remove-forward. */
 export function parseForwardKey(s: string): { proto: Proto; port: number } | string {
   const m = /^(tcp|udp)\/(\d{1,5})(?:=.*)?$/i.exec(s.trim());
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return `'${s}' does not name a port forward; write PROTO/PORT, e.g. tcp/2222`;
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535)
+    return `'${s}' does not name a port forward; write PROTO/PORT, e.g. tcp/2222`;
   return { proto: m[1]!.toLowerCase() as Proto, port: Number(m[2]) };
 }
 

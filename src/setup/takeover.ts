@@ -15,10 +15,24 @@ import type { Draft } from './common.ts';
 import { syncHookLines } from './common.ts';
 
 /** Methods by which an interface gets an address of its own (interfaces(5), ifupdown2). */
-export const ADDRESSING_METHODS: ReadonlySet<string> = new Set(['static', 'dhcp', 'auto', 'bootp', 'ppp', 'wvdial', 'ipv4ll', 'tunnel', 'v4tunnel', '6to4']);
+export const ADDRESSING_METHODS: ReadonlySet<string> = new Set([
+  'static',
+  'dhcp',
+  'auto',
+  'bootp',
+  'ppp',
+  'wvdial',
+  'ipv4ll',
+  'tunnel',
+  'v4tunnel',
+  '6to4',
+]);
 
 /** Dynamic methods a bridge can take over (`inet6 auto` is dropped instead: see takeOverPort). */
-const DYNAMIC: Record<'inet' | 'inet6', ReadonlySet<string>> = { inet: new Set(['dhcp', 'bootp', 'ipv4ll']), inet6: new Set(['auto', 'dhcp']) };
+const DYNAMIC: Record<'inet' | 'inet6', ReadonlySet<string>> = {
+  inet: new Set(['dhcp', 'bootp', 'ipv4ll']),
+  inet6: new Set(['auto', 'dhcp']),
+};
 
 /** What the bridge is to get from its ports (decided before the bridge exists). */
 export interface Takeover {
@@ -46,7 +60,10 @@ export function slaacLine(bridge: string): string {
 }
 
 function stanzaOf(i: Iface, family: 'inet' | 'inet6'): Stanza | undefined {
-  return i.stanzas.find((s) => s.family === family) ?? (family === 'inet' ? i.stanzas.find((s) => s.family === null) : undefined);
+  return (
+    i.stanzas.find((s) => s.family === family) ??
+    (family === 'inet' ? i.stanzas.find((s) => s.family === null) : undefined)
+  );
 }
 
 function lastLineOf(node: IfaceNode): Line {
@@ -87,7 +104,10 @@ export function takeOverPort(d: Draft, p: string, bridge: string, have: Takeover
       if (got.cidr === undefined && got.method4 === undefined) {
         got.cidr = `${a.ip}/${a.prefix}`;
         notes.push(`moved ${got.cidr} from ${p} to ${bridge} (a bridge port carries no address)`);
-      } else notes.push(`removed ${a.raw} from ${p}: a bridge port carries no address (${bridge} gets ${got.cidr ?? got.method4})`);
+      } else
+        notes.push(
+          `removed ${a.raw} from ${p}: a bridge port carries no address (${bridge} gets ${got.cidr ?? got.method4})`,
+        );
     }
     if (gw !== undefined) {
       del.push('gateway');
@@ -99,8 +119,13 @@ export function takeOverPort(d: Draft, p: string, bridge: string, have: Takeover
     if (s4.method !== null && DYNAMIC.inet.has(s4.method)) {
       if (got.cidr === undefined && got.method4 === undefined) {
         got.method4 = s4.method;
-        notes.push(`${bridge} takes over ${p}'s '${s4.method}' (inet): a bridge port gets no address, so ${p} becomes 'inet manual'`);
-      } else notes.push(`${p} was 'inet ${s4.method}'; it becomes 'inet manual' (a bridge port gets no address; ${bridge} has ${got.cidr ?? got.method4})`);
+        notes.push(
+          `${bridge} takes over ${p}'s '${s4.method}' (inet): a bridge port gets no address, so ${p} becomes 'inet manual'`,
+        );
+      } else
+        notes.push(
+          `${p} was 'inet ${s4.method}'; it becomes 'inet manual' (a bridge port gets no address; ${bridge} has ${got.cidr ?? got.method4})`,
+        );
     }
   }
   // inet6: the same, for a static address or SLAAC/DHCPv6.
@@ -116,15 +141,20 @@ export function takeOverPort(d: Draft, p: string, bridge: string, have: Takeover
   }
   if (gw6 !== undefined) {
     del.push('gateway6');
-    if (got.gateway6 === undefined && got.method6 === undefined && got.cidr6 === `${a6?.ip}/${a6?.prefix}`) got.gateway6 = gw6;
+    if (got.gateway6 === undefined && got.method6 === undefined && got.cidr6 === `${a6?.ip}/${a6?.prefix}`)
+      got.gateway6 = gw6;
   }
   const dyn6 = s6 && s6.method !== null && DYNAMIC.inet6.has(s6.method) ? s6.method : undefined;
   if (dyn6 === 'auto' && got.cidr6 === undefined && got.method6 === undefined) {
     got.slaac = true;
-    notes.push(`${bridge} takes over ${p}'s SLAAC ('inet6 auto'): ${p}'s inet6 stanza is dropped, and ${bridge} accepts router advertisements (${slaacLine(bridge)}); 'inet6 auto' itself is not written, as Debian's ifupdown2 3.0 rejects that method`);
+    notes.push(
+      `${bridge} takes over ${p}'s SLAAC ('inet6 auto'): ${p}'s inet6 stanza is dropped, and ${bridge} accepts router advertisements (${slaacLine(bridge)}); 'inet6 auto' itself is not written, as Debian's ifupdown2 3.0 rejects that method`,
+    );
   } else if (dyn6 !== undefined && got.cidr6 === undefined && got.method6 === undefined) {
     got.method6 = dyn6;
-    notes.push(`${bridge} takes over ${p}'s '${dyn6}' (inet6): ${p}'s inet6 stanza is dropped (a bridge port gets no address)`);
+    notes.push(
+      `${bridge} takes over ${p}'s '${dyn6}' (inet6): ${p}'s inet6 stanza is dropped (a bridge port gets no address)`,
+    );
   }
   // Addresses and gateways go through the model's own edit (it also drops an emptied inet6
   // stanza); the methods left behind are then made manual.
@@ -132,7 +162,8 @@ export function takeOverPort(d: Draft, p: string, bridge: string, have: Takeover
   const now = d.iface(p)!;
   const edits: TextEdit[] = [];
   const n4 = stanzaOf(now, 'inet');
-  if (n4 && n4.family !== null && n4.method !== null && ADDRESSING_METHODS.has(n4.method)) edits.push(...setMethod(n4, 'manual'));
+  if (n4 && n4.family !== null && n4.method !== null && ADDRESSING_METHODS.has(n4.method))
+    edits.push(...setMethod(n4, 'manual'));
   const n6 = now.stanzas.find((s) => s.family === 'inet6');
   if (n6 && n6.method !== null && ADDRESSING_METHODS.has(n6.method)) {
     // An inet6 stanza with nothing left in it goes; one with options of its own stays, manual.
@@ -152,15 +183,25 @@ export function applyDynamic(d: Draft, name: string, t: Takeover): void {
   if (!b) return;
   if (t.method4 !== undefined) {
     const s4 = stanzaOf(b, 'inet');
-    if (s4 && s4.family !== null && (s4.method === 'manual' || s4.method === null) && s4.addresses.length === 0) d.apply(setMethod(s4, t.method4));
+    if (s4 && s4.family !== null && (s4.method === 'manual' || s4.method === null) && s4.addresses.length === 0)
+      d.apply(setMethod(s4, t.method4));
   }
   if (t.slaac) {
     const line = slaacLine(name);
-    syncHookLines(d, name, [{ key: 'up:slaac', hook: 'post-up', value: line }], (h, v) => (h === 'post-up' && v === line ? 'up:slaac' : null));
+    syncHookLines(d, name, [{ key: 'up:slaac', hook: 'post-up', value: line }], (h, v) =>
+      h === 'post-up' && v === line ? 'up:slaac' : null,
+    );
   }
   const b2 = d.iface(name)!;
   if (t.method6 !== undefined && !b2.stanzas.some((s) => s.family === 'inet6')) {
     const last = b2.stanzas[b2.stanzas.length - 1]!;
-    d.apply([insertLinesAfter(d.doc, lastLineOf(last.node), ['', `iface ${name} inet6 ${t.method6}`], eolNear(d.doc, last.node.header))]);
+    d.apply([
+      insertLinesAfter(
+        d.doc,
+        lastLineOf(last.node),
+        ['', `iface ${name} inet6 ${t.method6}`],
+        eolNear(d.doc, last.node.header),
+      ),
+    ]);
   }
 }

@@ -18,7 +18,11 @@ export interface FileMode {
  * The file gets exactly `mode` (the umask does not apply) and, when given, the owner.
  * @returns the written file's stat (taken before the rename)
  */
-export async function atomicWrite(path: string, content: string | Buffer, mode: number | FileMode = 0o644): Promise<BigIntStats> {
+export async function atomicWrite(
+  path: string,
+  content: string | Buffer,
+  mode: number | FileMode = 0o644,
+): Promise<BigIntStats> {
   const perm = typeof mode === 'number' ? { mode } : mode;
   const dir = dirname(path);
   await fs.mkdir(dir, { recursive: true });

@@ -13,7 +13,13 @@ import { parseCorosync, parseSysctlFile } from '../validate/facts.ts';
  * and procps `sysctl --system`): a file name in an earlier directory hides the same name in a
  * later one; the files run in lexical order of their names; /etc/sysctl.conf runs last.
  */
-export const SYSCTL_DIRS = ['etc/sysctl.d', 'run/sysctl.d', 'usr/local/lib/sysctl.d', 'usr/lib/sysctl.d', 'lib/sysctl.d'] as const;
+export const SYSCTL_DIRS = [
+  'etc/sysctl.d',
+  'run/sysctl.d',
+  'usr/local/lib/sysctl.d',
+  'usr/lib/sysctl.d',
+  'lib/sysctl.d',
+] as const;
 export const SYSCTL_CONF = 'etc/sysctl.conf';
 
 /** corosync.conf: the cluster file system's copy wins (Proxmox VE), else corosync's own. */
@@ -41,7 +47,11 @@ export async function sysctlFiles(root: string): Promise<string[]> {
   }
   const files = [...byName.keys()].sort().map((n) => byName.get(n)!);
   // Debian's /etc/sysctl.d/99-sysctl.conf is a symlink to ../sysctl.conf: read that file once.
-  if (!files.includes(`/etc/sysctl.d/99-sysctl.conf`) || !(await sameFile(join(root, 'etc/sysctl.d/99-sysctl.conf'), join(root, SYSCTL_CONF)))) files.push(`/${SYSCTL_CONF}`);
+  if (
+    !files.includes(`/etc/sysctl.d/99-sysctl.conf`) ||
+    !(await sameFile(join(root, 'etc/sysctl.d/99-sysctl.conf'), join(root, SYSCTL_CONF)))
+  )
+    files.push(`/${SYSCTL_CONF}`);
   return files;
 }
 

@@ -28,13 +28,19 @@ test('a lock directory without a pid file is broken once it is old', async () =>
   await leftWithoutPid(path, NO_PID_STALE_MS + 60_000);
   assert.equal(await withLock(path, async () => 'ran', 2000), 'ran');
   await assert.rejects(fs.access(path));
-  assert.deepEqual((await fs.readdir(dir)).filter((n) => n.startsWith('old.lock')), []);
+  assert.deepEqual(
+    (await fs.readdir(dir)).filter((n) => n.startsWith('old.lock')),
+    [],
+  );
 });
 
 test('a fresh lock directory without a pid file is waited for, not broken', async () => {
   const path = join(dir, 'fresh.lock');
   await fs.mkdir(path);
-  await assert.rejects(withLock(path, async () => 'ran', 100), { code: 'LOCKED' });
+  await assert.rejects(
+    withLock(path, async () => 'ran', 100),
+    { code: 'LOCKED' },
+  );
   await fs.rm(path, { recursive: true });
 });
 
@@ -48,7 +54,10 @@ test('a dead owner’s lock is broken; a live owner’s is not', async () => {
   const live = join(dir, 'live.lock');
   await fs.mkdir(live);
   await fs.writeFile(join(live, 'pid'), `${process.pid}\n`);
-  await assert.rejects(withLock(live, async () => 'ran', 100), /locked by another nodenet process \(pid \d+\)/);
+  await assert.rejects(
+    withLock(live, async () => 'ran', 100),
+    /locked by another nodenet process \(pid \d+\)/,
+  );
   await fs.rm(live, { recursive: true });
 });
 

@@ -28,7 +28,13 @@ function alive(pid: number): boolean {
  */
 async function breakStale(path: string, ino: number): Promise<void> {
   const stale = `${path}.stale-${process.pid}`;
-  if (!(await fs.rename(path, stale).then(() => true, () => false))) return;
+  if (
+    !(await fs.rename(path, stale).then(
+      () => true,
+      () => false,
+    ))
+  )
+    return;
   const st = await fs.stat(stale).catch(() => null);
   if (st && st.ino !== ino) {
     await fs.rename(stale, path).catch(() => undefined);
@@ -45,7 +51,12 @@ async function breakStale(path: string, ino: number): Promise<void> {
  * writes the pid first owns the lock and the other tries again.
  * @throws NodenetError('LOCKED') after `timeoutMs`
  */
-export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs = LOCK_TIMEOUT_MS, what = 'the configuration'): Promise<T> {
+export async function withLock<T>(
+  path: string,
+  fn: () => Promise<T>,
+  timeoutMs = LOCK_TIMEOUT_MS,
+  what = 'the configuration',
+): Promise<T> {
   await fs.mkdir(dirname(path), { recursive: true });
   const deadline = Date.now() + timeoutMs;
   const owner = join(path, 'pid');
@@ -62,7 +73,10 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, timeoutMs 
         continue;
       }
       if (Date.now() > deadline)
-        throw new NodenetError('LOCKED', `${what} is locked by another nodenet process${pid > 0 ? ` (pid ${pid})` : ''}; try again in a moment`);
+        throw new NodenetError(
+          'LOCKED',
+          `${what} is locked by another nodenet process${pid > 0 ? ` (pid ${pid})` : ''}; try again in a moment`,
+        );
       await new Promise((r) => setTimeout(r, POLL_MS + Math.random() * POLL_MS));
       continue;
     }

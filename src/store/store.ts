@@ -79,7 +79,14 @@ export class ConfigStore {
         changed = false;
       }
     }
-    return { live: liveText, staged, pending, digest: this.digestOf(pending), liveDigest, liveChangedSinceStaging: changed };
+    return {
+      live: liveText,
+      staged,
+      pending,
+      digest: this.digestOf(pending),
+      liveDigest,
+      liveChangedSinceStaging: changed,
+    };
   }
 
   private files = new Map<string, { id: string; text: string }>();
@@ -171,7 +178,8 @@ export class ConfigStore {
    */
   private async remember(path: string, text: string, written: BigIntStats): Promise<void> {
     const st = await fs.stat(path, { bigint: true });
-    if (st.ino === written.ino && st.size === written.size && st.mtimeNs === written.mtimeNs) this.files.set(path, { id: fileId(st), text });
+    if (st.ino === written.ino && st.size === written.size && st.mtimeNs === written.mtimeNs)
+      this.files.set(path, { id: fileId(st), text });
   }
 
   /** Drop the staged change. Returns whether something was staged. */

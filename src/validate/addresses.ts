@@ -36,7 +36,12 @@ function factsOf(a: Address): AddrFacts {
   return memoOn(a, FACTS, () => {
     const valid = parseCidr(a.raw, false) !== null;
     const value = !valid ? null : a.version === 4 ? parseIPv4(a.ip) : ipToBigInt(a.ip);
-    const range = !valid || a.prefix === null ? null : a.version === 4 ? v4Range(a.ip, a.prefix) : subnetRange(a.ip, a.prefix, a.version);
+    const range =
+      !valid || a.prefix === null
+        ? null
+        : a.version === 4
+          ? v4Range(a.ip, a.prefix)
+          : subnetRange(a.ip, a.prefix, a.version);
     return { valid, value, range };
   });
 }
@@ -170,7 +175,13 @@ export const gatewayRules: Rule = (ctx) => {
         if (v === null) {
           out.push(
             atOption(
-              { ...base, severity: 'error', code: 'GATEWAY_INVALID', message: `${i.name}: gateway '${g.value}' is not an IPv4 or IPv6 address`, hint: 'write the gateway as a plain address without a prefix, e.g. 192.0.2.1' },
+              {
+                ...base,
+                severity: 'error',
+                code: 'GATEWAY_INVALID',
+                message: `${i.name}: gateway '${g.value}' is not an IPv4 or IPv6 address`,
+                hint: 'write the gateway as a plain address without a prefix, e.g. 192.0.2.1',
+              },
               g,
             ),
           );
@@ -221,7 +232,10 @@ export const gatewayRules: Rule = (ctx) => {
                 severity: 'error',
                 code: 'GATEWAY_OUTSIDE_SUBNET',
                 message: `${i.name}: gateway ${ip} is not inside ${mine.length > 1 ? 'any of its subnets' : 'its subnet'} ${nets}, so the default route cannot be added`,
-                hint: v === 4 ? `fix the gateway or the prefix length; for a provider's point-to-point gateway add 'pointopoint ${ip}'` : 'fix the gateway or the prefix length, or use the router\'s link-local address (fe80::...)',
+                hint:
+                  v === 4
+                    ? `fix the gateway or the prefix length; for a provider's point-to-point gateway add 'pointopoint ${ip}'`
+                    : "fix the gateway or the prefix length, or use the router's link-local address (fe80::...)",
               },
               g,
             ),
@@ -284,7 +298,9 @@ export const duplicateRules: Rule = (ctx) => {
     }
   }
   for (const v of [4, 6] as const) {
-    const list = nets[v].sort((x, y) => (x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : x.a.option.node.line.lineNo - y.a.option.node.line.lineNo));
+    const list = nets[v].sort((x, y) =>
+      x.lo < y.lo ? -1 : x.lo > y.lo ? 1 : x.a.option.node.line.lineNo - y.a.option.node.line.lineNo,
+    );
     let cover: Net | undefined;
     for (const n of list) {
       if (cover && !dup.has(n.a) && n.lo <= cover.hi && dev(cover.iface) !== dev(n.iface)) {

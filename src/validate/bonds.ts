@@ -18,8 +18,10 @@ const PRIMARY_MODES: readonly BondMode[] = ['active-backup', 'balance-tlb', 'bal
 const HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'];
 const LACP_RATES = ['slow', 'fast', '0', '1'];
 
-
-/** BOND_MODE_INVALID, BOND_HASH_POLICY_INVALID, BOND_HASH_POLICY_UNUSED, BOND_PRIMARY_NOT_SLAVE, BOND_PRIMARY_UNUSED, BOND_LACP_RATE_UNUSED, BOND_NO_MONITORING. */
+/**
+ * BOND_MODE_INVALID, BOND_HASH_POLICY_INVALID, BOND_HASH_POLICY_UNUSED, BOND_PRIMARY_NOT_SLAVE,
+ * BOND_PRIMARY_UNUSED, BOND_LACP_RATE_UNUSED, BOND_NO_MONITORING.
+ */
 export const bondRules: Rule = localRule((i, _ctx, out) => {
   if (i.kind !== 'bond' || !i.bond) return;
   const b = i.bond!;
@@ -31,7 +33,13 @@ export const bondRules: Rule = localRule((i, _ctx, out) => {
     const s = didYouMean(modeOpt.value.trim(), BOND_MODES);
     out.push(
       atOption(
-        { ...base, severity: 'error', code: 'BOND_MODE_INVALID', message: `${i.name}: bond-mode '${modeOpt.value}' is not a bonding mode${s ? `; did you mean '${s}'?` : ''}`, hint: `the modes are ${BOND_MODES.join(', ')} (or 0–6)` },
+        {
+          ...base,
+          severity: 'error',
+          code: 'BOND_MODE_INVALID',
+          message: `${i.name}: bond-mode '${modeOpt.value}' is not a bonding mode${s ? `; did you mean '${s}'?` : ''}`,
+          hint: `the modes are ${BOND_MODES.join(', ')} (or 0–6)`,
+        },
         modeOpt,
       ),
     );
@@ -43,14 +51,26 @@ export const bondRules: Rule = localRule((i, _ctx, out) => {
       const s = didYouMean(val, HASH_POLICIES);
       out.push(
         atOption(
-          { ...base, severity: 'error', code: 'BOND_HASH_POLICY_INVALID', message: `${i.name}: bond-xmit-hash-policy '${val}' is not a hash policy${s ? `; did you mean '${s}'?` : ''}`, hint: `the policies are ${HASH_POLICIES.join(', ')}` },
+          {
+            ...base,
+            severity: 'error',
+            code: 'BOND_HASH_POLICY_INVALID',
+            message: `${i.name}: bond-xmit-hash-policy '${val}' is not a hash policy${s ? `; did you mean '${s}'?` : ''}`,
+            hint: `the policies are ${HASH_POLICIES.join(', ')}`,
+          },
           hashOpt,
         ),
       );
     } else if (mode && !HASH_MODES.includes(mode)) {
       out.push(
         atOptionName(
-          { ...base, severity: 'warning', code: 'BOND_HASH_POLICY_UNUSED', message: `${i.name}: bond-xmit-hash-policy has no effect in mode ${mode}; only balance-xor, 802.3ad and balance-tlb hash traffic over the slaves`, hint: 'remove the line, or change the mode' },
+          {
+            ...base,
+            severity: 'warning',
+            code: 'BOND_HASH_POLICY_UNUSED',
+            message: `${i.name}: bond-xmit-hash-policy has no effect in mode ${mode}; only balance-xor, 802.3ad and balance-tlb hash traffic over the slaves`,
+            hint: 'remove the line, or change the mode',
+          },
           hashOpt,
         ),
       );
@@ -62,14 +82,26 @@ export const bondRules: Rule = localRule((i, _ctx, out) => {
     if (!b.slaves.includes(p)) {
       out.push(
         atOption(
-          { ...base, severity: 'error', code: 'BOND_PRIMARY_NOT_SLAVE', message: `${i.name}: bond-primary ${p} is not one of its slaves (${b.slaves.join(', ') || 'none'})`, hint: `set bond-primary to one of ${b.slaves.join(', ') || 'the slaves'}` },
+          {
+            ...base,
+            severity: 'error',
+            code: 'BOND_PRIMARY_NOT_SLAVE',
+            message: `${i.name}: bond-primary ${p} is not one of its slaves (${b.slaves.join(', ') || 'none'})`,
+            hint: `set bond-primary to one of ${b.slaves.join(', ') || 'the slaves'}`,
+          },
           primOpt,
         ),
       );
     } else if (mode && !PRIMARY_MODES.includes(mode)) {
       out.push(
         atOptionName(
-          { ...base, severity: 'warning', code: 'BOND_PRIMARY_UNUSED', message: `${i.name}: bond-primary has no effect in mode ${mode}; it is used by active-backup, balance-tlb and balance-alb`, hint: 'remove the line, or use mode active-backup' },
+          {
+            ...base,
+            severity: 'warning',
+            code: 'BOND_PRIMARY_UNUSED',
+            message: `${i.name}: bond-primary has no effect in mode ${mode}; it is used by active-backup, balance-tlb and balance-alb`,
+            hint: 'remove the line, or use mode active-backup',
+          },
           primOpt,
         ),
       );
@@ -78,11 +110,28 @@ export const bondRules: Rule = localRule((i, _ctx, out) => {
   const lacpOpt = opt(i, 'bond-lacp-rate');
   if (lacpOpt) {
     if (!LACP_RATES.includes(lacpOpt.value.trim().toLowerCase())) {
-      out.push(atOption({ ...base, severity: 'error', code: 'BOND_LACP_RATE_INVALID', message: `${i.name}: bond-lacp-rate '${lacpOpt.value}' is not slow or fast`, hint: 'write bond-lacp-rate fast (or slow, the default)' }, lacpOpt));
+      out.push(
+        atOption(
+          {
+            ...base,
+            severity: 'error',
+            code: 'BOND_LACP_RATE_INVALID',
+            message: `${i.name}: bond-lacp-rate '${lacpOpt.value}' is not slow or fast`,
+            hint: 'write bond-lacp-rate fast (or slow, the default)',
+          },
+          lacpOpt,
+        ),
+      );
     } else if (mode && mode !== '802.3ad') {
       out.push(
         atOptionName(
-          { ...base, severity: 'warning', code: 'BOND_LACP_RATE_UNUSED', message: `${i.name}: bond-lacp-rate only applies to mode 802.3ad (LACP), not ${mode}`, hint: 'remove the line, or use mode 802.3ad' },
+          {
+            ...base,
+            severity: 'warning',
+            code: 'BOND_LACP_RATE_UNUSED',
+            message: `${i.name}: bond-lacp-rate only applies to mode 802.3ad (LACP), not ${mode}`,
+            hint: 'remove the line, or use mode 802.3ad',
+          },
           lacpOpt,
         ),
       );
@@ -117,14 +166,20 @@ function clusterCarriers(ctx: Parameters<Rule>[0]): Map<string, string> {
       for (const a of addressesOf(i)) {
         if (a.prefix === null) continue;
         const hit = addrs.find((c) => ipVersion(c.addr) === a.version && inSubnet(c.addr, a.ip, a.prefix!, a.version));
-        if (hit && !why.has(i.name)) why.set(i.name, `corosync link ${hit.link} address ${hit.addr}${hit.node ? ` of ${hit.node}` : ''} (${hit.file} line ${hit.line}) is in its subnet ${a.raw}`);
+        if (hit && !why.has(i.name))
+          why.set(
+            i.name,
+            `corosync link ${hit.link} address ${hit.addr}${hit.node ? ` of ${hit.node}` : ''} (${hit.file} line ${hit.line}) is in its subnet ${a.raw}`,
+          );
       }
     }
   }
   for (const i of m.ifaces.values()) {
     if (why.has(i.name)) continue;
     // Most interfaces have no comments: test the name alone without building a label.
-    const label = i.stanzas.some((s) => s.comments.length > 0) ? [i.name, ...i.stanzas.flatMap((s) => s.comments.map((c) => c.text))].join(' ') : i.name;
+    const label = i.stanzas.some((s) => s.comments.length > 0)
+      ? [i.name, ...i.stanzas.flatMap((s) => s.comments.map((c) => c.text))].join(' ')
+      : i.name;
     if (CLUSTER_RE.test(label)) why.set(i.name, 'it is labelled as the cluster network');
   }
   return why;

@@ -48,7 +48,13 @@ export const bridgeRules: Rule = localRule((i, _ctx, out) => {
     if (!br.vlanAware) {
       out.push(
         atOptionName(
-          { ...base, severity: 'warning', code: 'BRIDGE_VIDS_NOT_VLAN_AWARE', message: `${i.name}: bridge-vids has no effect because the bridge is not VLAN-aware`, hint: "add 'bridge-vlan-aware yes', or remove bridge-vids" },
+          {
+            ...base,
+            severity: 'warning',
+            code: 'BRIDGE_VIDS_NOT_VLAN_AWARE',
+            message: `${i.name}: bridge-vids has no effect because the bridge is not VLAN-aware`,
+            hint: "add 'bridge-vlan-aware yes', or remove bridge-vids",
+          },
           vidsOpt,
         ),
       );
@@ -56,7 +62,13 @@ export const bridgeRules: Rule = localRule((i, _ctx, out) => {
     for (const b of parseVids(vidsOpt.value).bad) {
       out.push(
         atOption(
-          { ...base, severity: 'error', code: 'BRIDGE_VIDS_INVALID', message: `${i.name}: bridge-vids item '${b.item}' ${b.why}`, hint: 'list ids or ranges between 2 and 4094, separated by spaces, e.g. bridge-vids 10 20 100-199' },
+          {
+            ...base,
+            severity: 'error',
+            code: 'BRIDGE_VIDS_INVALID',
+            message: `${i.name}: bridge-vids item '${b.item}' ${b.why}`,
+            hint: 'list ids or ranges between 2 and 4094, separated by spaces, e.g. bridge-vids 10 20 100-199',
+          },
           vidsOpt,
           b.item,
         ),
@@ -71,7 +83,13 @@ export const bridgeRules: Rule = localRule((i, _ctx, out) => {
       if (!(n >= 2 && n <= 30)) {
         out.push(
           atOption(
-            { ...base, severity: 'error', code: 'BRIDGE_FD_RANGE', message: `${i.name}: with STP on, bridge-fd must be 2 to 30 seconds, not ${v}`, hint: "use bridge-fd 15 (the STP default), or turn STP off with 'bridge-stp off'" },
+            {
+              ...base,
+              severity: 'error',
+              code: 'BRIDGE_FD_RANGE',
+              message: `${i.name}: with STP on, bridge-fd must be 2 to 30 seconds, not ${v}`,
+              hint: "use bridge-fd 15 (the STP default), or turn STP off with 'bridge-stp off'",
+            },
             fdOpt,
           ),
         );
@@ -110,7 +128,15 @@ export const vlanOutsideVids: Rule = (ctx) => {
     // Placed at the VLAN's own stanza: that is what the admin just wrote.
     const st = i.stanzas[0]!;
     const idOpt = opt(i, 'vlan-id');
-    out.push(idOpt ? atOption(f, idOpt) : { ...f, line: st.node.header.lineNo, column: st.node.name ? st.node.name.start - st.node.header.start + 1 : 1 });
+    out.push(
+      idOpt
+        ? atOption(f, idOpt)
+        : {
+            ...f,
+            line: st.node.header.lineNo,
+            column: st.node.name ? st.node.name.start - st.node.header.start + 1 : 1,
+          },
+    );
   }
   return out;
 };

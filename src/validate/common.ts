@@ -52,7 +52,8 @@ function placed(d: Diagnostic, line: Line): Diagnostic {
 export function atOption(f: Found, opt: ModelOption, word?: string): Diagnostic {
   const line = opt.node.line;
   let off = word !== undefined ? wordOffset(opt, word) : -1;
-  if (off < 0) off = word === undefined && opt.node.valueStart >= 0 && opt.node.value ? opt.node.valueStart : opt.node.nameStart;
+  if (off < 0)
+    off = word === undefined && opt.node.valueStart >= 0 && opt.node.value ? opt.node.valueStart : opt.node.nameStart;
   return placed({ ...f, line: line.lineNo, column: colOf(line, off), option: opt.name }, line);
 }
 
@@ -70,7 +71,10 @@ export function atStanza(f: Found, st: Stanza): Diagnostic {
 
 /** A diagnostic at a byte offset of a line. */
 export function atOffset(f: Found, line: Line, offset: number, option?: string): Diagnostic {
-  return placed({ ...f, line: line.lineNo, column: colOf(line, offset), ...(option !== undefined ? { option } : {}) }, line);
+  return placed(
+    { ...f, line: line.lineNo, column: colOf(line, offset), ...(option !== undefined ? { option } : {}) },
+    line,
+  );
 }
 
 /**
@@ -171,7 +175,8 @@ export function indexOf(ctx: ValidateContext): Index {
     else uses.set(name, [u]);
   };
   for (const i of m.ifaces.values()) {
-    if (i.bridge?.portsOption) for (const p of i.bridge.ports) add(p, { master: i.name, role: 'port', option: i.bridge.portsOption });
+    if (i.bridge?.portsOption)
+      for (const p of i.bridge.ports) add(p, { master: i.name, role: 'port', option: i.bridge.portsOption });
     if (i.bond && i.kind === 'bond') {
       const so = opt(i, 'bond-slaves');
       if (so) for (const s of i.bond.slaves) add(s, { master: i.name, role: 'slave', option: so });

@@ -73,7 +73,16 @@ export function iptablesRules(o: ModelOption): IptRule[] {
       const w = t.text;
       if (/^\d?>/.test(w) || w === '-w' || w === '--wait') continue; // redirections, lock wait
       const next = seg[k + 1];
-      const A: Record<string, IptRule['action']> = { '-A': 'A', '--append': 'A', '-I': 'I', '--insert': 'I', '-D': 'D', '--delete': 'D', '-C': 'C', '--check': 'C' };
+      const A: Record<string, IptRule['action']> = {
+        '-A': 'A',
+        '--append': 'A',
+        '-I': 'I',
+        '--insert': 'I',
+        '-D': 'D',
+        '--delete': 'D',
+        '-C': 'C',
+        '--check': 'C',
+      };
       if (A[w] && next) {
         action = A[w];
         actionTok = t;
@@ -94,12 +103,22 @@ export function iptablesRules(o: ModelOption): IptRule[] {
       spec.push(unq(w));
     }
     if (!action || !actionTok) continue;
-    out.push({ ...r, option: o, up, action, actionTok, table, chain, key: `${cmd[1]} ${table} ${chain} ${spec.join(' ')}` } as IptRule);
+    out.push({
+      ...r,
+      option: o,
+      up,
+      action,
+      actionTok,
+      table,
+      chain,
+      key: `${cmd[1]} ${table} ${chain} ${spec.join(' ')}`,
+    } as IptRule);
   }
   return out;
 }
 
-const FORWARD_RE = /(?:echo\s+1\s*>\s*\/proc\/sys\/net\/ipv4\/ip_forward|net\.ipv4\.ip_forward\s*=\s*1|net\.ipv4\.conf\.all\.forwarding\s*=\s*1|echo\s+1\s*>\s*\/proc\/sys\/net\/ipv4\/conf\/all\/forwarding)/;
+const FORWARD_RE =
+  /(?:echo\s+1\s*>\s*\/proc\/sys\/net\/ipv4\/ip_forward|net\.ipv4\.ip_forward\s*=\s*1|net\.ipv4\.conf\.all\.forwarding\s*=\s*1|echo\s+1\s*>\s*\/proc\/sys\/net\/ipv4\/conf\/all\/forwarding)/;
 const PROXY_ARP_RE = /proxy_arp|proxy_ndp/;
 
 function place(f: Parameters<typeof atOffset>[0], o: ModelOption, t: Tok | undefined): Diagnostic {
@@ -109,7 +128,10 @@ function place(f: Parameters<typeof atOffset>[0], o: ModelOption, t: Tok | undef
 
 const NAT_TARGETS = new Set(['MASQUERADE', 'SNAT']);
 
-/** HOOK_RULE_NOT_IDEMPOTENT, HOOK_RULE_NO_POSTDOWN, NAT_SOURCE_MISMATCH, NAT_IFACE_NOT_CONFIGURED, FORWARDING_DISABLED. */
+/**
+ * HOOK_RULE_NOT_IDEMPOTENT, HOOK_RULE_NO_POSTDOWN, NAT_SOURCE_MISMATCH, NAT_IFACE_NOT_CONFIGURED,
+ * FORWARDING_DISABLED.
+ */
 export const hookRules: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const m = ctx.model;
@@ -120,7 +142,9 @@ export const hookRules: Rule = (ctx) => {
   const subnets = () => {
     if (!subnetMap) {
       subnetMap = new Map();
-      for (const i of m.ifaces.values()) for (const a of addressesOf(i)) if (a.prefix !== null && parseCidr(a.raw, false)) subnetMap.set(subnetKey(a.ip, a.prefix, a.version), i);
+      for (const i of m.ifaces.values())
+        for (const a of addressesOf(i))
+          if (a.prefix !== null && parseCidr(a.raw, false)) subnetMap.set(subnetKey(a.ip, a.prefix, a.version), i);
     }
     return subnetMap;
   };
@@ -133,7 +157,8 @@ export const hookRules: Rule = (ctx) => {
       if (o.key === 'ip-forward' && /^(1|on|yes)$/i.test(o.value.trim())) forwarding = true;
       if (!UP_HOOKS.has(o.key) && !DOWN_HOOKS.has(o.key)) continue;
       if (FORWARD_RE.test(o.value)) forwarding = true;
-      if (UP_HOOKS.has(o.key) && PROXY_ARP_RE.test(o.value) && /\b1\b/.test(o.value)) needsForward ??= { o, i, why: `proxy_arp (routed setup)` };
+      if (UP_HOOKS.has(o.key) && PROXY_ARP_RE.test(o.value) && /\b1\b/.test(o.value))
+        needsForward ??= { o, i, why: `proxy_arp (routed setup)` };
       rules.push(...iptablesRules(o));
     }
     if (!rules.length) continue;
@@ -173,7 +198,10 @@ export const hookRules: Rule = (ctx) => {
     for (const [o, rs] of undone) {
       const r = rs[0]!;
       const what = r.action === 'A' ? '-A' : '-I';
-      const desc = rs.length > 1 ? `${rs.length} iptables rules added here have` : `the iptables rule added here (${r.table} ${r.chain}${r.target ? ` -j ${r.target}` : ''}) has`;
+      const desc =
+        rs.length > 1
+          ? `${rs.length} iptables rules added here have`
+          : `the iptables rule added here (${r.table} ${r.chain}${r.target ? ` -j ${r.target}` : ''}) has`;
       out.push(
         place(
           {
@@ -191,11 +219,14 @@ export const hookRules: Rule = (ctx) => {
     for (const r of rules) {
       if (!r.up || (r.action !== 'A' && r.action !== 'I')) continue;
       const base = { iface: i.name };
-      if (r.table === 'nat' && (NAT_TARGETS.has(r.target ?? '') || r.target === 'DNAT')) needsForward ??= { o: r.option, i, why: `NAT (${r.target})` };
+      if (r.table === 'nat' && (NAT_TARGETS.has(r.target ?? '') || r.target === 'DNAT'))
+        needsForward ??= { o: r.option, i, why: `NAT (${r.target})` };
       if (r.table === 'nat' && NAT_TARGETS.has(r.target ?? '') && r.src) {
         const c = parseCidr(r.src.text, false);
         if (c && !subnets().has(subnetKey(c.ip, c.prefix, c.version))) {
-          const own = addressesOf(i).filter((a) => a.version === c.version && a.prefix !== null && parseCidr(a.raw, false));
+          const own = addressesOf(i).filter(
+            (a) => a.version === c.version && a.prefix !== null && parseCidr(a.raw, false),
+          );
           const ownText = own.map((a) => `${subnetKeyText(a.ip, a.prefix!, a.version)}`).join(', ');
           out.push(
             place(
@@ -204,7 +235,9 @@ export const hookRules: Rule = (ctx) => {
                 severity: 'warning',
                 code: 'NAT_SOURCE_MISMATCH',
                 message: `${i.name}: the ${r.target} source ${r.src.text} is not the subnet of any interface${ownText ? ` (${i.name} has ${ownText})` : ''}, so guests are not translated`,
-                hint: ownText ? `use -s ${subnetKeyText(own[0]!.ip, own[0]!.prefix!, own[0]!.version)}` : 'use the subnet of the bridge the guests are on',
+                hint: ownText
+                  ? `use -s ${subnetKeyText(own[0]!.ip, own[0]!.prefix!, own[0]!.version)}`
+                  : 'use the subnet of the bridge the guests are on',
               },
               r.option,
               r.src,
@@ -212,7 +245,14 @@ export const hookRules: Rule = (ctx) => {
           );
         }
       }
-      const ifTok = r.table === 'nat' ? (r.target === 'DNAT' ? r.in : NAT_TARGETS.has(r.target ?? '') ? r.out : undefined) : undefined;
+      const ifTok =
+        r.table === 'nat'
+          ? r.target === 'DNAT'
+            ? r.in
+            : NAT_TARGETS.has(r.target ?? '')
+              ? r.out
+              : undefined
+          : undefined;
       if (ifTok && !ifTok.text.endsWith('+') && !m.ifaces.has(ifTok.text) && !ctx.external?.has(ifTok.text)) {
         out.push(
           place(

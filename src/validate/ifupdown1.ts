@@ -44,7 +44,10 @@ export function bondMasterNotes(model: Model): string[] {
   for (const [bond, slaves] of bondMasters(model.ifaces.values())) {
     const listed = model.ifaces.get(bond)?.bond?.slaves ?? [];
     const missing = slaves.map((s) => s.slave.name).filter((n) => !listed.includes(n));
-    if (missing.length) out.push(`${bond}: ${missing.join(', ')} name ${bond} by bond-master, which ifupdown2 ignores; ${bond} gets ${listed.length ? `only ${listed.join(' ')}` : 'no slaves'} (see \`nodenet check\`; \`nodenet fix ifupdown2\` rewrites it)`);
+    if (missing.length)
+      out.push(
+        `${bond}: ${missing.join(', ')} name ${bond} by bond-master, which ifupdown2 ignores; ${bond} gets ${listed.length ? `only ${listed.join(' ')}` : 'no slaves'} (see \`nodenet check\`; \`nodenet fix ifupdown2\` rewrites it)`,
+      );
   }
   return out;
 }
@@ -108,7 +111,14 @@ export const bondMasterRules: Rule = (ctx) => {
   return out;
 };
 
-function at(code: DiagnosticCode, iface: string, line: Line, offset: number, message: string, hint: string): Diagnostic {
+function at(
+  code: DiagnosticCode,
+  iface: string,
+  line: Line,
+  offset: number,
+  message: string,
+  hint: string,
+): Diagnostic {
   return atOffset({ severity: 'warning', code, iface, message, hint }, line, offset);
 }
 
@@ -153,7 +163,9 @@ export const ifupdown1Keywords: Rule = (ctx) => {
   for (const n of ctx.doc.nodes) {
     if (n.kind === 'iface') {
       above = n.name?.text ?? above;
-      for (const b of n.body) if (b.kind === 'option') word(b.line, b.name.toLowerCase() === 'rename' ? 'rename' : b.name, b.nameStart, b.value.trim());
+      for (const b of n.body)
+        if (b.kind === 'option')
+          word(b.line, b.name.toLowerCase() === 'rename' ? 'rename' : b.name, b.nameStart, b.value.trim());
     } else if (n.kind === 'auto' && n.keyword.text === 'allow-auto') {
       const names = n.names.map((w) => w.text);
       out.push(
@@ -168,7 +180,13 @@ export const ifupdown1Keywords: Rule = (ctx) => {
       );
     } else if (n.kind === 'unknown') {
       const m = /^\s*(\S+)\s*(.*)$/.exec(n.line.text);
-      if (m) word(n.line, m[1]!.toLowerCase() === 'rename' ? 'rename' : m[1]!, n.line.start + n.line.indent.length, m[2]!.trim());
+      if (m)
+        word(
+          n.line,
+          m[1]!.toLowerCase() === 'rename' ? 'rename' : m[1]!,
+          n.line.start + n.line.indent.length,
+          m[2]!.trim(),
+        );
     }
   }
   return out;

@@ -23,7 +23,12 @@ function explicitMtu(i: Iface): number | undefined {
  * unknown, as Proxmox VE does (its MTU follows whatever enslaves or configures it); a VLAN
  * without one inherits its parent's; a bridge without one takes its smallest port's.
  */
-function effectiveMtu(ctx: Parameters<Rule>[0], memo: Map<string, number | undefined>, name: string, depth = 0): number | undefined {
+function effectiveMtu(
+  ctx: Parameters<Rule>[0],
+  memo: Map<string, number | undefined>,
+  name: string,
+  depth = 0,
+): number | undefined {
   if (memo.has(name)) return memo.get(name);
   memo.set(name, undefined); // cycle guard
   const i = ctx.model.ifaces.get(name);
@@ -47,7 +52,10 @@ function effectiveMtu(ctx: Parameters<Rule>[0], memo: Map<string, number | undef
   return r;
 }
 
-/** MTU_INVALID, MTU_RANGE (API), MTU_BELOW_IPV6_MIN (file), MTU_VLAN_ABOVE_PARENT, MTU_BRIDGE_ABOVE_PORT, MTU_BOND_SLAVE_BELOW. */
+/**
+ * MTU_INVALID, MTU_RANGE (API), MTU_BELOW_IPV6_MIN (file), MTU_VLAN_ABOVE_PARENT,
+ * MTU_BRIDGE_ABOVE_PORT, MTU_BOND_SLAVE_BELOW.
+ */
 export const mtuRules: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const memo = new Map<string, number | undefined>();
@@ -58,13 +66,46 @@ export const mtuRules: Rule = (ctx) => {
       const v = mo.value.trim();
       const n = /^\d+$/.test(v) ? Number(v) : NaN;
       if (!(n >= 68 && n <= 65535)) {
-        out.push(atOption({ ...base, severity: 'error', code: 'MTU_INVALID', message: `${i.name}: mtu '${v}' is not a usable MTU (a whole number from 68 to 65535)`, hint: 'use 1500 (standard Ethernet) or 9000 (jumbo frames)' }, mo));
+        out.push(
+          atOption(
+            {
+              ...base,
+              severity: 'error',
+              code: 'MTU_INVALID',
+              message: `${i.name}: mtu '${v}' is not a usable MTU (a whole number from 68 to 65535)`,
+              hint: 'use 1500 (standard Ethernet) or 9000 (jumbo frames)',
+            },
+            mo,
+          ),
+        );
         continue;
       }
       if (ctx.api && (n < IPV6_MIN || n > API_MAX)) {
-        out.push(atOption({ ...base, severity: 'error', code: 'MTU_RANGE', message: `${i.name}: mtu ${n} is outside ${IPV6_MIN}–${API_MAX}`, hint: 'Proxmox VE accepts 1280 to 65520; use 1500 or 9000' }, mo));
+        out.push(
+          atOption(
+            {
+              ...base,
+              severity: 'error',
+              code: 'MTU_RANGE',
+              message: `${i.name}: mtu ${n} is outside ${IPV6_MIN}–${API_MAX}`,
+              hint: 'Proxmox VE accepts 1280 to 65520; use 1500 or 9000',
+            },
+            mo,
+          ),
+        );
       } else if (!ctx.api && n < IPV6_MIN) {
-        out.push(atOption({ ...base, severity: 'warning', code: 'MTU_BELOW_IPV6_MIN', message: `${i.name}: mtu ${n} is below ${IPV6_MIN}, so IPv6 is disabled on ${i.name}`, hint: `use at least ${IPV6_MIN} unless the link really cannot carry more` }, mo));
+        out.push(
+          atOption(
+            {
+              ...base,
+              severity: 'warning',
+              code: 'MTU_BELOW_IPV6_MIN',
+              message: `${i.name}: mtu ${n} is below ${IPV6_MIN}, so IPv6 is disabled on ${i.name}`,
+              hint: `use at least ${IPV6_MIN} unless the link really cannot carry more`,
+            },
+            mo,
+          ),
+        );
       }
     }
     const mine = explicitMtu(i);
@@ -75,7 +116,13 @@ export const mtuRules: Rule = (ctx) => {
         const p = i.vlan.rawDevice;
         out.push(
           atOption(
-            { ...base, severity: 'error', code: 'MTU_VLAN_ABOVE_PARENT', message: `${i.name}: mtu ${mine} is larger than the mtu ${pm} of its parent ${p}${ctx.model.ifaces.get(p)?.mtu === undefined ? ' (the default)' : ''}`, hint: `set mtu ${mine} (or more) on ${p} too, or lower the VLAN's mtu` },
+            {
+              ...base,
+              severity: 'error',
+              code: 'MTU_VLAN_ABOVE_PARENT',
+              message: `${i.name}: mtu ${mine} is larger than the mtu ${pm} of its parent ${p}${ctx.model.ifaces.get(p)?.mtu === undefined ? ' (the default)' : ''}`,
+              hint: `set mtu ${mine} (or more) on ${p} too, or lower the VLAN's mtu`,
+            },
             mo,
           ),
         );
@@ -87,7 +134,13 @@ export const mtuRules: Rule = (ctx) => {
         if (pm !== undefined && pm < mine) {
           out.push(
             atOption(
-              { ...base, severity: 'error', code: 'MTU_BRIDGE_ABOVE_PORT', message: `${i.name}: mtu ${mine} is larger than the mtu ${pm} of its port ${p}${ctx.model.ifaces.get(p)?.mtu === undefined ? ' (the default)' : ''}, so larger frames are dropped at the port`, hint: `set mtu ${mine} on ${p} too (and on whatever ${p} is built on)` },
+              {
+                ...base,
+                severity: 'error',
+                code: 'MTU_BRIDGE_ABOVE_PORT',
+                message: `${i.name}: mtu ${mine} is larger than the mtu ${pm} of its port ${p}${ctx.model.ifaces.get(p)?.mtu === undefined ? ' (the default)' : ''}, so larger frames are dropped at the port`,
+                hint: `set mtu ${mine} on ${p} too (and on whatever ${p} is built on)`,
+              },
               mo,
             ),
           );
@@ -101,7 +154,13 @@ export const mtuRules: Rule = (ctx) => {
         if (sm !== undefined && sm < mine) {
           out.push(
             atOption(
-              { ...base, severity: 'error', code: 'MTU_BOND_SLAVE_BELOW', message: `${i.name}: mtu ${mine} is larger than the mtu ${sm} written for its slave ${s}; the bond forces its mtu onto the slave and the two settings fight on every reload`, hint: `remove the mtu line from ${s}, or set it to ${mine}` },
+              {
+                ...base,
+                severity: 'error',
+                code: 'MTU_BOND_SLAVE_BELOW',
+                message: `${i.name}: mtu ${mine} is larger than the mtu ${sm} written for its slave ${s}; the bond forces its mtu onto the slave and the two settings fight on every reload`,
+                hint: `remove the mtu line from ${s}, or set it to ${mine}`,
+              },
               mo,
             ),
           );

@@ -100,7 +100,12 @@ export const autoWithoutStanza: Rule = (ctx) => {
               ? `'${node.keyword.text} lo' has no 'iface lo inet loopback' stanza, so ifupdown2 finds nothing to bring up`
               : `'${node.keyword.text} ${name}' names an interface that has no stanza and is not a known NIC${s ? `; did you mean '${s}'?` : ''}`,
           iface: name,
-          hint: name === 'lo' ? "add 'iface lo inet loopback'" : s ? `write '${s}'` : `add an 'iface ${name} ...' stanza or remove ${name} from this line`,
+          hint:
+            name === 'lo'
+              ? "add 'iface lo inet loopback'"
+              : s
+                ? `write '${s}'`
+                : `add an 'iface ${name} ...' stanza or remove ${name} from this line`,
         },
         node.line,
         w ? w.start : -1,

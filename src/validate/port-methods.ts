@@ -23,7 +23,12 @@ export const portDynamicAddress: Rule = (ctx) => {
       const m = st.node.method;
       if (st.method === null || !m || !DYNAMIC.has(st.method)) continue;
       const fam = st.family ?? 'inet';
-      const what = st.method === 'auto' ? 'SLAAC (inet6 auto)' : st.method === 'dhcp' ? `DHCP (${fam} dhcp)` : `'${fam} ${st.method}'`;
+      const what =
+        st.method === 'auto'
+          ? 'SLAAC (inet6 auto)'
+          : st.method === 'dhcp'
+            ? `DHCP (${fam} dhcp)`
+            : `'${fam} ${st.method}'`;
       out.push(
         atOffset(
           {

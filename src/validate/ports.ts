@@ -13,7 +13,8 @@ import { atOption, atStanza, indexOf, memberUse, opt, roleText } from './common.
 /** Members of an interface with the option that names them (bridge ports, bond slaves). */
 function members(i: Iface): { name: string; option: ModelOption; what: string }[] {
   const out: { name: string; option: ModelOption; what: string }[] = [];
-  if (i.bridge?.portsOption) for (const p of i.bridge.ports) out.push({ name: p, option: i.bridge.portsOption, what: 'bridge port' });
+  if (i.bridge?.portsOption)
+    for (const p of i.bridge.ports) out.push({ name: p, option: i.bridge.portsOption, what: 'bridge port' });
   if (i.kind === 'bond' && i.bond) {
     const so = opt(i, 'bond-slaves');
     if (so) for (const s of i.bond.slaves) out.push({ name: s, option: so, what: 'bond slave' });
@@ -36,7 +37,9 @@ export const existenceRules: Rule = (ctx) => {
               code: 'PORT_NOT_FOUND',
               message: `${i.name}: ${m.what} '${m.name}' does not exist (no stanza, and not a network card name)${s ? `; did you mean '${s}'?` : ''}`,
               iface: i.name,
-              hint: s ? `write '${s}'` : `check the name with 'ip link', or add an 'iface ${m.name} inet manual' stanza for it`,
+              hint: s
+                ? `write '${s}'`
+                : `check the name with 'ip link', or add an 'iface ${m.name} inet manual' stanza for it`,
             },
             m.option,
             m.name,
@@ -91,7 +94,9 @@ export const portInUse: Rule = (ctx) => {
               ? `${u.master}: ${name} is listed twice`
               : `${u.master}: ${name} is already ${roleText(first)} (line ${first.option.node.line.lineNo}); an interface can belong to one bridge or bond only`,
             iface: u.master,
-            hint: same ? `list ${name} once` : `remove ${name} from ${u.master}, or use a VLAN of it (${name}.N) on the second bridge`,
+            hint: same
+              ? `list ${name} once`
+              : `remove ${name} from ${u.master}, or use a VLAN of it (${name}.N) on the second bridge`,
           },
           u.option,
           name,
@@ -139,7 +144,10 @@ export const portCycle: Rule = (ctx) => {
   const out: Diagnostic[] = [];
   const edges = new Map<string, { to: string; option: ModelOption | undefined }[]>();
   for (const i of ctx.model.ifaces.values()) {
-    const e: { to: string; option: ModelOption | undefined }[] = members(i).map((m) => ({ to: m.name, option: m.option }));
+    const e: { to: string; option: ModelOption | undefined }[] = members(i).map((m) => ({
+      to: m.name,
+      option: m.option,
+    }));
     if (i.vlan?.rawDevice !== undefined) e.push({ to: i.vlan.rawDevice, option: opt(i, 'vlan-raw-device') });
     if (e.length) edges.set(i.name, e);
   }
@@ -213,7 +221,10 @@ export const bondSlaveType: Rule = (ctx) => {
             code: 'BOND_SLAVE_TYPE',
             message: `${i.name}: bond slave ${s} is ${kind === 'unknown' ? 'not a network card' : kind === 'vlan' ? 'a VLAN' : `a ${kind}`}; a bond can only combine network cards or other bonds`,
             iface: i.name,
-            hint: kind === 'vlan' ? `bond the NICs underneath and put the VLAN on top of ${i.name} (${i.name}.N)` : `use physical NICs as slaves of ${i.name}`,
+            hint:
+              kind === 'vlan'
+                ? `bond the NICs underneath and put the VLAN on top of ${i.name} (${i.name}.N)`
+                : `use physical NICs as slaves of ${i.name}`,
           },
           so,
           s,
@@ -240,20 +251,43 @@ export const vlanRules: Rule = (ctx: ValidateContext) => {
     const nameId = dotted ? Number(dotted[2]) : vn ? Number(vn[1]) : undefined;
     const base = { iface: i.name };
     if (v.idRaw !== undefined && idOpt) {
-      out.push(atOption({ ...base, severity: 'error', code: 'VLAN_ID_RANGE', message: `${i.name}: vlan-id '${v.idRaw}' is not a number`, hint: 'VLAN ids are whole numbers from 1 to 4094' }, idOpt));
+      out.push(
+        atOption(
+          {
+            ...base,
+            severity: 'error',
+            code: 'VLAN_ID_RANGE',
+            message: `${i.name}: vlan-id '${v.idRaw}' is not a number`,
+            hint: 'VLAN ids are whole numbers from 1 to 4094',
+          },
+          idOpt,
+        ),
+      );
     } else {
       const ids: { id: number; from: 'name' | 'option' }[] = [];
       if (nameId !== undefined) ids.push({ id: nameId, from: 'name' });
       if (idOpt && /^\d+$/.test(idOpt.value)) ids.push({ id: Number(idOpt.value), from: 'option' });
       for (const x of ids) {
         if (x.id >= 1 && x.id <= 4094) continue;
-        const f = { ...base, severity: 'error' as const, code: 'VLAN_ID_RANGE' as const, message: `${i.name}: VLAN id ${x.id} is outside 1–4094`, hint: '802.1Q ids are 1 to 4094 (0 and 4095 are reserved)' };
+        const f = {
+          ...base,
+          severity: 'error' as const,
+          code: 'VLAN_ID_RANGE' as const,
+          message: `${i.name}: VLAN id ${x.id} is outside 1–4094`,
+          hint: '802.1Q ids are 1 to 4094 (0 and 4095 are reserved)',
+        };
         out.push(x.from === 'option' && idOpt ? atOption(f, idOpt) : atStanza(f, st));
       }
       if (nameId !== undefined && idOpt && /^\d+$/.test(idOpt.value) && Number(idOpt.value) !== nameId) {
         out.push(
           atOption(
-            { ...base, severity: 'error', code: 'VLAN_ID_MISMATCH', message: `${i.name}: the name says VLAN ${nameId} but vlan-id is ${idOpt.value}`, hint: `remove vlan-id (the name already sets it) or rename the interface` },
+            {
+              ...base,
+              severity: 'error',
+              code: 'VLAN_ID_MISMATCH',
+              message: `${i.name}: the name says VLAN ${nameId} but vlan-id is ${idOpt.value}`,
+              hint: `remove vlan-id (the name already sets it) or rename the interface`,
+            },
             idOpt,
           ),
         );
@@ -262,7 +296,13 @@ export const vlanRules: Rule = (ctx: ValidateContext) => {
     if (dotted && rawOpt && rawOpt.value.trim() !== dotted[1]) {
       out.push(
         atOption(
-          { ...base, severity: 'error', code: 'VLAN_ID_MISMATCH', message: `${i.name}: the name says the VLAN is on ${dotted[1]} but vlan-raw-device is ${rawOpt.value.trim()}`, hint: 'remove vlan-raw-device (the name already sets it) or rename the interface' },
+          {
+            ...base,
+            severity: 'error',
+            code: 'VLAN_ID_MISMATCH',
+            message: `${i.name}: the name says the VLAN is on ${dotted[1]} but vlan-raw-device is ${rawOpt.value.trim()}`,
+            hint: 'remove vlan-raw-device (the name already sets it) or rename the interface',
+          },
           rawOpt,
         ),
       );
@@ -272,17 +312,31 @@ export const vlanRules: Rule = (ctx: ValidateContext) => {
       const s = didYouMean(v.protocol.trim(), PROTOCOLS);
       out.push(
         atOption(
-          { ...base, severity: 'error', code: 'VLAN_PROTOCOL_INVALID', message: `${i.name}: vlan-protocol '${v.protocol}' is not 802.1q or 802.1ad${s ? `; did you mean '${s}'?` : ''}`, hint: '802.1q for normal VLANs, 802.1ad for the outer tag of QinQ' },
+          {
+            ...base,
+            severity: 'error',
+            code: 'VLAN_PROTOCOL_INVALID',
+            message: `${i.name}: vlan-protocol '${v.protocol}' is not 802.1q or 802.1ad${s ? `; did you mean '${s}'?` : ''}`,
+            hint: '802.1q for normal VLANs, 802.1ad for the outer tag of QinQ',
+          },
           o,
         ),
       );
     }
     if (!dotted) {
-      const missing = [v.rawDevice === undefined ? 'vlan-raw-device' : '', !vn && !idOpt ? 'vlan-id' : ''].filter(Boolean);
+      const missing = [v.rawDevice === undefined ? 'vlan-raw-device' : '', !vn && !idOpt ? 'vlan-id' : ''].filter(
+        Boolean,
+      );
       if (missing.length) {
         out.push(
           atStanza(
-            { ...base, severity: 'error', code: 'VLAN_INCOMPLETE', message: `${i.name}: a VLAN with this name needs ${missing.join(' and ')}`, hint: `add ${missing.map((m) => (m === 'vlan-id' ? 'vlan-id N' : 'vlan-raw-device DEV')).join(' and ')}, or name it DEV.N` },
+            {
+              ...base,
+              severity: 'error',
+              code: 'VLAN_INCOMPLETE',
+              message: `${i.name}: a VLAN with this name needs ${missing.join(' and ')}`,
+              hint: `add ${missing.map((m) => (m === 'vlan-id' ? 'vlan-id N' : 'vlan-raw-device DEV')).join(' and ')}, or name it DEV.N`,
+            },
             st,
           ),
         );

@@ -1,4 +1,7 @@
-/** Tasks while running, the nodenet extensions (check, history, rollback, confirm, verify), OpenAPI, /version, /nodes, JSON bodies. */
+/**
+ * Tasks while running, the nodenet extensions (check, history, rollback, confirm, verify), OpenAPI,
+ * /version, /nodes, JSON bodies.
+ */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +63,16 @@ test('extensions: check, apply with confirm-timeout, confirm, history, rollback,
   const original = await h.interfaces();
 
   // JSON body (cv4pve style), booleans as JSON numbers.
-  const c = await raw(h, 'POST', '/nodes/pve/network', { body: JSON.stringify({ iface: 'vmbr1', type: 'bridge', autostart: 1, bridge_vlan_aware: true, cidr: '10.0.0.1/24' }), headers: { 'Content-Type': 'application/json' } });
+  const c = await raw(h, 'POST', '/nodes/pve/network', {
+    body: JSON.stringify({
+      iface: 'vmbr1',
+      type: 'bridge',
+      autostart: 1,
+      bridge_vlan_aware: true,
+      cidr: '10.0.0.1/24',
+    }),
+    headers: { 'Content-Type': 'application/json' },
+  });
   assert.equal(c.status, 200, c.text);
   const chk = await raw(h, 'GET', '/nodes/pve/network/check');
   assert.equal(chk.status, 200);
@@ -97,7 +109,10 @@ test('extensions: check, apply with confirm-timeout, confirm, history, rollback,
   assert.equal(v.json.data.backend, 'none');
 
   // A staged config with a validation error is not applied (task fails, file unchanged).
-  await fs.writeFile(join(h.root, 'etc/network/interfaces.new'), `${original}\nauto vmbr5\niface vmbr5 inet manual\n\tbridge-ports enp3s0f0\n`);
+  await fs.writeFile(
+    join(h.root, 'etc/network/interfaces.new'),
+    `${original}\nauto vmbr5\niface vmbr5 inet manual\n\tbridge-ports enp3s0f0\n`,
+  );
   const bad = await raw(h, 'PUT', '/nodes/pve/network');
   const st = await waitTask(h, bad.json.data);
   assert.notEqual(st.exitstatus, 'OK');
@@ -122,7 +137,10 @@ test('/version, /nodes, OpenAPI generated from the parameter schema', async (t) 
   const v = await raw(h, 'GET', '/version');
   assert.match(v.json.data.version, /^\d+\.\d+\.\d+/);
   const n = await raw(h, 'GET', '/nodes');
-  assert.deepEqual(n.json.data.map((x: { node: string }) => x.node), ['pve']);
+  assert.deepEqual(
+    n.json.data.map((x: { node: string }) => x.node),
+    ['pve'],
+  );
   const o = await raw(h, 'GET', '/openapi', { auth: 'none' });
   assert.equal(o.status, 200);
   const doc = o.json.data;
@@ -133,5 +151,7 @@ test('/version, /nodes, OpenAPI generated from the parameter schema', async (t) 
   assert.equal(schema.properties.mtu.minimum, 1280);
   assert.deepEqual(schema.required.sort(), ['iface', 'type']);
   assert.ok(doc.paths['/nodes/{node}/tasks/{upid}/status'].get);
-  assert.ok(doc.paths['/nodes/{node}/network/{iface}'].put.requestBody.content['application/json'].schema.properties.delete);
+  assert.ok(
+    doc.paths['/nodes/{node}/network/{iface}'].put.requestBody.content['application/json'].schema.properties.delete,
+  );
 });

@@ -41,7 +41,14 @@ let tlsDir: string | undefined;
 /** Start a server on a fresh root with `corpus` (a file in test/fixtures/corpus) as the live file. */
 export async function startServer(
   corpus = '03-bridged-default.interfaces',
-  opts: { failDelayMs?: number; bodyLimit?: number; loginLimit?: { max: number; windowMs: number }; host?: string; text?: string; server?: Partial<ServerOptions> } = {},
+  opts: {
+    failDelayMs?: number;
+    bodyLimit?: number;
+    loginLimit?: { max: number; windowMs: number };
+    host?: string;
+    text?: string;
+    server?: Partial<ServerOptions>;
+  } = {},
 ): Promise<Harness> {
   const root = await fs.mkdtemp(join(tmpdir(), 'nodenet-api-'));
   await fs.mkdir(join(root, 'etc/network'), { recursive: true });
@@ -95,7 +102,16 @@ export interface RawResponse {
  * A raw HTTPS request (node:https, so the path is sent exactly as given: no URL normalisation
  * of `..` or `%2e%2e`).
  */
-export function raw(h: Harness, method: string, path: string, opts: { body?: string | Buffer; headers?: Record<string, string>; auth?: 'token' | 'ro' | 'none' | { ticket: string; csrf?: string } } = {}): Promise<RawResponse> {
+export function raw(
+  h: Harness,
+  method: string,
+  path: string,
+  opts: {
+    body?: string | Buffer;
+    headers?: Record<string, string>;
+    auth?: 'token' | 'ro' | 'none' | { ticket: string; csrf?: string };
+  } = {},
+): Promise<RawResponse> {
   const headers: Record<string, string> = { ...opts.headers };
   const auth = opts.auth ?? 'token';
   if (auth === 'token') headers.Authorization = `PVEAPIToken=${h.tokenId}=${h.token}`;
@@ -109,21 +125,24 @@ export function raw(h: Harness, method: string, path: string, opts: { body?: str
     headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
   }
   return new Promise((resolve, reject) => {
-    const req = request({ host: h.host, port: h.port, method, path: `/api2/json${path}`, headers, rejectUnauthorized: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      { host: h.host, port: h.port, method, path: `/api2/json${path}`, headers, rejectUnauthorized: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, reason: res.statusMessage ?? '', headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (opts.body !== undefined) req.write(opts.body);
     req.end();
@@ -136,7 +155,11 @@ export function form(p: Record<string, string | number>): string {
 }
 
 /** Log in and return ticket + CSRF token. */
-export async function login(h: Harness, user = 'root@pam', password = PASSWORD): Promise<{ ticket: string; csrf: string }> {
+export async function login(
+  h: Harness,
+  user = 'root@pam',
+  password = PASSWORD,
+): Promise<{ ticket: string; csrf: string }> {
   const r = await raw(h, 'POST', '/access/ticket', { body: form({ username: user, password }), auth: 'none' });
   assert.equal(r.status, 200, r.text);
   return { ticket: r.json.data.ticket, csrf: r.json.data.CSRFPreventionToken };

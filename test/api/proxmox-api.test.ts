@@ -13,7 +13,8 @@ try {
 }
 
 const insecure = new Agent({ connect: { rejectUnauthorized: false } });
-const insecureFetch = (url: string, opts: Record<string, unknown>) => fetch(url, { ...opts, dispatcher: insecure } as never);
+const insecureFetch = (url: string, opts: Record<string, unknown>) =>
+  fetch(url, { ...opts, dispatcher: insecure } as never);
 
 async function waitTask(node: any, upid: string): Promise<{ status: string; exitstatus?: string }> {
   for (let i = 0; i < 100; i++) {
@@ -41,7 +42,17 @@ for (const mode of ['token', 'ticket'] as const) {
     const bridges = await net.$get({ type: 'bridge' });
     assert.ok(bridges.some((b: { iface: string }) => b.iface === 'vmbr0'));
 
-    assert.equal(await net.$post({ iface: 'vmbr1', type: 'bridge', bridge_ports: '', autostart: true, cidr: '10.0.0.1/24', comments: 'test' }), null);
+    assert.equal(
+      await net.$post({
+        iface: 'vmbr1',
+        type: 'bridge',
+        bridge_ports: '',
+        autostart: true,
+        cidr: '10.0.0.1/24',
+        comments: 'test',
+      }),
+      null,
+    );
     const one = await net.$('vmbr1').$get();
     assert.equal(one.cidr, '10.0.0.1/24');
     assert.equal(one.autostart, 1);
@@ -56,7 +67,10 @@ for (const mode of ['token', 'ticket'] as const) {
     const list = await raw(h, 'GET', '/nodes/pve/network');
     assert.match(list.json.changes, /^\+iface vmbr1 inet static$/m);
 
-    await assert.rejects(net.$post({ iface: 'vmbr1', type: 'bridge' }), /return Error 400 Parameter verification failed\.: .*interface already exists/);
+    await assert.rejects(
+      net.$post({ iface: 'vmbr1', type: 'bridge' }),
+      /return Error 400 Parameter verification failed\.: .*interface already exists/,
+    );
     await assert.rejects(net.$('vmbr77').$get(), /400 Parameter verification failed\..*interface does not exist/);
 
     assert.equal(await net.$delete(), null);

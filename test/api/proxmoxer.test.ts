@@ -23,7 +23,14 @@ before(async () => {
 
 for (const mode of ['token', 'ticket'] as const) {
   test(`proxmoxer 1.2.0 (${mode} auth): list, create, get, update+delete=, changes, duplicate, revert, apply+task, delete`, async (t) => {
-    if (!requirePrereq(t, hasProxmoxer, `${PY} with proxmoxer and requests (apt-get install python3-proxmoxer python3-requests)`)) return;
+    if (
+      !requirePrereq(
+        t,
+        hasProxmoxer,
+        `${PY} with proxmoxer and requests (apt-get install python3-proxmoxer python3-requests)`,
+      )
+    )
+      return;
     const h: Harness = await startServer();
     t.after(() => h.close());
     const before = await h.interfaces();
@@ -39,15 +46,24 @@ for (const mode of ['token', 'ticket'] as const) {
         PYTHONWARNINGS: 'ignore',
       },
       timeout: 60_000,
-    }).catch((e: { stderr?: string; message: string }) => assert.fail(`proxmoxer flow failed:\n${e.stderr ?? e.message}`));
+    }).catch((e: { stderr?: string; message: string }) =>
+      assert.fail(`proxmoxer flow failed:\n${e.stderr ?? e.message}`),
+    );
     const seen = JSON.parse(stdout.trim().split('\n').pop()!) as { upid: string; upid2: string; changes: string };
-    assert.match(seen.upid, new RegExp(`^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:srvreload:networking:root@pam${mode === 'token' ? '!ci' : ''}:$`));
+    assert.match(
+      seen.upid,
+      new RegExp(
+        `^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:srvreload:networking:root@pam${mode === 'token' ? '!ci' : ''}:$`,
+      ),
+    );
     // Applied, then deleted and applied again: the live file is back to its original bytes.
     assert.equal(await h.interfaces(), before);
     assert.equal(await h.staged(), null);
     // Both applies are in the audit log, without secrets.
     await h.srv.audit.flush();
-    const audit = await import('node:fs').then((fs) => fs.promises.readFile(`${h.root}/var/lib/nodenet/audit.log`, 'utf8'));
+    const audit = await import('node:fs').then((fs) =>
+      fs.promises.readFile(`${h.root}/var/lib/nodenet/audit.log`, 'utf8'),
+    );
     assert.match(audit, /"method":"PUT","path":"\/api2\/json\/nodes\/pve\/network"/);
     assert.doesNotMatch(audit, new RegExp(PASSWORD));
     assert.doesNotMatch(audit, new RegExp(h.token));

@@ -29,7 +29,6 @@ import type { Harness } from './helpers.ts';
 // mulberry32, seeded: a failure can be replayed with the same NODENET_SEED
 import { rng } from '../../bench/fuzz.ts';
 
-
 function bytes(r: () => number, n: number): Buffer {
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(r() * 256);
@@ -69,14 +68,26 @@ function authHeader(h: Harness): Record<string, string> {
  * Send raw bytes over TLS; resolve with what came back once the server closes the connection,
  * or after `quietMs` without data (then this side closes). Errors count as a close.
  */
-function tlsSend(h: Harness, data: Buffer | string, opts: { quietMs?: number; localAddress?: string } = {}): Promise<string> {
+function tlsSend(
+  h: Harness,
+  data: Buffer | string,
+  opts: { quietMs?: number; localAddress?: string } = {},
+): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
-    const s = tlsConnect({ host: h.host, port: h.port, rejectUnauthorized: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) }, () => {
-      s.write(data);
-      arm();
-    });
+    const s = tlsConnect(
+      {
+        host: h.host,
+        port: h.port,
+        rejectUnauthorized: false,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      },
+      () => {
+        s.write(data);
+        arm();
+      },
+    );
     const finish = () => {
       clearTimeout(timer);
       s.destroy();
@@ -96,7 +107,12 @@ function tlsSend(h: Harness, data: Buffer | string, opts: { quietMs?: number; lo
 }
 
 /** A chunked POST of `total` bytes; resolves with the status, or 'reset' when the server cut the connection first. */
-function chunkedPost(h: Harness, path: string, total: number, headers: Record<string, string> = {}): Promise<number | 'reset'> {
+function chunkedPost(
+  h: Harness,
+  path: string,
+  total: number,
+  headers: Record<string, string> = {},
+): Promise<number | 'reset'> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (v: number | 'reset') => {
@@ -106,7 +122,14 @@ function chunkedPost(h: Harness, path: string, total: number, headers: Record<st
       }
     };
     const req = request(
-      { host: h.host, port: h.port, method: 'POST', path, rejectUnauthorized: false, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Transfer-Encoding': 'chunked', ...headers } },
+      {
+        host: h.host,
+        port: h.port,
+        method: 'POST',
+        path,
+        rejectUnauthorized: false,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Transfer-Encoding': 'chunked', ...headers },
+      },
       (res) => {
         res.resume();
         res.on('end', () => done(res.statusCode ?? 0));
@@ -144,7 +167,9 @@ function rawTcp(h: Harness, localAddress: string): Promise<Socket & { closedByPe
 /** Resolve true when `p` settles within `ms`, false otherwise (a bound, not a timing assertion). */
 function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   let t: NodeJS.Timeout | undefined;
-  return Promise.race([p.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([p.then(() => true), new Promise<boolean>((r) => (t = setTimeout(() => r(false), ms)))]).finally(
+    () => clearTimeout(t),
+  );
 }
 
 /** JSON nested `depth` levels: arrays inside a key, or objects. */
@@ -162,13 +187,22 @@ describe('garbage does not stop the server and stages nothing', () => {
 
   test('chunked bodies over the limit (no credentials, and with): 413 or cut, never a crash', async () => {
     // The issue's reproduction: six 400 KB chunked POSTs to any path, no credentials.
-    const paths = ['/api2/json/nodes/pve/network', '/api2/json/access/ticket', '/api2/json/nodes/pve/network/vmbr0', '/api2/json/version', '/api2/json/x', '/api2/json'];
+    const paths = [
+      '/api2/json/nodes/pve/network',
+      '/api2/json/access/ticket',
+      '/api2/json/nodes/pve/network/vmbr0',
+      '/api2/json/version',
+      '/api2/json/x',
+      '/api2/json',
+    ];
     for (const p of paths) {
       const r = await chunkedPost(h, p, 400 * 1024);
       assert.ok(r === 413 || r === 'reset', `${p}: ${r}`);
       await alive(h);
     }
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => chunkedPost(h, paths[i]!, 400 * 1024, i % 2 ? authHeader(h) : {})));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => chunkedPost(h, paths[i]!, 400 * 1024, i % 2 ? authHeader(h) : {})),
+    );
     for (const r of results) assert.ok(r === 413 || r === 'reset', String(r));
     // Outside /api2 (the UI's static files): refused as an unknown file, the body is never used.
     for (const p of ['/', '/index.html', '/x']) {
@@ -190,9 +224,21 @@ describe('garbage does not stop the server and stages nothing', () => {
     ];
     for (const body of bodies) {
       assert.ok(body.length <= 64 * 1024, String(body.length));
-      for (const [path, method] of [['/nodes/pve/network', 'POST'], ['/nodes/pve/network/vmbr0', 'PUT'], ['/access/ticket', 'POST'], ['/nodes/pve/network/setup/nat', 'POST']] as const) {
-        const unauth = await raw(h, method, path, { auth: 'none', body, headers: { 'Content-Type': 'application/json' } });
-        assert.ok([400, 401].includes(unauth.status), `unauthenticated ${method} ${path}: ${unauth.status} ${unauth.text}`);
+      for (const [path, method] of [
+        ['/nodes/pve/network', 'POST'],
+        ['/nodes/pve/network/vmbr0', 'PUT'],
+        ['/access/ticket', 'POST'],
+        ['/nodes/pve/network/setup/nat', 'POST'],
+      ] as const) {
+        const unauth = await raw(h, method, path, {
+          auth: 'none',
+          body,
+          headers: { 'Content-Type': 'application/json' },
+        });
+        assert.ok(
+          [400, 401].includes(unauth.status),
+          `unauthenticated ${method} ${path}: ${unauth.status} ${unauth.text}`,
+        );
         const authed = await raw(h, method, path, { body, headers: { 'Content-Type': 'application/json' } });
         assert.equal(authed.status, 400, `${method} ${path}: ${authed.status} ${authed.text}`);
       }
@@ -214,13 +260,26 @@ describe('garbage does not stop the server and stages nothing', () => {
     for (let i = 0; i < 8; i++) {
       const s = await rawTcp(h, '127.0.0.1');
       s.write(bytes(r, 1 + Math.floor(r() * 2048)));
-      assert.ok(await within(s.closedByPeer, 15_000), 'server did not close a connection that sent random bytes instead of TLS');
+      assert.ok(
+        await within(s.closedByPeer, 15_000),
+        'server did not close a connection that sent random bytes instead of TLS',
+      );
     }
     // As bodies, with each content type, with and without credentials.
     for (let i = 0; i < 24; i++) {
       const body = bytes(r, 1 + Math.floor(r() * 8192));
-      const ct = ['application/json', 'application/x-www-form-urlencoded', 'text/plain', 'application/json; charset=utf-8'][i % 4]!;
-      const res = await raw(h, i % 3 === 0 ? 'PUT' : 'POST', i % 3 === 0 ? '/nodes/pve/network/vmbr0' : '/nodes/pve/network', { body, auth: i % 2 ? 'none' : 'token', headers: { 'Content-Type': ct } });
+      const ct = [
+        'application/json',
+        'application/x-www-form-urlencoded',
+        'text/plain',
+        'application/json; charset=utf-8',
+      ][i % 4]!;
+      const res = await raw(
+        h,
+        i % 3 === 0 ? 'PUT' : 'POST',
+        i % 3 === 0 ? '/nodes/pve/network/vmbr0' : '/nodes/pve/network',
+        { body, auth: i % 2 ? 'none' : 'token', headers: { 'Content-Type': ct } },
+      );
       assert.ok(res.status >= 400 && res.status < 500, `${ct}: ${res.status} ${res.text}`);
     }
     await alive(h);
@@ -229,7 +288,8 @@ describe('garbage does not stop the server and stages nothing', () => {
 
   test('truncated, malformed chunked and lying Content-Length bodies', async () => {
     const auth = `Authorization: PVEAPIToken=${h.tokenId}=${h.token}\r\n`;
-    const head = (extra: string) => `POST /api2/json/nodes/pve/network HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n${extra}`;
+    const head = (extra: string) =>
+      `POST /api2/json/nodes/pve/network HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n${extra}`;
     const cases = [
       `${head(`${auth}Content-Length: 5000\r\n\r\n`)}iface=vmbr9&type=bridge`,
       `${head('Content-Length: 5000\r\n\r\n')}iface=vmbr9&type=bridge`,
@@ -255,12 +315,21 @@ describe('garbage does not stop the server and stages nothing', () => {
   });
 
   test('huge headers and many headers: 431 or 4xx, then the server still answers', async () => {
-    const big = await tlsSend(h, `GET /api2/json/version HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`, { quietMs: 1000 });
+    const big = await tlsSend(
+      h,
+      `GET /api2/json/version HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100 * 1024)}\r\n\r\n`,
+      { quietMs: 1000 },
+    );
     assert.ok(big === '' || big.startsWith('HTTP/1.1 431'), big.slice(0, 80));
     const many = Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n');
-    const m = await tlsSend(h, `GET /api2/json/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${many}\r\n\r\n`, { quietMs: 1000 });
+    const m = await tlsSend(h, `GET /api2/json/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${many}\r\n\r\n`, {
+      quietMs: 1000,
+    });
     assert.ok(m === '' || /^HTTP\/1\.1 4\d\d/.test(m), m.slice(0, 80));
-    const cookie = await raw(h, 'GET', '/version', { auth: 'none', headers: { Cookie: `PVEAuthCookie=${'%ff'.repeat(1500)}`, Authorization: `PVEAPIToken=${'x'.repeat(6000)}` } });
+    const cookie = await raw(h, 'GET', '/version', {
+      auth: 'none',
+      headers: { Cookie: `PVEAuthCookie=${'%ff'.repeat(1500)}`, Authorization: `PVEAPIToken=${'x'.repeat(6000)}` },
+    });
     assert.equal(cookie.status, 401);
     await alive(h);
   });
@@ -275,7 +344,12 @@ describe('garbage does not stop the server and stages nothing', () => {
       idle.push(s);
     }
     // TLS done, headers never finished.
-    const slow = Array.from({ length: 4 }, () => tlsSend(h, 'POST /api2/json/nodes/pve/network HTTP/1.1\r\nHost: x\r\nContent-Le', { quietMs: 300, localAddress: '127.0.0.2' }));
+    const slow = Array.from({ length: 4 }, () =>
+      tlsSend(h, 'POST /api2/json/nodes/pve/network HTTP/1.1\r\nHost: x\r\nContent-Le', {
+        quietMs: 300,
+        localAddress: '127.0.0.2',
+      }),
+    );
     await alive(h);
     const r = await raw(h, 'GET', '/nodes/pve/network');
     assert.equal(r.status, 200);
@@ -285,8 +359,31 @@ describe('garbage does not stop the server and stages nothing', () => {
   });
 
   test('template syntax in parameters (no credentials: any; with: every non-free-text field) is refused', async () => {
-    const payloads = ["${__import__('os').system('touch /tmp/nodenet-mako')}", "<% import os; os.system('id') %>", '%if True:', '## x', 'vmbr0\\', '${x}', 'a\u2028b', 'a\u0085b'];
-    const fields = ['iface', 'bridge_ports', 'cidr', 'gateway', 'cidr6', 'gateway6', 'mtu', 'bond_mode', 'slaves', 'vlan-raw-device', 'bridge_vids', 'digest', 'type'];
+    const payloads = [
+      "${__import__('os').system('touch /tmp/nodenet-mako')}",
+      "<% import os; os.system('id') %>",
+      '%if True:',
+      '## x',
+      'vmbr0\\',
+      '${x}',
+      'a\u2028b',
+      'a\u0085b',
+    ];
+    const fields = [
+      'iface',
+      'bridge_ports',
+      'cidr',
+      'gateway',
+      'cidr6',
+      'gateway6',
+      'mtu',
+      'bond_mode',
+      'slaves',
+      'vlan-raw-device',
+      'bridge_vids',
+      'digest',
+      'type',
+    ];
     for (const p of payloads) {
       for (const f of fields) {
         const body = form({ iface: 'vmbr9', type: 'bridge', [f]: p });
@@ -294,10 +391,16 @@ describe('garbage does not stop the server and stages nothing', () => {
         assert.equal(u.status, 401);
         const a = await raw(h, 'POST', '/nodes/pve/network', { body });
         assert.equal(a.status, 400, `${f}=${p}: ${a.text}`);
-        const json = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: JSON.stringify({ type: 'bridge', [f]: p }), headers: { 'Content-Type': 'application/json' } });
+        const json = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', {
+          body: JSON.stringify({ type: 'bridge', [f]: p }),
+          headers: { 'Content-Type': 'application/json' },
+        });
         assert.equal(json.status, 400, `PUT ${f}=${p}: ${json.text}`);
       }
-      const u = await raw(h, 'POST', '/nodes/pve/network', { auth: 'none', body: form({ iface: 'vmbr9', type: 'bridge', comments: p }) });
+      const u = await raw(h, 'POST', '/nodes/pve/network', {
+        auth: 'none',
+        body: form({ iface: 'vmbr9', type: 'bridge', comments: p }),
+      });
       assert.equal(u.status, 401);
       const path = await raw(h, 'GET', `/nodes/pve/network/${encodeURIComponent(p)}`);
       assert.equal(path.status, 400, path.text);
@@ -313,15 +416,28 @@ describe('garbage does not stop the server and stages nothing', () => {
         ['POST', '/nodes/pve/network', `iface=vmbr9&type=bridge&${key}=x&${key}=y`, {}],
         ['POST', `/nodes/pve/network?${key}=x`, 'iface=vmbr9&type=bridge', {}],
         ['PUT', '/nodes/pve/network/vmbr0', `type=bridge&${key}=x`, {}],
-        ['POST', '/nodes/pve/network', `{"iface":"vmbr9","type":"bridge","${key}":"x"}`, { 'Content-Type': 'application/json' }],
-        ['POST', '/nodes/pve/network', `{"iface":"vmbr9","type":"bridge","${key}":{"bridge_ports":"eno1"}}`, { 'Content-Type': 'application/json' }],
+        [
+          'POST',
+          '/nodes/pve/network',
+          `{"iface":"vmbr9","type":"bridge","${key}":"x"}`,
+          { 'Content-Type': 'application/json' },
+        ],
+        [
+          'POST',
+          '/nodes/pve/network',
+          `{"iface":"vmbr9","type":"bridge","${key}":{"bridge_ports":"eno1"}}`,
+          { 'Content-Type': 'application/json' },
+        ],
         ['POST', '/nodes/pve/network/setup/bridged', `bridge=vmbr9&${key}=x`, {}],
         ['POST', '/access/ticket', `username=root@pam&password=x&${key}=x`, {}],
       ];
       for (const [m, p, body, headers] of variants) {
         const r = await raw(h, m, p, { body, headers, auth: p === '/access/ticket' ? 'none' : 'token' });
         assert.equal(r.status, 400, `${m} ${p} ${body}: ${r.status} ${r.text}`);
-        assert.ok(r.json && Object.hasOwn(r.json.errors ?? {}, key), `${m} ${p} ${body}: no error at '${key}': ${r.text}`);
+        assert.ok(
+          r.json && Object.hasOwn(r.json.errors ?? {}, key),
+          `${m} ${p} ${body}: no error at '${key}': ${r.text}`,
+        );
         // An unknown name, or (JSON) a nested value refused at the same field.
         assert.match(r.json.errors[key], /property is not defined in schema|got an object/);
       }
@@ -331,7 +447,11 @@ describe('garbage does not stop the server and stages nothing', () => {
     const root = h.root;
     for (const key of ['__proto__', 'constructor', 'toString']) {
       let err = '';
-      const code = await main(['--root', root, 'create', 'vmbr9', '--type', 'bridge', `--${key}`, 'x'], { out: () => undefined, err: (s) => (err += s), tty: false });
+      const code = await main(['--root', root, 'create', 'vmbr9', '--type', 'bridge', `--${key}`, 'x'], {
+        out: () => undefined,
+        err: (s) => (err += s),
+        tty: false,
+      });
       assert.equal(code, 2, err);
       assert.match(err, new RegExp(`unknown option --${key}`));
     }
@@ -351,7 +471,9 @@ describe('errors inside the server', () => {
       }
     }
     const h = await startServer('03-bridged-default.interfaces', { server: {} });
-    const broken = await startServer('03-bridged-default.interfaces', { server: { core: new Broken({ root: h.root }) } });
+    const broken = await startServer('03-bridged-default.interfaces', {
+      server: { core: new Broken({ root: h.root }) },
+    });
     try {
       for (const p of ['/nodes/pve/network/check', '/nodes/pve/network']) {
         const r = await raw(broken, 'GET', p);
@@ -375,7 +497,10 @@ describe('errors inside the server', () => {
       setTimeout(() => { throw new Error('boom-exception'); }, 10);
       setTimeout(() => { process.stdout.write(lines.join('\\n') + '\\nstill-up\\n'); }, 200);
     `;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /error unhandled rejection .*boom-rejection/);
     assert.match(r.stdout, /error uncaught exception .*boom-exception/);
@@ -391,7 +516,10 @@ describe('connections: TLS handshake timeout and caps', () => {
       const t = await rawTcp(h, '127.0.0.1');
       t.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00]));
       // Bounded wait (Node's default would hold them 120 s).
-      assert.ok(await within(Promise.all([s.closedByPeer, t.closedByPeer]), 20_000), 'half-open TLS connections were not closed');
+      assert.ok(
+        await within(Promise.all([s.closedByPeer, t.closedByPeer]), 20_000),
+        'half-open TLS connections were not closed',
+      );
       await alive(h);
     } finally {
       await h.close();
@@ -399,7 +527,9 @@ describe('connections: TLS handshake timeout and caps', () => {
   });
 
   test('connections per source and in total are capped; other sources still get in', async () => {
-    const h = await startServer('03-bridged-default.interfaces', { server: { maxConnections: 20, maxConnectionsPerSource: 6, handshakeTimeoutMs: 60_000 } });
+    const h = await startServer('03-bridged-default.interfaces', {
+      server: { maxConnections: 20, maxConnectionsPerSource: 6, handshakeTimeoutMs: 60_000 },
+    });
     const open: (Socket & { closedByPeer: Promise<void> })[] = [];
     try {
       for (let i = 0; i < 10; i++) open.push(await rawTcp(h, '127.0.0.3'));
@@ -418,7 +548,8 @@ describe('connections: TLS handshake timeout and caps', () => {
       await alive(h);
       // Fill the total: 6 from each of three more sources (6 + 18 > 20).
       const more: typeof open = [];
-      for (const src of ['127.0.0.4', '127.0.0.5', '127.0.0.6']) for (let i = 0; i < 6; i++) more.push(await rawTcp(h, src));
+      for (const src of ['127.0.0.4', '127.0.0.5', '127.0.0.6'])
+        for (let i = 0; i < 6; i++) more.push(await rawTcp(h, src));
       open.push(...more);
       assert.ok(await within(closed(more, 4), 15_000), 'connections over the total cap stayed open');
       for (const s of open) s.destroy();
@@ -440,7 +571,19 @@ function loginFrom(h: Harness, user: string, password: string, localAddress: str
   return new Promise((resolve, reject) => {
     const body = form({ username: user, password });
     const req = request(
-      { host: h.host, port: h.port, method: 'POST', path: '/api2/json/access/ticket', localAddress, rejectUnauthorized: false, headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(body.length), Connection: 'close' } },
+      {
+        host: h.host,
+        port: h.port,
+        method: 'POST',
+        path: '/api2/json/access/ticket',
+        localAddress,
+        rejectUnauthorized: false,
+        headers: {
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'Content-Length': String(body.length),
+          Connection: 'close',
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -456,13 +599,17 @@ describe('login brute force', () => {
   before(async () => {
     // 64 connections per source: the 50 parallel guesses below come from one address and must
     // all reach the login limiter at once (the connection cap is tested above).
-    h = await startServer('03-bridged-default.interfaces', { server: { loginLimit: { max: 5, windowMs: 60_000, userMax: 8 }, maxConnectionsPerSource: 64 } });
+    h = await startServer('03-bridged-default.interfaces', {
+      server: { loginLimit: { max: 5, windowMs: 60_000, userMax: 8 }, maxConnectionsPerSource: 64 },
+    });
     for (const u of ['ops@pve', 'dev@pve', 'eve@pve']) await h.srv.auth.addUser(u, PASSWORD);
   });
   after(() => h.close());
 
   test('50 parallel guesses: at most the limit are checked, the rest are 429', async () => {
-    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => loginFrom(h, 'root@pam', `wrong-${i}`, '127.0.2.1')));
+    const all = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => loginFrom(h, 'root@pam', `wrong-${i}`, '127.0.2.1')),
+    );
     const checked = all.filter((s) => s === 401).length;
     assert.ok(checked <= 5, `${checked} of 50 parallel guesses were checked: ${all.join(' ')}`);
     assert.equal(all.filter((s) => s === 429).length, 50 - checked);
@@ -538,8 +685,10 @@ describe('audit log', () => {
 
   test('unauthenticated requests are not audited (no parameters reach the disk)', async () => {
     const body = form({ iface: 'vmbr9', type: 'bridge', comments: 'U'.repeat(60 * 1024) });
-    for (let i = 0; i < 20; i++) assert.equal((await raw(h, 'POST', '/nodes/pve/network', { auth: 'none', body })).status, 401);
-    for (let i = 0; i < 5; i++) assert.equal((await raw(h, 'PUT', '/nodes/pve/network', { auth: 'none', body: 'x=1' })).status, 401);
+    for (let i = 0; i < 20; i++)
+      assert.equal((await raw(h, 'POST', '/nodes/pve/network', { auth: 'none', body })).status, 401);
+    for (let i = 0; i < 5; i++)
+      assert.equal((await raw(h, 'PUT', '/nodes/pve/network', { auth: 'none', body: 'x=1' })).status, 401);
     await h.srv.audit.flush();
     const text = await fs.readFile(auditFile(), 'utf8').catch(() => '');
     assert.doesNotMatch(text, /UUUU/);
@@ -547,10 +696,21 @@ describe('audit log', () => {
   });
 
   test('a failed login is audited without its parameters', async () => {
-    assert.equal((await raw(h, 'POST', '/access/ticket', { auth: 'none', body: form({ username: 'root@pam', password: 'guess-PW-123', realm: 'pve' }) })).status, 401);
+    assert.equal(
+      (
+        await raw(h, 'POST', '/access/ticket', {
+          auth: 'none',
+          body: form({ username: 'root@pam', password: 'guess-PW-123', realm: 'pve' }),
+        })
+      ).status,
+      401,
+    );
     await h.srv.audit.flush();
     const text = await fs.readFile(auditFile(), 'utf8');
-    const entries = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const entries = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const e = entries.find((x) => x.path === '/api2/json/access/ticket' && x.status === 401);
     assert.ok(e, text);
     assert.equal(e.user, 'root@pam');
@@ -559,7 +719,11 @@ describe('audit log', () => {
   });
 
   test('authenticated entries are capped and the file rotates', async () => {
-    const body = form({ iface: 'vmbr9', type: 'bridge', ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`bogus${i}`, 'B'.repeat(1200)])) });
+    const body = form({
+      iface: 'vmbr9',
+      type: 'bridge',
+      ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`bogus${i}`, 'B'.repeat(1200)])),
+    });
     for (let i = 0; i < 80; i++) assert.equal((await raw(h, 'POST', '/nodes/pve/network', { body })).status, 400);
     await h.srv.audit.flush();
     const cur = await fs.readFile(auditFile(), 'utf8');

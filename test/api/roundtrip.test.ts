@@ -7,7 +7,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { BASE, assertShows, assertUntouched, cases, createdInet6Only, expectedAfterUpdate, shown } from '../engine/pve-params.ts';
+import {
+  BASE,
+  assertShows,
+  assertUntouched,
+  cases,
+  createdInet6Only,
+  expectedAfterUpdate,
+  shown,
+} from '../engine/pve-params.ts';
 import { form, raw, startServer } from './helpers.ts';
 
 const RUNS = Math.max(10, Math.round(Number(process.env.NODENET_PROPERTY_RUNS ?? 300) / 8));
@@ -73,7 +81,9 @@ test('API: every address is shown (cidr + cidr-extra), netmask 24 is a prefix le
   t.after(() => h.close());
   const check = await raw(h, 'GET', '/nodes/pve/network/check');
   assert.equal(check.status, 200, check.text);
-  const errors = (check.json.data.diagnostics ?? check.json.data).filter((d: { severity: string }) => d.severity === 'error');
+  const errors = (check.json.data.diagnostics ?? check.json.data).filter(
+    (d: { severity: string }) => d.severity === 'error',
+  );
   assert.deepEqual(errors, [], 'address + netmask 24 is valid (no ADDRESS_INVALID, no GATEWAY_OUTSIDE_SUBNET)');
   const v0 = (await raw(h, 'GET', '/nodes/pve/network/vmbr0')).json.data;
   assert.equal(v0.cidr, '192.168.1.2/24');
@@ -89,7 +99,10 @@ test('API: every address is shown (cidr + cidr-extra), netmask 24 is a prefix le
   const r = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', cidr: '192.168.1.3/25' }) });
   assert.equal(r.status, 200, r.text);
   const staged = (await h.staged())!;
-  assert.match(staged, /\taddress 192\.168\.1\.3\n\tnetmask 25\n\tgateway 192\.168\.1\.1\n\taddress 192\.168\.51\.10\/24\n/);
+  assert.match(
+    staged,
+    /\taddress 192\.168\.1\.3\n\tnetmask 25\n\tgateway 192\.168\.1\.1\n\taddress 192\.168\.51\.10\/24\n/,
+  );
   const v2 = (await raw(h, 'GET', '/nodes/pve/network/vmbr0')).json.data;
   assert.equal(v2.cidr, '192.168.1.3/25');
   assert.equal(v2['cidr-extra'], '192.168.51.10/24');
@@ -106,10 +119,14 @@ test('API: cidr6 with an IPv4 part before :: is refused (POST and PUT)', async (
   const h = await startServer();
   t.after(() => h.close());
   const before = await h.interfaces();
-  const p = await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr7', type: 'bridge', cidr6: '32.1.13.184::5/64' }) });
+  const p = await raw(h, 'POST', '/nodes/pve/network', {
+    body: form({ iface: 'vmbr7', type: 'bridge', cidr6: '32.1.13.184::5/64' }),
+  });
   assert.equal(p.status, 400, p.text);
   assert.ok(p.json.errors.cidr6, p.text);
-  const u = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', cidr6: '32.1.13.184::5/64' }) });
+  const u = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', {
+    body: form({ type: 'bridge', cidr6: '32.1.13.184::5/64' }),
+  });
   assert.equal(u.status, 400, u.text);
   assert.ok(u.json.errors.cidr6, u.text);
   assert.equal(await h.interfaces(), before);

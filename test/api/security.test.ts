@@ -13,7 +13,10 @@ import type { Harness } from './helpers.ts';
 let h: Harness;
 let liveBefore: string;
 before(async () => {
-  h = await startServer('03-bridged-default.interfaces', { bodyLimit: 16 * 1024, loginLimit: { max: 5, windowMs: 60_000 } });
+  h = await startServer('03-bridged-default.interfaces', {
+    bodyLimit: 16 * 1024,
+    loginLimit: { max: 5, windowMs: 60_000 },
+  });
   liveBefore = await h.interfaces();
 });
 after(() => h.close());
@@ -69,7 +72,10 @@ describe('control characters', () => {
         const r1 = await raw(h, 'POST', '/nodes/pve/network', { body: form(create) });
         assert.equal(r1.status, 400, `${param} ${JSON.stringify(c)}: ${r1.text}`);
         assert.ok(r1.json.errors[param], `${param} ${JSON.stringify(c)}: ${r1.text}`);
-        const r2 = await raw(h, 'POST', '/nodes/pve/network', { body: JSON.stringify(create), headers: { 'Content-Type': 'application/json' } });
+        const r2 = await raw(h, 'POST', '/nodes/pve/network', {
+          body: JSON.stringify(create),
+          headers: { 'Content-Type': 'application/json' },
+        });
         assert.equal(r2.status, 400, `${param} JSON ${JSON.stringify(c)}: ${r2.text}`);
         const r3 = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', [param]: evil }) });
         assert.equal(r3.status, 400, `${param} PUT ${JSON.stringify(c)}: ${r3.text}`);
@@ -80,14 +86,23 @@ describe('control characters', () => {
 
   test('iface (body and path) and delete= refuse control characters', async () => {
     for (const c of CONTROL) {
-      const r1 = await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: `vmbr9${c}${INJECT}`, type: 'bridge' }) });
+      const r1 = await raw(h, 'POST', '/nodes/pve/network', {
+        body: form({ iface: `vmbr9${c}${INJECT}`, type: 'bridge' }),
+      });
       assert.equal(r1.status, 400, r1.text);
       assert.ok(r1.json.errors.iface);
       for (const m of ['GET', 'PUT', 'DELETE']) {
-        const r2 = await raw(h, m, `/nodes/pve/network/vmbr0${encodeURIComponent(c)}x`, m === 'PUT' ? { body: form({ type: 'bridge' }) } : {});
+        const r2 = await raw(
+          h,
+          m,
+          `/nodes/pve/network/vmbr0${encodeURIComponent(c)}x`,
+          m === 'PUT' ? { body: form({ type: 'bridge' }) } : {},
+        );
         assert.equal(r2.status, 400, `${m} ${JSON.stringify(c)} ${r2.text}`);
       }
-      const r3 = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', delete: `comments${c}mtu` }) });
+      const r3 = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', {
+        body: form({ type: 'bridge', delete: `comments${c}mtu` }),
+      });
       assert.equal(r3.status, 400, r3.text);
       const r4 = await raw(h, 'GET', `/nodes/pve/network?type=bridge${encodeURIComponent(c)}`);
       assert.equal(r4.status, 400, r4.text);
@@ -96,12 +111,24 @@ describe('control characters', () => {
   });
 
   test('a newline in comments becomes another comment line, never an option line', async () => {
-    const r = await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr9', type: 'bridge', comments: `first\n${INJECT}\n  bridge-ports eth0\nauto evil\niface evil inet manual` }) });
+    const r = await raw(h, 'POST', '/nodes/pve/network', {
+      body: form({
+        iface: 'vmbr9',
+        type: 'bridge',
+        comments: `first\n${INJECT}\n  bridge-ports eth0\nauto evil\niface evil inet manual`,
+      }),
+    });
     assert.equal(r.status, 200, r.text);
     const staged = (await h.staged())!;
     for (const line of staged.split('\n')) {
       const t = line.trim();
-      if (t.includes('nodenet-pwned') || t === 'auto evil' || t.startsWith('iface evil') || t.endsWith('bridge-ports eth0')) assert.ok(t.startsWith('#'), `uncommented injected line: ${JSON.stringify(line)}`);
+      if (
+        t.includes('nodenet-pwned') ||
+        t === 'auto evil' ||
+        t.startsWith('iface evil') ||
+        t.endsWith('bridge-ports eth0')
+      )
+        assert.ok(t.startsWith('#'), `uncommented injected line: ${JSON.stringify(line)}`);
     }
     assert.equal(staged.split('\n').filter((l) => /^\s*post-up/.test(l)).length, 0);
     assert.equal((await raw(h, 'DELETE', '/nodes/pve/network')).status, 200);
@@ -138,10 +165,13 @@ describe('path tricks', () => {
   test('a request outside /api2/json is 501', async () => {
     const r = await new Promise<number>((resolve, reject) => {
       void import('node:https').then(({ request }) => {
-        const req = request({ host: '127.0.0.1', port: h.port, path: '/api2/json/../../etc/passwd', rejectUnauthorized: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          { host: '127.0.0.1', port: h.port, path: '/api2/json/../../etc/passwd', rejectUnauthorized: false },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -170,10 +200,16 @@ describe('requests', () => {
     assert.equal(r.status, 400);
     assert.equal(r.reason, 'Parameter verification failed.');
     assert.equal(r.headers['content-type'], 'application/json;charset=UTF-8');
-    assert.deepEqual(r.json, { data: null, errors: { mtu: 'value must have a minimum value of 1280' }, message: 'Parameter verification failed.\n' });
+    assert.deepEqual(r.json, {
+      data: null,
+      errors: { mtu: 'value must have a minimum value of 1280' },
+      message: 'Parameter verification failed.\n',
+    });
     const u = await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr9', type: 'bridge', bogus: 1 }) });
     assert.match(u.json.errors.bogus, /^property is not defined in schema/);
-    const b = await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr9', type: 'bridge', autostart: 'true' }) });
+    const b = await raw(h, 'POST', '/nodes/pve/network', {
+      body: form({ iface: 'vmbr9', type: 'bridge', autostart: 'true' }),
+    });
     assert.equal(b.json.errors.autostart, "type check ('boolean') failed - got 'true'");
     const n = await raw(h, 'GET', '/nodes/other/network');
     assert.equal(n.status, 400);
@@ -192,8 +228,16 @@ describe('requests', () => {
 
 describe('authentication', () => {
   test('no credentials: 401 No ticket, empty body', async () => {
-    for (const [m, p] of [['GET', '/nodes/pve/network'], ['POST', '/nodes/pve/network'], ['GET', '/version'], ['PUT', '/nodes/pve/network']] as const) {
-      const r = await raw(h, m, p, { auth: 'none', ...(m === 'POST' ? { body: form({ iface: 'vmbr9', type: 'bridge' }) } : {}) });
+    for (const [m, p] of [
+      ['GET', '/nodes/pve/network'],
+      ['POST', '/nodes/pve/network'],
+      ['GET', '/version'],
+      ['PUT', '/nodes/pve/network'],
+    ] as const) {
+      const r = await raw(h, m, p, {
+        auth: 'none',
+        ...(m === 'POST' ? { body: form({ iface: 'vmbr9', type: 'bridge' }) } : {}),
+      });
       assert.equal(r.status, 401);
       assert.equal(r.reason, 'No ticket');
       assert.equal(r.text, '');
@@ -218,17 +262,37 @@ describe('authentication', () => {
     assert.equal((await raw(h, 'GET', '/nodes/pve/network', { auth: { ticket: tampered } })).status, 401);
   });
   test('wrong password: 401 authentication failure; then rate limited', async () => {
-    const r = await raw(h, 'POST', '/access/ticket', { auth: 'none', body: form({ username: 'root@pam', password: 'wrong' }) });
+    const r = await raw(h, 'POST', '/access/ticket', {
+      auth: 'none',
+      body: form({ username: 'root@pam', password: 'wrong' }),
+    });
     assert.equal(r.status, 401);
     assert.equal(r.reason, 'authentication failure');
     assert.equal(r.json.message, 'authentication failure\n');
-    const nouser = await raw(h, 'POST', '/access/ticket', { auth: 'none', body: form({ username: 'nobody@pve', password: 'wrong' }) });
+    const nouser = await raw(h, 'POST', '/access/ticket', {
+      auth: 'none',
+      body: form({ username: 'nobody@pve', password: 'wrong' }),
+    });
     assert.equal(nouser.status, 401);
     let last = 0;
-    for (let i = 0; i < 6; i++) last = (await raw(h, 'POST', '/access/ticket', { auth: 'none', body: form({ username: 'root@pam', password: 'wrong' }) })).status;
+    for (let i = 0; i < 6; i++)
+      last = (
+        await raw(h, 'POST', '/access/ticket', {
+          auth: 'none',
+          body: form({ username: 'root@pam', password: 'wrong' }),
+        })
+      ).status;
     assert.equal(last, 429);
     // While blocked even the right password is refused from this source.
-    assert.equal((await raw(h, 'POST', '/access/ticket', { auth: 'none', body: form({ username: 'root@pam', password: PASSWORD }) })).status, 429);
+    assert.equal(
+      (
+        await raw(h, 'POST', '/access/ticket', {
+          auth: 'none',
+          body: form({ username: 'root@pam', password: PASSWORD }),
+        })
+      ).status,
+      429,
+    );
     await h.srv.audit.flush();
     const audit = await fs.readFile(join(h.root, 'var/lib/nodenet/audit.log'), 'utf8');
     assert.doesNotMatch(audit, /wrong|secret-pw/);
@@ -245,9 +309,13 @@ describe('CSRF and privileges', () => {
       const none = await raw(h2, 'POST', '/nodes/pve/network', { auth: { ticket }, body });
       assert.equal(none.status, 401);
       assert.equal(none.reason, 'Permission denied - invalid csrf token');
-      const bad = await raw(h2, 'POST', '/nodes/pve/network', { auth: { ticket, csrf: `${csrf.slice(0, 9)}AAAA` }, body });
+      const bad = await raw(h2, 'POST', '/nodes/pve/network', {
+        auth: { ticket, csrf: `${csrf.slice(0, 9)}AAAA` },
+        body,
+      });
       assert.equal(bad.status, 401);
-      for (const m of ['PUT', 'DELETE']) assert.equal((await raw(h2, m, '/nodes/pve/network', { auth: { ticket } })).status, 401);
+      for (const m of ['PUT', 'DELETE'])
+        assert.equal((await raw(h2, m, '/nodes/pve/network', { auth: { ticket } })).status, 401);
       assert.equal(await h2.staged(), null);
       // GET needs no CSRF token; a write with it works.
       assert.equal((await raw(h2, 'GET', '/nodes/pve/network', { auth: { ticket } })).status, 200);
@@ -288,10 +356,14 @@ describe('digests', () => {
     const l = await raw(h, 'GET', '/nodes/pve/network');
     const d0 = l.json.digest as string;
     assert.match(d0, /^[0-9a-f]{64}$/);
-    const ok = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', comments: 'first', digest: d0 }) });
+    const ok = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', {
+      body: form({ type: 'bridge', comments: 'first', digest: d0 }),
+    });
     assert.equal(ok.status, 200, ok.text);
     assert.notEqual(ok.json.digest, d0);
-    const stale = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', comments: 'second', digest: d0 }) });
+    const stale = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', {
+      body: form({ type: 'bridge', comments: 'second', digest: d0 }),
+    });
     assert.equal(stale.status, 409);
     assert.match(stale.reason, /reload and retry/);
     assert.match((await h.staged())!, /# ?first/);

@@ -20,9 +20,42 @@ async function cli(root: string, ...argv: string[]): Promise<{ code: number; err
 
 test('setup through the API stages exactly what the CLI stages', async (t) => {
   const cases: [string, string, Record<string, string>, string[]][] = [
-    ['03-bridged-default.interfaces', 'nat', { bridge: 'vmbr1', uplink: 'vmbr0', cidr: '10.10.10.1/24', forward: 'tcp/2222=10.10.10.100:22,udp/5353=10.10.10.101:53' }, ['setup', 'nat', '--bridge', 'vmbr1', '--uplink', 'vmbr0', '--cidr', '10.10.10.1/24', '--forward', 'tcp/2222=10.10.10.100:22', '--forward', 'udp/5353=10.10.10.101:53']],
-    ['03-bridged-default.interfaces', 'routed', { bridge: 'vmbr5', uplink: 'vmbr0', cidr: '203.0.113.17/28' }, ['setup', 'routed', '--bridge', 'vmbr5', '--uplink', 'vmbr0', '--cidr', '203.0.113.17/28']],
-    ['03-bridged-default.interfaces', 'bridged', { bridge: 'vmbr3', ports: 'eno2', cidr: '192.168.50.2/24' }, ['setup', 'bridged', '--bridge', 'vmbr3', '--ports', 'eno2', '--cidr', '192.168.50.2/24']],
+    [
+      '03-bridged-default.interfaces',
+      'nat',
+      {
+        bridge: 'vmbr1',
+        uplink: 'vmbr0',
+        cidr: '10.10.10.1/24',
+        forward: 'tcp/2222=10.10.10.100:22,udp/5353=10.10.10.101:53',
+      },
+      [
+        'setup',
+        'nat',
+        '--bridge',
+        'vmbr1',
+        '--uplink',
+        'vmbr0',
+        '--cidr',
+        '10.10.10.1/24',
+        '--forward',
+        'tcp/2222=10.10.10.100:22',
+        '--forward',
+        'udp/5353=10.10.10.101:53',
+      ],
+    ],
+    [
+      '03-bridged-default.interfaces',
+      'routed',
+      { bridge: 'vmbr5', uplink: 'vmbr0', cidr: '203.0.113.17/28' },
+      ['setup', 'routed', '--bridge', 'vmbr5', '--uplink', 'vmbr0', '--cidr', '203.0.113.17/28'],
+    ],
+    [
+      '03-bridged-default.interfaces',
+      'bridged',
+      { bridge: 'vmbr3', ports: 'eno2', cidr: '192.168.50.2/24' },
+      ['setup', 'bridged', '--bridge', 'vmbr3', '--ports', 'eno2', '--cidr', '192.168.50.2/24'],
+    ],
   ];
   for (const [corpus, mode, params, argv] of cases) {
     const h = await startServer(corpus);
@@ -64,14 +97,21 @@ test('the IPv6 switch writes and removes the sysctl.d file', async (t) => {
 test('lock-out: a change to the interface the client reached needs a confirm window', async (t) => {
   // The server listens on 127.0.0.2, which the config puts on vmbr9: the client's connection
   // "runs over" vmbr9 as far as the check can tell.
-  const text = 'auto lo\niface lo inet loopback\n\nauto vmbr9\niface vmbr9 inet static\n\taddress 127.0.0.2/8\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n\nauto vmbr1\niface vmbr1 inet static\n\taddress 10.1.0.1/24\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n';
+  const text =
+    'auto lo\niface lo inet loopback\n\nauto vmbr9\niface vmbr9 inet static\n\taddress 127.0.0.2/8\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n\nauto vmbr1\niface vmbr1 inet static\n\taddress 10.1.0.1/24\n\tbridge-ports none\n\tbridge-stp off\n\tbridge-fd 0\n';
   const h = await startServer('', { host: '127.0.0.2', text });
   t.after(() => h.close());
   // An unrelated change: no risk.
-  assert.equal((await raw(h, 'PUT', '/nodes/pve/network/vmbr1', { body: form({ type: 'bridge', cidr: '10.1.0.2/24' }) })).status, 200);
+  assert.equal(
+    (await raw(h, 'PUT', '/nodes/pve/network/vmbr1', { body: form({ type: 'bridge', cidr: '10.1.0.2/24' }) })).status,
+    200,
+  );
   assert.equal((await raw(h, 'GET', '/nodes/pve/network/lockout')).json.data.risk, null);
   // Moving the address the client reached: the check says so before apply.
-  assert.equal((await raw(h, 'PUT', '/nodes/pve/network/vmbr9', { body: form({ type: 'bridge', cidr: '127.0.0.3/8' }) })).status, 200);
+  assert.equal(
+    (await raw(h, 'PUT', '/nodes/pve/network/vmbr9', { body: form({ type: 'bridge', cidr: '127.0.0.3/8' }) })).status,
+    200,
+  );
   const l = await raw(h, 'GET', '/nodes/pve/network/lockout');
   assert.match(l.json.data.risk, /moves or removes the address 127\.0\.0\.2 of vmbr9, which carries your connection/);
   const refused = await raw(h, 'PUT', '/nodes/pve/network');
@@ -81,7 +121,8 @@ test('lock-out: a change to the interface the client reached needs a confirm win
   const ok = await raw(h, 'PUT', '/nodes/pve/network', { body: form({ 'confirm-timeout': 30 }) });
   assert.equal(ok.status, 200, ok.text);
   // Done: confirm, so no guard is left waiting.
-  for (let i = 0; i < 100 && !(await h.interfaces()).includes('127.0.0.3'); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !(await h.interfaces()).includes('127.0.0.3'); i++)
+    await new Promise((r) => setTimeout(r, 100));
   assert.equal((await raw(h, 'POST', '/nodes/pve/network/confirm')).json.data.confirmed, 1);
 });
 

@@ -23,8 +23,18 @@ async function untouched(): Promise<void> {
 
 describe('the API refuses template code, backslashes and foreign parameters at the field', () => {
   const CASES: [string, Record<string, string>, string, RegExp][] = [
-    ['POST', { iface: 'vmbr9', type: 'bridge', comments: "uplink 100% ${__import__('os').system('id > /tmp/x')}" }, 'comments', /mako template/],
-    ['POST', { iface: 'vmbr9', type: 'bridge', comments: "<% __import__('os').system('id') %>" }, 'comments', /mako template/],
+    [
+      'POST',
+      { iface: 'vmbr9', type: 'bridge', comments: "uplink 100% ${__import__('os').system('id > /tmp/x')}" },
+      'comments',
+      /mako template/,
+    ],
+    [
+      'POST',
+      { iface: 'vmbr9', type: 'bridge', comments: "<% __import__('os').system('id') %>" },
+      'comments',
+      /mako template/,
+    ],
     ['POST', { iface: 'vmbr9', type: 'bridge', comments6: 'spare port \\' }, 'comments6', /backslash/],
     ['POST', { iface: 'vmbr9', type: 'bridge', comments: 'ok\n## hidden' }, 'comments', /may not start with '#'/],
     ['POST', { iface: 'vmbr9', type: 'bridge', slaves: 'enp3s0f1' }, 'slaves', /setting of bonds/],
@@ -47,7 +57,9 @@ describe('the API refuses template code, backslashes and foreign parameters at t
   }
 
   test('a % that is not template code is written as given', async () => {
-    const r = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', { body: form({ type: 'bridge', comments: 'uplink 100%' }) });
+    const r = await raw(h, 'PUT', '/nodes/pve/network/vmbr0', {
+      body: form({ type: 'bridge', comments: 'uplink 100%' }),
+    });
     assert.equal(r.status, 200, r.text);
     assert.match((await h.staged()) ?? '', /#\s?uplink 100%/);
     await raw(h, 'DELETE', '/nodes/pve/network');

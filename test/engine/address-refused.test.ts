@@ -24,12 +24,24 @@ describe('32.1.13.184::5/64 is refused everywhere', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nodenet-addr-'));
     try {
       mkdirSync(join(dir, 'etc/network'), { recursive: true });
-      writeFileSync(join(dir, 'etc/network/interfaces'), 'auto lo\niface lo inet loopback\n\niface vmbr0 inet6 static\n\taddress 2001:db8::2/64\n\tbridge-ports none\n');
+      writeFileSync(
+        join(dir, 'etc/network/interfaces'),
+        'auto lo\niface lo inet loopback\n\niface vmbr0 inet6 static\n\taddress 2001:db8::2/64\n\tbridge-ports none\n',
+      );
       const core = new NetworkCore({ root: dir });
       const diags = await core.check('iface vmbr1 inet6 static\n\taddress 32.1.13.184::5/64\n\tbridge-ports none\n');
-      assert.ok(diags.some((d) => d.code === 'ADDRESS_INVALID' && d.severity === 'error'), JSON.stringify(diags));
-      await assert.rejects(core.create('vmbr2', { type: 'bridge', cidr6: '32.1.13.184::5/64' }), (e: unknown) => e instanceof NodenetError && /cidr6/.test(JSON.stringify(e.errors)));
-      await assert.rejects(core.update('vmbr0', { cidr6: '32.1.13.184::5/64' }), (e: unknown) => e instanceof NodenetError && /cidr6/.test(JSON.stringify(e.errors)));
+      assert.ok(
+        diags.some((d) => d.code === 'ADDRESS_INVALID' && d.severity === 'error'),
+        JSON.stringify(diags),
+      );
+      await assert.rejects(
+        core.create('vmbr2', { type: 'bridge', cidr6: '32.1.13.184::5/64' }),
+        (e: unknown) => e instanceof NodenetError && /cidr6/.test(JSON.stringify(e.errors)),
+      );
+      await assert.rejects(
+        core.update('vmbr0', { cidr6: '32.1.13.184::5/64' }),
+        (e: unknown) => e instanceof NodenetError && /cidr6/.test(JSON.stringify(e.errors)),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

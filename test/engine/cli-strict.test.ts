@@ -19,7 +19,10 @@ let dir = '';
 let staged = '';
 
 function run(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, '--root', dir, ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync(process.execPath, [BIN, '--root', dir, ...args], {
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -37,7 +40,13 @@ describe('help and version never run the command', () => {
     if (!existsSync(staged)) assert.equal(run(['create', 'vmbr7', '--type', 'bridge']).code, 0);
   });
 
-  for (const argv of [['revert', '-h'], ['revert', '--help'], ['-h', 'revert'], ['revert', '--output-format', 'json', '-h'], ['help', 'revert']]) {
+  for (const argv of [
+    ['revert', '-h'],
+    ['revert', '--help'],
+    ['-h', 'revert'],
+    ['revert', '--output-format', 'json', '-h'],
+    ['help', 'revert'],
+  ]) {
     it(`nodenet ${argv.join(' ')} shows help and keeps the staged change`, () => {
       const r = run(argv);
       assert.equal(r.code, 0, r.err);
@@ -62,7 +71,9 @@ describe('help and version never run the command', () => {
   });
 
   it('-V and --version anywhere print the version', () => {
-    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    const version = (
+      JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+    ).version;
     for (const argv of [['-V'], ['--version'], ['revert', '-V'], ['list', '--version']]) {
       const r = run(argv);
       assert.equal(r.code, 0, argv.join(' '));
@@ -96,7 +107,10 @@ describe('strict parsing: usage errors (exit 2) change nothing', () => {
     [['get'], /get needs IFACE/],
     [['get', 'vmbr0', 'vmbr1'], /get: unexpected argument 'vmbr1'/],
     [['set', 'vmbr7', '--comments'], /option --comments needs a value/],
-    [['set', 'vmbr7', '--mtu', '--comments', 'x'], /option --mtu needs a value \(N\); to give one starting with '-', write --mtu=--comments/],
+    [
+      ['set', 'vmbr7', '--mtu', '--comments', 'x'],
+      /option --mtu needs a value \(N\); to give one starting with '-', write --mtu=--comments/,
+    ],
     [['delete', 'vmbr7', '--digest', 'a', '--digest', 'b'], /--digest was given twice/],
     [['--output-format', 'yaml', 'list'], /--output-format must be one of text, json/],
     [['setup', 'bridged', '--bridge', 'vmbr0', 'eno1'], /setup: unexpected argument 'eno1'/],
@@ -144,7 +158,12 @@ describe('check - and verify without a kernel', () => {
     assert.doesNotMatch(r.out + r.err, /matches/);
     const j = run(['--backend', 'none', '--output-format', 'json', 'verify']);
     assert.equal(j.code, 1);
-    assert.deepEqual(JSON.parse(j.out), { ok: false, checked: false, differences: [], message: (JSON.parse(j.out) as { message: string }).message });
+    assert.deepEqual(JSON.parse(j.out), {
+      ok: false,
+      checked: false,
+      differences: [],
+      message: (JSON.parse(j.out) as { message: string }).message,
+    });
   });
 });
 
@@ -154,7 +173,14 @@ describe('a closed pipe', () => {
     let text = readFileSync(FIXTURE, 'utf8');
     for (let i = 100; i < 3100; i++) text += `\nauto vmbr${i}\niface vmbr${i} inet manual\n\tbridge-ports none\n`;
     writeFileSync(staged, text);
-    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${BIN}" --root "${dir}" diff | head -c 20 >/dev/null; echo "status \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    const r = spawnSync(
+      'bash',
+      [
+        '-c',
+        `"${process.execPath}" "${BIN}" --root "${dir}" diff | head -c 20 >/dev/null; echo "status \${PIPESTATUS[0]}" >&2`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.doesNotMatch(r.stderr, /EPIPE|Error|at /);
     assert.match(r.stderr, /^status 0$/m);
   });
@@ -162,24 +188,36 @@ describe('a closed pipe', () => {
 
 describe('the command table', () => {
   it('help --output-format json prints the table (for a man page or shell completion)', () => {
-    const all = JSON.parse(run(['--output-format', 'json', 'help']).out) as { commands: { name: string; options: { name: string }[] }[]; globalOptions: { name: string }[] };
-    assert.deepEqual(all.commands.map((c) => c.name), COMMANDS.map((c) => c.name));
+    const all = JSON.parse(run(['--output-format', 'json', 'help']).out) as {
+      commands: { name: string; options: { name: string }[] }[];
+      globalOptions: { name: string }[];
+    };
+    assert.deepEqual(
+      all.commands.map((c) => c.name),
+      COMMANDS.map((c) => c.name),
+    );
     assert.ok(all.globalOptions.some((o) => o.name === 'help'));
-    const one = JSON.parse(run(['--output-format', 'json', 'help', 'list']).out) as { name: string; options: { name: string; choices: string[] }[] };
+    const one = JSON.parse(run(['--output-format', 'json', 'help', 'list']).out) as {
+      name: string;
+      options: { name: string; choices: string[] }[];
+    };
     assert.equal(one.name, 'list');
     assert.ok(one.options[0]!.choices.includes('bridge'));
   });
-
 
   it('every command has usage, a description and examples, and a module that runs it', async () => {
     for (const c of COMMANDS) {
       assert.ok(c.usage.startsWith(c.name), c.name);
       assert.ok(c.description.length > 20, c.name);
       assert.ok(c.examples.length > 0 && c.examples.every((e) => e.includes(` ${c.name}`)), c.name);
-      for (const o of c.options) assert.ok(o.help.length > 0 && /^[a-z][a-z0-9_-]*$/i.test(o.name), `${c.name} --${o.name}`);
+      for (const o of c.options)
+        assert.ok(o.help.length > 0 && /^[a-z][a-z0-9_-]*$/i.test(o.name), `${c.name} --${o.name}`);
       if (c.name === 'help') continue;
       const mod = (await import(`../../src/cli/commands/${c.module}.ts`)) as { commands: { name: string }[] };
-      assert.ok(mod.commands.some((x) => x.name === c.name), `${c.module} runs ${c.name}`);
+      assert.ok(
+        mod.commands.some((x) => x.name === c.name),
+        `${c.module} runs ${c.name}`,
+      );
     }
   });
 });

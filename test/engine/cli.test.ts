@@ -19,7 +19,10 @@ before(() => {
   assert.ok(existsSync(DIST), 'dist/ is missing: run `npm run build` first (npm test does)');
   dir = mkdtempSync(join(tmpdir(), 'nodenet-cli-'));
   mkdirSync(join(dir, 'etc/network'), { recursive: true });
-  writeFileSync(join(dir, 'etc/network/interfaces'), readFileSync(new URL('../fixtures/corpus/01-installer-default.interfaces', import.meta.url)));
+  writeFileSync(
+    join(dir, 'etc/network/interfaces'),
+    readFileSync(new URL('../fixtures/corpus/01-installer-default.interfaces', import.meta.url)),
+  );
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -27,7 +30,8 @@ describe('bin/nodenet', () => {
   it('--help teaches: commands, global options, examples per command', () => {
     const top = run('--help');
     assert.equal(top.code, 0);
-    for (const c of ['list', 'create', 'set', 'delete', 'diff', 'revert', 'check', 'apply']) assert.match(top.out, new RegExp(`\\n  ${c} `));
+    for (const c of ['list', 'create', 'set', 'delete', 'diff', 'revert', 'check', 'apply'])
+      assert.match(top.out, new RegExp(`\\n  ${c} `));
     const create = run('create', '--help');
     assert.equal(create.code, 0);
     assert.match(create.out, /Examples:\n {2}nodenet create vmbr1 --type bridge/);
@@ -48,7 +52,11 @@ describe('bin/nodenet', () => {
   });
 
   it('create, diff, check, revert; exit codes 0/1/2', () => {
-    assert.equal(run('create', 'vmbr1', '--type', 'bridge', '--bridge_ports', 'eno2', '--cidr', '10.1.0.1/24', '--autostart', '1').code, 0);
+    assert.equal(
+      run('create', 'vmbr1', '--type', 'bridge', '--bridge_ports', 'eno2', '--cidr', '10.1.0.1/24', '--autostart', '1')
+        .code,
+      0,
+    );
     const d = run('diff');
     assert.match(d.out, /^\+iface vmbr1 inet static$/m);
     assert.equal(run('check').code, 0);
@@ -81,9 +89,14 @@ describe('bin/nodenet', () => {
     writeFileSync(f, 'auto lo\niface lo inet loopback\n\niface eno1 inet statik\n');
     const r = run('check', f);
     assert.equal(r.code, 1);
-    assert.match(r.out, /broken:4:17: error UNKNOWN_METHOD eno1: unknown inet method 'statik'; did you mean 'static'\?\n {2}iface eno1 inet statik\n {2}\s{16}\^/);
+    assert.match(
+      r.out,
+      /broken:4:17: error UNKNOWN_METHOD eno1: unknown inet method 'statik'; did you mean 'static'\?\n {2}iface eno1 inet statik\n {2}\s{16}\^/,
+    );
     const j = run('check', f, '--output-format', 'json');
-    const parsed = JSON.parse(j.out) as { diagnostics: { severity: string; code: string; line: number; column: number; iface: string }[] };
+    const parsed = JSON.parse(j.out) as {
+      diagnostics: { severity: string; code: string; line: number; column: number; iface: string }[];
+    };
     assert.deepEqual(
       parsed.diagnostics.filter((x) => x.code === 'UNKNOWN_METHOD').map((x) => [x.severity, x.line, x.column, x.iface]),
       [['error', 4, 17, 'eno1']],

@@ -12,7 +12,9 @@ import { print } from '../../src/interfaces/printer.ts';
 import { main } from '../../src/cli/main.ts';
 import { CORPUS, goldenModel } from './golden.ts';
 
-const files = readdirSync(CORPUS).filter((f) => f.endsWith('.interfaces')).sort();
+const files = readdirSync(CORPUS)
+  .filter((f) => f.endsWith('.interfaces'))
+  .sort();
 
 async function cli(root: string, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -24,7 +26,8 @@ async function cli(root: string, ...argv: string[]): Promise<{ code: number; out
 describe('fixture corpus', () => {
   it('has at least 40 files, each with a golden model', () => {
     assert.ok(files.length >= 40, `only ${files.length} corpus files`);
-    for (const f of files) assert.ok(existsSync(new URL(f.replace(/\.interfaces$/, '.model.json'), CORPUS)), `${f} has no golden model`);
+    for (const f of files)
+      assert.ok(existsSync(new URL(f.replace(/\.interfaces$/, '.model.json'), CORPUS)), `${f} has no golden model`);
   });
 
   for (const f of files) {
@@ -51,7 +54,10 @@ describe('fixture corpus', () => {
         assert.match(staged, /^iface vmbr77 inet manual\r?$/m, f);
         const d = await cli(root, 'delete', 'vmbr77');
         assert.equal(d.code, 0, `${f}: delete failed: ${d.err}`);
-        assert.ok(!existsSync(join(root, 'etc/network/interfaces.new')), `${f}: a change is still pending after delete`);
+        assert.ok(
+          !existsSync(join(root, 'etc/network/interfaces.new')),
+          `${f}: a change is still pending after delete`,
+        );
         assert.equal(readFileSync(join(root, 'etc/network/interfaces'), 'utf8'), text, `${f}: live file changed`);
       }
     } finally {

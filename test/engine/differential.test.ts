@@ -49,7 +49,8 @@ describe('nodenet reads interfaces files as ifupdown2 does', { skip: skipUnlessO
     assert.deepEqual(res[1]!.auto, ['lo']);
     assert.deepEqual(res[2]!.ifaces[1]!.config['bridge-ports'], ['eno1 eno2 eno3']);
     assert.deepEqual(res[3]!.ifaces[0]!.config['bridge-ports'], ['eno1eno2']);
-    for (let i = 1; i < texts.length; i++) assert.equal(compareWithOracle(texts[i]!, res[i]!), null, JSON.stringify(texts[i]));
+    for (let i = 1; i < texts.length; i++)
+      assert.equal(compareWithOracle(texts[i]!, res[i]!), null, JSON.stringify(texts[i]));
     // nodenet sees what ifupdown2 sees, and says why.
     const doc = parse(texts[1]!);
     assert.ok(doc.diagnostics.some((d) => d.code === 'COMMENT_CONTINUES' && d.line === 3));
@@ -57,7 +58,11 @@ describe('nodenet reads interfaces files as ifupdown2 does', { skip: skipUnlessO
 
   it('every corpus and rule fixture', async () => {
     const texts: string[] = [];
-    for (const dir of FIXTURE_DIRS) for (const f of readdirSync(dir).filter((x) => x.endsWith('.interfaces')).sort()) texts.push(readFileSync(new URL(f, dir), 'utf8'));
+    for (const dir of FIXTURE_DIRS)
+      for (const f of readdirSync(dir)
+        .filter((x) => x.endsWith('.interfaces'))
+        .sort())
+        texts.push(readFileSync(new URL(f, dir), 'utf8'));
     assert.ok(texts.length > 150, `only ${texts.length} fixtures`);
     const r = await differential(texts);
     assert.equal(r.differences.length, 0, explain(r.differences));

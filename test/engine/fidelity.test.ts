@@ -6,7 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,7 +83,11 @@ describe('bytes that are not UTF-8', () => {
     const root = newRoot(LIVE);
     const r = run(root, '--output-format', 'json', 'check');
     assert.equal(r.code, 0, r.err);
-    const ds = (JSON.parse(r.out.toString('utf8')) as { diagnostics: { code: string; line: number; column: number; severity: string }[] }).diagnostics;
+    const ds = (
+      JSON.parse(r.out.toString('utf8')) as {
+        diagnostics: { code: string; line: number; column: number; severity: string }[];
+      }
+    ).diagnostics;
     assert.deepEqual(
       ds.filter((d) => d.code === 'NOT_UTF8').map((d) => [d.severity, d.line, d.column]),
       [
@@ -81,20 +96,33 @@ describe('bytes that are not UTF-8', () => {
       ],
     );
     // the same for a file given on standard input
-    const stdin = spawnSync(process.execPath, [BIN, '--root', root, '--output-format', 'json', 'check', '-'], { input: LIVE });
+    const stdin = spawnSync(process.execPath, [BIN, '--root', root, '--output-format', 'json', 'check', '-'], {
+      input: LIVE,
+    });
     assert.equal(stdin.status, 0, stdin.stderr.toString());
-    const fromStdin = (JSON.parse(stdin.stdout.toString('utf8')) as { diagnostics: { code: string; line: number }[] }).diagnostics;
-    assert.deepEqual(fromStdin.filter((d) => d.code === 'NOT_UTF8').map((d) => d.line), [4, 14]);
+    const fromStdin = (JSON.parse(stdin.stdout.toString('utf8')) as { diagnostics: { code: string; line: number }[] })
+      .diagnostics;
+    assert.deepEqual(
+      fromStdin.filter((d) => d.code === 'NOT_UTF8').map((d) => d.line),
+      [4, 14],
+    );
   });
 
   it('diff shows a byte difference, line for line as GNU diff -u does', () => {
     const root = newRoot(LIVE);
     // interfaces.new as the old nodenet wrote it: the Latin-1 byte replaced by U+FFFD (EF BF BD)
-    writeFileSync(join(root, 'etc/network/interfaces.new'), latin1(LIVE.toString('latin1').replace('caf\xe9', 'caf\xef\xbf\xbd')));
+    writeFileSync(
+      join(root, 'etc/network/interfaces.new'),
+      latin1(LIVE.toString('latin1').replace('caf\xe9', 'caf\xef\xbf\xbd')),
+    );
     const r = run(root, 'diff');
     assert.equal(r.code, 0, r.err);
     assert.notEqual(r.out.length, 0, 'the byte change is shown');
-    const gnu = spawnSync('diff', ['-u', join(root, 'etc/network/interfaces'), join(root, 'etc/network/interfaces.new')]);
+    const gnu = spawnSync('diff', [
+      '-u',
+      join(root, 'etc/network/interfaces'),
+      join(root, 'etc/network/interfaces.new'),
+    ]);
     assert.equal(gnu.status, 1, 'GNU diff sees a difference');
     const changed = (b: Buffer) =>
       b
@@ -111,7 +139,10 @@ describe('bytes that are not UTF-8', () => {
     assert.deepEqual({ ...checkParams({ type: 'bridge', comments: 'caf\u00e9 \u{1F600}' }, IFACE_PARAMS).errors }, {});
     assert.match(checkParams({ type: 'bridge', comments: 'x\udc0a' }, IFACE_PARAMS).errors.comments ?? '', /U\+DC0A/);
     assert.match(checkParams({ type: 'bridge', comments: 'x\ud800' }, IFACE_PARAMS).errors.comments ?? '', /U\+D800/);
-    assert.match(checkParams({ type: 'bridge', ovs_options: 'x\udce9' }, IFACE_PARAMS).errors.ovs_options ?? '', /U\+DCE9/);
+    assert.match(
+      checkParams({ type: 'bridge', ovs_options: 'x\udce9' }, IFACE_PARAMS).errors.ovs_options ?? '',
+      /U\+DCE9/,
+    );
   });
 
   it('set → get → set of a comment holding a byte that is not UTF-8 keeps the byte', async () => {
@@ -204,7 +235,9 @@ describe('the line diff', () => {
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     for (let round = 0; round < 60; round++) {
       const a = Array.from({ length: 5 + rnd(20) }, (_, i) => `line ${i % 7}`);
-      const b = a.flatMap((l) => (rnd(5) === 0 ? [] : rnd(6) === 0 ? [l, `new ${rnd(9)}`] : rnd(7) === 0 ? [`changed ${rnd(9)}`] : [l]));
+      const b = a.flatMap((l) =>
+        rnd(5) === 0 ? [] : rnd(6) === 0 ? [l, `new ${rnd(9)}`] : rnd(7) === 0 ? [`changed ${rnd(9)}`] : [l],
+      );
       const old = `${a.join('\n')}${rnd(4) ? '\n' : ''}`;
       const neu = `${b.join('\n')}${rnd(4) ? '\n' : ''}`;
       for (const bound of [2000, rnd(4)]) {

@@ -33,14 +33,19 @@ const files = ['corpus', 'rules'].flatMap((d) => {
 
 /** A document as plain data (lines through their toJSON), for deep comparison. */
 function plain(doc: Document): unknown {
-  return JSON.parse(JSON.stringify({ nodes: doc.nodes, diagnostics: doc.diagnostics, eol: doc.eol, indent: doc.indent, src: doc.src }));
+  return JSON.parse(
+    JSON.stringify({ nodes: doc.nodes, diagnostics: doc.diagnostics, eol: doc.eol, indent: doc.indent, src: doc.src }),
+  );
 }
 
 /** A model as plain data: names, kinds, options with their positions, autos, priorities. */
 function plainModel(m: Model): unknown {
   return JSON.parse(
     JSON.stringify({
-      ifaces: [...m.ifaces.values()].map((i) => ({ ...i, stanzas: i.stanzas.map((s) => ({ ...s, node: s.node.start })) })),
+      ifaces: [...m.ifaces.values()].map((i) => ({
+        ...i,
+        stanzas: i.stanzas.map((s) => ({ ...s, node: s.node.start })),
+      })),
       autoOnly: [...m.autoOnly.keys()],
       sources: m.sources,
     }),
@@ -86,7 +91,12 @@ const snippet = fc.oneof(
 );
 
 // Positions as integers: fast-check biases doubles towards 0 and 1 (the file's very ends).
-const edit = fc.record({ at: fc.integer({ min: 0, max: 1_000_000 }), del: fc.integer({ min: 0, max: 80 }), ins: fc.array(snippet, { maxLength: 4 }).map((a) => a.join('')), lineAligned: fc.boolean() });
+const edit = fc.record({
+  at: fc.integer({ min: 0, max: 1_000_000 }),
+  del: fc.integer({ min: 0, max: 80 }),
+  ins: fc.array(snippet, { maxLength: 4 }).map((a) => a.join('')),
+  lineAligned: fc.boolean(),
+});
 
 function applyRandom(text: string, e: { at: number; del: number; ins: string; lineAligned: boolean }): string {
   let pos = text.length === 0 ? 0 : e.at % (text.length + 1);
@@ -104,22 +114,26 @@ describe('incremental re-parse', () => {
     fc.assert(
       // Several corpus files in a row: edits mostly land in the middle of a larger file, where
       // only a window is re-parsed (most of a small file is re-parsed in full).
-      fc.property(fc.array(fc.integer({ min: 0, max: files.length - 1 }), { minLength: 1, maxLength: 6 }), fc.array(edit, { minLength: 1, maxLength: 6 }), (fis, edits) => {
-        let text = fis.map((fi) => files[fi]!).join('\n');
-        let doc = parse(text);
-        let model = buildModel(doc);
-        for (const e of edits) {
-          text = applyRandom(text, e);
-          doc = reparse(doc, text);
-          assert.deepEqual(plain(doc), plain(parse(text)));
-          model = buildModel(doc, {}, model);
-          const full = parse(text);
-          const fullModel = buildModel(full);
-          assert.deepEqual(plainModel(model), plainModel(fullModel));
-          // Rules cached per interface give what a fresh validation gives, line numbers included.
-          assert.deepEqual(validate({ doc, model, file: 'f' }), validate({ doc: full, model: fullModel, file: 'f' }));
-        }
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: files.length - 1 }), { minLength: 1, maxLength: 6 }),
+        fc.array(edit, { minLength: 1, maxLength: 6 }),
+        (fis, edits) => {
+          let text = fis.map((fi) => files[fi]!).join('\n');
+          let doc = parse(text);
+          let model = buildModel(doc);
+          for (const e of edits) {
+            text = applyRandom(text, e);
+            doc = reparse(doc, text);
+            assert.deepEqual(plain(doc), plain(parse(text)));
+            model = buildModel(doc, {}, model);
+            const full = parse(text);
+            const fullModel = buildModel(full);
+            assert.deepEqual(plainModel(model), plainModel(fullModel));
+            // Rules cached per interface give what a fresh validation gives, line numbers included.
+            assert.deepEqual(validate({ doc, model, file: 'f' }), validate({ doc: full, model: fullModel, file: 'f' }));
+          }
+        },
+      ),
       { numRuns: RUNS, seed: SEED },
     );
     // Most random edits land after the first stanza: the window path must be what was tested.
@@ -131,7 +145,8 @@ describe('incremental re-parse', () => {
 
   it('equals a full parse after the edits the API makes, in sequence, on a large file', () => {
     let text = 'auto lo\niface lo inet loopback\n\n';
-    for (let i = 0; i < 300; i++) text += `auto vmbr${i}\niface vmbr${i} inet static\n\taddress 10.0.${i}.1/24\n\tbridge-ports none\n\n`;
+    for (let i = 0; i < 300; i++)
+      text += `auto vmbr${i}\niface vmbr${i} inet static\n\taddress 10.0.${i}.1/24\n\tbridge-ports none\n\n`;
     let doc = parse(text);
     let model = buildModel(doc);
     const steps: ((d: Document, m: Model) => ReturnType<typeof planCreate>)[] = [
@@ -151,7 +166,10 @@ describe('incremental re-parse', () => {
       model = buildModel(doc, {}, model);
       assert.deepEqual(plain(doc), plain(parse(text)));
       assert.deepEqual(plainModel(model), plainModel(buildModel(parse(text))));
-      assert.deepEqual(validate({ doc, model, file: 'f' }), validate({ doc: parse(text), model: buildModel(parse(text)), file: 'f' }));
+      assert.deepEqual(
+        validate({ doc, model, file: 'f' }),
+        validate({ doc: parse(text), model: buildModel(parse(text)), file: 'f' }),
+      );
     }
     assert.equal(reparseStats.full, before.full, 'every API edit of this file re-parses a window only');
     // The four updates patch the model; the create and the two deletes (priorities) build it.
@@ -165,11 +183,15 @@ describe('incremental re-parse', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     let text = 'auto lo\niface lo inet loopback\n\n';
-    for (let i = 0; i < 2000; i++) text += `auto vmbr${i}\niface vmbr${i} inet static\n\taddress 10.${i >> 8}.${i & 255}.1/24\n\tbridge-ports none\n\t# the bridge number ${i} of many\n\n`;
+    for (let i = 0; i < 2000; i++)
+      text += `auto vmbr${i}\niface vmbr${i} inet static\n\taddress 10.${i >> 8}.${i & 255}.1/24\n\tbridge-ports none\n\t# the bridge number ${i} of many\n\n`;
     let doc = parse(text);
     let model = buildModel(doc);
     const edit = (n: number): void => {
-      text = applyEdits(text, planUpdate(doc, model, `vmbr${1 + ((n * 7) % 1990)}`, { comments: `changed ${n} times over` }, []));
+      text = applyEdits(
+        text,
+        planUpdate(doc, model, `vmbr${1 + ((n * 7) % 1990)}`, { comments: `changed ${n} times over` }, []),
+      );
       doc = reparse(doc, text);
       model = buildModel(doc, {}, model);
     };

@@ -60,7 +60,11 @@ describe('check-layers', () => {
 
   it('counts import type, export from and import(); ignores imports spelled in comments and strings', () => {
     const up = "'../api/server.ts'";
-    const texts = [`import type { serve } from ${up};\n`, `export { serve } from ${up};\n`, `export const l = () => import(${up});\n`];
+    const texts = [
+      `import type { serve } from ${up};\n`,
+      `export { serve } from ${up};\n`,
+      `export const l = () => import(${up});\n`,
+    ];
     for (const text of texts) {
       assert.equal(check({ ...BASE, 'src/model/x.ts': text }).code, 1, text);
     }
@@ -78,8 +82,14 @@ describe('check-layers', () => {
   });
 
   it('keeps web/src and src/ apart, and src/ off test/ and bench/', () => {
-    assert.equal(check({ ...BASE, 'web/src/generated/params.ts': 'export const P = 1;\n',
-      'web/src/logic.ts': "import { P } from './generated/params.ts';\nexport const q = P;\n" }).code, 0);
+    assert.equal(
+      check({
+        ...BASE,
+        'web/src/generated/params.ts': 'export const P = 1;\n',
+        'web/src/logic.ts': "import { P } from './generated/params.ts';\nexport const q = P;\n",
+      }).code,
+      0,
+    );
     const logic = "import { build } from '../../src/model/build.ts';\nexport const q = build;\n";
     const web = check({ ...BASE, 'web/src/logic.ts': logic });
     assert.equal(web.code, 1);

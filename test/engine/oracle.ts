@@ -39,11 +39,13 @@ export function oracleMissing(): string[] {
   if (!existsSync(SYSTEM_PYTHON)) return [SYSTEM_PYTHON];
   const r = spawnSync(SYSTEM_PYTHON, ['-c', 'import mako'], { stdio: 'ignore' });
   if (r.status !== 0) missing.push('python3-mako (apt-get install python3-mako)');
-  const onPath = (cmd: string) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
+  const onPath = (cmd: string) =>
+    spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
   const cache = defaultIfupdown2CacheDir();
   const cached = existsSync(join(cache, 'unpacked', 'VERSION'));
   const deb = existsSync(cache) && readdirSync(cache).some((f) => /^ifupdown2_.*\.deb$/.test(f));
-  if (!cached && !(onPath('dpkg-deb') && (deb || onPath('apt-get')))) missing.push('ifupdown2 (apt-get download + dpkg-deb, or a cached copy in .cache/ifupdown2)');
+  if (!cached && !(onPath('dpkg-deb') && (deb || onPath('apt-get'))))
+    missing.push('ifupdown2 (apt-get download + dpkg-deb, or a cached copy in .cache/ifupdown2)');
   return missing;
 }
 
@@ -78,13 +80,15 @@ export async function oracleParse(texts: readonly string[], opts: { cwd?: string
     child.on('error', reject);
     child.on('close', (code) => {
       if (!ready) reject(new Error(`the ifupdown2 parse driver did not start (exit ${code})`));
-      else if (replies.filter(Boolean).length !== texts.length) reject(new Error(`the driver answered ${replies.length} of ${texts.length} (exit ${code})`));
+      else if (replies.filter(Boolean).length !== texts.length)
+        reject(new Error(`the driver answered ${replies.length} of ${texts.length} (exit ${code})`));
       else resolve();
     });
   });
   // Written in chunks as the pipe drains: a batch can be several megabytes.
   for (let i = 0; i < texts.length; i++) {
-    if (!child.stdin.write(`${JSON.stringify({ id: i, text: texts[i] })}\n`)) await new Promise((r) => child.stdin.once('drain', r));
+    if (!child.stdin.write(`${JSON.stringify({ id: i, text: texts[i] })}\n`))
+      await new Promise((r) => child.stdin.once('drain', r));
   }
   child.stdin.end();
   await done;

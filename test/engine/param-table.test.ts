@@ -17,11 +17,36 @@ import { IFACE_PARAMS, PARAM_OPTIONS } from '../../src/model/params.ts';
 import { optionToParam as webField, words } from '../../web/src/logic.ts';
 
 const BASE = [
-  'auto lo', 'iface lo inet loopback', '',
-  'iface eno1 inet manual', '', 'iface eno2 inet manual', '', 'iface eno3 inet manual', '', 'iface eno4 inet manual', '', 'iface eno5 inet manual', '',
-  'auto ovsbr0', 'iface ovsbr0 inet manual', '\tovs_type OVSBridge', '\tovs_ports ovsp1 ovsbond0', '',
-  'auto ovsp1', 'iface ovsp1 inet manual', '\tovs_type OVSIntPort', '\tovs_bridge ovsbr0', '\tovs_options tag=5', '',
-  'auto ovsbond0', 'iface ovsbond0 inet manual', '\tovs_type OVSBond', '\tovs_bridge ovsbr0', '\tovs_bonds eno5', '',
+  'auto lo',
+  'iface lo inet loopback',
+  '',
+  'iface eno1 inet manual',
+  '',
+  'iface eno2 inet manual',
+  '',
+  'iface eno3 inet manual',
+  '',
+  'iface eno4 inet manual',
+  '',
+  'iface eno5 inet manual',
+  '',
+  'auto ovsbr0',
+  'iface ovsbr0 inet manual',
+  '\tovs_type OVSBridge',
+  '\tovs_ports ovsp1 ovsbond0',
+  '',
+  'auto ovsp1',
+  'iface ovsp1 inet manual',
+  '\tovs_type OVSIntPort',
+  '\tovs_bridge ovsbr0',
+  '\tovs_options tag=5',
+  '',
+  'auto ovsbond0',
+  'iface ovsbond0 inet manual',
+  '\tovs_type OVSBond',
+  '\tovs_bridge ovsbr0',
+  '\tovs_bonds eno5',
+  '',
 ].join('\n');
 
 async function withCore(f: (core: NetworkCore, file: () => string) => Promise<void>, text = BASE): Promise<void> {
@@ -58,8 +83,19 @@ const CASES: Case[] = [
   {
     iface: 'vmbr5',
     params: {
-      type: 'bridge', bridge_ports: 'eno1', bridge_stp: 'on', bridge_fd: '15', bridge_vlan_aware: '1', bridge_vids: '2-100', mtu: '1400',
-      cidr: '10.1.0.2/24', gateway: '10.1.0.1', 'cidr-extra': '10.2.0.2/24', cidr6: '2001:db8::2/64', gateway6: '2001:db8::1', 'cidr6-extra': '2001:db8:1::2/64',
+      type: 'bridge',
+      bridge_ports: 'eno1',
+      bridge_stp: 'on',
+      bridge_fd: '15',
+      bridge_vlan_aware: '1',
+      bridge_vids: '2-100',
+      mtu: '1400',
+      cidr: '10.1.0.2/24',
+      gateway: '10.1.0.1',
+      'cidr-extra': '10.2.0.2/24',
+      cidr6: '2001:db8::2/64',
+      gateway6: '2001:db8::1',
+      'cidr6-extra': '2001:db8:1::2/64',
     },
     expect: {
       bridge_ports: { line: 'bridge-ports eno1', get: 'eno1' },
@@ -78,7 +114,14 @@ const CASES: Case[] = [
   },
   {
     iface: 'bond0',
-    params: { type: 'bond', slaves: 'eno2', bond_mode: '802.3ad', bond_xmit_hash_policy: 'layer3+4', bond_miimon: '200', bond_lacp_rate: 'fast' },
+    params: {
+      type: 'bond',
+      slaves: 'eno2',
+      bond_mode: '802.3ad',
+      bond_xmit_hash_policy: 'layer3+4',
+      bond_miimon: '200',
+      bond_lacp_rate: 'fast',
+    },
     expect: {
       slaves: { line: 'bond-slaves eno2', get: 'eno2' },
       bond_mode: { line: 'bond-mode 802.3ad', get: '802.3ad' },
@@ -89,7 +132,16 @@ const CASES: Case[] = [
   },
   {
     iface: 'bond1',
-    params: { type: 'bond', slaves: 'eno3', bond_mode: 'active-backup', 'bond-primary': 'eno3', address: '10.3.0.2', netmask: '255.255.0.0', address6: '2001:db8:3::2', netmask6: '64' },
+    params: {
+      type: 'bond',
+      slaves: 'eno3',
+      bond_mode: 'active-backup',
+      'bond-primary': 'eno3',
+      address: '10.3.0.2',
+      netmask: '255.255.0.0',
+      address6: '2001:db8:3::2',
+      netmask6: '64',
+    },
     expect: {
       'bond-primary': { line: 'bond-primary eno3', get: 'eno3' },
       // PVE writes the pair in CIDR form and reads the mask back as a prefix length.
@@ -102,7 +154,10 @@ const CASES: Case[] = [
   {
     iface: 'v7',
     params: { type: 'vlan', 'vlan-raw-device': 'bond0', 'vlan-id': '7' },
-    expect: { 'vlan-raw-device': { line: 'vlan-raw-device bond0', get: 'bond0' }, 'vlan-id': { line: 'vlan-id 7', get: '7' } },
+    expect: {
+      'vlan-raw-device': { line: 'vlan-raw-device bond0', get: 'bond0' },
+      'vlan-id': { line: 'vlan-id 7', get: '7' },
+    },
   },
 ];
 
@@ -135,7 +190,10 @@ describe('the parameter table', () => {
         const e = c.expect[r.param]!;
         const written = r.field ? PARAM_OPTIONS.find((x) => x.param === r.field)!.option : r.option;
         assert.equal(e.line.split(' ')[0], written, `${r.param} is written as ${written}`);
-        assert.ok(stanzaLines(text, c.iface, r.family ?? 'inet').includes(e.line), `${r.param}: '${e.line}' in iface ${c.iface} ${r.family ?? 'inet'}\n${text}`);
+        assert.ok(
+          stanzaLines(text, c.iface, r.family ?? 'inet').includes(e.line),
+          `${r.param}: '${e.line}' in iface ${c.iface} ${r.family ?? 'inet'}\n${text}`,
+        );
         const { data } = await core.get(c.iface);
         assert.deepEqual((data as Record<string, unknown>)[r.param], e.get, `GET ${c.iface} ${r.param}`);
       }
@@ -148,9 +206,17 @@ describe('the parameter table', () => {
 
   it('every simple row: update rewrites the option line, GET follows; delete removes the line', async () => {
     const NEW: Record<string, [string, string]> = {
-      mtu: ['vmbr5', '1300'], bridge_vids: ['vmbr5', '5-6'], bridge_stp: ['vmbr5', 'off'], bridge_fd: ['vmbr5', '20'],
-      bond_mode: ['bond0', 'balance-xor'], bond_xmit_hash_policy: ['bond0', 'layer2'], bond_miimon: ['bond0', '300'],
-      bond_lacp_rate: ['bond0', 'slow'], 'bond-primary': ['bond1', 'eno4'], 'vlan-raw-device': ['v7', 'bond1'], 'vlan-id': ['v7', '8'],
+      mtu: ['vmbr5', '1300'],
+      bridge_vids: ['vmbr5', '5-6'],
+      bridge_stp: ['vmbr5', 'off'],
+      bridge_fd: ['vmbr5', '20'],
+      bond_mode: ['bond0', 'balance-xor'],
+      bond_xmit_hash_policy: ['bond0', 'layer2'],
+      bond_miimon: ['bond0', '300'],
+      bond_lacp_rate: ['bond0', 'slow'],
+      'bond-primary': ['bond1', 'eno4'],
+      'vlan-raw-device': ['v7', 'bond1'],
+      'vlan-id': ['v7', '8'],
     };
     const KEEP = new Set(['vlan-raw-device', 'vlan-id', 'bond_mode']); // a VLAN needs both; a bond without mode is balance-rr
     await withCore(async (core, file) => {
@@ -161,13 +227,19 @@ describe('the parameter table', () => {
       for (const r of simple) {
         const [iface, value] = NEW[r.param]!;
         await core.update(iface, { [r.param]: value });
-        assert.ok(stanzaLines(file(), iface, 'inet').includes(`${r.option} ${value}`), `${r.param}=${value} writes '${r.option} ${value}'\n${file()}`);
+        assert.ok(
+          stanzaLines(file(), iface, 'inet').includes(`${r.option} ${value}`),
+          `${r.param}=${value} writes '${r.option} ${value}'\n${file()}`,
+        );
         assert.equal((await core.get(iface)).data[r.param as never], value, `GET ${iface} ${r.param}`);
       }
       for (const r of simple.filter((x) => !KEEP.has(x.param))) {
         const [iface] = NEW[r.param]!;
         await core.update(iface, {}, [r.param]);
-        assert.ok(!stanzaLines(file(), iface, 'inet').some((l) => l.split(' ')[0] === r.option), `delete=${r.param} removes ${r.option}\n${file()}`);
+        assert.ok(
+          !stanzaLines(file(), iface, 'inet').some((l) => l.split(' ')[0] === r.option),
+          `delete=${r.param} removes ${r.option}\n${file()}`,
+        );
       }
     });
   });
@@ -180,7 +252,10 @@ describe('the API and the web place a problem at the same parameter', () => {
       await edit;
     } catch (e) {
       assert.ok(e instanceof NodenetError && e.errors && e.diagnostics, String(e));
-      return { api: Object.keys(e.errors).sort(), web: e.diagnostics.map((d) => (d.option ? webField(d.option) : 'iface')).sort() };
+      return {
+        api: Object.keys(e.errors).sort(),
+        web: e.diagnostics.map((d) => (d.option ? webField(d.option) : 'iface')).sort(),
+      };
     }
     assert.fail('the edit was not refused');
   }
@@ -195,7 +270,8 @@ describe('the API and the web place a problem at the same parameter', () => {
 
   it('netmask: a mask that is not contiguous is a problem of cidr in the API as in the web', async () => {
     await withCore(async (core) => {
-      const vmbr7 = 'auto vmbr7\niface vmbr7 inet static\n\taddress 10.7.0.2\n\tnetmask 255.0.255.0\n\tbridge-ports none\n';
+      const vmbr7 =
+        'auto vmbr7\niface vmbr7 inet static\n\taddress 10.7.0.2\n\tnetmask 255.0.255.0\n\tbridge-ports none\n';
       const r = await refusal(core.editText(undefined, (t) => `${t}\n${vmbr7}`));
       assert.deepEqual(r.api, ['cidr']);
       assert.deepEqual(r.web, r.api);
@@ -206,19 +282,37 @@ describe('the API and the web place a problem at the same parameter', () => {
     for (const r of PARAM_OPTIONS) {
       // A diagnostic names the option, not the family: the first row naming it decides.
       const first = PARAM_OPTIONS.find((x) => x.option === r.option)!;
-      for (const key of [r.option, r.option.replace(/-/g, '_')]) assert.equal(webField(key), first.field ?? first.param, key);
+      for (const key of [r.option, r.option.replace(/-/g, '_')])
+        assert.equal(webField(key), first.field ?? first.param, key);
     }
     const expected = [
-      ['bridge-ports', 'bridge_ports'], ['bond-slaves', 'slaves'], ['address', 'cidr'], ['netmask', 'cidr'], ['gateway', 'gateway'],
-      ['bridge-stp', 'bridge_stp'], ['bridge-fd', 'bridge_fd'], ['bond-miimon', 'bond_miimon'], ['bond-lacp-rate', 'bond_lacp_rate'],
-      ['bond-primary', 'bond-primary'], ['vlan-id', 'vlan-id'], ['ovs-ports', 'ovs_ports'], ['post-up', 'post-up'],
+      ['bridge-ports', 'bridge_ports'],
+      ['bond-slaves', 'slaves'],
+      ['address', 'cidr'],
+      ['netmask', 'cidr'],
+      ['gateway', 'gateway'],
+      ['bridge-stp', 'bridge_stp'],
+      ['bridge-fd', 'bridge_fd'],
+      ['bond-miimon', 'bond_miimon'],
+      ['bond-lacp-rate', 'bond_lacp_rate'],
+      ['bond-primary', 'bond-primary'],
+      ['vlan-id', 'vlan-id'],
+      ['ovs-ports', 'ovs_ports'],
+      ['post-up', 'post-up'],
     ];
     for (const [option, f] of expected) assert.equal(webField(option!), f, option);
     // Parameter names the API reports for the address pair land on the dialog's CIDR fields.
-    for (const [k, f] of [['netmask', 'cidr'], ['address', 'cidr'], ['netmask6', 'cidr6'], ['address6', 'cidr6'], ['gateway6', 'gateway6']]) assert.equal(webField(k!), f);
+    for (const [k, f] of [
+      ['netmask', 'cidr'],
+      ['address', 'cidr'],
+      ['netmask6', 'cidr6'],
+      ['address6', 'cidr6'],
+      ['gateway6', 'gateway6'],
+    ])
+      assert.equal(webField(k!), f);
   });
 
-  it('lists read from the file split the same everywhere (the web\'s words, the model\'s ports)', async () => {
+  it("lists read from the file split the same everywhere (the web's words, the model's ports)", async () => {
     assert.deepEqual(words(' eno1,eno2;\teno3  none '), ['eno1', 'eno2', 'eno3']);
     assert.deepEqual(words('none'), []);
     assert.deepEqual(words(undefined), []);

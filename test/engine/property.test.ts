@@ -24,7 +24,34 @@ const SEED = Number(process.env.NODENET_PROPERTY_SEED ?? 20261128);
 const junk = fc
   .array(
     fc.oneof(
-      fc.constantFrom('iface ', 'auto ', 'allow-hotplug ', 'source ', 'mapping ', 'inet ', 'inet6 ', 'static', 'manual', 'vmbr0', 'eno1', 'address 10.0.0.1/24', 'bridge-ports eno1', '#', '# c', '\\', '\n', '\r\n', '\r', '\t', '  ', ' ', '\uFEFF', 'ü', '😀', '\0'),
+      fc.constantFrom(
+        'iface ',
+        'auto ',
+        'allow-hotplug ',
+        'source ',
+        'mapping ',
+        'inet ',
+        'inet6 ',
+        'static',
+        'manual',
+        'vmbr0',
+        'eno1',
+        'address 10.0.0.1/24',
+        'bridge-ports eno1',
+        '#',
+        '# c',
+        '\\',
+        '\n',
+        '\r\n',
+        '\r',
+        '\t',
+        '  ',
+        ' ',
+        '\uFEFF',
+        'ü',
+        '😀',
+        '\0',
+      ),
       fc.string({ maxLength: 6 }),
     ),
     { maxLength: 40 },
@@ -51,26 +78,45 @@ const nic = fc.constantFrom('eno1', 'eno2', 'eno3', 'enp3s0f0', 'ens18');
 const octet = fc.integer({ min: 1, max: 254 });
 
 const stanzaSpec: fc.Arbitrary<StanzaSpec> = fc.oneof(
-  fc.record({ n: fc.integer({ min: 0, max: 20 }), ports: fc.subarray(['eno1', 'eno2', 'bond0'], { maxLength: 2 }), a: octet, b: octet, gw: fc.boolean(), mtu: fc.boolean(), comment: fc.boolean(), auto: fc.boolean() }).map((r) => ({
-    name: `vmbr${r.n}`,
-    auto: r.auto,
-    lines: [
-      `iface vmbr${r.n} inet static`,
-      `address 10.${r.a}.${r.b}.1/24`,
-      ...(r.gw ? [`gateway 10.${r.a}.${r.b}.254`] : []),
-      `bridge-ports ${r.ports.length ? r.ports.join(' ') : 'none'}`,
-      'bridge-stp off',
-      'bridge-fd 0',
-      ...(r.mtu ? ['mtu 9000'] : []),
-      ...(r.comment ? ['#a comment'] : []),
-    ],
-  })),
-  fc.record({ n: fc.integer({ min: 0, max: 3 }), mode: fc.constantFrom('active-backup', '802.3ad', '1', 'balance-rr'), auto: fc.boolean() }).map((r) => ({
-    name: `bond${r.n}`,
-    auto: r.auto,
-    lines: [`iface bond${r.n} inet manual`, 'bond-slaves eno1 eno2', 'bond-miimon 100', `bond-mode ${r.mode}`],
-  })),
-  fc.record({ nic, auto: fc.boolean() }).map((r) => ({ name: r.nic, auto: r.auto, lines: [`iface ${r.nic} inet manual`] })),
+  fc
+    .record({
+      n: fc.integer({ min: 0, max: 20 }),
+      ports: fc.subarray(['eno1', 'eno2', 'bond0'], { maxLength: 2 }),
+      a: octet,
+      b: octet,
+      gw: fc.boolean(),
+      mtu: fc.boolean(),
+      comment: fc.boolean(),
+      auto: fc.boolean(),
+    })
+    .map((r) => ({
+      name: `vmbr${r.n}`,
+      auto: r.auto,
+      lines: [
+        `iface vmbr${r.n} inet static`,
+        `address 10.${r.a}.${r.b}.1/24`,
+        ...(r.gw ? [`gateway 10.${r.a}.${r.b}.254`] : []),
+        `bridge-ports ${r.ports.length ? r.ports.join(' ') : 'none'}`,
+        'bridge-stp off',
+        'bridge-fd 0',
+        ...(r.mtu ? ['mtu 9000'] : []),
+        ...(r.comment ? ['#a comment'] : []),
+      ],
+    })),
+  fc
+    .record({
+      n: fc.integer({ min: 0, max: 3 }),
+      mode: fc.constantFrom('active-backup', '802.3ad', '1', 'balance-rr'),
+      auto: fc.boolean(),
+    })
+    .map((r) => ({
+      name: `bond${r.n}`,
+      auto: r.auto,
+      lines: [`iface bond${r.n} inet manual`, 'bond-slaves eno1 eno2', 'bond-miimon 100', `bond-mode ${r.mode}`],
+    })),
+  fc
+    .record({ nic, auto: fc.boolean() })
+    .map((r) => ({ name: r.nic, auto: r.auto, lines: [`iface ${r.nic} inet manual`] })),
   fc.record({ nic, id: fc.integer({ min: 1, max: 4094 }), a: octet, auto: fc.boolean() }).map((r) => ({
     name: `${r.nic}.${r.id}`,
     auto: r.auto,
@@ -121,10 +167,30 @@ function parseModel(text: string) {
 }
 
 const createParams = fc.oneof(
-  fc.record({ type: fc.constant('bridge'), bridge_ports: fc.constantFrom('eno4', 'eno4 eno5', ''), autostart: fc.constantFrom('0', '1'), cidr: fc.constantFrom('10.77.0.1/24', '192.0.2.7/25') }),
-  fc.record({ type: fc.constant('bridge'), cidr6: fc.constant('fd00:77::1/64'), comments: fc.constantFrom('one', 'two\nlines') }),
-  fc.record({ type: fc.constant('bridge'), cidr: fc.constant('10.7.0.1/24'), cidr6: fc.constant('fd00:7::1/64'), gateway6: fc.constant('fd00:7::fe'), autostart: fc.constant('1') }),
-  fc.record({ type: fc.constant('bond'), slaves: fc.constant('eno4 eno5'), bond_mode: fc.constantFrom('active-backup', '802.3ad'), mtu: fc.constant('9000') }),
+  fc.record({
+    type: fc.constant('bridge'),
+    bridge_ports: fc.constantFrom('eno4', 'eno4 eno5', ''),
+    autostart: fc.constantFrom('0', '1'),
+    cidr: fc.constantFrom('10.77.0.1/24', '192.0.2.7/25'),
+  }),
+  fc.record({
+    type: fc.constant('bridge'),
+    cidr6: fc.constant('fd00:77::1/64'),
+    comments: fc.constantFrom('one', 'two\nlines'),
+  }),
+  fc.record({
+    type: fc.constant('bridge'),
+    cidr: fc.constant('10.7.0.1/24'),
+    cidr6: fc.constant('fd00:7::1/64'),
+    gateway6: fc.constant('fd00:7::fe'),
+    autostart: fc.constant('1'),
+  }),
+  fc.record({
+    type: fc.constant('bond'),
+    slaves: fc.constant('eno4 eno5'),
+    bond_mode: fc.constantFrom('active-backup', '802.3ad'),
+    mtu: fc.constant('9000'),
+  }),
   fc.record({ type: fc.constant('vlan'), 'vlan-raw-device': fc.constant('eno1'), 'vlan-id': fc.constant('77') }),
 );
 
@@ -148,11 +214,22 @@ describe('property: edits', () => {
       fc.property(file, fc.constantFrom('vmbr77', 'bond7', 'vlan77', 'eno9'), createParams, (text, name, params) => {
         const p0 = parseModel(text);
         if (p0.model.ifaces.has(name)) return;
-        const kindName = params.type === 'bond' ? 'bond7' : params.type === 'vlan' ? 'vlan77' : name === 'bond7' || name === 'vlan77' ? 'vmbr77' : name;
+        const kindName =
+          params.type === 'bond'
+            ? 'bond7'
+            : params.type === 'vlan'
+              ? 'vlan77'
+              : name === 'bond7' || name === 'vlan77'
+                ? 'vmbr77'
+                : name;
         const created = applyEdits(text, planCreate(p0.doc, p0.model, kindName, params));
         const p1 = parseModel(created);
         assert.ok(p1.model.ifaces.has(kindName), 'created interface is in the model');
-        assert.deepEqual(otherStanzas(created, p1.model, kindName), otherStanzas(text, p0.model, kindName), 'other stanzas untouched');
+        assert.deepEqual(
+          otherStanzas(created, p1.model, kindName),
+          otherStanzas(text, p0.model, kindName),
+          'other stanzas untouched',
+        );
         const back = applyEdits(created, planDelete(p1.doc, p1.model, kindName));
         assert.equal(back, text);
       }),
@@ -161,7 +238,17 @@ describe('property: edits', () => {
   });
 
   it('set then set back restores the exact bytes, and never changes another stanza', () => {
-    const setters = fc.constantFrom<[string, string]>(['mtu', '9216'], ['comments', 'managed by nodenet'], ['cidr', '172.16.5.1/24'], ['gateway', '10.200.0.1'], ['bridge_ports', 'eno5'], ['autostart', '1'], ['autostart', '0'], ['cidr6', 'fd00:5::1/64'], ['bond_mode', 'broadcast']);
+    const setters = fc.constantFrom<[string, string]>(
+      ['mtu', '9216'],
+      ['comments', 'managed by nodenet'],
+      ['cidr', '172.16.5.1/24'],
+      ['gateway', '10.200.0.1'],
+      ['bridge_ports', 'eno5'],
+      ['autostart', '1'],
+      ['autostart', '0'],
+      ['cidr6', 'fd00:5::1/64'],
+      ['bond_mode', 'broadcast'],
+    );
     fc.assert(
       fc.property(file, fc.nat(), setters, (text, pick, [param, value]) => {
         const p0 = parseModel(text);
@@ -187,7 +274,11 @@ describe('property: edits', () => {
         if (param === 'comments' && view.stanzas[0]!.comments.length !== commentNodes.length) return;
         const changed = applyEdits(text, planUpdate(p0.doc, p0.model, name, { [param]: value }, []));
         const p1 = parseModel(changed);
-        assert.deepEqual(otherStanzas(changed, p1.model, name), otherStanzas(text, p0.model, name), 'other stanzas untouched');
+        assert.deepEqual(
+          otherStanzas(changed, p1.model, name),
+          otherStanzas(text, p0.model, name),
+          'other stanzas untouched',
+        );
         const orig = pve[param];
         const restoreParams = orig === undefined ? {} : { [param]: orig };
         const restoreDel = orig === undefined ? [param] : [];

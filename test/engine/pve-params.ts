@@ -49,44 +49,76 @@ const commentLine = fc
   .array(fc.constantFrom('a', 'Z', ' ', '#', '%', '-', '/', 'ü', '管', '😀', '1', '.', '  '), { maxLength: 8 })
   .map((p) => p.join(''))
   .filter((l) => writtenTextProblem(l, true) === null);
-const comments = fc.array(commentLine, { minLength: 1, maxLength: 3 }).chain((lines) => fc.constantFrom(lines.join('\n'), `${lines.join('\n')}\n`));
+const comments = fc
+  .array(commentLine, { minLength: 1, maxLength: 3 })
+  .chain((lines) => fc.constantFrom(lines.join('\n'), `${lines.join('\n')}\n`));
 
 const sep = fc.constantFrom(' ', ',', ';', ', ');
 
 /** cidr-extra values: a list of further addresses (another subnet), or '' (none). */
 function extraArb(v: 4 | 6): fc.Arbitrary<string | undefined> {
-  const one = v === 4 ? fc.integer({ min: 2, max: 250 }).map((k) => `10.78.0.${k}/24`) : fc.integer({ min: 2, max: 0xfff }).map((k) => `2001:db8:78::${k.toString(16)}/64`);
-  return fc.option(fc.tuple(fc.uniqueArray(one, { maxLength: 3 }), sep).map(([l, s]) => l.join(s)), { nil: undefined, freq: 2 });
+  const one =
+    v === 4
+      ? fc.integer({ min: 2, max: 250 }).map((k) => `10.78.0.${k}/24`)
+      : fc.integer({ min: 2, max: 0xfff }).map((k) => `2001:db8:78::${k.toString(16)}/64`);
+  return fc.option(
+    fc.tuple(fc.uniqueArray(one, { maxLength: 3 }), sep).map(([l, s]) => l.join(s)),
+    { nil: undefined, freq: 2 },
+  );
 }
 
 /** IPv4 settings in 10.77.0.0/16..24 (gateway 10.77.0.1 is inside every one of them). */
 const v4 = fc.oneof(
   fc.constant<Params>({}),
-  fc.record({ h: fc.integer({ min: 2, max: 250 }), p: fc.integer({ min: 16, max: 24 }), gw: fc.boolean(), form: fc.constantFrom('cidr', 'mask'), extra: extraArb(4) }).map(({ h, p, gw, form, extra }) => {
-    const out: Params = form === 'cidr' ? { cidr: `10.77.0.${h}/${p}` } : { address: `10.77.0.${h}`, netmask: prefixToMask(p) };
-    if (gw) out.gateway = '10.77.0.1';
-    if (extra !== undefined) out['cidr-extra'] = extra;
-    return out;
-  }),
+  fc
+    .record({
+      h: fc.integer({ min: 2, max: 250 }),
+      p: fc.integer({ min: 16, max: 24 }),
+      gw: fc.boolean(),
+      form: fc.constantFrom('cidr', 'mask'),
+      extra: extraArb(4),
+    })
+    .map(({ h, p, gw, form, extra }) => {
+      const out: Params =
+        form === 'cidr' ? { cidr: `10.77.0.${h}/${p}` } : { address: `10.77.0.${h}`, netmask: prefixToMask(p) };
+      if (gw) out.gateway = '10.77.0.1';
+      if (extra !== undefined) out['cidr-extra'] = extra;
+      return out;
+    }),
 );
 
 /** IPv6 settings in 2001:db8:77::/48..64 (gateway6 2001:db8:77::1 inside every one). */
 const v6 = fc.oneof(
   fc.constant<Params>({}),
-  fc.record({ h: fc.integer({ min: 2, max: 0xfffe }), p: fc.integer({ min: 48, max: 64 }), gw: fc.boolean(), form: fc.constantFrom('cidr', 'mask'), extra: extraArb(6) }).map(({ h, p, gw, form, extra }) => {
-    const ip = `2001:db8:77::${h.toString(16)}`;
-    const out: Params = form === 'cidr' ? { cidr6: `${ip}/${p}` } : { address6: ip, netmask6: String(p) };
-    if (gw) out.gateway6 = '2001:db8:77::1';
-    if (extra !== undefined) out['cidr6-extra'] = extra;
-    return out;
-  }),
+  fc
+    .record({
+      h: fc.integer({ min: 2, max: 0xfffe }),
+      p: fc.integer({ min: 48, max: 64 }),
+      gw: fc.boolean(),
+      form: fc.constantFrom('cidr', 'mask'),
+      extra: extraArb(6),
+    })
+    .map(({ h, p, gw, form, extra }) => {
+      const ip = `2001:db8:77::${h.toString(16)}`;
+      const out: Params = form === 'cidr' ? { cidr6: `${ip}/${p}` } : { address6: ip, netmask6: String(p) };
+      if (gw) out.gateway6 = '2001:db8:77::1';
+      if (extra !== undefined) out['cidr6-extra'] = extra;
+      return out;
+    }),
 );
 
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 /** Settings every type takes: addresses, comments, mtu, autostart. */
 const common = fc
-  .record({ v4, v6, comments: opt(comments), comments6: opt(comments), mtu: opt(fc.integer({ min: 1280, max: 1500 })), autostart: opt(fc.constantFrom('0', '1')) })
+  .record({
+    v4,
+    v6,
+    comments: opt(comments),
+    comments6: opt(comments),
+    mtu: opt(fc.integer({ min: 1280, max: 1500 })),
+    autostart: opt(fc.constantFrom('0', '1')),
+  })
   .map((r) => {
     const out: Params = { ...r.v4, ...r.v6 };
     if (r.comments !== undefined) out.comments = r.comments;
@@ -131,7 +163,17 @@ const bond = fc
     n: fc.integer({ min: 0, max: 99 }),
     slaves: fc.subarray(['eno3', 'eno4'], { minLength: 1 }),
     sep,
-    mode: opt(fc.constantFrom('balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb')),
+    mode: opt(
+      fc.constantFrom(
+        'balance-rr',
+        'active-backup',
+        'balance-xor',
+        'broadcast',
+        '802.3ad',
+        'balance-tlb',
+        'balance-alb',
+      ),
+    ),
     hash: opt(fc.constantFrom('layer2', 'layer2+3', 'layer3+4')),
     primary: fc.boolean(),
     miimon: opt(fc.integer({ min: 0, max: 10000 })),
@@ -148,7 +190,11 @@ const bond = fc
   });
 
 const vlan = fc
-  .record({ id: fc.integer({ min: 2, max: 4094 }), form: fc.constantFrom('dotted', 'vlanN', 'custom'), explicit: fc.boolean() })
+  .record({
+    id: fc.integer({ min: 2, max: 4094 }),
+    form: fc.constantFrom('dotted', 'vlanN', 'custom'),
+    explicit: fc.boolean(),
+  })
   .map(({ id, form, explicit }) => {
     const p: Params = { type: 'vlan' };
     let name: string;
@@ -185,10 +231,16 @@ function withoutType(p: Params): Params {
 /** What an update may delete, given the interface after its creation. */
 const DELETABLE_ALONE = ['comments', 'comments6', 'mtu', 'gateway', 'gateway6', 'cidr-extra', 'cidr6-extra'];
 
-export const cases: fc.Arbitrary<Case> = fc
-  .oneof(bridge, bond, vlan)
-  .chain(({ name, p }) =>
-    fc.record({ c: common, u: common, t: typeUpdate(p.type as Case['type']), del: fc.subarray(DELETABLE_ALONE), subset: fc.func(fc.boolean()) }).map(({ c, u, t, del, subset }) => {
+export const cases: fc.Arbitrary<Case> = fc.oneof(bridge, bond, vlan).chain(({ name, p }) =>
+  fc
+    .record({
+      c: common,
+      u: common,
+      t: typeUpdate(p.type as Case['type']),
+      del: fc.subarray(DELETABLE_ALONE),
+      subset: fc.func(fc.boolean()),
+    })
+    .map(({ c, u, t, del, subset }) => {
       const create: Params = { ...p, ...c };
       // A random part of the update settings (single and combined changes both occur).
       const update: Params = {};
@@ -201,8 +253,16 @@ export const cases: fc.Arbitrary<Case> = fc
         }
       }
       // A gateway needs an address of its family once the update is done.
-      const v4After = update.cidr !== undefined || update.address !== undefined || create.cidr !== undefined || create.address !== undefined;
-      const v6After = update.cidr6 !== undefined || update.address6 !== undefined || create.cidr6 !== undefined || create.address6 !== undefined;
+      const v4After =
+        update.cidr !== undefined ||
+        update.address !== undefined ||
+        create.cidr !== undefined ||
+        create.address !== undefined;
+      const v6After =
+        update.cidr6 !== undefined ||
+        update.address6 !== undefined ||
+        create.cidr6 !== undefined ||
+        create.address6 !== undefined;
       if (!v4After) delete update.gateway;
       if (!v6After) delete update.gateway6;
       // Further addresses need a first one.
@@ -210,7 +270,11 @@ export const cases: fc.Arbitrary<Case> = fc
       if (!v6After) delete update['cidr6-extra'];
       // An inet6-only interface: comments6 is another name for comments (tested apart).
       if (!hasV4(create) && !hasV4(update) && hasV6(create)) delete update.comments6;
-      if (update.bond_xmit_hash_policy !== undefined || update['bond-primary'] !== undefined || update.bond_lacp_rate !== undefined) {
+      if (
+        update.bond_xmit_hash_policy !== undefined ||
+        update['bond-primary'] !== undefined ||
+        update.bond_lacp_rate !== undefined
+      ) {
         // Mode-dependent options come with their mode.
         if (update.bond_mode === undefined) {
           delete update.bond_xmit_hash_policy;
@@ -224,21 +288,27 @@ export const cases: fc.Arbitrary<Case> = fc
       }
       // New slaves keep the bond's primary among them.
       const primary = update['bond-primary'] ?? create['bond-primary'];
-      if (update.slaves !== undefined && primary !== undefined && !splitPveList(update.slaves).includes(primary)) delete update.slaves;
-      if (update.bridge_stp === 'on' && update.bridge_fd === undefined && create.bridge_fd === undefined) delete update.bridge_stp;
-      if (update.bridge_vids !== undefined && update.bridge_vlan_aware !== '1' && create.bridge_vlan_aware !== '1') delete update.bridge_vids;
+      if (update.slaves !== undefined && primary !== undefined && !splitPveList(update.slaves).includes(primary))
+        delete update.slaves;
+      if (update.bridge_stp === 'on' && update.bridge_fd === undefined && create.bridge_fd === undefined)
+        delete update.bridge_stp;
+      if (update.bridge_vids !== undefined && update.bridge_vlan_aware !== '1' && create.bridge_vlan_aware !== '1')
+        delete update.bridge_vids;
       if (update.bridge_vlan_aware === '0') delete update.bridge_vids;
       const dels = del.filter((k) => update[k] === undefined);
       return { name, type: p.type as Case['type'], create, update, del: dels };
     }),
-  );
+);
 
 // ---- what get must show ------------------------------------------------------------------------
 
 /** A comments value as get shows it: one `\n` per line, trailing spaces dropped; undefined if empty. */
 export function commentsShown(text: string): string | undefined {
   if (text === '') return undefined;
-  const lines = text.replace(/\n$/, '').split('\n').map((l) => l.replace(/\s+$/, ''));
+  const lines = text
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => l.replace(/\s+$/, ''));
   return lines.map((l) => `${l}\n`).join('');
 }
 
@@ -279,7 +349,16 @@ export function shown(p: Params, inet6Only: boolean): Record<string, unknown> {
   if (p.bridge_stp !== undefined) out.bridge_stp = p.bridge_stp;
   if (p.bridge_fd !== undefined) out.bridge_fd = p.bridge_fd;
   if (p.slaves !== undefined) out.slaves = splitPveList(p.slaves).join(' ');
-  for (const k of ['bond_mode', 'bond_xmit_hash_policy', 'bond-primary', 'bond_miimon', 'bond_lacp_rate', 'vlan-raw-device', 'vlan-id']) if (p[k] !== undefined) out[k] = p[k];
+  for (const k of [
+    'bond_mode',
+    'bond_xmit_hash_policy',
+    'bond-primary',
+    'bond_miimon',
+    'bond_lacp_rate',
+    'vlan-raw-device',
+    'vlan-id',
+  ])
+    if (p[k] !== undefined) out[k] = p[k];
   return out;
 }
 
@@ -303,7 +382,12 @@ export function createdInet6Only(p: Params): boolean {
 
 /** Assert that `data` shows every expected key (undefined: absent). */
 export function assertShows(data: PveIface, expected: Record<string, unknown>, what: string): void {
-  for (const [k, v] of Object.entries(expected)) assert.deepEqual(data[k], v, `${what}: ${k} is ${JSON.stringify(data[k])}, expected ${JSON.stringify(v)}\n${JSON.stringify(data)}`);
+  for (const [k, v] of Object.entries(expected))
+    assert.deepEqual(
+      data[k],
+      v,
+      `${what}: ${k} is ${JSON.stringify(data[k])}, expected ${JSON.stringify(v)}\n${JSON.stringify(data)}`,
+    );
 }
 
 /** Assert that the keys no parameter of the update decides are as before. */
@@ -311,12 +395,20 @@ export function assertUntouched(before: PveIface, after: PveIface, touched: read
   const decided = new Set(touched.flatMap(keysOf));
   for (const k of new Set([...Object.keys(before), ...Object.keys(after)])) {
     if (DERIVED.has(k) || decided.has(k)) continue;
-    assert.deepEqual(after[k], before[k], `${what}: ${k} changed from ${JSON.stringify(before[k])} to ${JSON.stringify(after[k])}, though nothing set it`);
+    assert.deepEqual(
+      after[k],
+      before[k],
+      `${what}: ${k} changed from ${JSON.stringify(before[k])} to ${JSON.stringify(after[k])}, though nothing set it`,
+    );
   }
 }
 
 /** What the update must show: its settings, and its deletes as absent keys. */
-export function expectedAfterUpdate(update: Params, del: readonly string[], inet6Only: boolean): Record<string, unknown> {
+export function expectedAfterUpdate(
+  update: Params,
+  del: readonly string[],
+  inet6Only: boolean,
+): Record<string, unknown> {
   const exp = shown(update, inet6Only);
   for (const k of del) {
     if (k === 'comments6' && inet6Only) continue;

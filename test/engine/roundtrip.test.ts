@@ -20,7 +20,16 @@ import { planUpdate } from '../../src/model/edit.ts';
 import { toPve } from '../../src/model/pve-view.ts';
 import { OVS_KINDS } from '../../src/model/types.ts';
 import type { Iface } from '../../src/model/types.ts';
-import { BASE, assertShows, assertUntouched, cases, commentsShown, createdInet6Only, expectedAfterUpdate, shown } from './pve-params.ts';
+import {
+  BASE,
+  assertShows,
+  assertUntouched,
+  cases,
+  commentsShown,
+  createdInet6Only,
+  expectedAfterUpdate,
+  shown,
+} from './pve-params.ts';
 import type { Params } from './pve-params.ts';
 
 const RUNS = Number(process.env.NODENET_PROPERTY_RUNS ?? 150);
@@ -56,7 +65,9 @@ describe('set → get through the core', () => {
   });
 
   it('the issue: set --mtu with --comments (and --bridge_vlan_aware with --comments) keeps the comment, after the new options', async () => {
-    const { dir, core } = tempRoot(readFileSync(new URL('../fixtures/corpus/03-bridged-default.interfaces', import.meta.url), 'utf8'));
+    const { dir, core } = tempRoot(
+      readFileSync(new URL('../fixtures/corpus/03-bridged-default.interfaces', import.meta.url), 'utf8'),
+    );
     try {
       await core.update('vmbr0', { mtu: '1400', comments: 'uplink bridge' });
       assert.equal((await core.get('vmbr0')).data.comments, 'uplink bridge\n');
@@ -74,7 +85,9 @@ describe('set → get through the core', () => {
 
 describe('every address, and what an edit of cidr does to the others', () => {
   it('cidr changes the first address only; cidr-extra sets the others (after the first line); delete=cidr removes all', async () => {
-    const { dir, core } = tempRoot(readFileSync(new URL('../fixtures/corpus/35-multiple-addresses.interfaces', import.meta.url), 'utf8'));
+    const { dir, core } = tempRoot(
+      readFileSync(new URL('../fixtures/corpus/35-multiple-addresses.interfaces', import.meta.url), 'utf8'),
+    );
     const staged = () => readFileSync(join(dir, 'etc/network/interfaces.new'), 'utf8');
     try {
       let d = (await core.get('vmbr0')).data;
@@ -86,15 +99,24 @@ describe('every address, and what an edit of cidr does to the others', () => {
       assert.equal(d.cidr, '192.0.2.36/24');
       assert.equal(d['cidr-extra'], '192.0.2.135/24 198.51.100.35/24');
       await core.update('vmbr0', { 'cidr-extra': '198.51.100.36/24,203.0.113.5/28' });
-      assert.match(staged(), /\taddress 192\.0\.2\.36\/24\n\taddress 198\.51\.100\.36\/24\n\taddress 203\.0\.113\.5\/28\n\tgateway 192\.0\.2\.1\n/);
+      assert.match(
+        staged(),
+        /\taddress 192\.0\.2\.36\/24\n\taddress 198\.51\.100\.36\/24\n\taddress 203\.0\.113\.5\/28\n\tgateway 192\.0\.2\.1\n/,
+      );
       d = (await core.get('vmbr0')).data;
       assert.equal(d['cidr-extra'], '198.51.100.36/24 203.0.113.5/28');
       await core.update('vmbr0', { 'cidr6-extra': '' });
       d = (await core.get('vmbr0')).data;
       assert.equal(d['cidr6-extra'], undefined);
       assert.equal(d.cidr6, '2001:db8:35::1/64');
-      await assert.rejects(core.update('vmbr0', { 'cidr-extra': '10.0.0.1' }), (e: unknown) => e instanceof NodenetError && e.errors?.['cidr-extra'] !== undefined);
-      await assert.rejects(core.create('vmbr9', { type: 'bridge', 'cidr-extra': '10.9.0.2/24' }), (e: unknown) => e instanceof NodenetError && e.errors?.['cidr-extra'] !== undefined);
+      await assert.rejects(
+        core.update('vmbr0', { 'cidr-extra': '10.0.0.1' }),
+        (e: unknown) => e instanceof NodenetError && e.errors?.['cidr-extra'] !== undefined,
+      );
+      await assert.rejects(
+        core.create('vmbr9', { type: 'bridge', 'cidr-extra': '10.9.0.2/24' }),
+        (e: unknown) => e instanceof NodenetError && e.errors?.['cidr-extra'] !== undefined,
+      );
       await core.update('vmbr0', {}, ['cidr', 'gateway']);
       d = (await core.get('vmbr0')).data;
       assert.equal(d.cidr, undefined);
@@ -110,7 +132,10 @@ describe('every address, and what an edit of cidr does to the others', () => {
     const doc = parse(text);
     const model = buildModel(doc);
     const out = applyEdits(text, planUpdate(doc, model, 'vmbr0', { 'cidr-extra': '10.0.2.2/24' }, []));
-    assert.equal(out, 'iface vmbr0 inet static\n\taddress 10.0.0.2/24 2001:db8::2/64\n\taddress 10.0.2.2/24\n\tbridge-ports none\n');
+    assert.equal(
+      out,
+      'iface vmbr0 inet static\n\taddress 10.0.0.2/24 2001:db8::2/64\n\taddress 10.0.2.2/24\n\tbridge-ports none\n',
+    );
     const v = toPve(buildModel(parse(out)).ifaces.get('vmbr0')!);
     assert.equal(v['cidr-extra'], '10.0.2.2/24');
     assert.equal(v.cidr6, '2001:db8::2/64');
@@ -197,11 +222,15 @@ describe('set → get on the corpus', () => {
           for (const s of steps as StepValue[]) {
             const doc = parse(text, 'interfaces');
             const model = buildModel(doc);
-            const editable = [...model.ifaces.values()].filter((i) => i.kind !== 'loopback' && !OVS_KINDS.includes(i.kind));
+            const editable = [...model.ifaces.values()].filter(
+              (i) => i.kind !== 'loopback' && !OVS_KINDS.includes(i.kind),
+            );
             if (!editable.length) return;
             const iface = editable[s.pick % editable.length]!;
             const p = paramsFor(iface, s);
-            const del = s.del.filter((k) => p[k] === undefined && !(k === 'comments6' && iface.stanzas.every((st) => st.family === 'inet6')));
+            const del = s.del.filter(
+              (k) => p[k] === undefined && !(k === 'comments6' && iface.stanzas.every((st) => st.family === 'inet6')),
+            );
             if (!Object.keys(p).length && !del.length) continue;
             const before = new Map([...model.ifaces.values()].map((i) => [i.name, toPve(i)]));
             let edits;
@@ -272,8 +301,15 @@ describe('set → get on the corpus', () => {
     );
     // A new text replaces both: it goes where PVE writes comments, in that block's style.
     const all = set(text, 'kept comment');
-    assert.equal(all, 'iface vmbr2 inet static\n\taddress 10.10.10.1/24\n\tpost-up echo 1 > /proc/sys/net/ipv4/ip_forward\n\tmtu 1400\n#kept comment\n');
+    assert.equal(
+      all,
+      'iface vmbr2 inet static\n\taddress 10.10.10.1/24\n\tpost-up echo 1 > /proc/sys/net/ipv4/ip_forward\n\tmtu 1400\n#kept comment\n',
+    );
     // A line added at the end goes after the kept ones.
-    assert.equal(toPve(buildModel(parse(set(text, 're-run on every reload\nNAT for test guests\nthird'))).ifaces.get('vmbr2')!).comments, 're-run on every reload\nNAT for test guests\nthird\n');
+    assert.equal(
+      toPve(buildModel(parse(set(text, 're-run on every reload\nNAT for test guests\nthird'))).ifaces.get('vmbr2')!)
+        .comments,
+      're-run on every reload\nNAT for test guests\nthird\n',
+    );
   });
 });

@@ -8,7 +8,8 @@ import { NetworkCore } from '../../src/core/network.ts';
 import { NodenetError } from '../../src/errors.ts';
 import { sha256 } from '../../src/store/store.ts';
 
-const LIVE = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.2/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+const LIVE =
+  'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.2/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -17,7 +18,12 @@ function root(live = LIVE): { core: NetworkCore; dir: string; live: string; stag
   dirs.push(dir);
   mkdirSync(join(dir, 'etc/network'), { recursive: true });
   writeFileSync(join(dir, 'etc/network/interfaces'), live);
-  return { core: new NetworkCore({ root: dir }), dir, live: join(dir, 'etc/network/interfaces'), staged: join(dir, 'etc/network/interfaces.new') };
+  return {
+    core: new NetworkCore({ root: dir }),
+    dir,
+    live: join(dir, 'etc/network/interfaces'),
+    staged: join(dir, 'etc/network/interfaces.new'),
+  };
 }
 
 async function rejects(p: Promise<unknown>, code: string, re?: RegExp): Promise<NodenetError> {
@@ -38,7 +44,10 @@ describe('store', () => {
     const res = await r.core.create('vmbr1', { type: 'bridge', bridge_ports: 'none', cidr: '10.0.0.1/24' });
     assert.equal(res.changed, true);
     assert.equal(readFileSync(r.live, 'utf8'), LIVE);
-    assert.match(readFileSync(r.staged, 'utf8'), /iface vmbr1 inet static\n\taddress 10.0.0.1\/24\n\tbridge-ports none/);
+    assert.match(
+      readFileSync(r.staged, 'utf8'),
+      /iface vmbr1 inet static\n\taddress 10.0.0.1\/24\n\tbridge-ports none/,
+    );
     assert.equal(res.digest, sha256(readFileSync(r.staged, 'utf8')));
   });
 
@@ -77,15 +86,28 @@ describe('store', () => {
     assert.match(l.warnings[0]!, /edited by hand/);
     const res = await r.core.update('vmbr0', { mtu: '1450' });
     assert.match(res.warnings.join(' '), /edited by hand/);
-    assert.equal(readFileSync(r.live, 'utf8'), `${LIVE}\n# edited by hand\n`, 'the hand edit is never overwritten by an edit');
+    assert.equal(
+      readFileSync(r.live, 'utf8'),
+      `${LIVE}\n# edited by hand\n`,
+      'the hand edit is never overwritten by an edit',
+    );
   });
 
   it('errors already in a hand-edited file do not block unrelated edits; new errors are refused', async () => {
-    const r = root(`${LIVE}\nauto vmbr1\niface vmbr1 inet static\n\taddress 10.9.0.1/24\n\tgateway 10.9.0.254\n\tbridge-ports none\n`);
+    const r = root(
+      `${LIVE}\nauto vmbr1\niface vmbr1 inet static\n\taddress 10.9.0.1/24\n\tgateway 10.9.0.254\n\tbridge-ports none\n`,
+    );
     const before = await r.core.check();
-    assert.ok(before.some((d) => d.severity === 'error' && d.code === 'DUPLICATE_DEFAULT_GATEWAY'), JSON.stringify(before));
+    assert.ok(
+      before.some((d) => d.severity === 'error' && d.code === 'DUPLICATE_DEFAULT_GATEWAY'),
+      JSON.stringify(before),
+    );
     assert.equal((await r.core.update('vmbr0', { comments: 'unrelated' })).changed, true);
-    const e = await rejects(r.core.create('vmbr2', { type: 'bridge', bridge_ports: 'eno1' }), 'INVALID', /eno1 is already a port of vmbr0/);
+    const e = await rejects(
+      r.core.create('vmbr2', { type: 'bridge', bridge_ports: 'eno1' }),
+      'INVALID',
+      /eno1 is already a port of vmbr0/,
+    );
     assert.equal(e.diagnostics?.[0]?.code, 'PORT_IN_USE');
     assert.equal(e.errors?.bridge_ports !== undefined, true, 'the error is placed at its API field');
   });
@@ -93,14 +115,25 @@ describe('store', () => {
   it('interfaces of sourced files are listed with their file and never rewritten', async () => {
     const r = root(`${LIVE}\nsource /etc/network/interfaces.d/*\n`);
     mkdirSync(join(r.dir, 'etc/network/interfaces.d'), { recursive: true });
-    writeFileSync(join(r.dir, 'etc/network/interfaces.d/90-lab'), 'auto vmbr9\niface vmbr9 inet static\n\taddress 10.9.9.1/24\n\tbridge-ports none\n');
+    writeFileSync(
+      join(r.dir, 'etc/network/interfaces.d/90-lab'),
+      'auto vmbr9\niface vmbr9 inet static\n\taddress 10.9.9.1/24\n\tbridge-ports none\n',
+    );
     const l = await r.core.list();
     const v = l.data.find((o) => o.iface === 'vmbr9');
     assert.equal(v?.source, 'interfaces.d/90-lab');
     assert.equal((await r.core.get('vmbr9')).data.source, 'interfaces.d/90-lab');
-    await rejects(r.core.update('vmbr9', { mtu: '1400' }), 'PARAM', /defined in etc\/network\/interfaces\.d\/90-lab, which nodenet keeps as it is/);
+    await rejects(
+      r.core.update('vmbr9', { mtu: '1400' }),
+      'PARAM',
+      /defined in etc\/network\/interfaces\.d\/90-lab, which nodenet keeps as it is/,
+    );
     await rejects(r.core.remove('vmbr9'), 'PARAM', /edit that file by hand/);
-    await rejects(r.core.create('vmbr9', { type: 'bridge' }), 'PARAM', /already exists \(in etc\/network\/interfaces\.d\/90-lab\)/);
+    await rejects(
+      r.core.create('vmbr9', { type: 'bridge' }),
+      'PARAM',
+      /already exists \(in etc\/network\/interfaces\.d\/90-lab\)/,
+    );
     // A bridge in the main file may use a port that only a sourced file defines.
     assert.equal((await r.core.create('vmbr10', { type: 'bridge', bridge_ports: 'vmbr9' })).changed, true);
   });
@@ -108,14 +141,24 @@ describe('store', () => {
   it('a source-directory line pulls in nothing, as in ifupdown2 3.0 (no such keyword)', async () => {
     const r = root(`${LIVE}\nsource-directory /etc/network/interfaces.d\n`);
     mkdirSync(join(r.dir, 'etc/network/interfaces.d'), { recursive: true });
-    writeFileSync(join(r.dir, 'etc/network/interfaces.d/90-lab'), 'auto vmbr9\niface vmbr9 inet static\n\taddress 10.9.9.1/24\n\tbridge-ports none\n');
+    writeFileSync(
+      join(r.dir, 'etc/network/interfaces.d/90-lab'),
+      'auto vmbr9\niface vmbr9 inet static\n\taddress 10.9.9.1/24\n\tbridge-ports none\n',
+    );
     const l = await r.core.list();
-    assert.equal(l.data.find((o) => o.iface === 'vmbr9'), undefined, 'ifupdown2 never reads 90-lab');
+    assert.equal(
+      l.data.find((o) => o.iface === 'vmbr9'),
+      undefined,
+      'ifupdown2 never reads 90-lab',
+    );
     assert.ok((await r.core.check()).some((d) => d.code === 'IFUPDOWN1_SOURCE_DIRECTORY'));
     // The same directory by `source DIR/*` is read.
     const s = root(`${LIVE}\nsource /etc/network/interfaces.d/*\n`);
     mkdirSync(join(s.dir, 'etc/network/interfaces.d'), { recursive: true });
-    writeFileSync(join(s.dir, 'etc/network/interfaces.d/90-lab'), 'auto vmbr9\niface vmbr9 inet manual\n\tbridge-ports none\n');
+    writeFileSync(
+      join(s.dir, 'etc/network/interfaces.d/90-lab'),
+      'auto vmbr9\niface vmbr9 inet manual\n\tbridge-ports none\n',
+    );
     assert.equal((await s.core.list()).data.find((o) => o.iface === 'vmbr9')?.source, 'interfaces.d/90-lab');
   });
 
@@ -125,7 +168,7 @@ describe('store', () => {
     await r.core.update('vmbr0', { mtu: '1400' });
     const l = await r.core.list();
     assert.match(l.changes!, /^--- interfaces\n\+\+\+ interfaces.new\n@@ .* @@\n(.|\n)*\+\tmtu 1400\n/);
-    assert.equal((await r.core.revert()), true);
+    assert.equal(await r.core.revert(), true);
     assert.equal((await r.core.list()).changes, undefined);
   });
 

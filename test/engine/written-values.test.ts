@@ -18,7 +18,8 @@ import { buildModel } from '../../src/model/build.ts';
 import { applyGuardedEdits } from '../../src/model/guard.ts';
 import { IFACE_PARAMS, checkParams } from '../../src/model/params.ts';
 
-const BASE = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
+const BASE =
+  'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n';
 
 const dirs: string[] = [];
 after(() => {
@@ -31,7 +32,11 @@ function rootWith(text: string): { root: string; core: NetworkCore; staged: () =
   mkdirSync(join(root, 'etc/network'), { recursive: true });
   writeFileSync(join(root, 'etc/network/interfaces'), text);
   const staged = join(root, 'etc/network/interfaces.new');
-  return { root, core: new NetworkCore({ root, nics: new Set(['eno1', 'eno2', 'eno3']) }), staged: () => (existsSync(staged) ? readFileSync(staged, 'utf8') : null) };
+  return {
+    root,
+    core: new NetworkCore({ root, nics: new Set(['eno1', 'eno2', 'eno3']) }),
+    staged: () => (existsSync(staged) ? readFileSync(staged, 'utf8') : null),
+  };
 }
 
 async function refusedAt(p: Promise<unknown>, field: string, re: RegExp): Promise<void> {
@@ -44,7 +49,17 @@ async function refusedAt(p: Promise<unknown>, field: string, re: RegExp): Promis
 }
 
 describe('free-text values never carry template code or a backslash', () => {
-  const TEMPLATE = ['${x}', "uplink 100% ${__import__('os').system('id')}", '<% x = 1 %>', '<%! import os %>', '<%inherit file="x"/>', '</%def>', 'a %> b', '<&x', '</&x'];
+  const TEMPLATE = [
+    '${x}',
+    "uplink 100% ${__import__('os').system('id')}",
+    '<% x = 1 %>',
+    '<%! import os %>',
+    '<%inherit file="x"/>',
+    '</%def>',
+    'a %> b',
+    '<&x',
+    '</&x',
+  ];
   for (const v of TEMPLATE) {
     it(`comments, comments6 and ovs_options refuse ${JSON.stringify(v)}`, () => {
       for (const f of ['comments', 'comments6', 'ovs_options']) {
@@ -56,18 +71,27 @@ describe('free-text values never carry template code or a backslash', () => {
   }
   for (const v of ['spare port \\', 'a\\b', '\\']) {
     it(`a backslash is refused: ${JSON.stringify(v)}`, () => {
-      for (const f of ['comments', 'ovs_options']) assert.match(checkParams({ [f]: v }, IFACE_PARAMS).errors[f] ?? '', /backslash/);
+      for (const f of ['comments', 'ovs_options'])
+        assert.match(checkParams({ [f]: v }, IFACE_PARAMS).errors[f] ?? '', /backslash/);
     });
   }
   it("a comment line starting with '#' is refused (it would be a mako '##' line); other '#' and '%' are fine", () => {
     assert.match(checkParams({ comments: '#x' }, IFACE_PARAMS).errors['comments'] ?? '', /may not start with '#'/);
-    assert.match(checkParams({ comments: 'ok\n## y' }, IFACE_PARAMS).errors['comments'] ?? '', /may not start with '#'/);
-    for (const v of ['uplink 100%', 'port #3', '50 % of the links\n% is fine here', 'x\n%% y']) assert.deepEqual({ ...checkParams({ type: 'bridge', comments: v }, IFACE_PARAMS).errors }, {}, v);
+    assert.match(
+      checkParams({ comments: 'ok\n## y' }, IFACE_PARAMS).errors['comments'] ?? '',
+      /may not start with '#'/,
+    );
+    for (const v of ['uplink 100%', 'port #3', '50 % of the links\n% is fine here', 'x\n%% y'])
+      assert.deepEqual({ ...checkParams({ type: 'bridge', comments: v }, IFACE_PARAMS).errors }, {}, v);
   });
 
   it('the core refuses at the field and writes nothing; a harmless % is written as given', async () => {
     const { core, staged } = rootWith(BASE);
-    await refusedAt(core.update('vmbr0', { comments: "100% ${__import__('os').system('touch /tmp/x')}" }), 'comments', /mako template/);
+    await refusedAt(
+      core.update('vmbr0', { comments: "100% ${__import__('os').system('touch /tmp/x')}" }),
+      'comments',
+      /mako template/,
+    );
     await refusedAt(core.create('vmbr1', { type: 'bridge', comments: 'spare port \\' }), 'comments', /backslash/);
     assert.equal(staged(), null);
     await core.update('vmbr0', { comments: 'uplink 100%' });
@@ -77,9 +101,16 @@ describe('free-text values never carry template code or a backslash', () => {
   it('the CLI says it in one sentence at the option', async () => {
     const { root, staged } = rootWith(BASE);
     let err = '';
-    const code = await main(['--root', root, 'create', 'vmbr1', '--type', 'bridge', '--comments', '${x}'], { out: () => {}, err: (s) => (err += s), tty: false });
+    const code = await main(['--root', root, 'create', 'vmbr1', '--type', 'bridge', '--comments', '${x}'], {
+      out: () => {},
+      err: (s) => (err += s),
+      tty: false,
+    });
     assert.equal(code, 1);
-    assert.match(err, /^nodenet: --comments: value contains '\$\{', which is not allowed: ifupdown2 reads the interfaces file as a mako template/);
+    assert.match(
+      err,
+      /^nodenet: --comments: value contains '\$\{', which is not allowed: ifupdown2 reads the interfaces file as a mako template/,
+    );
     assert.equal(err.trim().split('\n').length, 1);
     assert.equal(staged(), null);
   });
@@ -106,7 +137,11 @@ describe('parameters of another interface type are refused', () => {
   }
   it('update of an existing bridge with slaves (the issue: written as bond-slaves, check silent)', async () => {
     const { core, staged } = rootWith(BASE);
-    await refusedAt(core.update('vmbr0', { slaves: 'eno2' }), 'slaves', /'slaves' is a setting of bonds, not of vmbr0 \(type 'bridge'\)/);
+    await refusedAt(
+      core.update('vmbr0', { slaves: 'eno2' }),
+      'slaves',
+      /'slaves' is a setting of bonds, not of vmbr0 \(type 'bridge'\)/,
+    );
     assert.equal(staged(), null);
     await core.update('vmbr0', { bridge_ports: 'eno1 eno2' });
     assert.match(staged() ?? '', /bridge-ports eno1 eno2/);
@@ -114,7 +149,8 @@ describe('parameters of another interface type are refused', () => {
 });
 
 describe('backslash continuations are read as ifupdown2 reads them', () => {
-  const SWALLOW = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n# spare port \\\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tbridge-ports eno1\n';
+  const SWALLOW =
+    'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n# spare port \\\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tbridge-ports eno1\n';
   it('a comment ending in a backslash swallows the next line: vmbr0 is not auto, and check says why', () => {
     const doc = parse(SWALLOW);
     const model = buildModel(doc);
@@ -146,17 +182,23 @@ describe('backslash continuations are read as ifupdown2 reads them', () => {
   it('the last guard: lines that a neighbouring backslash would join are never written', () => {
     const text = 'iface eno1 inet manual\n# spare port \\\n';
     assert.throws(
-      () => applyGuardedEdits(text, [{ offset: text.length, length: 0, content: 'auto vmbr1\niface vmbr1 inet manual\n' }]),
-      (e: unknown) => e instanceof NodenetError && /line 2 of the file ends with a backslash/.test(e.errors?.['iface'] ?? ''),
+      () =>
+        applyGuardedEdits(text, [{ offset: text.length, length: 0, content: 'auto vmbr1\niface vmbr1 inet manual\n' }]),
+      (e: unknown) =>
+        e instanceof NodenetError && /line 2 of the file ends with a backslash/.test(e.errors?.['iface'] ?? ''),
     );
     const t2 = 'iface eno1 inet manual\n\t\\ mtu 9000\n';
     assert.throws(() => applyGuardedEdits(t2, [{ offset: 23, length: 0, content: '\tmtu 1500\n' }]), NodenetError);
-    assert.equal(applyGuardedEdits('iface eno1 inet manual\n', [{ offset: 23, length: 0, content: '\tmtu 1500\n' }]), 'iface eno1 inet manual\n\tmtu 1500\n');
+    assert.equal(
+      applyGuardedEdits('iface eno1 inet manual\n', [{ offset: 23, length: 0, content: '\tmtu 1500\n' }]),
+      'iface eno1 inet manual\n\tmtu 1500\n',
+    );
   });
 });
 
 describe('files that ifupdown2 renders as a mako template', () => {
-  const TEMPLATE_FILE = 'auto lo\niface lo inet loopback\n\n% for n in range(1, 3):\nauto vmbr${n}\niface vmbr${n} inet manual\n\tbridge-ports none\n% endfor\n';
+  const TEMPLATE_FILE =
+    'auto lo\niface lo inet loopback\n\n% for n in range(1, 3):\nauto vmbr${n}\niface vmbr${n} inet manual\n\tbridge-ports none\n% endfor\n';
   it('check warns TEMPLATE_SYNTAX at each template line', () => {
     const ds = parse(TEMPLATE_FILE).diagnostics.filter((d) => d.code === 'TEMPLATE_SYNTAX');
     assert.deepEqual(
@@ -165,8 +207,13 @@ describe('files that ifupdown2 renders as a mako template', () => {
     );
   });
   it("mako's encoding declaration on line 1 counts too (mako drops that line)", () => {
-    const ds = parse('# -*- coding: utf-8 -*- \\\nauto vmbr0\n# 100%\n').diagnostics.filter((d) => d.code === 'TEMPLATE_SYNTAX');
-    assert.deepEqual(ds.map((d) => `${d.line}:${d.column}`), ['1:1']);
+    const ds = parse('# -*- coding: utf-8 -*- \\\nauto vmbr0\n# 100%\n').diagnostics.filter(
+      (d) => d.code === 'TEMPLATE_SYNTAX',
+    );
+    assert.deepEqual(
+      ds.map((d) => `${d.line}:${d.column}`),
+      ['1:1'],
+    );
   });
   it('template syntax is inert without a %, so no warning then', () => {
     assert.equal(parse('# cost ${x}\nauto lo\niface lo inet loopback\n').diagnostics.length, 0);
@@ -179,7 +226,11 @@ describe('files that ifupdown2 renders as a mako template', () => {
   });
   it('a % that would wake dormant template code elsewhere in the file is refused', async () => {
     const { core, staged } = rootWith("auto lo\niface lo inet loopback\n# cost ${__import__('os').system('id')}\n");
-    await refusedAt(core.create('vmbr1', { type: 'bridge', comments: 'uplink 100%' }), 'iface', /would render the file as a mako template/);
+    await refusedAt(
+      core.create('vmbr1', { type: 'bridge', comments: 'uplink 100%' }),
+      'iface',
+      /would render the file as a mako template/,
+    );
     assert.equal(staged(), null);
   });
 });

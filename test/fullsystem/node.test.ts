@@ -44,21 +44,33 @@ test('full system: install, login, apply, hard reset, restart, SSH, remove', asy
     else say(`kept ${dir}`);
   });
   // The package under test, built from this checkout.
-  const built = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/package.mjs'), '--out', join(dir, 'pkg')], { encoding: 'utf8' });
+  const built = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts/package.mjs'), '--out', join(dir, 'pkg')], {
+    encoding: 'utf8',
+  });
   assert.equal(built.status, 0, built.stderr);
   const deb = built.stdout.trim().split('\n').pop()!;
   copyFileSync(deb, join(g.work, 'nodenet.deb'));
 
   const api = async (ops: unknown[], user = 'root@pam', pw = g.rootPassword): Promise<unknown[]> => {
     const { stdout } = await run('/usr/bin/python3', [CLIENT, JSON.stringify(ops)], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(g.httpsPort), PUSER: user, PW: pw, PYTHONWARNINGS: 'ignore' },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        PORT: String(g.httpsPort),
+        PUSER: user,
+        PW: pw,
+        PYTHONWARNINGS: 'ignore',
+      },
       timeout: 300_000,
     }).catch((e: { stderr?: string; message: string }) => assert.fail(`proxmoxer: ${e.stderr ?? e.message}`));
     return JSON.parse(stdout.trim().split('\n').pop()!) as unknown[];
   };
   const history = async (): Promise<Meta[]> => JSON.parse(await g.sh('nodenet --output-format json history')) as Meta[];
   const addrOf = async (dev: string): Promise<string[]> =>
-    (JSON.parse(await g.sh(`ip -j addr show dev ${dev}`)) as { addr_info: { family: string; local: string; prefixlen: number }[] }[])[0]!.addr_info
+    (
+      JSON.parse(await g.sh(`ip -j addr show dev ${dev}`)) as {
+        addr_info: { family: string; local: string; prefixlen: number }[];
+      }[]
+    )[0]!.addr_info
       .filter((a) => a.family === 'inet')
       .map((a) => `${a.local}/${a.prefixlen}`);
   const waitFor = async (what: string, cond: () => Promise<boolean>, ms: number) => {
@@ -70,7 +82,34 @@ test('full system: install, login, apply, hard reset, restart, SSH, remove', asy
   };
   // Generous limits: under TCG a login (key exchange, PAM session, systemd --user) takes tens of seconds.
   const ssh = (cmd: string, timeoutS = 150) =>
-    spawnSync('timeout', [String(timeoutS), 'ssh', '-i', g.key, '-p', String(g.sshPort), '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'ServerAliveInterval=3', '-o', 'ServerAliveCountMax=3', '-o', 'LogLevel=ERROR', 'root@127.0.0.1', cmd], { encoding: 'utf8' });
+    spawnSync(
+      'timeout',
+      [
+        String(timeoutS),
+        'ssh',
+        '-i',
+        g.key,
+        '-p',
+        String(g.sshPort),
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'ConnectTimeout=10',
+        '-o',
+        'ServerAliveInterval=3',
+        '-o',
+        'ServerAliveCountMax=3',
+        '-o',
+        'LogLevel=ERROR',
+        'root@127.0.0.1',
+        cmd,
+      ],
+      { encoding: 'utf8' },
+    );
 
   await t.test('boot: systemd is PID 1, two virtio NICs', async () => {
     await g.boot();
@@ -79,7 +118,10 @@ test('full system: install, login, apply, hard reset, restart, SSH, remove', asy
     const links = await g.sh('ip -br link');
     assert.match(links, /^eth0 /m);
     assert.match(links, /^eth1 /m);
-    assert.match(await g.sh('readlink /sys/class/net/eth0/device/driver; readlink /sys/class/net/eth1/device/driver'), /virtio_net[\s\S]*virtio_net/);
+    assert.match(
+      await g.sh('readlink /sys/class/net/eth0/device/driver; readlink /sys/class/net/eth1/device/driver'),
+      /virtio_net[\s\S]*virtio_net/,
+    );
   });
 
   await t.test('1. dpkg -i ifupdown2 (+ openssh-server) and the nodenet .deb: real maintainer scripts', async () => {
@@ -89,101 +131,163 @@ test('full system: install, login, apply, hard reset, restart, SSH, remove', asy
     say(await g.sh('dpkg -i /mnt/kt/nodenet.deb 2>&1 | tail -3', 600_000));
     assert.equal((await g.sh('stat -c %a /etc/nodenet/nodenet-ssl.key')).trim(), '600');
     assert.equal((await g.sh('stat -c %a /var/lib/nodenet')).trim(), '700');
-    assert.equal((await g.sh('systemctl is-enabled nodenet.service nodenet-rollback.service')).trim(), 'enabled\nenabled');
+    assert.equal(
+      (await g.sh('systemctl is-enabled nodenet.service nodenet-rollback.service')).trim(),
+      'enabled\nenabled',
+    );
   });
 
-  await t.test('2. the service starts (Type=notify) and root@pam logs in with the guest root password (proxmoxer)', async () => {
-    await waitFor('nodenet.service active', async () => (await g.exec('systemctl is-active nodenet')).out.trim() === 'active', 180_000);
-    assert.match(await g.sh('systemctl show nodenet -p Type -p KillMode -p NRestarts'), /Type=notify[\s\S]*KillMode=process/);
-    // journald got the priority of each line.
-    assert.match(await g.sh('journalctl -u nodenet -p info -o cat --no-pager | grep listening'), /"msg":"listening"/);
-    const [list] = await api([['list']]);
-    assert.ok((list as string[]).includes('eth0'), JSON.stringify(list));
-    // A wrong password is refused.
-    await assert.rejects(api([['list']], 'root@pam', 'wrong-password'));
-  });
+  await t.test(
+    '2. the service starts (Type=notify) and root@pam logs in with the guest root password (proxmoxer)',
+    async () => {
+      await waitFor(
+        'nodenet.service active',
+        async () => (await g.exec('systemctl is-active nodenet')).out.trim() === 'active',
+        180_000,
+      );
+      assert.match(
+        await g.sh('systemctl show nodenet -p Type -p KillMode -p NRestarts'),
+        /Type=notify[\s\S]*KillMode=process/,
+      );
+      // journald got the priority of each line.
+      assert.match(await g.sh('journalctl -u nodenet -p info -o cat --no-pager | grep listening'), /"msg":"listening"/);
+      const [list] = await api([['list']]);
+      assert.ok((list as string[]).includes('eth0'), JSON.stringify(list));
+      // A wrong password is refused.
+      await assert.rejects(api([['list']], 'root@pam', 'wrong-password'));
+    },
+  );
 
-  await t.test('3. a bridge on eth1 applied with the host ifupdown2 backend, confirmed, kernel state read back', async () => {
-    const [, applied, confirmed] = await api([['create', { iface: 'vmbr1', type: 'bridge', bridge_ports: 'eth1', cidr: '192.0.2.1/24', autostart: 1 }], ['apply', 120], ['confirm']]);
-    assert.equal((applied as { exitstatus: string }).exitstatus, 'OK', JSON.stringify(applied));
-    assert.equal((confirmed as { confirmed: number }).confirmed, 1);
-    const link = JSON.parse(await g.sh('ip -j -d link show eth1')) as { master?: string }[];
-    assert.equal(link[0]!.master, 'vmbr1');
-    assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.1/24']);
-    assert.equal((await history()).at(-1)?.outcome, 'committed');
-  });
+  await t.test(
+    '3. a bridge on eth1 applied with the host ifupdown2 backend, confirmed, kernel state read back',
+    async () => {
+      const [, applied, confirmed] = await api([
+        ['create', { iface: 'vmbr1', type: 'bridge', bridge_ports: 'eth1', cidr: '192.0.2.1/24', autostart: 1 }],
+        ['apply', 120],
+        ['confirm'],
+      ]);
+      assert.equal((applied as { exitstatus: string }).exitstatus, 'OK', JSON.stringify(applied));
+      assert.equal((confirmed as { confirmed: number }).confirmed, 1);
+      const link = JSON.parse(await g.sh('ip -j -d link show eth1')) as { master?: string }[];
+      assert.equal(link[0]!.master, 'vmbr1');
+      assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.1/24']);
+      assert.equal((await history()).at(-1)?.outcome, 'committed');
+    },
+  );
 
-  await t.test('4. an unconfirmed apply, hard reset inside the window: the previous config is live after boot, rolled back before networking', async () => {
-    const [applied] = await api([['update', 'vmbr1', { type: 'bridge', cidr: '192.0.2.2/24' }], ['apply', 600]]).then((r) => r.slice(1));
-    assert.equal((applied as { exitstatus: string }).exitstatus, 'OK');
-    assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.2/24']);
-    await g.sh('test -e /var/lib/nodenet/pending-apply.json');
-    say('pulling the plug');
-    await g.hardReset();
-    await g.boot();
-    say(`boot: ${(await g.exec('systemctl is-system-running --wait', 420_000)).out.trim()}`);
-    await waitFor('networking', async () => (await g.exec('systemctl is-active networking')).out.trim() === 'active', 180_000);
-    assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.1/24']);
-    assert.match(await g.sh('cat /etc/network/interfaces'), /192\.0\.2\.1\/24/);
-    await g.sh('test ! -e /var/lib/nodenet/pending-apply.json');
-    // History: the apply's entry ends rolled back, restored at boot without a reload.
-    const h = await history();
-    assert.equal(h.at(-1)?.outcome, 'rolled-back', JSON.stringify(h.at(-1)));
-    assert.match(h.at(-1)?.detail ?? '', /without reload/);
-    // The rollback unit ran in this boot, and finished before networking.service started.
-    const show = await g.sh('systemctl show nodenet-rollback -p ExecMainExitTimestampMonotonic -p ExecMainStatus; systemctl show networking -p ExecMainStartTimestampMonotonic');
-    const num = (k: string) => Number(new RegExp(`^${k}=(\\d+)$`, 'm').exec(show)?.[1]);
-    assert.match(show, /^ExecMainStatus=0$/m);
-    assert.ok(num('ExecMainExitTimestampMonotonic') > 0, show);
-    assert.ok(num('ExecMainExitTimestampMonotonic') < num('ExecMainStartTimestampMonotonic'), show);
-  });
+  await t.test(
+    '4. an unconfirmed apply, hard reset inside the window: the previous config is live after boot, rolled back before networking',
+    async () => {
+      const [applied] = await api([
+        ['update', 'vmbr1', { type: 'bridge', cidr: '192.0.2.2/24' }],
+        ['apply', 600],
+      ]).then((r) => r.slice(1));
+      assert.equal((applied as { exitstatus: string }).exitstatus, 'OK');
+      assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.2/24']);
+      await g.sh('test -e /var/lib/nodenet/pending-apply.json');
+      say('pulling the plug');
+      await g.hardReset();
+      await g.boot();
+      say(`boot: ${(await g.exec('systemctl is-system-running --wait', 420_000)).out.trim()}`);
+      await waitFor(
+        'networking',
+        async () => (await g.exec('systemctl is-active networking')).out.trim() === 'active',
+        180_000,
+      );
+      assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.1/24']);
+      assert.match(await g.sh('cat /etc/network/interfaces'), /192\.0\.2\.1\/24/);
+      await g.sh('test ! -e /var/lib/nodenet/pending-apply.json');
+      // History: the apply's entry ends rolled back, restored at boot without a reload.
+      const h = await history();
+      assert.equal(h.at(-1)?.outcome, 'rolled-back', JSON.stringify(h.at(-1)));
+      assert.match(h.at(-1)?.detail ?? '', /without reload/);
+      // The rollback unit ran in this boot, and finished before networking.service started.
+      const show = await g.sh(
+        'systemctl show nodenet-rollback -p ExecMainExitTimestampMonotonic -p ExecMainStatus; systemctl show networking -p ExecMainStartTimestampMonotonic',
+      );
+      const num = (k: string) => Number(new RegExp(`^${k}=(\\d+)$`, 'm').exec(show)?.[1]);
+      assert.match(show, /^ExecMainStatus=0$/m);
+      assert.ok(num('ExecMainExitTimestampMonotonic') > 0, show);
+      assert.ok(num('ExecMainExitTimestampMonotonic') < num('ExecMainStartTimestampMonotonic'), show);
+    },
+  );
 
-  await t.test('5. the service restarts inside a window: the guard keeps counting and rolls back at the deadline', async () => {
-    await waitFor('nodenet.service active', async () => (await g.exec('systemctl is-active nodenet')).out.trim() === 'active', 180_000);
-    const [applied] = await api([['update', 'vmbr1', { type: 'bridge', cidr: '192.0.2.3/24' }], ['apply', 60]]).then((r) => r.slice(1));
-    assert.equal((applied as { exitstatus: string }).exitstatus, 'OK');
-    const pid = Number(await g.sh("sed -n 's/.*\"guardPid\": *\\([0-9]*\\).*/\\1/p' /var/lib/nodenet/pending-apply.json"));
-    assert.ok(pid > 0);
-    await g.sh('systemctl restart nodenet', 180_000);
-    assert.equal((await g.sh('systemctl is-active nodenet')).trim(), 'active');
-    await g.sh(`kill -0 ${pid} && grep -q guard.js /proc/${pid}/cmdline`);
-    assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.3/24']);
-    await waitFor('the guard to roll back', async () => (await g.exec('test ! -e /var/lib/nodenet/pending-apply.json')).rc === 0, 300_000);
-    const last = (await history()).at(-1)!;
-    assert.equal(last.outcome, 'rolled-back', JSON.stringify(last));
-    const guardLog = await g.sh('cat /var/lib/nodenet/guard.log');
-    assert.match(guardLog, new RegExp(`\\[${pid}\\].*rolled back`));
-    // The previous address is back in the kernel (the guard reloads after restoring the file).
-    await waitFor(`192.0.2.1 back on vmbr1 (guard log:\n${guardLog})`, async () => (await addrOf('vmbr1')).join() === '192.0.2.1/24', 120_000);
-  });
+  await t.test(
+    '5. the service restarts inside a window: the guard keeps counting and rolls back at the deadline',
+    async () => {
+      await waitFor(
+        'nodenet.service active',
+        async () => (await g.exec('systemctl is-active nodenet')).out.trim() === 'active',
+        180_000,
+      );
+      const [applied] = await api([
+        ['update', 'vmbr1', { type: 'bridge', cidr: '192.0.2.3/24' }],
+        ['apply', 60],
+      ]).then((r) => r.slice(1));
+      assert.equal((applied as { exitstatus: string }).exitstatus, 'OK');
+      const pid = Number(
+        await g.sh('sed -n \'s/.*"guardPid": *\\([0-9]*\\).*/\\1/p\' /var/lib/nodenet/pending-apply.json'),
+      );
+      assert.ok(pid > 0);
+      await g.sh('systemctl restart nodenet', 180_000);
+      assert.equal((await g.sh('systemctl is-active nodenet')).trim(), 'active');
+      await g.sh(`kill -0 ${pid} && grep -q guard.js /proc/${pid}/cmdline`);
+      assert.deepEqual(await addrOf('vmbr1'), ['192.0.2.3/24']);
+      await waitFor(
+        'the guard to roll back',
+        async () => (await g.exec('test ! -e /var/lib/nodenet/pending-apply.json')).rc === 0,
+        300_000,
+      );
+      const last = (await history()).at(-1)!;
+      assert.equal(last.outcome, 'rolled-back', JSON.stringify(last));
+      const guardLog = await g.sh('cat /var/lib/nodenet/guard.log');
+      assert.match(guardLog, new RegExp(`\\[${pid}\\].*rolled back`));
+      // The previous address is back in the kernel (the guard reloads after restoring the file).
+      await waitFor(
+        `192.0.2.1 back on vmbr1 (guard log:\n${guardLog})`,
+        async () => (await addrOf('vmbr1')).join() === '192.0.2.1/24',
+        120_000,
+      );
+    },
+  );
 
-  await t.test('6. over SSH: changing the address carrying the session is refused without a window; with one it rolls back when nobody confirms', async () => {
-    try {
-      await waitFor('sshd', async () => ssh('true').status === 0, 400_000);
-    } catch (e) {
-      const diag = await g.exec('systemctl status ssh --no-pager 2>&1 | tail -15; ss -ltnp; ls -l /etc/ssh /root/.ssh');
-      const v = ssh('true');
-      throw new Error(`${(e as Error).message}\n${diag.out}\nssh: ${v.status} ${v.stderr}`);
-    }
-    const env = ssh('echo $SSH_CONNECTION');
-    assert.match(env.stdout, /^10\.0\.2\.2 \d+ 10\.0\.2\.15 22$/m);
-    assert.equal(ssh('nodenet set eth0 --cidr 10.0.2.99/24').status, 0);
-    const refused = ssh('nodenet apply');
-    assert.equal(refused.status, 1, refused.stdout + refused.stderr);
-    assert.match(refused.stderr, /confirm/);
-    assert.deepEqual(await addrOf('eth0'), ['10.0.2.15/24']);
-    // With a window: the apply runs, the session's path breaks (ssh gives up), nobody confirms.
-    ssh('nodenet apply --confirm-timeout 150', 140);
-    assert.deepEqual(await addrOf('eth0'), ['10.0.2.99/24'], 'the path of the session changed');
-    assert.notEqual(ssh('true', 20).status, 0, 'SSH is cut while the new address is live');
-    await waitFor('SSH back after the rollback', async () => ssh('true').status === 0, 400_000);
-    assert.deepEqual(await addrOf('eth0'), ['10.0.2.15/24']);
-    // SSH is back as soon as the guard's reload is; it records the outcome after verifying.
-    await waitFor('the rollback in history', async () => (await history()).at(-1)?.outcome === 'rolled-back', 120_000);
-  });
+  await t.test(
+    '6. over SSH: changing the address carrying the session is refused without a window; with one it rolls back when nobody confirms',
+    async () => {
+      try {
+        await waitFor('sshd', async () => ssh('true').status === 0, 400_000);
+      } catch (e) {
+        const diag = await g.exec(
+          'systemctl status ssh --no-pager 2>&1 | tail -15; ss -ltnp; ls -l /etc/ssh /root/.ssh',
+        );
+        const v = ssh('true');
+        throw new Error(`${(e as Error).message}\n${diag.out}\nssh: ${v.status} ${v.stderr}`);
+      }
+      const env = ssh('echo $SSH_CONNECTION');
+      assert.match(env.stdout, /^10\.0\.2\.2 \d+ 10\.0\.2\.15 22$/m);
+      assert.equal(ssh('nodenet set eth0 --cidr 10.0.2.99/24').status, 0);
+      const refused = ssh('nodenet apply');
+      assert.equal(refused.status, 1, refused.stdout + refused.stderr);
+      assert.match(refused.stderr, /confirm/);
+      assert.deepEqual(await addrOf('eth0'), ['10.0.2.15/24']);
+      // With a window: the apply runs, the session's path breaks (ssh gives up), nobody confirms.
+      ssh('nodenet apply --confirm-timeout 150', 140);
+      assert.deepEqual(await addrOf('eth0'), ['10.0.2.99/24'], 'the path of the session changed');
+      assert.notEqual(ssh('true', 20).status, 0, 'SSH is cut while the new address is live');
+      await waitFor('SSH back after the rollback', async () => ssh('true').status === 0, 400_000);
+      assert.deepEqual(await addrOf('eth0'), ['10.0.2.15/24']);
+      // SSH is back as soon as the guard's reload is; it records the outcome after verifying.
+      await waitFor(
+        'the rollback in history',
+        async () => (await history()).at(-1)?.outcome === 'rolled-back',
+        120_000,
+      );
+    },
+  );
 
   await t.test('7. apt remove nodenet leaves the network untouched', async () => {
-    const snapshot = 'cat /etc/network/interfaces; ip -br addr; ip -br link; systemctl show networking -p ExecMainStartTimestampMonotonic';
+    const snapshot =
+      'cat /etc/network/interfaces; ip -br addr; ip -br link; systemctl show networking -p ExecMainStartTimestampMonotonic';
     const before = await g.sh(snapshot);
     say(await g.sh('apt-get remove -y nodenet 2>&1 | tail -2', 600_000));
     assert.equal(await g.sh(snapshot), before);

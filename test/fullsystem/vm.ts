@@ -5,7 +5,16 @@
  * eth1 spare), and an agent that runs shell commands from the shared work dir. See README.md.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,15 +46,24 @@ export function missingPrerequisites(): string[] {
     ['node', 'nodejs'],
     ['pamtester', 'pamtester'],
   ]) {
-    if (!['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(join(d, bin!)))) miss.push(`${bin} (${pkg})`);
+    if (!['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(join(d, bin!))))
+      miss.push(`${bin} (${pkg})`);
   }
   if (process.getuid?.() !== 0) miss.push('root');
   return miss;
 }
 
 export async function prepare(): Promise<Prepared> {
-  const { stdout } = await run('bash', [join(HERE, 'prepare.sh'), CACHE_DIR], { maxBuffer: 1 << 20, timeout: 15 * 60_000 });
-  const kv = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  const { stdout } = await run('bash', [join(HERE, 'prepare.sh'), CACHE_DIR], {
+    maxBuffer: 1 << 20,
+    timeout: 15 * 60_000,
+  });
+  const kv = Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
   if (!kv['KERNEL'] || !kv['INITRD'] || !kv['DEBS']) throw new Error(`prepare.sh gave no paths:\n${stdout}`);
   return { kernel: kv['KERNEL'], initrd: kv['INITRD'], debs: kv['DEBS'] };
 }
@@ -94,12 +112,14 @@ export class Guest {
     mkdirSync(join(this.work, 'out'), { recursive: true });
     for (const f of ['firstboot.sh', 'agent.sh', 'kt-agent.service']) copyFileSync(join(HERE, f), join(this.work, f));
     mkdirSync(join(this.work, 'debs'));
-    for (const f of readdirSync(this.prep.debs)) if (f.endsWith('.deb')) copyFileSync(join(this.prep.debs, f), join(this.work, 'debs', f));
+    for (const f of readdirSync(this.prep.debs))
+      if (f.endsWith('.deb')) copyFileSync(join(this.prep.debs, f), join(this.work, 'debs', f));
     writeFileSync(join(this.work, 'rootpw'), this.rootPassword);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', this.key]);
     copyFileSync(`${this.key}.pub`, join(this.work, 'id.pub'));
     mkdirSync(join(this.work, 'hostkeys'));
-    for (const t of ['rsa', 'ecdsa', 'ed25519']) await run('ssh-keygen', ['-q', '-t', t, '-N', '', '-f', join(this.work, 'hostkeys', `ssh_host_${t}_key`)]);
+    for (const t of ['rsa', 'ecdsa', 'ed25519'])
+      await run('ssh-keygen', ['-q', '-t', t, '-N', '', '-f', join(this.work, 'hostkeys', `ssh_host_${t}_key`)]);
     await run('truncate', ['-s', '2G', this.disk]);
     await run('mkfs.ext4', ['-q', '-F', this.disk]);
     this.httpsPort = await freePort();
@@ -116,15 +136,41 @@ export class Guest {
     this.qemu = spawn(
       'qemu-system-x86_64',
       [
-        '-accel', 'tcg', '-m', '1536', '-smp', '1', '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none',
-        '-no-reboot', '-serial', `file:${console}`,
-        '-kernel', this.prep.kernel, '-initrd', this.prep.initrd,
-        '-append', 'console=ttyS0 panic=-1 quiet mitigations=off cryptomgr.notests tsc=reliable no_timer_check systemd.show_status=0 net.ifnames=0',
-        '-drive', `file=${this.disk},if=virtio,format=raw`,
-        '-netdev', `user,id=n0,net=10.0.2.0/24,${fwd}`, '-device', 'virtio-net-pci,netdev=n0',
-        '-netdev', 'user,id=n1,restrict=on', '-device', 'virtio-net-pci,netdev=n1',
-        '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-        '-virtfs', `local,path=${this.work},mount_tag=work,security_model=none`,
+        '-accel',
+        'tcg',
+        '-m',
+        '1536',
+        '-smp',
+        '1',
+        '-nodefaults',
+        '-no-user-config',
+        '-display',
+        'none',
+        '-monitor',
+        'none',
+        '-no-reboot',
+        '-serial',
+        `file:${console}`,
+        '-kernel',
+        this.prep.kernel,
+        '-initrd',
+        this.prep.initrd,
+        '-append',
+        'console=ttyS0 panic=-1 quiet mitigations=off cryptomgr.notests tsc=reliable no_timer_check systemd.show_status=0 net.ifnames=0',
+        '-drive',
+        `file=${this.disk},if=virtio,format=raw`,
+        '-netdev',
+        `user,id=n0,net=10.0.2.0/24,${fwd}`,
+        '-device',
+        'virtio-net-pci,netdev=n0',
+        '-netdev',
+        'user,id=n1,restrict=on',
+        '-device',
+        'virtio-net-pci,netdev=n1',
+        '-virtfs',
+        'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+        '-virtfs',
+        `local,path=${this.work},mount_tag=work,security_model=none`,
       ],
       { stdio: 'ignore' },
     );
@@ -132,8 +178,12 @@ export class Guest {
     this.exited = new Promise((r) => q.on('exit', () => r()));
     const up = join(this.work, 'out', 'agent.up');
     while (!existsSync(up)) {
-      if (q.exitCode !== null || q.signalCode !== null) throw new Error(`the guest stopped during boot ${this.boots}; console:\n${this.consoleTail()}`);
-      if (Date.now() - t0 > BOOT_TIMEOUT_MS) throw new Error(`boot ${this.boots}: no agent after ${BOOT_TIMEOUT_MS / 1000} s; console:\n${this.consoleTail()}`);
+      if (q.exitCode !== null || q.signalCode !== null)
+        throw new Error(`the guest stopped during boot ${this.boots}; console:\n${this.consoleTail()}`);
+      if (Date.now() - t0 > BOOT_TIMEOUT_MS)
+        throw new Error(
+          `boot ${this.boots}: no agent after ${BOOT_TIMEOUT_MS / 1000} s; console:\n${this.consoleTail()}`,
+        );
       await sleep(250);
     }
     const s = (Date.now() - t0) / 1000;
@@ -143,7 +193,10 @@ export class Guest {
 
   consoleTail(lines = 40): string {
     try {
-      return readFileSync(join(this.dir, `console-${this.boots}.log`), 'utf8').split('\n').slice(-lines).join('\n');
+      return readFileSync(join(this.dir, `console-${this.boots}.log`), 'utf8')
+        .split('\n')
+        .slice(-lines)
+        .join('\n');
     } catch {
       return '(no console log)';
     }
@@ -158,11 +211,16 @@ export class Guest {
     const rc = join(this.work, 'out', `${n}.rc`);
     const t0 = Date.now();
     while (!existsSync(rc)) {
-      if (this.qemu?.exitCode !== null || this.qemu?.signalCode !== null) throw new Error(`the guest stopped while running: ${script}\n${this.consoleTail()}`);
-      if (Date.now() - t0 > timeoutMs) throw new Error(`guest command timed out after ${timeoutMs / 1000} s: ${script}`);
+      if (this.qemu?.exitCode !== null || this.qemu?.signalCode !== null)
+        throw new Error(`the guest stopped while running: ${script}\n${this.consoleTail()}`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`guest command timed out after ${timeoutMs / 1000} s: ${script}`);
       await sleep(150);
     }
-    return { rc: Number(readFileSync(rc, 'utf8').trim()), out: readFileSync(join(this.work, 'out', `${n}.out`), 'utf8') };
+    return {
+      rc: Number(readFileSync(rc, 'utf8').trim()),
+      out: readFileSync(join(this.work, 'out', `${n}.out`), 'utf8'),
+    };
   }
 
   /** Like {@link exec}, failing unless the exit status is 0. */

@@ -83,8 +83,10 @@ describe('kernel: bond layouts', { skip: kernelTierSkip(), timeout: BOOT_TIMEOUT
     assert.equal(link(a, 'vmbr0').linkinfo?.info_kind, 'bridge');
     assert.deepEqual(portsOf(a, 'vmbr0'), ['eno3']);
     assert.deepEqual(addresses(a, 'vmbr0'), ['192.168.1.2/24']);
-    assert.ok(a.route.some((r) => r['dst'] === 'default' && r['gateway'] === '192.168.1.1' && r['dev'] === 'vmbr0'),
-      JSON.stringify(a.route));
+    assert.ok(
+      a.route.some((r) => r['dst'] === 'default' && r['gateway'] === '192.168.1.1' && r['dev'] === 'vmbr0'),
+      JSON.stringify(a.route),
+    );
   });
 
   it('B: reload applies cleanly', () => {
@@ -100,7 +102,9 @@ describe('kernel: bond layouts', { skip: kernelTierSkip(), timeout: BOOT_TIMEOUT
     assert.equal(infoData(b, 'bond0')['xmit_hash_policy'], 'layer3+4');
     assert.deepEqual(addresses(b, 'vmbr0'), ['192.168.1.2/24']);
     assert.equal(link(b, 'eno3').master, undefined, 'eno3 left vmbr0');
-    assert.ok(b.route.some((r) => r['dst'] === 'default' && r['gateway'] === '192.168.1.1' && r['dev'] === 'vmbr0'),
-      JSON.stringify(b.route));
+    assert.ok(
+      b.route.some((r) => r['dst'] === 'default' && r['gateway'] === '192.168.1.1' && r['dev'] === 'vmbr0'),
+      JSON.stringify(b.route),
+    );
   });
 });

@@ -18,36 +18,84 @@ interface BondCase {
 }
 
 const cases: BondCase[] = [
-  { bond: 'bond0', mode: 'balance-rr', proc: 'load balancing (round-robin)', nics: ['eno1', 'eno2'],
-    options: { 'bond-miimon': '100' }, expect: { miimon: 100 } },
-  { bond: 'bond1', mode: 'active-backup', proc: 'fault-tolerance (active-backup)', nics: ['eno3', 'eno4'],
-    options: { 'bond-miimon': '100', 'bond-primary': 'eno4' }, expect: { miimon: 100, primary: 'eno4' } },
-  { bond: 'bond2', mode: 'balance-xor', proc: 'load balancing (xor)', nics: ['eno5', 'eno6'],
-    options: { 'bond-miimon': '100', 'bond-xmit-hash-policy': 'layer2+3' }, expect: { miimon: 100, xmitHashPolicy: 'layer2+3' } },
-  { bond: 'bond3', mode: 'broadcast', proc: 'fault-tolerance (broadcast)', nics: ['eno7', 'eno8'],
-    options: { 'bond-miimon': '200' }, expect: { miimon: 200 } },
-  { bond: 'bond4', mode: '802.3ad', proc: 'IEEE 802.3ad Dynamic link aggregation', nics: ['eno9', 'eno10'],
+  {
+    bond: 'bond0',
+    mode: 'balance-rr',
+    proc: 'load balancing (round-robin)',
+    nics: ['eno1', 'eno2'],
+    options: { 'bond-miimon': '100' },
+    expect: { miimon: 100 },
+  },
+  {
+    bond: 'bond1',
+    mode: 'active-backup',
+    proc: 'fault-tolerance (active-backup)',
+    nics: ['eno3', 'eno4'],
+    options: { 'bond-miimon': '100', 'bond-primary': 'eno4' },
+    expect: { miimon: 100, primary: 'eno4' },
+  },
+  {
+    bond: 'bond2',
+    mode: 'balance-xor',
+    proc: 'load balancing (xor)',
+    nics: ['eno5', 'eno6'],
+    options: { 'bond-miimon': '100', 'bond-xmit-hash-policy': 'layer2+3' },
+    expect: { miimon: 100, xmitHashPolicy: 'layer2+3' },
+  },
+  {
+    bond: 'bond3',
+    mode: 'broadcast',
+    proc: 'fault-tolerance (broadcast)',
+    nics: ['eno7', 'eno8'],
+    options: { 'bond-miimon': '200' },
+    expect: { miimon: 200 },
+  },
+  {
+    bond: 'bond4',
+    mode: '802.3ad',
+    proc: 'IEEE 802.3ad Dynamic link aggregation',
+    nics: ['eno9', 'eno10'],
     options: { 'bond-miimon': '100', 'bond-lacp-rate': 'fast', 'bond-xmit-hash-policy': 'layer3+4' },
-    expect: { miimon: 100, lacpRate: 'fast', xmitHashPolicy: 'layer3+4' } },
-  { bond: 'bond5', mode: 'balance-tlb', proc: 'transmit load balancing', nics: ['eno11', 'eno12'],
-    options: { 'bond-miimon': '100', 'bond-xmit-hash-policy': 'layer2+3' }, expect: { miimon: 100, xmitHashPolicy: 'layer2+3' } },
-  { bond: 'bond6', mode: 'balance-alb', proc: 'adaptive load balancing', nics: ['eno13', 'eno14'],
-    options: { 'bond-miimon': '100', 'bond-xmit-hash-policy': 'layer3+4' }, expect: { miimon: 100, xmitHashPolicy: 'layer3+4' } },
+    expect: { miimon: 100, lacpRate: 'fast', xmitHashPolicy: 'layer3+4' },
+  },
+  {
+    bond: 'bond5',
+    mode: 'balance-tlb',
+    proc: 'transmit load balancing',
+    nics: ['eno11', 'eno12'],
+    options: { 'bond-miimon': '100', 'bond-xmit-hash-policy': 'layer2+3' },
+    expect: { miimon: 100, xmitHashPolicy: 'layer2+3' },
+  },
+  {
+    bond: 'bond6',
+    mode: 'balance-alb',
+    proc: 'adaptive load balancing',
+    nics: ['eno13', 'eno14'],
+    options: { 'bond-miimon': '100', 'bond-xmit-hash-policy': 'layer3+4' },
+    expect: { miimon: 100, xmitHashPolicy: 'layer3+4' },
+  },
   // a second 802.3ad bond: the other lacp-rate and hash policy
-  { bond: 'bond7', mode: '802.3ad', proc: 'IEEE 802.3ad Dynamic link aggregation', nics: ['eno15', 'eno16'],
+  {
+    bond: 'bond7',
+    mode: '802.3ad',
+    proc: 'IEEE 802.3ad Dynamic link aggregation',
+    nics: ['eno15', 'eno16'],
     options: { 'bond-miimon': '150', 'bond-lacp-rate': 'slow', 'bond-xmit-hash-policy': 'layer2' },
-    expect: { miimon: 150, lacpRate: 'slow', xmitHashPolicy: 'layer2' } },
+    expect: { miimon: 150, lacpRate: 'slow', xmitHashPolicy: 'layer2' },
+  },
 ];
 
 const file = ['auto lo', 'iface lo inet loopback', '']
-  .concat(cases.flatMap((c) => [
-    `auto ${c.bond}`,
-    `iface ${c.bond} inet manual`,
-    `\tbond-slaves ${c.nics.join(' ')}`,
-    `\tbond-mode ${c.mode}`,
-    ...Object.entries(c.options).map(([k, v]) => `\t${k} ${v}`),
-    '',
-  ]))
+  .concat(
+    cases.flatMap((c) => [
+      `auto ${c.bond}`,
+      `iface ${c.bond} inet manual`,
+      `\tbond-slaves ${c.nics.join(' ')}`,
+      `\tbond-mode ${c.mode}`,
+      ...Object.entries(c.options).map(([k, v]) => `\t${k} ${v}`),
+      '',
+    ]),
+  )
   .join('\n');
 
 describe('kernel: the 7 bond modes', { skip: kernelTierSkip(), timeout: BOOT_TIMEOUT_MS + 60_000 }, () => {
@@ -67,7 +115,9 @@ describe('kernel: the 7 bond modes', { skip: kernelTierSkip(), timeout: BOOT_TIM
   });
 
   for (const c of cases) {
-    it(`${c.bond}: ${c.mode} ${Object.entries(c.options).map(([k, v]) => `${k} ${v}`).join(', ')}`, () => {
+    it(`${c.bond}: ${c.mode} ${Object.entries(c.options)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`, () => {
       const proc = bonding(step, c.bond);
       assert.equal(proc.mode, c.proc);
       assert.deepEqual(proc.slaves, [...c.nics].sort());

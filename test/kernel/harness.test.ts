@@ -29,7 +29,10 @@ echo '{"ok":true}' >"$KT_OUT/probe.json"`,
         // powers the guest off mid-run, as a crash would
         { name: 'crash', script: 'echo o >/proc/sysrq-trigger; sleep 30', check: false },
       ],
-    }).then(() => undefined, (e: unknown) => e);
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof GuestError, String(err));
     assert.match(err.message, /after 1 of 2 steps/);
     assert.match(err.message, /--- console tail ---/);
@@ -42,7 +45,10 @@ echo '{"ok":true}' >"$KT_OUT/probe.json"`,
     for (const w of ['repo-readable', 'scratch-writable', 'etc-network-writable', 'repo-write-stays-in-guest'])
       assert.match(out, new RegExp(`^${w}$`, 'm'));
     assert.equal(probeStep.extra['probe.json'], '{"ok":true}\n');
-    assert.ok(probeStep.link.some((l) => l.ifname === 'eno1'), 'fake NICs exist');
+    assert.ok(
+      probeStep.link.some((l) => l.ifname === 'eno1'),
+      'fake NICs exist',
+    );
     assert.equal(existsSync(join(REPO_ROOT, probe)), false, 'guest writes never reach the host');
   });
 

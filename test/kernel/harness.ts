@@ -155,9 +155,7 @@ export class GuestError extends Error {
 const inCI = (): boolean => /^(1|true|yes)$/i.test(process.env['CI'] ?? '');
 
 function onPath(cmd: string): boolean {
-  return (process.env['PATH'] ?? '/usr/bin:/bin')
-    .split(':')
-    .some((d) => d !== '' && existsSync(join(d, cmd)));
+  return (process.env['PATH'] ?? '/usr/bin:/bin').split(':').some((d) => d !== '' && existsSync(join(d, cmd)));
 }
 
 /** What the host lacks for the tier (empty: it can run). */
@@ -172,7 +170,7 @@ export function missingPrerequisites(): string[] {
     missing.push('apt-get + dpkg-deb (to fetch the kernel and ifupdown2)');
   // QEMU itself runs unprivileged, but the guest reads the host's / with the
   // rights of the QEMU process; as non-root, root-only parts are unreadable.
-  if (process.getuid?.() !== 0) missing.push('root (the guest reads the host / with QEMU\'s rights)');
+  if (process.getuid?.() !== 0) missing.push("root (the guest reads the host / with QEMU's rights)");
   return missing;
 }
 
@@ -210,7 +208,10 @@ export function prepare(): Promise<Prepared> {
           return;
         }
         const kv = Object.fromEntries(
-          stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+          stdout
+            .split('\n')
+            .filter((l) => l.includes('='))
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
         );
         const { KERNEL, INITRD, IFUPDOWN2, KVER } = kv;
         if (!KERNEL || !INITRD || !IFUPDOWN2 || !KVER) {
@@ -338,7 +339,13 @@ export async function runInGuest(opts: GuestRunOptions): Promise<GuestRunResult>
         results,
       );
     }
-    return { kernel: (readText(join(w, 'kernel')) ?? '').trim(), steps: results, seconds, console: consoleText, guestLog };
+    return {
+      kernel: (readText(join(w, 'kernel')) ?? '').trim(),
+      steps: results,
+      seconds,
+      console: consoleText,
+      guestLog,
+    };
   } finally {
     if (process.env['KT_KEEP']) process.stderr.write(`kernel tier: kept ${w}\n`);
     else await rm(w, { recursive: true, force: true });
@@ -350,18 +357,37 @@ function boot(p: Prepared, w: string, timeoutMs: number): Promise<{ timedOut: bo
   // `timeout` is a second guard: should this process die without running its
   // exit hook (SIGKILL), QEMU still ends within the limit.
   const args = [
-    '-k', '5', String(secs + 10),
-    'qemu-system-x86_64', '-accel', 'tcg',
-    '-m', process.env['KT_MEM'] ?? '1024',
+    '-k',
+    '5',
+    String(secs + 10),
+    'qemu-system-x86_64',
+    '-accel',
+    'tcg',
+    '-m',
+    process.env['KT_MEM'] ?? '1024',
     // one vCPU: on 2 host cores a second one competes with QEMU's 9p I/O thread
-    '-smp', process.env['KT_SMP'] ?? '1',
-    '-nodefaults', '-no-user-config', '-display', 'none', '-monitor', 'none', '-no-reboot',
-    '-serial', `file:${join(w, 'console.log')}`,
-    '-kernel', p.kernel, '-initrd', p.initrd,
-    '-append', 'console=ttyS0 panic=-1 quiet mitigations=off cryptomgr.notests tsc=reliable no_timer_check',
+    '-smp',
+    process.env['KT_SMP'] ?? '1',
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-monitor',
+    'none',
+    '-no-reboot',
+    '-serial',
+    `file:${join(w, 'console.log')}`,
+    '-kernel',
+    p.kernel,
+    '-initrd',
+    p.initrd,
+    '-append',
+    'console=ttyS0 panic=-1 quiet mitigations=off cryptomgr.notests tsc=reliable no_timer_check',
     // multidevs=remap: the host's / spans several devices (inode clashes otherwise)
-    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
-    '-virtfs', `local,path=${w},mount_tag=work,security_model=none`,
+    '-virtfs',
+    'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs',
+    `local,path=${w},mount_tag=work,security_model=none`,
   ];
   return new Promise((ok) => {
     const child = spawn('timeout', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -400,9 +426,14 @@ function readStep(o: string, index: number, name: string): StepResult {
     seconds: Number(readText(join(o, 'seconds')) ?? 'NaN'),
   };
   const rc = (f: string): number => Number((readText(join(o, f)) ?? 'NaN').trim());
-  if (existsSync(join(o, 'ifreload.rc'))) r.ifreload = { rc: rc('ifreload.rc'), log: readText(join(o, 'ifreload.log')) ?? '' };
+  if (existsSync(join(o, 'ifreload.rc')))
+    r.ifreload = { rc: rc('ifreload.rc'), log: readText(join(o, 'ifreload.log')) ?? '' };
   if (existsSync(join(o, 'script.rc'))) {
-    r.script = { rc: rc('script.rc'), stdout: readText(join(o, 'script.out')) ?? '', stderr: readText(join(o, 'script.err')) ?? '' };
+    r.script = {
+      rc: rc('script.rc'),
+      stdout: readText(join(o, 'script.out')) ?? '',
+      stderr: readText(join(o, 'script.err')) ?? '',
+    };
   }
   if (existsSync(join(o, 'check.rc'))) {
     r.check = {
@@ -415,8 +446,23 @@ function readStep(o: string, index: number, name: string): StepResult {
   if (existsSync(join(o, 'bonding'))) {
     for (const b of readdirSync(join(o, 'bonding'))) r.bonding[b] = readText(join(o, 'bonding', b)) ?? '';
   }
-  const known = new Set(['done', 'seconds', 'ifreload.rc', 'ifreload.log', 'script.rc', 'script.out', 'script.err',
-    'check.rc', 'check.json', 'check.err', 'link.json', 'addr.json', 'route.json', 'vlan.json', 'bonding']);
+  const known = new Set([
+    'done',
+    'seconds',
+    'ifreload.rc',
+    'ifreload.log',
+    'script.rc',
+    'script.out',
+    'script.err',
+    'check.rc',
+    'check.json',
+    'check.err',
+    'link.json',
+    'addr.json',
+    'route.json',
+    'vlan.json',
+    'bonding',
+  ]);
   for (const f of readdirSync(o)) if (!known.has(f)) r.extra[f] = readText(join(o, f)) ?? '';
   return r;
 }

@@ -33,14 +33,20 @@ export function addresses(step: StepResult, name: string): string[] {
 
 /** Names of the links whose master is `master`, sorted. */
 export function portsOf(step: StepResult, master: string): string[] {
-  return step.link.filter((l) => l.master === master).map((l) => l.ifname).sort();
+  return step.link
+    .filter((l) => l.master === master)
+    .map((l) => l.ifname)
+    .sort();
 }
 
 /**
  * VLAN ids configured on a bridge port (or the bridge itself) per `bridge -j vlan`,
  * ranges expanded, sorted; plus the PVID and the untagged ids.
  */
-export function bridgeVlans(step: StepResult, port: string): { vids: number[]; pvid: number | undefined; untagged: number[] } {
+export function bridgeVlans(
+  step: StepResult,
+  port: string,
+): { vids: number[]; pvid: number | undefined; untagged: number[] } {
   const entry = step.vlan.find((p) => p.ifname === port);
   const vids: number[] = [];
   const untagged: number[] = [];
@@ -71,7 +77,8 @@ export interface BondingInfo {
 /** Parses /proc/net/bonding/<bond> of the step; throws when the bond is absent. */
 export function bonding(step: StepResult, bond: string): BondingInfo {
   const text = step.bonding[bond];
-  if (text === undefined) throw new Error(`${step.name}: no /proc/net/bonding/${bond} (have: ${Object.keys(step.bonding).join(' ')})`);
+  if (text === undefined)
+    throw new Error(`${step.name}: no /proc/net/bonding/${bond} (have: ${Object.keys(step.bonding).join(' ')})`);
   const fields: Record<string, string> = {};
   const slaves: string[] = [];
   let inHeader = true;
@@ -110,5 +117,7 @@ export function describeStep(step: StepResult): string {
     `step ${step.name}: ifreload rc=${step.ifreload?.rc} check rc=${step.check?.rc}`,
     step.ifreload?.log ? `ifreload log:\n${step.ifreload.log}` : '',
     step.check && step.check.rc !== 0 ? `check:\n${step.check.raw.slice(0, 4000)}` : '',
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }

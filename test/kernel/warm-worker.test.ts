@@ -26,9 +26,17 @@ const CHANGES: { name: string; file: string; cmds: string[][] }[] = [
       ['ifup', '-w', 'bond0', 'vmbr0', 'bond0.40'],
     ],
   },
-  { name: 'a new VLAN on the bond', file: `${BASE}\nauto bond0.50\niface bond0.50 inet static\n\taddress 10.50.0.2/24\n`, cmds: [['ifup', '-w', 'bond0.50']] },
+  {
+    name: 'a new VLAN on the bond',
+    file: `${BASE}\nauto bond0.50\niface bond0.50 inet static\n\taddress 10.50.0.2/24\n`,
+    cmds: [['ifup', '-w', 'bond0.50']],
+  },
   { name: 'bond miimon', file: BASE.replace('bond-miimon 100', 'bond-miimon 250'), cmds: [['ifup', '-w', 'bond0']] },
-  { name: 'a VLAN removed', file: BASE.replace('auto bond0.40\niface bond0.40 inet static\n\taddress 10.40.0.2/24\n', ''), cmds: [['ifdown', 'bond0.40']] },
+  {
+    name: 'a VLAN removed',
+    file: BASE.replace('auto bond0.40\niface bond0.40 inet static\n\taddress 10.40.0.2/24\n', ''),
+    cmds: [['ifdown', 'bond0.40']],
+  },
   {
     name: 'the bridge made VLAN-aware',
     file: BASE.replace('\tbridge-fd 0\n', '\tbridge-fd 0\n\tbridge-vlan-aware yes\n\tbridge-vids 2-100\n'),
@@ -92,65 +100,78 @@ ${LOOK_INSTALLED}`;
 
 interface WarmRun {
   started: boolean;
-  steps: { name: string; warmLogs: { argv: string[]; code: number; log: string }[]; coldLogs: { argv: string[]; code: number; log: string }[]; diff: string[]; bonds: number }[];
+  steps: {
+    name: string;
+    warmLogs: { argv: string[]; code: number; log: string }[];
+    coldLogs: { argv: string[]; code: number; log: string }[];
+    diff: string[];
+    bonds: number;
+  }[];
   status?: { commands: number; rebound: string[]; leaks: string[] };
   stats: { warm: number; cold: number; starts: number };
 }
 
-describe('kernel: the warm ifupdown2 worker with bonds and VLANs', { skip: kernelTierSkip(), timeout: BOOT_TIMEOUT_MS + 240_000 }, () => {
-  let step: StepResult;
-  let result: WarmRun | undefined;
-  before(async () => {
-    const run = await runInGuest({
-      timeoutMs: BOOT_TIMEOUT_MS + 180_000,
-      steps: [
-        {
-          name: 'warm vs cold',
-          files: BASE,
-          script: `${PRELUDE}
+describe(
+  'kernel: the warm ifupdown2 worker with bonds and VLANs',
+  { skip: kernelTierSkip(), timeout: BOOT_TIMEOUT_MS + 240_000 },
+  () => {
+    let step: StepResult;
+    let result: WarmRun | undefined;
+    before(async () => {
+      const run = await runInGuest({
+        timeoutMs: BOOT_TIMEOUT_MS + 180_000,
+        steps: [
+          {
+            name: 'warm vs cold',
+            files: BASE,
+            script: `${PRELUDE}
 cat >"$KT_SCRATCH/warm.mjs" <<'EOF'
 ${PROGRAM}
 EOF
 /usr/bin/node "$KT_SCRATCH/warm.mjs" '${JSON.stringify(CHANGES).replace(/'/g, "'\\''")}' '${BASE.replace(/'/g, "'\\''")}' >"$KT_OUT/warm.json" 2>"$KT_OUT/warm.err" || echo "rc=$?" >>"$KT_OUT/warm.err"`,
-          check: false,
-        },
-      ],
+            check: false,
+          },
+        ],
+      });
+      step = run.steps[0]!;
+      const text = step.extra['warm.json'] ?? '';
+      result = text.trim() ? (JSON.parse(text) as WarmRun) : undefined;
     });
-    step = run.steps[0]!;
-    const text = step.extra['warm.json'] ?? '';
-    result = text.trim() ? (JSON.parse(text) as WarmRun) : undefined;
-  });
 
-  const context = (): string => `stderr: ${step.extra['warm.err'] ?? ''}\nscript: ${step.script?.stderr ?? ''}`;
+    const context = (): string => `stderr: ${step.extra['warm.err'] ?? ''}\nscript: ${step.script?.stderr ?? ''}`;
 
-  it('the worker starts in the guest and runs every command warm', () => {
-    assert.ok(result, context());
-    assert.equal(result.started, true, context());
-    const commands = CHANGES.reduce((n, c) => n + c.cmds.length, 0);
-    assert.deepEqual({ warm: result.stats.warm, cold: result.stats.cold, starts: result.stats.starts }, { warm: commands, cold: 0, starts: 1 });
-  });
-
-  for (const [k, c] of CHANGES.entries()) {
-    it(`${c.name}: the same kernel state as the same commands run cold`, () => {
+    it('the worker starts in the guest and runs every command warm', () => {
       assert.ok(result, context());
-      const s = result.steps[k]!;
-      assert.equal(s.name, c.name);
-      assert.ok(s.bonds >= 1, 'the guest has a bond');
+      assert.equal(result.started, true, context());
+      const commands = CHANGES.reduce((n, c) => n + c.cmds.length, 0);
       assert.deepEqual(
-        s.warmLogs.map((l) => l.code),
-        s.coldLogs.map((l) => l.code),
-        JSON.stringify(s, null, 1),
+        { warm: result.stats.warm, cold: result.stats.cold, starts: result.stats.starts },
+        { warm: commands, cold: 0, starts: 1 },
       );
-      assert.deepEqual(s.diff, [], JSON.stringify(s, null, 1));
     });
-  }
 
-  it('no state leaked between commands (the bond add-on keeps the statemanager it imported)', () => {
-    assert.ok(result?.status, context());
-    assert.deepEqual(result.status.leaks, []);
-    assert.ok(
-      result.status.rebound.some((r) => /bond/.test(r)),
-      `the bond add-on's statemanager was rebound: ${result.status.rebound.join(', ')}`,
-    );
-  });
-});
+    for (const [k, c] of CHANGES.entries()) {
+      it(`${c.name}: the same kernel state as the same commands run cold`, () => {
+        assert.ok(result, context());
+        const s = result.steps[k]!;
+        assert.equal(s.name, c.name);
+        assert.ok(s.bonds >= 1, 'the guest has a bond');
+        assert.deepEqual(
+          s.warmLogs.map((l) => l.code),
+          s.coldLogs.map((l) => l.code),
+          JSON.stringify(s, null, 1),
+        );
+        assert.deepEqual(s.diff, [], JSON.stringify(s, null, 1));
+      });
+    }
+
+    it('no state leaked between commands (the bond add-on keeps the statemanager it imported)', () => {
+      assert.ok(result?.status, context());
+      assert.deepEqual(result.status.leaks, []);
+      assert.ok(
+        result.status.rebound.some((r) => /bond/.test(r)),
+        `the bond add-on's statemanager was rebound: ${result.status.rebound.join(', ')}`,
+      );
+    });
+  },
+);

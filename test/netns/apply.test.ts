@@ -147,7 +147,10 @@ describe('netns backend: apply and read back', { skip: skipUnlessReady() }, () =
     const drifted = await be.readState();
     const diff = diffStates(good, drifted).map((d) => d.message);
     assert.ok(diff.includes('vmbr0: address 192.168.100.2/24 only before'), diff.join('\n'));
-    assert.ok(diff.some((m) => m.startsWith('route -4 default via 192.168.100.1 dev vmbr0')), diff.join('\n'));
+    assert.ok(
+      diff.some((m) => m.startsWith('route -4 default via 192.168.100.1 dev vmbr0')),
+      diff.join('\n'),
+    );
     assert.notEqual((await be.check()).code, 0, 'ifquery --check sees it too');
     assert.equal((await be.reload({ all: true }, () => undefined)).code, 0);
     assert.deepEqual(diffStates(good, await be.readState()), []);

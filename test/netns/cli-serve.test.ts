@@ -24,7 +24,11 @@ function file(extra = ''): string {
   return `${LO}iface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 192.168.100.2/24\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n\n${extra}source /etc/network/interfaces.d/*\n`;
 }
 
-function cli(root: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+function cli(
+  root: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [BIN, '--root', root, ...args], { env: { ...process.env, ...env } });
     let out = '';
@@ -35,7 +39,13 @@ function cli(root: string, args: string[], env: Record<string, string> = {}): Pr
   });
 }
 
-const missing = !existsSync(DIST) ? (process.env['CI'] === 'true' ? (() => { throw new Error('dist/ missing: npm run build'); })() : 'dist/ missing: npm run build') : false;
+const missing = !existsSync(DIST)
+  ? process.env['CI'] === 'true'
+    ? (() => {
+        throw new Error('dist/ missing: npm run build');
+      })()
+    : 'dist/ missing: npm run build'
+  : false;
 
 describe('CLI apply through nodenet serve', { skip: skipUnlessReady() || missing }, () => {
   let root = '';
@@ -47,7 +57,8 @@ describe('CLI apply through nodenet serve', { skip: skipUnlessReady() || missing
     await new ConfigStore(root).update(() => file(extra));
     return `vmbr${n}`;
   };
-  const isUp = async (name: string): Promise<boolean> => (await be?.readState([name]))?.interfaces.find((i) => i.name === name)?.up === true;
+  const isUp = async (name: string): Promise<boolean> =>
+    (await be?.readState([name]))?.interfaces.find((i) => i.name === name)?.up === true;
 
   before(async () => {
     root = makeRoot(file());
@@ -79,12 +90,14 @@ describe('CLI apply through nodenet serve', { skip: skipUnlessReady() || missing
     assert.match(r.out, /applied: history entry #\d+/);
     assert.match(r.err, /nodenet: applying through nodenet serve/);
     assert.match(r.err, /\$ ifup -w vmbr6/);
-    assert.equal((await be.warm())?.stats.warm, warmBefore + 1, 'the ifup ran in the server\'s warm worker');
+    assert.equal((await be.warm())?.stats.warm, warmBefore + 1, "the ifup ran in the server's warm worker");
     assert.ok(await isUp(name));
   });
 
-  test('an error of the server\'s apply comes back with its message, no cold retry', async () => {
-    await new ConfigStore(root).update(() => file(`${extra}auto vmbr99\niface vmbr99 inet static\n\taddress 300.1.1.1/24\n\n`));
+  test("an error of the server's apply comes back with its message, no cold retry", async () => {
+    await new ConfigStore(root).update(() =>
+      file(`${extra}auto vmbr99\niface vmbr99 inet static\n\taddress 300.1.1.1/24\n\n`),
+    );
     try {
       const r = await cli(root, ['--backend', 'netns', 'apply']);
       assert.notEqual(r.code, 0, r.err);
@@ -113,7 +126,10 @@ describe('CLI apply through nodenet serve', { skip: skipUnlessReady() || missing
       const name = await stageNext(8);
       const r = await cli(root, ['--backend', 'netns', 'apply']);
       assert.equal(r.code, 0, r.err);
-      assert.match(r.err, /nodenet: not using the apply socket: .* has mode 755, not private: applying in this process/);
+      assert.match(
+        r.err,
+        /nodenet: not using the apply socket: .* has mode 755, not private: applying in this process/,
+      );
       assert.equal((await be.warm())?.stats.warm, warmBefore, 'not through the server');
       assert.ok(await isUp(name));
     } finally {

@@ -3,7 +3,17 @@
  * temp roots with an inline interfaces file, and leak checks.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultIfupdown2CacheDir } from '../../src/apply/ifupdown2.ts';
@@ -21,11 +31,13 @@ function onPath(cmd: string): boolean {
 export function missingPrerequisites(extra: string[] = []): string[] {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push('root (run as uid 0)');
-  for (const cmd of ['ip', 'bridge', 'unshare', 'mount', ...extra]) if (!onPath(cmd)) missing.push(`the ${cmd} command`);
+  for (const cmd of ['ip', 'bridge', 'unshare', 'mount', ...extra])
+    if (!onPath(cmd)) missing.push(`the ${cmd} command`);
   if (!existsSync('/usr/bin/python3')) missing.push('/usr/bin/python3');
   const cached = existsSync(join(defaultIfupdown2CacheDir(), 'unpacked', 'VERSION'));
   const debInCache =
-    existsSync(defaultIfupdown2CacheDir()) && readdirSync(defaultIfupdown2CacheDir()).some((f) => /^ifupdown2_.*\.deb$/.test(f));
+    existsSync(defaultIfupdown2CacheDir()) &&
+    readdirSync(defaultIfupdown2CacheDir()).some((f) => /^ifupdown2_.*\.deb$/.test(f));
   if (!cached && !(onPath('dpkg-deb') && (debInCache || onPath('apt-get')))) {
     missing.push('ifupdown2 (apt-get download + dpkg-deb, or a cached copy in .cache/ifupdown2)');
   }

@@ -15,7 +15,13 @@ import { planIfupdown2Fix } from '../../src/setup/ifupdown2-fix.ts';
 import { validate } from '../../src/validate/index.ts';
 import { LO, makeRoot, removeRoot, skipUnlessReady, writeInterfaces } from './helpers.ts';
 
-type Entry = { name: string; addr_family: string; addr_method: string; auto: boolean; config: Record<string, string | string[]> };
+type Entry = {
+  name: string;
+  addr_family: string;
+  addr_method: string;
+  auto: boolean;
+  config: Record<string, string | string[]>;
+};
 
 const OLD = `${LO}
 auto eno1
@@ -42,7 +48,9 @@ source-directory /etc/network/interfaces.d
 
 const codes = (text: string) => {
   const doc = parse(text);
-  return validate({ doc, model: buildModel(doc), file: 'x' }).map((d) => d.code).filter((c) => c.startsWith('IFUPDOWN1_'));
+  return validate({ doc, model: buildModel(doc), file: 'x' })
+    .map((d) => d.code)
+    .filter((c) => c.startsWith('IFUPDOWN1_'));
 };
 
 describe('ifupdown (1) forms under the real ifupdown2', { skip: skipUnlessReady() }, () => {
@@ -52,7 +60,10 @@ describe('ifupdown (1) forms under the real ifupdown2', { skip: skipUnlessReady(
   before(async () => {
     root = makeRoot(LO);
     // A file that only a working `source` of interfaces.d brings in.
-    writeFileSync(join(root, 'etc/network/interfaces.d/lab'), 'auto eno4\niface eno4 inet static\n\taddress 203.0.113.4/24\n');
+    writeFileSync(
+      join(root, 'etc/network/interfaces.d/lab'),
+      'auto eno4\niface eno4 inet static\n\taddress 203.0.113.4/24\n',
+    );
     be = createNetnsBackend({ root });
     await be.prepare(['eno1', 'eno2', 'eno3', 'eno4']);
   });
@@ -71,7 +82,13 @@ describe('ifupdown (1) forms under the real ifupdown2', { skip: skipUnlessReady(
   }
 
   test('what ifupdown2 reads from the old forms is what the warnings say', async () => {
-    assert.deepEqual(codes(OLD).sort(), ['IFUPDOWN1_ALLOW_AUTO', 'IFUPDOWN1_BOND_MASTER', 'IFUPDOWN1_BOND_MASTER', 'IFUPDOWN1_BOND_MASTER', 'IFUPDOWN1_SOURCE_DIRECTORY']);
+    assert.deepEqual(codes(OLD).sort(), [
+      'IFUPDOWN1_ALLOW_AUTO',
+      'IFUPDOWN1_BOND_MASTER',
+      'IFUPDOWN1_BOND_MASTER',
+      'IFUPDOWN1_BOND_MASTER',
+      'IFUPDOWN1_SOURCE_DIRECTORY',
+    ]);
     const q = await queryAll(OLD);
     const by = new Map(q.map((e) => [e.name, e]));
     // bond-master is no attribute of ifupdown2's bond module: bond0's slaves are its own line, 'none'.
@@ -86,11 +103,16 @@ describe('ifupdown (1) forms under the real ifupdown2', { skip: skipUnlessReady(
   });
 
   test('mapping and rename become options of the stanza above; nothing is mapped or renamed', async () => {
-    const q = await queryAll(`${LO}\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n\nauto lab0\niface lab0 inet manual\n`);
+    const q = await queryAll(
+      `${LO}\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n\nauto lab0\niface lab0 inet manual\n`,
+    );
     const lo = q.find((e) => e.name === 'lo');
     assert.equal(lo?.config['mapping'], 'eno1');
     assert.equal(lo?.config['rename'], 'eno2=lab0');
-    assert.deepEqual(codes(`${LO}\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n`), ['IFUPDOWN1_MAPPING', 'IFUPDOWN1_RENAME']);
+    assert.deepEqual(codes(`${LO}\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n`), [
+      'IFUPDOWN1_MAPPING',
+      'IFUPDOWN1_RENAME',
+    ]);
   });
 
   test('inet6 auto: a parse error for ifupdown2 3.0; the rewrite parses and gives accept_ra 2', async () => {

@@ -22,7 +22,10 @@ const skip = skipUnlessReady();
 const FILE = `${LO}auto eno1\niface eno1 inet manual\n\nauto vmbr0\niface vmbr0 inet static\n\taddress 10.99.0.1/24\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n`;
 
 function cli(root: string, args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, '--root', root, '--backend', 'netns', ...args], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+  const r = spawnSync(process.execPath, [BIN, '--root', root, '--backend', 'netns', ...args], {
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -31,7 +34,9 @@ function sandboxLinks(root: string): Map<string, { up: boolean; master?: string 
   const out = spawnSync('ip', ['-n', sandboxNames(root).ns, '-j', 'link', 'show'], { encoding: 'utf8' });
   assert.equal(out.status, 0, out.stderr);
   const links = JSON.parse(out.stdout) as { ifname: string; flags: string[]; master?: string }[];
-  return new Map(links.map((l) => [l.ifname, { up: l.flags.includes('UP'), ...(l.master ? { master: l.master } : {}) }]));
+  return new Map(
+    links.map((l) => [l.ifname, { up: l.flags.includes('UP'), ...(l.master ? { master: l.master } : {}) }]),
+  );
 }
 
 describe('netns: a port typo is caught at staging and by verify', { skip }, () => {
@@ -48,9 +53,21 @@ describe('netns: a port typo is caught at staging and by verify', { skip }, () =
   it('stages with NIC_NOT_ON_HOST, applies without inventing eno9, and verify names the missing port', () => {
     const first = cli(root, ['apply']);
     assert.equal(first.code, 0, first.err + first.out);
-    const staged = cli(root, ['--output-format', 'json', 'create', 'vmbr7', '--type', 'bridge', '--bridge_ports', 'eno9', '--autostart', '1']);
+    const staged = cli(root, [
+      '--output-format',
+      'json',
+      'create',
+      'vmbr7',
+      '--type',
+      'bridge',
+      '--bridge_ports',
+      'eno9',
+      '--autostart',
+      '1',
+    ]);
     assert.equal(staged.code, 0, staged.err);
-    const ds = (JSON.parse(staged.out) as { diagnostics: { code: string; severity: string; message: string }[] }).diagnostics;
+    const ds = (JSON.parse(staged.out) as { diagnostics: { code: string; severity: string; message: string }[] })
+      .diagnostics;
     assert.deepEqual(
       ds.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => [d.severity, /'eno9'/.test(d.message)]),
       [['warning', true]],
@@ -70,7 +87,13 @@ describe('netns: a port typo is caught at staging and by verify', { skip }, () =
 });
 
 /** A small HTTPS JSON client for the server under test (self-signed certificate). */
-function api(port: number, auth: string, method: string, path: string, body?: Record<string, string>): Promise<{ status: number; json: { data: unknown } }> {
+function api(
+  port: number,
+  auth: string,
+  method: string,
+  path: string,
+  body?: Record<string, string>,
+): Promise<{ status: number; json: { data: unknown } }> {
   const payload = body ? new URLSearchParams(body).toString() : undefined;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -80,12 +103,25 @@ function api(port: number, auth: string, method: string, path: string, body?: Re
         method,
         path: `/api2/json${path}`,
         rejectUnauthorized: false,
-        headers: { Authorization: auth, ...(payload ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(payload)) } : {}) },
+        headers: {
+          Authorization: auth,
+          ...(payload
+            ? {
+                'Content-Type': 'application/x-www-form-urlencoded',
+                'Content-Length': String(Buffer.byteLength(payload)),
+              }
+            : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { data: unknown } }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { data: unknown },
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -103,9 +139,14 @@ describe('netns: the API shows one live state in the list and the single GET', {
     assert.ok(existsSync(DIST), 'dist/ is missing: run `npm run build` first (npm test does)');
     root = makeRoot(FILE);
     assert.equal(cli(root, ['user', 'add', 'root@pam', '--password-stdin'], 'pw-13\n').code, 0);
-    const tok = JSON.parse(cli(root, ['--output-format', 'json', 'token', 'add', 'root@pam', 'ci']).out) as { 'full-tokenid': string; value: string };
+    const tok = JSON.parse(cli(root, ['--output-format', 'json', 'token', 'add', 'root@pam', 'ci']).out) as {
+      'full-tokenid': string;
+      value: string;
+    };
     auth = `PVEAPIToken=${tok['full-tokenid']}=${tok.value}`;
-    server = spawn(process.execPath, [BIN, '--root', root, '--backend', 'netns', 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    server = spawn(process.execPath, [BIN, '--root', root, '--backend', 'netns', 'serve', '--listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     port = await new Promise<number>((resolve, reject) => {
       const lines = createInterface({ input: server!.stderr! });
       server!.on('exit', (c) => reject(new Error(`serve exited with ${c}`)));
@@ -129,11 +170,17 @@ describe('netns: the API shows one live state in the list and the single GET', {
     // a first list reads the link state (vmbr4000 does not exist yet)
     const l0 = await api(port, auth, 'GET', '/nodes/localhost/network');
     assert.equal(l0.status, 200);
-    const c = await api(port, auth, 'POST', '/nodes/localhost/network', { iface: 'vmbr4000', type: 'bridge', autostart: '1', cidr: '10.40.0.1/24' });
+    const c = await api(port, auth, 'POST', '/nodes/localhost/network', {
+      iface: 'vmbr4000',
+      type: 'bridge',
+      autostart: '1',
+      cidr: '10.40.0.1/24',
+    });
     assert.equal(c.status, 200, JSON.stringify(c.json));
     const upid = (await api(port, auth, 'PUT', '/nodes/localhost/network')).json.data as string;
     for (;;) {
-      const st = (await api(port, auth, 'GET', `/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`)).json.data as { status: string; exitstatus?: string };
+      const st = (await api(port, auth, 'GET', `/nodes/localhost/tasks/${encodeURIComponent(upid)}/status`)).json
+        .data as { status: string; exitstatus?: string };
       if (st.status === 'stopped') {
         assert.equal(st.exitstatus, 'OK');
         break;
@@ -142,15 +189,24 @@ describe('netns: the API shows one live state in the list and the single GET', {
     }
     assert.equal(sandboxLinks(root).get('vmbr4000')?.up, true, 'the kernel has vmbr4000 up');
     const one = (await api(port, auth, 'GET', '/nodes/localhost/network/vmbr4000')).json.data as { active?: number };
-    const list = (await api(port, auth, 'GET', '/nodes/localhost/network')).json.data as { iface: string; active?: number }[];
+    const list = (await api(port, auth, 'GET', '/nodes/localhost/network')).json.data as {
+      iface: string;
+      active?: number;
+    }[];
     assert.equal(one.active, 1, 'the single GET');
     assert.equal(list.find((o) => o.iface === 'vmbr4000')?.active, 1, 'the list');
   });
 
   it('the API validates ports against the sandbox NICs: a typo is a warning at staging', async () => {
-    const c = await api(port, auth, 'POST', '/nodes/localhost/network', { iface: 'vmbr7', type: 'bridge', bridge_ports: 'eno9' });
+    const c = await api(port, auth, 'POST', '/nodes/localhost/network', {
+      iface: 'vmbr7',
+      type: 'bridge',
+      bridge_ports: 'eno9',
+    });
     assert.equal(c.status, 200, JSON.stringify(c.json));
-    const check = (await api(port, auth, 'GET', '/nodes/localhost/network/check')).json.data as { diagnostics: { code: string; severity: string; message: string }[] };
+    const check = (await api(port, auth, 'GET', '/nodes/localhost/network/check')).json.data as {
+      diagnostics: { code: string; severity: string; message: string }[];
+    };
     assert.deepEqual(
       check.diagnostics.filter((d) => d.code === 'NIC_NOT_ON_HOST').map((d) => [d.severity, /'eno9'/.test(d.message)]),
       [['warning', true]],

@@ -55,7 +55,9 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
     const r = await applyStaged({ root, backend: be, user: 'test', log });
     assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
     assert.ok(r.verify.ok);
-    assert.deepEqual((await be.readState()).interfaces.find((i) => i.name === 'vmbr0')?.addresses, ['192.168.100.5/24']);
+    assert.deepEqual((await be.readState()).interfaces.find((i) => i.name === 'vmbr0')?.addresses, [
+      '192.168.100.5/24',
+    ]);
     assert.equal((await verifyLive({ root, backend: be })).ok, true);
   });
 
@@ -71,16 +73,26 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
       assert.equal(r.code, 0, r.stderr);
     }
     try {
-      for (const [addr, reload] of [['192.168.100.11/24', undefined], ['192.168.100.12/24', 'all']] as const) {
+      for (const [addr, reload] of [
+        ['192.168.100.11/24', undefined],
+        ['192.168.100.12/24', 'all'],
+      ] as const) {
         lines.length = 0;
         await stage(bridgedFile(addr));
         const r = await applyStaged({ root, backend: be, user: 'test', log, ...(reload ? { reload } : {}) });
         assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
         const state: KernelState = await be.readState();
         const port = state.interfaces.find((i: KernelInterface) => i.name === 'veth100i0');
-        assert.equal(port?.master, 'vmbr0', `guest port detached after ${reload ?? 'targeted'} reload:\n${lines.join('\n')}`);
+        assert.equal(
+          port?.master,
+          'vmbr0',
+          `guest port detached after ${reload ?? 'targeted'} reload:\n${lines.join('\n')}`,
+        );
       }
-      assert.ok(lines.some((l) => /plugged veth100i0 back into vmbr0/.test(l)), 'the full reload detached the port and nodenet plugged it back');
+      assert.ok(
+        lines.some((l) => /plugged veth100i0 back into vmbr0/.test(l)),
+        'the full reload detached the port and nodenet plugged it back',
+      );
     } finally {
       await be.execNet(['ip', 'link', 'del', 'veth100i0']);
       // back to the address the later tests start from
@@ -96,13 +108,21 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
       `\tpost-up iptables -t nat -C PREROUTING -i vmbr0 -p tcp --dport ${port} -j DNAT --to-destination 10.10.10.5:22 2>/dev/null || iptables -t nat -A PREROUTING -i vmbr0 -p tcp --dport ${port} -j DNAT --to-destination 10.10.10.5:22\n` +
       `\tpost-down iptables -t nat -D PREROUTING -i vmbr0 -p tcp --dport ${port} -j DNAT --to-destination 10.10.10.5:22 2>/dev/null || true\n`;
     const dnat = async () => ((await be!.readState()).firewall.iptables ?? []).filter((l) => l.includes('DNAT'));
-    for (const [port, reload] of [[2201, undefined], [2202, undefined], [2203, 'all']] as const) {
+    for (const [port, reload] of [
+      [2201, undefined],
+      [2202, undefined],
+      [2203, 'all'],
+    ] as const) {
       lines.length = 0;
       await stage(`${bridgedFile('192.168.100.5/24')}\n${nat(port)}`);
       const r = await applyStaged({ root, backend: be, user: 'test', log, ...(reload ? { reload } : {}) });
       assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
       const rules = await dnat();
-      assert.equal(rules.length, 1, `exactly one DNAT rule after moving to port ${port}:\n${rules.join('\n')}\n${lines.join('\n')}`);
+      assert.equal(
+        rules.length,
+        1,
+        `exactly one DNAT rule after moving to port ${port}:\n${rules.join('\n')}\n${lines.join('\n')}`,
+      );
       assert.match(rules[0]!, new RegExp(`--dport ${port} `));
     }
     await stage(bridgedFile('192.168.100.5/24'));
@@ -137,7 +157,9 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
       setInterval(() => {}, 1000);
     `;
     const execArgv = loaderArgs();
-    const child = spawn(process.execPath, [...execArgv, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...execArgv, '--input-type=module', '-e', code], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -173,7 +195,13 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
     assert.equal(r0.code, 0, r0.stderr);
     const v = await verifyLive({ root, backend: be });
     assert.equal(v.ok, false);
-    assert.ok(v.differences.some((d) => d.iface === 'vmbr0' && d.severity === 'critical' && /address 192\.168\.100\.5\/24 missing/.test(d.message)), JSON.stringify(v));
+    assert.ok(
+      v.differences.some(
+        (d) =>
+          d.iface === 'vmbr0' && d.severity === 'critical' && /address 192\.168\.100\.5\/24 missing/.test(d.message),
+      ),
+      JSON.stringify(v),
+    );
     const r = await applyStaged({ root, backend: be, user: 'test', log });
     assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
     assert.equal((await verifyLive({ root, backend: be })).ok, true);
@@ -181,11 +209,15 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
 
   test('targeted reload reaches the same state as ifreload -a', async () => {
     assert.ok(be !== undefined && root !== undefined);
-    const vmbr1 = 'auto vmbr1\niface vmbr1 inet static\n\taddress 10.10.10.1/24\n\tbridge-ports eno2\n\tbridge-stp off\n\tbridge-fd 0\n';
+    const vmbr1 =
+      'auto vmbr1\niface vmbr1 inet static\n\taddress 10.10.10.1/24\n\tbridge-ports eno2\n\tbridge-stp off\n\tbridge-fd 0\n';
     const steps: [string, string][] = [
       [bridgedFile('192.168.100.6/24'), 'down (none), up vmbr0'],
       [`${bridgedFile('192.168.100.6/24')}\n${vmbr1}`, 'down (none), up vmbr1'],
-      [`${bridgedFile('192.168.100.6/24')}\n${vmbr1.replace('10.10.10.1/24', '10.10.20.1/24')}`, 'down (none), up vmbr1'],
+      [
+        `${bridgedFile('192.168.100.6/24')}\n${vmbr1.replace('10.10.10.1/24', '10.10.20.1/24')}`,
+        'down (none), up vmbr1',
+      ],
       [bridgedFile('192.168.100.6/24'), 'down vmbr1, up (none)'],
     ];
     for (const [text, plan] of steps) {
@@ -205,7 +237,14 @@ describe('apply pipeline on the netns backend', { skip: skipUnlessReady() }, () 
     const stateBefore = await be.readState();
     await stage(bridgedFile('192.168.100.8/24').replace('bridge-ports eno1', 'bridge-ports eno2'));
     // no guard: as if it had been killed
-    const r = await applyStaged({ root, backend: be, user: 'test', log, confirmTimeout: 600, startGuard: () => undefined });
+    const r = await applyStaged({
+      root,
+      backend: be,
+      user: 'test',
+      log,
+      confirmTimeout: 600,
+      startGuard: () => undefined,
+    });
     assert.equal(r.entry.outcome, 'pending-confirm', lines.join('\n'));
     await be.destroy(); // the "reboot": the namespace and everything in it is gone
     const j = await readJournal(root);

@@ -64,7 +64,8 @@ describe('netns sandbox', { skip: skipUnlessReady() }, () => {
   test('exec sees the root as /etc/network, a private /run and our ifupdown2 conf', async () => {
     assert.ok(sb !== undefined && root !== undefined);
     const r = await sb.exec([
-      'sh', '-c',
+      'sh',
+      '-c',
       'cat /etc/network/interfaces; grep ^state_dir= /etc/network/ifupdown2/ifupdown2.conf; ls /run; command -v ifreload; touch /run/network/probe',
     ]);
     assert.equal(r.code, 0, r.stderr);

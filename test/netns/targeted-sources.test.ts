@@ -55,7 +55,10 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
     // the first apply: nothing staged, a full re-apply that records the sourced files
     const r = await applyStaged({ root, backend: be, user: 'test', log });
     assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
-    assert.ok(lines.includes('reload: all interfaces (nothing changed: a re-apply reloads everything (repairs drift))'), lines.join('\n'));
+    assert.ok(
+      lines.includes('reload: all interfaces (nothing changed: a re-apply reloads everything (repairs drift))'),
+      lines.join('\n'),
+    );
     assert.deepEqual(r.entry.sources !== undefined && Object.keys(r.entry.sources), ['interfaces.d/lab']);
   });
 
@@ -67,17 +70,28 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
   });
 
   /** Applies through the pipeline in `root`, `ifreload -a` in `ref`, and compares. */
-  async function step(change: () => Promise<unknown> | void, refChange: () => void, up: string[], down: string[]): Promise<void> {
+  async function step(
+    change: () => Promise<unknown> | void,
+    refChange: () => void,
+    up: string[],
+    down: string[],
+  ): Promise<void> {
     assert.ok(be !== undefined && full !== undefined);
     lines.length = 0;
     const warmBefore = (await be.warm())?.stats.warm ?? 0;
     await change();
     const r = await applyStaged({ root, backend: be, user: 'test', log });
     assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
-    assert.ok(lines.includes(`reload: targeted: down ${down.join(' ') || '(none)'}, up ${up.join(' ') || '(none)'}`), lines.join('\n'));
+    assert.ok(
+      lines.includes(`reload: targeted: down ${down.join(' ') || '(none)'}, up ${up.join(' ') || '(none)'}`),
+      lines.join('\n'),
+    );
     assert.ok(!r.reload.log.some((l) => l.startsWith('$ ifreload')), r.reload.log.join('\n'));
     const cmds = r.reload.log.filter((l) => l.startsWith('$ '));
-    assert.deepEqual(cmds, [...(down.length ? [`$ ifdown ${down.join(' ')}`] : []), ...(up.length ? [`$ ifup -w ${up.join(' ')}`] : [])]);
+    assert.deepEqual(cmds, [
+      ...(down.length ? [`$ ifdown ${down.join(' ')}`] : []),
+      ...(up.length ? [`$ ifup -w ${up.join(' ')}`] : []),
+    ]);
     assert.equal((await be.warm())?.stats.warm, warmBefore + cmds.length, 'ran in the warm worker');
     refChange();
     assert.equal((await full.reload({ all: true }, () => undefined)).code, 0);
@@ -100,10 +114,17 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
     assert.ok(v6?.up, 'vmbr6 is up');
     // the scoped read the pipeline verifies with: the same records as the whole state's
     const scoped = await be.readState(['vmbr0', 'vmbr6']);
-    assert.deepEqual(scoped.interfaces, st.interfaces.filter((i) => ['eno1', 'vmbr0', 'vmbr6'].includes(i.name)));
-    const mine = (r: { dev?: string; dst: string }): boolean => r.dev === 'vmbr0' || r.dev === 'vmbr6' || r.dst === 'default';
+    assert.deepEqual(
+      scoped.interfaces,
+      st.interfaces.filter((i) => ['eno1', 'vmbr0', 'vmbr6'].includes(i.name)),
+    );
+    const mine = (r: { dev?: string; dst: string }): boolean =>
+      r.dev === 'vmbr0' || r.dev === 'vmbr6' || r.dst === 'default';
     assert.deepEqual(scoped.routes, st.routes.filter(mine));
-    assert.ok(scoped.routes.some((r) => r.dst === 'default'), 'the default route is read');
+    assert.ok(
+      scoped.routes.some((r) => r.dst === 'default'),
+      'the default route is read',
+    );
     assert.deepEqual(scoped.firewall, st.firewall);
   });
 
@@ -114,7 +135,10 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
       ['vmbr7'],
       [],
     );
-    assert.ok(lines.some((l) => l.includes('changed since the last reload: interfaces.d/lab')), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => l.includes('changed since the last reload: interfaces.d/lab')),
+      lines.join('\n'),
+    );
     assert.deepEqual((await be?.readState())?.interfaces.find((i) => i.name === 'vmbr7')?.addresses, ['10.7.0.2/24']);
   });
 
@@ -134,8 +158,13 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
       [],
       ['vmbr7'],
     );
-    assert.equal((await be?.readState())?.interfaces.some((i) => i.name === 'vmbr7'), false);
+    assert.equal(
+      (await be?.readState())?.interfaces.some((i) => i.name === 'vmbr7'),
+      false,
+    );
     const id = Number(/committed entry #(\d+)/.exec(lines.join('\n'))?.[1]);
-    assert.deepEqual(Object.keys((await readMeta(join(root, 'var/lib/nodenet'), id))?.sources ?? {}), ['interfaces.d/more']);
+    assert.deepEqual(Object.keys((await readMeta(join(root, 'var/lib/nodenet'), id))?.sources ?? {}), [
+      'interfaces.d/more',
+    ]);
   });
 });

@@ -19,7 +19,15 @@ import { createNetnsBackend, type NetnsBackend, type ReloadPlan, type ReloadResu
 import { loaderArgs } from '../../src/apply/guard.ts';
 import { diffStates, type KernelState } from '../../src/apply/state.ts';
 import { WarmIfupdown2 } from '../../src/apply/warm.ts';
-import { LO, makeRoot, namespaceInode, namespaces, processesInNamespace, removeRoot, skipUnlessReady } from './helpers.ts';
+import {
+  LO,
+  makeRoot,
+  namespaceInode,
+  namespaces,
+  processesInNamespace,
+  removeRoot,
+  skipUnlessReady,
+} from './helpers.ts';
 
 const BACKEND = new URL('../../src/apply/backend.ts', import.meta.url).pathname;
 const NICS = ['eno1', 'eno2', 'eno3', 'eno4'];
@@ -92,21 +100,58 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
   test('a sequence of commands in one worker equals the same commands run cold, and ifreload -a, after every step', async () => {
     // (this kernel has no bond, VLAN or dummy links: bridges, veth ports, macvlans, hooks)
     const v2 = (o: { address?: string; ports?: string; extra?: string } = {}): string =>
-      bridge('vmbr2', { address: o.address ?? '172.16.1.1/24', ports: o.ports ?? 'eno2', ...(o.extra === undefined ? {} : { extra: o.extra }) });
+      bridge('vmbr2', {
+        address: o.address ?? '172.16.1.1/24',
+        ports: o.ports ?? 'eno2',
+        ...(o.extra === undefined ? {} : { extra: o.extra }),
+      });
     const VIRT = '\taddress-virtual 52:54:00:12:34:56 172.16.1.50/24\n';
     const steps: { name: string; text: string; plan: { up: string[]; down: string[] } }[] = [
-      { name: 'add a bridge with a port', text: BASE + v2({ address: '172.16.0.1/24' }), plan: { up: ['vmbr2'], down: [] } },
+      {
+        name: 'add a bridge with a port',
+        text: BASE + v2({ address: '172.16.0.1/24' }),
+        plan: { up: ['vmbr2'], down: [] },
+      },
       { name: 'readdress it', text: BASE + v2(), plan: { up: ['vmbr2'], down: [] } },
-      { name: 'a second port and an MTU', text: BASE + v2({ ports: 'eno2 eno3', extra: '\tmtu 1400\n' }), plan: { up: ['vmbr2'], down: [] } },
-      { name: 'add an address-virtual (macvlan)', text: BASE + v2({ ports: 'eno2 eno3', extra: `\tmtu 1400\n${VIRT}` }), plan: { up: ['vmbr2'], down: [] } },
-      { name: 'remove the address-virtual', text: BASE + v2({ ports: 'eno2 eno3', extra: '\tmtu 1400\n' }), plan: { up: ['vmbr2'], down: [] } },
-      { name: 'add the NAT bridge (post-up hooks)', text: BASE + v2({ ports: 'eno2 eno3', extra: '\tmtu 1400\n' }) + NAT, plan: { up: ['vmbr1'], down: [] } },
-      { name: 'take the ports off a bridge', text: BASE + v2({ ports: 'none', extra: '\tmtu 1400\n' }) + NAT, plan: { up: ['vmbr2'], down: [] } },
+      {
+        name: 'a second port and an MTU',
+        text: BASE + v2({ ports: 'eno2 eno3', extra: '\tmtu 1400\n' }),
+        plan: { up: ['vmbr2'], down: [] },
+      },
+      {
+        name: 'add an address-virtual (macvlan)',
+        text: BASE + v2({ ports: 'eno2 eno3', extra: `\tmtu 1400\n${VIRT}` }),
+        plan: { up: ['vmbr2'], down: [] },
+      },
+      {
+        name: 'remove the address-virtual',
+        text: BASE + v2({ ports: 'eno2 eno3', extra: '\tmtu 1400\n' }),
+        plan: { up: ['vmbr2'], down: [] },
+      },
+      {
+        name: 'add the NAT bridge (post-up hooks)',
+        text: BASE + v2({ ports: 'eno2 eno3', extra: '\tmtu 1400\n' }) + NAT,
+        plan: { up: ['vmbr1'], down: [] },
+      },
+      {
+        name: 'take the ports off a bridge',
+        text: BASE + v2({ ports: 'none', extra: '\tmtu 1400\n' }) + NAT,
+        plan: { up: ['vmbr2'], down: [] },
+      },
       { name: 'remove the bridge', text: BASE + NAT, plan: { up: [], down: ['vmbr2'] } },
       { name: 'add it again with its port', text: BASE + v2() + NAT, plan: { up: ['vmbr2'], down: [] } },
       { name: 'remove the NAT bridge (post-down hook)', text: BASE + v2(), plan: { up: [], down: ['vmbr1'] } },
-      { name: 'move the gateway bridge to another address', text: LO + PORTS + VMBR0.replace('192.168.100.2/24', '192.168.100.3/24') + v2(), plan: { up: ['vmbr0'], down: [] } },
-      { name: 'move its port', text: LO + PORTS + VMBR0.replace('192.168.100.2/24', '192.168.100.3/24').replace('ports eno1', 'ports eno4') + v2(), plan: { up: ['vmbr0'], down: [] } },
+      {
+        name: 'move the gateway bridge to another address',
+        text: LO + PORTS + VMBR0.replace('192.168.100.2/24', '192.168.100.3/24') + v2(),
+        plan: { up: ['vmbr0'], down: [] },
+      },
+      {
+        name: 'move its port',
+        text:
+          LO + PORTS + VMBR0.replace('192.168.100.2/24', '192.168.100.3/24').replace('ports eno1', 'ports eno4') + v2(),
+        plan: { up: ['vmbr0'], down: [] },
+      },
     ];
     const warm = await sandbox(BASE, true);
     const cold = await sandbox(BASE, false);
@@ -123,20 +168,29 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
           r[label] = await reload(s.be, plan);
           assert.equal(r[label].code, 0, `${step.name} (${label}):\n${r[label].log.join('\n')}`);
         }
-        assert.ok(!r['warm']?.log.some((l) => l.startsWith('nodenet: warm')), `${step.name}: ran warm\n${r['warm']?.log.join('\n')}`);
+        assert.ok(
+          !r['warm']?.log.some((l) => l.startsWith('nodenet: warm')),
+          `${step.name}: ran warm\n${r['warm']?.log.join('\n')}`,
+        );
         const [w, c, f] = [await warm.be.readState(), await cold.be.readState(), await full.be.readState()];
         assert.deepEqual(diffStates(c, w, ['cold', 'warm']), [], step.name);
         assert.deepEqual(w, c, step.name);
         assert.deepEqual(diffStates(f, w, ['ifreload -a', 'warm']), [], step.name);
       }
       const w = await warm.be.warm();
-      assert.deepEqual({ warm: w?.stats.warm, cold: w?.stats.cold, starts: w?.stats.starts }, { warm: steps.length, cold: 0, starts: 1 });
+      assert.deepEqual(
+        { warm: w?.stats.warm, cold: w?.stats.cold, starts: w?.stats.starts },
+        { warm: steps.length, cold: 0, starts: 1 },
+      );
       // every command reset ifupdown2's module state, and the addons that imported the state
       // manager by value (bond, vrf) were pointed at the new one: nothing holds an old one
       const st = await w?.status();
       assert.equal(st?.commands, steps.length);
       for (const [k, n] of Object.entries(st?.resets ?? {})) assert.equal(n, steps.length, k);
-      assert.ok(st?.rebound.includes('bond.statemanager') && st.rebound.includes('vrf.statemanager'), JSON.stringify(st));
+      assert.ok(
+        st?.rebound.includes('bond.statemanager') && st.rebound.includes('vrf.statemanager'),
+        JSON.stringify(st),
+      );
       assert.deepEqual(st?.leaks, []);
     } finally {
       for (const s of [warm, cold, full]) await finish(s);
@@ -201,7 +255,10 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
 
       // another ifupdown2 process between two warm commands: creates vmbr7 the worker never made
       await both(async (s) => {
-        install(s.root, text + bridge('vmbr9', { address: '10.99.0.1/24' }) + bridge('vmbr7', { address: '10.77.0.1/24' }));
+        install(
+          s.root,
+          text + bridge('vmbr9', { address: '10.99.0.1/24' }) + bridge('vmbr7', { address: '10.77.0.1/24' }),
+        );
         const r = await reload(s.be, { all: true });
         assert.equal(r.code, 0, r.log.join('\n'));
         install(s.root, text + bridge('vmbr9', { address: '10.99.0.1/24' }));
@@ -210,7 +267,10 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
       assert.equal(iface(st, 'vmbr7'), undefined);
 
       const stats = (await warm.be.warm())?.stats;
-      assert.deepEqual({ warm: stats?.warm, cold: stats?.cold, starts: stats?.starts }, { warm: 8, cold: 0, starts: 1 });
+      assert.deepEqual(
+        { warm: stats?.warm, cold: stats?.cold, starts: stats?.starts },
+        { warm: 8, cold: 0, starts: 1 },
+      );
     } finally {
       for (const s of [warm, cold]) await finish(s);
     }
@@ -220,9 +280,16 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
     const warm = await sandbox(BASE, true);
     const cold = await sandbox(BASE, false);
     try {
-      const bad = LO + PORTS + VMBR0.replace('ports eno1', 'ports eno1 eno9') + bridge('vmbr1', { address: '10.10.10.1/24', extra: '\tpost-up echo to-stdout; echo to-stderr >&2\n' });
+      const bad =
+        LO +
+        PORTS +
+        VMBR0.replace('ports eno1', 'ports eno1 eno9') +
+        bridge('vmbr1', { address: '10.10.10.1/24', extra: '\tpost-up echo to-stdout; echo to-stderr >&2\n' });
       const out: Record<string, ReloadResult> = {};
-      for (const [label, s] of [['warm', warm], ['cold', cold]] as const) {
+      for (const [label, s] of [
+        ['warm', warm],
+        ['cold', cold],
+      ] as const) {
         install(s.root, bad);
         out[label] = await reload(s.be, { up: ['vmbr0', 'vmbr1'], down: [] });
       }
@@ -257,17 +324,28 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
       const r = await running;
       assert.equal(r.code, 0, r.log.join('\n'));
       assert.ok(
-        r.log.some((l) => /^nodenet: warm ifupdown2 worker failed \(worker killed by SIGKILL.*\); running `ifup -w vmbr1` as its own process$/.test(l)),
+        r.log.some((l) =>
+          /^nodenet: warm ifupdown2 worker failed \(worker killed by SIGKILL.*\); running `ifup -w vmbr1` as its own process$/.test(
+            l,
+          ),
+        ),
         r.log.join('\n'),
       );
-      assert.deepEqual((await s.be.readState()).interfaces.find((i) => i.name === 'vmbr1')?.addresses, ['10.10.10.1/24']);
+      assert.deepEqual((await s.be.readState()).interfaces.find((i) => i.name === 'vmbr1')?.addresses, [
+        '10.10.10.1/24',
+      ]);
       assert.equal(alive(pid), false);
       install(s.root, BASE + bridge('vmbr1', { address: '10.10.11.1/24' }));
       const again = await reload(s.be, { up: ['vmbr1'], down: [] });
       assert.equal(again.code, 0, again.log.join('\n'));
       assert.ok(!again.log.some((l) => l.startsWith('nodenet: warm')), again.log.join('\n'));
-      assert.deepEqual((await s.be.readState()).interfaces.find((i) => i.name === 'vmbr1')?.addresses, ['10.10.11.1/24']);
-      assert.deepEqual({ warm: w.stats.warm, cold: w.stats.cold, starts: w.stats.starts }, { warm: 1, cold: 1, starts: 2 });
+      assert.deepEqual((await s.be.readState()).interfaces.find((i) => i.name === 'vmbr1')?.addresses, [
+        '10.10.11.1/24',
+      ]);
+      assert.deepEqual(
+        { warm: w.stats.warm, cold: w.stats.cold, starts: w.stats.starts },
+        { warm: 1, cold: 1, starts: 2 },
+      );
       // the killed worker's children (the post-up sleep) went with it
       const ino = namespaceInode((await s.be.sandbox()).name);
       const others = processesInNamespace(ino).filter((p) => p !== w.pid);
@@ -301,7 +379,9 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
         const r = await be.reload({ up: ['vmbr1'], down: [] }, () => undefined);
         console.log(JSON.stringify({ code: r.code, log: r.log, pid: (await be.warm()).pid }));
       `;
-      const child = spawn(process.execPath, [...loaderArgs(), '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...loaderArgs(), '--input-type=module', '-e', code], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -325,7 +405,11 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
       return Promise.resolve({ code: 0, stdout: 'cold\n', stderr: '' });
     };
     const failing = new WarmIfupdown2({
-      command: () => Promise.resolve({ cmd: '/usr/bin/python3', args: ['-c', 'import sys; sys.stderr.write("no ifupdown2 here\\n"); sys.exit(4)'] }),
+      command: () =>
+        Promise.resolve({
+          cmd: '/usr/bin/python3',
+          args: ['-c', 'import sys; sys.stderr.write("no ifupdown2 here\\n"); sys.exit(4)'],
+        }),
     });
     for (let i = 0; i < 4; i++) {
       const lines: string[] = [];
@@ -345,22 +429,35 @@ describe('warm ifupdown2 worker', { skip: skipUnlessReady(['iptables-save']) }, 
       command: () =>
         Promise.resolve({
           cmd: '/usr/bin/python3',
-          args: ['-c', 'import sys; print(\'{"ready": true}\', flush=True); sys.stdin.readline(); print("garbage", flush=True); sys.exit(0)'],
+          args: [
+            '-c',
+            'import sys; print(\'{"ready": true}\', flush=True); sys.stdin.readline(); print("garbage", flush=True); sys.exit(0)',
+          ],
         }),
     });
     const lines: string[] = [];
     await garbage.run('ifdown', ['vmbr0'], { onLine: (l) => lines.push(l) }, cold);
     assert.ok(lines.includes('(unparsable reply) garbage'), lines.join('\n'));
-    assert.match(lines.at(-1) ?? '', /^nodenet: warm ifupdown2 worker failed \(worker exited with status 0\); running `ifdown vmbr0` as its own process$/);
+    assert.match(
+      lines.at(-1) ?? '',
+      /^nodenet: warm ifupdown2 worker failed \(worker exited with status 0\); running `ifdown vmbr0` as its own process$/,
+    );
 
     // a worker that never answers: the command's timeout, then cold
     const silent = new WarmIfupdown2({
       timeoutMs: 300,
-      command: () => Promise.resolve({ cmd: '/usr/bin/python3', args: ['-c', 'import sys, time; print(\'{"ready": true}\', flush=True); time.sleep(60)'] }),
+      command: () =>
+        Promise.resolve({
+          cmd: '/usr/bin/python3',
+          args: ['-c', 'import sys, time; print(\'{"ready": true}\', flush=True); time.sleep(60)'],
+        }),
     });
     const l2: string[] = [];
     await silent.run('ifup', ['vmbr0'], { onLine: (l) => l2.push(l) }, cold);
-    assert.match(l2.at(-1) ?? '', /^nodenet: warm ifupdown2 worker failed \(ifup vmbr0 timed out after 300 ms\); running/);
+    assert.match(
+      l2.at(-1) ?? '',
+      /^nodenet: warm ifupdown2 worker failed \(ifup vmbr0 timed out after 300 ms\); running/,
+    );
     assert.equal(silent.pid, undefined);
     assert.equal(colds, 6);
   });

@@ -31,7 +31,10 @@ async function help(argv: string[]): Promise<string> {
 before(() => {
   if (!has('dpkg-deb')) throw new Error('dpkg-deb is missing');
   work = mkdtempSync(join(tmpdir(), 'nodenet-pkg-'));
-  const r = spawnSync(process.execPath, [join(repo, 'scripts/package.mjs'), '--out', work], { cwd: repo, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(repo, 'scripts/package.mjs'), '--out', work], {
+    cwd: repo,
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   deb = lines[lines.length - 1]!;
@@ -66,7 +69,8 @@ test('the package holds the program, units, man page, completion, config, logrot
     './etc/pam.d/nodenet',
     './usr/share/doc/nodenet/copyright',
     './usr/share/doc/nodenet/changelog.gz',
-  ]) assert.ok(list.includes(p), `missing ${p}`);
+  ])
+    assert.ok(list.includes(p), `missing ${p}`);
   // Bundled: no per-module tree, no sources, no node_modules.
   assert.doesNotMatch(list, /node_modules|\.ts\b|\.map\b/);
   const field = (f: string) => spawnSync('dpkg-deb', ['-f', deb, f], { encoding: 'utf8' }).stdout.trim();
@@ -74,9 +78,16 @@ test('the package holds the program, units, man page, completion, config, logrot
   assert.equal(field('Version'), version);
   assert.equal(field('Architecture'), 'all');
   const depends = field('Depends').split(/,\s*/);
-  for (const d of ['nodejs (>= 20.19)', 'ifupdown2', 'iproute2']) assert.ok(depends.includes(d), `Depends lacks ${d}: ${depends.join(', ')}`);
-  const conffiles = spawnSync('sh', ['-c', `dpkg-deb --ctrl-tarfile '${deb}' | tar -xO ./conffiles`], { encoding: 'utf8' }).stdout;
-  assert.deepEqual(conffiles.trim().split('\n').sort(), ['/etc/default/nodenet', '/etc/logrotate.d/nodenet', '/etc/pam.d/nodenet']);
+  for (const d of ['nodejs (>= 20.19)', 'ifupdown2', 'iproute2'])
+    assert.ok(depends.includes(d), `Depends lacks ${d}: ${depends.join(', ')}`);
+  const conffiles = spawnSync('sh', ['-c', `dpkg-deb --ctrl-tarfile '${deb}' | tar -xO ./conffiles`], {
+    encoding: 'utf8',
+  }).stdout;
+  assert.deepEqual(conffiles.trim().split('\n').sort(), [
+    '/etc/default/nodenet',
+    '/etc/logrotate.d/nodenet',
+    '/etc/pam.d/nodenet',
+  ]);
 });
 
 test('the maintainer scripts never reload the network and make the key 0600', () => {
@@ -120,8 +131,15 @@ test('the man page and bash completion name every command and option of --help',
   }
   // The completion works in bash: `nodenet us<TAB>` → user, `nodenet user <TAB>` → add list delete.
   const complete = (line: string) =>
-    spawnSync('bash', ['-c', `source '${join(x, 'usr/share/bash-completion/completions/nodenet')}'; COMP_WORDS=(${line}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _nodenet; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' }).stdout.trim();
-  assert.equal(complete("nodenet us"), 'user');
+    spawnSync(
+      'bash',
+      [
+        '-c',
+        `source '${join(x, 'usr/share/bash-completion/completions/nodenet')}'; COMP_WORDS=(${line}); COMP_CWORD=$((\${#COMP_WORDS[@]}-1)); _nodenet; echo "\${COMPREPLY[*]}"`,
+      ],
+      { encoding: 'utf8' },
+    ).stdout.trim();
+  assert.equal(complete('nodenet us'), 'user');
   assert.equal(complete("nodenet user ''"), 'add list delete');
   assert.match(complete('nodenet serve --li'), /^--listen$/);
 });
@@ -147,7 +165,8 @@ test('the unpacked nodenet runs: version, check, and an apply whose bundled guar
   assert.ok(existsSync(join(root, 'var/lib/nodenet/pending-apply.json')), 'a live guard: nothing rolled back early');
   // Waits (bounded) for the guard to roll back at its deadline.
   const until = Date.now() + 60_000;
-  while (existsSync(join(root, 'var/lib/nodenet/pending-apply.json')) && Date.now() < until) spawnSync('sleep', ['0.2']);
+  while (existsSync(join(root, 'var/lib/nodenet/pending-apply.json')) && Date.now() < until)
+    spawnSync('sleep', ['0.2']);
   assert.doesNotMatch(readFileSync(join(root, 'etc/network/interfaces'), 'utf8'), /vmbr7/);
   assert.match(readFileSync(join(root, 'var/lib/nodenet/guard.log'), 'utf8'), /rolled back/);
 });

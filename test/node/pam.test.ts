@@ -29,7 +29,8 @@ before(async () => {
     ['python3-proxmoxer', ['/usr/bin/python3', '-c', 'import proxmoxer, requests']],
   ];
   for (const [name, argv] of need) if (spawnSync(argv[0]!, argv.slice(1)).error) missing ||= name;
-  if (!missing && spawnSync('/usr/bin/python3', ['-c', 'import proxmoxer, requests']).status !== 0) missing = 'python3-proxmoxer';
+  if (!missing && spawnSync('/usr/bin/python3', ['-c', 'import proxmoxer, requests']).status !== 0)
+    missing = 'python3-proxmoxer';
   if (!missing && process.getuid?.() !== 0) missing = 'root (useradd)';
   if (missing) {
     if (CI) throw new Error(`missing prerequisite: ${missing}`);
@@ -61,7 +62,11 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
 }
 
 /** proxmoxer logs in with a password and lists the networks (`list`) or creates a bridge (`create`). */
-async function proxmoxer(user: string, password: string, action: 'list' | 'create'): Promise<{ ok: boolean; text: string }> {
+async function proxmoxer(
+  user: string,
+  password: string,
+  action: 'list' | 'create',
+): Promise<{ ok: boolean; text: string }> {
   const code = `
 import json, os, sys
 from proxmoxer import ProxmoxAPI
@@ -77,7 +82,14 @@ except Exception as e:
     print(json.dumps({'error': type(e).__name__ + ': ' + str(e)}))
 `;
   const { stdout } = await run('/usr/bin/python3', ['-c', code], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PORT: String(h!.port), PUSER: user, PW: password, ACTION: action, PYTHONWARNINGS: 'ignore' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      PORT: String(h!.port),
+      PUSER: user,
+      PW: password,
+      ACTION: action,
+      PYTHONWARNINGS: 'ignore',
+    },
     timeout: 60_000,
   });
   const v = JSON.parse(stdout.trim().split('\n').pop()!) as unknown;
@@ -91,7 +103,9 @@ test('a system account logs in as NAME@pam with its system password once granted
   const add = await cli('user', 'add', `${USER}@pam`, '--role', 'audit');
   assert.equal(add.code, 0, add.out);
   assert.match(add.out, /password checked by PAM/);
-  const users = JSON.parse(readFileSync(join(h!.root, 'etc/nodenet/users.json'), 'utf8')) as { users: Record<string, { hash: string; role: string }> };
+  const users = JSON.parse(readFileSync(join(h!.root, 'etc/nodenet/users.json'), 'utf8')) as {
+    users: Record<string, { hash: string; role: string }>;
+  };
   assert.equal(users.users[`${USER}@pam`]?.hash, 'pam', 'no password stored for a pam user');
   const list = await proxmoxer(`${USER}@pam`, PW, 'list');
   assert.ok(list.ok, list.text);

@@ -32,8 +32,14 @@ function makeRoot(pve = false): string {
   return root;
 }
 
-function nodenet(args: string[], env: Record<string, string> = {}): ChildProcess & { output: () => string; exited: Promise<number | null> } {
-  const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function nodenet(
+  args: string[],
+  env: Record<string, string> = {},
+): ChildProcess & { output: () => string; exited: Promise<number | null> } {
+  const p = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   procs.push(p);
   let out = '';
   p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -72,11 +78,20 @@ test('listen address: flags win over NODENET_LISTEN/NODENET_PORT; 8006 by defaul
   const plain = makeRoot();
   const pve = makeRoot(true);
   assert.deepEqual(listenAddress(undefined, {}, plain), { host: '127.0.0.1', port: 8006 });
-  assert.deepEqual(listenAddress(undefined, { NODENET_LISTEN: '0.0.0.0', NODENET_PORT: '9443' }, plain), { host: '0.0.0.0', port: 9443 });
+  assert.deepEqual(listenAddress(undefined, { NODENET_LISTEN: '0.0.0.0', NODENET_PORT: '9443' }, plain), {
+    host: '0.0.0.0',
+    port: 9443,
+  });
   assert.deepEqual(listenAddress(undefined, { NODENET_LISTEN: '::' }, plain), { host: '::', port: 8006 });
-  assert.deepEqual(listenAddress('127.0.0.2:1234', { NODENET_LISTEN: '0.0.0.0', NODENET_PORT: '9443' }, plain), { host: '127.0.0.2', port: 1234 });
+  assert.deepEqual(listenAddress('127.0.0.2:1234', { NODENET_LISTEN: '0.0.0.0', NODENET_PORT: '9443' }, plain), {
+    host: '127.0.0.2',
+    port: 1234,
+  });
   assert.deepEqual(listenAddress(undefined, { NODENET_LISTEN: '0.0.0.0' }, pve), { host: '0.0.0.0', port: 8007 });
-  assert.throws(() => listenAddress(undefined, { NODENET_PORT: '8006' }, pve), /pveproxy.*NODENET_PORT.*\/etc\/default\/nodenet/);
+  assert.throws(
+    () => listenAddress(undefined, { NODENET_PORT: '8006' }, pve),
+    /pveproxy.*NODENET_PORT.*\/etc\/default\/nodenet/,
+  );
   assert.throws(() => listenAddress('0.0.0.0:8006', {}, pve), /pveproxy/);
   assert.throws(() => listenAddress(undefined, { NODENET_PORT: '80x' }, plain), /NODENET_PORT/);
 });
@@ -100,12 +115,25 @@ test('under systemd: READY=1 with MAINPID over NOTIFY_SOCKET, <N> priority prefi
   const port = await freePort();
   // A notify socket as systemd's (Node has no Unix datagram sockets: python3 receives).
   const sock = join(root, 'notify');
-  const rx = spawn('/usr/bin/python3', ['-c', `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\nprint(s.recv(4096).decode().replace('\\n',' '),flush=True)`, sock], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const rx = spawn(
+    '/usr/bin/python3',
+    [
+      '-c',
+      `import socket,sys\ns=socket.socket(socket.AF_UNIX,socket.SOCK_DGRAM)\ns.bind(sys.argv[1])\nprint('bound',flush=True)\nprint(s.recv(4096).decode().replace('\\n',' '),flush=True)`,
+      sock,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   procs.push(rx);
   let got = '';
   rx.stdout.on('data', (d: Buffer) => (got += d.toString()));
   await until('the notify socket', () => got.includes('bound'));
-  const p = nodenet(['--root', root, 'serve'], { NODENET_LISTEN: '127.0.0.1', NODENET_PORT: String(port), NOTIFY_SOCKET: sock, JOURNAL_STREAM: '8:1234' });
+  const p = nodenet(['--root', root, 'serve'], {
+    NODENET_LISTEN: '127.0.0.1',
+    NODENET_PORT: String(port),
+    NOTIFY_SOCKET: sock,
+    JOURNAL_STREAM: '8:1234',
+  });
   await until('READY=1', () => got.includes('READY=1'));
   assert.match(got, new RegExp(`READY=1 MAINPID=${p.pid}`));
   await until('the listening line', () => p.output().includes('"msg":"listening"'));
@@ -115,7 +143,23 @@ test('under systemd: READY=1 with MAINPID over NOTIFY_SOCKET, <N> priority prefi
   // A new pair at the same paths, then SIGHUP.
   const key = join(root, 'etc/nodenet/nodenet-ssl.key');
   const cert = join(root, 'etc/nodenet/nodenet-ssl.pem');
-  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=renewed']);
+  const r = spawnSync('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=renewed',
+  ]);
   assert.equal(r.status, 0);
   p.kill('SIGHUP');
   await until('the reload line', () => p.output().includes('reloaded the TLS key and certificate'));
@@ -128,7 +172,8 @@ test('under systemd: READY=1 with MAINPID over NOTIFY_SOCKET, <N> priority prefi
 
 test('serve at start rolls back an apply whose window ran out while its guard was gone', async () => {
   const root = makeRoot();
-  const run = (...a: string[]) => spawnSync(process.execPath, ['--import', 'tsx', CLI, '--root', root, ...a], { encoding: 'utf8' });
+  const run = (...a: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', CLI, '--root', root, ...a], { encoding: 'utf8' });
   assert.equal(run('create', 'vmbr5', '--type', 'bridge', '--autostart', '1').status, 0);
   const a = run('--backend', 'none', 'apply', '--confirm-timeout', '600');
   assert.equal(a.status, 0, a.stderr);

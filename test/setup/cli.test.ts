@@ -22,7 +22,22 @@ describe('nodenet setup / ipv6 (CLI)', () => {
   after(() => rmSync(root, { recursive: true, force: true }));
 
   test('setup nat stages, prints what and how to apply; again: nothing to change', async () => {
-    const r = await run(['--root', root, 'setup', 'nat', '--uplink', 'vmbr0', '--bridge', 'vmbr1', '--cidr', '10.10.10.1/24', '--forward', 'tcp/2222=10.10.10.100:22', '--forward', 'udp/53=10.10.10.5']);
+    const r = await run([
+      '--root',
+      root,
+      'setup',
+      'nat',
+      '--uplink',
+      'vmbr0',
+      '--bridge',
+      'vmbr1',
+      '--cidr',
+      '10.10.10.1/24',
+      '--forward',
+      'tcp/2222=10.10.10.100:22',
+      '--forward',
+      'udp/53=10.10.10.5',
+    ]);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /^staged: NAT mode on vmbr1$/m);
     assert.match(r.out, /nodenet apply/);
@@ -36,7 +51,10 @@ describe('nodenet setup / ipv6 (CLI)', () => {
   test('refusals exit 1 with the reason; usage errors exit 2', async () => {
     const r = await run(['--root', root, 'setup', 'nat', '--bridge', 'vmbr1', '--forward', 'tcp/22=172.16.0.1']);
     assert.equal(r.code, 1);
-    assert.match(r.err, /--forward: the forward tcp\/22=172\.16\.0\.1:22 goes to 172\.16\.0\.1, which is outside vmbr1's subnet/);
+    assert.match(
+      r.err,
+      /--forward: the forward tcp\/22=172\.16\.0\.1:22 goes to 172\.16\.0\.1, which is outside vmbr1's subnet/,
+    );
     assert.equal((await run(['--root', root, 'setup', 'bogus'])).code, 2);
     assert.equal((await run(['--root', root, 'setup', 'routed', '--bridge', 'vmbr2'])).code, 2);
     assert.equal((await run(['--root', root, 'setup', 'nat', '--bridge', 'vmbr1', '--firewall', 'pf'])).code, 2);
@@ -51,7 +69,10 @@ describe('nodenet setup / ipv6 (CLI)', () => {
   test('ipv6 disable writes the file; --now with a non-/ root is not applied and says why (exit 1)', async () => {
     const r = await run(['--root', root, 'ipv6', 'disable']);
     assert.equal(r.code, 0);
-    assert.match(readFileSync(join(root, 'etc/sysctl.d/disable-ipv6.conf'), 'utf8'), /^net\.ipv6\.conf\.all\.disable_ipv6 = 1$/m);
+    assert.match(
+      readFileSync(join(root, 'etc/sysctl.d/disable-ipv6.conf'), 'utf8'),
+      /^net\.ipv6\.conf\.all\.disable_ipv6 = 1$/m,
+    );
     const now = await run(['--root', root, 'ipv6', 'disable', '--now']);
     assert.equal(now.code, 1);
     assert.match(now.err, /not applied: --root is .* not \//);

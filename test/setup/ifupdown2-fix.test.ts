@@ -105,9 +105,13 @@ describe('fix ifupdown2', () => {
   });
 
   test("inet6 auto becomes SLAAC by accept_ra 2 on the inet stanza; a bridge port's is left", () => {
-    const debian = 'auto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
+    const debian =
+      'auto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\niface eno1 inet6 auto\n';
     const r = planIfupdown2Fix(debian);
-    assert.equal(r.text, 'auto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\n\tpost-up echo 2 > /proc/sys/net/ipv6/conf/eno1/accept_ra\n');
+    assert.equal(
+      r.text,
+      'auto lo\niface lo inet loopback\n\nallow-hotplug eno1\niface eno1 inet dhcp\n\tpost-up echo 2 > /proc/sys/net/ipv6/conf/eno1/accept_ra\n',
+    );
     assert.deepEqual(diags(r.text), []);
     assert.equal(planIfupdown2Fix(r.text).text, r.text);
     const port = `${debian}\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n`;
@@ -117,20 +121,31 @@ describe('fix ifupdown2', () => {
   });
 
   test('mapping and rename are not rewritten; the notes say what to do', () => {
-    const text = 'auto lo\niface lo inet loopback\n\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n';
+    const text =
+      'auto lo\niface lo inet loopback\n\nmapping eno1\n\tscript /bin/echo\n\tmap home eno1-home\n\nrename eno2=lab0\n';
     const r = planIfupdown2Fix(text);
     assert.equal(r.text, text);
     assert.match(r.notes.join('\n'), /'mapping eno1' is left as it is/);
-    assert.match(r.notes.join('\n'), /'rename eno2=lab0' is left as it is: ifupdown2 has no rename; name the NIC with a systemd \.link file/);
+    assert.match(
+      r.notes.join('\n'),
+      /'rename eno2=lab0' is left as it is: ifupdown2 has no rename; name the NIC with a systemd \.link file/,
+    );
   });
 
   test('source-directory before the first stanza (ifupdown2 ignores it) and indented: rewritten too; one warning each', () => {
-    const text = 'source-directory /etc/network/local.d/\nauto lo\niface lo inet loopback\n\tsource-directory interfaces.d\n';
-    assert.deepEqual(diags(text).filter((d) => d.startsWith('warning')), ['warning IFUPDOWN1_SOURCE_DIRECTORY source-directory', 'warning IFUPDOWN1_SOURCE_DIRECTORY lo']);
+    const text =
+      'source-directory /etc/network/local.d/\nauto lo\niface lo inet loopback\n\tsource-directory interfaces.d\n';
+    assert.deepEqual(
+      diags(text).filter((d) => d.startsWith('warning')),
+      ['warning IFUPDOWN1_SOURCE_DIRECTORY source-directory', 'warning IFUPDOWN1_SOURCE_DIRECTORY lo'],
+    );
     const r = planIfupdown2Fix(text);
     assert.equal(r.text, 'source /etc/network/local.d/*\nauto lo\niface lo inet loopback\n\tsource interfaces.d/*\n');
     assert.deepEqual(diags(r.text), []);
-    assert.match(r.notes.join('\n'), /line 1: source-directory \/etc\/network\/local\.d\/ → source \/etc\/network\/local\.d\/\*/);
+    assert.match(
+      r.notes.join('\n'),
+      /line 1: source-directory \/etc\/network\/local\.d\/ → source \/etc\/network\/local\.d\/\*/,
+    );
   });
 
   test('CLI: list says why bond0 has no slaves; create over a bond-master slave is refused; fix stages the rewrite', async () => {

@@ -7,13 +7,32 @@ import type { HostFacts } from '../../src/validate/facts.ts';
 import { existsSync, readFileSync } from 'node:fs';
 
 /** The NICs of the pretend host the fixtures are written for. */
-export const TEST_NICS: ReadonlySet<string> = new Set(['eno1', 'eno2', 'eno3', 'eno4', 'enp3s0f0', 'enp3s0f1', 'ens18', 'eth0', 'eth1']);
+export const TEST_NICS: ReadonlySet<string> = new Set([
+  'eno1',
+  'eno2',
+  'eno3',
+  'eno4',
+  'enp3s0f0',
+  'enp3s0f1',
+  'ens18',
+  'eth0',
+  'eth1',
+]);
 
 /** Parser + validator diagnostics of a text, sorted as `nodenet check` prints them. */
-export function checkText(text: string, file: string, nics: ReadonlySet<string> | undefined = TEST_NICS, api = false, host?: HostFacts): Diagnostic[] {
+export function checkText(
+  text: string,
+  file: string,
+  nics: ReadonlySet<string> | undefined = TEST_NICS,
+  api = false,
+  host?: HostFacts,
+): Diagnostic[] {
   const doc = parse(text, file);
   const model = buildModel(doc, nics ? { nics } : {});
-  return sortDiagnostics([...doc.diagnostics, ...validate({ doc, model, file, ...(nics ? { nics } : {}), ...(api ? { api } : {}), ...(host ? { host } : {}) })]);
+  return sortDiagnostics([
+    ...doc.diagnostics,
+    ...validate({ doc, model, file, ...(nics ? { nics } : {}), ...(api ? { api } : {}), ...(host ? { host } : {}) }),
+  ]);
 }
 
 /** Fixtures checked as if the values came through the API (PVE's stricter bounds). */

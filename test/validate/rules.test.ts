@@ -17,9 +17,16 @@ test('every bad fixture matches its golden diagnostics and triggers its code', (
   for (const f of fixtures.filter((x) => x.endsWith('.bad.interfaces'))) {
     const code = f.split('.')[0]!;
     const ds = checkFixture(f, read(new URL(f, RULES_DIR)));
-    assert.ok(ds.some((d) => d.code === code), `${f} does not trigger ${code}`);
+    assert.ok(
+      ds.some((d) => d.code === code),
+      `${f} does not trigger ${code}`,
+    );
     const golden = JSON.parse(read(new URL(f.replace(/\.interfaces$/, '.diagnostics.json'), RULES_DIR)));
-    assert.deepEqual(JSON.parse(JSON.stringify(ds)), golden, `${f} differs from its golden file (run test/validate/update-golden.ts and review)`);
+    assert.deepEqual(
+      JSON.parse(JSON.stringify(ds)),
+      golden,
+      `${f} differs from its golden file (run test/validate/update-golden.ts and review)`,
+    );
   }
 });
 
@@ -27,8 +34,16 @@ test('every good fixture is free of its code', () => {
   for (const f of fixtures.filter((x) => x.endsWith('.good.interfaces'))) {
     const code = f.split('.')[0]!;
     const ds = checkFixture(f, read(new URL(f, RULES_DIR)));
-    assert.deepEqual(ds.filter((d) => d.code === code), [], `${f} still has ${code}`);
-    assert.deepEqual(ds.filter((d) => d.severity === 'error'), [], `${f} has errors`);
+    assert.deepEqual(
+      ds.filter((d) => d.code === code),
+      [],
+      `${f} still has ${code}`,
+    );
+    assert.deepEqual(
+      ds.filter((d) => d.severity === 'error'),
+      [],
+      `${f} has errors`,
+    );
   }
 });
 
@@ -71,7 +86,11 @@ test('docs/diagnostics.md documents every code of the DiagnosticCode union and n
   // The index at the top links every documented code, in document order.
   const index = /^Codes: (.*)$/m.exec(head)?.[1] ?? '';
   const links = [...index.matchAll(/\[(\w+)\]\(#(\w+)\)/g)].map((m) => [m[1]!, m[2]!]);
-  assert.deepEqual(links.map(([c]) => c), headings(doc), 'the Codes: index lists every heading in order');
+  assert.deepEqual(
+    links.map(([c]) => c),
+    headings(doc),
+    'the Codes: index lists every heading in order',
+  );
   for (const [c, anchor] of links) assert.equal(anchor, c!.toLowerCase());
 });
 
@@ -100,7 +119,10 @@ test('the valid corpus and the demo have no errors', () => {
   files.push(new URL('../../demo/etc/network/interfaces', import.meta.url));
   assert.ok(files.length > 60);
   for (const u of files) {
-    for (const nics of [undefined, new Set(['eno1', 'eno2', 'eno3', 'eno4', 'enp3s0f0', 'enp3s0f1', 'ens18', 'eth0', 'eth1'])]) {
+    for (const nics of [
+      undefined,
+      new Set(['eno1', 'eno2', 'eno3', 'eno4', 'enp3s0f0', 'enp3s0f1', 'ens18', 'eth0', 'eth1']),
+    ]) {
       const errors = checkText(read(u), u.pathname.split('/').pop()!, nics).filter((d) => d.severity === 'error');
       assert.deepEqual(errors, [], `${u.pathname} has errors`);
     }
@@ -113,6 +135,9 @@ test('the deliberately invalid corpus files have errors', () => {
   // which only fires when no newline follows the backslash: a parser gap, left out here.
   for (const f of readdirSync(dir).filter((x) => /^(6[6-9]|71)-invalid.*\.interfaces$/.test(x))) {
     const ds = checkText(read(new URL(f, dir)), f);
-    assert.ok(ds.some((d) => d.severity === 'error'), `${f} checks clean`);
+    assert.ok(
+      ds.some((d) => d.severity === 'error'),
+      `${f} checks clean`,
+    );
   }
 });

@@ -102,7 +102,8 @@ test('a fresh demo starts in sync on this kernel and says what it left out', asy
   const live = await fs.readFile(join(demo!.root, 'etc/network/interfaces'), 'utf8');
   const out = demo!.output();
   // whatever was left out is said both at start and in the file
-  for (const m of out.matchAll(/^ {2}left out: (.*)$/gm)) assert.ok(live.includes(`#   - ${m[1]}`), `${m[1]} is noted in the file`);
+  for (const m of out.matchAll(/^ {2}left out: (.*)$/gm))
+    assert.ok(live.includes(`#   - ${m[1]}`), `${m[1]} is noted in the file`);
   await p.waitForSelector('#drift-badge:has-text("In sync")');
   await ctx.close();
 });
@@ -122,7 +123,7 @@ test('first apply of a new bridge: confirm window, close the dialog, reload, sec
   await p.click('#apply-dialog button[aria-label="Close"]');
   await p.waitForSelector('#apply-dialog', { state: 'detached' });
   await p.waitForSelector('#confirm-banner #banner-keep:not([disabled])');
-  assert.match(await p.textContent('#confirm-banner') ?? '', /Apply #\d+ \(vmbr5\) is live on trial/);
+  assert.match((await p.textContent('#confirm-banner')) ?? '', /Apply #\d+ \(vmbr5\) is live on trial/);
   assert.equal(await p.locator('#btn-apply').isDisabled(), true, 'no second apply while the window is open');
   // the grid no longer shows the applied bridge as pending
   await p.waitForSelector('#pending', { state: 'hidden' });
@@ -135,7 +136,7 @@ test('first apply of a new bridge: confirm window, close the dialog, reload, sec
   await p2.click('#tab-history');
   await p2.waitForSelector('#confirm-banner #banner-keep:not([disabled])');
   await shot(p2, '03-banner-second-tab');
-  const id = Number(/#(\d+)/.exec(await p2.textContent('#banner-text') ?? '')?.[1]);
+  const id = Number(/#(\d+)/.exec((await p2.textContent('#banner-text')) ?? '')?.[1]);
   await p2.click('#banner-keep');
   // the end is announced in both tabs
   await p2.waitForSelector(`#confirm-banner.ended:has-text("Apply #${id} was kept")`);
@@ -158,14 +159,17 @@ test('an unconfirmed apply rolls back by itself, the page says so and offers the
   await applyWithWindow(p, 5);
   await p.click('#apply-dialog button[aria-label="Close"]');
   // the guard rolls back at the deadline; the banner announces it
-  await p.waitForSelector('#confirm-banner.ended:has-text("was rolled back: nobody pressed Keep before the deadline")', { timeout: 90_000 });
+  await p.waitForSelector(
+    '#confirm-banner.ended:has-text("was rolled back: nobody pressed Keep before the deadline")',
+    { timeout: 90_000 },
+  );
   await shot(p, '05-rolled-back');
   // the list is re-read when the window ends (asynchronously: on a loaded machine it lands later)
   await p.waitForSelector('[data-testid="row-vmbr6"]', { state: 'detached', timeout: 30_000 });
   assert.equal(await p.locator('[data-testid="row-vmbr6"]').count(), 0, 'vmbr6 is gone from the live config');
   await p.click('#banner-restage');
   await p.waitForSelector('#pending-diff');
-  assert.match(await p.textContent('#pending-diff') ?? '', /\+iface vmbr6 inet static/);
+  assert.match((await p.textContent('#pending-diff')) ?? '', /\+iface vmbr6 inet static/);
   await p.waitForSelector('[data-testid="row-vmbr6"]');
   await shot(p, '06-restaged');
   // and it applies (without a window) and verifies
@@ -177,7 +181,7 @@ test('an unconfirmed apply rolls back by itself, the page says so and offers the
   assert.deepEqual(errors, []);
 });
 
-test('a physical NIC is edited as Proxmox VE allows; ports are picked from the node\'s NICs, an unknown one is flagged; remove names what depends', async (t) => {
+test("a physical NIC is edited as Proxmox VE allows; ports are picked from the node's NICs, an unknown one is flagged; remove names what depends", async (t) => {
   if (!skipUnlessReady(t)) return;
   const ctx = await context();
   const p = await page(ctx);
@@ -193,7 +197,7 @@ test('a physical NIC is edited as Proxmox VE allows; ports are picked from the n
   await p.click('#edit-ok');
   await p.waitForSelector('#edit-dialog', { state: 'detached' });
   await p.waitForSelector('#pending-diff');
-  const diff = await p.textContent('#pending-diff') ?? '';
+  const diff = (await p.textContent('#pending-diff')) ?? '';
   assert.match(diff, /iface eno3 inet manual/);
   assert.match(diff, /\+\s+mtu 9000/);
   // a bridge whose ports are picked from the NICs
@@ -212,7 +216,7 @@ test('a physical NIC is edited as Proxmox VE allows; ports are picked from the n
   await p.click('[data-testid="row-vmbr0"]');
   await p.click('#btn-remove');
   await p.waitForSelector('#remove-deps');
-  const deps = await p.textContent('#remove-deps') ?? '';
+  const deps = (await p.textContent('#remove-deps')) ?? '';
   assert.match(deps, /vmbr2: NAT rule naming vmbr0/);
   assert.match(deps, /vmbr2: port forward \(NAT rule\) naming vmbr0/);
   assert.match(deps, /vmbr0: the node's default gateway 192\.0\.2\.1/);
@@ -234,14 +238,21 @@ test('details panel: MAC, MTU, carrier, speed and counters from the running kern
   await p.waitForSelector('#details-mac');
   // the oracle: ip itself, in the demo's namespace
   const ns = demo!.namespaces().find((n) => !n.endsWith('-peer'))!;
-  const ip = JSON.parse(spawnSync('ip', ['-n', ns, '-j', 'link', 'show', 'dev', 'vmbr0'], { encoding: 'utf8' }).stdout) as { address: string; mtu: number }[];
+  const ip = JSON.parse(
+    spawnSync('ip', ['-n', ns, '-j', 'link', 'show', 'dev', 'vmbr0'], { encoding: 'utf8' }).stdout,
+  ) as { address: string; mtu: number }[];
   assert.equal(await p.textContent('#details-mac'), ip[0]!.address);
   assert.equal(await p.textContent('#details-mtu'), String(ip[0]!.mtu));
-  assert.match(await p.textContent('#details-carrier') ?? '', /^yes/);
-  const sent = async (): Promise<number> => Number((/^([\d,.\s]+) bytes/.exec(await p.textContent('#details-tx') ?? '')?.[1] ?? '0').replace(/\D/g, ''));
+  assert.match((await p.textContent('#details-carrier')) ?? '', /^yes/);
+  const sent = async (): Promise<number> =>
+    Number((/^([\d,.\s]+) bytes/.exec((await p.textContent('#details-tx')) ?? '')?.[1] ?? '0').replace(/\D/g, ''));
   const before = await sent();
   // traffic out of vmbr0: UDP to the (absent) gateway makes the kernel ARP for it
-  spawnSync('ip', ['netns', 'exec', ns, 'bash', '-c', 'for i in 1 2 3; do echo hi > /dev/udp/192.0.2.1/9; sleep 0.3; done'], { encoding: 'utf8' });
+  spawnSync(
+    'ip',
+    ['netns', 'exec', ns, 'bash', '-c', 'for i in 1 2 3; do echo hi > /dev/udp/192.0.2.1/9; sleep 0.3; done'],
+    { encoding: 'utf8' },
+  );
   for (let i = 0; (await sent()) <= before; i++) {
     assert.ok(i < 40, 'the sent counter did not grow');
     await new Promise((r) => setTimeout(r, 500));
@@ -267,7 +278,7 @@ test('drift badge opens the differences (interface, file, kernel) and Repair bri
   await p.waitForSelector('#drift-table');
   const row = await p.textContent('[data-testid="drift-row-vmbr2"]');
   assert.match(row ?? '', /vmbr2.*address 10\.10\.10\.1\/24.*no such address/);
-  assert.match(await p.textContent('#drift-badge') ?? '', /Drift: 1/);
+  assert.match((await p.textContent('#drift-badge')) ?? '', /Drift: 1/);
   await shot(p, '07-drift-panel');
   await p.click('#drift-repair');
   await p.waitForSelector('#drift-repaired.good', { timeout: 60_000 });
@@ -284,7 +295,11 @@ test('history: the same #N as the CLI; Roll back #N asks first and shows what ch
   await p.click('#tab-history');
   await p.waitForSelector('details.hist');
   const ui = await p.$$eval('details.hist summary strong', (els) => els.map((e) => e.textContent));
-  const cli = spawnSync(process.execPath, [join(REPO, 'bin/nodenet'), '--root', demo!.root, '--output-format', 'json', 'history'], { encoding: 'utf8', cwd: REPO });
+  const cli = spawnSync(
+    process.execPath,
+    [join(REPO, 'bin/nodenet'), '--root', demo!.root, '--output-format', 'json', 'history'],
+    { encoding: 'utf8', cwd: REPO },
+  );
   assert.equal(cli.status, 0, cli.stderr);
   const entries = JSON.parse(cli.stdout) as { id: number; changed: string[]; outcome: string }[];
   const ids = entries.map((e) => `#${e.id}`);
@@ -294,11 +309,17 @@ test('history: the same #N as the CLI; Roll back #N asks first and shows what ch
   await p.click(`#history-${newest} summary`);
   await p.click(`#history-rollback-${newest}`);
   await p.waitForSelector('#rollback-dialog #rollback-diff');
-  assert.match(await p.textContent('#rollback-what') ?? '', new RegExp(`before #${newest}`));
-  assert.match(await p.textContent('#rollback-diff') ?? '', /-iface vmbr6 inet static/);
+  assert.match((await p.textContent('#rollback-what')) ?? '', new RegExp(`before #${newest}`));
+  assert.match((await p.textContent('#rollback-diff')) ?? '', /-iface vmbr6 inet static/);
   await shot(p, '08-rollback-confirm');
   await p.click('[data-testid="rollback-cancel"]');
-  assert.equal(spawnSync('grep', ['-c', 'vmbr6', join(demo!.root, 'etc/network/interfaces')], { encoding: 'utf8' }).stdout.trim() !== '0', true, 'Cancel changed nothing');
+  assert.equal(
+    spawnSync('grep', ['-c', 'vmbr6', join(demo!.root, 'etc/network/interfaces')], {
+      encoding: 'utf8',
+    }).stdout.trim() !== '0',
+    true,
+    'Cancel changed nothing',
+  );
   await p.click(`#history-rollback-${newest}`);
   await p.click('#rollback-go');
   await p.waitForSelector('#rollback-state.good', { timeout: 60_000 });
@@ -306,7 +327,7 @@ test('history: the same #N as the CLI; Roll back #N asks first and shows what ch
   await ctx.close();
 });
 
-test('topology: guests\' ports on a bridge, read from the kernel, are small nodes that open their bridge', async (t) => {
+test("topology: guests' ports on a bridge, read from the kernel, are small nodes that open their bridge", async (t) => {
   if (!skipUnlessReady(t)) return;
   // a VM's tap and a container's veth, as Proxmox VE names them, plugged into vmbr0 in the demo's namespace
   const ns = demo!.namespaces().find((n) => !n.endsWith('-peer'))!;
@@ -326,20 +347,27 @@ test('topology: guests\' ports on a bridge, read from the kernel, are small node
     for (let i = 0; ; i++) {
       await p.click('#tab-topology');
       await p.waitForSelector('#topology-svg');
-      if (await p.locator('#topology-svg .topo-node.guest').count() === 2) break;
-      assert.ok(i < 30, 'the guests\' ports never showed');
+      if ((await p.locator('#topology-svg .topo-node.guest').count()) === 2) break;
+      assert.ok(i < 30, "the guests' ports never showed");
       await new Promise((r) => setTimeout(r, 500));
       await p.reload();
       await p.waitForSelector('[data-testid="row-vmbr0"]');
     }
-    const box = async (sel: string): Promise<{ x: number; w: number; h: number }> => p.$eval(`${sel} rect`, (r) =>
-      ({ x: Number(r.getAttribute('x')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) }));
+    const box = async (sel: string): Promise<{ x: number; w: number; h: number }> =>
+      p.$eval(`${sel} rect`, (r) => ({
+        x: Number(r.getAttribute('x')),
+        w: Number(r.getAttribute('width')),
+        h: Number(r.getAttribute('height')),
+      }));
     const br = await box('#topology-svg .topo-node[data-iface="vmbr0"]');
     for (const g of ['tap100i0', 'veth200i0']) {
       const sel = `#topology-svg .topo-node.guest[data-guest="${g}"][data-bridge="vmbr0"]`;
       const gb = await box(sel);
       assert.ok(gb.x > br.x + br.w && gb.w < br.w, `${g} is a small node right of vmbr0`);
-      assert.equal(await p.locator(`#topology-svg .topo-edge[data-kind="guest"][data-from="vmbr0"][data-to="guest:${g}"]`).count(), 1);
+      assert.equal(
+        await p.locator(`#topology-svg .topo-edge[data-kind="guest"][data-from="vmbr0"][data-to="guest:${g}"]`).count(),
+        1,
+      );
     }
     // the peer end of the veth is no guest port and no bridge port: not drawn
     assert.equal(await p.locator('#topology-svg [data-guest="ct200peer"]').count(), 0);

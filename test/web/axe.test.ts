@@ -31,17 +31,31 @@ after(async () => {
   await h?.close();
 });
 
-interface Violation { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[] }[];
+}
 
 /** Runs axe on the page (or inside `scope`); returns the serious and critical violations as text. */
 async function scan(page: Page, what: string, scope?: string): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in globalThis))) await page.addScriptTag({ content: AXE! });
   const v = await page.evaluate(async (sel) => {
-    const axe = (globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: Violation[] }> } }).axe;
+    const axe = (
+      globalThis as unknown as { axe: { run(ctx: unknown, o: unknown): Promise<{ violations: Violation[] }> } }
+    ).axe;
     const r = await axe.run(sel ? { include: [sel] } : { exclude: [] }, { resultTypes: ['violations'] });
-    return r.violations.map((x) => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes.map((n) => ({ target: n.target })) }));
+    return r.violations.map((x) => ({
+      id: x.id,
+      impact: x.impact,
+      help: x.help,
+      nodes: x.nodes.map((n) => ({ target: n.target })),
+    }));
   }, scope ?? null);
-  return v.filter((x) => x.impact === 'serious' || x.impact === 'critical').map((x) => `${what}: ${x.impact} ${x.id} (${x.help}) at ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  return v
+    .filter((x) => x.impact === 'serious' || x.impact === 'critical')
+    .map((x) => `${what}: ${x.impact} ${x.id} (${x.help}) at ${x.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
 test('axe: no serious or critical violation on the login page, every tab and every dialog, both themes', async (t) => {
@@ -55,10 +69,19 @@ test('axe: no serious or critical violation on the login page, every tab and eve
   const found: string[] = [];
   for (const theme of ['light', 'dark']) {
     // the page's CSP (default-src 'self') would refuse the injected axe script: bypassed for the scan only
-    const page = await (await h.browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true })).newPage();
+    const page = await (
+      await h.browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: true })
+    ).newPage();
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     await page.goto(h.url);
-    await page.evaluate((th) => (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem('nodenet.theme', th), theme);
+    await page.evaluate(
+      (th) =>
+        (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+          'nodenet.theme',
+          th,
+        ),
+      theme,
+    );
     await page.goto(h.url);
     await page.waitForSelector('#login-form');
     found.push(...(await scan(page, `${theme} login`)));
@@ -80,7 +103,15 @@ test('axe: no serious or critical violation on the login page, every tab and eve
       await page.keyboard.press('Escape');
       await page.waitForSelector(sel, { state: 'detached' });
     };
-    for (const type of ['bridge', 'bond', 'vlan']) await dialog(`create-${type}`, async () => { await page.click('#btn-create'); await page.click(`#create-${type}`); }, '#edit-dialog');
+    for (const type of ['bridge', 'bond', 'vlan'])
+      await dialog(
+        `create-${type}`,
+        async () => {
+          await page.click('#btn-create');
+          await page.click(`#create-${type}`);
+        },
+        '#edit-dialog',
+      );
     await page.click('[data-testid="row-eno1"]');
     await dialog('edit-nic', () => page.click('#btn-edit'), '#edit-dialog');
     await dialog('details', () => page.click('#btn-details'), '#details-dialog');

@@ -38,7 +38,10 @@ async function freePort(): Promise<number> {
 /** Namespaces whose name starts with `prefix`. */
 export function namespacesLike(prefix: string): string[] {
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return r.stdout.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(prefix));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(prefix));
 }
 
 export function demoPrereqs(): string[] {
@@ -53,7 +56,11 @@ export async function startDemo(): Promise<Demo> {
   const root = await fs.mkdtemp(join(tmpdir(), 'nodenet-demo-'));
   const port = await freePort();
   let out = '';
-  const child: ChildProcess = spawn(process.execPath, [join(REPO, 'scripts/demo.mjs'), '--fresh', '--root', root, '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(REPO, 'scripts/demo.mjs'), '--fresh', '--root', root, '--listen', `127.0.0.1:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));

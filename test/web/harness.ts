@@ -19,11 +19,22 @@ export const PASSWORD = 'secret-pw-1';
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const RESULTS = join(REPO, 'test-results');
 
-export const LAUNCH_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const LAUNCH_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** Skip (or fail under CI=true) when Chromium or the compiled UI is missing. */
 export function prereqs(t: TestContext): boolean {
-  const missing = [!existsSync(CHROMIUM) && `${CHROMIUM} (apt-get install chromium)`, !existsSync(join(REPO, 'dist/web/app/main.js')) && 'dist/web/app/main.js (npm run build)'].filter(Boolean);
+  const missing = [
+    !existsSync(CHROMIUM) && `${CHROMIUM} (apt-get install chromium)`,
+    !existsSync(join(REPO, 'dist/web/app/main.js')) && 'dist/web/app/main.js (npm run build)',
+  ].filter(Boolean);
   if (!missing.length) return true;
   const msg = `prerequisite missing: ${missing.join(', ')}`;
   if (process.env.CI === 'true') assert.fail(msg);
@@ -50,7 +61,10 @@ export async function startWeb(interfaces?: string): Promise<WebHarness> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   await fs.mkdir(RESULTS, { recursive: true });
   return {
-    root, srv, browser, url: `http://127.0.0.1:${addr.port}/`,
+    root,
+    srv,
+    browser,
+    url: `http://127.0.0.1:${addr.port}/`,
     async close() {
       await browser.close();
       await srv.close(2000);
@@ -66,7 +80,11 @@ export async function newPage(h: WebHarness, errors: string[], viewport = { widt
   page.on('console', (m) => {
     // Chromium logs every non-2xx API answer as a failed resource; the UI handles those (a
     // refused login, a field diagnostic, a missing endpoint) and the tests check what it shows.
-    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of (400|401|409|501)\b/.test(m.text())) errors.push(`console: ${m.text()}`);
+    if (
+      m.type() === 'error' &&
+      !/^Failed to load resource: the server responded with a status of (400|401|409|501)\b/.test(m.text())
+    )
+      errors.push(`console: ${m.text()}`);
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   return page;
@@ -90,35 +108,60 @@ export function shot(page: Page, name: string): Promise<Buffer> {
  * two lines cross (at least 4 line segments drawn).
  */
 export async function assertTopologyPlanar(page: Page): Promise<void> {
-  const boxes = await page.$$eval('#topology-svg .topo-node', (gs) => gs.map((g) => {
-    const r = g.querySelector('rect')!;
-    return { id: g.getAttribute('data-node') ?? '', x: Number(r.getAttribute('x')), y: Number(r.getAttribute('y')), w: Number(r.getAttribute('width')), h: Number(r.getAttribute('height')) };
-  }));
-  const edges = await page.$$eval('#topology-svg .topo-edge', (ps) => ps.map((p) => {
-    const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
-    const pts: number[][] = [];
-    for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
-    return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
-  }));
+  const boxes = await page.$$eval('#topology-svg .topo-node', (gs) =>
+    gs.map((g) => {
+      const r = g.querySelector('rect')!;
+      return {
+        id: g.getAttribute('data-node') ?? '',
+        x: Number(r.getAttribute('x')),
+        y: Number(r.getAttribute('y')),
+        w: Number(r.getAttribute('width')),
+        h: Number(r.getAttribute('height')),
+      };
+    }),
+  );
+  const edges = await page.$$eval('#topology-svg .topo-edge', (ps) =>
+    ps.map((p) => {
+      const nums = (p.getAttribute('d') ?? '').match(/-?[\d.]+/g)!.map(Number);
+      const pts: number[][] = [];
+      for (let i = 0; i + 1 < nums.length; i += 2) pts.push([nums[i]!, nums[i + 1]!]);
+      return { from: p.getAttribute('data-from') ?? '', to: p.getAttribute('data-to') ?? '', pts };
+    }),
+  );
   const geo = { boxes, edges };
   const cross = (p1: number[], p2: number[], p3: number[], p4: number[]): boolean => {
-    const d = (a: number[], b: number[], c: number[]) => (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
+    const d = (a: number[], b: number[], c: number[]) =>
+      (b[0]! - a[0]!) * (c[1]! - a[1]!) - (b[1]! - a[1]!) * (c[0]! - a[0]!);
     return d(p3, p4, p1) * d(p3, p4, p2) < 0 && d(p1, p2, p3) * d(p1, p2, p4) < 0;
   };
   // a line's own two boxes are those its first and last points lie on (from the geometry alone)
   const onBorder = (p: number[], b: { x: number; y: number; w: number; h: number }): boolean =>
     p[0]! >= b.x - 0.5 && p[0]! <= b.x + b.w + 0.5 && p[1]! >= b.y - 0.5 && p[1]! <= b.y + b.h + 0.5;
-  const touching = (e: { pts: number[][] }, b: { x: number; y: number; w: number; h: number }): boolean => onBorder(e.pts[0]!, b) || onBorder(e.pts[e.pts.length - 1]!, b);
+  const touching = (e: { pts: number[][] }, b: { x: number; y: number; w: number; h: number }): boolean =>
+    onBorder(e.pts[0]!, b) || onBorder(e.pts[e.pts.length - 1]!, b);
   const segs = geo.edges.flatMap((e) => e.pts.slice(1).map((q, k) => ({ e, a: e.pts[k]!, b: q })));
   assert.ok(segs.length >= 4);
   for (const { e, a, b } of segs) {
     for (const bx of geo.boxes) {
       if (touching(e, bx)) continue;
-      const c = [[bx.x, bx.y], [bx.x + bx.w, bx.y], [bx.x + bx.w, bx.y + bx.h], [bx.x, bx.y + bx.h]];
+      const c = [
+        [bx.x, bx.y],
+        [bx.x + bx.w, bx.y],
+        [bx.x + bx.w, bx.y + bx.h],
+        [bx.x, bx.y + bx.h],
+      ];
       const inside = (p: number[]) => p[0]! > bx.x && p[0]! < bx.x + bx.w && p[1]! > bx.y && p[1]! < bx.y + bx.h;
-      assert.ok(!(inside(a) || inside(b) || c.some((p, k) => cross(a, b, p, c[(k + 1) % 4]!))), `a line of ${e.from}→${e.to} crosses the box at ${bx.x},${bx.y}`);
+      assert.ok(
+        !(inside(a) || inside(b) || c.some((p, k) => cross(a, b, p, c[(k + 1) % 4]!))),
+        `a line of ${e.from}→${e.to} crosses the box at ${bx.x},${bx.y}`,
+      );
     }
   }
-  for (let i = 0; i < segs.length; i++) for (let j = i + 1; j < segs.length; j++)
-    if (segs[i]!.e !== segs[j]!.e) assert.ok(!cross(segs[i]!.a, segs[i]!.b, segs[j]!.a, segs[j]!.b), `${segs[i]!.e.from}→${segs[i]!.e.to} crosses ${segs[j]!.e.from}→${segs[j]!.e.to}`);
+  for (let i = 0; i < segs.length; i++)
+    for (let j = i + 1; j < segs.length; j++)
+      if (segs[i]!.e !== segs[j]!.e)
+        assert.ok(
+          !cross(segs[i]!.a, segs[i]!.b, segs[j]!.a, segs[j]!.b),
+          `${segs[i]!.e.from}→${segs[i]!.e.to} crosses ${segs[j]!.e.from}→${segs[j]!.e.to}`,
+        );
 }

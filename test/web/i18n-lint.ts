@@ -9,7 +9,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
-export interface Finding { file: string; line: number; text: string }
+export interface Finding {
+  file: string;
+  line: number;
+  text: string;
+}
 
 const UNITS = new Set(['bit', 'kbit', 'Mbit', 'Gbit']);
 export function looksLikeUiText(s: string): boolean {
@@ -21,9 +25,29 @@ export function looksLikeUiText(s: string): boolean {
   return true;
 }
 
-const CALL_SINKS: Record<string, number> = { h: 2, s: 2, toast: 0, replaceChildren: 0, append: 0, prepend: 0, confirmDialog: 1, showLogin: 0 };
+const CALL_SINKS: Record<string, number> = {
+  h: 2,
+  s: 2,
+  toast: 0,
+  replaceChildren: 0,
+  append: 0,
+  prepend: 0,
+  confirmDialog: 1,
+  showLogin: 0,
+};
 const PROP_SINKS = new Set(['textContent', 'innerText', 'title', 'placeholder', 'ariaLabel']);
-const KEY_SINKS = new Set(['title', 'aria-label', 'placeholder', 'label', 'explain', 'when', 'text', 'message', 'how', 'alt']);
+const KEY_SINKS = new Set([
+  'title',
+  'aria-label',
+  'placeholder',
+  'label',
+  'explain',
+  'when',
+  'text',
+  'message',
+  'how',
+  'alt',
+]);
 
 function staticText(n: ts.Node): string | null {
   if (ts.isStringLiteral(n) || ts.isNoSubstitutionTemplateLiteral(n)) return n.text;
@@ -44,9 +68,23 @@ function reachesPage(n: ts.Node): boolean {
   for (;;) {
     const p = cur.parent;
     if (!p) return false;
-    if (ts.isParenthesizedExpression(p) || ts.isTemplateSpan(p) || ts.isTemplateExpression(p) || ts.isAsExpression(p)) { cur = p; continue; }
-    if (ts.isConditionalExpression(p) && p.condition !== cur) { cur = p; continue; }
-    if (ts.isBinaryExpression(p) && [ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.PlusToken].includes(p.operatorToken.kind)) { cur = p; continue; }
+    if (ts.isParenthesizedExpression(p) || ts.isTemplateSpan(p) || ts.isTemplateExpression(p) || ts.isAsExpression(p)) {
+      cur = p;
+      continue;
+    }
+    if (ts.isConditionalExpression(p) && p.condition !== cur) {
+      cur = p;
+      continue;
+    }
+    if (
+      ts.isBinaryExpression(p) &&
+      [ts.SyntaxKind.QuestionQuestionToken, ts.SyntaxKind.BarBarToken, ts.SyntaxKind.PlusToken].includes(
+        p.operatorToken.kind,
+      )
+    ) {
+      cur = p;
+      continue;
+    }
     if (ts.isCallExpression(p)) {
       const name = calleeName(p);
       const idx = p.arguments.indexOf(cur as ts.Expression);
@@ -75,7 +113,10 @@ export function lintFile(file: string, src = readFileSync(file, 'utf8')): Findin
       const ok = /i18n-ok/.test(lines[line] ?? '') || /i18n-ok/.test(lines[line - 1] ?? '');
       const isImport = ts.isImportDeclaration(n.parent) || ts.isExportDeclaration(n.parent);
       if (!ok && !isImport && looksLikeUiText(text) && reachesPage(n)) out.push({ file, line: line + 1, text });
-      if (ts.isTemplateExpression(n)) { n.templateSpans.forEach((sp) => visit(sp.expression)); return; }
+      if (ts.isTemplateExpression(n)) {
+        n.templateSpans.forEach((sp) => visit(sp.expression));
+        return;
+      }
     }
     ts.forEachChild(n, visit);
   };
@@ -85,6 +126,15 @@ export function lintFile(file: string, src = readFileSync(file, 'utf8')): Findin
 
 /** Every .ts file under `dir` and its subfolders (dialogs/ …), except the catalogues in i18n/. */
 export function lintDir(dir: string): Finding[] {
-  return readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name)).flatMap((d) =>
-    d.isDirectory() ? (d.name === 'i18n' ? [] : lintDir(join(dir, d.name))) : d.name.endsWith('.ts') ? lintFile(join(dir, d.name)) : []);
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((d) =>
+      d.isDirectory()
+        ? d.name === 'i18n'
+          ? []
+          : lintDir(join(dir, d.name))
+        : d.name.endsWith('.ts')
+          ? lintFile(join(dir, d.name))
+          : [],
+    );
 }

@@ -27,8 +27,16 @@ const placeholders = (s: string): string[] => [...s.matchAll(/\{(\w+)\}/g)].map(
 test('every key is in both catalogues, none empty, the same placeholders', () => {
   const a = Object.keys(en).sort();
   const b = Object.keys(zhCN).sort();
-  assert.deepEqual(a.filter((k) => !b.includes(k)), [], 'keys missing in zh-CN');
-  assert.deepEqual(b.filter((k) => !a.includes(k)), [], 'keys missing in en');
+  assert.deepEqual(
+    a.filter((k) => !b.includes(k)),
+    [],
+    'keys missing in zh-CN',
+  );
+  assert.deepEqual(
+    b.filter((k) => !a.includes(k)),
+    [],
+    'keys missing in en',
+  );
   for (const k of a) {
     const e = (en as Record<string, string>)[k]!;
     const z = (zhCN as Record<string, string>)[k]!;
@@ -43,7 +51,16 @@ test('in zh-CN the pure helpers speak Chinese: types, checks, dependents, diagno
     assert.equal(typeLabel('bond'), 'Linux 绑定');
     assert.equal(t(bondMode('active-backup').explain), zhCN['bond.active-backup']);
     assert.equal(checkField('mtu', '99', 'bridge'), 'MTU 是 1280 到 65520 之间的整数');
-    assert.deepEqual(dependents([{ iface: 'eno1', type: 'eth' }, { iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1' }], 'eno1'), [{ iface: 'vmbr0', how: '桥接端口' }]);
+    assert.deepEqual(
+      dependents(
+        [
+          { iface: 'eno1', type: 'eth' },
+          { iface: 'vmbr0', type: 'bridge', bridge_ports: 'eno1' },
+        ],
+        'eno1',
+      ),
+      [{ iface: 'vmbr0', how: '桥接端口' }],
+    );
     // a known code: its own sentence; an unknown one: the template; the English original as tooltip
     const known = diagText({ code: 'PORT_IN_USE', message: 'vmbr3: eno1 is already a port of vmbr0', iface: 'vmbr3' });
     assert.equal(known.text, 'vmbr3：某个端口或从属设备已被其他网桥或绑定使用。');
@@ -62,12 +79,22 @@ test('in zh-CN the pure helpers speak Chinese: types, checks, dependents, diagno
 const CJK = /[\u4e00-\u9fff]/;
 
 test('in zh-CN the parts of a verify difference read in Chinese, the English original as tooltip', () => {
-  const model = modelOf('auto vmbr0\niface vmbr0 inet static\n\taddress 10.0.0.1/24\n\tgateway 10.0.0.254\n'
-    + '\tbridge-ports eno1 eno9\n\tmtu 9000\n\nauto vmbr1\niface vmbr1 inet manual\n\tbridge-ports none\n');
+  const model = modelOf(
+    'auto vmbr0\niface vmbr0 inet static\n\taddress 10.0.0.1/24\n\tgateway 10.0.0.254\n' +
+      '\tbridge-ports eno1 eno9\n\tmtu 9000\n\nauto vmbr1\niface vmbr1 inet manual\n\tbridge-ports none\n',
+  );
   const st = emptyKernelState();
-  st.interfaces.push({ name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.9.9.9/24'] }, { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] });
+  st.interfaces.push(
+    { name: 'vmbr0', kind: 'bridge', up: false, mtu: 1500, addresses: ['10.9.9.9/24'] },
+    { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [] },
+  );
   // messages from the server's own verify, not written here
-  const parts = verifyState(model, st).differences.flatMap((d) => { const sp = splitDifference(d.message); return [sp.file, sp.kernel]; }).filter(Boolean);
+  const parts = verifyState(model, st)
+    .differences.flatMap((d) => {
+      const sp = splitDifference(d.message);
+      return [sp.file, sp.kernel];
+    })
+    .filter(Boolean);
   assert.ok(parts.length >= 10, JSON.stringify(parts));
   setLang('zh-CN');
   try {
@@ -78,7 +105,10 @@ test('in zh-CN the parts of a verify difference read in Chinese, the English ori
     }
     // an unknown wording stays as the server wrote it (never lost)
     assert.deepEqual(driftPart('something new'), { text: 'something new', title: '' });
-    assert.deepEqual(logLine('  info: vmbr0: something from ifupdown2'), { text: '  info: vmbr0: something from ifupdown2', title: '' });
+    assert.deepEqual(logLine('  info: vmbr0: something from ifupdown2'), {
+      text: '  info: vmbr0: something from ifupdown2',
+      title: '',
+    });
   } finally {
     setLang('en');
   }
@@ -89,7 +119,7 @@ test('the lint finds UI text outside the catalogue (it is not blind)', () => {
   const src = [
     "h('label', { for: id }, 'Bridge ports');",
     "general.textContent = 'Please fix the marked fields.';",
-    "const x = { title: `Edit: ${type}` };",
+    'const x = { title: `Edit: ${type}` };',
     "toast(`${i.iface} removed (staged).`, 'ok');",
     "const ok = { class: 'field check', 'data-testid': 'edit-ok' };",
     "h('option', { value: p }, 'layer2+3');",
@@ -100,30 +130,48 @@ test('the lint finds UI text outside the catalogue (it is not blind)', () => {
 });
 
 test('no UI string of web/src/*.ts is outside the catalogues', () => {
-  const found = lintDir(join(REPO, 'web/src')).map((f) => `${f.file.replace(/.*\/web\/src\//, '')}:${f.line}: ${f.text}`);
+  const found = lintDir(join(REPO, 'web/src')).map(
+    (f) => `${f.file.replace(/.*\/web\/src\//, '')}:${f.line}: ${f.text}`,
+  );
   assert.deepEqual(found, [], `UI text outside web/src/i18n/:\n${found.join('\n')}`);
 });
 
 /** The English texts of the catalogue a Chinese page must not show (parts around {placeholders}). */
 // lang.*: the switch names each language in itself ("English") and says "Language" on purpose
-const englishParts: { key: string; part: string }[] = Object.entries(en).filter(([key]) => !key.startsWith('lang.')).flatMap(([key, e]) => {
-  const z = (zhCN as Record<string, string>)[key]!;
-  return e.split(/\{\w+\}/).map((p) => p.trim().replace(/^[(:—·,.\s]+|[):—·,.\s]+$/g, ''))
-    // a lone lower-case word ("gateway", "interfaces") is too often part of the data (comments, file names)
-    .filter((p) => p.length >= 4 && /[a-z]{3}/.test(p) && (/\s/.test(p) || /^[A-Z]/.test(p)) && !z.includes(p)).map((part) => ({ key, part }));
-});
+const englishParts: { key: string; part: string }[] = Object.entries(en)
+  .filter(([key]) => !key.startsWith('lang.'))
+  .flatMap(([key, e]) => {
+    const z = (zhCN as Record<string, string>)[key]!;
+    return (
+      e
+        .split(/\{\w+\}/)
+        .map((p) => p.trim().replace(/^[(:—·,.\s]+|[):—·,.\s]+$/g, ''))
+        // a lone lower-case word ("gateway", "interfaces") is too often part of the data (comments, file names)
+        .filter((p) => p.length >= 4 && /[a-z]{3}/.test(p) && (/\s/.test(p) || /^[A-Z]/.test(p)) && !z.includes(p))
+        .map((part) => ({ key, part }))
+    );
+  });
 
 /** Text shown by the element `sel`: its rendered text and its labels, tooltips and placeholders. */
 async function shownText(page: Page, sel: string): Promise<string> {
   return page.$eval(sel, (el) => {
-    const attrs = [...el.querySelectorAll('[placeholder], [title], [aria-label]'), el].flatMap((x) => ['placeholder', 'title', 'aria-label'].map((a) => x.getAttribute(a) ?? ''));
+    const attrs = [...el.querySelectorAll('[placeholder], [title], [aria-label]'), el].flatMap((x) =>
+      ['placeholder', 'title', 'aria-label'].map((a) => x.getAttribute(a) ?? ''),
+    );
     // the server's original English message is kept on purpose, as a tooltip marked 原始消息
-    return [(el as unknown as { innerText: string }).innerText, ...attrs.filter((a) => !a.startsWith('原始消息：'))].join('\n');
+    return [
+      (el as unknown as { innerText: string }).innerText,
+      ...attrs.filter((a) => !a.startsWith('原始消息：')),
+    ].join('\n');
   });
 }
 
 function leftoverEnglish(text: string): string[] {
-  return englishParts.filter(({ part }) => new RegExp(`(^|[^A-Za-z])${part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^A-Za-z]|$)`).test(text)).map(({ key, part }) => `${key}: ${part}`);
+  return englishParts
+    .filter(({ part }) =>
+      new RegExp(`(^|[^A-Za-z])${part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}([^A-Za-z]|$)`).test(text),
+    )
+    .map(({ key, part }) => `${key}: ${part}`);
 }
 
 let h: WebHarness | undefined;
@@ -184,7 +232,7 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await check('the interface grid', '.grid-wrap');
   await check('the header', 'header');
   await check('the tab bar', '.tabs');
-  assert.match(await page.textContent('[data-testid="sort-bond_mode"]') ?? '', /绑定模式/);
+  assert.match((await page.textContent('[data-testid="sort-bond_mode"]')) ?? '', /绑定模式/);
 
   // create bridge, with a server diagnostic shown in Chinese (the English original as tooltip)
   await page.click('#btn-create');
@@ -193,14 +241,14 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await page.waitForSelector('#edit-dialog');
   await page.fill('#f-cidr', '10.20.0.1/33');
   await page.waitForSelector('#f-cidr-err:has-text("IPv4")');
-  assert.match(await page.textContent('#f-cidr-err') ?? '', /带前缀长度的 IPv4 地址/);
+  assert.match((await page.textContent('#f-cidr-err')) ?? '', /带前缀长度的 IPv4 地址/);
   await page.fill('#f-cidr', '10.20.0.1/24');
   await page.fill('#f-bridge_ports', 'eno1');
   await page.click('#edit-ok');
   await page.waitForSelector('#f-bridge_ports-err:not(:empty)');
-  const diag = await page.textContent('#f-bridge_ports-err') ?? '';
+  const diag = (await page.textContent('#f-bridge_ports-err')) ?? '';
   assert.match(diag, /[\u4e00-\u9fff]/, `the diagnostic is in Chinese: ${diag}`);
-  assert.match(await page.getAttribute('#f-bridge_ports-err', 'title') ?? '', /原始消息：.*already a port/);
+  assert.match((await page.getAttribute('#f-bridge_ports-err', 'title')) ?? '', /原始消息：.*already a port/);
   assert.deepEqual(leftoverEnglish(diag), []);
   await check('the create bridge dialog', '#edit-dialog .dlg-head, #edit-dialog');
   await shot(page, 'i18n-zh-bridge-diagnostic');
@@ -211,9 +259,17 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await page.click('#btn-create');
   await page.click('#create-bond');
   await page.waitForSelector('#edit-dialog');
-  for (const mode of ['balance-rr', 'active-backup', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb']) {
+  for (const mode of [
+    'balance-rr',
+    'active-backup',
+    'balance-xor',
+    'broadcast',
+    '802.3ad',
+    'balance-tlb',
+    'balance-alb',
+  ]) {
     await page.selectOption('#f-bond_mode', mode);
-    const help = await page.textContent('#bond-mode-help') ?? '';
+    const help = (await page.textContent('#bond-mode-help')) ?? '';
     assert.match(help, /[\u4e00-\u9fff]/, `${mode}: ${help}`);
     await check(`the create bond dialog (${mode})`, '#edit-dialog');
   }
@@ -226,7 +282,7 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await page.click('#create-vlan');
   await page.waitForSelector('#edit-dialog');
   await check('the create VLAN dialog', '#edit-dialog');
-  assert.match(await page.textContent('#edit-dialog') ?? '', /VLAN 原始设备/);
+  assert.match((await page.textContent('#edit-dialog')) ?? '', /VLAN 原始设备/);
   await page.keyboard.press('Escape');
 
   // edit: a bond, a NIC, a bridge
@@ -265,7 +321,11 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await shot(page, 'i18n-zh-wizard');
 
   // history, IPv6, topology
-  for (const [tab, ready] of [['history', '#history-empty, .hist'], ['system', '#ipv6-state, #ipv6-unsupported'], ['topology', '#topology-svg']] as const) {
+  for (const [tab, ready] of [
+    ['history', '#history-empty, .hist'],
+    ['system', '#ipv6-state, #ipv6-unsupported'],
+    ['topology', '#topology-svg'],
+  ] as const) {
     await page.click(`#tab-${tab}`);
     await page.waitForSelector(`#view-${tab} :is(${ready})`);
     await check(`the ${tab} tab`, `#view-${tab}`);
@@ -292,7 +352,7 @@ test('in Chinese every dialog speaks Chinese: create bridge/bond/VLAN, edit, rem
   await ctx.close();
 });
 
-test('in Chinese the task log of an apply reads in Chinese (the server\'s English as tooltip)', async (t) => {
+test("in Chinese the task log of an apply reads in Chinese (the server's English as tooltip)", async (t) => {
   if (!prereqs(t) || !h) return;
   const ctx = await h.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
   const page = await ctx.newPage();
@@ -313,10 +373,16 @@ test('in Chinese the task log of an apply reads in Chinese (the server\'s Englis
   await page.click('#apply-keep');
   await page.waitForSelector('#apply-close');
   // the lines the real server wrote for this apply (its own output, indented, is left as it is)
-  const lines = await page.$$eval('#apply-log div', (els) => els.map((e) => ({ text: e.textContent ?? '', title: e.getAttribute('title') ?? '' })));
+  const lines = await page.$$eval('#apply-log div', (els) =>
+    els.map((e) => ({ text: e.textContent ?? '', title: e.getAttribute('title') ?? '' })),
+  );
   const own = lines.filter((l) => !/^\s/.test(l.text));
   assert.ok(own.length >= 5, JSON.stringify(lines));
-  assert.deepEqual(own.filter((l) => !CJK.test(l.text)).map((l) => l.text), [], 'task log lines left in English');
+  assert.deepEqual(
+    own.filter((l) => !CJK.test(l.text)).map((l) => l.text),
+    [],
+    'task log lines left in English',
+  );
   for (const l of own) assert.match(l.title, /^原始消息：[^\u4e00-\u9fff]+$/, l.text);
   await shot(page, 'i18n-zh-tasklog');
   await page.click('#apply-close');

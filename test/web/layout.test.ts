@@ -25,18 +25,29 @@ for (const width of [1280, 800]) {
     await loginAs(page, h.url);
     {
       // a header is cut when its text needs more room than its button gives (ellipsis)
-      const cut = await page.$$eval('.grid-head button.sort', (els) => els.filter((e) => {
-        const r = e.ownerDocument.createRange();
-        r.selectNodeContents(e);
-        const cs = e.ownerDocument.defaultView!.getComputedStyle(e);
-        return r.getBoundingClientRect().width > e.getBoundingClientRect().width - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) + 0.5 || e.scrollWidth > e.clientWidth;
-      }).map((e) => e.textContent));
+      const cut = await page.$$eval('.grid-head button.sort', (els) =>
+        els
+          .filter((e) => {
+            const r = e.ownerDocument.createRange();
+            r.selectNodeContents(e);
+            const cs = e.ownerDocument.defaultView!.getComputedStyle(e);
+            return (
+              r.getBoundingClientRect().width >
+                e.getBoundingClientRect().width - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) + 0.5 ||
+              e.scrollWidth > e.clientWidth
+            );
+          })
+          .map((e) => e.textContent),
+      );
       assert.deepEqual(cut, [], `column headers cut at ${width}`);
     }
     // the last column can be scrolled into view inside the grid
     await page.locator('[data-testid="sort-comments"]').scrollIntoViewIfNeeded();
     const box = await page.locator('[data-testid="sort-comments"]').boundingBox();
-    assert.ok(box && box.x >= 0 && box.x + box.width <= width + 1, `Comment header reachable at ${width}: ${JSON.stringify(box)}`);
+    assert.ok(
+      box && box.x >= 0 && box.x + box.width <= width + 1,
+      `Comment header reachable at ${width}: ${JSON.stringify(box)}`,
+    );
     const header = await page.locator('header.top').boundingBox();
     const tabs = await page.locator('nav.tabs').boundingBox();
     assert.ok(header && tabs && header.y + header.height <= tabs.y + 0.5, 'the header does not cover the tab bar');

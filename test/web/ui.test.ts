@@ -55,15 +55,19 @@ test('login, grid and pending diff after creating a bridge', async (t) => {
   const diff = await page.textContent('#pending-diff');
   assert.match(diff ?? '', /\+iface vmbr3 inet static/);
   assert.match(diff ?? '', /\+\s+address 10\.20\.0\.1\/24/);
-  assert.ok(await page.locator('#pending-diff .d-add').count() > 0, 'added lines are coloured');
+  assert.ok((await page.locator('#pending-diff .d-add').count()) > 0, 'added lines are coloured');
   await page.waitForSelector('[data-testid="row-vmbr3"]');
   await shot(page, '04-pending');
   // sort and filter
   await page.fill('#grid-filter', 'vmbr');
   // vmbr0-3 of the main file and vmbr9 of the sourced interfaces.d/90-lab
-  assert.match(await page.textContent('#grid-status') ?? '', /5 of/);
+  assert.match((await page.textContent('#grid-status')) ?? '', /5 of/);
   await page.waitForSelector('[data-testid="row-vmbr9"]');
-  assert.match(await page.textContent('[data-testid="row-vmbr9"]') ?? '', /interfaces\.d\/90-lab/, 'a sourced interface names its file');
+  assert.match(
+    (await page.textContent('[data-testid="row-vmbr9"]')) ?? '',
+    /interfaces\.d\/90-lab/,
+    'a sourced interface names its file',
+  );
   await page.fill('#grid-filter', '');
   // revert
   await page.click('#btn-revert');
@@ -82,17 +86,17 @@ test('bond dialog fields follow the mode; VLAN name fills raw device and tag; re
   assert.equal(await page.inputValue('#f-bond_mode'), 'active-backup');
   assert.equal(await page.isEnabled('#f-bond_primary'), true);
   assert.equal(await page.isDisabled('#f-bond_xmit_hash_policy'), true);
-  assert.match(await page.textContent('#bond-mode-help') ?? '', /switches to another only when it fails/);
+  assert.match((await page.textContent('#bond-mode-help')) ?? '', /switches to another only when it fails/);
   await page.selectOption('#f-bond_mode', '802.3ad');
   assert.equal(await page.isDisabled('#f-bond_primary'), true);
   assert.equal(await page.isEnabled('#f-bond_xmit_hash_policy'), true);
-  assert.match(await page.textContent('#bond-mode-help') ?? '', /LACP/);
+  assert.match((await page.textContent('#bond-mode-help')) ?? '', /LACP/);
   await page.selectOption('#f-bond_xmit_hash_policy', 'layer3+4');
   await shot(page, '05-bond-lacp');
   await page.click('#edit-ok');
   await page.waitForSelector('#edit-dialog', { state: 'detached' });
   await page.waitForSelector('#pending-diff');
-  const diff = await page.textContent('#pending-diff') ?? '';
+  const diff = (await page.textContent('#pending-diff')) ?? '';
   assert.match(diff, /\+\s+bond-mode 802\.3ad/);
   assert.match(diff, /-\s+bond-primary eno2/);
   // Escape closes a dialog; VLAN name-driven fields
@@ -108,7 +112,7 @@ test('bond dialog fields follow the mode; VLAN name fills raw device and tag; re
   await page.click('[data-testid="row-bond0"]');
   await page.click('#btn-remove');
   await page.waitForSelector('#remove-deps');
-  const deps = await page.textContent('#remove-deps') ?? '';
+  const deps = (await page.textContent('#remove-deps')) ?? '';
   assert.match(deps, /bond0\.50: VLAN raw device/);
   assert.match(deps, /vmbr1: bridge port/);
   await shot(page, '06-remove-deps');
@@ -117,7 +121,7 @@ test('bond dialog fields follow the mode; VLAN name fills raw device and tag; re
   await page.click('[data-testid="row-vmbr0"]');
   await page.click('#btn-remove');
   await page.waitForSelector('#remove-deps');
-  const deps0 = await page.textContent('#remove-deps') ?? '';
+  const deps0 = (await page.textContent('#remove-deps')) ?? '';
   assert.match(deps0, /vmbr2: NAT rule naming vmbr0: iptables -t nat -A POSTROUTING -s 10\.10\.10\.0\/24 -o vmbr0/);
   assert.match(deps0, /vmbr2: port forward \(NAT rule\) naming vmbr0: iptables -t nat -A PREROUTING -i vmbr0/);
   assert.match(deps0, /vmbr0: the node's default gateway 192\.0\.2\.1/);
@@ -144,7 +148,7 @@ test('apply with the confirm window and keep', async (t) => {
   await page.click('#apply-go');
   await page.waitForSelector('#apply-keep');
   assert.ok((await page.locator('#apply-log div').count()) > 0, 'the task log is shown');
-  assert.match(await page.textContent('#apply-countdown') ?? '', /\d+ s/);
+  assert.match((await page.textContent('#apply-countdown')) ?? '', /\d+ s/);
   await shot(page, '07-confirm-window');
   await page.click('#apply-keep');
   await page.waitForSelector('#apply-state:has-text("Kept")');
@@ -188,11 +192,14 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
   await loginAs(page, h.url);
   await page.click('#tab-topology');
   await page.waitForSelector('#topology-svg');
-  assert.ok(await page.locator('#topology-svg .topo-edge').count() >= 4);
+  assert.ok((await page.locator('#topology-svg .topo-edge').count()) >= 4);
   // geometry from the DOM: no line crosses a box other than its two ends', no two lines cross
   await assertTopologyPlanar(page);
   // relations drawn: the NAT of vmbr2 out through vmbr0, and the default gateway
-  assert.equal(await page.locator('#topology-svg .topo-edge[data-kind="nat"][data-from="vmbr0"][data-to="vmbr2"]').count(), 1);
+  assert.equal(
+    await page.locator('#topology-svg .topo-edge[data-kind="nat"][data-from="vmbr0"][data-to="vmbr2"]').count(),
+    1,
+  );
   assert.equal(await page.locator('#topology-svg .topo-edge[data-kind="gateway"][data-from="vmbr0"]').count(), 1);
   await shot(page, '09-topology');
   // every interface node is a button reached by keyboard: Enter opens Edit
@@ -228,7 +235,7 @@ test('topology, history, IPv6 and the NAT wizard', async (t) => {
   } else {
     await page.click('#tab-interfaces');
     await page.waitForSelector('#pending-diff');
-    assert.match(await page.textContent('#pending-diff') ?? '', /vmbr5/);
+    assert.match((await page.textContent('#pending-diff')) ?? '', /vmbr5/);
   }
   await page.context().close();
 });
@@ -238,7 +245,11 @@ test('the IPv6 switch stages its change with the pending changes, also after a r
   const page = await newPage(h, errors);
   await loginAs(page, h.url);
   const file = join(h.root, 'etc/sysctl.d/disable-ipv6.conf');
-  const exists = async (): Promise<boolean> => fs.access(file).then(() => true, () => false);
+  const exists = async (): Promise<boolean> =>
+    fs.access(file).then(
+      () => true,
+      () => false,
+    );
   assert.equal(await exists(), false);
   await page.click('#tab-system');
   await page.waitForSelector('#ipv6-switch');
@@ -246,14 +257,14 @@ test('the IPv6 switch stages its change with the pending changes, also after a r
   await page.click('#ipv6-switch');
   // staged on the node, not written: says what and when, as text
   await page.waitForSelector('#ipv6-msg.warn');
-  assert.match(await page.textContent('#ipv6-msg') ?? '', /Staged: IPv6 disabled\. It takes effect at the next boot/);
+  assert.match((await page.textContent('#ipv6-msg')) ?? '', /Staged: IPv6 disabled\. It takes effect at the next boot/);
   assert.equal(await exists(), false, 'staging writes no sysctl file');
   // with the other pending changes, also after a reload and on the Interfaces tab
   await page.reload();
   await page.waitForSelector('[data-testid="row-vmbr0"]');
   await page.waitForSelector('#pending-ipv6');
-  assert.match(await page.textContent('#pending-ipv6') ?? '', /IPv6 change \(staged\).*Staged: IPv6 disabled/);
-  assert.doesNotMatch(await page.textContent('#pending-ipv6') ?? '', /[{}]|"disable/, 'text, not raw JSON');
+  assert.match((await page.textContent('#pending-ipv6')) ?? '', /IPv6 change \(staged\).*Staged: IPv6 disabled/);
+  assert.doesNotMatch((await page.textContent('#pending-ipv6')) ?? '', /[{}]|"disable/, 'text, not raw JSON');
   assert.equal(await page.isDisabled('#pending-ipv6-now'), true, 'backend none: no kernel to apply it to now');
   await shot(page, '13-ipv6-pending');
   await page.click('#pending-ipv6-revert');
@@ -271,7 +282,7 @@ test('the IPv6 switch stages its change with the pending changes, also after a r
   await page.waitForSelector('#pending-ipv6', { state: 'detached' });
   assert.match(await fs.readFile(file, 'utf8'), /net\.ipv6\.conf\.all\.disable_ipv6 = 1/);
   assert.equal(await page.isChecked('#ipv6-switch'), false);
-  assert.match(await page.textContent('#ipv6-state') ?? '', /IPv6 is disabled on this node/);
+  assert.match((await page.textContent('#ipv6-state')) ?? '', /IPv6 is disabled on this node/);
   // back to enabled through the pending panel's Save
   await page.click('#ipv6-switch');
   await page.waitForSelector('#ipv6-msg.warn');
@@ -279,7 +290,10 @@ test('the IPv6 switch stages its change with the pending changes, also after a r
   await page.waitForSelector('#pending-ipv6');
   await page.click('#pending-ipv6-save');
   await page.waitForSelector('#pending-ipv6', { state: 'detached' });
-  for (let i = 0; await exists(); i++) { assert.ok(i < 50, 'the file was not removed'); await new Promise((r) => setTimeout(r, 100)); }
+  for (let i = 0; await exists(); i++) {
+    assert.ok(i < 50, 'the file was not removed');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   await page.context().close();
 });
 

@@ -73,7 +73,11 @@ function encode(p: Params): string {
 }
 
 /** One API call; resolves with the whole envelope, rejects with {@link ApiError}. */
-export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, params: Params = {}): Promise<Envelope<T>> {
+export async function call<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  params: Params = {},
+): Promise<Envelope<T>> {
   const headers: Record<string, string> = {};
   let url = `/api2/json${path}`;
   let body: string | undefined;
@@ -87,12 +91,19 @@ export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: s
   if (method !== 'GET' && session) headers.CSRFPreventionToken = session.csrf;
   let res: Response;
   try {
-    res = await fetch(url, { method, headers, credentials: 'same-origin', cache: 'no-store', ...(body !== undefined ? { body } : {}) });
+    res = await fetch(url, {
+      method,
+      headers,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      ...(body !== undefined ? { body } : {}),
+    });
   } catch (e) {
     throw new ApiError(0, `cannot reach the node: ${(e as Error).message}`);
   }
   const text = await res.text();
-  let json: { data?: unknown; errors?: Record<string, string>; message?: string; diagnostics?: Diagnostic[] } | undefined;
+  let json:
+    { data?: unknown; errors?: Record<string, string>; message?: string; diagnostics?: Diagnostic[] } | undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
@@ -122,7 +133,10 @@ export async function logout(): Promise<void> {
 /** Log in (pve or pam realm); keeps the CSRF token for this tab. */
 export async function login(username: string, password: string, realm: string): Promise<Session> {
   const user = username.includes('@') ? username : `${username}@${realm}`;
-  const r = await call<{ username: string; CSRFPreventionToken: string }>('POST', '/access/ticket', { username: user, password });
+  const r = await call<{ username: string; CSRFPreventionToken: string }>('POST', '/access/ticket', {
+    username: user,
+    password,
+  });
   session = { username: r.data.username, csrf: r.data.CSRFPreventionToken };
   sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
   return session;

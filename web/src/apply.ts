@@ -23,16 +23,26 @@ function logRow(line: string, cls: string): HTMLElement {
 export async function followTask(node: string, upid: string, logEl: HTMLElement): Promise<string> {
   let start = 0;
   for (;;) {
-    const log = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start, limit: 500 });
+    const log = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, {
+      start,
+      limit: 500,
+    });
     for (const l of log.data) {
       logEl.append(logRow(l.t, /ERROR|error|failed/.test(l.t) ? 'log-err' : ''));
       start = Math.max(start, l.n);
     }
     if (log.data.length) logEl.scrollTop = logEl.scrollHeight;
-    const st = await call<{ status: string; exitstatus?: string }>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`);
+    const st = await call<{ status: string; exitstatus?: string }>(
+      'GET',
+      `/nodes/${node}/tasks/${encodeURIComponent(upid)}/status`,
+    );
     if (st.data.status === 'stopped') {
       // one last read for lines written just before the stop
-      const rest = await call<{ n: number; t: string }[]>('GET', `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`, { start, limit: 500 });
+      const rest = await call<{ n: number; t: string }[]>(
+        'GET',
+        `/nodes/${node}/tasks/${encodeURIComponent(upid)}/log`,
+        { start, limit: 500 },
+      );
       for (const l of rest.data) logEl.append(logRow(l.t, ''));
       return st.data.exitstatus ?? 'unknown';
     }
@@ -54,13 +64,24 @@ export interface ApplyContext {
 export function openApply(ctx: ApplyContext): void {
   const m = modal({ id: 'apply-dialog', title: t('apply.title'), wide: true, sticky: false });
   const move = addressMove(location.hostname, ctx.changes, ctx.list);
-  const timeout = h('input', { type: 'number', id: 'apply-timeout', 'data-testid': 'apply-timeout', min: 0, max: 3600, value: 60 });
+  const timeout = h('input', {
+    type: 'number',
+    id: 'apply-timeout',
+    'data-testid': 'apply-timeout',
+    min: 0,
+    max: 3600,
+    value: 60,
+  });
   m.body.append(
     h('p', {}, t('apply.intro')),
     h('div', { class: 'field inline' }, h('label', { for: 'apply-timeout' }, t('apply.timeout')), timeout),
   );
   if (move) m.body.append(h('p', { class: 'warn', id: 'apply-move', 'data-testid': 'apply-move' }, move.message));
-  const go = h('button', { type: 'button', class: 'primary', id: 'apply-go', 'data-testid': 'apply-go' }, t('apply.go'));
+  const go = h(
+    'button',
+    { type: 'button', class: 'primary', id: 'apply-go', 'data-testid': 'apply-go' },
+    t('apply.go'),
+  );
   m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.cancel')), go);
   go.focus();
   go.addEventListener('click', () => {
@@ -73,12 +94,21 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
   m.body.replaceChildren();
   m.footer.replaceChildren();
   const state = h('p', { id: 'apply-state', 'data-testid': 'apply-state', role: 'status' }, t('apply.applying'));
-  const log = h('div', { class: 'tasklog', id: 'apply-log', 'data-testid': 'apply-log', 'aria-label': t('common.taskLog'), tabindex: 0 });
+  const log = h('div', {
+    class: 'tasklog',
+    id: 'apply-log',
+    'data-testid': 'apply-log',
+    'aria-label': t('common.taskLog'),
+    tabindex: 0,
+  });
   m.body.append(state, log);
   const started = Date.now();
   let upid: string;
   try {
-    const r = await call<string>('PUT', `/nodes/${ctx.node}/network`, { ...(timeoutS > 0 ? { 'confirm-timeout': timeoutS } : {}), ...(ctx.digest ? { digest: ctx.digest } : {}) });
+    const r = await call<string>('PUT', `/nodes/${ctx.node}/network`, {
+      ...(timeoutS > 0 ? { 'confirm-timeout': timeoutS } : {}),
+      ...(ctx.digest ? { digest: ctx.digest } : {}),
+    });
     upid = r.data;
     ctx.started?.();
   } catch (e) {
@@ -108,7 +138,9 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
   if (timeoutS <= 0) {
     state.textContent = t('apply.done');
     state.className = 'good';
-    m.footer.append(h('button', { type: 'button', 'data-testid': 'apply-close', onclick: () => m.close() }, t('common.close')));
+    m.footer.append(
+      h('button', { type: 'button', 'data-testid': 'apply-close', onclick: () => m.close() }, t('common.close')),
+    );
     await ctx.reload();
     return;
   }
@@ -118,9 +150,7 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
 function lost(state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>, e: unknown): void {
   const when = fmtTime(new Date(deadline));
   state.className = 'bad';
-  state.replaceChildren(
-    t('apply.lost', { msg: (e as Error).message, when }),
-  );
+  state.replaceChildren(t('apply.lost', { msg: (e as Error).message, when }));
   if (move?.to) state.append(newAddress(move.to));
 }
 
@@ -131,18 +161,42 @@ function newAddress(to: string): HTMLElement {
   const probe = h('span', { id: 'new-address-probe' }, t('apply.checking'));
   // no-cors: we only learn whether something answers there; the page's CSP may refuse the probe
   fetch(`${url}api2/json/version`, { mode: 'no-cors', cache: 'no-store' })
-    .then(() => { probe.textContent = t('apply.answers'); })
-    .catch(() => { probe.textContent = t('apply.noAnswer'); });
-  return h('span', { id: 'new-address', 'data-testid': 'new-address' }, t('apply.newAddress'), h('a', { href: url }, url), probe);
+    .then(() => {
+      probe.textContent = t('apply.answers');
+    })
+    .catch(() => {
+      probe.textContent = t('apply.noAnswer');
+    });
+  return h(
+    'span',
+    { id: 'new-address', 'data-testid': 'new-address' },
+    t('apply.newAddress'),
+    h('a', { href: url }, url),
+    probe,
+  );
 }
 
-async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadline: number, move: ReturnType<typeof addressMove>): Promise<void> {
+async function countdown(
+  ctx: ApplyContext,
+  m: Modal,
+  state: HTMLElement,
+  deadline: number,
+  move: ReturnType<typeof addressMove>,
+): Promise<void> {
   state.className = 'warn';
   const clock = h('strong', { id: 'apply-countdown', 'data-testid': 'apply-countdown' });
   state.replaceChildren(t('apply.keepWithin'), clock, t('apply.keepEnd'));
   if (move?.to) m.body.append(h('p', { class: 'warn' }, newAddress(move.to)));
-  const keep = h('button', { type: 'button', class: 'primary', id: 'apply-keep', 'data-testid': 'apply-keep' }, t('banner.keep'));
-  const back = h('button', { type: 'button', class: 'danger', id: 'apply-rollback', 'data-testid': 'apply-rollback' }, t('banner.rollback'));
+  const keep = h(
+    'button',
+    { type: 'button', class: 'primary', id: 'apply-keep', 'data-testid': 'apply-keep' },
+    t('banner.keep'),
+  );
+  const back = h(
+    'button',
+    { type: 'button', class: 'danger', id: 'apply-rollback', 'data-testid': 'apply-rollback' },
+    t('banner.rollback'),
+  );
   m.footer.append(back, keep);
   keep.focus();
   let over = false;
@@ -152,7 +206,13 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
     clearInterval(tick);
     state.className = cls;
     state.textContent = text;
-    m.footer.replaceChildren(h('button', { type: 'button', 'data-testid': 'apply-close', id: 'apply-close', onclick: () => m.close() }, t('common.close')));
+    m.footer.replaceChildren(
+      h(
+        'button',
+        { type: 'button', 'data-testid': 'apply-close', id: 'apply-close', onclick: () => m.close() },
+        t('common.close'),
+      ),
+    );
     (m.footer.firstChild as HTMLElement).focus();
     await ctx.reload().catch(() => undefined);
   };
@@ -182,8 +242,16 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
   keep.addEventListener('click', () => {
     keep.disabled = true;
     call<{ confirmed: number; message?: string }>('POST', `/nodes/${ctx.node}/network/confirm`)
-      .then((r) => finish(r.data.confirmed ? t('apply.kept') : t('apply.notKept', { msg: r.data.message ?? t('apply.windowClosed') }), r.data.confirmed ? 'good' : 'bad'))
-      .catch((e: Error) => { keep.disabled = false; state.textContent = t('apply.cannotConfirm', { msg: e.message }); });
+      .then((r) =>
+        finish(
+          r.data.confirmed ? t('apply.kept') : t('apply.notKept', { msg: r.data.message ?? t('apply.windowClosed') }),
+          r.data.confirmed ? 'good' : 'bad',
+        ),
+      )
+      .catch((e: Error) => {
+        keep.disabled = false;
+        state.textContent = t('apply.cannotConfirm', { msg: e.message });
+      });
   });
   back.addEventListener('click', () => {
     back.disabled = true;
@@ -195,8 +263,13 @@ async function countdown(ctx: ApplyContext, m: Modal, state: HTMLElement, deadli
         state.textContent = t('apply.rollingBack');
         const exit = await followTask(ctx.node, r.data, m.body.querySelector('#apply-log') as HTMLElement);
         over = false;
-        await finish(exit === 'OK' ? t('apply.rolledBack') : t('apply.rollbackFailed', { exit }), exit === 'OK' ? 'good' : 'bad');
+        await finish(
+          exit === 'OK' ? t('apply.rolledBack') : t('apply.rollbackFailed', { exit }),
+          exit === 'OK' ? 'good' : 'bad',
+        );
       })
-      .catch((e: Error) => { state.textContent = t('apply.cannotRollback', { msg: e.message }); });
+      .catch((e: Error) => {
+        state.textContent = t('apply.cannotRollback', { msg: e.message });
+      });
   });
 }

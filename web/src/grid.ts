@@ -16,18 +16,39 @@ interface Column {
   value: (i: Iface) => string;
 }
 
-const yesNo = (v: unknown): string => (v === 1 || v === '1' ? t('common.yes') : v === 0 || v === '0' ? t('common.no') : '');
+const yesNo = (v: unknown): string =>
+  v === 1 || v === '1' ? t('common.yes') : v === 0 || v === '0' ? t('common.no') : '';
 
 export const COLUMNS: readonly Column[] = [
   { key: 'iface', head: 'col.iface', width: 'minmax(90px,1.1fr)', value: (i) => i.iface },
-  { key: 'type', head: 'col.type', width: 'minmax(140px,1fr)', value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)) },
+  {
+    key: 'type',
+    head: 'col.type',
+    width: 'minmax(140px,1fr)',
+    value: (i) => (i.source ? `${typeLabel(i.type)} (${i.source})` : typeLabel(i.type)),
+  },
   { key: 'active', head: 'col.active', width: '70px', value: (i) => yesNo(i.active) },
   { key: 'autostart', head: 'col.autostart', width: '100px', value: (i) => yesNo(i.autostart ?? 0) },
-  { key: 'bridge_vlan_aware', head: 'col.bridge_vlan_aware', width: '124px', value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : '') },
+  {
+    key: 'bridge_vlan_aware',
+    head: 'col.bridge_vlan_aware',
+    width: '124px',
+    value: (i) => (i.type === 'bridge' ? yesNo(i.bridge_vlan_aware ?? 0) : ''),
+  },
   { key: 'ports', head: 'col.ports', width: 'minmax(115px,1.2fr)', value: members },
-  { key: 'bond_mode', head: 'col.bond_mode', width: 'minmax(125px,1fr)', value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : '') },
+  {
+    key: 'bond_mode',
+    head: 'col.bond_mode',
+    width: 'minmax(125px,1fr)',
+    value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : ''),
+  },
   { key: 'cidr', head: 'col.cidr', width: 'minmax(110px,1.3fr)', value: (i) => allCidrs(i).join('\n') },
-  { key: 'gateway', head: 'col.gateway', width: 'minmax(90px,1.1fr)', value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n') },
+  {
+    key: 'gateway',
+    head: 'col.gateway',
+    width: 'minmax(90px,1.1fr)',
+    value: (i) => [i.gateway, i.gateway6].filter(Boolean).join('\n'),
+  },
   { key: 'mtu', head: 'col.mtu', width: '56px', value: (i) => String(i.mtu ?? '') },
   { key: 'comments', head: 'col.comments', width: 'minmax(90px,1.6fr)', value: (i) => String(i.comments ?? '').trim() },
 ];
@@ -62,20 +83,73 @@ export class Grid {
     this.template = COLUMNS.map((c) => c.width).join(' ');
     this.head = h('div', { class: 'grid-head', role: 'row', style: `grid-template-columns:${this.template}` });
     for (const c of COLUMNS) {
-      this.head.append(h('div', { role: 'columnheader', 'aria-sort': 'none', 'data-col': c.key },
-        h('button', { type: 'button', class: 'sort', title: t('grid.sort', { col: t(c.head) }), 'data-testid': `sort-${c.key}`, onclick: () => this.sortBy(c.key) }, t(c.head))));
+      this.head.append(
+        h(
+          'div',
+          { role: 'columnheader', 'aria-sort': 'none', 'data-col': c.key },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'sort',
+              title: t('grid.sort', { col: t(c.head) }),
+              'data-testid': `sort-${c.key}`,
+              onclick: () => this.sortBy(c.key),
+            },
+            t(c.head),
+          ),
+        ),
+      );
     }
     this.spacer = h('div', { class: 'grid-spacer' });
     this.rowsBox = h('div', { class: 'grid-rows', role: 'presentation' });
-    this.viewport = h('div', { class: 'grid-viewport', id: 'grid-viewport', role: 'rowgroup', tabindex: 0, 'aria-label': t('grid.keys') }, this.spacer, this.rowsBox);
+    this.viewport = h(
+      'div',
+      { class: 'grid-viewport', id: 'grid-viewport', role: 'rowgroup', tabindex: 0, 'aria-label': t('grid.keys') },
+      this.spacer,
+      this.rowsBox,
+    );
     this.status = h('div', { class: 'grid-status', id: 'grid-status', 'aria-live': 'polite' });
-    const table = h('div', { class: 'grid', id: 'iface-grid', 'data-testid': 'iface-grid', role: 'grid', 'aria-label': t('grid.label'), 'aria-rowcount': 0 }, this.head, this.viewport);
-    const filterInput = h('input', { type: 'search', id: 'grid-filter', 'data-testid': 'grid-filter', placeholder: t('grid.filter'), 'aria-label': t('grid.filterLabel') });
-    filterInput.addEventListener('input', () => { this.filter = filterInput.value.trim().toLowerCase(); this.refresh(); });
-    const typeSel = h('select', { id: 'grid-type', 'aria-label': t('grid.typeLabel') },
-      h('option', { value: '' }, t('grid.allTypes')), ...['bridge', 'bond', 'vlan', 'eth', 'loopback', 'unknown'].map((t) => h('option', { value: t }, typeLabel(t))));
-    typeSel.addEventListener('change', () => { this.typeFilter = typeSel.value; this.refresh(); });
-    this.el = h('section', { class: 'grid-wrap', 'aria-label': t('grid.list') }, h('div', { class: 'grid-tools' }, filterInput, typeSel, this.status), table);
+    const table = h(
+      'div',
+      {
+        class: 'grid',
+        id: 'iface-grid',
+        'data-testid': 'iface-grid',
+        role: 'grid',
+        'aria-label': t('grid.label'),
+        'aria-rowcount': 0,
+      },
+      this.head,
+      this.viewport,
+    );
+    const filterInput = h('input', {
+      type: 'search',
+      id: 'grid-filter',
+      'data-testid': 'grid-filter',
+      placeholder: t('grid.filter'),
+      'aria-label': t('grid.filterLabel'),
+    });
+    filterInput.addEventListener('input', () => {
+      this.filter = filterInput.value.trim().toLowerCase();
+      this.refresh();
+    });
+    const typeSel = h(
+      'select',
+      { id: 'grid-type', 'aria-label': t('grid.typeLabel') },
+      h('option', { value: '' }, t('grid.allTypes')),
+      ...['bridge', 'bond', 'vlan', 'eth', 'loopback', 'unknown'].map((t) => h('option', { value: t }, typeLabel(t))),
+    );
+    typeSel.addEventListener('change', () => {
+      this.typeFilter = typeSel.value;
+      this.refresh();
+    });
+    this.el = h(
+      'section',
+      { class: 'grid-wrap', 'aria-label': t('grid.list') },
+      h('div', { class: 'grid-tools' }, filterInput, typeSel, this.status),
+      table,
+    );
     this.viewport.addEventListener('scroll', () => this.paint());
     new ResizeObserver(() => this.paint()).observe(this.viewport);
     this.viewport.addEventListener('keydown', (e) => this.key(e));
@@ -114,7 +188,10 @@ export class Grid {
     }
     this.el.querySelector('[role=grid]')?.setAttribute('aria-rowcount', String(this.view.length + 1));
     this.spacer.style.height = `${this.view.length * ROW_HEIGHT}px`;
-    this.status.textContent = this.view.length === this.all.length ? t('grid.count', { n: fmtNumber(this.all.length) }) : t('grid.countOf', { n: fmtNumber(this.view.length), total: fmtNumber(this.all.length) });
+    this.status.textContent =
+      this.view.length === this.all.length
+        ? t('grid.count', { n: fmtNumber(this.all.length) })
+        : t('grid.countOf', { n: fmtNumber(this.view.length), total: fmtNumber(this.all.length) });
     this.paint(true);
   }
 
@@ -141,8 +218,23 @@ export class Grid {
     const frag = document.createDocumentFragment();
     for (let n = first; n < last; n++) {
       const i = this.view[n]!;
-      const cls = ['grid-row', n % 2 ? 'odd' : '', i.iface === this.selected ? 'selected' : '', this.changed.has(i.iface) ? 'changed' : ''].filter(Boolean).join(' ');
-      const row = h('div', { class: cls, role: 'row', 'aria-rowindex': n + 2, 'aria-selected': i.iface === this.selected ? 'true' : 'false', 'data-iface': i.iface, 'data-testid': `row-${i.iface}`, style: `top:${n * ROW_HEIGHT}px;grid-template-columns:${this.template}` });
+      const cls = [
+        'grid-row',
+        n % 2 ? 'odd' : '',
+        i.iface === this.selected ? 'selected' : '',
+        this.changed.has(i.iface) ? 'changed' : '',
+      ]
+        .filter(Boolean)
+        .join(' ');
+      const row = h('div', {
+        class: cls,
+        role: 'row',
+        'aria-rowindex': n + 2,
+        'aria-selected': i.iface === this.selected ? 'true' : 'false',
+        'data-iface': i.iface,
+        'data-testid': `row-${i.iface}`,
+        style: `top:${n * ROW_HEIGHT}px;grid-template-columns:${this.template}`,
+      });
       for (const c of COLUMNS) {
         const v = c.value(i);
         const cell = h('div', { role: 'gridcell', class: `c-${c.key}`, title: v }, v.replace('\n', ' · '));
@@ -162,11 +254,11 @@ export class Grid {
       r.classList.toggle('selected', on);
       r.setAttribute('aria-selected', String(on));
     }
-    this.ev.onSelect(name ? this.all.find((i) => i.iface === name) ?? null : null);
+    this.ev.onSelect(name ? (this.all.find((i) => i.iface === name) ?? null) : null);
   }
 
   selectedIface(): Iface | null {
-    return this.selected ? this.all.find((i) => i.iface === this.selected) ?? null : null;
+    return this.selected ? (this.all.find((i) => i.iface === this.selected) ?? null) : null;
   }
 
   private key(e: KeyboardEvent): void {
@@ -176,7 +268,8 @@ export class Grid {
     else if (e.key === 'ArrowUp') next = Math.max(0, idx - 1);
     else if (e.key === 'Home') next = 0;
     else if (e.key === 'End') next = this.view.length - 1;
-    else if (e.key === 'PageDown') next = Math.min(this.view.length - 1, idx + Math.floor(this.viewport.clientHeight / ROW_HEIGHT));
+    else if (e.key === 'PageDown')
+      next = Math.min(this.view.length - 1, idx + Math.floor(this.viewport.clientHeight / ROW_HEIGHT));
     else if (e.key === 'PageUp') next = Math.max(0, idx - Math.floor(this.viewport.clientHeight / ROW_HEIGHT));
     else if (e.key === 'Enter') {
       const i = this.selectedIface();
@@ -192,7 +285,8 @@ export class Grid {
     if (!i) return;
     const y = next * ROW_HEIGHT;
     if (y < this.viewport.scrollTop) this.viewport.scrollTop = y;
-    else if (y + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight) this.viewport.scrollTop = y + ROW_HEIGHT - this.viewport.clientHeight;
+    else if (y + ROW_HEIGHT > this.viewport.scrollTop + this.viewport.clientHeight)
+      this.viewport.scrollTop = y + ROW_HEIGHT - this.viewport.clientHeight;
     this.select(i.iface);
   }
 }

@@ -29,7 +29,10 @@ const web = globalThis as unknown as {
 
 let current: Lang = 'en';
 try {
-  current = pickLang(web.localStorage?.getItem(STORE) ?? null, web.navigator?.languages ?? (web.navigator ? [web.navigator.language] : []));
+  current = pickLang(
+    web.localStorage?.getItem(STORE) ?? null,
+    web.navigator?.languages ?? (web.navigator ? [web.navigator.language] : []),
+  );
 } catch {
   current = 'en';
 }
@@ -81,7 +84,13 @@ export function tOr(key: string, fallback: string, vars: Record<string, string |
 }
 
 /** What the UI shows of a server diagnostic: the message by its code in the chosen language. */
-export interface DiagLike { code: string; message: string; hint?: string; iface?: string; line?: number }
+export interface DiagLike {
+  code: string;
+  message: string;
+  hint?: string;
+  iface?: string;
+  line?: number;
+}
 
 /**
  * A server diagnostic in the chosen language: English shows the server's message (and hint);
@@ -94,6 +103,8 @@ export function diagText(d: DiagLike): { text: string; title: string } {
   const iface = d.iface ?? '?';
   const text = isKey(`diag.${d.code}`)
     ? t(`diag.${d.code}` as Key, { iface })
-    : d.line !== undefined ? t('diag.genericLine', { code: d.code, iface, line: d.line }) : t('diag.generic', { code: d.code, iface });
+    : d.line !== undefined
+      ? t('diag.genericLine', { code: d.code, iface, line: d.line })
+      : t('diag.generic', { code: d.code, iface });
   return { text, title: t('diag.original', { msg: original }) };
 }

@@ -46,7 +46,8 @@ export interface Iface {
 /** Every address of an interface, first IPv4 ones then IPv6 ones (cidr, then cidr-extra). */
 export function allCidrs(i: Iface): string[] {
   const out: string[] = [];
-  for (const v of [i.cidr, i['cidr-extra'], i.cidr6, i['cidr6-extra']]) if (v) out.push(...v.split(' ').filter(Boolean));
+  for (const v of [i.cidr, i['cidr-extra'], i.cidr6, i['cidr6-extra']])
+    if (v) out.push(...v.split(' ').filter(Boolean));
   return out;
 }
 
@@ -92,7 +93,9 @@ export function members(i: Iface): string {
 
 /** The hook lines (`post-up ...` etc.) of an interface, from the API's `options`/`options6`. */
 function hookLines(i: Iface): string[] {
-  const all = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(String);
+  const all = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(
+    String,
+  );
   return all.filter((l) => /^(pre-up|up|post-up|pre-down|down|post-down)\s/.test(l));
 }
 
@@ -121,7 +124,15 @@ function lowers(list: readonly Iface[], name: string, seen = new Set<string>()):
   seen.add(name);
   const i = list.find((x) => x.iface === name);
   if (!i) return [];
-  const direct = [...words(i.bridge_ports), ...words(i.slaves), ...(i['vlan-raw-device'] ? [String(i['vlan-raw-device'])] : i.type === 'vlan' && vlanFromName(i.iface)?.raw ? [vlanFromName(i.iface)!.raw!] : [])];
+  const direct = [
+    ...words(i.bridge_ports),
+    ...words(i.slaves),
+    ...(i['vlan-raw-device']
+      ? [String(i['vlan-raw-device'])]
+      : i.type === 'vlan' && vlanFromName(i.iface)?.raw
+        ? [vlanFromName(i.iface)!.raw!]
+        : []),
+  ];
   return [...direct, ...direct.flatMap((d) => lowers(list, d, seen))];
 }
 
@@ -137,8 +148,14 @@ export function dependents(list: readonly Iface[], name: string, host?: string):
   const re = new RegExp(`(^|[^\\w.-])${escapeRe(name)}($|[^\\w.-])`);
   for (const i of list) {
     if (i.iface === name) {
-      for (const g of [i.gateway, i.gateway6]) if (g) out.push({ iface: name, how: t('dep.gateway', { gw: String(g), name }) });
-      for (const l of hookLines(i)) if (!/^(pre-down|down|post-down)\s/.test(l) && /\b(iptables|nft|ip6tables|ip\s+(-\d\s+)?route|route\s+add)\b/.test(l)) out.push({ iface: name, how: t('dep.ownHook', { kind: hookKind(l), line: shortHook(l) }) });
+      for (const g of [i.gateway, i.gateway6])
+        if (g) out.push({ iface: name, how: t('dep.gateway', { gw: String(g), name }) });
+      for (const l of hookLines(i))
+        if (
+          !/^(pre-down|down|post-down)\s/.test(l) &&
+          /\b(iptables|nft|ip6tables|ip\s+(-\d\s+)?route|route\s+add)\b/.test(l)
+        )
+          out.push({ iface: name, how: t('dep.ownHook', { kind: hookKind(l), line: shortHook(l) }) });
       continue;
     }
     if (words(i.bridge_ports).includes(name)) out.push({ iface: i.iface, how: t('dep.port') });
@@ -147,13 +164,23 @@ export function dependents(list: readonly Iface[], name: string, host?: string):
     const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
     if (raw === name) out.push({ iface: i.iface, how: t('dep.raw') });
     // the up lines say what is set up; their down lines only undo it
-    for (const l of hookLines(i)) if (re.test(l) && !/^(pre-down|down|post-down)\s/.test(l)) out.push({ iface: i.iface, how: t('dep.hook', { kind: hookKind(l), name, line: shortHook(l) }) });
+    for (const l of hookLines(i))
+      if (re.test(l) && !/^(pre-down|down|post-down)\s/.test(l))
+        out.push({ iface: i.iface, how: t('dep.hook', { kind: hookKind(l), name, line: shortHook(l) }) });
   }
   const h = host?.replace(/^\[|\]$/g, '');
   if (h) {
-    const holder = list.find((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h);
+    const holder = list.find(
+      (i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h,
+    );
     if (holder && (holder.iface === name || lowers(list, holder.iface).includes(name)))
-      out.push({ iface: holder.iface, how: t('dep.conn', { host: h, via: holder.iface === name ? name : t('dep.runsOver', { holder: holder.iface, name }) }) });
+      out.push({
+        iface: holder.iface,
+        how: t('dep.conn', {
+          host: h,
+          via: holder.iface === name ? name : t('dep.runsOver', { holder: holder.iface, name }),
+        }),
+      });
   }
   return out;
 }
@@ -199,9 +226,13 @@ export function checkField(name: string, value: string, type: string): string | 
       return null;
     }
     case 'gateway':
-      return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((o) => Number(o) <= 255) ? null : t('check.gateway');
+      return /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(v) && v.split('.').every((o) => Number(o) <= 255)
+        ? null
+        : t('check.gateway');
     case 'cidr6':
-      return /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(v) && v.includes(':') && Number(v.split('/')[1]) <= 128 ? null : t('check.cidr6');
+      return /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(v) && v.includes(':') && Number(v.split('/')[1]) <= 128
+        ? null
+        : t('check.cidr6');
     case 'gateway6':
       return /^[0-9a-fA-F:.]+$/.test(v) && v.includes(':') ? null : t('check.gateway6');
     case 'mtu': {
@@ -233,13 +264,16 @@ export interface DiffLine {
 
 /** Classifies the lines of a unified diff for colouring. */
 export function diffLines(diff: string): DiffLine[] {
-  return diff.split('\n').filter((l, i, a) => l !== '' || i < a.length - 1).map((text): DiffLine => {
-    if (text.startsWith('+++') || text.startsWith('---')) return { kind: 'meta', text };
-    if (text.startsWith('@@')) return { kind: 'hunk', text };
-    if (text.startsWith('+')) return { kind: 'add', text };
-    if (text.startsWith('-')) return { kind: 'del', text };
-    return { kind: 'ctx', text };
-  });
+  return diff
+    .split('\n')
+    .filter((l, i, a) => l !== '' || i < a.length - 1)
+    .map((text): DiffLine => {
+      if (text.startsWith('+++') || text.startsWith('---')) return { kind: 'meta', text };
+      if (text.startsWith('@@')) return { kind: 'hunk', text };
+      if (text.startsWith('+')) return { kind: 'add', text };
+      if (text.startsWith('-')) return { kind: 'del', text };
+      return { kind: 'ctx', text };
+    });
 }
 
 /** The address part of a CIDR (`192.0.2.5/24` → `192.0.2.5`). */
@@ -252,10 +286,15 @@ function addrOf(cidr: string | undefined): string | undefined {
  * `location.hostname`; `diff` is the pending diff (live → staged); `staged` the staged list.
  * Returns null when the address is not touched (or the host is a name, not an address).
  */
-export function addressMove(host: string, diff: string, staged: readonly Iface[]): { from: string; iface: string; to: string | null; message: string } | null {
+export function addressMove(
+  host: string,
+  diff: string,
+  staged: readonly Iface[],
+): { from: string; iface: string; to: string | null; message: string } | null {
   const h = host.replace(/^\[|\]$/g, '');
   if (!/^[\d.]+$/.test(h) && !h.includes(':')) return null;
-  if (staged.some((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h)) return null;
+  if (staged.some((i) => addrOf(i.cidr) === h || addrOf(i.cidr6) === h || i.address === h || i.address6 === h))
+    return null;
   // find the removed `address H` line and the stanza it was in
   let stanza = '';
   let found = false;
@@ -292,20 +331,31 @@ export function splitDifference(message: string): { iface: string; file: string;
   const iface = m && !message.startsWith('sysctl ') ? m[1]! : '';
   const rest = m && iface ? m[2]! : message;
   let x: RegExpExecArray | null;
-  if (rest === 'does not exist') return { iface, file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' };
+  if (rest === 'does not exist')
+    return { iface, file: 'an interface that comes up at boot (auto)', kernel: 'no such interface' };
   if (rest === 'is down') return { iface, file: 'up (auto)', kernel: 'down' };
   if ((x = /^address (\S+) missing$/.exec(rest))) return { iface, file: `address ${x[1]}`, kernel: 'no such address' };
-  if ((x = /^address (\S+) has no prefix in the file$/.exec(rest))) return { iface, file: `address ${x[1]} (no prefix)`, kernel: `address ${x[1]} with a prefix` };
-  if ((x = /^address (\S+) is not in the file$/.exec(rest))) return { iface, file: '(no such address)', kernel: `address ${x[1]}` };
-  if ((x = /^default route via (\S+) missing$/.exec(rest))) return { iface, file: `gateway ${x[1]}`, kernel: `no default route via ${x[1]}` };
-  if ((x = /^port (\S+) does not exist$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `no interface ${x[1]}` };
-  if ((x = /^(bridge port|bond slave|VLAN raw device) (\S+) does not exist in the kernel$/.exec(rest))) return { iface, file: `${x[1]} ${x[2]}`, kernel: `no interface ${x[2]}` };
-  if ((x = /^port (\S+) is not enslaved$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} in no bridge or bond` };
-  if ((x = /^port (\S+) is enslaved to (\S+)$/.exec(rest))) return { iface, file: `port ${x[1]}`, kernel: `${x[1]} is a port of ${x[2]}` };
-  if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest))) return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };
+  if ((x = /^address (\S+) has no prefix in the file$/.exec(rest)))
+    return { iface, file: `address ${x[1]} (no prefix)`, kernel: `address ${x[1]} with a prefix` };
+  if ((x = /^address (\S+) is not in the file$/.exec(rest)))
+    return { iface, file: '(no such address)', kernel: `address ${x[1]}` };
+  if ((x = /^default route via (\S+) missing$/.exec(rest)))
+    return { iface, file: `gateway ${x[1]}`, kernel: `no default route via ${x[1]}` };
+  if ((x = /^port (\S+) does not exist$/.exec(rest)))
+    return { iface, file: `port ${x[1]}`, kernel: `no interface ${x[1]}` };
+  if ((x = /^(bridge port|bond slave|VLAN raw device) (\S+) does not exist in the kernel$/.exec(rest)))
+    return { iface, file: `${x[1]} ${x[2]}`, kernel: `no interface ${x[2]}` };
+  if ((x = /^port (\S+) is not enslaved$/.exec(rest)))
+    return { iface, file: `port ${x[1]}`, kernel: `${x[1]} in no bridge or bond` };
+  if ((x = /^port (\S+) is enslaved to (\S+)$/.exec(rest)))
+    return { iface, file: `port ${x[1]}`, kernel: `${x[1]} is a port of ${x[2]}` };
+  if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest)))
+    return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };
   if ((x = /^mtu (\d+), the file says (\d+)$/.exec(rest))) return { iface, file: `mtu ${x[2]}`, kernel: `mtu ${x[1]}` };
-  if ((x = /^sysctl (\S+) is (\S+), the file's hook lines set (\S+)$/.exec(message))) return { iface: '', file: `sysctl ${x[1]} = ${x[3]}`, kernel: `${x[1]} = ${x[2]}` };
-  if ((x = /^is not a (bond|VLAN device) in the kernel \(kind (.*)\)$/.exec(rest))) return { iface, file: `a ${x[1]}`, kernel: `kind ${x[2]}` };
+  if ((x = /^sysctl (\S+) is (\S+), the file's hook lines set (\S+)$/.exec(message)))
+    return { iface: '', file: `sysctl ${x[1]} = ${x[3]}`, kernel: `${x[1]} = ${x[2]}` };
+  if ((x = /^is not a (bond|VLAN device) in the kernel \(kind (.*)\)$/.exec(rest)))
+    return { iface, file: `a ${x[1]}`, kernel: `kind ${x[2]}` };
   return { iface, file: '', kernel: rest };
 }
 
@@ -321,7 +371,10 @@ function v4Range(cidr: string): [number, number] | null {
 
 /** A private /24 for a new NAT network (host address .1) that no interface's address overlaps. */
 export function freeSubnet(list: readonly Iface[]): string {
-  const used = list.flatMap((i) => [i.cidr, i.address].filter((x): x is string => typeof x === 'string')).map(v4Range).filter((r): r is [number, number] => r !== null);
+  const used = list
+    .flatMap((i) => [i.cidr, i.address].filter((x): x is string => typeof x === 'string'))
+    .map(v4Range)
+    .filter((r): r is [number, number] => r !== null);
   for (let n = 10; n < 255; n++) {
     const c = `10.${n}.${n}.1/24`;
     const [a, b] = v4Range(c)!;
@@ -372,24 +425,37 @@ export interface TopoLayout {
  * each layer it passes, which takes a row like a box, so no line crosses a box; the order in each
  * layer comes from barycentre sweeps, keeping the order with the fewest crossings.
  */
-export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: number; gapX?: number; gapY?: number } = {}): TopoLayout {
-  const W = opts.w ?? 180, H = opts.h ?? 26, GX = opts.gapX ?? 70, GY = opts.gapY ?? 14, GW = Math.round(W * 0.6);
-  const shown = list.filter((i) => ['eth', 'bond', 'bridge', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'].includes(i.type));
+export function layoutTopology(
+  list: readonly Iface[],
+  opts: { w?: number; h?: number; gapX?: number; gapY?: number } = {},
+): TopoLayout {
+  const W = opts.w ?? 180,
+    H = opts.h ?? 26,
+    GX = opts.gapX ?? 70,
+    GY = opts.gapY ?? 14,
+    GW = Math.round(W * 0.6);
+  const shown = list.filter((i) =>
+    ['eth', 'bond', 'bridge', 'vlan', 'OVSBridge', 'OVSBond', 'OVSPort', 'OVSIntPort'].includes(i.type),
+  );
   const byName = new Map(shown.map((i) => [i.iface, i]));
   // relations: [lower, upper, kind, label]
   const rel: [string, string, TopoEdge['kind'], string | undefined][] = [];
   for (const i of shown) {
-    for (const p of [...words(i.bridge_ports), ...words(i.slaves), ...words(i.ovs_ports as string | undefined)]) if (byName.has(p)) rel.push([p, i.iface, 'member', undefined]);
+    for (const p of [...words(i.bridge_ports), ...words(i.slaves), ...words(i.ovs_ports as string | undefined)])
+      if (byName.has(p)) rel.push([p, i.iface, 'member', undefined]);
     const raw = i['vlan-raw-device'] ?? (i.type === 'vlan' ? vlanFromName(i.iface)?.raw : undefined);
     if (i.type === 'vlan' && raw && byName.has(raw)) rel.push([raw, i.iface, 'member', undefined]);
   }
   // hook lines of X naming Y: X's guests go out through Y (NAT, forwards) or X routes via Y
   for (const i of shown) {
-    const lines = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])].map(String).filter((l) => /^(pre-up|up|post-up)\s/.test(l));
+    const lines = [...(Array.isArray(i.options) ? i.options : []), ...(Array.isArray(i.options6) ? i.options6 : [])]
+      .map(String)
+      .filter((l) => /^(pre-up|up|post-up)\s/.test(l));
     const seen = new Set<string>();
     for (const l of lines) {
       const k = hookKind(l);
-      const kind: TopoEdge['kind'] | null = k === 'NAT rule' ? 'nat' : k.startsWith('port forward') ? 'forward' : k === 'route' ? 'route' : null;
+      const kind: TopoEdge['kind'] | null =
+        k === 'NAT rule' ? 'nat' : k.startsWith('port forward') ? 'forward' : k === 'route' ? 'route' : null;
       if (!kind) continue;
       for (const o of shown) {
         if (o.iface === i.iface || seen.has(`${kind}:${o.iface}`)) continue;
@@ -421,7 +487,17 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
   for (const i of shown) layerOf(i.iface);
   const nodes = new Map<string, TopoNode>();
   const mk = (id: string, kind: TopoNode['kind'], l: number, label: string, iface?: Iface): TopoNode => {
-    const n: TopoNode = { id, kind, layer: l, label, x: 0, y: 0, w: kind === 'dummy' ? 0 : kind === 'guest' ? GW : W, h: H, ...(iface ? { iface } : {}) };
+    const n: TopoNode = {
+      id,
+      kind,
+      layer: l,
+      label,
+      x: 0,
+      y: 0,
+      w: kind === 'dummy' ? 0 : kind === 'guest' ? GW : W,
+      h: H,
+      ...(iface ? { iface } : {}),
+    };
     nodes.set(id, n);
     return n;
   };
@@ -446,9 +522,12 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
   const segs: [string, string][] = [];
   const chains: { from: string; to: string; kind: TopoEdge['kind']; label?: string; via: string[] }[] = [];
   all.forEach(([lo, up, kind, label], k) => {
-    let a = nodes.get(lo)!, b = nodes.get(up)!;
+    let a = nodes.get(lo)!,
+      b = nodes.get(up)!;
     if (a.layer > b.layer) [a, b] = [b, a];
-    if (a.layer === b.layer) { b.layer += 1; } // same layer (a relation between peers): push the upper right
+    if (a.layer === b.layer) {
+      b.layer += 1;
+    } // same layer (a relation between peers): push the upper right
     const via: string[] = [];
     let prev = a.id;
     for (let l = a.layer + 1; l < b.layer; l++) {
@@ -461,33 +540,39 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
     chains.push({ from: a.id, to: b.id, kind, ...(label ? { label } : {}), via });
   });
   // a node pushed right may now sit left of its own uppers' layers: re-check once
-  for (const [a, b] of segs) if (nodes.get(b)!.layer <= nodes.get(a)!.layer) nodes.get(b)!.layer = nodes.get(a)!.layer + 1;
+  for (const [a, b] of segs)
+    if (nodes.get(b)!.layer <= nodes.get(a)!.layer) nodes.get(b)!.layer = nodes.get(a)!.layer + 1;
   const maxL = Math.max(0, ...[...nodes.values()].map((n) => n.layer));
   const layers: TopoNode[][] = Array.from({ length: maxL + 1 }, () => []);
   for (const n of nodes.values()) layers[n.layer]!.push(n);
   for (const L of layers) L.sort((a, b) => naturalCompare(a.id.replace(/^\w+:/, ''), b.id.replace(/^\w+:/, '')));
-  const down = new Map<string, string[]>(), up = new Map<string, string[]>();
+  const down = new Map<string, string[]>(),
+    up = new Map<string, string[]>();
   for (const [a, b] of segs) {
     const [lo, hi] = nodes.get(a)!.layer < nodes.get(b)!.layer ? [a, b] : [b, a];
     up.set(lo, [...(up.get(lo) ?? []), hi]);
     down.set(hi, [...(down.get(hi) ?? []), lo]);
   }
-  const index = (): Map<string, number> => new Map(layers.flatMap((L) => L.map((n, i) => [n.id, i] as [string, number])));
+  const index = (): Map<string, number> =>
+    new Map(layers.flatMap((L) => L.map((n, i) => [n.id, i] as [string, number])));
   const crossings = (): number => {
     const pos = index();
     let c = 0;
     for (let l = 0; l < maxL; l++) {
       const es = layers[l]!.flatMap((n) => (up.get(n.id) ?? []).map((u) => [pos.get(n.id)!, pos.get(u)!] as const));
-      for (let i = 0; i < es.length; i++) for (let j = i + 1; j < es.length; j++) if ((es[i]![0] - es[j]![0]) * (es[i]![1] - es[j]![1]) < 0) c++;
+      for (let i = 0; i < es.length; i++)
+        for (let j = i + 1; j < es.length; j++) if ((es[i]![0] - es[j]![0]) * (es[i]![1] - es[j]![1]) < 0) c++;
     }
     return c;
   };
   const sweep = (L: TopoNode[], nb: Map<string, string[]>): void => {
     const pos = index();
-    const bary = new Map(L.map((n, i) => {
-      const ns = (nb.get(n.id) ?? []).map((x) => pos.get(x)!);
-      return [n.id, ns.length ? ns.reduce((a, b) => a + b, 0) / ns.length : i] as [string, number];
-    }));
+    const bary = new Map(
+      L.map((n, i) => {
+        const ns = (nb.get(n.id) ?? []).map((x) => pos.get(x)!);
+        return [n.id, ns.length ? ns.reduce((a, b) => a + b, 0) / ns.length : i] as [string, number];
+      }),
+    );
     L.sort((a, b) => bary.get(a.id)! - bary.get(b.id)!);
   };
   let best = layers.map((L) => [...L]);
@@ -496,18 +581,33 @@ export function layoutTopology(list: readonly Iface[], opts: { w?: number; h?: n
     for (let l = 1; l <= maxL; l++) sweep(layers[l]!, down);
     for (let l = maxL - 1; l >= 0; l--) sweep(layers[l]!, up);
     const c = crossings();
-    if (c < bestC) { bestC = c; best = layers.map((L) => [...L]); }
+    if (c < bestC) {
+      bestC = c;
+      best = layers.map((L) => [...L]);
+    }
   }
-  best.forEach((L, l) => { layers[l] = L; });
+  best.forEach((L, l) => {
+    layers[l] = L;
+  });
   // coordinates: rows top-down per layer
-  for (const [l, L] of layers.entries()) L.forEach((n, i) => { n.x = 10 + l * (W + GX); n.y = 30 + i * (H + GY); });
-  const centre = (n: TopoNode, right: boolean): [number, number] => [n.kind === 'dummy' ? n.x + W / 2 : right ? n.x + n.w : n.x, n.y + H / 2];
+  for (const [l, L] of layers.entries())
+    L.forEach((n, i) => {
+      n.x = 10 + l * (W + GX);
+      n.y = 30 + i * (H + GY);
+    });
+  const centre = (n: TopoNode, right: boolean): [number, number] => [
+    n.kind === 'dummy' ? n.x + W / 2 : right ? n.x + n.w : n.x,
+    n.y + H / 2,
+  ];
   const edges: TopoEdge[] = chains.map((c) => {
     const ids = [c.from, ...c.via, c.to];
     const pts: [number, number][] = [];
     ids.forEach((id, k) => {
       const n = nodes.get(id)!;
-      if (n.kind === 'dummy') { pts.push([n.x, n.y + H / 2], [n.x + W, n.y + H / 2]); return; }
+      if (n.kind === 'dummy') {
+        pts.push([n.x, n.y + H / 2], [n.x + W, n.y + H / 2]);
+        return;
+      }
       pts.push(centre(n, k === 0));
     });
     return { from: c.from, to: c.to, kind: c.kind, ...(c.label ? { label: c.label } : {}), points: pts };

@@ -32,9 +32,21 @@ function applyTheme(t: string | null): void {
 }
 applyTheme(localStorage.getItem('nodenet.theme'));
 function themeButton(): HTMLButtonElement {
-  const b = h('button', { type: 'button', id: 'theme-toggle', 'data-testid': 'theme-toggle', class: 'ghost', 'aria-label': t('header.theme') }, '◐');
+  const b = h(
+    'button',
+    {
+      type: 'button',
+      id: 'theme-toggle',
+      'data-testid': 'theme-toggle',
+      class: 'ghost',
+      'aria-label': t('header.theme'),
+    },
+    '◐',
+  );
   b.addEventListener('click', () => {
-    const dark = document.documentElement.dataset.theme === 'dark' || (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
+    const dark =
+      document.documentElement.dataset.theme === 'dark' ||
+      (!document.documentElement.dataset.theme && matchMedia('(prefers-color-scheme: dark)').matches);
     const t = dark ? 'light' : 'dark';
     localStorage.setItem('nodenet.theme', t);
     applyTheme(t);
@@ -44,10 +56,22 @@ function themeButton(): HTMLButtonElement {
 
 /** The language switch of the header (and the login page); `redraw` rebuilds the page in it. */
 function langSwitch(redraw: () => void): HTMLSelectElement {
-  const sel = h('select', { id: 'lang-switch', 'data-testid': 'lang-switch', class: 'lang-switch', 'aria-label': `${t('lang.switch')} / Language` /* i18n-ok: always also in English, to find the way back */ },
-    ...(Object.keys(LANGS) as Lang[]).map((l) => h('option', { value: l, lang: l }, LANGS[l]['lang.name'])));
+  const sel = h(
+    'select',
+    {
+      id: 'lang-switch',
+      'data-testid': 'lang-switch',
+      class: 'lang-switch',
+      'aria-label': `${t('lang.switch')} / Language` /* i18n-ok: always also in English, to find the way back */,
+    },
+    ...(Object.keys(LANGS) as Lang[]).map((l) => h('option', { value: l, lang: l }, LANGS[l]['lang.name'])),
+  );
   sel.value = lang();
-  sel.addEventListener('change', () => { setLang(sel.value as Lang); redraw(); document.getElementById('lang-switch')?.focus(); });
+  sel.addEventListener('change', () => {
+    setLang(sel.value as Lang);
+    redraw();
+    document.getElementById('lang-switch')?.focus();
+  });
   return sel;
 }
 document.documentElement.lang = lang();
@@ -55,31 +79,83 @@ document.title = t('app.title');
 
 // ---- login -----------------------------------------------------------------------------------
 function showLogin(message = ''): void {
-  const user = h('input', { id: 'login-user', 'data-testid': 'login-user', name: 'username', autocomplete: 'username', required: true, value: 'root' });
-  const pw = h('input', { id: 'login-password', 'data-testid': 'login-password', name: 'password', type: 'password', autocomplete: 'current-password', required: true });
-  const realm = h('select', { id: 'login-realm', name: 'realm' }, h('option', { value: 'pam' }, t('realm.pam')), h('option', { value: 'pve' }, t('realm.pve')));
+  const user = h('input', {
+    id: 'login-user',
+    'data-testid': 'login-user',
+    name: 'username',
+    autocomplete: 'username',
+    required: true,
+    value: 'root',
+  });
+  const pw = h('input', {
+    id: 'login-password',
+    'data-testid': 'login-password',
+    name: 'password',
+    type: 'password',
+    autocomplete: 'current-password',
+    required: true,
+  });
+  const realm = h(
+    'select',
+    { id: 'login-realm', name: 'realm' },
+    h('option', { value: 'pam' }, t('realm.pam')),
+    h('option', { value: 'pve' }, t('realm.pve')),
+  );
   realm.value = 'pam';
-  const err = h('div', { class: 'form-error', id: 'login-error', 'data-testid': 'login-error', role: 'alert' }, message);
-  const submit = h('button', { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' }, t('login.submit'));
-  const form = h('form', { id: 'login-form', class: 'login-card', 'aria-labelledby': 'login-title' },
-    h('h1', { id: 'login-title' }, 'nodenet'), h('p', { class: 'muted' }, t('login.subtitle')),
+  const err = h(
+    'div',
+    { class: 'form-error', id: 'login-error', 'data-testid': 'login-error', role: 'alert' },
+    message,
+  );
+  const submit = h(
+    'button',
+    { type: 'submit', class: 'primary', id: 'login-submit', 'data-testid': 'login-submit' },
+    t('login.submit'),
+  );
+  const form = h(
+    'form',
+    { id: 'login-form', class: 'login-card', 'aria-labelledby': 'login-title' },
+    h('h1', { id: 'login-title' }, 'nodenet'),
+    h('p', { class: 'muted' }, t('login.subtitle')),
     h('div', { class: 'field' }, h('label', { for: 'login-user' }, t('login.user')), user),
     h('div', { class: 'field' }, h('label', { for: 'login-password' }, t('login.password')), pw),
     h('div', { class: 'field' }, h('label', { for: 'login-realm' }, t('login.realm')), realm),
-    err, submit);
+    err,
+    submit,
+  );
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     submit.disabled = true;
     err.textContent = '';
     login(user.value.trim(), pw.value, realm.value)
       .then(() => start())
-      .catch((x: Error) => { err.textContent = x instanceof ApiError && x.status === 401 ? t('login.failed') : t('main.loginFailed', { msg: x.message }); submit.disabled = false; pw.select(); });
+      .catch((x: Error) => {
+        err.textContent =
+          x instanceof ApiError && x.status === 401 ? t('login.failed') : t('main.loginFailed', { msg: x.message });
+        submit.disabled = false;
+        pw.select();
+      });
   });
-  app.replaceChildren(h('main', { class: 'login-page' }, h('div', { class: 'login-theme' }, langSwitch(() => showLogin(message)), themeButton()), form));
+  app.replaceChildren(
+    h(
+      'main',
+      { class: 'login-page' },
+      h(
+        'div',
+        { class: 'login-theme' },
+        langSwitch(() => showLogin(message)),
+        themeButton(),
+      ),
+      form,
+    ),
+  );
   (user.value ? pw : user).focus();
 }
 
-setExpiredHandler(() => { watch?.stop(); showLogin(t('login.ended')); });
+setExpiredHandler(() => {
+  watch?.stop();
+  showLogin(t('login.ended'));
+});
 
 // ---- the panel -------------------------------------------------------------------------------
 let grid: Grid;
@@ -107,15 +183,52 @@ async function start(): Promise<void> {
 function buildShell(): void {
   const s = currentSession();
   grid = new Grid({
-    onSelect: (i) => { buttons.edit!.disabled = !i || !EDITABLE.includes(i.type); buttons.remove!.disabled = !i; buttons.details!.disabled = !i; },
+    onSelect: (i) => {
+      buttons.edit!.disabled = !i || !EDITABLE.includes(i.type);
+      buttons.remove!.disabled = !i;
+      buttons.details!.disabled = !i;
+    },
     onOpen: (i) => edit(i),
     onDelete: (i) => void remove(i),
   });
   const menu = h('div', { class: 'menu', id: 'create-menu', role: 'menu', hidden: true });
-  const createBtn = h('button', { type: 'button', id: 'btn-create', 'data-testid': 'btn-create', 'aria-haspopup': 'menu', 'aria-expanded': 'false', 'aria-controls': 'create-menu' }, t('tb.create'));
-  const closeMenu = (): void => { menu.hidden = true; createBtn.setAttribute('aria-expanded', 'false'); };
-  for (const [type, label] of [['bridge', t('create.bridge')], ['bond', t('create.bond')], ['vlan', t('create.vlan')]] as const) {
-    menu.append(h('button', { type: 'button', role: 'menuitem', 'data-testid': `create-${type}`, id: `create-${type}`, onclick: () => { closeMenu(); openEditor(editCtx(), type); } }, label));
+  const createBtn = h(
+    'button',
+    {
+      type: 'button',
+      id: 'btn-create',
+      'data-testid': 'btn-create',
+      'aria-haspopup': 'menu',
+      'aria-expanded': 'false',
+      'aria-controls': 'create-menu',
+    },
+    t('tb.create'),
+  );
+  const closeMenu = (): void => {
+    menu.hidden = true;
+    createBtn.setAttribute('aria-expanded', 'false');
+  };
+  for (const [type, label] of [
+    ['bridge', t('create.bridge')],
+    ['bond', t('create.bond')],
+    ['vlan', t('create.vlan')],
+  ] as const) {
+    menu.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          role: 'menuitem',
+          'data-testid': `create-${type}`,
+          id: `create-${type}`,
+          onclick: () => {
+            closeMenu();
+            openEditor(editCtx(), type);
+          },
+        },
+        label,
+      ),
+    );
   }
   createBtn.addEventListener('click', () => {
     menu.hidden = !menu.hidden;
@@ -125,32 +238,145 @@ function buildShell(): void {
   menu.addEventListener('keydown', (e) => {
     const items = [...menu.querySelectorAll<HTMLElement>('[role=menuitem]')];
     const i = items.indexOf(document.activeElement as HTMLElement);
-    if (e.key === 'Escape') { closeMenu(); createBtn.focus(); }
-    else if (e.key === 'ArrowDown') { e.preventDefault(); items[(i + 1) % items.length]?.focus(); }
-    else if (e.key === 'ArrowUp') { e.preventDefault(); items[(i - 1 + items.length) % items.length]?.focus(); }
+    if (e.key === 'Escape') {
+      closeMenu();
+      createBtn.focus();
+    } else if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      items[(i + 1) % items.length]?.focus();
+    } else if (e.key === 'ArrowUp') {
+      e.preventDefault();
+      items[(i - 1 + items.length) % items.length]?.focus();
+    }
   });
-  document.addEventListener('click', (e) => { if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu(); });
+  document.addEventListener('click', (e) => {
+    if (!(e.target as HTMLElement).closest('.create-wrap')) closeMenu();
+  });
   buttons = {
-    edit: h('button', { type: 'button', id: 'btn-edit', 'data-testid': 'btn-edit', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) edit(i); } }, t('tb.edit')),
-    details: h('button', { type: 'button', id: 'btn-details', 'data-testid': 'btn-details', disabled: true, title: t('tb.detailsTitle'), onclick: () => { const i = grid.selectedIface(); if (i) openDetails(state.node, i); } }, t('tb.details')),
-    remove: h('button', { type: 'button', id: 'btn-remove', 'data-testid': 'btn-remove', disabled: true, onclick: () => { const i = grid.selectedIface(); if (i) void remove(i); } }, t('tb.remove')),
-    revert: h('button', { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() }, t('tb.revert')),
-    apply: h('button', { type: 'button', class: 'primary', id: 'btn-apply', 'data-testid': 'btn-apply', disabled: true, onclick: () => openApply({ node: state.node, list: state.list, changes: state.changes, digest: state.digest, reload: reloadAndVerify, started: () => void watch?.poll() }) }, t('tb.apply')),
+    edit: h(
+      'button',
+      {
+        type: 'button',
+        id: 'btn-edit',
+        'data-testid': 'btn-edit',
+        disabled: true,
+        onclick: () => {
+          const i = grid.selectedIface();
+          if (i) edit(i);
+        },
+      },
+      t('tb.edit'),
+    ),
+    details: h(
+      'button',
+      {
+        type: 'button',
+        id: 'btn-details',
+        'data-testid': 'btn-details',
+        disabled: true,
+        title: t('tb.detailsTitle'),
+        onclick: () => {
+          const i = grid.selectedIface();
+          if (i) openDetails(state.node, i);
+        },
+      },
+      t('tb.details'),
+    ),
+    remove: h(
+      'button',
+      {
+        type: 'button',
+        id: 'btn-remove',
+        'data-testid': 'btn-remove',
+        disabled: true,
+        onclick: () => {
+          const i = grid.selectedIface();
+          if (i) void remove(i);
+        },
+      },
+      t('tb.remove'),
+    ),
+    revert: h(
+      'button',
+      { type: 'button', id: 'btn-revert', 'data-testid': 'btn-revert', disabled: true, onclick: () => void revert() },
+      t('tb.revert'),
+    ),
+    apply: h(
+      'button',
+      {
+        type: 'button',
+        class: 'primary',
+        id: 'btn-apply',
+        'data-testid': 'btn-apply',
+        disabled: true,
+        onclick: () =>
+          openApply({
+            node: state.node,
+            list: state.list,
+            changes: state.changes,
+            digest: state.digest,
+            reload: reloadAndVerify,
+            started: () => void watch?.poll(),
+          }),
+      },
+      t('tb.apply'),
+    ),
   };
   watch?.stop();
-  watch = new WindowWatch(() => state.node, reloadAndVerify, (open) => {
-    state.windowOpen = open;
-    buttons.apply!.disabled = open || state.changes.trim() === '';
-    buttons.apply!.title = open ? t('tb.windowOpen') : '';
-  });
-  drift = h('button', { type: 'button', class: 'badge', id: 'drift-badge', 'data-testid': 'drift-badge', title: t('drift.badgeTitle'), 'aria-haspopup': 'dialog', onclick: () => void driftPanel() }, t('drift.verifying'));
+  watch = new WindowWatch(
+    () => state.node,
+    reloadAndVerify,
+    (open) => {
+      state.windowOpen = open;
+      buttons.apply!.disabled = open || state.changes.trim() === '';
+      buttons.apply!.title = open ? t('tb.windowOpen') : '';
+    },
+  );
+  drift = h(
+    'button',
+    {
+      type: 'button',
+      class: 'badge',
+      id: 'drift-badge',
+      'data-testid': 'drift-badge',
+      title: t('drift.badgeTitle'),
+      'aria-haspopup': 'dialog',
+      onclick: () => void driftPanel(),
+    },
+    t('drift.verifying'),
+  );
   const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': t('main.views') });
   views = {};
-  const tabDefs: [string, string][] = [['interfaces', t('tab.interfaces')], ['topology', t('tab.topology')], ['setup', t('tab.setup')], ['history', t('tab.history')], ['system', t('tab.system')]];
+  const tabDefs: [string, string][] = [
+    ['interfaces', t('tab.interfaces')],
+    ['topology', t('tab.topology')],
+    ['setup', t('tab.setup')],
+    ['history', t('tab.history')],
+    ['system', t('tab.system')],
+  ];
   for (const [id, label] of tabDefs) {
-    const t = h('button', { type: 'button', role: 'tab', id: `tab-${id}`, 'data-testid': `tab-${id}`, 'aria-controls': `view-${id}`, 'aria-selected': String(id === 'interfaces'), tabindex: id === 'interfaces' ? 0 : -1, onclick: () => showTab(id) }, label);
+    const t = h(
+      'button',
+      {
+        type: 'button',
+        role: 'tab',
+        id: `tab-${id}`,
+        'data-testid': `tab-${id}`,
+        'aria-controls': `view-${id}`,
+        'aria-selected': String(id === 'interfaces'),
+        tabindex: id === 'interfaces' ? 0 : -1,
+        onclick: () => showTab(id),
+      },
+      label,
+    );
     tabs.append(t);
-    views[id] = h('section', { role: 'tabpanel', id: `view-${id}`, 'aria-labelledby': `tab-${id}`, class: 'view', hidden: id !== 'interfaces' });
+    views[id] = h('section', {
+      role: 'tabpanel',
+      id: `view-${id}`,
+      'aria-labelledby': `tab-${id}`,
+      class: 'view',
+      hidden: id !== 'interfaces',
+    });
   }
   tabs.addEventListener('keydown', (e) => {
     const ids = tabDefs.map((d) => d[0]);
@@ -161,17 +387,72 @@ function buildShell(): void {
       document.getElementById(`tab-${n}`)?.focus();
     }
   });
-  pendingBox = h('section', { class: 'pending', id: 'pending', 'data-testid': 'pending', 'aria-label': t('main.pending'), hidden: true });
+  pendingBox = h('section', {
+    class: 'pending',
+    id: 'pending',
+    'data-testid': 'pending',
+    'aria-label': t('main.pending'),
+    hidden: true,
+  });
   diagBox = h('div', { id: 'diagnostics', 'data-testid': 'diagnostics', 'aria-live': 'polite' });
   views.interfaces!.append(
-    h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': t('main.actions') }, h('div', { class: 'create-wrap' }, createBtn, menu), buttons.edit, buttons.details, buttons.remove, h('span', { class: 'sep' }), buttons.revert, buttons.apply),
-    grid.el, diagBox, pendingBox);
-  const header = h('header', { class: 'top' },
-    h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'), h('strong', {}, 'nodenet'), h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`)),
+    h(
+      'div',
+      { class: 'toolbar', role: 'toolbar', 'aria-label': t('main.actions') },
+      h('div', { class: 'create-wrap' }, createBtn, menu),
+      buttons.edit,
+      buttons.details,
+      buttons.remove,
+      h('span', { class: 'sep' }),
+      buttons.revert,
+      buttons.apply,
+    ),
+    grid.el,
+    diagBox,
+    pendingBox,
+  );
+  const header = h(
+    'header',
+    { class: 'top' },
+    h(
+      'div',
+      { class: 'brand' },
+      h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'),
+      h('strong', {}, 'nodenet'),
+      h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`),
+    ),
     drift,
-    h('div', { class: 'right' }, h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''), langSwitch(() => { buildShell(); void reload(); void verify(); }), themeButton(),
-      h('button', { type: 'button', id: 'btn-logout', 'data-testid': 'btn-logout', onclick: () => { watch?.stop(); void logout().then(() => showLogin(t('login.out'))); } }, t('header.logout'))));
-  app.replaceChildren(header, watch.el, h('main', { id: 'main' }, tabs, ...Object.values(views)), h('div', { id: 'toasts', class: 'toasts' }));
+    h(
+      'div',
+      { class: 'right' },
+      h('span', { class: 'muted', id: 'user-name' }, s?.username ?? ''),
+      langSwitch(() => {
+        buildShell();
+        void reload();
+        void verify();
+      }),
+      themeButton(),
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'btn-logout',
+          'data-testid': 'btn-logout',
+          onclick: () => {
+            watch?.stop();
+            void logout().then(() => showLogin(t('login.out')));
+          },
+        },
+        t('header.logout'),
+      ),
+    ),
+  );
+  app.replaceChildren(
+    header,
+    watch.el,
+    h('main', { id: 'main' }, tabs, ...Object.values(views)),
+    h('div', { id: 'toasts', class: 'toasts' }),
+  );
   watch.start();
 }
 
@@ -208,13 +489,27 @@ function edit(i: Iface): void {
 
 async function remove(i: Iface): Promise<void> {
   const deps = dependents(state.list, i.iface, location.hostname);
-  const body = h('div', { id: 'remove-body' },
+  const body = h(
+    'div',
+    { id: 'remove-body' },
     h('p', {}, t('remove.question', { iface: i.iface })),
-    deps.length ? h('div', { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' }, h('p', {}, t('remove.deps', { iface: i.iface })),
-      h('ul', {}, ...deps.map((d) => h('li', {}, h('strong', {}, d.iface), `: ${d.how}`)))) : h('p', { class: 'muted', id: 'remove-nodeps' }, t('remove.nodeps')));
-  if (!(await confirmDialog('remove-dialog', t('remove.title', { iface: i.iface }), body, t('tb.remove'), true))) return;
+    deps.length
+      ? h(
+          'div',
+          { class: 'warn', id: 'remove-deps', 'data-testid': 'remove-deps' },
+          h('p', {}, t('remove.deps', { iface: i.iface })),
+          h('ul', {}, ...deps.map((d) => h('li', {}, h('strong', {}, d.iface), `: ${d.how}`))),
+        )
+      : h('p', { class: 'muted', id: 'remove-nodeps' }, t('remove.nodeps')),
+  );
+  if (!(await confirmDialog('remove-dialog', t('remove.title', { iface: i.iface }), body, t('tb.remove'), true)))
+    return;
   try {
-    await call('DELETE', `/nodes/${state.node}/network/${encodeURIComponent(i.iface)}`, state.digest ? { digest: state.digest } : {});
+    await call(
+      'DELETE',
+      `/nodes/${state.node}/network/${encodeURIComponent(i.iface)}`,
+      state.digest ? { digest: state.digest } : {},
+    );
     toast(t('remove.done', { iface: i.iface }), 'ok');
   } catch (e) {
     toast(t('remove.failed', { msg: (e as Error).message }), 'error');
@@ -255,7 +550,8 @@ async function reload(): Promise<void> {
   try {
     r = await call<Iface[]>('GET', `/nodes/${state.node}/network`);
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 401)) toast(t('main.loadFailed', { msg: (e as Error).message }), 'error');
+    if (!(e instanceof ApiError && e.status === 401))
+      toast(t('main.loadFailed', { msg: (e as Error).message }), 'error');
     return;
   }
   const v6 = await stagedIpv6();
@@ -268,8 +564,15 @@ async function reload(): Promise<void> {
   buttons.revert!.disabled = !staged;
   buttons.apply!.disabled = !staged || state.windowOpen;
   pendingBox.hidden = !staged && !v6;
-  pendingBox.replaceChildren(...(staged ? [h('h2', {}, t('pending.title'), h('span', { class: 'muted' }, t('pending.hint'))), diffView(state.changes, 'pending-diff')] : []),
-    ...(v6 ? [ipv6Pending(v6)] : []));
+  pendingBox.replaceChildren(
+    ...(staged
+      ? [
+          h('h2', {}, t('pending.title'), h('span', { class: 'muted' }, t('pending.hint'))),
+          diffView(state.changes, 'pending-diff'),
+        ]
+      : []),
+    ...(v6 ? [ipv6Pending(v6)] : []),
+  );
   void checkDiagnostics(staged);
   if (state.tab === 'topology') views.topology!.replaceChildren(topology(state.list, edit));
 }
@@ -289,19 +592,38 @@ function ipv6Pending(v6: Ipv6State): HTMLElement {
   const put = (how: 'stage' | 'save' | 'now', disable: boolean): void => {
     for (const b of box.querySelectorAll('button')) b.disabled = true;
     ipv6Put(state.node, disable, how)
-      .then((r) => { if (how !== 'stage') toast(t('ipv6.saved', { msg: r.data.message ?? '' }), 'ok'); })
+      .then((r) => {
+        if (how !== 'stage') toast(t('ipv6.saved', { msg: r.data.message ?? '' }), 'ok');
+      })
       .catch((e: Error) => toast(t('ipv6.notChanged', { msg: e.message }), 'error'))
-      .finally(() => { void reload(); if (state.tab === 'system') void ipv6Panel({ node: state.node, list: state.list, reload }, views.system!); });
+      .finally(() => {
+        void reload();
+        if (state.tab === 'system') void ipv6Panel({ node: state.node, list: state.list, reload }, views.system!);
+      });
   };
   const disable = v6.staged === 'disable';
   const kernel = Boolean(v6.running && typeof v6.running === 'object');
-  const box = h('div', { class: 'pending-ipv6', id: 'pending-ipv6', 'data-testid': 'pending-ipv6' },
+  const box = h(
+    'div',
+    { class: 'pending-ipv6', id: 'pending-ipv6', 'data-testid': 'pending-ipv6' },
     h('h2', {}, t('pending.ipv6Title')),
     h('p', { class: 'warn', id: 'pending-ipv6-text' }, ipv6StagedText(v6)),
-    h('div', { class: 'toolbar' },
+    h(
+      'div',
+      { class: 'toolbar' },
       h('button', { type: 'button', id: 'pending-ipv6-revert', onclick: () => put('stage', !disable) }, t('tb.revert')),
-      h('button', { type: 'button', class: 'primary', id: 'pending-ipv6-save', onclick: () => put('save', disable) }, t('ipv6.save')),
-      h('button', { type: 'button', id: 'pending-ipv6-now', disabled: !kernel, onclick: () => put('now', disable) }, t('ipv6.now'))));
+      h(
+        'button',
+        { type: 'button', class: 'primary', id: 'pending-ipv6-save', onclick: () => put('save', disable) },
+        t('ipv6.save'),
+      ),
+      h(
+        'button',
+        { type: 'button', id: 'pending-ipv6-now', disabled: !kernel, onclick: () => put('now', disable) },
+        t('ipv6.now'),
+      ),
+    ),
+  );
   return box;
 }
 
@@ -311,9 +633,34 @@ async function checkDiagnostics(staged: boolean): Promise<void> {
     return;
   }
   try {
-    const r = await call<{ diagnostics: { severity: string; code: string; message: string; iface?: string; line?: number; hint?: string }[] }>('GET', `/nodes/${state.node}/network/check`);
+    const r = await call<{
+      diagnostics: { severity: string; code: string; message: string; iface?: string; line?: number; hint?: string }[];
+    }>('GET', `/nodes/${state.node}/network/check`);
     const d = r.data.diagnostics;
-    diagBox.replaceChildren(...(d.length ? [h('ul', { class: 'diags' }, ...d.map((x) => { const shown = diagText({ code: x.code, message: x.message, ...(x.hint ? { hint: x.hint } : {}), ...(x.iface ? { iface: x.iface } : {}) }); return h('li', { class: `sev-${x.severity}`, title: shown.title }, h('strong', {}, `${tOr(`sev.${x.severity}`, x.severity)} ${x.code}`), ` ${shown.text}${x.line ? t('diag.line', { line: x.line }) : ''}`); }))] : []));
+    diagBox.replaceChildren(
+      ...(d.length
+        ? [
+            h(
+              'ul',
+              { class: 'diags' },
+              ...d.map((x) => {
+                const shown = diagText({
+                  code: x.code,
+                  message: x.message,
+                  ...(x.hint ? { hint: x.hint } : {}),
+                  ...(x.iface ? { iface: x.iface } : {}),
+                });
+                return h(
+                  'li',
+                  { class: `sev-${x.severity}`, title: shown.title },
+                  h('strong', {}, `${tOr(`sev.${x.severity}`, x.severity)} ${x.code}`),
+                  ` ${shown.text}${x.line ? t('diag.line', { line: x.line }) : ''}`,
+                );
+              }),
+            ),
+          ]
+        : []),
+    );
   } catch {
     diagBox.replaceChildren();
   }
@@ -329,7 +676,9 @@ interface VerifyAnswer {
 
 /** The server's verify note in the chosen language (the backend-none note is known; others as sent). */
 function noteText(v: VerifyAnswer): string | undefined {
-  return v.note !== undefined && v.backend === 'none' && v.note.startsWith('backend none:') ? t('drift.noKernel') : v.note;
+  return v.note !== undefined && v.backend === 'none' && v.note.startsWith('backend none:')
+    ? t('drift.noKernel')
+    : v.note;
 }
 
 /** Re-reads the list and the drift badge (after an apply, a rollback, a window's end). */
@@ -362,14 +711,20 @@ async function driftPanel(): Promise<void> {
   const body = h('div', { id: 'drift-body', role: 'status' }, t('drift.checking'));
   m.body.append(body);
   const again = h('button', { type: 'button', id: 'drift-again', 'data-testid': 'drift-again' }, t('drift.again'));
-  const repair = h('button', { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' }, t('drift.repair'));
+  const repair = h(
+    'button',
+    { type: 'button', class: 'primary', id: 'drift-repair', 'data-testid': 'drift-repair' },
+    t('drift.repair'),
+  );
   m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')), again, repair);
   const render = (v: VerifyAnswer | undefined): void => {
     if (!v) {
       body.replaceChildren(h('p', { class: 'bad' }, t('drift.cannot', { msg: drift.title })));
       return;
     }
-    const diffs: { iface?: string; severity: string; message: string }[] = v.differences ?? v.drift.map((d) => ({ severity: String(d).split(':')[0] ?? '', message: String(d).replace(/^\w+: /, '') }));
+    const diffs: { iface?: string; severity: string; message: string }[] =
+      v.differences ??
+      v.drift.map((d) => ({ severity: String(d).split(':')[0] ?? '', message: String(d).replace(/^\w+: /, '') }));
     const staged = state.changes.trim() !== '';
     repair.disabled = diffs.length === 0 || staged || state.windowOpen;
     repair.title = staged ? t('drift.stagedFirst') : state.windowOpen ? t('drift.windowOpen') : '';
@@ -377,23 +732,52 @@ async function driftPanel(): Promise<void> {
       body.replaceChildren(h('p', { class: 'good', id: 'drift-none' }, noteText(v) ?? t('drift.none')));
       return;
     }
-    const part = (x: string): HTMLElement => { const p = driftPart(x); return h('td', { title: p.title || null }, p.text || '—'); };
+    const part = (x: string): HTMLElement => {
+      const p = driftPart(x);
+      return h('td', { title: p.title || null }, p.text || '—');
+    };
     const rows = diffs.map((d) => {
       const sp = splitDifference(d.message);
-      return h('tr', { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
-        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))), part(sp.file), part(sp.kernel),
-        h('td', { class: d.severity === 'critical' ? 'bad' : 'muted' }, d.severity === 'critical' ? t('drift.notInEffect') : t('drift.tolerable')));
+      return h(
+        'tr',
+        { 'data-testid': `drift-row-${d.iface ?? sp.iface ?? 'node'}` },
+        h('td', {}, d.iface ?? (sp.iface || t('drift.node'))),
+        part(sp.file),
+        part(sp.kernel),
+        h(
+          'td',
+          { class: d.severity === 'critical' ? 'bad' : 'muted' },
+          d.severity === 'critical' ? t('drift.notInEffect') : t('drift.tolerable'),
+        ),
+      );
     });
     body.replaceChildren(
       h('p', {}, v.ok ? t('drift.tolerated') : t('drift.notRunning')),
-      h('table', { class: 'drift-table', id: 'drift-table' },
-        h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('drift.iface')), h('th', { scope: 'col' }, t('drift.file')), h('th', { scope: 'col' }, t('drift.kernel')), h('th', { scope: 'col' }, t('drift.effect')))),
-        h('tbody', {}, ...rows)),
+      h(
+        'table',
+        { class: 'drift-table', id: 'drift-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'col' }, t('drift.iface')),
+            h('th', { scope: 'col' }, t('drift.file')),
+            h('th', { scope: 'col' }, t('drift.kernel')),
+            h('th', { scope: 'col' }, t('drift.effect')),
+          ),
+        ),
+        h('tbody', {}, ...rows),
+      ),
       h('p', { class: 'muted' }, t('drift.repairNote')),
     );
   };
   render(await verify());
-  again.addEventListener('click', () => { body.textContent = t('drift.checking'); void verify().then(render); });
+  again.addEventListener('click', () => {
+    body.textContent = t('drift.checking');
+    void verify().then(render);
+  });
   repair.addEventListener('click', () => {
     repair.disabled = true;
     again.disabled = true;
@@ -404,11 +788,20 @@ async function driftPanel(): Promise<void> {
       .then(async (exit) => {
         const v = await verify();
         render(v);
-        body.prepend(h('p', { class: exit === 'OK' ? 'good' : 'bad', id: 'drift-repaired' }, exit === 'OK' ? t('drift.reapplied') : t('drift.reapplyFailed', { exit })));
+        body.prepend(
+          h(
+            'p',
+            { class: exit === 'OK' ? 'good' : 'bad', id: 'drift-repaired' },
+            exit === 'OK' ? t('drift.reapplied') : t('drift.reapplyFailed', { exit }),
+          ),
+        );
         again.disabled = false;
         await reload();
       })
-      .catch((e: Error) => { body.prepend(h('p', { class: 'bad' }, t('drift.repairRefused', { msg: e.message }))); again.disabled = false; });
+      .catch((e: Error) => {
+        body.prepend(h('p', { class: 'bad' }, t('drift.repairRefused', { msg: e.message })));
+        again.disabled = false;
+      });
   });
 }
 

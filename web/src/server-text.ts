@@ -22,7 +22,10 @@ const LOG: readonly Rule[] = [
   [/^live: interfaces\.new renamed over interfaces \((.+)\)$/, 'srv.liveRenamed'],
   [/^live: interfaces written \((.+)\)$/, 'srv.liveWritten'],
   [/^confirm window: (\d+) s \(until (\S+)\), guard pid (\S+)$/, 'srv.window'],
-  [/^confirm window open: press Keep within (\S+) s, or the previous configuration comes back by itself$/, 'srv.windowOpen'],
+  [
+    /^confirm window open: press Keep within (\S+) s, or the previous configuration comes back by itself$/,
+    'srv.windowOpen',
+  ],
   [/^waiting for `nodenet confirm` within (\d+) s$/, 'srv.waiting'],
   [/^waiting for you to press Keep within (\d+) s$/, 'srv.waiting'],
   [/^reload: all interfaces \((.+)\)$/, 'srv.reloadAll'],
@@ -33,7 +36,10 @@ const LOG: readonly Rule[] = [
   [/^verify: the interfaces the reload touched: (.+)$/, 'srv.verifyScope'],
   [/^verify: ok$/, 'srv.verifyOk'],
   [/^verify: FAILED \((\d+) critical caused by this apply\)$/, 'srv.verifyFailed'],
-  [/^verify: ok for this apply; (\d+) difference\(s\) existed before it on interfaces it did not change/, 'srv.verifyPre'],
+  [
+    /^verify: ok for this apply; (\d+) difference\(s\) existed before it on interfaces it did not change/,
+    'srv.verifyPre',
+  ],
   [/^verify: drift from before this apply \(not touched by it, not a reason to roll back\): (.+)$/, 'srv.verifyOld'],
   [/^verify: critical: (.+)$/, 'srv.verifyCritical'],
   [/^verify: warning: (.+)$/, 'srv.verifyWarning'],
@@ -80,7 +86,11 @@ function translate(rules: readonly Rule[], s: string): { text: string; title: st
   const body = s.slice(lead.length);
   for (const [re, key] of rules) {
     const m = re.exec(body);
-    if (m) return { text: lead + t(key, { a: m[1] ?? '', b: m[2] ?? '', c: m[3] ?? '' }), title: t('diag.original', { msg: s }) };
+    if (m)
+      return {
+        text: lead + t(key, { a: m[1] ?? '', b: m[2] ?? '', c: m[3] ?? '' }),
+        title: t('diag.original', { msg: s }),
+      };
   }
   return { text: s, title: '' };
 }

@@ -21,10 +21,17 @@ export function endMessage(last: LastOutcome | null, id: number): { text: string
   if (last.outcome === 'rolled-back') {
     const timedOut = /not confirmed before the deadline/.test(last.detail ?? '');
     const failed = /verification failed/.test(last.detail ?? '');
-    const why = timedOut ? t('end.timeout') : failed ? t('end.failed', { detail: (last.detail ?? '').replace(/^verification failed: /, '') }) : t('end.byHand');
+    const why = timedOut
+      ? t('end.timeout')
+      : failed
+        ? t('end.failed', { detail: (last.detail ?? '').replace(/^verification failed: /, '') })
+        : t('end.byHand');
     return { text: t('end.rolledBack', { id, why }), good: false };
   }
-  return { text: t('win.endedOther', { id, outcome: last.outcome, detail: last.detail ? ` (${last.detail})` : '' }), good: false };
+  return {
+    text: t('win.endedOther', { id, outcome: last.outcome, detail: last.detail ? ` (${last.detail})` : '' }),
+    good: false,
+  };
 }
 
 export class WindowWatch {
@@ -45,7 +52,13 @@ export class WindowWatch {
     /** Tells the page whether applies are blocked (a window is open). */
     private readonly onPending: (open: boolean) => void,
   ) {
-    this.el = h('section', { id: 'confirm-banner', 'data-testid': 'confirm-banner', class: 'confirm-banner', 'aria-label': t('win.label'), hidden: true });
+    this.el = h('section', {
+      id: 'confirm-banner',
+      'data-testid': 'confirm-banner',
+      class: 'confirm-banner',
+      'aria-label': t('win.label'),
+      hidden: true,
+    });
   }
 
   get pending(): PendingWindow | null {
@@ -92,7 +105,13 @@ export class WindowWatch {
     } else if (this.first) {
       // a page opened after a window ended by rollback still offers the change back
       const last = r.data.last;
-      if (last && last.outcome === 'rolled-back' && last.restorable && localStorage.getItem(DISMISSED) !== String(last.id)) this.renderEnded(last.id, false);
+      if (
+        last &&
+        last.outcome === 'rolled-back' &&
+        last.restorable &&
+        localStorage.getItem(DISMISSED) !== String(last.id)
+      )
+        this.renderEnded(last.id, false);
     }
     this.first = false;
   }
@@ -122,11 +141,26 @@ export class WindowWatch {
     this.el.dataset.phase = p.phase;
     const clock = h('strong', { id: 'banner-countdown', 'data-testid': 'banner-countdown' });
     const what = p.changed.length ? ` (${p.changed.join(', ')})` : '';
-    const text = p.phase === 'waiting'
-      ? h('span', { id: 'banner-text' }, t('banner.trial', { id: p.id, what }), clock, t('banner.trialEnd'))
-      : h('span', { id: 'banner-text' }, t('banner.applying', { id: p.id, what }), clock);
-    const keep = h('button', { type: 'button', class: 'primary', id: 'banner-keep', 'data-testid': 'banner-keep', disabled: p.phase !== 'waiting' }, t('banner.keep'));
-    const back = h('button', { type: 'button', class: 'danger', id: 'banner-rollback', 'data-testid': 'banner-rollback' }, t('banner.rollback'));
+    const text =
+      p.phase === 'waiting'
+        ? h('span', { id: 'banner-text' }, t('banner.trial', { id: p.id, what }), clock, t('banner.trialEnd'))
+        : h('span', { id: 'banner-text' }, t('banner.applying', { id: p.id, what }), clock);
+    const keep = h(
+      'button',
+      {
+        type: 'button',
+        class: 'primary',
+        id: 'banner-keep',
+        'data-testid': 'banner-keep',
+        disabled: p.phase !== 'waiting',
+      },
+      t('banner.keep'),
+    );
+    const back = h(
+      'button',
+      { type: 'button', class: 'danger', id: 'banner-rollback', 'data-testid': 'banner-rollback' },
+      t('banner.rollback'),
+    );
     keep.addEventListener('click', () => void this.keep(keep, back));
     back.addEventListener('click', () => void this.rollback(keep, back));
     this.el.replaceChildren(text, h('span', { class: 'banner-actions' }, back, keep));
@@ -156,7 +190,10 @@ export class WindowWatch {
       const r = await call<string>('POST', `/nodes/${this.node()}/network/rollback`);
       // wait for the rollback task; the poll then sees the window gone
       for (;;) {
-        const st = await call<{ status: string }>('GET', `/nodes/${this.node()}/tasks/${encodeURIComponent(r.data)}/status`);
+        const st = await call<{ status: string }>(
+          'GET',
+          `/nodes/${this.node()}/tasks/${encodeURIComponent(r.data)}/status`,
+        );
         if (st.data.status === 'stopped') break;
         await sleep(400);
       }
@@ -176,11 +213,30 @@ export class WindowWatch {
     this.el.dataset.id = '';
     const actions = h('span', { class: 'banner-actions' });
     if (last && last.id === id && last.restorable) {
-      const restore = h('button', { type: 'button', class: 'primary', id: 'banner-restage', 'data-testid': 'banner-restage' }, t('banner.restage'));
+      const restore = h(
+        'button',
+        { type: 'button', class: 'primary', id: 'banner-restage', 'data-testid': 'banner-restage' },
+        t('banner.restage'),
+      );
       restore.addEventListener('click', () => void this.restage(id, restore));
       actions.append(restore);
     }
-    actions.append(h('button', { type: 'button', id: 'banner-dismiss', 'data-testid': 'banner-dismiss', onclick: () => { localStorage.setItem(DISMISSED, String(id)); this.el.hidden = true; this.el.replaceChildren(); } }, t('banner.dismiss')));
+    actions.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          id: 'banner-dismiss',
+          'data-testid': 'banner-dismiss',
+          onclick: () => {
+            localStorage.setItem(DISMISSED, String(id));
+            this.el.hidden = true;
+            this.el.replaceChildren();
+          },
+        },
+        t('banner.dismiss'),
+      ),
+    );
     this.el.replaceChildren(h('span', { id: 'banner-text', role: 'status' }, text), actions);
     if (announce) toast(text, good ? 'ok' : 'error');
   }

@@ -7,7 +7,13 @@ import type { Route } from './types.ts';
 export const LOGIN_PARAMS: readonly ParamSpec[] = [
   { name: 'username', type: 'string', maxLength: 64, description: 'User name (user@realm).' },
   { name: 'password', type: 'string', maxLength: 1024, description: 'The password, or a valid ticket to renew.' },
-  { name: 'realm', type: 'string', maxLength: 32, optional: true, description: 'Realm, appended to a username without one.' },
+  {
+    name: 'realm',
+    type: 'string',
+    maxLength: 32,
+    optional: true,
+    description: 'Realm, appended to a username without one.',
+  },
   { name: 'new-format', type: 'boolean', optional: true, description: 'Ignored (PVE compatibility).' },
   { name: 'otp', type: 'string', maxLength: 64, optional: true, description: 'Not supported; refused when given.' },
 ];
@@ -19,7 +25,10 @@ export const ACCESS_ROUTES: readonly Route[] = [
     summary: 'Create an authentication ticket and CSRF token.',
     params: LOGIN_PARAMS,
     perm: null,
-    returns: { type: 'object', properties: { username: { type: 'string' }, ticket: { type: 'string' }, CSRFPreventionToken: { type: 'string' } } },
+    returns: {
+      type: 'object',
+      properties: { username: { type: 'string' }, ticket: { type: 'string' }, CSRFPreventionToken: { type: 'string' } },
+    },
     async handler(ctx, deps) {
       return deps.login(ctx.params, ctx.source);
     },
@@ -34,7 +43,10 @@ export const ACCESS_ROUTES: readonly Route[] = [
     returns: NULL,
     async handler(ctx, deps) {
       if (ctx.principal?.ticket) await deps.auth.revokeTicket(ctx.principal.ticket);
-      return { data: null, headers: { 'Set-Cookie': 'PVEAuthCookie=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0' } };
+      return {
+        data: null,
+        headers: { 'Set-Cookie': 'PVEAuthCookie=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0' },
+      };
     },
   },
 ];

@@ -23,7 +23,8 @@ export const LIVE_ROUTES: readonly Route[] = [
   {
     method: 'GET',
     path: '/nodes/{node}/network/linkstats',
-    summary: 'Link details of one interface where the backend runs a kernel: MAC, MTU, state, carrier, speed, duplex, rx/tx counters.',
+    summary:
+      'Link details of one interface where the backend runs a kernel: MAC, MTU, state, carrier, speed, duplex, rx/tx counters.',
     params: [{ name: 'iface', type: 'string', description: 'Interface name.' }],
     perm: 'Sys.Audit',
     extension: true,
@@ -32,15 +33,30 @@ export const LIVE_ROUTES: readonly Route[] = [
       const iface = str(ctx.params.iface);
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,14}$/.test(iface)) throw paramError({ iface: 'not an interface name' });
       const run = deps.sysctl;
-      if (!run) return { data: { iface, available: 0, message: `the ${deps.apply.backend} backend runs no kernel here: no link details` } };
+      if (!run)
+        return {
+          data: {
+            iface,
+            available: 0,
+            message: `the ${deps.apply.backend} backend runs no kernel here: no link details`,
+          },
+        };
       const link = await run(['ip', '-j', '-s', 'link', 'show', 'dev', iface]);
-      if (link.code !== 0) return { data: { iface, available: 0, message: `${iface} does not exist in the running kernel` } };
+      if (link.code !== 0)
+        return { data: { iface, available: 0, message: `${iface} does not exist in the running kernel` } };
       const j = (JSON.parse(link.stdout) as Record<string, unknown>[])[0] ?? {};
       // speed and duplex from sysfs (unreadable while a link is down: then null)
-      const sys = await run(['sh', '-c', 'd=/sys/class/net/$1; for f in speed duplex carrier; do v=$(cat "$d/$f" 2>/dev/null) || v=; echo "$v"; done', 'linkstats', iface]);
+      const sys = await run([
+        'sh',
+        '-c',
+        'd=/sys/class/net/$1; for f in speed duplex carrier; do v=$(cat "$d/$f" 2>/dev/null) || v=; echo "$v"; done',
+        'linkstats',
+        iface,
+      ]);
       const [speed, duplex, carrier] = sys.stdout.split('\n');
       const st = (j.stats64 ?? j.stats ?? {}) as { rx?: Record<string, number>; tx?: Record<string, number> };
-      const num = (v: string | undefined): number | null => (v === undefined || v.trim() === '' || Number.isNaN(Number(v)) ? null : Number(v));
+      const num = (v: string | undefined): number | null =>
+        v === undefined || v.trim() === '' || Number.isNaN(Number(v)) ? null : Number(v);
       const flags = Array.isArray(j.flags) ? (j.flags as string[]) : [];
       return {
         data: {
@@ -53,8 +69,18 @@ export const LIVE_ROUTES: readonly Route[] = [
           speed: num(speed) !== null && num(speed)! >= 0 ? num(speed) : null,
           duplex: duplex?.trim() || null,
           master: j.master ?? null,
-          rx: { bytes: st.rx?.bytes ?? 0, packets: st.rx?.packets ?? 0, errors: st.rx?.errors ?? 0, dropped: st.rx?.dropped ?? 0 },
-          tx: { bytes: st.tx?.bytes ?? 0, packets: st.tx?.packets ?? 0, errors: st.tx?.errors ?? 0, dropped: st.tx?.dropped ?? 0 },
+          rx: {
+            bytes: st.rx?.bytes ?? 0,
+            packets: st.rx?.packets ?? 0,
+            errors: st.rx?.errors ?? 0,
+            dropped: st.rx?.dropped ?? 0,
+          },
+          tx: {
+            bytes: st.tx?.bytes ?? 0,
+            packets: st.tx?.packets ?? 0,
+            errors: st.tx?.errors ?? 0,
+            dropped: st.tx?.dropped ?? 0,
+          },
           time: Date.now(),
         },
       };
@@ -67,7 +93,10 @@ export const LIVE_ROUTES: readonly Route[] = [
     params: [],
     perm: 'Sys.Audit',
     extension: true,
-    returns: { type: 'object', properties: { pending: { type: 'object', optional: true }, last: { type: 'object', optional: true } } },
+    returns: {
+      type: 'object',
+      properties: { pending: { type: 'object', optional: true }, last: { type: 'object', optional: true } },
+    },
     async handler(_ctx, deps) {
       return { data: await deps.apply.pending() };
     },
@@ -102,8 +131,22 @@ export const LIVE_ROUTES: readonly Route[] = [
     path: '/nodes/{node}/network/rollback',
     summary: 'Go back to history entry n (default 1, the previous configuration); returns a task UPID.',
     params: [
-      { name: 'n', type: 'integer', minimum: 1, maximum: 1000, optional: true, description: 'History entry (1 = the previous configuration).' },
-      { name: 'id', type: 'integer', minimum: 1, optional: true, description: 'History entry id (#N as the CLI, the task log and the UI number it): restore the file live before it.' },
+      {
+        name: 'n',
+        type: 'integer',
+        minimum: 1,
+        maximum: 1000,
+        optional: true,
+        description: 'History entry (1 = the previous configuration).',
+      },
+      {
+        name: 'id',
+        type: 'integer',
+        minimum: 1,
+        optional: true,
+        description:
+          'History entry id (#N as the CLI, the task log and the UI number it): restore the file live before it.',
+      },
     ],
     perm: 'Sys.Modify',
     extension: true,
@@ -113,7 +156,10 @@ export const LIVE_ROUTES: readonly Route[] = [
       const n = ctx.params.n === undefined ? undefined : Number(ctx.params.n);
       const id = ctx.params.id === undefined ? undefined : Number(ctx.params.id);
       const upid = await deps.tasks.start('netrollback', 'networking', user, (log) =>
-        deps.apply.rollback({ user, source: ctx.source, ...(n !== undefined ? { n } : {}), ...(id !== undefined ? { id } : {}) }, log),
+        deps.apply.rollback(
+          { user, source: ctx.source, ...(n !== undefined ? { n } : {}), ...(id !== undefined ? { id } : {}) },
+          log,
+        ),
       );
       return { data: upid };
     },
@@ -125,7 +171,10 @@ export const LIVE_ROUTES: readonly Route[] = [
     params: [],
     perm: 'Sys.Audit',
     extension: true,
-    returns: { type: 'object', properties: { ok: { type: 'boolean' }, drift: { type: 'array', items: { type: 'string' } } } },
+    returns: {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, drift: { type: 'array', items: { type: 'string' } } },
+    },
     async handler(_ctx, deps) {
       const r = await deps.apply.verify();
       return { data: { ...r, ok: r.ok ? 1 : 0 } };

@@ -16,7 +16,8 @@ const CONFIRM_TIMEOUT: ParamSpec = {
   minimum: CONFIRM_TIMEOUT_SPEC.minimum,
   maximum: CONFIRM_TIMEOUT_SPEC.maximum,
   optional: true,
-  description: 'Seconds to wait for POST .../network/confirm before the previous configuration comes back by itself; 0 or absent = no confirm window (nodenet extension).',
+  description:
+    'Seconds to wait for POST .../network/confirm before the previous configuration comes back by itself; 0 or absent = no confirm window (nodenet extension).',
 };
 
 /** The parameters of the network create (POST) and update (PUT {iface}) calls. */
@@ -24,9 +25,13 @@ const CREATE_PARAMS: readonly ParamSpec[] = [IFACE_NAME_PARAM, ...IFACE_PARAMS];
 const UPDATE_PARAMS: readonly ParamSpec[] = [...IFACE_PARAMS, DELETE_PARAM];
 
 function staleError(): NodenetError {
-  return new NodenetError('STALE', 'the configuration was changed by someone else since you read it; reload and retry', {
-    errors: { digest: 'detected modified configuration - file changed by other user? Try again.' },
-  });
+  return new NodenetError(
+    'STALE',
+    'the configuration was changed by someone else since you read it; reload and retry',
+    {
+      errors: { digest: 'detected modified configuration - file changed by other user? Try again.' },
+    },
+  );
 }
 
 /** The collection /nodes/{node}/network and its extensions (check, lockout). */
@@ -35,8 +40,17 @@ export const NETWORK_ROUTES: readonly Route[] = [
     method: 'GET',
     path: '/nodes/{node}/network',
     summary: 'List available networks.',
-    description: 'Interfaces of the pending configuration (interfaces.new when staged, else the live file). The envelope carries `digest` and, when something is staged, `changes` (unified diff).',
-    params: [{ name: 'type', type: 'string', enum: LIST_TYPES, optional: true, description: 'Only list specific interface types.' }],
+    description:
+      'Interfaces of the pending configuration (interfaces.new when staged, else the live file). The envelope carries `digest` and, when something is staged, `changes` (unified diff).',
+    params: [
+      {
+        name: 'type',
+        type: 'string',
+        enum: LIST_TYPES,
+        optional: true,
+        description: 'Only list specific interface types.',
+      },
+    ],
     perm: 'Sys.Audit',
     returns: { type: 'array', items: IFACE_OBJ },
     async handler(ctx, deps) {
@@ -84,9 +98,17 @@ export const NETWORK_ROUTES: readonly Route[] = [
     summary: 'Reload network configuration (make the staged configuration live).',
     description: 'Returns a task UPID; poll GET /nodes/{node}/tasks/{upid}/status.',
     params: [
-      { name: 'regenerate-frr', type: 'boolean', optional: true, description: 'Accepted for compatibility; nodenet does not manage FRR.' },
+      {
+        name: 'regenerate-frr',
+        type: 'boolean',
+        optional: true,
+        description: 'Accepted for compatibility; nodenet does not manage FRR.',
+      },
       CONFIRM_TIMEOUT,
-      { ...DIGEST_PARAM, description: 'Apply only if the staged configuration still has this digest (nodenet extension).' },
+      {
+        ...DIGEST_PARAM,
+        description: 'Apply only if the staged configuration still has this digest (nodenet extension).',
+      },
     ],
     perm: 'Sys.Modify',
     returns: UPID_RET,
@@ -99,7 +121,12 @@ export const NETWORK_ROUTES: readonly Route[] = [
       const timeout = ctx.params['confirm-timeout'] === undefined ? undefined : Number(ctx.params['confirm-timeout']);
       // Say so before apply: a change that touches the caller's own connection needs a window.
       const connection = { local: ctx.local, remote: ctx.source };
-      const req = { user, source: ctx.source, connection, ...(timeout !== undefined ? { confirmTimeout: timeout } : {}) };
+      const req = {
+        user,
+        source: ctx.source,
+        connection,
+        ...(timeout !== undefined ? { confirmTimeout: timeout } : {}),
+      };
       const checked = await deps.apply.precheck(req);
       const upid = await deps.tasks.start('srvreload', 'networking', user, (log) =>
         deps.apply.apply({ ...req, ...(checked ? { checked } : {}) }, log),
@@ -143,7 +170,10 @@ export const NETWORK_ROUTES: readonly Route[] = [
     params: [],
     perm: 'Sys.Audit',
     extension: true,
-    returns: { type: 'object', properties: { risk: { type: ['string', 'null'] }, local: { type: 'string' }, remote: { type: 'string' } } },
+    returns: {
+      type: 'object',
+      properties: { risk: { type: ['string', 'null'] }, local: { type: 'string' }, remote: { type: 'string' } },
+    },
     async handler(ctx, deps) {
       const connection = { local: ctx.local, remote: ctx.source };
       return { data: { risk: await deps.apply.lockout(connection), ...connection } };

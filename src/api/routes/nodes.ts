@@ -8,7 +8,10 @@ export const NODE_ROUTES: readonly Route[] = [
     summary: 'API version details.',
     params: [],
     perm: 'Sys.Audit',
-    returns: { type: 'object', properties: { version: { type: 'string' }, release: { type: 'string' }, repoid: { type: 'string' } } },
+    returns: {
+      type: 'object',
+      properties: { version: { type: 'string' }, release: { type: 'string' }, repoid: { type: 'string' } },
+    },
     async handler(_ctx, deps) {
       const release = deps.version.split('.').slice(0, 2).join('.');
       return { data: { version: deps.version, release, repoid: 'nodenet', product: 'nodenet' } };

@@ -24,11 +24,24 @@ const SETUP_COMMON: readonly ParamSpec[] = [
 ];
 
 function setupResult(r: StageResult): Result {
-  return { data: { changed: r.changed ? 1 : 0, notes: r.notes, diff: r.diff, diagnostics: r.diagnostics, warnings: r.warnings }, extra: { digest: r.digest } };
+  return {
+    data: {
+      changed: r.changed ? 1 : 0,
+      notes: r.notes,
+      diff: r.diff,
+      diagnostics: r.diagnostics,
+      warnings: r.warnings,
+    },
+    extra: { digest: r.digest },
+  };
 }
 
 /** Stage a planner's result, one write at a time, as any edit (digest, lock, validation). */
-async function stageSetupVia(deps: Deps, plan: (text: string, ctx: PlanContext) => SetupResult, digest: unknown): Promise<Result> {
+async function stageSetupVia(
+  deps: Deps,
+  plan: (text: string, ctx: PlanContext) => SetupResult,
+  digest: unknown,
+): Promise<Result> {
   const ctx: PlanContext = deps.core.opts.nics ? { nics: deps.core.opts.nics } : {};
   return setupResult(await deps.serial(() => stageSetup(deps.core, (t) => plan(t, ctx), optStr(digest))));
 }
@@ -40,7 +53,13 @@ export const SETUP_ROUTES: readonly Route[] = [
     summary: 'Bridged (LAN) mode: a bridge over ports with address and gateway (staged).',
     params: [
       ...SETUP_COMMON,
-      { name: 'ports', type: 'string', format: 'pve-iface-list', optional: true, description: 'NICs or bonds; default: the first physical NIC when the node has no bridge.' },
+      {
+        name: 'ports',
+        type: 'string',
+        format: 'pve-iface-list',
+        optional: true,
+        description: 'NICs or bonds; default: the first physical NIC when the node has no bridge.',
+      },
       { name: 'gateway', type: 'string', format: 'ipv4', optional: true, description: 'Default gateway.' },
     ],
     perm: 'Sys.Modify',
@@ -49,15 +68,24 @@ export const SETUP_ROUTES: readonly Route[] = [
     async handler(ctx, deps) {
       const p = ctx.params;
       const ports = list(p.ports);
-      const intent: BridgedIntent = { bridge: str(p.bridge), ...(ports.length ? { ports } : {}), ...(p.cidr !== undefined ? { cidr: str(p.cidr) } : {}), ...(p.gateway !== undefined ? { gateway: str(p.gateway) } : {}) };
+      const intent: BridgedIntent = {
+        bridge: str(p.bridge),
+        ...(ports.length ? { ports } : {}),
+        ...(p.cidr !== undefined ? { cidr: str(p.cidr) } : {}),
+        ...(p.gateway !== undefined ? { gateway: str(p.gateway) } : {}),
+      };
       return stageSetupVia(deps, (t, c) => planBridged(t, intent, c), p.digest);
     },
   },
   {
     method: 'POST',
     path: '/nodes/{node}/network/setup/routed',
-    summary: 'Routed mode: forwarding and proxy_arp on the uplink, a bridge without ports for the routed subnet (staged).',
-    params: [...SETUP_COMMON, { name: 'uplink', type: 'string', format: 'pve-iface', description: 'The interface with the public address.' }],
+    summary:
+      'Routed mode: forwarding and proxy_arp on the uplink, a bridge without ports for the routed subnet (staged).',
+    params: [
+      ...SETUP_COMMON,
+      { name: 'uplink', type: 'string', format: 'pve-iface', description: 'The interface with the public address.' },
+    ],
     perm: 'Sys.Modify',
     extension: true,
     returns: { type: 'object' },
@@ -74,11 +102,40 @@ export const SETUP_ROUTES: readonly Route[] = [
     summary: 'NAT mode: masquerade a private bridge out of the uplink, with port forwards (staged).',
     params: [
       ...SETUP_COMMON,
-      { name: 'uplink', type: 'string', format: 'pve-iface', optional: true, description: 'The interface with the public address (default: the one in the existing rules).' },
-      { name: 'forward', type: 'string', maxLength: 4096, optional: true, description: 'Port forwards PROTO/PORT=IP:PORT, comma separated (e.g. tcp/2222=10.10.10.100:22).' },
-      { name: 'remove-forward', type: 'string', maxLength: 4096, optional: true, description: 'Forwards to drop, PROTO/PORT, comma separated.' },
-      { name: 'firewall', type: 'string', enum: ['iptables', 'nft'], optional: true, description: 'iptables (default) or nft.' },
-      { name: 'remove', type: 'boolean', optional: true, description: 'Remove the NAT setup: the bridge and every rule line.' },
+      {
+        name: 'uplink',
+        type: 'string',
+        format: 'pve-iface',
+        optional: true,
+        description: 'The interface with the public address (default: the one in the existing rules).',
+      },
+      {
+        name: 'forward',
+        type: 'string',
+        maxLength: 4096,
+        optional: true,
+        description: 'Port forwards PROTO/PORT=IP:PORT, comma separated (e.g. tcp/2222=10.10.10.100:22).',
+      },
+      {
+        name: 'remove-forward',
+        type: 'string',
+        maxLength: 4096,
+        optional: true,
+        description: 'Forwards to drop, PROTO/PORT, comma separated.',
+      },
+      {
+        name: 'firewall',
+        type: 'string',
+        enum: ['iptables', 'nft'],
+        optional: true,
+        description: 'iptables (default) or nft.',
+      },
+      {
+        name: 'remove',
+        type: 'boolean',
+        optional: true,
+        description: 'Remove the NAT setup: the bridge and every rule line.',
+      },
     ],
     perm: 'Sys.Modify',
     extension: true,
@@ -102,7 +159,8 @@ export const SETUP_ROUTES: readonly Route[] = [
   {
     method: 'POST',
     path: '/nodes/{node}/network/fix/ifupdown2',
-    summary: "Rewrite the ifupdown (1) forms ifupdown2 ignores (bond-master, allow-auto, source-directory) as a staged change, as `nodenet fix ifupdown2`.",
+    summary:
+      'Rewrite the ifupdown (1) forms ifupdown2 ignores (bond-master, allow-auto, source-directory) as a staged change, as `nodenet fix ifupdown2`.',
     params: [DIGEST_PARAM],
     perm: 'Sys.Modify',
     extension: true,
@@ -125,8 +183,15 @@ export const SETUP_ROUTES: readonly Route[] = [
       const run = deps.sysctl;
       const boot = await ipv6Boot(deps.core.store.paths.root);
       return {
-        data: { file: IPV6_FILE, disabled: disablesIpv6(content) ? 1 : 0, content, disabled_at_boot: boot.disabledBy ? 1 : 0, settings: boot.settings, running: run ? await ipv6Running(run) : null,
-          staged: await ipv6Staged(deps.core.store.paths.root) },
+        data: {
+          file: IPV6_FILE,
+          disabled: disablesIpv6(content) ? 1 : 0,
+          content,
+          disabled_at_boot: boot.disabledBy ? 1 : 0,
+          settings: boot.settings,
+          running: run ? await ipv6Running(run) : null,
+          staged: await ipv6Staged(deps.core.store.paths.root),
+        },
       };
     },
   },
@@ -136,8 +201,18 @@ export const SETUP_ROUTES: readonly Route[] = [
     summary: 'Disable or enable IPv6 (etc/sysctl.d/disable-ipv6.conf); with now=1 also apply it to the running kernel.',
     params: [
       { name: 'disable', type: 'boolean', description: '1 writes the file, 0 removes it.' },
-      { name: 'now', type: 'boolean', optional: true, description: 'Also apply to the running kernel (backends with a kernel only).' },
-      { name: 'stage', type: 'boolean', optional: true, description: 'Only stage the change (etc/network/ipv6.new); one that changes nothing clears the stage.' },
+      {
+        name: 'now',
+        type: 'boolean',
+        optional: true,
+        description: 'Also apply to the running kernel (backends with a kernel only).',
+      },
+      {
+        name: 'stage',
+        type: 'boolean',
+        optional: true,
+        description: 'Only stage the change (etc/network/ipv6.new); one that changes nothing clears the stage.',
+      },
     ],
     perm: 'Sys.Modify',
     extension: true,
@@ -145,14 +220,20 @@ export const SETUP_ROUTES: readonly Route[] = [
     async handler(ctx, deps) {
       const action = str(ctx.params.disable) === '1' ? 'disable' : 'enable';
       const now = str(ctx.params.now) === '1';
-      if (str(ctx.params.stage) === '1') return { data: { staged: await deps.serial(() => ipv6Stage(deps.core.store.paths.root, action)) } };
-      if (now && !deps.sysctl) throw paramError({ now: `the ${deps.apply.backend} backend runs no kernel here, so there is nothing to apply the setting to` });
+      if (str(ctx.params.stage) === '1')
+        return { data: { staged: await deps.serial(() => ipv6Stage(deps.core.store.paths.root, action)) } };
+      if (now && !deps.sysctl)
+        throw paramError({
+          now: `the ${deps.apply.backend} backend runs no kernel here, so there is nothing to apply the setting to`,
+        });
       const r = await deps.serial(async () => {
         const done = await ipv6Apply(deps.core.store.paths.root, action, now ? deps.sysctl : undefined);
         await ipv6Stage(deps.core.store.paths.root, null);
         return done;
       });
-      return { data: { changed: r.changed ? 1 : 0, applied: r.applied ? 1 : 0, message: r.message, content: r.content } };
+      return {
+        data: { changed: r.changed ? 1 : 0, applied: r.applied ? 1 : 0, message: r.message, content: r.content },
+      };
     },
   },
 ];

@@ -30,12 +30,16 @@ function isHostRoot(root: string): boolean {
 export function backendKind(ctx: CliContext): BackendKind {
   const b = ctx.backend;
   if (b !== undefined) {
-    if (!(KINDS as readonly string[]).includes(b)) throw new NodenetError('USAGE', `unknown backend ${JSON.stringify(b)}: use ifupdown2, netns or none`);
+    if (!(KINDS as readonly string[]).includes(b))
+      throw new NodenetError('USAGE', `unknown backend ${JSON.stringify(b)}: use ifupdown2, netns or none`);
     return b as BackendKind;
   }
   if (isHostRoot(ctx.root)) return 'ifupdown2';
   if (process.getuid?.() === 0) return 'netns';
-  throw new NodenetError('USAGE', `--root ${ctx.root} is not the host: choose --backend netns (needs root) or --backend none`);
+  throw new NodenetError(
+    'USAGE',
+    `--root ${ctx.root} is not the host: choose --backend netns (needs root) or --backend none`,
+  );
 }
 
 function backendFor(ctx: CliContext): Backend {
@@ -60,7 +64,9 @@ function liveLog(ctx: CliContext): (line: string) => void {
 function report(ctx: CliContext, r: ApplyResult): number {
   const ok = r.entry.outcome === 'committed' || r.entry.outcome === 'pending-confirm';
   if (ctx.format === 'json') {
-    ctx.out(`${JSON.stringify({ entry: r.entry, verify: r.verify, reload: { code: r.reload.code, errors: r.reload.errors }, ...(r.journal ? { pending: r.journal } : {}) })}\n`);
+    ctx.out(
+      `${JSON.stringify({ entry: r.entry, verify: r.verify, reload: { code: r.reload.code, errors: r.reload.errors }, ...(r.journal ? { pending: r.journal } : {}) })}\n`,
+    );
     return ok ? 0 : 1;
   }
   const warn = r.diagnostics.filter((d) => d.severity === 'warning');
@@ -70,7 +76,9 @@ function report(ctx: CliContext, r: ApplyResult): number {
       ctx.out(`applied: history entry #${r.entry.id}\n`);
       break;
     case 'pending-confirm':
-      ctx.out(`applied: history entry #${r.entry.id}; run \`nodenet confirm\` before ${new Date(r.journal?.deadline ?? 0).toISOString()} or it is rolled back\n`);
+      ctx.out(
+        `applied: history entry #${r.entry.id}; run \`nodenet confirm\` before ${new Date(r.journal?.deadline ?? 0).toISOString()} or it is rolled back\n`,
+      );
       break;
     case 'rolled-back':
       ctx.out(`rolled back: entry #${r.entry.id}: ${r.entry.detail ?? ''}\n`);
@@ -94,7 +102,14 @@ export const apply: Command = {
     // Through `nodenet serve` when it runs for this root (its warm worker), else in this process.
     if (kind !== 'none' && process.env['NODENET_VIA_SERVE'] !== '0') {
       const via = await applyViaServer(
-        { root: ctx.root, backend: kind, user: user(), ...(t === undefined ? {} : { confirmTimeout: t }), ...(args.options.has('force') ? { force: true } : {}), ...(ssh ? { connection: ssh } : {}) },
+        {
+          root: ctx.root,
+          backend: kind,
+          user: user(),
+          ...(t === undefined ? {} : { confirmTimeout: t }),
+          ...(args.options.has('force') ? { force: true } : {}),
+          ...(ssh ? { connection: ssh } : {}),
+        },
         liveLog(ctx),
       );
       if ('result' in via) return report(ctx, via.result);
@@ -118,7 +133,9 @@ export const confirm: Command = {
   name: 'confirm',
   async run(ctx, args) {
     onlyOptions(args, [], 'confirm');
-    const c = await new ApplyService({ root: ctx.root, backend: createBackend('none', { root: ctx.root }) }).confirm({ user: user() });
+    const c = await new ApplyService({ root: ctx.root, backend: createBackend('none', { root: ctx.root }) }).confirm({
+      user: user(),
+    });
     if (!c.confirmed || c.entry === undefined) throw new NodenetError('NO_CHANGES', c.message);
     const m = c.entry;
     if (ctx.format === 'json') ctx.out(`${JSON.stringify({ entry: m })}\n`);
@@ -141,26 +158,33 @@ export const rollback: Command = {
       // the form that restores an entry's previous file: `rollback [N] [--confirm-timeout S]`
       if (args.options.has('no-reload')) throw new NodenetError('USAGE', '--no-reload only goes with --if-unconfirmed');
       if (args.positionals.length > 1) throw new NodenetError('USAGE', 'rollback takes at most one entry number');
-      if (n !== undefined && !/^\d+$/.test(n)) throw new NodenetError('USAGE', `rollback: N is a history entry number (got ${n})`);
+      if (n !== undefined && !/^\d+$/.test(n))
+        throw new NodenetError('USAGE', `rollback: N is a history entry number (got ${n})`);
       t = confirmWindow(parseConfirmTimeout(opt(args, 'confirm-timeout')));
     }
     // N is the entry id `nodenet history` shows; none: the pending apply, else the newest entry
     const list = ifUnconfirmed ? [] : await listHistory(pathsFor(ctx.root).varLib);
-    const target = ifUnconfirmed ? { pending: true as const } : resolveRollbackTarget(list, pending, n === undefined ? {} : { id: Number(n) });
+    const target = ifUnconfirmed
+      ? { pending: true as const }
+      : resolveRollbackTarget(list, pending, n === undefined ? {} : { id: Number(n) });
     if (target.pending) {
       const noReload = args.options.has('no-reload');
       // nothing is validated here: no core (the boot check runs before the network is up)
-      const svc = new ApplyService({ root: ctx.root, backend: noReload ? createBackend('none', { root: ctx.root }) : backendFor(ctx) });
-      const done = await svc.rollbackUnconfirmed(
-        { user: user(), ifExpired: ifUnconfirmed, noReload },
-        log,
-      );
+      const svc = new ApplyService({
+        root: ctx.root,
+        backend: noReload ? createBackend('none', { root: ctx.root }) : backendFor(ctx),
+      });
+      const done = await svc.rollbackUnconfirmed({ user: user(), ifExpired: ifUnconfirmed, noReload }, log);
       if (ctx.format === 'json') ctx.out(`${JSON.stringify({ rolledBack: done })}\n`);
       else ctx.out(done ? 'rolled back the unconfirmed apply\n' : 'nothing to roll back\n');
       return 0;
     }
-    const r = await serviceFor(ctx).rollback({ user: user(), id: target.id, ...(t === undefined ? {} : { confirmTimeout: t }) }, log);
-    if (r.pending) throw new NodenetError('INTERNAL', 'rollback: the pending apply was rolled back instead of an entry');
+    const r = await serviceFor(ctx).rollback(
+      { user: user(), id: target.id, ...(t === undefined ? {} : { confirmTimeout: t }) },
+      log,
+    );
+    if (r.pending)
+      throw new NodenetError('INTERNAL', 'rollback: the pending apply was rolled back instead of an entry');
     return report(ctx, r.result);
   },
 };
@@ -202,8 +226,10 @@ export const verify: Command = {
     onlyOptions(args, [], 'verify');
     if (backendKind(ctx) === 'none') {
       // Nothing was read, so nothing can be said to match: an explicit failure, never "ok".
-      const why = 'nothing was checked: the none backend has no kernel to read; use --backend netns (the sandbox) or ifupdown2 (the host, --root /)';
-      if (ctx.format === 'json') ctx.out(`${JSON.stringify({ ok: false, checked: false, differences: [], message: why })}\n`);
+      const why =
+        'nothing was checked: the none backend has no kernel to read; use --backend netns (the sandbox) or ifupdown2 (the host, --root /)';
+      if (ctx.format === 'json')
+        ctx.out(`${JSON.stringify({ ok: false, checked: false, differences: [], message: why })}\n`);
       else ctx.err(`nodenet: verify: ${why}\n`);
       return 1;
     }
@@ -218,7 +244,9 @@ export const verify: Command = {
       by.set(k, [...(by.get(k) ?? []), `  ${d.severity === 'critical' ? 'critical ' : 'tolerated'} ${d.message}`]);
     }
     for (const [k, ls] of by) ctx.out(`${k}:\n${ls.join('\n')}\n`);
-    ctx.out(r.ok ? 'verify: the kernel matches the live file\n' : 'verify: DRIFT: the kernel does not match the live file\n');
+    ctx.out(
+      r.ok ? 'verify: the kernel matches the live file\n' : 'verify: DRIFT: the kernel does not match the live file\n',
+    );
     return r.ok ? 0 : 1;
   },
 };
@@ -227,7 +255,8 @@ export const netns: Command = {
   name: 'netns',
   async run(ctx, args) {
     onlyOptions(args, [], 'netns');
-    if (args.positionals.length !== 1 || args.positionals[0] !== 'destroy') throw new NodenetError('USAGE', 'usage: nodenet netns destroy');
+    if (args.positionals.length !== 1 || args.positionals[0] !== 'destroy')
+      throw new NodenetError('USAGE', 'usage: nodenet netns destroy');
     await createNetnsBackend({ root: ctx.root }).destroy();
     ctx.out('netns sandbox removed\n');
     return 0;

@@ -26,13 +26,16 @@ function collectParams(args: ParsedArgs, allowed: readonly string[], command: st
 }
 
 function oneIface(args: ParsedArgs, command: string): string {
-  if (args.positionals.length !== 1) throw new NodenetError('USAGE', `${command} needs exactly one interface name; see \`nodenet ${command} --help\``);
+  if (args.positionals.length !== 1)
+    throw new NodenetError('USAGE', `${command} needs exactly one interface name; see \`nodenet ${command} --help\``);
   return args.positionals[0]!;
 }
 
 function reportEdit(ctx: CliContext, what: string, r: EditResult): number {
   if (ctx.format === 'json') {
-    ctx.out(`${JSON.stringify({ changed: r.changed, digest: r.digest, diagnostics: r.diagnostics, warnings: r.warnings })}\n`);
+    ctx.out(
+      `${JSON.stringify({ changed: r.changed, digest: r.digest, diagnostics: r.diagnostics, warnings: r.warnings })}\n`,
+    );
     return 0;
   }
   for (const w of r.warnings) ctx.err(`nodenet: warning: ${w}\n`);
@@ -51,11 +54,25 @@ const COLUMNS: [string, (o: PveIface) => string][] = [
   ['TYPE', (o) => String(o.type ?? '')],
   ['AUTO', (o) => (o.autostart ? 'yes' : 'no')],
   ['PORTS/SLAVES', (o) => String(o.bridge_ports ?? o.slaves ?? o['vlan-raw-device'] ?? '')],
-  ['MODE', (o) => String(o.bond_mode ?? (o.bridge_vlan_aware ? `vlan-aware${o.bridge_vids ? ` ${o.bridge_vids}` : ''}` : ''))],
-  ['CIDR', (o) => [o.cidr, o['cidr-extra'], o.cidr6, o['cidr6-extra']].filter(Boolean).join(' ') || String(o.method === 'dhcp' ? 'dhcp' : '')],
+  [
+    'MODE',
+    (o) => String(o.bond_mode ?? (o.bridge_vlan_aware ? `vlan-aware${o.bridge_vids ? ` ${o.bridge_vids}` : ''}` : '')),
+  ],
+  [
+    'CIDR',
+    (o) =>
+      [o.cidr, o['cidr-extra'], o.cidr6, o['cidr6-extra']].filter(Boolean).join(' ') ||
+      String(o.method === 'dhcp' ? 'dhcp' : ''),
+  ],
   ['GATEWAY', (o) => [o.gateway, o.gateway6].filter(Boolean).join(' ')],
   ['MTU', (o) => String(o.mtu ?? '')],
-  ['COMMENT', (o) => String(o.comments ?? '').trim().split('\n')[0] ?? ''],
+  [
+    'COMMENT',
+    (o) =>
+      String(o.comments ?? '')
+        .trim()
+        .split('\n')[0] ?? '',
+  ],
 ];
 
 export const list: Command = {
@@ -68,8 +85,16 @@ export const list: Command = {
       return 0;
     }
     for (const w of r.warnings) ctx.err(`nodenet: warning: ${w}\n`);
-    ctx.out(table(COLUMNS.map((c) => c[0]), r.data.map((o) => COLUMNS.map((c) => c[1](o)))));
-    if (r.changes) ctx.out(`\n${r.changes.split('\n').filter((l) => /^[+-][^+-]/.test(l)).length} changed line(s) staged: review with \`nodenet diff\`, make live with \`nodenet apply\`, drop with \`nodenet revert\`\n`);
+    ctx.out(
+      table(
+        COLUMNS.map((c) => c[0]),
+        r.data.map((o) => COLUMNS.map((c) => c[1](o))),
+      ),
+    );
+    if (r.changes)
+      ctx.out(
+        `\n${r.changes.split('\n').filter((l) => /^[+-][^+-]/.test(l)).length} changed line(s) staged: review with \`nodenet diff\`, make live with \`nodenet apply\`, drop with \`nodenet revert\`\n`,
+      );
     return 0;
   },
 };
@@ -87,7 +112,11 @@ export const get: Command = {
     const w = Math.max(...Object.keys(r.data).map((k) => k.length));
     let out = `${name}\n`;
     for (const [k, v] of Object.entries(r.data)) {
-      const text = Array.isArray(v) ? v.join('; ') : String(v).replace(/\n$/, '').replace(/\n/g, `\n${' '.repeat(w + 4)}`);
+      const text = Array.isArray(v)
+        ? v.join('; ')
+        : String(v)
+            .replace(/\n$/, '')
+            .replace(/\n/g, `\n${' '.repeat(w + 4)}`);
       out += `  ${k.padEnd(w)}  ${text}\n`;
     }
     ctx.out(out);
@@ -111,7 +140,8 @@ export const set: Command = {
     const name = oneIface(args, 'set');
     const params = collectParams(args, [...PARAM_NAMES, 'delete'], 'set');
     const del = args.options.get('delete') ?? [];
-    if (!Object.keys(params).length && !del.length) throw new NodenetError('USAGE', 'set needs at least one --PARAM VALUE or --delete; see `nodenet set --help`');
+    if (!Object.keys(params).length && !del.length)
+      throw new NodenetError('USAGE', 'set needs at least one --PARAM VALUE or --delete; see `nodenet set --help`');
     return reportEdit(ctx, `changed ${name}`, await ctx.core().update(name, params, del));
   },
 };

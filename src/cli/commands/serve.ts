@@ -23,9 +23,12 @@ import type { CliContext, Command } from '../context.ts';
 
 /** Parse `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT`. */
 export function parseListen(v: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v) ?? (/^\d{1,5}$/.test(v) ? [v, undefined, '127.0.0.1', v] : null);
+  const m =
+    /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v) ??
+    (/^\d{1,5}$/.test(v) ? [v, undefined, '127.0.0.1', v] : null);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new NodenetError('USAGE', `--listen wants HOST:PORT (e.g. 127.0.0.1:8006 or [::1]:8006), not '${v}'`);
+  if (!m || !(port >= 0 && port <= 65535))
+    throw new NodenetError('USAGE', `--listen wants HOST:PORT (e.g. 127.0.0.1:8006 or [::1]:8006), not '${v}'`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -36,14 +39,17 @@ export const serve: Command = {
     const env = process.env;
     const { host, port } = listenAddress(opt(args, 'listen'), env, ctx.root);
     const backend = ctx.backend ?? (env.NODENET_BACKEND || undefined) ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
-    if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2') throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
+    if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2')
+      throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
     const be = createBackend(backend, { root: ctx.root });
     if (backend === 'netns') {
       // The demo: bring the namespace up with the live file, as a node would be at boot.
       const live = (await ctx.core().store.read()).live;
       await be.prepare(nicsOf(modelOf(live)));
       const r = await be.reload({ all: true }, () => undefined);
-      for (const e of r.errors) if (e.severity === 'error') process.stderr.write(`nodenet: netns: ${e.iface ? `${e.iface}: ` : ''}${e.message}\n`);
+      for (const e of r.errors)
+        if (e.severity === 'error')
+          process.stderr.write(`nodenet: netns: ${e.iface ? `${e.iface}: ` : ''}${e.message}\n`);
       // Start the warm ifupdown2 worker now, in the background, so the first apply from the UI
       // does not pay its start (about what one cold ifupdown2 run costs); it falls back to
       // cold commands by itself when it cannot start.
@@ -54,9 +60,11 @@ export const serve: Command = {
     }
     const keyPath = opt(args, 'tls-key') ?? (env.NODENET_TLS_KEY || undefined);
     const certPath = opt(args, 'tls-cert') ?? (env.NODENET_TLS_CERT || undefined);
-    if ((keyPath === undefined) !== (certPath === undefined)) throw new NodenetError('USAGE', '--tls-key and --tls-cert go together');
+    if ((keyPath === undefined) !== (certPath === undefined))
+      throw new NodenetError('USAGE', '--tls-key and --tls-cert go together');
     const delay = opt(args, 'fail-delay');
-    if (delay !== undefined && !/^\d{1,6}$/.test(delay)) throw new NodenetError('USAGE', `--fail-delay wants milliseconds, not '${delay}'`);
+    if (delay !== undefined && !/^\d{1,6}$/.test(delay))
+      throw new NodenetError('USAGE', `--fail-delay wants milliseconds, not '${delay}'`);
     // Under systemd (stderr is the journal), `<N>` prefixes give each line its priority.
     const log = jsonLogger(undefined, 'info', { syslogPrefix: Boolean(env.JOURNAL_STREAM) });
     // A daemon: whatever escapes a handler is logged, never the end of the process.
@@ -70,8 +78,20 @@ export const serve: Command = {
     const apply = new ApplyService({ root: ctx.root, backend: be, core, liveChanged: () => links?.invalidate() });
     await rollbackExpired(apply, log);
     // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
-    const sock = backend === 'none' ? undefined : await serveApplySocket({ root: ctx.root, backend: be, service: apply, log: (m) => process.stderr.write(`nodenet: ${m}\n`) });
-    const tls = await ensureTls(ctx.root, { ...(keyPath ? { keyPath } : {}), ...(certPath ? { certPath } : {}), names: [ctx.node] });
+    const sock =
+      backend === 'none'
+        ? undefined
+        : await serveApplySocket({
+            root: ctx.root,
+            backend: be,
+            service: apply,
+            log: (m) => process.stderr.write(`nodenet: ${m}\n`),
+          });
+    const tls = await ensureTls(ctx.root, {
+      ...(keyPath ? { keyPath } : {}),
+      ...(certPath ? { certPath } : {}),
+      names: [ctx.node],
+    });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
     const srv = createServer({
       root: ctx.root,
@@ -86,23 +106,39 @@ export const serve: Command = {
     });
     const addr = await srv.listen(port, host).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EADDRINUSE') throw e;
-      throw new NodenetError('IO', `${host}:${port} is already in use${port === 8006 ? ' (on a Proxmox VE node, 8006 is pveproxy\'s)' : ''}: set NODENET_PORT in /etc/default/nodenet or pass --listen HOST:PORT`);
+      throw new NodenetError(
+        'IO',
+        `${host}:${port} is already in use${port === 8006 ? " (on a Proxmox VE node, 8006 is pveproxy's)" : ''}: set NODENET_PORT in /etc/default/nodenet or pass --listen HOST:PORT`,
+      );
     });
     const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    log('info', 'listening', { url: `https://${shown}:${addr.port}/api2/json`, node: ctx.node, root: ctx.root, backend });
-    if ((await srv.auth.listUsers()).length === 0) log('info', 'no users added: root@pam logs in with the system password; add others with `nodenet user add`', { root: ctx.root });
+    log('info', 'listening', {
+      url: `https://${shown}:${addr.port}/api2/json`,
+      node: ctx.node,
+      root: ctx.root,
+      backend,
+    });
+    if ((await srv.auth.listUsers()).length === 0)
+      log('info', 'no users added: root@pam logs in with the system password; add others with `nodenet user add`', {
+        root: ctx.root,
+      });
     const onHup = () => {
       ensureTls(ctx.root, { keyPath: tls.keyPath, certPath: tls.certPath }).then(
         (t) => {
           (srv.server as unknown as import('node:tls').Server).setSecureContext({ key: t.key, cert: t.cert });
           log('info', 'reloaded the TLS key and certificate', { cert: t.certPath });
         },
-        (e: unknown) => log('error', 'could not reload the TLS key and certificate; keeping the old ones', { error: (e as Error).message }),
+        (e: unknown) =>
+          log('error', 'could not reload the TLS key and certificate; keeping the old ones', {
+            error: (e as Error).message,
+          }),
       );
     };
     process.on('SIGHUP', onHup);
     // The CLI's fast path (src/cli/socket.ts): under systemd in RuntimeDirectory, else when asked.
-    const sockPath = env.NODENET_CLI_SOCKET || (ctx.root === '/' && env.RUNTIME_DIRECTORY ? join(env.RUNTIME_DIRECTORY.split(':')[0]!, 'cli.sock') : undefined);
+    const sockPath =
+      env.NODENET_CLI_SOCKET ||
+      (ctx.root === '/' && env.RUNTIME_DIRECTORY ? join(env.RUNTIME_DIRECTORY.split(':')[0]!, 'cli.sock') : undefined);
     const cliSock = sockPath
       ? await import('../socket.ts').then(
           (m) => m.serveCliSocket(sockPath, (msg, f) => log('info', msg, f)),
@@ -138,7 +174,11 @@ export const PVE_PORT = 8006;
  * Where `serve` listens: --listen, else NODENET_LISTEN and NODENET_PORT, else 127.0.0.1 and
  * 8006 — 8007 on a Proxmox VE node (ROOT/etc/pve exists), where 8006 is refused.
  */
-export function listenAddress(flag: string | undefined, env: NodeJS.ProcessEnv, root: string): { host: string; port: number } {
+export function listenAddress(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  root: string,
+): { host: string; port: number } {
   const pve = existsSync(join(root, 'etc/pve'));
   let r: { host: string; port: number };
   if (flag !== undefined) r = parseListen(flag);
@@ -163,7 +203,10 @@ async function rollbackExpired(apply: ApplyService, log: ReturnType<typeof jsonL
   if (j === null || !journalExpired(j)) return;
   log('warn', 'an apply was not confirmed before its deadline while the guard was gone: rolling back', { id: j.id });
   const reason = 'window expired while nodenet was not running';
-  const done = await apply.rollbackUnconfirmed({ user: 'nodenet serve', ifExpired: true, noReload: false, reason }, (l) => log('info', l));
+  const done = await apply.rollbackUnconfirmed(
+    { user: 'nodenet serve', ifExpired: true, noReload: false, reason },
+    (l) => log('info', l),
+  );
   if (done) log('warn', 'rolled back the unconfirmed apply', { id: j.id });
 }
 
@@ -198,7 +241,9 @@ async function readPassword(args: ParsedArgs, ctx: CliContext): Promise<string> 
   if (opt(args, 'password-stdin') !== undefined || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
-    return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
   }
   const ask = (q: string) =>
     new Promise<string>((resolve) => {
@@ -232,7 +277,8 @@ export const user: Command = {
     const store = new AuthStore(ctx.root);
     if (sub === 'add' && id !== undefined && !more.length) {
       const role = opt(args, 'role') ?? 'admin';
-      if (role !== 'admin' && role !== 'audit') throw new NodenetError('USAGE', `--role must be admin or audit, not '${role}'`);
+      if (role !== 'admin' && role !== 'audit')
+        throw new NodenetError('USAGE', `--role must be admin or audit, not '${role}'`);
       const pam = id.endsWith('@pam') && opt(args, 'password-stdin') === undefined;
       const password = pam ? null : await readPassword(args, ctx);
       await store.addUser(id, password, role as Role);
@@ -243,15 +289,28 @@ export const user: Command = {
     if (sub === 'list' && id === undefined) {
       const list = await store.listUsers();
       if (ctx.format === 'json') ctx.out(`${JSON.stringify(list)}\n`);
-      else ctx.out(list.map((u) => `${u.userid}  ${u.role}${u.enable ? '' : ' (disabled)'}${u.tokens.length ? `  tokens: ${u.tokens.join(', ')}` : ''}\n`).join('') || 'no users\n');
+      else
+        ctx.out(
+          list
+            .map(
+              (u) =>
+                `${u.userid}  ${u.role}${u.enable ? '' : ' (disabled)'}${u.tokens.length ? `  tokens: ${u.tokens.join(', ')}` : ''}\n`,
+            )
+            .join('') || 'no users\n',
+        );
       return 0;
     }
     if (sub === 'delete' && id !== undefined && !more.length) {
       if (!(await store.removeUser(id))) throw new NodenetError('USAGE', `no such user '${id}'`);
-      ctx.out(ctx.format === 'json' ? `${JSON.stringify({ deleted: id })}\n` : `user ${id} deleted (with its tokens)\n`);
+      ctx.out(
+        ctx.format === 'json' ? `${JSON.stringify({ deleted: id })}\n` : `user ${id} deleted (with its tokens)\n`,
+      );
       return 0;
     }
-    throw new NodenetError('USAGE', 'usage: nodenet user add USERID [--password-stdin] [--role admin|audit] | user list | user delete USERID');
+    throw new NodenetError(
+      'USAGE',
+      'usage: nodenet user add USERID [--password-stdin] [--role admin|audit] | user list | user delete USERID',
+    );
   },
 };
 
@@ -264,12 +323,17 @@ export const token: Command = {
     if (sub === 'add' && a !== undefined && b !== undefined && !more.length) {
       const r = await store.addToken(a, b, opt(args, 'privsep') !== undefined);
       if (ctx.format === 'json') ctx.out(`${JSON.stringify(r)}\n`);
-      else ctx.out(`full-tokenid: ${r['full-tokenid']}\nvalue:        ${r.value}\n(the value is shown only now; header: Authorization: PVEAPIToken=${r['full-tokenid']}=${r.value})\n`);
+      else
+        ctx.out(
+          `full-tokenid: ${r['full-tokenid']}\nvalue:        ${r.value}\n(the value is shown only now; header: Authorization: PVEAPIToken=${r['full-tokenid']}=${r.value})\n`,
+        );
       return 0;
     }
     if (sub === 'list' && a === undefined) {
       const list = (await store.listUsers()).flatMap((u) => u.tokens);
-      ctx.out(ctx.format === 'json' ? `${JSON.stringify(list)}\n` : list.map((t) => `${t}\n`).join('') || 'no tokens\n');
+      ctx.out(
+        ctx.format === 'json' ? `${JSON.stringify(list)}\n` : list.map((t) => `${t}\n`).join('') || 'no tokens\n',
+      );
       return 0;
     }
     if (sub === 'delete' && a !== undefined && b === undefined) {
@@ -277,7 +341,10 @@ export const token: Command = {
       ctx.out(ctx.format === 'json' ? `${JSON.stringify({ deleted: a })}\n` : `token ${a} deleted\n`);
       return 0;
     }
-    throw new NodenetError('USAGE', 'usage: nodenet token add USERID TOKENID [--privsep] | token list | token delete USERID!TOKENID');
+    throw new NodenetError(
+      'USAGE',
+      'usage: nodenet token add USERID TOKENID [--privsep] | token list | token delete USERID!TOKENID',
+    );
   },
 };
 

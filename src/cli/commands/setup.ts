@@ -18,7 +18,8 @@ import { colorDiff, formatDiagnostics } from '../format.ts';
 
 function need(args: ParsedArgs, key: string, mode: string): string {
   const v = opt(args, key);
-  if (v === undefined || v === '') throw new NodenetError('USAGE', `setup ${mode} needs --${key}; see \`nodenet setup --help\``);
+  if (v === undefined || v === '')
+    throw new NodenetError('USAGE', `setup ${mode} needs --${key}; see \`nodenet setup --help\``);
   return v;
 }
 
@@ -40,7 +41,9 @@ function hostNics(root: string): Set<string> | undefined {
 
 function report(ctx: CliContext, what: string, r: StageResult): number {
   if (ctx.format === 'json') {
-    ctx.out(`${JSON.stringify({ changed: r.changed, digest: r.digest, notes: r.notes, diff: r.diff, diagnostics: r.diagnostics, warnings: r.warnings })}\n`);
+    ctx.out(
+      `${JSON.stringify({ changed: r.changed, digest: r.digest, notes: r.notes, diff: r.diff, diagnostics: r.diagnostics, warnings: r.warnings })}\n`,
+    );
     return 0;
   }
   for (const w of r.warnings) ctx.err(`nodenet: warning: ${w}\n`);
@@ -52,12 +55,13 @@ function report(ctx: CliContext, what: string, r: StageResult): number {
   ctx.out(`staged: ${what}\n`);
   for (const n of r.notes) ctx.out(`  ${n}\n`);
   ctx.out(`\n${colorDiff(r.diff)}`);
-  ctx.out(`\nnothing is live yet: review with \`nodenet diff\`, make it live with \`nodenet apply\` (drop it with \`nodenet revert\`)\n`);
+  ctx.out(
+    `\nnothing is live yet: review with \`nodenet diff\`, make it live with \`nodenet apply\` (drop it with \`nodenet revert\`)\n`,
+  );
   const shown = r.diagnostics.filter((d) => d.severity !== 'info');
   if (shown.length) ctx.err(formatDiagnostics(shown));
   return 0;
 }
-
 
 export const setup: Command = {
   name: 'setup',
@@ -77,18 +81,37 @@ export const setup: Command = {
       const gateway = opt(args, 'gateway');
       const nics = hostNics(ctx.root);
       if (nics) core = new NetworkCore({ root: ctx.root, nics });
-      plan = (t, pc) => planBridged(t, { bridge, ...(ports.length ? { ports } : {}), ...(cidr !== undefined ? { cidr } : {}), ...(gateway !== undefined ? { gateway } : {}) }, pc);
+      plan = (t, pc) =>
+        planBridged(
+          t,
+          {
+            bridge,
+            ...(ports.length ? { ports } : {}),
+            ...(cidr !== undefined ? { cidr } : {}),
+            ...(gateway !== undefined ? { gateway } : {}),
+          },
+          pc,
+        );
       what = `bridged mode on ${bridge}`;
     } else if (mode === 'routed') {
       onlyOptions(args, ['uplink', 'bridge', 'cidr', 'digest'], 'setup routed');
-      const intent = { uplink: need(args, 'uplink', mode), bridge: need(args, 'bridge', mode), cidr: need(args, 'cidr', mode) };
+      const intent = {
+        uplink: need(args, 'uplink', mode),
+        bridge: need(args, 'bridge', mode),
+        cidr: need(args, 'cidr', mode),
+      };
       plan = (t, pc) => planRouted(t, intent, pc);
       what = `routed mode on ${intent.bridge} via ${intent.uplink}`;
     } else {
-      onlyOptions(args, ['uplink', 'bridge', 'cidr', 'forward', 'remove-forward', 'firewall', 'remove', 'digest'], 'setup nat');
+      onlyOptions(
+        args,
+        ['uplink', 'bridge', 'cidr', 'forward', 'remove-forward', 'firewall', 'remove', 'digest'],
+        'setup nat',
+      );
       const bridge = need(args, 'bridge', mode);
       const fw = opt(args, 'firewall');
-      if (fw !== undefined && fw !== 'iptables' && fw !== 'nft') throw new NodenetError('USAGE', `--firewall must be iptables or nft, not '${fw}'`);
+      if (fw !== undefined && fw !== 'iptables' && fw !== 'nft')
+        throw new NodenetError('USAGE', `--firewall must be iptables or nft, not '${fw}'`);
       const uplink = opt(args, 'uplink');
       const cidr = opt(args, 'cidr');
       const remove = args.options.has('remove');
@@ -120,7 +143,9 @@ async function sysctlRunner(ctx: CliContext): Promise<{ run?: SysctlRunner; why:
     return { why: `not applied: the ${ctx.backend} backend changes no kernel` };
   }
   if (ctx.root !== '/') {
-    return { why: `not applied: --root is ${ctx.root}, not /, and nodenet never changes the host's kernel for another root (use --backend netns to apply inside its sandbox)` };
+    return {
+      why: `not applied: --root is ${ctx.root}, not /, and nodenet never changes the host's kernel for another root (use --backend netns to apply inside its sandbox)`,
+    };
   }
   const { createRunner } = await import('../../apply/runner.ts');
   const runner = createRunner();
@@ -149,10 +174,14 @@ export const ipv6: Command = {
         );
         return 0;
       }
-      ctx.out(`file:    ${file}: ${content === null ? 'absent (IPv6 is not disabled by nodenet)' : disablesIpv6(content) ? 'present, disables IPv6 at boot' : 'present, but does not set both keys to 1'}\n`);
+      ctx.out(
+        `file:    ${file}: ${content === null ? 'absent (IPv6 is not disabled by nodenet)' : disablesIpv6(content) ? 'present, disables IPv6 at boot' : 'present, but does not set both keys to 1'}\n`,
+      );
       // Every sysctl file counts, whatever its name: say which file sets what.
       for (const st of boot.settings) ctx.out(`boot:    ${st.file}:${st.line}: ${st.key} = ${st.value}\n`);
-      ctx.out(`boot:    ${boot.disabledBy ? `IPv6 is disabled at boot (by ${boot.disabledBy.file} line ${boot.disabledBy.line})` : 'no sysctl file disables IPv6 at boot'}\n`);
+      ctx.out(
+        `boot:    ${boot.disabledBy ? `IPv6 is disabled at boot (by ${boot.disabledBy.file} line ${boot.disabledBy.line})` : 'no sysctl file disables IPv6 at boot'}\n`,
+      );
       if (running) for (const [k, v] of Object.entries(running)) ctx.out(`running: ${k} = ${v ?? '(unreadable)'}\n`);
       else ctx.out(`running: ${why.replace(/^not applied/, 'not read')}\n`);
       return 0;
@@ -162,10 +191,19 @@ export const ipv6: Command = {
     const r = await ipv6Apply(ctx.root, action, runner?.run, runner?.why);
     const wanted = now && !r.applied;
     if (ctx.format === 'json') {
-      ctx.out(`${JSON.stringify({ file: r.file, changed: r.changed, content: r.content, applied: r.applied, message: r.message })}\n`);
+      ctx.out(
+        `${JSON.stringify({ file: r.file, changed: r.changed, content: r.content, applied: r.applied, message: r.message })}\n`,
+      );
       return wanted ? 1 : 0;
     }
-    const did = action === 'disable' ? (r.changed ? `wrote ${r.file}` : `${r.file} already disables IPv6`) : r.changed ? `removed ${r.file}` : `${r.file} is absent already`;
+    const did =
+      action === 'disable'
+        ? r.changed
+          ? `wrote ${r.file}`
+          : `${r.file} already disables IPv6`
+        : r.changed
+          ? `removed ${r.file}`
+          : `${r.file} is absent already`;
     ctx.out(`${did}\n`);
     if (r.applied) ctx.out(`${r.message} (${runner?.why})\n`);
     else if (now) ctx.err(`nodenet: ${r.message}\n`);
@@ -178,11 +216,16 @@ export const fix: Command = {
   name: 'fix',
   async run(ctx, args) {
     onlyOptions(args, ['digest'], 'fix');
-    if (args.positionals.length !== 1 || args.positionals[0] !== 'ifupdown2') throw new NodenetError('USAGE', 'fix needs: ifupdown2; see `nodenet fix --help`');
+    if (args.positionals.length !== 1 || args.positionals[0] !== 'ifupdown2')
+      throw new NodenetError('USAGE', 'fix needs: ifupdown2; see `nodenet fix --help`');
     const { planIfupdown2Fix } = await import('../../setup/ifupdown2-fix.ts');
     const nics = hostNics(ctx.root);
     const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}) });
-    return report(ctx, 'ifupdown (1) forms rewritten for ifupdown2', await stageSetup(core, (t, c) => planIfupdown2Fix(t, c), opt(args, 'digest')));
+    return report(
+      ctx,
+      'ifupdown (1) forms rewritten for ifupdown2',
+      await stageSetup(core, (t, c) => planIfupdown2Fix(t, c), opt(args, 'digest')),
+    );
   },
 };
 

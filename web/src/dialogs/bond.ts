@@ -15,8 +15,15 @@ export const bond: Kind = {
     const mode = h('select', {}, ...BOND_MODES.map((bm) => h('option', { value: bm.value }, bm.label)));
     mode.value = e?.bond_mode ?? 'balance-rr';
     f.add(1, 'bond_mode', t('edit.mode'), mode);
-    f.cols[1].append(h('p', { class: 'mode-help', id: 'bond-mode-help', 'data-testid': 'bond-mode-help', 'aria-live': 'polite' }));
-    const hp = h('select', {}, h('option', { value: '' }, t('edit.hashDefault')), ...HASH_POLICIES.map((p) => h('option', { value: p }, p)));
+    f.cols[1].append(
+      h('p', { class: 'mode-help', id: 'bond-mode-help', 'data-testid': 'bond-mode-help', 'aria-live': 'polite' }),
+    );
+    const hp = h(
+      'select',
+      {},
+      h('option', { value: '' }, t('edit.hashDefault')),
+      ...HASH_POLICIES.map((p) => h('option', { value: p }, p)),
+    );
     hp.value = e?.bond_xmit_hash_policy ?? '';
     f.add(1, 'bond_xmit_hash_policy', t('edit.hash'), hp);
     f.add(1, 'bond-primary', t('edit.primary'), text(e?.['bond-primary']));

@@ -43,7 +43,11 @@ export class EditorForm {
   readonly editing: boolean;
   private readonly known: Set<string>;
 
-  constructor(readonly ctx: EditContext, readonly kind: Kind, readonly existing: Iface | undefined) {
+  constructor(
+    readonly ctx: EditContext,
+    readonly kind: Kind,
+    readonly existing: Iface | undefined,
+  ) {
     this.editing = Boolean(existing);
     this.known = new Set(ctx.list.filter((i) => !(i.type === 'eth' && i.exists === 0)).map((i) => i.iface));
   }
@@ -56,10 +60,17 @@ export class EditorForm {
     el.dataset.testid = id;
     const err = h('div', { class: 'field-error', id: `${id}-err`, 'data-testid': `${id}-err` });
     el.setAttribute('aria-describedby', `${id}-err${help ? ` ${id}-help` : ''}`);
-    const wrap = el instanceof HTMLInputElement && el.type === 'checkbox'
-      ? h('div', { class: 'field check' }, el, h('label', { for: id }, label), err)
-      : h('div', { class: 'field' }, h('label', { for: id }, label), el,
-        help ? h('div', { class: 'help', id: `${id}-help` }, help) : null, err);
+    const wrap =
+      el instanceof HTMLInputElement && el.type === 'checkbox'
+        ? h('div', { class: 'field check' }, el, h('label', { for: id }, label), err)
+        : h(
+            'div',
+            { class: 'field' },
+            h('label', { for: id }, label),
+            el,
+            help ? h('div', { class: 'help', id: `${id}-help` }, help) : null,
+            err,
+          );
     this.fields.set(name, el);
     this.errs.set(name, err);
     this.cols[col].append(wrap);
@@ -78,16 +89,30 @@ export class EditorForm {
    */
   picker(name: string, forType: string): void {
     const input = this.fields.get(name) as HTMLInputElement;
-    const warn = h('div', { class: 'field-warn', id: `${input.id}-warn`, 'data-testid': `${input.id}-warn`, 'aria-live': 'polite' });
-    const chips = h('div', { class: 'chips', role: 'group', 'aria-label': t(name === 'slaves' ? 'edit.chooseSlaves' : 'edit.choosePorts') });
+    const warn = h('div', {
+      class: 'field-warn',
+      id: `${input.id}-warn`,
+      'data-testid': `${input.id}-warn`,
+      'aria-live': 'polite',
+    });
+    const chips = h('div', {
+      class: 'chips',
+      role: 'group',
+      'aria-label': t(name === 'slaves' ? 'edit.chooseSlaves' : 'edit.choosePorts'),
+    });
     const sync = (): void => {
       const have = words(input.value);
-      for (const c of chips.querySelectorAll<HTMLButtonElement>('button')) c.setAttribute('aria-pressed', String(have.includes(c.value)));
+      for (const c of chips.querySelectorAll<HTMLButtonElement>('button'))
+        c.setAttribute('aria-pressed', String(have.includes(c.value)));
       const unknown = have.filter((w) => !this.known.has(w) && !/[*?[]/.test(w));
       warn.textContent = unknown.length ? t('edit.notDevice', { names: unknown.join(', ') }) : '';
     };
     for (const n of this.pickable(forType)) {
-      const b = h('button', { type: 'button', class: 'chip', value: n, 'data-testid': `pick-${name}-${n}`, 'aria-pressed': 'false' }, n);
+      const b = h(
+        'button',
+        { type: 'button', class: 'chip', value: n, 'data-testid': `pick-${name}-${n}`, 'aria-pressed': 'false' },
+        n,
+      );
       b.addEventListener('click', () => {
         const have = words(input.value);
         input.value = (have.includes(n) ? have.filter((w) => w !== n) : [...have, n]).join(' ');
@@ -101,8 +126,14 @@ export class EditorForm {
   }
 
   private pickable(forType: string): string[] {
-    return this.ctx.list.filter((i) => i.iface !== this.existing?.iface && i.exists !== 0
-      && (i.type === 'eth' || (forType === 'bridge' && (i.type === 'bond' || i.type === 'vlan')))).map((i) => i.iface);
+    return this.ctx.list
+      .filter(
+        (i) =>
+          i.iface !== this.existing?.iface &&
+          i.exists !== 0 &&
+          (i.type === 'eth' || (forType === 'bridge' && (i.type === 'bond' || i.type === 'vlan'))),
+      )
+      .map((i) => i.iface);
   }
 
   follow(): void {
@@ -129,13 +160,24 @@ export class EditorForm {
 }
 
 export const text = (v: unknown, ph = ''): HTMLInputElement =>
-  h('input', { type: 'text', value: v === undefined || v === null ? '' : String(v).trim(), placeholder: ph, autocomplete: 'off', spellcheck: 'false' });
+  h('input', {
+    type: 'text',
+    value: v === undefined || v === null ? '' : String(v).trim(),
+    placeholder: ph,
+    autocomplete: 'off',
+    spellcheck: 'false',
+  });
 export const check = (v: boolean): HTMLInputElement => h('input', { type: 'checkbox', checked: v });
 
 /** nodenet never rewrites sourced files: say where to edit instead of offering a form. */
 export function openSourced(existing: Iface & { source: string }): void {
-  const info = modal({ id: 'edit-dialog', title: t('edit.sourcedTitle', { iface: existing.iface, source: existing.source }) });
-  info.body.append(h('p', { id: 'edit-sourced' }, t('edit.sourcedBody', { iface: existing.iface, source: existing.source })));
+  const info = modal({
+    id: 'edit-dialog',
+    title: t('edit.sourcedTitle', { iface: existing.iface, source: existing.source }),
+  });
+  info.body.append(
+    h('p', { id: 'edit-sourced' }, t('edit.sourcedBody', { iface: existing.iface, source: existing.source })),
+  );
   info.footer.append(h('button', { type: 'button', onclick: () => info.close() }, t('common.close')));
 }
 
@@ -144,7 +186,11 @@ export function openDialog(ctx: EditContext, kind: Kind, existing?: Iface): void
   const type = kind.type;
   const f = new EditorForm(ctx, kind, existing);
   const editing = f.editing;
-  const m = modal({ id: 'edit-dialog', title: t(editing ? 'edit.titleEdit' : 'edit.titleCreate', { type: typeLabel(type) }), wide: true });
+  const m = modal({
+    id: 'edit-dialog',
+    title: t(editing ? 'edit.titleEdit' : 'edit.titleCreate', { type: typeLabel(type) }),
+    wide: true,
+  });
   const form = h('form', { id: 'edit-form', novalidate: true });
   const general = h('div', { class: 'form-error', id: 'edit-error', role: 'alert' });
 
@@ -165,9 +211,16 @@ export function openDialog(ctx: EditContext, kind: Kind, existing?: Iface): void
 
   form.append(general, h('div', { class: 'cols' }, ...f.cols));
   m.body.append(form);
-  const cancel = h('button', { type: 'button', 'data-testid': 'edit-cancel', onclick: () => m.close() }, t('common.cancel'));
-  const ok = h('button', { type: 'submit', class: 'primary', form: 'edit-form', 'data-testid': 'edit-ok', id: 'edit-ok' },
-    editing ? t('common.ok') : t('common.create'));
+  const cancel = h(
+    'button',
+    { type: 'button', 'data-testid': 'edit-cancel', onclick: () => m.close() },
+    t('common.cancel'),
+  );
+  const ok = h(
+    'button',
+    { type: 'submit', class: 'primary', form: 'edit-form', 'data-testid': 'edit-ok', id: 'edit-ok' },
+    editing ? t('common.ok') : t('common.create'),
+  );
   m.footer.append(cancel, ok);
   focusFirst(m);
 
@@ -248,14 +301,20 @@ function showServerErrors(f: EditorForm, general: HTMLElement, e: ApiError): voi
     if (shown.title) titles.push(shown.title);
     if (name && fields.has(name)) {
       const err = errs.get(name)!;
-      if (!err.textContent?.includes(d.message) && !err.textContent?.includes(text)) f.setErr(name, err.textContent ? `${err.textContent} ${text}` : text);
+      if (!err.textContent?.includes(d.message) && !err.textContent?.includes(text))
+        f.setErr(name, err.textContent ? `${err.textContent} ${text}` : text);
       else f.setErr(name, text);
       if (shown.title) err.title = shown.title;
     } else if (!Object.values(e.errors).some((v) => v.includes(d.message))) left.push(text);
   }
   general.title = titles.join('\n');
-  general.textContent = left.length ? left.join('\n')
-    : e.status === 409 ? e.message : Object.keys(e.errors).length ? t('edit.refused') : e.message;
+  general.textContent = left.length
+    ? left.join('\n')
+    : e.status === 409
+      ? e.message
+      : Object.keys(e.errors).length
+        ? t('edit.refused')
+        : e.message;
   const first = [...fields.values()].find((el) => el.getAttribute('aria-invalid') === 'true');
   first?.focus();
 }

@@ -94,7 +94,8 @@ export const zhCN: Record<Key, string> = {
   'grid.allTypes': '所有类型',
   'grid.list': '网络接口列表',
   'edit.sourcedTitle': '{iface} 定义在 {source} 中',
-  'edit.sourcedBody': '{iface} 定义在 /etc/network/{source} 中，这是主配置引用（source）的文件。nodenet 会显示它并在检查时计入，但从不改写该文件：请手动编辑。',
+  'edit.sourcedBody':
+    '{iface} 定义在 /etc/network/{source} 中，这是主配置引用（source）的文件。nodenet 会显示它并在检查时计入，但从不改写该文件：请手动编辑。',
   'edit.titleEdit': '编辑：{type}',
   'edit.titleCreate': '创建：{type}',
   'edit.name': '名称',
@@ -113,11 +114,13 @@ export const zhCN: Record<Key, string> = {
   'edit.hashDefault': '（默认：layer2）',
   'edit.hash': 'Hash 策略',
   'edit.primary': '主设备 (bond-primary)',
-  'edit.lacpNote': '只有交换机在这些端口上配置了 LACP，LACP (802.3ad) 才能工作。交换机不支持时，active-backup 是稳妥的选择：它不需要交换机做任何配置。',
+  'edit.lacpNote':
+    '只有交换机在这些端口上配置了 LACP，LACP (802.3ad) 才能工作。交换机不支持时，active-backup 是稳妥的选择：它不需要交换机做任何配置。',
   'edit.vlanRaw': 'VLAN 原始设备',
   'edit.vlanTag': 'VLAN 标签',
   'edit.vlanHint': '可以在现有接口名后加上 VLAN 号（如 eno1.50），也可以自定义名称并设置原始设备和标签。',
-  'edit.ethHint': '物理网络设备：与 Proxmox VE 一样，可以设置是否开机自动启动、地址、网关、MTU 和注释；名称由内核决定。',
+  'edit.ethHint':
+    '物理网络设备：与 Proxmox VE 一样，可以设置是否开机自动启动、地址、网关、MTU 和注释；名称由内核决定。',
   'edit.mtu': 'MTU',
   'edit.comment': '注释',
   'edit.choosePorts': '从本节点的设备中选择端口',
@@ -125,7 +128,8 @@ export const zhCN: Record<Key, string> = {
   'edit.notDevice': '不是本节点的设备：{names}（按输入保留；应用配置时它必须存在）。',
   'edit.fix': '请修正标出的字段。',
   'edit.refused': '服务器拒绝了此更改；请查看标出的字段。',
-  'bond.balance-rr': '依次轮流从每个端口发送数据包；单个连接可获得更高速度，但数据包可能乱序到达，且交换机端口必须（静态）聚合。',
+  'bond.balance-rr':
+    '依次轮流从每个端口发送数据包；单个连接可获得更高速度，但数据包可能乱序到达，且交换机端口必须（静态）聚合。',
   'bond.active-backup': '只使用一个端口，仅在其故障时切换到另一个；适用于任何交换机，无需配置交换机。',
   'bond.balance-xor': '按地址的哈希为每个连接选择端口；需要在交换机上配置静态端口组 (EtherChannel)。',
   'bond.broadcast': '在所有端口上发送每个数据包；仅用于特殊的冗余场景，流量会成倍增加。',
@@ -161,7 +165,8 @@ export const zhCN: Record<Key, string> = {
   'realm.pam': 'Linux PAM 标准认证 (pam)',
   'realm.pve': 'Proxmox VE 认证服务器 (pve)',
   'apply.title': '应用暂存的更改',
-  'apply.intro': '暂存的配置将生效。设置确认窗口后，如果您没有及时点击“保留”，节点会自动回滚——因此让您断开连接的更改会自行撤销。',
+  'apply.intro':
+    '暂存的配置将生效。设置确认窗口后，如果您没有及时点击“保留”，节点会自动回滚——因此让您断开连接的更改会自行撤销。',
   'apply.timeout': '确认窗口（秒，0 = 不使用）',
   'apply.go': '应用',
   'apply.applying': '正在应用…',
@@ -171,7 +176,8 @@ export const zhCN: Record<Key, string> = {
   'apply.lost': '与节点的连接已断开（{msg}）。如果您不确认，节点会在 {when} 自动回滚到之前的配置；无需其他操作。',
   'apply.newAddress': '现在通过以下地址访问节点：',
   'apply.keepWithin': '已应用。请在 ',
-  'apply.keepEnd': ' 内点击“保留”，否则节点会自动回滚。您可以关闭此对话框：每个页面顶部的横幅会保留倒计时、“保留”和“回滚”。',
+  'apply.keepEnd':
+    ' 内点击“保留”，否则节点会自动回滚。您可以关闭此对话框：每个页面顶部的横幅会保留倒计时、“保留”和“回滚”。',
   'apply.timedOut': '确认窗口已到期：节点已回滚到之前的配置。',
   'apply.kept': '已保留：新配置保持生效。',
   'apply.notKept': '未保留：{msg}。',
@@ -201,7 +207,8 @@ export const zhCN: Record<Key, string> = {
   'wiz.bridged': '桥接 (LAN)',
   'wiz.bridgedWhen': '虚拟机应与主机处于同一局域网并从中获取地址（常见的家庭/办公室或数据中心 VLAN 环境）。',
   'wiz.routed': '路由（服务商子网）',
-  'wiz.routedWhen': '服务商为本主机路由了一个额外的子网，但不允许上行链路上出现未知的 MAC 地址（托管服务器的常见情况）。',
+  'wiz.routedWhen':
+    '服务商为本主机路由了一个额外的子网，但不允许上行链路上出现未知的 MAC 地址（托管服务器的常见情况）。',
   'wiz.nat': 'NAT（一个公网 IP）',
   'wiz.natWhen': '您只有一个公网地址：虚拟机位于主机后面的私有网络中，选定的端口会转发给它们。',
   'wiz.modeLabel': '配置模式',
@@ -287,7 +294,8 @@ export const zhCN: Record<Key, string> = {
   'drift.none': '运行状态与当前生效的文件一致：没有差异。',
   'drift.tolerated': '配置已生效；以下差异是可以容忍的：',
   'drift.notRunning': '内核运行的状态与当前生效的文件不一致：',
-  'drift.repairNote': '修复会重新应用当前生效的文件 (ifreload)：内核能创建的都会恢复为文件所述的状态。内核无法创建的（缺少驱动）仍会列在这里。',
+  'drift.repairNote':
+    '修复会重新应用当前生效的文件 (ifreload)：内核能创建的都会恢复为文件所述的状态。内核无法创建的（缺少驱动）仍会列在这里。',
   'drift.reapplying': '正在重新应用当前生效的文件…',
   'drift.reapplied': '已重新应用。',
   'drift.reapplyFailed': '重新应用失败：{exit}',
@@ -307,7 +315,8 @@ export const zhCN: Record<Key, string> = {
   'dep.conn': '您访问此页面的连接（{host}）经过 {via}：删除它会使您断开连接',
   'dep.runsOver': '{holder}（运行在 {name} 之上）',
   'move.to': '此页面通过 {host}（{iface}）访问。应用配置后，{iface} 的地址将变为 {to}。',
-  'move.gone': '此页面通过 {host}（{iface}）访问。应用配置后没有接口持有该地址：除非通过其他方式访问节点，否则您将失去此页面。',
+  'move.gone':
+    '此页面通过 {host}（{iface}）访问。应用配置后没有接口持有该地址：除非通过其他方式访问节点，否则您将失去此页面。',
   'move.anIface': '某个接口',
   'topo.member': '端口 / 从属 / 原始设备',
   'topo.nat': 'NAT（伪装）出口经由',
@@ -335,7 +344,8 @@ export const zhCN: Record<Key, string> = {
   'ipv6.stateOn': '已保存的设置：本节点已启用 IPv6（不存在文件 {file}）。运行中的内核：{run}。',
   'ipv6.stateOff': '已保存的设置：本节点已禁用 IPv6（文件 {file} 禁用了它）。运行中的内核：{run}。',
   'ipv6.staged': '已暂存：IPv6 {state}。它在下次启动时生效（保存），或立即生效（保存并立即应用）。',
-  'ipv6.stagedNoKernel': '已暂存：IPv6 {state}。它在下次启动时生效（保存），或立即生效（保存并立即应用：此处不可用，此后端下不运行内核）。',
+  'ipv6.stagedNoKernel':
+    '已暂存：IPv6 {state}。它在下次启动时生效（保存），或立即生效（保存并立即应用：此处不可用，此后端下不运行内核）。',
   'ipv6.saved': '已保存：{msg}',
   'ipv6.switch': '本节点启用 IPv6',
   'hist.digest': '摘要 {digest}',
