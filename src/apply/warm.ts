@@ -64,6 +64,8 @@ export interface WarmStats {
   starts: number;
   /** The last successful start's duration as the worker measured it (imports + cache fill). */
   lastStartMs?: number;
+  /** Why the last failed start failed (a start that no command waited for is logged nowhere else). */
+  lastStartError?: string;
 }
 
 /** After the worker exits, how long to wait for the rest of its output. */
@@ -377,7 +379,8 @@ export class WarmIfupdown2 {
     } catch (e) {
       this.startFailures++;
       w?.kill();
-      return { why: `could not start: ${e instanceof Error ? e.message : String(e)}` };
+      this.stats.lastStartError = e instanceof Error ? e.message : String(e);
+      return { why: `could not start: ${this.stats.lastStartError}` };
     }
   }
 
