@@ -236,7 +236,7 @@ export function createIfupdown2Backend(opts: { root?: string; run?: Runner; warm
       const d = `host (${describeInstall(await getInstall())}`;
       if (warm === undefined) return `${d})`;
       const st = warm.stats;
-      const failed = st.lastStartError === undefined ? '' : `, last failed start: ${st.lastStartError}`;
+      const failed = warm.lastStartError === undefined ? '' : `, last failed start: ${warm.lastStartError}`;
       return `${d}; warm worker: ${st.warm} command(s) warm, ${st.cold} cold, ${st.starts} start(s)${failed})`;
     },
     prepare: async () => {

@@ -64,8 +64,6 @@ export interface WarmStats {
   starts: number;
   /** The last successful start's duration as the worker measured it (imports + cache fill). */
   lastStartMs?: number;
-  /** Why the last failed start failed (a start that no command waited for is logged nowhere else). */
-  lastStartError?: string;
 }
 
 /** After the worker exits, how long to wait for the rest of its output. */
@@ -81,6 +79,8 @@ export interface WorkerStatus {
   resets: Record<string, number>;
   rebound: string[];
   leaks: string[];
+  /** Link dumps the worker made to replace cache entries the kernel never confirmed. */
+  redumps?: number;
 }
 
 /** The worker process and its protocol. */
@@ -309,6 +309,8 @@ export class WarmIfupdown2 {
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
   readonly stats: WarmStats = { warm: 0, cold: 0, starts: 0 };
+  /** Why the last failed start failed (a start no command waited for is logged nowhere else). */
+  lastStartError: string | undefined;
 
   constructor(opts: WarmOptions) {
     this.opts = opts;
@@ -379,8 +381,8 @@ export class WarmIfupdown2 {
     } catch (e) {
       this.startFailures++;
       w?.kill();
-      this.stats.lastStartError = e instanceof Error ? e.message : String(e);
-      return { why: `could not start: ${this.stats.lastStartError}` };
+      this.lastStartError = e instanceof Error ? e.message : String(e);
+      return { why: `could not start: ${this.lastStartError}` };
     }
   }
 
