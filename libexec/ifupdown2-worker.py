@@ -29,6 +29,12 @@
 #   changes made by other tools between commands are seen exactly as a fresh dump would.
 # - stale-cache checks: a listener error (e.g. ENOBUFS: notifications lost), a dead thread or a
 #   leftover per-command entry in the cache's ignore lists refuse the command (fatal).
+# - unconfirmed links: after a netlink request ifupdown2 caches the packet it SENT (flagged
+#   NLM_F_REQUEST in priv_flags) until the kernel's notification replaces it; a request that
+#   changed nothing (e.g. a bond's options set to what they are) gets no notification, so the
+#   sent packet (no IFLA_MTU, ...) would stay in a long-lived cache. Seen on a real kernel: the
+#   next command read the bond's MTU as 0 and set its VLANs' MTU to 0. Before each command such
+#   entries are replaced by a link dump (once; still there after it: refused, fatal).
 # - per-command resets that daemon mode misses in this layout: module-level objects that
 #   ifupdown2 replaces on reset (statemanager_api, policymanager_api, flags, config) are
 #   rebound wherever a module imported them by value (bond and vrf keep `statemanager`); the
@@ -172,6 +178,7 @@ class Worker:
         self.rebound = set()   # 'module.name' globals a reset rebound
         self.replaced = []     # weak references to the objects resets replaced
         self.commands = 0
+        self.redumps = 0  # link dumps made to replace unconfirmed entries
 
     def start(self):
         t0 = time.monotonic()
@@ -193,6 +200,7 @@ class Worker:
         from ifupdown.exceptions import ArgvParseError, ArgvParseHelp
         from ifupdownaddons.cache import MSTPAttrsCache
         from lib.status import Status
+        from nlmanager.nlpacket import NLM_F_REQUEST
         import lib.nlcache as nlcache
         import nlmanager.nllistener as nllistener
 
@@ -206,6 +214,7 @@ class Worker:
         self.ArgvParseHelp = ArgvParseHelp
         self.MSTPAttrsCache = MSTPAttrsCache
         self.Status = Status
+        self.NLM_F_REQUEST = NLM_F_REQUEST
         for mod, attr in ((statemanager, 'statemanager_api'), (policymanager, 'policymanager_api'),
                           (ifupdownflags, 'flags'), (ifupdownconfig, 'config')):
             self._wrap_reset(mod, attr)
@@ -280,7 +289,7 @@ class Worker:
             for k, v in list(d.items()):
                 if any(v is o for o in olds):
                     leaks.append('%s.%s' % (mname, k))
-        return {'commands': self.commands, 'resets': dict(self.resets),
+        return {'commands': self.commands, 'resets': dict(self.resets), 'redumps': self.redumps,
                 'rebound': sorted(self.rebound), 'leaks': sorted(leaks)}
 
     # -------------------------------------------------------------- cache sync
@@ -320,6 +329,18 @@ class Worker:
             c._ifname_by_ifindex_sysfs = {}
             c._ifindex_by_ifname_sysfs = {}
         self.MSTPAttrsCache.invalidate()
+        if self.unconfirmed():
+            self.nl.get_all_links_wait_netlinkq()
+            self.redumps += 1
+            self.barrier()
+            left = self.unconfirmed()
+            if left:
+                raise Refused('netlink cache holds links the kernel never confirmed: %s' % ', '.join(left), True)
+
+    def unconfirmed(self):
+        c = self.nl.cache
+        with c._cache_lock:
+            return sorted(n for n, p in c._link_cache.items() if getattr(p, 'priv_flags', 0) & self.NLM_F_REQUEST)
 
     # -------------------------------------------------------------- one command
 

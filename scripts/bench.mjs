@@ -16,6 +16,8 @@ const all = [
   // on the installer-shaped file, and through the CLI (the server's socket); 4094 by hand:
   //   node --import tsx bench/api-apply.ts 4094 --steps 1
   ['api-apply', 'bench/api-apply.ts', ['1000', '--cli']],
+  // the host ifupdown2 backend warm (serve) vs cold (CLI alone) in the QEMU kernel tier
+  ['host-warm', 'bench/host-warm.ts', ['300']],
   ['api-load', 'bench/api-load.ts', []],
   ['web-render', 'bench/web-render.ts', []],
   ['startup', 'bench/startup.ts', ['15']],

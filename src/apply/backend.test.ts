@@ -2,7 +2,15 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { findHostIfupdown2 } from './ifupdown2.ts';
 import { test } from 'node:test';
-import { createIfupdown2Backend, createNoneBackend, parseIfupdown2Log, reloadCommands } from './backend.ts';
+import {
+  createBackend,
+  createIfupdown2Backend,
+  createNoneBackend,
+  parseIfupdown2Log,
+  reloadCommands,
+  warmByDefault,
+  type Ifupdown2Backend,
+} from './backend.ts';
 import { NodenetError } from '../errors.ts';
 
 test('ifupdown2 log lines are attributed to their interface', () => {
@@ -93,3 +101,24 @@ test(
     );
   },
 );
+
+test('the host backend is cold unless asked (a CLI apply stays cold; serve asks)', async () => {
+  assert.equal(await createIfupdown2Backend({ root: '/' }).warm(), undefined);
+  assert.equal(await createIfupdown2Backend({ root: '/', warm: false }).warm(), undefined);
+  const viaKind = createBackend('ifupdown2', { root: '/' }) as Ifupdown2Backend;
+  assert.equal(await viaKind.warm(), undefined);
+  await viaKind.close(); // nothing to stop
+});
+
+test('NODENET_WARM=0 turns the warm worker off for serve', () => {
+  const saved = process.env['NODENET_WARM'];
+  try {
+    process.env['NODENET_WARM'] = '0';
+    assert.equal(warmByDefault(), false);
+    delete process.env['NODENET_WARM'];
+    assert.equal(warmByDefault(), true);
+  } finally {
+    if (saved === undefined) delete process.env['NODENET_WARM'];
+    else process.env['NODENET_WARM'] = saved;
+  }
+});

@@ -1,7 +1,8 @@
 /**
  * Backends: where and how a configuration is reloaded and the kernel state read back.
  *
- * - `ifupdown2`: the real host (`ifreload -a`); only ever for `--root /`.
+ * - `ifupdown2`: the real host; only ever for `--root /`. Under `nodenet serve`, targeted
+ *   reloads go through a warm ifupdown2 worker (warm.ts); a CLI's own apply stays cold.
  * - `netns`: a private network + mount namespace per root with the real ifupdown2 inside;
  *   targeted reloads (`ifup`/`ifdown`) go through a warm ifupdown2 worker (warm.ts).
  * - `none`: nothing is reloaded; for API tests.
@@ -74,6 +75,11 @@ export interface Backend {
    * /sys/class/net) and for none.
    */
   nics?(): Promise<string[] | null>;
+  /**
+   * Stops what the backend keeps running between applies (the warm ifupdown2 worker), for
+   * `nodenet serve`'s shutdown. Absent when it keeps nothing.
+   */
+  close?(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- log attribution
@@ -185,13 +191,26 @@ async function runCheck(runIf: RunIfupdown2): Promise<CheckResult> {
 
 // ---------------------------------------------------------------- ifupdown2 (host)
 
+/** The host backend, with its warm worker reachable for `nodenet serve` and tests. */
+export interface Ifupdown2Backend extends Backend {
+  kind: 'ifupdown2';
+  /** The warm ifupdown2 worker targeted reloads go through; undefined unless created with `warm: true`. */
+  warm(): Promise<WarmIfupdown2 | undefined>;
+  close(): Promise<void>;
+}
+
 /**
  * The real host's ifupdown2. Refuses any root but `/`: nodenet never reloads the host's network
- * for a configuration that is not the host's. Every command runs as its own process (no warm
- * worker): a long-lived process holding a netlink cache of the real host is not worth the risk
- * for the one apply a CLI run makes.
+ * for a configuration that is not the host's.
+ *
+ * Cold by default: every command runs as its own process (a CLI makes one apply; a worker
+ * would pay its start for nothing). With `warm: true` (`nodenet serve`, unless NODENET_WARM=0)
+ * targeted reloads (`ifup`/`ifdown`) go through a warm ifupdown2 worker (warm.ts) that keeps
+ * the host's netlink cache between applies, with the netns backend's guards: whatever the
+ * worker cannot vouch for runs cold, said in the task log. `ifreload -a` and `ifquery` always
+ * run cold. The worker starts at the first targeted reload (or its start()) and stops on close().
  */
-export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {}): Backend {
+export function createIfupdown2Backend(opts: { root?: string; run?: Runner; warm?: boolean } = {}): Ifupdown2Backend {
   const root = opts.root ?? '/';
   if (realpathSync(root) !== '/') {
     throw new NodenetError(
@@ -202,11 +221,31 @@ export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {
   const run = opts.run ?? createRunner();
   let install: Ifupdown2Install | undefined;
   const getInstall = async (): Promise<Ifupdown2Install> => (install ??= await findHostIfupdown2(run));
-  const runIf: RunIfupdown2 = async (cmd, args, o) => run((await getInstall()).commands[cmd], args, o);
+  let warm: WarmIfupdown2 | undefined;
+  const getWarm = (i: Ifupdown2Install): WarmIfupdown2 | undefined => {
+    if (opts.warm !== true) return undefined;
+    warm ??= new WarmIfupdown2({
+      command: () => Promise.resolve({ cmd: SYSTEM_PYTHON, args: [workerScriptPath(), i.shareDir] }),
+      killGroupOnStop: false,
+    });
+    return warm;
+  };
+  const runIf: RunIfupdown2 = async (cmd, args, o) => {
+    const i = await getInstall();
+    const cold = (): Promise<RunResult> => run(i.commands[cmd], args, o);
+    const w = cmd === 'ifup' || cmd === 'ifdown' ? getWarm(i) : undefined;
+    return w === undefined ? cold() : w.run(cmd, args, o, cold);
+  };
   const exec: Exec = hostExec(run);
   return {
     kind: 'ifupdown2',
-    describe: async () => `host (${describeInstall(await getInstall())})`,
+    describe: async () => {
+      const d = `host (${describeInstall(await getInstall())}`;
+      if (warm === undefined) return `${d})`;
+      const st = warm.stats;
+      const failed = warm.lastStartError === undefined ? '' : `, last failed start: ${warm.lastStartError}`;
+      return `${d}; warm worker: ${st.warm} command(s) warm, ${st.cold} cold, ${st.starts} start(s)${failed})`;
+    },
     prepare: async () => {
       await getInstall();
     },
@@ -214,6 +253,12 @@ export function createIfupdown2Backend(opts: { root?: string; run?: Runner } = {
     readState: async (scope) => (await readKernelState(exec, {}, scope)).state,
     check: () => runCheck(runIf),
     exec: (argv) => exec(argv),
+    warm: async () => (opts.warm === true ? getWarm(await getInstall()) : undefined),
+    close: async () => {
+      const w = warm;
+      warm = undefined;
+      await w?.close(true);
+    },
   };
 }
 
@@ -236,8 +281,11 @@ export interface NetnsBackend extends Backend {
   warm(): Promise<WarmIfupdown2 | undefined>;
 }
 
-/** Whether netns backends use the warm worker by default: yes, unless NODENET_WARM=0. */
-function warmByDefault(): boolean {
+/**
+ * Whether a warm worker is wanted: yes, unless NODENET_WARM=0. The netns backend's default;
+ * `nodenet serve` passes it as `warm` for every backend (the host backend is cold by default).
+ */
+export function warmByDefault(): boolean {
   return process.env['NODENET_WARM'] !== '0';
 }
 
@@ -333,6 +381,11 @@ export function createNetnsBackend(opts: {
       prepared = false;
     },
     warm: async () => getWarm(await ready()),
+    close: async () => {
+      const w = warm;
+      warm = undefined;
+      await w?.close(true);
+    },
   };
 }
 
@@ -361,7 +414,10 @@ export interface BackendOptions {
   root: string;
   run?: Runner;
   cacheDir?: string;
-  /** netns: targeted reloads through the warm ifupdown2 worker (default: yes, unless NODENET_WARM=0). */
+  /**
+   * Targeted reloads through a warm ifupdown2 worker. netns: default yes, unless NODENET_WARM=0.
+   * ifupdown2 (host): default no; `nodenet serve` asks for it (with {@link warmByDefault}).
+   */
   warm?: boolean;
 }
 
@@ -370,7 +426,11 @@ export function createBackend(kind: BackendKind, opts: BackendOptions): Backend 
   const run = opts.run === undefined ? {} : { run: opts.run };
   switch (kind) {
     case 'ifupdown2':
-      return createIfupdown2Backend({ root: opts.root, ...run });
+      return createIfupdown2Backend({
+        root: opts.root,
+        ...run,
+        ...(opts.warm === undefined ? {} : { warm: opts.warm }),
+      });
     case 'netns':
       return createNetnsBackend({
         root: opts.root,

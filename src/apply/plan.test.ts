@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathsFor } from '../store/paths.ts';
 import { modelOf } from './pipeline.ts';
-import { decideReload, planApply, readAppliedSources, recordAppliedSources } from './plan.ts';
+import { decideReload, planApply, readAppliedSources, recordAppliedSources, scopeOf } from './plan.ts';
 
 const LO = 'auto lo\niface lo inet loopback\n\n';
 const br = (n: number, a = `10.0.${n}.1/24`): string =>
@@ -116,3 +116,19 @@ test(
     assert.match(p.reason ?? '', /interfaces\.d\/lab has source lines of its own/);
   }),
 );
+
+test('a targeted verify also covers what stands directly on an interface the reload touched', () => {
+  // A new VLAN on bond0: ifup touches bond0, and the VLAN and the bridge already on bond0 are
+  // verified too (a bad cache entry of bond0 has broken bond0.40's MTU and address before).
+  const base =
+    `${LO}auto eno1\niface eno1 inet manual\n\nauto bond0\niface bond0 inet manual\n\tbond-slaves eno1\n\tbond-mode active-backup\n\n` +
+    'auto bond0.40\niface bond0.40 inet static\n\taddress 10.40.0.2/24\n\n' +
+    'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.2/24\n\tbridge-ports bond0\n\n' +
+    'auto vmbr9\niface vmbr9 inet manual\n\tbridge-ports none\n\n';
+  const after = `${base}auto bond0.60\niface bond0.60 inet manual\n`;
+  const scope = scopeOf({ up: ['bond0.60'], down: [] }, modelOf(base), modelOf(after));
+  assert.deepEqual(scope, ['bond0', 'bond0.40', 'bond0.60', 'eno1', 'vmbr0']);
+  // Only one level up: a bridge on bond0.40 is not in scope through bond0.
+  const stacked = `${after}auto vmbr40\niface vmbr40 inet manual\n\tbridge-ports bond0.40\n`;
+  assert.ok(!scopeOf({ up: ['bond0.60'], down: [] }, modelOf(stacked), modelOf(stacked))?.includes('vmbr40'));
+});

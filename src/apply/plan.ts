@@ -333,8 +333,10 @@ const SCOPE_MAX = 64;
 
 /**
  * The interfaces a targeted reload can change: the ones it takes down or up and, transitively,
- * their ports, slaves and raw devices (before and after). Undefined for a full reload, or when
- * that set is large: then the whole kernel state is read and verified.
+ * their ports, slaves and raw devices (before and after), and the interfaces directly on top of
+ * any of those (a VLAN or bridge on a bond that `ifup` touched: ifupdown2 propagates the lower's
+ * MTU and re-reads its cache entry, and a bad entry has broken VLANs above it). Undefined for a
+ * full reload, or when that set is large: then the whole kernel state is read and verified.
  */
 export function scopeOf(plan: ReloadPlan, before: Model, after: Model): string[] | undefined {
   if ('all' in plan) return undefined;
@@ -345,6 +347,12 @@ export function scopeOf(plan: ReloadPlan, before: Model, after: Model): string[]
     if (out.has(n)) continue;
     out.add(n);
     stack.push(...lowersOf(before, n), ...lowersOf(after, n));
+  }
+  const touched = new Set(out);
+  for (const m of [before, after]) {
+    for (const name of m.ifaces.keys()) {
+      if (!touched.has(name) && lowersOf(m, name).some((l) => touched.has(l))) out.add(name);
+    }
   }
   const names = [...out].filter((n) => /^[A-Za-z0-9_.@][A-Za-z0-9_.@-]{0,14}$/.test(n)).sort();
   return names.length > SCOPE_MAX || names.length < out.size ? undefined : names;

@@ -44,6 +44,14 @@ export interface WarmOptions {
   maxStartFailures?: number;
   /** How long close() waits for the worker to exit by itself before SIGKILL. Default 2 s. */
   closeGraceMs?: number;
+  /**
+   * Whether stopping a worker that exited by itself also SIGKILLs what is left of its process
+   * group (post-up daemons the commands started). Default true (a sandbox's leftovers go with
+   * it). The host backend says false: a daemon a post-up line started on the host outlives the
+   * worker, as it outlives a cold ifupdown2 process. A hung worker's group is always killed (as
+   * the runner kills a timed-out command's group).
+   */
+  killGroupOnStop?: boolean;
 }
 
 /** Counters, for tests and the benchmark. */
@@ -69,6 +77,8 @@ export interface WorkerStatus {
   resets: Record<string, number>;
   rebound: string[];
   leaks: string[];
+  /** Link dumps the worker made to replace cache entries the kernel never confirmed. */
+  redumps?: number;
 }
 
 /** The worker process and its protocol. */
@@ -87,7 +97,10 @@ class WorkerProcess {
   private nextId = 1;
   startMs: number | undefined;
 
-  constructor(cmd: string, args: string[]) {
+  private readonly killGroupOnStop: boolean;
+
+  constructor(cmd: string, args: string[], killGroupOnStop = true) {
+    this.killGroupOnStop = killGroupOnStop;
     this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     this.child.stdout?.setEncoding('utf8');
     this.child.stderr?.setEncoding('utf8');
@@ -277,7 +290,7 @@ class WorkerProcess {
     if ((await Promise.race([this.exited.then(() => 'exited' as const), graceOver])) === 'late') this.kill();
     clearTimeout(timer);
     await this.exited;
-    this.killGroup(); // its children (post-up daemons) share the process group
+    if (this.killGroupOnStop) this.killGroup(); // its children (post-up daemons) share the process group
     this.setBusy(false);
   }
 
@@ -306,6 +319,8 @@ export class WarmIfupdown2 {
   private closed = false;
   private queue: Promise<unknown> = Promise.resolve();
   readonly stats: WarmStats = { warm: 0, cold: 0, starts: 0 };
+  /** Why the last failed start failed (a start no command waited for is logged nowhere else). */
+  lastStartError: string | undefined;
 
   constructor(opts: WarmOptions) {
     this.opts = opts;
@@ -362,7 +377,7 @@ export class WarmIfupdown2 {
     let w: WorkerProcess | undefined;
     try {
       const { cmd, args } = await this.opts.command();
-      w = new WorkerProcess(cmd, args);
+      w = new WorkerProcess(cmd, args, this.opts.killGroupOnStop ?? true);
       await w.ready(this.opts.startTimeoutMs ?? 120_000);
       if (this.closed) {
         // close(true) came while it started: nobody will stop it later
@@ -376,7 +391,8 @@ export class WarmIfupdown2 {
     } catch (e) {
       this.startFailures++;
       w?.kill();
-      return { why: `could not start: ${e instanceof Error ? e.message : String(e)}` };
+      this.lastStartError = e instanceof Error ? e.message : String(e);
+      return { why: `could not start: ${this.lastStartError}` };
     }
   }
 

@@ -2,7 +2,7 @@
 import { BackendLinkInfo } from '../../apply/link-info.ts';
 import { NetworkCore } from '../../core/network.ts';
 import { hostNics } from '../../core/host.ts';
-import { createBackend, type NetnsBackend } from '../../apply/backend.ts';
+import { createBackend, warmByDefault, type Ifupdown2Backend, type NetnsBackend } from '../../apply/backend.ts';
 import { modelOf, nicsOf } from '../../apply/models.ts';
 import { serveApplySocket } from '../../apply/local-socket.ts';
 import { ApplyService } from '../../apply/service.ts';
@@ -41,7 +41,14 @@ export const serve: Command = {
     const backend = ctx.backend ?? (env.NODENET_BACKEND || undefined) ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
     if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2')
       throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
-    const be = createBackend(backend, { root: ctx.root });
+    // warm: targeted reloads through a long-lived ifupdown2 worker (NODENET_WARM=0: off)
+    const be = createBackend(backend, { root: ctx.root, warm: warmByDefault() });
+    // The host's worker starts now, in the background (see the netns comment below).
+    if (backend === 'ifupdown2')
+      void (be as Ifupdown2Backend)
+        .warm()
+        .then((w) => w?.start())
+        .catch(() => undefined);
     if (backend === 'netns') {
       // The demo: bring the namespace up with the live file, as a node would be at boot.
       const live = (await ctx.core().store.read()).live;
@@ -162,6 +169,7 @@ export const serve: Command = {
       process.on('SIGINT', onInt);
     });
     await sock?.close();
+    await be.close?.(); // the warm ifupdown2 worker
     log('info', 'stopped');
     return 0;
   },
