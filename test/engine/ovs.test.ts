@@ -320,3 +320,42 @@ describe('ifupdown2 reads what nodenet writes for OVS', { skip: skipUnlessOracle
     for (const n of ['vmbr1', 'bond0', 'int1', 'eno3']) assert.ok(r!.auto.includes(n), `auto ${n}`);
   });
 });
+
+describe('OVS validation through the core', () => {
+  it('a bridge listing a port that is gone is an error (hand-deleted stanza)', async () => {
+    const dangling = ALL_FOUR.replace(/\nauto int1\n(?:.*\n)*?\n/, '\n');
+    assert.doesNotMatch(dangling, /iface int1/);
+    const { core } = rootWith(dangling);
+    const ds = await core.check();
+    const d = ds.find((x) => x.code === 'OVS_PORT_NOT_FOUND');
+    assert.ok(d, JSON.stringify(ds));
+    assert.equal(d.iface, 'vmbr1');
+    assert.match(d.message, /'int1' does not exist/);
+  });
+
+  it('deleting a bridge that still has members is refused (their ovs_bridge would be gone)', async () => {
+    const { core, file } = rootWith(ALL_FOUR);
+    await assert.rejects(core.remove('vmbr1'), /ovs_bridge 'vmbr1' does not exist/);
+    assert.equal(file(), ALL_FOUR);
+  });
+
+  it('a NIC in a Linux bridge and in an OVS bond is PORT_IN_USE', async () => {
+    const shared = `${ALL_FOUR}\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n\tbridge-stp off\n\tbridge-fd 0\n`;
+    const { core } = rootWith(shared);
+    const d = (await core.check()).find((x) => x.code === 'PORT_IN_USE');
+    assert.ok(d);
+    assert.match(d.message, /eno1/);
+  });
+
+  it('OVS_NOT_INSTALLED follows /usr/bin/ovs-vsctl under the root', async () => {
+    const { root, core } = rootWith(ALL_FOUR);
+    const codes = async () => (await core.check()).map((d) => d.code);
+    assert.ok((await codes()).includes('OVS_NOT_INSTALLED'));
+    mkdirSync(join(root, 'usr/bin'), { recursive: true });
+    writeFileSync(join(root, 'usr/bin/ovs-vsctl'), '');
+    const fresh = new NetworkCore({ root, nics: new Set(['eno1', 'eno2', 'eno3']) });
+    assert.ok(!(await fresh.check()).some((d) => d.code === 'OVS_NOT_INSTALLED'));
+    const plain = rootWith(BASE);
+    assert.ok(!(await plain.core.check()).some((d) => d.code === 'OVS_NOT_INSTALLED'), 'no OVS, no warning');
+  });
+});
