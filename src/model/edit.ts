@@ -223,7 +223,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
       type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan, eth or an OVS type`,
     });
   checkTypeParams(type as IfaceKind, name, v);
-  const bridgeEdits = OVS_KINDS.includes(type as IfaceKind) ? checkOvsCreate(doc, model, name, type, v) : [];
+  const ovsEdits = OVS_KINDS.includes(type as IfaceKind) ? checkOvsCreate(doc, model, name, type, v) : [];
   checkAddressPairs(v);
   for (const six of ['', '6'] as const) {
     if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined)
@@ -281,7 +281,8 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     const last = lastLineOf(anchor);
     const lines: string[] = [];
     for (const s of stanzas) lines.push('', ...s);
-    return [insertLinesAfter(doc, last, lines, eol), ...bridgeEdits];
+    // The OVS edits first: a line they add after the anchor's last line goes before the stanza.
+    return [...ovsEdits, insertLinesAfter(doc, last, lines, eol)];
   }
   if (firstAfter) {
     // Before the first stanza of a later kind (and before its own auto line).
@@ -289,7 +290,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     const lines: string[] = [];
     for (const s of stanzas) lines.push(...s, '');
     const line = before.kind === 'auto' ? before.line : before.header;
-    return [insertLinesBefore(line, lines, eol), ...bridgeEdits];
+    return [...ovsEdits, insertLinesBefore(line, lines, eol)];
   }
   // No stanzas at all: append, before trailing `source` lines.
   let tailStart = doc.nodes.length;
@@ -391,11 +392,62 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
     if (a.names.every((w) => w.text === name)) ranges.push([a.line.start, a.line.end]);
     else edits.push(...removeAutoName(doc, a, name));
   }
-  // Proxmox VE's delete takes the interface out of the OVS bridges that list it.
+  // Proxmox VE's delete takes the interface out of the OVS bridges that list it, and a deleted
+  // bridge's OVS ports turn back into plain NICs.
+  if (iface.kind === 'OVSBridge') edits.push(...ovsRelease(doc, model, name, splitList(optValue(iface, 'ovs-ports'))));
   for (const b of model.ifaces.values())
     if (b !== iface && b.kind === 'OVSBridge')
       edits.push(...ovsPortsEdits(doc, b, (ps) => ps.filter((p) => p !== name)));
   return [...removeLineRanges(doc, ranges), ...edits];
+}
+
+function optValue(iface: Iface, key: string): string | undefined {
+  return iface.options.find((o) => o.key === key)?.value;
+}
+
+/**
+ * What listing `ports` in OVS bridge `bridge`'s `ovs_ports` does to them, as in Proxmox VE: a
+ * plain NIC stanza becomes an OVSPort of the bridge (`ovs_type`, `ovs_bridge`; its auto line, or
+ * none, stays: ifupdown2 brings a bridge's ports up with it), an OVS member of no or another
+ * bridge gets this one; anything else is refused. A name with no stanza stays so.
+ */
+function ovsAdopt(doc: Document, model: Model, bridge: string, ports: readonly string[]): TextEdit[] {
+  const edits: TextEdit[] = [];
+  for (const p of ports) {
+    const i = model.ifaces.get(p);
+    if (!i) continue;
+    if (i.kind === 'eth') {
+      const s = familyStanza(i, 'inet') ?? i.stanzas[0]!;
+      const indent = indentOf(doc, s.node);
+      const eol = eolNear(doc, s.node.header);
+      if (dangling(doc, lastLineOf(s.node)))
+        throw paramError({ ovs_ports: `${p} ends in a line continued with '\\': fix the line first` });
+      const lines = [`${indent}ovs_type OVSPort`, `${indent}ovs_bridge ${bridge}`];
+      edits.push(insertLinesAfter(doc, insertionLine(doc, s, 'ovs-type'), lines, eol));
+    } else if (OVS_MEMBERS.includes(i.kind)) {
+      if (optValue(i, 'ovs-bridge') !== bridge)
+        edits.push(...optionEdits(doc, i.stanzas[0]!, 'ovs-bridge', bridge, 'ovs_bridge', i));
+    } else
+      throw paramError({
+        ovs_ports: `${p} is a ${i.kind}, not an OVS port, bond or network card; an OVS bridge cannot take it`,
+      });
+  }
+  return edits;
+}
+
+/**
+ * The OVS ports of bridge `bridge` among `ports` that no bridge lists any more turn back into
+ * plain NICs (their `ovs_type`, `ovs_bridge` and `ovs_options` lines go), as Proxmox VE does.
+ */
+function ovsRelease(doc: Document, model: Model, bridge: string, ports: readonly string[]): TextEdit[] {
+  const edits: TextEdit[] = [];
+  for (const p of ports) {
+    const i = model.ifaces.get(p);
+    if (!i || i.kind !== 'OVSPort' || optValue(i, 'ovs-bridge') !== bridge) continue;
+    for (const k of ['ovs-type', 'ovs-bridge', 'ovs-options'])
+      edits.push(...optionEdits(doc, i.stanzas[0]!, k, null, k, i));
+  }
+  return edits;
 }
 
 /** The OVS bridge named by a member's `ovs_bridge`, or a parameter error saying why there is none. */
@@ -418,7 +470,7 @@ function checkOvsCreate(doc: Document, model: Model, name: string, type: string,
       throw paramError({ ovs_bonds: 'an OVS bond needs its interfaces (ovs_bonds)' });
   }
   checkOvsBondMode(v);
-  if (!OVS_MEMBERS.includes(type)) return [];
+  if (type === 'OVSBridge') return ovsAdopt(doc, model, name, splitPveList(v.ovs_ports ?? ''));
   if (v.ovs_bridge === undefined)
     throw paramError({ ovs_bridge: `a ${type} needs the OVS bridge it belongs to (ovs_bridge)` });
   const b = ovsBridgeOf(model, v.ovs_bridge);
@@ -663,6 +715,19 @@ function planOvsUpdate(
     } else if (del.includes(p)) want(key, null);
   }
   const outside: TextEdit[] = [];
+  if (iface.kind === 'OVSBridge' && (v.ovs_ports !== undefined || del.includes('ovs_ports'))) {
+    const old = splitList(optValue(iface, 'ovs-ports'));
+    const next = splitPveList(v.ovs_ports ?? '');
+    outside.push(...ovsAdopt(doc, model, name, next));
+    outside.push(
+      ...ovsRelease(
+        doc,
+        model,
+        name,
+        old.filter((p) => !next.includes(p)),
+      ),
+    );
+  }
   if (v.ovs_bridge !== undefined || del.includes('ovs_bridge')) {
     if (del.includes('ovs_bridge'))
       throw paramError({ ovs_bridge: `a ${iface.kind} needs the OVS bridge it belongs to (ovs_bridge)` });

@@ -220,6 +220,31 @@ describe('OVS update and delete: only the lines that must change', () => {
   });
 });
 
+describe('a NIC listed in an OVS bridge becomes its OVSPort, as in Proxmox VE', () => {
+  it('create adopts it, a new port list moves it, deleting the bridge gives the bytes back', async () => {
+    const { core, file } = rootWith(BASE);
+    await core.create('vmbr1', { type: 'OVSBridge', ovs_ports: 'eno1', autostart: 1 });
+    const adopted = `${BASE.replace(
+      'iface eno1 inet manual\n',
+      'iface eno1 inet manual\n\tovs_type OVSPort\n\tovs_bridge vmbr1\n',
+    )}\nauto vmbr1\niface vmbr1 inet manual\n\tovs_type OVSBridge\n\tovs_ports eno1\n`;
+    assert.equal(file(), adopted);
+    assert.equal((await get(core, 'eno1')).type, 'OVSPort');
+    await core.update('vmbr1', { ovs_ports: 'eno2' });
+    assert.equal((await get(core, 'eno1')).type, 'eth', 'no longer listed: a plain NIC again');
+    assert.equal((await get(core, 'eno1')).autostart, 0);
+    assert.equal((await get(core, 'eno2')).type, 'OVSPort');
+    assert.equal((await get(core, 'eno2')).ovs_bridge, 'vmbr1');
+    await core.remove('vmbr1');
+    assert.equal(file(), BASE);
+  });
+
+  it('a Linux bridge or bond cannot be an OVS bridge port', async () => {
+    const { core } = rootWith(`${BASE}\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports none\n`);
+    await refusedAt(core.create('vmbr1', { type: 'OVSBridge', ovs_ports: 'vmbr0' }), 'ovs_ports', /not an OVS port/);
+  });
+});
+
 describe('OVS through the CLI', () => {
   async function cli(root: string, ...args: string[]): Promise<string> {
     let out = '';
