@@ -163,7 +163,9 @@ function ovsTypeOptions(kind: string, v: Values): [string, string][] {
   if (kind === 'OVSBridge' && v.ovs_ports !== undefined && splitPveList(v.ovs_ports).length)
     out.push(['ovs_ports', splitPveList(v.ovs_ports).join(' ')]);
   if (v.ovs_bridge !== undefined) out.push(['ovs_bridge', v.ovs_bridge]);
-  const opts = joinOvsOptions({ rest: v.ovs_options ?? '', tag: v.ovs_tag, mode: v.bond_mode });
+  // A `tag=`/`bond_mode=` given inside ovs_options counts as ovs_tag/bond_mode (those win).
+  const given = splitOvsOptions(v.ovs_options ?? '');
+  const opts = joinOvsOptions({ rest: given.rest, tag: v.ovs_tag ?? given.tag, mode: v.bond_mode ?? given.mode });
   if (opts !== '') out.push(['ovs_options', opts]);
   if (v.mtu !== undefined) out.push(['ovs_mtu', v.mtu]);
   return out;
@@ -691,8 +693,13 @@ function planOvsUpdate(
   const cur = iface.options.find((o) => o.key === 'ovs-options')?.value;
   const old = splitOvsOptions(cur ?? '');
   const next = { ...old };
-  if (v.ovs_options !== undefined) next.rest = v.ovs_options;
-  else if (del.includes('ovs_options')) next.rest = '';
+  if (v.ovs_options !== undefined) {
+    // A `tag=`/`bond_mode=` inside the new options counts as ovs_tag/bond_mode (those win).
+    const given = splitOvsOptions(v.ovs_options);
+    next.rest = given.rest;
+    if (given.tag !== undefined) next.tag = given.tag;
+    if (given.mode !== undefined) next.mode = given.mode;
+  } else if (del.includes('ovs_options')) next.rest = '';
   if (v.ovs_tag !== undefined) next.tag = v.ovs_tag;
   else if (del.includes('ovs_tag')) delete next.tag;
   if (v.bond_mode !== undefined) next.mode = v.bond_mode;

@@ -190,6 +190,9 @@ describe('OVS update and delete: only the lines that must change', () => {
     assert.equal(bond.mtu, '9000');
     await core.update('eno3', { ovs_tag: 7 });
     assert.match(file(), /\tovs_options tag=7 vlan_mode=native-untagged\n/);
+    await core.update('eno3', { ovs_options: 'tag=8 other_config:x=y' });
+    assert.match(file(), /\tovs_options tag=8 other_config:x=y\n/, 'tag= inside ovs_options is the tag');
+    assert.equal((await get(core, 'eno3')).ovs_tag, '8');
     await core.update('int1', {}, 'ovs_tag');
     assert.doesNotMatch(file(), /tag=10/);
     assert.equal((await get(core, 'int1')).ovs_tag, undefined);
