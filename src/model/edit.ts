@@ -395,11 +395,19 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
     else edits.push(...removeAutoName(doc, a, name));
   }
   // Proxmox VE's delete takes the interface out of the OVS bridges that list it, and a deleted
-  // bridge's OVS ports turn back into plain NICs.
-  if (iface.kind === 'OVSBridge') edits.push(...ovsRelease(doc, model, name, splitList(optValue(iface, 'ovs-ports'))));
-  for (const b of model.ifaces.values())
-    if (b !== iface && b.kind === 'OVSBridge')
-      edits.push(...ovsPortsEdits(doc, b, (ps) => ps.filter((p) => p !== name)));
+  // bridge's OVS ports turn back into plain NICs. Whole lines that go join the ranges, so that
+  // a removal at the end of a file without final newline takes the right terminator.
+  if (iface.kind === 'OVSBridge')
+    for (const l of ovsReleaseLines(model, name, splitList(optValue(iface, 'ovs-ports'))))
+      ranges.push([l.start, l.end]);
+  for (const b of model.ifaces.values()) {
+    const o = b !== iface && b.kind === 'OVSBridge' ? b.options.find((x) => x.key === 'ovs-ports') : undefined;
+    const ports = splitList(o?.value);
+    if (!o || !ports.includes(name)) continue;
+    const next = ports.filter((p) => p !== name);
+    if (next.length) edits.push(replaceValue(doc, o, next.join(' ')));
+    else ranges.push([o.node.line.start, o.node.line.end]);
+  }
   return [...removeLineRanges(doc, ranges), ...edits];
 }
 
@@ -442,14 +450,19 @@ function ovsAdopt(doc: Document, model: Model, bridge: string, ports: readonly s
  * plain NICs (their `ovs_type`, `ovs_bridge` and `ovs_options` lines go), as Proxmox VE does.
  */
 function ovsRelease(doc: Document, model: Model, bridge: string, ports: readonly string[]): TextEdit[] {
-  const edits: TextEdit[] = [];
+  return ovsReleaseLines(model, bridge, ports).map((l) => removeLines(doc, l, l));
+}
+
+/** The option lines {@link ovsRelease} removes. */
+function ovsReleaseLines(model: Model, bridge: string, ports: readonly string[]): Line[] {
+  const lines: Line[] = [];
   for (const p of ports) {
     const i = model.ifaces.get(p);
     if (!i || i.kind !== 'OVSPort' || optValue(i, 'ovs-bridge') !== bridge) continue;
-    for (const k of ['ovs-type', 'ovs-bridge', 'ovs-options'])
-      edits.push(...optionEdits(doc, i.stanzas[0]!, k, null, k, i));
+    for (const o of i.options)
+      if (o.key === 'ovs-type' || o.key === 'ovs-bridge' || o.key === 'ovs-options') lines.push(o.node.line);
   }
-  return edits;
+  return lines;
 }
 
 /** The OVS bridge named by a member's `ovs_bridge`, or a parameter error saying why there is none. */

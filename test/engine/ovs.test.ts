@@ -14,6 +14,10 @@ import { after, describe, it } from 'node:test';
 import { main } from '../../src/cli/main.ts';
 import { NetworkCore } from '../../src/core/network.ts';
 import { NodenetError } from '../../src/errors.ts';
+import { applyEdits } from '../../src/interfaces/edits.ts';
+import { parse } from '../../src/interfaces/parser.ts';
+import { buildModel } from '../../src/model/build.ts';
+import { planCreate, planDelete } from '../../src/model/edit.ts';
 import { oracleParse, skipUnlessOracle } from './oracle.ts';
 
 const BASE = 'auto lo\niface lo inet loopback\n\niface eno1 inet manual\n\niface eno2 inet manual\n';
@@ -246,6 +250,38 @@ describe('a NIC listed in an OVS bridge becomes its OVSPort, as in Proxmox VE', 
     const { core } = rootWith(`${BASE}\nauto vmbr0\niface vmbr0 inet manual\n\tbridge-ports none\n`);
     await refusedAt(core.create('vmbr1', { type: 'OVSBridge', ovs_ports: 'vmbr0' }), 'ovs_ports', /not an OVS port/);
   });
+});
+
+describe('create then delete gives back the bytes at any file ending', () => {
+  const plan = (text: string, f: typeof planDelete | typeof planCreate, ...a: [string, Record<string, string>?]) => {
+    const doc = parse(text);
+    const edits = a[1] ? planCreate(doc, buildModel(doc), a[0], a[1]) : planDelete(doc, buildModel(doc), a[0]);
+    return applyEdits(text, edits);
+  };
+  const ENDINGS: [string, (t: string) => string][] = [
+    ['final newline', (t) => t],
+    ['no final newline', (t) => t.replace(/\n$/, '')],
+    ['CRLF', (t) => t.replace(/\n/g, '\r\n')],
+    ['CRLF, no final newline', (t) => t.replace(/\n$/, '').replace(/\n/g, '\r\n')],
+  ];
+  for (const [what, end] of ENDINGS) {
+    it(what, () => {
+      // A bridge taking the last NIC (its stanza the file's last), then a member of an empty bridge.
+      const base = end(BASE);
+      const withBridge = plan(base, planCreate, 'vmbr1', { type: 'OVSBridge', ovs_ports: 'eno2' });
+      assert.match(withBridge, /ovs_bridge vmbr1/);
+      assert.equal(plan(withBridge, planDelete, 'vmbr1'), base);
+      const bare = end(`${BASE}\niface vmbr1 inet manual\n\tovs_type OVSBridge\n`);
+      const withPort = plan(bare, planCreate, 'int1', { type: 'OVSIntPort', ovs_bridge: 'vmbr1', ovs_tag: '5' });
+      assert.match(withPort, /ovs_ports int1/);
+      assert.equal(plan(withPort, planDelete, 'int1'), bare);
+      // A member written after its bridge, the file's last stanza: the bridge's emptied ovs_ports goes too.
+      const after = `${BASE}\niface vmbr1 inet manual\n\tovs_type OVSBridge\n`;
+      const tail = 'auto int1\niface int1 inet manual\n\tovs_type OVSIntPort\n\tovs_bridge vmbr1\n';
+      const hand = end(`${after.replace(/\n$/, '\n\tovs_ports int1\n')}\n${tail}`);
+      assert.equal(plan(hand, planDelete, 'int1'), end(after));
+    });
+  }
 });
 
 describe('OVS through the CLI', () => {
