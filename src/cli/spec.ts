@@ -128,6 +128,8 @@ file is kept byte for byte. A change that would introduce a validation error is 
       'nodenet create bond0 --type bond --slaves eno1,eno2 --bond_mode 802.3ad --bond_xmit_hash_policy layer2+3',
       'nodenet create eno1.50 --type vlan --cidr 10.50.0.2/24',
       'nodenet create storage --type vlan --vlan-raw-device bond0 --vlan-id 60',
+      'nodenet create vmbr2 --type OVSBridge --autostart 1',
+      'nodenet create mgmt10 --type OVSIntPort --ovs_bridge vmbr2 --ovs_tag 10 --cidr 10.10.0.2/24',
     ],
   },
   {

@@ -233,9 +233,15 @@ function makeIface(
   let autostart = false;
   let hotplug = false;
   let classes: string[] = NO_CLASSES;
+  // Open vSwitch's `allow-ovs BRIDGE` and `allow-BRIDGE PORT` lines start them (as Proxmox VE reads them).
+  const ovsBridge = autoNodes.length && kind.startsWith('OVS') ? (firstValue(options, 'ovs-bridge') ?? '') : '';
   for (const a of autoNodes) {
     if (a.cls === 'auto') autostart = true;
-    else if (a.cls === 'hotplug') autostart = hotplug = true;
+    else if (kind.startsWith('OVS') && (a.cls === 'ovs' || a.cls === ovsBridge)) {
+      autostart = true;
+      if (classes === NO_CLASSES) classes = [a.cls];
+      else classes.push(a.cls);
+    } else if (a.cls === 'hotplug') autostart = hotplug = true;
     else if (classes === NO_CLASSES) classes = [a.cls];
     else classes.push(a.cls);
   }

@@ -4,7 +4,7 @@
  * byte-identical, a changed option changes only its line, and a new stanza copies its
  * neighbours' indentation and line endings. Create followed by delete restores the exact bytes.
  */
-import { NodenetError, noSuchInterface, paramError } from '../errors.ts';
+import { noSuchInterface, paramError } from '../errors.ts';
 import type { TextEdit } from '../interfaces/edits.ts';
 import {
   eolNear,
@@ -17,9 +17,17 @@ import {
 import type { AutoNode, CommentNode, Document, IfaceNode, Line, TopNode } from '../interfaces/syntax.ts';
 import { parseCidr, prefixToMask, maskToPrefix } from './ip.ts';
 import { isJoined } from '../interfaces/parser.ts';
-import { SIMPLE_PARAMS, splitPveList } from './params.ts';
+import { SIMPLE_PARAMS, splitList, splitPveList } from './params.ts';
 import { addressesOf } from './build.ts';
-import { cidrText, commentGroup, commentText, commentsValue, inet6Only } from './pve-view.ts';
+import {
+  cidrText,
+  commentGroup,
+  commentText,
+  commentsValue,
+  inet6Only,
+  joinOvsOptions,
+  splitOvsOptions,
+} from './pve-view.ts';
 import type { Address, Iface, IfaceKind, Model, ModelOption, Stanza } from './types.ts';
 import { OVS_KINDS } from './types.ts';
 
@@ -40,7 +48,19 @@ const KIND_WEIGHT: Record<IfaceKind, number> = {
   unknown: 7,
 };
 
-const CREATABLE: readonly string[] = ['bridge', 'bond', 'vlan', 'eth'];
+const CREATABLE: readonly string[] = ['bridge', 'bond', 'vlan', 'eth', ...OVS_KINDS];
+
+/** Open vSwitch members: they name their bridge in `ovs_bridge` and are listed in its `ovs_ports`. */
+const OVS_MEMBERS: readonly string[] = ['OVSBond', 'OVSPort', 'OVSIntPort'];
+/** The bond modes Open vSwitch has (Proxmox VE's names). */
+const OVS_BOND_MODES: readonly string[] = ['active-backup', 'balance-slb', 'lacp-balance-slb', 'lacp-balance-tcp'];
+/** The OVS parameters each OVS type takes (the others are refused, as ifupdown2 would ignore them). */
+const OVS_OWN: Readonly<Record<string, readonly string[]>> = {
+  OVSBridge: ['ovs_ports', 'ovs_options'],
+  OVSBond: ['ovs_bonds', 'ovs_bridge', 'ovs_options', 'ovs_tag', 'bond_mode'],
+  OVSPort: ['ovs_bridge', 'ovs_options', 'ovs_tag'],
+  OVSIntPort: ['ovs_bridge', 'ovs_options', 'ovs_tag'],
+};
 
 type Values = Record<string, string>;
 
@@ -130,7 +150,24 @@ function typeOptions(kind: string, name: string, v: Values): [string, string][] 
     if (v['vlan-id'] !== undefined && !(dotted && dotted[2] === v['vlan-id']) && !(vn && vn[1] === v['vlan-id']))
       out.push(['vlan-id', v['vlan-id']]);
   }
+  if (OVS_KINDS.includes(kind as IfaceKind)) return out.concat(ovsTypeOptions(kind, v));
   if (v.mtu !== undefined) out.push(['mtu', v.mtu]);
+  return out;
+}
+
+/** The options of a new Open vSwitch interface, in Proxmox VE's order and spelling. */
+function ovsTypeOptions(kind: string, v: Values): [string, string][] {
+  const out: [string, string][] = [];
+  if (kind === 'OVSBond') out.push(['ovs_bonds', splitPveList(v.ovs_bonds ?? '').join(' ')]);
+  out.push(['ovs_type', kind]);
+  if (kind === 'OVSBridge' && v.ovs_ports !== undefined && splitPveList(v.ovs_ports).length)
+    out.push(['ovs_ports', splitPveList(v.ovs_ports).join(' ')]);
+  if (v.ovs_bridge !== undefined) out.push(['ovs_bridge', v.ovs_bridge]);
+  // A `tag=`/`bond_mode=` given inside ovs_options counts as ovs_tag/bond_mode (those win).
+  const given = splitOvsOptions(v.ovs_options ?? '');
+  const opts = joinOvsOptions({ rest: given.rest, tag: v.ovs_tag ?? given.tag, mode: v.bond_mode ?? given.mode });
+  if (opts !== '') out.push(['ovs_options', opts]);
+  if (v.mtu !== undefined) out.push(['ovs_mtu', v.mtu]);
   return out;
 }
 
@@ -150,6 +187,8 @@ const TYPE_PARAMS: Readonly<Record<string, readonly string[]>> = {
   vlan: ['vlan-raw-device', 'vlan-id'],
   OVS: ['ovs_bonds', 'ovs_bridge', 'ovs_options', 'ovs_ports', 'ovs_tag'],
 };
+/** Parameters of Linux bonds that an OVS bond takes too (`bond_mode`, with Open vSwitch's modes). */
+const OVS_SHARED = new Set(['bond_mode']);
 const PARAM_TYPE = new Map<string, string>(
   Object.entries(TYPE_PARAMS).flatMap(([t, ps]) => ps.map((p) => [p, t] as [string, string])),
 );
@@ -165,6 +204,11 @@ function checkTypeParams(kind: IfaceKind, name: string, v: Values): void {
   const errors: Record<string, string> = {};
   for (const k of Object.keys(v)) {
     const t = PARAM_TYPE.get(k);
+    if (own === 'OVS') {
+      if ((t === 'OVS' || OVS_SHARED.has(k)) && !OVS_OWN[kind]!.includes(k))
+        errors[k] = `'${k}' is not a setting of ${kind} interfaces (${name} is one)`;
+      if (t === 'OVS' || OVS_SHARED.has(k)) continue;
+    }
     if (t === undefined || t === own) continue;
     errors[k] =
       `'${k}' is a setting of ${t === 'OVS' ? 'Open vSwitch interfaces' : `${t}s`}, not of ${name} (type '${kind}')`;
@@ -176,13 +220,12 @@ function checkTypeParams(kind: IfaceKind, name: string, v: Values): void {
 export function planCreate(doc: Document, model: Model, name: string, v: Values): TextEdit[] {
   const type = v.type ?? 'unknown';
   if (model.ifaces.has(name)) throw paramError({ iface: 'interface already exists' });
-  if (OVS_KINDS.includes(type as IfaceKind))
-    throw paramError({
-      type: `nodenet keeps Open vSwitch interfaces as they are but does not create them; write the ${type} stanza by hand`,
-    });
   if (!CREATABLE.includes(type))
-    throw paramError({ type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan or eth` });
+    throw paramError({
+      type: `interfaces of type '${type}' cannot be created; use bridge, bond, vlan, eth or an OVS type`,
+    });
   checkTypeParams(type as IfaceKind, name, v);
+  const ovsEdits = OVS_KINDS.includes(type as IfaceKind) ? checkOvsCreate(doc, model, name, type, v) : [];
   checkAddressPairs(v);
   for (const six of ['', '6'] as const) {
     if (extrasOf(v, [], six)?.length && cidrFrom(v, six) === undefined)
@@ -232,13 +275,16 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     if (c !== undefined && c !== '') lines.push(...commentLines(c, indent));
     stanzas.push(lines);
   }
-  if (v.autostart === '1') stanzas[0]!.unshift(`auto ${name}`);
+  // OVS members are brought up with their bridge: ifupdown2's openvswitch add-on needs them `auto`
+  // (Proxmox VE with ifupdown2 writes `auto` for them too, whatever autostart says).
+  if (v.autostart === '1' || OVS_MEMBERS.includes(type)) stanzas[0]!.unshift(`auto ${name}`);
   if (anchor) {
     // After the anchor's last stanza line: a blank separator, then the stanzas.
     const last = lastLineOf(anchor);
     const lines: string[] = [];
     for (const s of stanzas) lines.push('', ...s);
-    return [insertLinesAfter(doc, last, lines, eol)];
+    // The OVS edits first: a line they add after the anchor's last line goes before the stanza.
+    return [...ovsEdits, insertLinesAfter(doc, last, lines, eol)];
   }
   if (firstAfter) {
     // Before the first stanza of a later kind (and before its own auto line).
@@ -246,7 +292,7 @@ export function planCreate(doc: Document, model: Model, name: string, v: Values)
     const lines: string[] = [];
     for (const s of stanzas) lines.push(...s, '');
     const line = before.kind === 'auto' ? before.line : before.header;
-    return [insertLinesBefore(line, lines, eol)];
+    return [...ovsEdits, insertLinesBefore(line, lines, eol)];
   }
   // No stanzas at all: append, before trailing `source` lines.
   let tailStart = doc.nodes.length;
@@ -348,7 +394,124 @@ export function planDelete(doc: Document, model: Model, name: string): TextEdit[
     if (a.names.every((w) => w.text === name)) ranges.push([a.line.start, a.line.end]);
     else edits.push(...removeAutoName(doc, a, name));
   }
+  // Proxmox VE's delete takes the interface out of the OVS bridges that list it, and a deleted
+  // bridge's OVS ports turn back into plain NICs. Whole lines that go join the ranges, so that
+  // a removal at the end of a file without final newline takes the right terminator.
+  if (iface.kind === 'OVSBridge')
+    for (const l of ovsReleaseLines(model, name, splitList(optValue(iface, 'ovs-ports'))))
+      ranges.push([l.start, l.end]);
+  for (const b of model.ifaces.values()) {
+    const o = b !== iface && b.kind === 'OVSBridge' ? b.options.find((x) => x.key === 'ovs-ports') : undefined;
+    const ports = splitList(o?.value);
+    if (!o || !ports.includes(name)) continue;
+    const next = ports.filter((p) => p !== name);
+    if (next.length) edits.push(replaceValue(doc, o, next.join(' ')));
+    else ranges.push([o.node.line.start, o.node.line.end]);
+  }
   return [...removeLineRanges(doc, ranges), ...edits];
+}
+
+function optValue(iface: Iface, key: string): string | undefined {
+  return iface.options.find((o) => o.key === key)?.value;
+}
+
+/**
+ * What listing `ports` in OVS bridge `bridge`'s `ovs_ports` does to them, as in Proxmox VE: a
+ * plain NIC stanza becomes an OVSPort of the bridge (`ovs_type`, `ovs_bridge`; its auto line, or
+ * none, stays: ifupdown2 brings a bridge's ports up with it), an OVS member of no or another
+ * bridge gets this one; anything else is refused. A name with no stanza stays so.
+ */
+function ovsAdopt(doc: Document, model: Model, bridge: string, ports: readonly string[]): TextEdit[] {
+  const edits: TextEdit[] = [];
+  for (const p of ports) {
+    const i = model.ifaces.get(p);
+    if (!i) continue;
+    if (i.kind === 'eth') {
+      const s = familyStanza(i, 'inet') ?? i.stanzas[0]!;
+      const indent = indentOf(doc, s.node);
+      const eol = eolNear(doc, s.node.header);
+      if (dangling(doc, lastLineOf(s.node)))
+        throw paramError({ ovs_ports: `${p} ends in a line continued with '\\': fix the line first` });
+      const lines = [`${indent}ovs_type OVSPort`, `${indent}ovs_bridge ${bridge}`];
+      edits.push(insertLinesAfter(doc, insertionLine(doc, s, 'ovs-type'), lines, eol));
+    } else if (OVS_MEMBERS.includes(i.kind)) {
+      if (optValue(i, 'ovs-bridge') !== bridge)
+        edits.push(...optionEdits(doc, i.stanzas[0]!, 'ovs-bridge', bridge, 'ovs_bridge', i));
+    } else
+      throw paramError({
+        ovs_ports: `${p} is a ${i.kind}, not an OVS port, bond or network card; an OVS bridge cannot take it`,
+      });
+  }
+  return edits;
+}
+
+/**
+ * The OVS ports of bridge `bridge` among `ports` that no bridge lists any more turn back into
+ * plain NICs (their `ovs_type`, `ovs_bridge` and `ovs_options` lines go), as Proxmox VE does.
+ */
+function ovsRelease(doc: Document, model: Model, bridge: string, ports: readonly string[]): TextEdit[] {
+  return ovsReleaseLines(model, bridge, ports).map((l) => removeLines(doc, l, l));
+}
+
+/** The option lines {@link ovsRelease} removes. */
+function ovsReleaseLines(model: Model, bridge: string, ports: readonly string[]): Line[] {
+  const lines: Line[] = [];
+  for (const p of ports) {
+    const i = model.ifaces.get(p);
+    if (!i || i.kind !== 'OVSPort' || optValue(i, 'ovs-bridge') !== bridge) continue;
+    for (const o of i.options)
+      if (o.key === 'ovs-type' || o.key === 'ovs-bridge' || o.key === 'ovs-options') lines.push(o.node.line);
+  }
+  return lines;
+}
+
+/** The OVS bridge named by a member's `ovs_bridge`, or a parameter error saying why there is none. */
+function ovsBridgeOf(model: Model, bridge: string): Iface {
+  const b = model.ifaces.get(bridge);
+  if (!b) throw paramError({ ovs_bridge: `bridge '${bridge}' does not exist` });
+  if (b.kind !== 'OVSBridge')
+    throw paramError({ ovs_bridge: `'${bridge}' is not an OVS bridge (type '${b.kind}'); use an OVSBridge` });
+  return b;
+}
+
+/**
+ * The checks of an OVS create (Proxmox VE's: a member needs an existing OVS bridge, a bond
+ * needs its NICs and an OVS bond mode) and the edit that lists a new member in its bridge's
+ * `ovs_ports`.
+ */
+function checkOvsCreate(doc: Document, model: Model, name: string, type: string, v: Values): TextEdit[] {
+  if (type === 'OVSBond') {
+    if (!splitPveList(v.ovs_bonds ?? '').length)
+      throw paramError({ ovs_bonds: 'an OVS bond needs its interfaces (ovs_bonds)' });
+  }
+  checkOvsBondMode(v);
+  if (type === 'OVSBridge') return ovsAdopt(doc, model, name, splitPveList(v.ovs_ports ?? ''));
+  if (v.ovs_bridge === undefined)
+    throw paramError({ ovs_bridge: `a ${type} needs the OVS bridge it belongs to (ovs_bridge)` });
+  const b = ovsBridgeOf(model, v.ovs_bridge);
+  return ovsPortsEdits(doc, b, (ps) => (ps.includes(name) ? ps : [...ps, name]));
+}
+
+function checkOvsBondMode(v: Values): void {
+  if (v.bond_mode !== undefined && !OVS_BOND_MODES.includes(v.bond_mode))
+    throw paramError({
+      bond_mode: `'${v.bond_mode}' is not an Open vSwitch bond mode; use ${OVS_BOND_MODES.join(', ')}`,
+    });
+}
+
+/**
+ * The edits that set an OVS bridge's `ovs_ports` to `change(current ports)`: the value of its
+ * line replaced, the line removed when no port is left, or a new `ovs_ports` line.
+ */
+function ovsPortsEdits(doc: Document, bridge: Iface, change: (ports: string[]) => string[]): TextEdit[] {
+  const opt = bridge.options.find((o) => o.key === 'ovs-ports');
+  const ports = splitList(opt?.value);
+  const next = change(ports);
+  if (next.length === ports.length && next.every((p, i) => p === ports[i])) return [];
+  if (opt && !next.length) return [removeLines(doc, opt.node.line, opt.node.line)];
+  if (opt) return [replaceValue(doc, opt, next.join(' '))];
+  const s = familyStanza(bridge, 'inet') ?? bridge.stanzas[0]!;
+  return optionEdits(doc, s, 'ovs-ports', next.join(' '), 'ovs_ports', bridge);
 }
 
 function removeAutoName(doc: Document, a: AutoNode, name: string): TextEdit[] {
@@ -391,14 +554,6 @@ interface Want {
 export function planUpdate(doc: Document, model: Model, name: string, v: Values, del: readonly string[]): TextEdit[] {
   const iface = model.ifaces.get(name);
   if (!iface) throw noSuchInterface(name);
-  if (OVS_KINDS.includes(iface.kind))
-    throw new NodenetError(
-      'PARAM',
-      `${name} is an Open vSwitch interface (${iface.kind}); nodenet keeps it as it is but does not edit it`,
-      {
-        errors: { iface: `${name} is an Open vSwitch interface; edit it by hand` },
-      },
-    );
   if (v.type !== undefined && v.type !== iface.kind && iface.kind !== 'unknown')
     throw paramError({ type: `${name} is of type '${iface.kind}', not '${v.type}'` });
   checkTypeParams(iface.kind === 'unknown' && v.type !== undefined ? (v.type as IfaceKind) : iface.kind, name, v);
@@ -408,7 +563,10 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
   const wants: Want[] = [];
   const want = (key: string, value: string | null, family: Want['family'] = 'any', spelling = key) =>
     wants.push({ key, value, family, spelling });
+  const ovs = OVS_KINDS.includes(iface.kind);
+  const ovsEdits = ovs ? planOvsUpdate(doc, model, iface, v, del, want) : [];
   for (const [p, key] of SIMPLE_PARAMS) {
+    if (ovs && (p === 'mtu' || p === 'bond_mode')) continue; // planOvsUpdate's
     if (v[p] !== undefined) want(key, p === 'bridge_vids' ? splitPveList(v[p]).join(' ') : v[p]);
     else if (del.includes(p)) want(key, null);
   }
@@ -421,7 +579,7 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
     if (v.bridge_vlan_aware === '1' && !cur) want('bridge-vlan-aware', 'yes');
     if (v.bridge_vlan_aware === '0' && cur) want('bridge-vlan-aware', null);
   } else if (del.includes('bridge_vlan_aware') && iface.bridge?.vlanAware) want('bridge-vlan-aware', null);
-  const edits: TextEdit[] = [];
+  const edits: TextEdit[] = [...ovsEdits];
   const fams = { inet: familyStanza(iface, 'inet'), inet6: familyStanza(iface, 'inet6') };
   const primary = fams.inet ?? iface.stanzas[0]!;
   const addsInet = !fams.inet && (cidrFrom(v, '') !== undefined || v.gateway !== undefined);
@@ -522,10 +680,86 @@ export function planUpdate(doc: Document, model: Model, name: string, v: Values,
       edits.push(insertLinesBefore(first.header, [`auto ${name}`], eolNear(doc, first.header)));
     } else if (!on && iface.autostart) {
       for (const a of iface.autoNodes)
-        if (a.cls === 'auto' || a.cls === 'hotplug') edits.push(...removeAutoName(doc, a, name));
+        if (a.cls === 'auto' || a.cls === 'hotplug' || iface.classes.includes(a.cls))
+          edits.push(...removeAutoName(doc, a, name));
     }
   }
   return fitEofInsertions(doc, mergeDeletions(dedupe(edits)));
+}
+
+/**
+ * The OVS part of an update: `ovs_tag`, `bond_mode` and `ovs_options` make one `ovs_options` line
+ * (rewritten only when one of them changes), `mtu` is `ovs_mtu` (or the `mtu` line already
+ * there), list settings are set as given, and a member moved to another bridge leaves the old
+ * bridge's `ovs_ports` for the new one's. Returns the edits outside the interface.
+ */
+function planOvsUpdate(
+  doc: Document,
+  model: Model,
+  iface: Iface,
+  v: Values,
+  del: readonly string[],
+  want: (key: string, value: string | null, family?: Want['family'], spelling?: string) => void,
+): TextEdit[] {
+  const name = iface.name;
+  if (iface.kind === 'OVSBond') checkOvsBondMode(v);
+  const cur = iface.options.find((o) => o.key === 'ovs-options')?.value;
+  const old = splitOvsOptions(cur ?? '');
+  const next = { ...old };
+  if (v.ovs_options !== undefined) {
+    // A `tag=`/`bond_mode=` inside the new options counts as ovs_tag/bond_mode (those win).
+    const given = splitOvsOptions(v.ovs_options);
+    next.rest = given.rest;
+    if (given.tag !== undefined) next.tag = given.tag;
+    if (given.mode !== undefined) next.mode = given.mode;
+  } else if (del.includes('ovs_options')) next.rest = '';
+  if (v.ovs_tag !== undefined) next.tag = v.ovs_tag;
+  else if (del.includes('ovs_tag')) delete next.tag;
+  if (v.bond_mode !== undefined) next.mode = v.bond_mode;
+  else if (del.includes('bond_mode')) delete next.mode;
+  if (next.rest.trim() !== old.rest || next.tag !== old.tag || next.mode !== old.mode) {
+    const text = joinOvsOptions(next);
+    want('ovs-options', text === '' ? null : text, 'any', 'ovs_options');
+  }
+  const mtuKey = iface.options.some((o) => o.key === 'mtu') ? 'mtu' : 'ovs-mtu';
+  if (v.mtu !== undefined) want(mtuKey, v.mtu, 'any', mtuKey === 'mtu' ? 'mtu' : 'ovs_mtu');
+  else if (del.includes('mtu')) {
+    want('mtu', null);
+    want('ovs-mtu', null);
+  }
+  for (const p of ['ovs_bonds', 'ovs_ports']) {
+    const key = p.replace('_', '-');
+    if (v[p] !== undefined) {
+      const items = splitPveList(v[p]);
+      want(key, items.length ? items.join(' ') : null, 'any', p);
+    } else if (del.includes(p)) want(key, null);
+  }
+  const outside: TextEdit[] = [];
+  if (iface.kind === 'OVSBridge' && (v.ovs_ports !== undefined || del.includes('ovs_ports'))) {
+    const old = splitList(optValue(iface, 'ovs-ports'));
+    const next = splitPveList(v.ovs_ports ?? '');
+    outside.push(...ovsAdopt(doc, model, name, next));
+    outside.push(
+      ...ovsRelease(
+        doc,
+        model,
+        name,
+        old.filter((p) => !next.includes(p)),
+      ),
+    );
+  }
+  if (v.ovs_bridge !== undefined || del.includes('ovs_bridge')) {
+    if (del.includes('ovs_bridge'))
+      throw paramError({ ovs_bridge: `a ${iface.kind} needs the OVS bridge it belongs to (ovs_bridge)` });
+    const to = ovsBridgeOf(model, v.ovs_bridge!);
+    want('ovs-bridge', to.name, 'any', 'ovs_bridge');
+    for (const b of model.ifaces.values()) {
+      if (b.kind !== 'OVSBridge') continue;
+      if (b === to) outside.push(...ovsPortsEdits(doc, b, (ps) => (ps.includes(name) ? ps : [...ps, name])));
+      else outside.push(...ovsPortsEdits(doc, b, (ps) => ps.filter((p) => p !== name)));
+    }
+  }
+  return outside;
 }
 
 /**

@@ -7,6 +7,57 @@
  */
 import { parseCidr } from './ip.ts';
 import type { Address, Iface, Stanza } from './types.ts';
+import { OVS_KINDS } from './types.ts';
+
+/** Proxmox VE's OVS bond modes with LACP: the `bond_mode=` they write, with `lacp=active` beside it. */
+export const OVS_LACP_MODES: Readonly<Record<string, string>> = {
+  'lacp-balance-slb': 'balance-slb',
+  'lacp-balance-tcp': 'balance-tcp',
+};
+
+/** An `ovs_options` value taken apart as Proxmox VE shows it: `tag=` and `bond_mode=` lifted out. */
+export interface OvsOptions {
+  /** The other options, space separated ('' for none). */
+  rest: string;
+  tag?: string | undefined;
+  /** The bond mode in the API's terms (`lacp-balance-tcp` for `bond_mode=balance-tcp lacp=active`). */
+  mode?: string | undefined;
+}
+
+/** Split an `ovs_options` value: `tag=N`, `bond_mode=M` (with `lacp=active`, the LACP modes) and the rest. */
+export function splitOvsOptions(value: string): OvsOptions {
+  const rest: string[] = [];
+  let tag: string | undefined;
+  let mode: string | undefined;
+  let lacp = false;
+  for (const t of value.split(/\s+/)) {
+    if (t === '') continue;
+    const m = /^(tag|bond_mode)=(\S+)$/.exec(t);
+    if (m && m[1] === 'tag' && tag === undefined && /^\d+$/.test(m[2]!)) tag = m[2];
+    else if (m && m[1] === 'bond_mode' && mode === undefined) mode = m[2];
+    else if (t === 'lacp=active' && !lacp) lacp = true;
+    else rest.push(t);
+  }
+  const lacpMode = Object.keys(OVS_LACP_MODES).find((k) => OVS_LACP_MODES[k] === mode);
+  if (lacp && lacpMode) mode = lacpMode;
+  else if (lacp) rest.unshift('lacp=active');
+  const o: OvsOptions = { rest: rest.join(' ') };
+  if (tag !== undefined) o.tag = tag;
+  if (mode !== undefined) o.mode = mode;
+  return o;
+}
+
+/** The `ovs_options` value Proxmox VE writes: `bond_mode=` (and `lacp=active`), `tag=`, then the rest. */
+export function joinOvsOptions(o: OvsOptions): string {
+  const out: string[] = [];
+  if (o.mode !== undefined) {
+    const base = OVS_LACP_MODES[o.mode];
+    out.push(base ? `bond_mode=${base} lacp=active` : `bond_mode=${o.mode}`);
+  }
+  if (o.tag !== undefined) out.push(`tag=${o.tag}`);
+  if (o.rest.trim() !== '') out.push(o.rest.trim());
+  return out.join(' ');
+}
 
 export type PveValue = string | number | string[];
 export type PveIface = Record<string, PveValue>;
@@ -198,7 +249,7 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     if (b.vlanAware) o.bridge_vlan_aware = 1;
     if (b.vids !== undefined) o.bridge_vids = b.vids;
   }
-  if (iface.bond) {
+  if (iface.bond && iface.kind === 'bond') {
     const b = iface.bond;
     o.slaves = b.slaves.join(' ');
     if (b.mode) o.bond_mode = b.mode;
@@ -221,7 +272,6 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     ['ovs-ports', 'ovs_ports'],
     ['ovs-bonds', 'ovs_bonds'],
     ['ovs-bridge', 'ovs_bridge'],
-    ['ovs-options', 'ovs_options'],
     ['link-type', 'link-type'],
     ['uplink-id', 'uplink-id'],
     ['vxlan-svcnodeip', 'vxlan-svcnodeip'],
@@ -232,6 +282,14 @@ export function toPve(iface: Iface, host?: HostInfo): PveIface {
     const v = val(k);
     if (v !== undefined) o[out] = v;
   }
+  const ovsOptions = val('ovs-options');
+  if (ovsOptions !== undefined && OVS_KINDS.includes(iface.kind)) {
+    // As Proxmox VE reads it: the VLAN tag and the bond mode are fields of their own.
+    const ovs = splitOvsOptions(ovsOptions);
+    if (ovs.rest !== '') o.ovs_options = ovs.rest;
+    if (ovs.tag !== undefined) o.ovs_tag = ovs.tag;
+    if (ovs.mode !== undefined) o.bond_mode = ovs.mode;
+  } else if (ovsOptions !== undefined) o.ovs_options = ovsOptions;
   const vxid = val('vxlan-id');
   if (vxid !== undefined) o['vxlan-id'] = /^\d+$/.test(vxid) ? Number(vxid) : vxid;
   const remotes = iface.options.filter((x) => x.key === 'vxlan-remoteip').map((x) => x.value);

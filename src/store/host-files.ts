@@ -83,8 +83,18 @@ export async function readCorosync(root: string): Promise<{ file: string; addrs:
   return undefined;
 }
 
+/** Open vSwitch's command line tool: present when the package openvswitch-switch is installed. */
+export const OVS_VSCTL = 'usr/bin/ovs-vsctl';
+
 /** The facts validation uses (see HostFacts). */
 export async function readHostFacts(root: string): Promise<HostFacts> {
-  const [sysctl, corosync] = await Promise.all([readSysctl(root), readCorosync(root)]);
-  return { sysctl, ...(corosync ? { corosync } : {}) };
+  const [sysctl, corosync, ovsInstalled] = await Promise.all([
+    readSysctl(root),
+    readCorosync(root),
+    fs.access(join(root, OVS_VSCTL)).then(
+      () => true,
+      () => false,
+    ),
+  ]);
+  return { sysctl, ...(corosync ? { corosync } : {}), ovsInstalled };
 }

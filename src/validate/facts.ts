@@ -31,6 +31,8 @@ export interface HostFacts {
   sysctl?: readonly SysctlSetting[];
   /** The corosync configuration, when the node has one. */
   corosync?: { file: string; addrs: readonly CorosyncAddress[] };
+  /** Whether Open vSwitch is installed (/usr/bin/ovs-vsctl, package openvswitch-switch). */
+  ovsInstalled?: boolean;
 }
 
 /** The settings of one sysctl file (sysctl.d(5): `#`/`;` comments, `-` prefix, `/` or `.` separators). */

@@ -10,6 +10,7 @@ import { bondMasterRules, ifupdown1Keywords, inet6Auto } from './ifupdown1.ts';
 import { ipv6Disabled } from './ipv6.ts';
 import type { Rule } from './index.ts';
 import { mtuRules } from './mtu.ts';
+import { ovsRules } from './ovs.ts';
 import { autoWithoutStanza, duplicateStanzas, nameRules } from './names.ts';
 import { bondSlaveType, existenceRules, portCycle, portHasAddress, portInUse, vlanRules } from './ports.ts';
 import { portDynamicAddress } from './port-methods.ts';
@@ -35,6 +36,7 @@ export const ALL_RULES: Rule[] = [
   bondCluster,
   bridgeRules,
   vlanOutsideVids,
+  ovsRules,
   mtuRules,
   hookRules,
   ipv6Disabled,

@@ -39,7 +39,7 @@ const BASE = [
   'iface ovsp1 inet manual',
   '\tovs_type OVSIntPort',
   '\tovs_bridge ovsbr0',
-  '\tovs_options tag=5',
+  '\tovs_options tag=5 vlan_mode=access',
   '',
   'auto ovsbond0',
   'iface ovsbond0 inet manual',
@@ -161,11 +161,12 @@ const CASES: Case[] = [
   },
 ];
 
-/** OVS interfaces are kept but not written (model/edit.ts): their rows are checked reading a file. */
+/** OVS rows checked reading a file (test/engine/ovs.test.ts writes them); `tag=` reads as ovs_tag. */
 const OVS_READ: Record<string, { iface: string; get: string }> = {
   ovs_ports: { iface: 'ovsbr0', get: 'ovsp1 ovsbond0' },
   ovs_bridge: { iface: 'ovsp1', get: 'ovsbr0' },
-  ovs_options: { iface: 'ovsp1', get: 'tag=5' },
+  ovs_options: { iface: 'ovsp1', get: 'vlan_mode=access' },
+  ovs_tag: { iface: 'ovsp1', get: '5' },
   ovs_bonds: { iface: 'ovsbond0', get: 'eno5' },
 };
 

@@ -192,6 +192,13 @@ const createParams = fc.oneof(
     mtu: fc.constant('9000'),
   }),
   fc.record({ type: fc.constant('vlan'), 'vlan-raw-device': fc.constant('eno1'), 'vlan-id': fc.constant('77') }),
+  fc.record({
+    type: fc.constant('OVSBridge'),
+    ovs_ports: fc.constantFrom('eno4', ''),
+    ovs_options: fc.constantFrom('rstp_enable=true', ''),
+    autostart: fc.constantFrom('0', '1'),
+    mtu: fc.constant('9000'),
+  }),
 );
 
 // ---- properties ------------------------------------------------------------------------------

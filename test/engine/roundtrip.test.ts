@@ -166,6 +166,7 @@ const stepArb = fc.record({
   extra: fc.option(fc.constantFrom('', '10.201.0.5/24', '10.201.0.5/24 10.201.0.6/25'), { nil: undefined }),
   extra6: fc.option(fc.constantFrom('', 'fd00:201::5/64', 'fd00:201::5/64,fd00:202::5/56'), { nil: undefined }),
   del: fc.subarray(['comments', 'comments6', 'mtu', 'cidr-extra', 'cidr6-extra']),
+  tag: fc.option(fc.integer({ min: 1, max: 4094 }), { nil: undefined }),
 });
 
 function paramsFor(iface: Iface, s: StepValue): Params {
@@ -194,6 +195,7 @@ function paramsFor(iface: Iface, s: StepValue): Params {
   if (s.extra6 !== undefined) p['cidr6-extra'] = s.extra6;
   if (iface.kind === 'bridge' && s.aware !== undefined) p.bridge_vlan_aware = s.aware;
   if (iface.kind === 'bond' && s.mode !== undefined) p.bond_mode = s.mode;
+  if (OVS_KINDS.includes(iface.kind) && iface.kind !== 'OVSBridge' && s.tag !== undefined) p.ovs_tag = String(s.tag);
   return p;
 }
 type StepValue = {
@@ -206,6 +208,7 @@ type StepValue = {
   gateway: boolean;
   aware: string | undefined;
   mode: string | undefined;
+  tag: number | undefined;
   cmode: string;
   extra: string | undefined;
   extra6: string | undefined;
@@ -222,9 +225,7 @@ describe('set → get on the corpus', () => {
           for (const s of steps as StepValue[]) {
             const doc = parse(text, 'interfaces');
             const model = buildModel(doc);
-            const editable = [...model.ifaces.values()].filter(
-              (i) => i.kind !== 'loopback' && !OVS_KINDS.includes(i.kind),
-            );
+            const editable = [...model.ifaces.values()].filter((i) => i.kind !== 'loopback');
             if (!editable.length) return;
             const iface = editable[s.pick % editable.length]!;
             const p = paramsFor(iface, s);

@@ -53,7 +53,10 @@ const COLUMNS: [string, (o: PveIface) => string][] = [
   ['NAME', (o) => String(o.iface ?? '')],
   ['TYPE', (o) => String(o.type ?? '')],
   ['AUTO', (o) => (o.autostart ? 'yes' : 'no')],
-  ['PORTS/SLAVES', (o) => String(o.bridge_ports ?? o.slaves ?? o['vlan-raw-device'] ?? '')],
+  [
+    'PORTS/SLAVES',
+    (o) => String(o.bridge_ports ?? o.slaves ?? o.ovs_ports ?? o.ovs_bonds ?? o['vlan-raw-device'] ?? ''),
+  ],
   [
     'MODE',
     (o) => String(o.bond_mode ?? (o.bridge_vlan_aware ? `vlan-aware${o.bridge_vids ? ` ${o.bridge_vids}` : ''}` : '')),
