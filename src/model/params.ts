@@ -10,6 +10,7 @@
  */
 import { parseIPv4, parseIPv6, maskToPrefix, parseCidr } from './ip.ts';
 import { didYouMean } from '../interfaces/suggest.ts';
+import { BOND_MODES } from './types.ts';
 
 // The parameter ↔ file option table lives in a self-contained module the web UI gets a copy of.
 export { PARAM_OPTIONS, SIMPLE_PARAMS, fieldOf, splitList } from './param-options.ts';
@@ -50,7 +51,8 @@ export type Format =
   | 'digest'
   | 'upid';
 
-export const IFACE_TYPES = [
+/** PVE's interface types (the API's `type` enum), `unknown` only in answers. */
+const PVE_TYPES = [
   'bridge',
   'bond',
   'eth',
@@ -62,36 +64,12 @@ export const IFACE_TYPES = [
   'OVSPort',
   'OVSIntPort',
   'vnet',
-  'unknown',
 ] as const;
-export const LIST_TYPES = [
-  'bridge',
-  'bond',
-  'eth',
-  'alias',
-  'vlan',
-  'fabric',
-  'OVSBridge',
-  'OVSBond',
-  'OVSPort',
-  'OVSIntPort',
-  'vnet',
-  'any_bridge',
-  'any_local_bridge',
-  'include_sdn',
-] as const;
-export const API_BOND_MODES = [
-  'balance-rr',
-  'active-backup',
-  'balance-xor',
-  'broadcast',
-  '802.3ad',
-  'balance-tlb',
-  'balance-alb',
-  'balance-slb',
-  'lacp-balance-slb',
-  'lacp-balance-tcp',
-] as const;
+export const IFACE_TYPES = [...PVE_TYPES, 'unknown'] as const;
+/** The `type` filter of GET .../network: a type, or one of PVE's groups. */
+export const LIST_TYPES = [...PVE_TYPES, 'any_bridge', 'any_local_bridge', 'include_sdn'] as const;
+/** Linux bonding's modes and Open vSwitch's bond modes. */
+export const API_BOND_MODES = [...BOND_MODES, 'balance-slb', 'lacp-balance-slb', 'lacp-balance-tcp'] as const;
 
 const IFACE_RE = /^[a-zA-Z][a-zA-Z0-9_-]*(?:(?:\.\d+)+|:\d+)?$/;
 const NODE_RE = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
