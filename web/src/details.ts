@@ -71,6 +71,13 @@ export function openDetails(node: string, i: Iface): void {
   const row = (k: string, v: string, id: string): HTMLElement =>
     h('tr', {}, h('th', { scope: 'row' }, k), h('td', { id: `details-${id}`, 'data-testid': `details-${id}` }, v));
   const fmt = (n: number | undefined): string => fmtNumber(n ?? 0);
+  const counters = (c: Counters | undefined): string =>
+    t('details.counters', {
+      bytes: fmt(c?.bytes),
+      packets: fmt(c?.packets),
+      errors: fmt(c?.errors),
+      dropped: fmt(c?.dropped),
+    });
   const draw = (): void => {
     graph.replaceChildren();
     const max = Math.max(1, ...rates.flatMap((r) => [r.rx, r.tx]));
@@ -116,26 +123,8 @@ export function openDetails(node: string, i: Iface): void {
         row(t('details.speed'), d.speed ? `${fmtNumber(d.speed)} Mbit/s` : t('common.unknown'), 'speed'),
         row(t('details.duplex'), d.duplex ?? t('common.unknown'), 'duplex'),
         row(t('col.mtu'), String(d.mtu ?? '—'), 'mtu'),
-        row(
-          t('details.received'),
-          t('details.counters', {
-            bytes: fmt(d.rx?.bytes),
-            packets: fmt(d.rx?.packets),
-            errors: fmt(d.rx?.errors),
-            dropped: fmt(d.rx?.dropped),
-          }),
-          'rx',
-        ),
-        row(
-          t('details.sent'),
-          t('details.counters', {
-            bytes: fmt(d.tx?.bytes),
-            packets: fmt(d.tx?.packets),
-            errors: fmt(d.tx?.errors),
-            dropped: fmt(d.tx?.dropped),
-          }),
-          'tx',
-        ),
+        row(t('details.received'), counters(d.rx), 'rx'),
+        row(t('details.sent'), counters(d.tx), 'tx'),
       );
       const now = { t: d.time ?? Date.now(), rx: d.rx?.bytes ?? 0, tx: d.tx?.bytes ?? 0 };
       const prev = samples[samples.length - 1];
