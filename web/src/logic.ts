@@ -217,7 +217,7 @@ export function checkField(name: string, value: string, type: string): string | 
   switch (name) {
     case 'iface':
       if (type === 'bridge' && !/^[a-zA-Z][a-zA-Z0-9_]{0,9}$/.test(v)) return t('check.bridgeName');
-      if (type === 'bond' && !/^bond\d{1,4}$/.test(v)) return t('check.bondName');
+      if ((type === 'bond' || type === 'OVSBond') && !/^bond\d{1,4}$/.test(v)) return t('check.bondName');
       if (v.length > 15) return t('check.nameLength');
       return null;
     case 'cidr': {
@@ -239,7 +239,8 @@ export function checkField(name: string, value: string, type: string): string | 
       const n = Number(v);
       return Number.isInteger(n) && n >= 1280 && n <= 65520 ? null : t('check.mtu');
     }
-    case 'vlan-id': {
+    case 'vlan-id':
+    case 'ovs_tag': {
       const n = Number(v);
       return Number.isInteger(n) && n >= 1 && n <= 4094 ? null : t('check.vlanTag');
     }
