@@ -108,7 +108,7 @@ test('OVS bridge, bond of two NICs, tagged IntPort: Proxmox shape in the diff; r
   const slaves = page.getByRole('group', { name: "Choose slaves from this node's devices" });
   await slaves.getByRole('button', { name: 'eno2' }).click();
   await slaves.getByRole('button', { name: 'eno3' }).click();
-  assert.equal(await page.getByLabel('Slaves').inputValue(), 'eno2 eno3');
+  assert.equal(await page.getByLabel('Slaves', { exact: true }).inputValue(), 'eno2 eno3');
   await shot(page, 'ovs-02-bond');
   await submit(page, 'Create');
   await page.waitForSelector('[data-testid="row-bond0"]');
@@ -166,8 +166,9 @@ test('OVS bridge, bond of two NICs, tagged IntPort: Proxmox shape in the diff; r
   );
   assert.ok(port.includes('address 10.50.0.2/24'), port.join('\n'));
 
-  // the grid shows the OVS bridge's ports
+  // the grid shows the OVS bridge's ports and the OVS bond's mode (not a Linux mode)
   assert.match((await page.textContent('[data-testid="row-vmbr1"]')) ?? '', /bond0/);
+  assert.match((await page.textContent('[data-testid="row-bond0"]')) ?? '', /eno2 eno3.*balance-slb/);
 
   // the edit dialogs read tag and mode back out of ovs_options
   await page.dblclick('[data-testid="row-mgmt50"]');
@@ -281,7 +282,7 @@ test('OVS dialogs on a file with OVS objects: fields as Proxmox VE, values read 
     await page.dblclick('[data-testid="row-bond1"]');
     await page.waitForSelector('#edit-dialog');
     assert.equal(await page.getByLabel('Mode', { exact: true }).inputValue(), 'active-backup');
-    assert.equal(await page.getByLabel('Slaves').inputValue(), 'eno2 eno3');
+    assert.equal(await page.getByLabel('Slaves', { exact: true }).inputValue(), 'eno2 eno3');
     await page.keyboard.press('Escape');
     await page.context().close();
     assert.deepEqual(errors, []);

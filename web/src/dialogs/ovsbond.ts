@@ -4,19 +4,10 @@
  */
 import { h } from '../dom.ts';
 import { t } from '../i18n.ts';
+import { OVS_BOND_MODES } from '../logic.ts';
 import { text } from './common.ts';
 import type { Kind } from './common.ts';
 import { ovsBridgeField, ovsOptionsField, ovsTagField } from './ovs.ts';
-
-/** The modes Open vSwitch accepts, labelled as Proxmox VE's GUI labels them. */
-export const OVS_BOND_MODES: readonly { value: string; label: string }[] = [
-  { value: 'active-backup', label: 'active-backup' },
-  { value: 'balance-slb', label: 'balance-slb' },
-  // i18n-ok: the mode names are Open vSwitch's, shown as Proxmox VE shows them
-  { value: 'lacp-balance-slb', label: 'LACP (balance-slb)' },
-  // i18n-ok: the mode names are Open vSwitch's, shown as Proxmox VE shows them
-  { value: 'lacp-balance-tcp', label: 'LACP (balance-tcp)' },
-];
 
 export const ovsBond: Kind = {
   type: 'OVSBond',
