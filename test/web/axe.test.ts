@@ -103,7 +103,7 @@ test('axe: no serious or critical violation on the login page, every tab and eve
       await page.keyboard.press('Escape');
       await page.waitForSelector(sel, { state: 'detached' });
     };
-    for (const type of ['bridge', 'bond', 'vlan'])
+    for (const type of ['bridge', 'bond', 'vlan', 'OVSBridge', 'OVSBond', 'OVSIntPort'])
       await dialog(
         `create-${type}`,
         async () => {

@@ -4,6 +4,7 @@ import {
   addressMove,
   allCidrs,
   bondMode,
+  bondModeLabel,
   checkField,
   dependents,
   diffLines,
@@ -289,4 +290,19 @@ test("topology: guests' ports are small nodes right of their bridge, and nothing
     lay.width >= Math.max(...lay.nodes.map((n) => n.x + n.w)) &&
       lay.height >= Math.max(...lay.nodes.map((n) => n.y + n.h)),
   );
+});
+
+test('bond mode labels: Linux and OVS modes as Proxmox VE shows them; the OVS tag and bond name are checked', () => {
+  const b = (type: string, bond_mode: string): Iface => ({ iface: 'bond0', type, bond_mode }) as Iface;
+  assert.equal(bondModeLabel(b('bond', '802.3ad')), 'LACP (802.3ad)');
+  assert.equal(bondModeLabel(b('OVSBond', 'lacp-balance-tcp')), 'LACP (balance-tcp)');
+  assert.equal(bondModeLabel(b('OVSBond', 'balance-slb')), 'balance-slb');
+  // a mode the UI does not know is shown as it is, never as another mode
+  assert.equal(bondModeLabel(b('bond', 'balance-slb')), 'balance-slb');
+  assert.equal(bondModeLabel({ iface: 'eno1', type: 'eth' } as Iface), '');
+  assert.equal(checkField('ovs_tag', '4094', 'OVSIntPort'), null);
+  assert.notEqual(checkField('ovs_tag', '4095', 'OVSIntPort'), null);
+  assert.notEqual(checkField('ovs_tag', '0', 'OVSBond'), null);
+  assert.notEqual(checkField('iface', 'ovsbond0', 'OVSBond'), null);
+  assert.equal(checkField('iface', 'bond3', 'OVSBond'), null);
 });

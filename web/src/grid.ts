@@ -3,7 +3,7 @@
  * rows in view are in the DOM, so 4094 interfaces cost the same as 40).
  */
 import { h } from './dom.ts';
-import { allCidrs, bondMode, members, naturalCompare, typeLabel } from './logic.ts';
+import { allCidrs, bondModeLabel, members, naturalCompare, typeLabel } from './logic.ts';
 import type { Iface } from './logic.ts';
 import { fmtNumber, t } from './i18n.ts';
 import type { Key } from './i18n/en.ts';
@@ -40,7 +40,7 @@ export const COLUMNS: readonly Column[] = [
     key: 'bond_mode',
     head: 'col.bond_mode',
     width: 'minmax(125px,1fr)',
-    value: (i) => (i.bond_mode ? bondMode(i.bond_mode).label : ''),
+    value: bondModeLabel,
   },
   { key: 'cidr', head: 'col.cidr', width: 'minmax(110px,1.3fr)', value: (i) => allCidrs(i).join('\n') },
   {

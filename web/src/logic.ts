@@ -72,6 +72,24 @@ export const BOND_MODES: readonly BondMode[] = [
   { value: 'balance-alb', label: 'balance-alb', explain: 'bond.balance-alb', hashPolicy: false, primary: false },
 ];
 
+/** The OVS bond modes Open vSwitch accepts, labelled as Proxmox VE's GUI labels them. */
+export const OVS_BOND_MODES: readonly { value: string; label: string }[] = [
+  { value: 'active-backup', label: 'active-backup' },
+  { value: 'balance-slb', label: 'balance-slb' },
+  // i18n-ok: the mode names are Open vSwitch's, shown as Proxmox VE shows them
+  { value: 'lacp-balance-slb', label: 'LACP (balance-slb)' },
+  // i18n-ok: the mode names are Open vSwitch's, shown as Proxmox VE shows them
+  { value: 'lacp-balance-tcp', label: 'LACP (balance-tcp)' },
+];
+
+/** A bond mode as the grid shows it: the Linux or OVS mode's label, else the value as it is. */
+export function bondModeLabel(i: Iface): string {
+  const v = i.bond_mode;
+  if (!v) return '';
+  const modes = i.type === 'OVSBond' ? OVS_BOND_MODES : BOND_MODES;
+  return modes.find((m) => m.value === v)?.label ?? v;
+}
+
 export const HASH_POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4'] as const;
 
 export function bondMode(value: string | undefined): BondMode {
@@ -217,7 +235,7 @@ export function checkField(name: string, value: string, type: string): string | 
   switch (name) {
     case 'iface':
       if (type === 'bridge' && !/^[a-zA-Z][a-zA-Z0-9_]{0,9}$/.test(v)) return t('check.bridgeName');
-      if (type === 'bond' && !/^bond\d{1,4}$/.test(v)) return t('check.bondName');
+      if ((type === 'bond' || type === 'OVSBond') && !/^bond\d{1,4}$/.test(v)) return t('check.bondName');
       if (v.length > 15) return t('check.nameLength');
       return null;
     case 'cidr': {
@@ -239,7 +257,8 @@ export function checkField(name: string, value: string, type: string): string | 
       const n = Number(v);
       return Number.isInteger(n) && n >= 1280 && n <= 65520 ? null : t('check.mtu');
     }
-    case 'vlan-id': {
+    case 'vlan-id':
+    case 'ovs_tag': {
       const n = Number(v);
       return Number.isInteger(n) && n >= 1 && n <= 4094 ? null : t('check.vlanTag');
     }

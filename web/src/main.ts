@@ -212,6 +212,9 @@ function buildShell(): void {
     ['bridge', t('create.bridge')],
     ['bond', t('create.bond')],
     ['vlan', t('create.vlan')],
+    ['OVSBridge', t('create.OVSBridge')],
+    ['OVSBond', t('create.OVSBond')],
+    ['OVSIntPort', t('create.OVSIntPort')],
   ] as const) {
     menu.append(
       h(
@@ -477,7 +480,7 @@ function editCtx(): { node: string; list: Iface[]; digest: string | undefined; d
 }
 
 /** Types the Edit dialog handles (physical NICs as Proxmox VE allows: autostart, addresses, gateway, MTU, comment). */
-const EDITABLE = ['bridge', 'bond', 'vlan', 'eth'];
+const EDITABLE = ['bridge', 'bond', 'vlan', 'eth', 'OVSBridge', 'OVSBond', 'OVSIntPort', 'OVSPort'];
 
 function edit(i: Iface): void {
   if (!EDITABLE.includes(i.type)) {

@@ -29,6 +29,8 @@ export interface Kind {
   prefix: string;
   /** Disabled fields are implied by the name (VLAN) and left out, rather than deleted as unused. */
   impliedWhenDisabled?: boolean;
+  /** No address fields (OVS Bond and OVS Port, as Proxmox VE's GUI). */
+  noAddress?: boolean;
   /** Add the kind's fields (column 1, after Autostart, before MTU and Comment). */
   fields(f: EditorForm): void;
   /** Fields that follow other fields (run before every check). */
@@ -98,7 +100,7 @@ export class EditorForm {
     const chips = h('div', {
       class: 'chips',
       role: 'group',
-      'aria-label': t(name === 'slaves' ? 'edit.chooseSlaves' : 'edit.choosePorts'),
+      'aria-label': t(name === 'slaves' || name === 'ovs_bonds' ? 'edit.chooseSlaves' : 'edit.choosePorts'),
     });
     const sync = (): void => {
       const have = words(input.value);
@@ -131,7 +133,9 @@ export class EditorForm {
         (i) =>
           i.iface !== this.existing?.iface &&
           i.exists !== 0 &&
-          (i.type === 'eth' || (forType === 'bridge' && (i.type === 'bond' || i.type === 'vlan'))),
+          (i.type === 'eth' ||
+            (forType === 'bridge' && (i.type === 'bond' || i.type === 'vlan')) ||
+            (forType === 'OVSBridge' && ['OVSPort', 'OVSBond', 'OVSIntPort'].includes(i.type))),
       )
       .map((i) => i.iface);
   }
@@ -197,10 +201,12 @@ export function openDialog(ctx: EditContext, kind: Kind, existing?: Iface): void
   const nameInput = text(existing?.iface ?? freeName(ctx.list, kind.prefix));
   if (editing) nameInput.readOnly = true;
   f.add(0, 'iface', t('edit.name'), nameInput);
-  f.add(0, 'cidr', t('edit.cidr'), text(existing?.cidr, '192.0.2.10/24'));
-  f.add(0, 'gateway', t('edit.gateway'), text(existing?.gateway));
-  f.add(0, 'cidr6', t('edit.cidr6'), text(existing?.cidr6, '2001:db8::10/64'));
-  f.add(0, 'gateway6', t('edit.gateway6'), text(existing?.gateway6));
+  if (!kind.noAddress) {
+    f.add(0, 'cidr', t('edit.cidr'), text(existing?.cidr, '192.0.2.10/24'));
+    f.add(0, 'gateway', t('edit.gateway'), text(existing?.gateway));
+    f.add(0, 'cidr6', t('edit.cidr6'), text(existing?.cidr6, '2001:db8::10/64'));
+    f.add(0, 'gateway6', t('edit.gateway6'), text(existing?.gateway6));
+  }
   f.add(1, 'autostart', t('edit.autostart'), check(editing ? existing?.autostart === 1 : true));
   kind.fields(f);
   f.add(1, 'mtu', t('edit.mtu'), text(existing?.mtu, '1500'));

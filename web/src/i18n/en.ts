@@ -28,6 +28,9 @@ export const en = {
   'create.bridge': 'Linux Bridge',
   'create.bond': 'Linux Bond',
   'create.vlan': 'Linux VLAN',
+  'create.OVSBridge': 'OVS Bridge',
+  'create.OVSBond': 'OVS Bond',
+  'create.OVSIntPort': 'OVS IntPort',
   'pending.title': 'Pending changes ',
   'pending.hint': '(staged in interfaces.new; use Apply Configuration to activate)',
   'drift.sync': 'In sync',
@@ -120,6 +123,11 @@ export const en = {
     'Either add the VLAN number to an existing interface name (eno1.50), or choose your own name and set the raw device and tag.',
   'edit.ethHint':
     "A physical network device: as in Proxmox VE you set whether it comes up at boot, its addresses, gateway, MTU and comment; its name is the kernel's.",
+  'edit.ovsBridge': 'OVS Bridge',
+  'edit.noOvsBridge': '(no OVS bridge: create one first)',
+  'edit.ovsOptions': 'OVS options',
+  'edit.ovsOptionsHelp':
+    'Extra Open vSwitch settings (key=value, space separated); tag and bond mode have their own fields.',
   'edit.mtu': 'MTU',
   'edit.comment': 'Comment',
   'edit.choosePorts': "Choose ports from this node's devices",
