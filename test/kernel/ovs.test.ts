@@ -18,8 +18,8 @@ import { BOOT_TIMEOUT_MS, CACHE_DIR, kernelTierSkip, runInGuest, type StepResult
 import { LOOK_INSTALLED } from './files.ts';
 import { addresses, describeStep } from './state.ts';
 
-// the guest cannot auto-load modules: the initramfs loads openvswitch (and its dependencies)
-process.env['KT_MODULES'] = `${process.env['KT_MODULES'] ?? ''} openvswitch`.trim();
+// The guest cannot auto-load modules: prepare.sh's initramfs loads openvswitch (and its
+// conntrack/NAT dependencies) for every suite, so all suites share one initramfs.
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 

@@ -19,8 +19,10 @@ W=$(mktemp -d "$C/.tmp.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 BB=$(command -v busybox) || { echo "prepare: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
 # Modules loaded by the initramfs, dependencies resolved below.  virtio/9p/
-# overlay give the guest its root; the rest is what the tests exercise.
-MODS="virtio_pci 9pnet_virtio 9p overlay bonding 8021q bridge veth dummy ${KT_MODULES:-}"
+# overlay give the guest its root; the rest is what the tests exercise
+# (openvswitch for ovs.test.ts: loaded in every guest so all suites share one
+# initramfs; it creates nothing until ovs-vswitchd runs).
+MODS="virtio_pci 9pnet_virtio 9p overlay bonding 8021q bridge veth dummy openvswitch ${KT_MODULES:-}"
 
 fetch() {   # fetch PKG DIR: download PKG's .deb and unpack it (no install)
   mkdir -p "$W/deb"; rm -f "$W"/deb/*.deb
