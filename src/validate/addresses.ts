@@ -7,7 +7,7 @@ import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { addressesOf } from '../model/build.ts';
 import { inSubnet, ipToBigInt, ipVersion, parseCidr, parseIPv4, parseIPv6, subnetRange } from '../model/ip.ts';
 import type { Address, Iface, ModelOption } from '../model/types.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOption, localRule, memoOn, opt } from './common.ts';
 
 const fam = (v: 4 | 6) => (v === 4 ? 'IPv4' : 'IPv6');

@@ -8,7 +8,7 @@ import type { BondMode } from '../model/types.ts';
 import { BOND_MODES } from '../model/types.ts';
 import { addressesOf } from '../model/build.ts';
 import { inSubnet, ipVersion } from '../model/ip.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOption, atOptionName, atStanza, localRule, opt } from './common.ts';
 
 /** Kernel bonding.rst: xmit_hash_policy affects balance-xor, 802.3ad and balance-tlb only. */

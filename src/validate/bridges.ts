@@ -4,7 +4,7 @@
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import type { Iface } from '../model/types.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOption, atOptionName, localRule, opt } from './common.ts';
 
 const ITEM_RE = /^(\d{1,4})(?:-(\d{1,4}))?$/;

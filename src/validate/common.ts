@@ -7,7 +7,7 @@ import type { Line } from '../interfaces/syntax.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import { splitList } from '../model/param-options.ts';
 import type { Iface, ModelOption, Stanza } from '../model/types.ts';
-import type { Rule, ValidateContext } from './index.ts';
+import type { Rule, ValidateContext } from './context.ts';
 
 /** Fields every rule fills in; `file` is added by `validate`. */
 export interface Found {

@@ -7,7 +7,7 @@ import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { addressesOf } from '../model/build.ts';
 import { parseCidr, subnetRange } from '../model/ip.ts';
 import type { Iface, ModelOption } from '../model/types.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOffset, atOptionName } from './common.ts';
 
 const UP_HOOKS = new Set(['post-up', 'up', 'pre-up']);

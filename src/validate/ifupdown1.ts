@@ -16,7 +16,7 @@
 import type { Diagnostic, DiagnosticCode } from '../interfaces/diagnostic.ts';
 import type { Line } from '../interfaces/syntax.ts';
 import type { Iface, Model, ModelOption } from '../model/types.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOffset, atOption, atOptionName, indexOf, opt, roleText } from './common.ts';
 
 const FIX = 'nodenet fix ifupdown2 stages the rewrite';

@@ -6,7 +6,7 @@
  * on every reload. Needs the host facts (src/store/host-files.ts); without them it is silent.
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOption, atStanza } from './common.ts';
 import { ipv6DisabledBy } from './facts.ts';
 

@@ -4,7 +4,7 @@
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import type { Iface } from '../model/types.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOption, opt } from './common.ts';
 
 const DEFAULT_MTU = 1500;

@@ -4,7 +4,7 @@
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { didYouMean } from '../interfaces/suggest.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOffset, atStanza, indexOf, localRule } from './common.ts';
 
 /** IFNAMSIZ is 16 including the terminating NUL. */

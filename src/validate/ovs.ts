@@ -6,7 +6,7 @@
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
 import { splitList } from '../model/params.ts';
 import { OVS_KINDS } from '../model/types.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOption, atStanza, indexOf, opt } from './common.ts';
 
 /** OVS_BRIDGE_INVALID, OVS_PORT_NOT_FOUND, OVS_NOT_INSTALLED. */

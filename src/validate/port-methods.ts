@@ -7,7 +7,7 @@
  * severity.
  */
 import type { Diagnostic } from '../interfaces/diagnostic.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOffset, indexOf, memberUse, roleText } from './common.ts';
 
 /** Methods that give an interface an address without an `address` line (interfaces(5)). */

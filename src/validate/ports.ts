@@ -7,7 +7,7 @@ import { didYouMean } from '../interfaces/suggest.ts';
 import { PHYSICAL_NIC_RE } from '../model/build.ts';
 import type { Iface, ModelOption } from '../model/types.ts';
 import { isUnspecified } from './addresses.ts';
-import type { Rule, ValidateContext } from './index.ts';
+import type { Rule, ValidateContext } from './context.ts';
 import { atOption, atStanza, indexOf, memberUse, opt, roleText } from './common.ts';
 
 /** Members of an interface with the option that names them (bridge ports, bond slaves). */

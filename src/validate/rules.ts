@@ -8,7 +8,7 @@ import { bridgeRules, vlanOutsideVids } from './bridges.ts';
 import { hookRules } from './hooks.ts';
 import { bondMasterRules, ifupdown1Keywords, inet6Auto } from './ifupdown1.ts';
 import { ipv6Disabled } from './ipv6.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { mtuRules } from './mtu.ts';
 import { ovsRules } from './ovs.ts';
 import { autoWithoutStanza, duplicateStanzas, nameRules } from './names.ts';

@@ -5,7 +5,7 @@
  */
 import { didYouMean } from '../interfaces/suggest.ts';
 import { KNOWN_OPTIONS, isKnownOption } from '../model/options.ts';
-import type { Rule } from './index.ts';
+import type { Rule } from './context.ts';
 import { atOptionName, localRule } from './common.ts';
 
 /** Suggestions by unknown option key (the same few keys recur across interfaces). */
