@@ -8,8 +8,19 @@ import { t } from './i18n.ts';
 import { lang } from './i18n.ts';
 import type { Key } from './i18n/en.ts';
 
-/** A pattern and the catalogue key whose `{a}`, `{b}`, `{c}` take its groups. */
-type Rule = readonly [RegExp, Key];
+/**
+ * A pattern and the catalogue key whose `{a}`, `{b}`, `{c}` ... take its groups; a third part,
+ * when there, turns the groups into those values itself (for optional parts of a wording).
+ */
+type Rule = readonly [RegExp, Key, ((m: RegExpExecArray) => Record<string, string>)?];
+
+/** The optional " with ADDRESS" and " via GATEWAY" of a bridged note, in the chosen language. */
+const bridgeParts = (m: RegExpExecArray) => ({
+  a: m[1]!,
+  b: m[2]!,
+  c: m[3] ? t('srv.nWith', { a: m[3] }) : '',
+  d: m[4] ? t('srv.nVia', { a: m[4] }) : '',
+});
 
 const LOG: readonly Rule[] = [
   [/^validate: checking the staged file$/, 'srv.validate'],
@@ -80,15 +91,124 @@ const DRIFT: readonly Rule[] = [
   [/^kind (.*)$/, 'srv.dKind'],
 ];
 
+/** The notes of a setup wizard's plan (src/setup/*.ts `notes.push`), one rule per wording. */
+export const NOTE: readonly Rule[] = [
+  [/^new bridge (\S+) over (.+?)(?: with (\S+))?(?: via (\S+))?$/, 'srv.nBridgeNew', bridgeParts],
+  [/^updated bridge (\S+) over (.+?)(?: with (\S+))?(?: via (\S+))?$/, 'srv.nBridgeUpdated', bridgeParts],
+  [/^(\S+) does not exist: no NAT setup to remove$/, 'srv.nNatNone'],
+  [
+    /^no --ports given: chose (\S+), the first physical NIC in the file \(as the Proxmox VE installer does\)$/,
+    'srv.nPortFile',
+  ],
+  [
+    /^no --ports given: chose (\S+), the first physical NIC of the host \(as the Proxmox VE installer does\)$/,
+    'srv.nPortHost',
+  ],
+  [
+    /^line (\d+): '(.+)' is left as it is: ifupdown2 has no rename; name the NIC with a systemd \.link file \(see `nodenet check`\)$/,
+    'srv.nRename',
+  ],
+  [
+    /^line (\d+): 'mapping (.+)' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping$/,
+    'srv.nMapping',
+  ],
+  [/^bond-master (\S+) on (.+): \S+ has no bond stanza; create it with `(.+)` and run this again$/, 'srv.nNoBond'],
+  [
+    /^(\S+) names (\S+) by bond-master but is a port of (\S+): left as it is \(decide which it belongs to\)$/,
+    'srv.nMasterPort',
+  ],
+  [
+    /^(\S+) names (\S+) by bond-master but is a slave of (\S+): left as it is \(decide which it belongs to\)$/,
+    'srv.nMasterSlave',
+  ],
+  [/^(\S+): bond-slaves (.+) \(the slaves named it by bond-master, which ifupdown2 ignores\)$/, 'srv.nBondSlaves'],
+  [/^removed bond-master from (.+)$/, 'srv.nMasterRemoved'],
+  [/^line (\d+): allow-auto → auto \(ifupdown2 brings up only auto interfaces with -a\)$/, 'srv.nAllowAuto'],
+  [
+    /^line (\d+): source-directory (\S+) → source (\S+)\/\* \(ifupdown2 3\.0 has no source-directory; note that the glob also reads file names with dots, which source-directory skipped\)$/,
+    'srv.nSourceDir',
+  ],
+  [
+    /^(\S+): 'inet6 auto' → 'post-up (.+)' \(SLAAC in a form ifupdown2 3\.0 reads; it rejects the method auto\)$/,
+    'srv.nSlaacHook',
+  ],
+  [
+    /^(\S+): 'inet6 auto' is left as it is \(\S+ is in (\S+): `nodenet setup bridged` moves SLAAC to a bridge\)$/,
+    'srv.nSlaacPort',
+  ],
+  [/^(\S+): 'inet6 auto' is left as it is \(its stanza has options of its own or is the only one\)$/, 'srv.nSlaacKept'],
+  [
+    /^removed bridge (\S+) and its NAT lines; on apply ifupdown2 takes \S+ down and runs its post-down lines, which delete nft table (\S+) \(IPv4 forwarding stays on\)$/,
+    'srv.nNatRemovedNft',
+  ],
+  [
+    /^removed bridge (\S+) and its NAT lines; on apply ifupdown2 takes \S+ down and runs its post-down lines, which delete every rule \(IPv4 forwarding stays on\)$/,
+    'srv.nNatRemoved',
+  ],
+  [/^no forward (\S+) on (\S+): nothing to remove$/, 'srv.nNoForward'],
+  [
+    /^rewrote (\d+) hand-written NAT line\(s\) of (\S+) \(the Proxmox VE docs' rules, which add a copy on every reload\) as nodenet's idempotent lines, in place: see the diff$/,
+    'srv.nNatAdopted',
+  ],
+  [
+    /^new NAT bridge (\S+) \((\S+), no ports\) masquerading (\S+) out of (\S+) with (\S+); forwards: (.+)$/,
+    'srv.nNatNewFwd',
+  ],
+  [/^new NAT bridge (\S+) \((\S+), no ports\) masquerading (\S+) out of (\S+) with (\S+)$/, 'srv.nNatNew'],
+  [/^NAT bridge (\S+): (\S+) out of (\S+) with (\S+); forwards: (.+)$/, 'srv.nNatFwd'],
+  [/^NAT bridge (\S+): (\S+) out of (\S+) with (\S+); no forwards$/, 'srv.nNatNoFwd'],
+  [
+    /^after apply, the running kernel still has the old rule\(s\) until (\S+) goes down or the node reboots; to drop them at once run:(\n[\s\S]*)$/,
+    'srv.nStaleRules',
+  ],
+  [
+    /^switched (\S+) from (\S+) to (\S+): the old \S+ rules stay in the running kernel until \S+ goes down or the node reboots$/,
+    'srv.nFirewallSwitched',
+  ],
+  [/^new routed bridge (\S+) \((\S+), no ports\); forwarding and proxy_arp on (\S+)$/, 'srv.nRoutedNew'],
+  [/^updated routed bridge (\S+) \((\S+), no ports\); forwarding and proxy_arp on (\S+)$/, 'srv.nRoutedUpdated'],
+  [/^guests on (\S+) use addresses of (\S+) with (\S+) as their gateway$/, 'srv.nRoutedGuests'],
+  [
+    /^(\S+) has no 'auto' line, so its post-up lines \(forwarding, proxy_arp\) run only when it is brought up by hand$/,
+    'srv.nNoAuto',
+  ],
+  [/^moved (\S+) from (\S+) to (\S+) \(a bridge port carries no address\)$/, 'srv.nMovedAddr'],
+  [/^removed (.+) from (\S+): a bridge port carries no address \((\S+) gets (\S+)\)$/, 'srv.nRemovedAddr'],
+  [/^moved gateway (\S+) from (\S+) to (\S+)$/, 'srv.nMovedGw'],
+  [
+    /^(\S+) takes over (\S+)'s '(\S+)' \(inet\): a bridge port gets no address, so \S+ becomes 'inet manual'$/,
+    'srv.nTakeInet',
+  ],
+  [
+    /^(\S+) was 'inet (\S+)'; it becomes 'inet manual' \(a bridge port gets no address; (\S+) has (\S+)\)$/,
+    'srv.nPortManual',
+  ],
+  [
+    /^(\S+) takes over (\S+)'s SLAAC \('inet6 auto'\): \S+'s inet6 stanza is dropped, and \S+ accepts router advertisements \((.+)\); 'inet6 auto' itself is not written, as Debian's ifupdown2 3\.0 rejects that method$/,
+    'srv.nTakeSlaac',
+  ],
+  [
+    /^(\S+) takes over (\S+)'s '(\S+)' \(inet6\): \S+'s inet6 stanza is dropped \(a bridge port gets no address\)$/,
+    'srv.nTakeInet6',
+  ],
+];
+
 function translate(rules: readonly Rule[], s: string): { text: string; title: string } {
   if (lang() === 'en') return { text: s, title: '' };
   const lead = /^\s*/.exec(s)![0];
   const body = s.slice(lead.length);
-  for (const [re, key] of rules) {
+  for (const [re, key, vars] of rules) {
     const m = re.exec(body);
     if (m)
       return {
-        text: lead + t(key, { a: m[1] ?? '', b: m[2] ?? '', c: m[3] ?? '' }),
+        text:
+          lead +
+          t(
+            key,
+            vars
+              ? vars(m)
+              : { a: m[1] ?? '', b: m[2] ?? '', c: m[3] ?? '', d: m[4] ?? '', e: m[5] ?? '', f: m[6] ?? '' },
+          ),
         title: t('diag.original', { msg: s }),
       };
   }
@@ -103,4 +223,9 @@ export function logLine(s: string): { text: string; title: string } {
 /** One part of a verify difference as shown. */
 export function driftPart(s: string): { text: string; title: string } {
   return translate(DRIFT, s);
+}
+
+/** A note of a setup wizard's plan as shown. */
+export function wizardNote(s: string): { text: string; title: string } {
+  return translate(NOTE, s);
 }

@@ -446,6 +446,58 @@ export const en = {
   'topo.guestNode': '{port} — guest port on {bridge}',
   'topo.guestOpen': '{label}: open Edit of {bridge}',
   'pending.ipv6Title': 'IPv6 change (staged)',
+  'srv.nPortFile': 'no --ports given: chose {a}, the first physical NIC in the file (as the Proxmox VE installer does)',
+  'srv.nPortHost': 'no --ports given: chose {a}, the first physical NIC of the host (as the Proxmox VE installer does)',
+  'srv.nRename':
+    "line {a}: '{b}' is left as it is: ifupdown2 has no rename; name the NIC with a systemd .link file (see `nodenet check`)",
+  'srv.nMapping':
+    "line {a}: 'mapping {b}' is left as it is: ifupdown2 has no mappings; write the stanza you want as a plain iface stanza and remove the mapping",
+  'srv.nNoBond': 'bond-master {a} on {b}: {a} has no bond stanza; create it with `{c}` and run this again',
+  'srv.nMasterPort': '{a} names {b} by bond-master but is a port of {c}: left as it is (decide which it belongs to)',
+  'srv.nMasterSlave': '{a} names {b} by bond-master but is a slave of {c}: left as it is (decide which it belongs to)',
+  'srv.nBondSlaves': '{a}: bond-slaves {b} (the slaves named it by bond-master, which ifupdown2 ignores)',
+  'srv.nMasterRemoved': 'removed bond-master from {a}',
+  'srv.nAllowAuto': 'line {a}: allow-auto → auto (ifupdown2 brings up only auto interfaces with -a)',
+  'srv.nSourceDir':
+    'line {a}: source-directory {b} → source {c}/* (ifupdown2 3.0 has no source-directory; note that the glob also reads file names with dots, which source-directory skipped)',
+  'srv.nSlaacHook':
+    "{a}: 'inet6 auto' → 'post-up {b}' (SLAAC in a form ifupdown2 3.0 reads; it rejects the method auto)",
+  'srv.nSlaacPort':
+    "{a}: 'inet6 auto' is left as it is ({a} is in {b}: `nodenet setup bridged` moves SLAAC to a bridge)",
+  'srv.nSlaacKept': "{a}: 'inet6 auto' is left as it is (its stanza has options of its own or is the only one)",
+  'srv.nNatRemovedNft':
+    'removed bridge {a} and its NAT lines; on apply ifupdown2 takes {a} down and runs its post-down lines, which delete nft table {b} (IPv4 forwarding stays on)',
+  'srv.nNatRemoved':
+    'removed bridge {a} and its NAT lines; on apply ifupdown2 takes {a} down and runs its post-down lines, which delete every rule (IPv4 forwarding stays on)',
+  'srv.nNoForward': 'no forward {a} on {b}: nothing to remove',
+  'srv.nNatAdopted':
+    "rewrote {a} hand-written NAT line(s) of {b} (the Proxmox VE docs' rules, which add a copy on every reload) as nodenet's idempotent lines, in place: see the diff",
+  'srv.nNatNewFwd': 'new NAT bridge {a} ({b}, no ports) masquerading {c} out of {d} with {e}; forwards: {f}',
+  'srv.nNatNew': 'new NAT bridge {a} ({b}, no ports) masquerading {c} out of {d} with {e}',
+  'srv.nNatFwd': 'NAT bridge {a}: {b} out of {c} with {d}; forwards: {e}',
+  'srv.nNatNoFwd': 'NAT bridge {a}: {b} out of {c} with {d}; no forwards',
+  'srv.nStaleRules':
+    'after apply, the running kernel still has the old rule(s) until {a} goes down or the node reboots; to drop them at once run:{b}',
+  'srv.nFirewallSwitched':
+    'switched {a} from {b} to {c}: the old {b} rules stay in the running kernel until {a} goes down or the node reboots',
+  'srv.nRoutedNew': 'new routed bridge {a} ({b}, no ports); forwarding and proxy_arp on {c}',
+  'srv.nRoutedUpdated': 'updated routed bridge {a} ({b}, no ports); forwarding and proxy_arp on {c}',
+  'srv.nRoutedGuests': 'guests on {a} use addresses of {b} with {c} as their gateway',
+  'srv.nNoAuto':
+    "{a} has no 'auto' line, so its post-up lines (forwarding, proxy_arp) run only when it is brought up by hand",
+  'srv.nMovedAddr': 'moved {a} from {b} to {c} (a bridge port carries no address)',
+  'srv.nRemovedAddr': 'removed {a} from {b}: a bridge port carries no address ({c} gets {d})',
+  'srv.nMovedGw': 'moved gateway {a} from {b} to {c}',
+  'srv.nTakeInet': "{a} takes over {b}'s '{c}' (inet): a bridge port gets no address, so {b} becomes 'inet manual'",
+  'srv.nPortManual': "{a} was 'inet {b}'; it becomes 'inet manual' (a bridge port gets no address; {c} has {d})",
+  'srv.nTakeSlaac':
+    "{a} takes over {b}'s SLAAC ('inet6 auto'): {b}'s inet6 stanza is dropped, and {a} accepts router advertisements ({c}); 'inet6 auto' itself is not written, as Debian's ifupdown2 3.0 rejects that method",
+  'srv.nTakeInet6': "{a} takes over {b}'s '{c}' (inet6): {b}'s inet6 stanza is dropped (a bridge port gets no address)",
+  'srv.nBridgeNew': 'new bridge {a} over {b}{c}{d}',
+  'srv.nBridgeUpdated': 'updated bridge {a} over {b}{c}{d}',
+  'srv.nWith': ' with {a}',
+  'srv.nVia': ' via {a}',
+  'srv.nNatNone': '{a} does not exist: no NAT setup to remove',
 } as const;
 
 export type Key = keyof typeof en;
