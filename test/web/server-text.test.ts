@@ -8,7 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setLang } from '../../web/src/i18n.ts';
-import { NOTE, wizardNote } from '../../web/src/server-text.ts';
+import { NOTE, driftPart, wizardNote } from '../../web/src/server-text.ts';
+import { splitDifference } from '../../web/src/logic.ts';
+import { modelOf } from '../../src/apply/pipeline.ts';
+import { emptyKernelState } from '../../src/apply/state.ts';
+import { verifyState } from '../../src/apply/verify.ts';
 import { planBridged } from '../../src/setup/bridged.ts';
 import { planIfupdown2Fix } from '../../src/setup/ifupdown2-fix.ts';
 import { planNat } from '../../src/setup/nat.ts';
@@ -127,4 +131,113 @@ test('in zh-CN every note of the setup wizards reads in Chinese, the English ori
   const missing = NOTE.map(([re]) => re.source).filter((_, i) => !used.has(i));
   assert.deepEqual(missing, [], 'every pattern is produced by a real planner here');
   assert.deepEqual(wizardNote(all[0]!), { text: all[0], title: '' }, 'English: as the server wrote it');
+});
+
+test("in zh-CN every part of verify's differences reads in Chinese: bonds, VLANs, bridges, sysctls", () => {
+  const model = modelOf(
+    'auto bond0\niface bond0 inet manual\n\tbond-slaves eno1 eno2\n\tbond-mode 802.3ad\n\tbond-miimon 100\n' +
+      '\tbond-lacp-rate 1\n\tbond-xmit-hash-policy layer3+4\n\n' +
+      'auto bond1\niface bond1 inet manual\n\tbond-slaves eno3\n\tbond-mode active-backup\n\tbond-primary eno3\n\n' +
+      'auto vlan10\niface vlan10 inet manual\n\tvlan-raw-device eno4\n\tvlan-id 10\n\n' +
+      'auto vmbr0\niface vmbr0 inet manual\n\tbridge-ports none\n\tbridge-stp on\n\tbridge-vlan-aware yes\n' +
+      '\tpost-up echo 1 > /proc/sys/net/ipv4/ip_forward\n\n' +
+      'iface vmbr1 inet manual\n\tbridge-ports eno9\n\n' +
+      'auto vmbr2\niface vmbr2 inet manual\n\tbridge-ports none\n\tbridge-stp off\n\n' +
+      'auto bond2\niface bond2 inet manual\n\tbond-slaves eno5\n\nauto vlan20\niface vlan20 inet manual\n\tvlan-raw-device eno6\n',
+  );
+  const st = emptyKernelState();
+  const bond = (mode: string, options: Record<string, string>) => ({ mode, options });
+  st.interfaces.push(
+    { name: 'bond0', kind: 'bond', up: true, mtu: 1500, addresses: [], bond: bond('balance-rr', {}) },
+    {
+      name: 'bond1',
+      kind: 'bond',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bond: bond('active-backup', { miimon: '0' }),
+    },
+    {
+      name: 'vlan10',
+      kind: 'vlan',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      vlan: { id: 11, protocol: '802.1ad', link: 'eno7' },
+    },
+    {
+      name: 'vmbr0',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 0 },
+    },
+    {
+      name: 'vmbr1',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 1, forward_delay: 0, vlan_filtering: 1 },
+    },
+    {
+      name: 'vmbr2',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 1, forward_delay: 0, vlan_filtering: 1 },
+    },
+    { name: 'bond2', kind: 'bridge', up: true, mtu: 1500, addresses: [] },
+    { name: 'vlan20', kind: 'veth', up: true, mtu: 1500, addresses: [] },
+  );
+  st.sysctls['net.ipv4.ip_forward'] = '0';
+  const more = emptyKernelState();
+  more.interfaces.push(
+    {
+      name: 'bond0',
+      kind: 'bond',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bond: bond('802.3ad', { miimon: '200', ad_lacp_rate: 'slow', xmit_hash_policy: 'layer2' }),
+    },
+    {
+      name: 'vmbr0',
+      kind: 'bridge',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      bridge: { stp_state: 0, forward_delay: 0, vlan_filtering: 1 },
+    },
+  );
+  // messages from the server's own verify, not written here
+  const messages = [...verifyState(model, st).differences, ...verifyState(model, more).differences].map(
+    (d) => d.message,
+  );
+  const parts = messages.flatMap((m) => {
+    const sp = splitDifference(m);
+    return [sp.file, sp.kernel];
+  });
+  for (const want of [/bond mode/, /miimon/, /primary slave/, /lacp-rate/, /xmit-hash/, /VLAN id/, /VLAN protocol/])
+    assert.ok(
+      messages.some((m) => want.test(m)),
+      `${want} among ${messages.join('\n')}`,
+    );
+  for (const want of [/VLAN filtering is on/, /VLAN filtering is off/, /STP is on/, /STP is off/, /sysctl/, /at boot/])
+    assert.ok(
+      messages.some((m) => want.test(m)),
+      `${want} among ${messages.join('\n')}`,
+    );
+  setLang('zh-CN');
+  try {
+    for (const part of parts.filter(Boolean)) {
+      const shown = driftPart(part);
+      assert.notEqual(shown.text, part, `not translated: ${part}`);
+      assert.equal(shown.title, `原始消息：${part}`);
+    }
+  } finally {
+    setLang('en');
+  }
 });

@@ -61,6 +61,8 @@ const LOG: readonly Rule[] = [
   [/^sourced files: no record of an earlier reload; taking (.+) as applied$/, 'srv.sourcedNoRecord'],
   [/^sourced files: \(none\)$/, 'srv.sourcedNone'],
   [/^sourced files: ([^;]+)$/, 'srv.sourced'],
+  [/^guests: plugged (\S+) back into (\S+) \(the reload had detached it\)$/, 'srv.guestsPlugged'],
+  [/^guests: could not plug (\S+) back into (\S+): (.*)$/, 'srv.guestsNotPlugged'],
   [/^TASK OK$/, 'srv.taskOk'],
   [/^TASK ERROR: (.+)$/, 'srv.taskError'],
 ];
@@ -89,6 +91,23 @@ const DRIFT: readonly Rule[] = [
   [/^a bond$/, 'srv.dBond'],
   [/^a VLAN device$/, 'srv.dVlan'],
   [/^kind (.*)$/, 'srv.dKind'],
+  [/^bond mode (\S+)$/, 'srv.dBondMode'],
+  [/^miimon (\S+)$/, 'srv.dMiimon'],
+  [/^primary slave \(none\)$/, 'srv.dPrimaryNone'],
+  [/^primary slave (\S+)$/, 'srv.dPrimary'],
+  [/^xmit-hash-policy (\S+)$/, 'srv.dHashPolicy'],
+  [/^lacp-rate (\S+)$/, 'srv.dLacpRate'],
+  [/^VLAN id (\S+)$/, 'srv.dVlanId'],
+  [/^VLAN protocol (\S+)$/, 'srv.dVlanProto'],
+  [/^VLAN filtering on$/, 'srv.dVlanFilterOn'],
+  [/^VLAN filtering off$/, 'srv.dVlanFilterOff'],
+  [/^STP on$/, 'srv.dStpOn'],
+  [/^STP off$/, 'srv.dStpOff'],
+  [/^sysctl (\S+) = (\S+)$/, 'srv.dSysctlFile'],
+  [/^(\S+) = (\S+)$/, 'srv.dSysctl'],
+  [/^bridge port (\S+) does not exist in the kernel \((\S+) is not brought up at boot\)$/, 'srv.dNoBridgePortBoot'],
+  [/^bond slave (\S+) does not exist in the kernel \((\S+) is not brought up at boot\)$/, 'srv.dNoBondSlaveBoot'],
+  [/^VLAN raw device (\S+) does not exist in the kernel \((\S+) is not brought up at boot\)$/, 'srv.dNoVlanRawBoot'],
 ];
 
 /** The notes of a setup wizard's plan (src/setup/*.ts `notes.push`), one rule per wording. */
