@@ -8,11 +8,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { setLang } from '../../web/src/i18n.ts';
-import { NOTE, driftPart, wizardNote } from '../../web/src/server-text.ts';
+import { NOTE, apiText, driftPart, wizardNote } from '../../web/src/server-text.ts';
 import { splitDifference } from '../../web/src/logic.ts';
 import { modelOf } from '../../src/apply/pipeline.ts';
 import { emptyKernelState } from '../../src/apply/state.ts';
 import { verifyState } from '../../src/apply/verify.ts';
+import { lockoutRisk, lockoutRule } from '../../src/apply/lockout.ts';
+import { noSuchInterface } from '../../src/errors.ts';
+import type { NodenetError } from '../../src/errors.ts';
+import { parse } from '../../src/interfaces/parser.ts';
+import { buildModel } from '../../src/model/build.ts';
+import { planCreate } from '../../src/model/edit.ts';
 import { planBridged } from '../../src/setup/bridged.ts';
 import { planIfupdown2Fix } from '../../src/setup/ifupdown2-fix.ts';
 import { planNat } from '../../src/setup/nat.ts';
@@ -237,6 +243,67 @@ test("in zh-CN every part of verify's differences reads in Chinese: bonds, VLANs
       assert.notEqual(shown.text, part, `not translated: ${part}`);
       assert.equal(shown.title, `原始消息：${part}`);
     }
+  } finally {
+    setLang('en');
+  }
+});
+
+test('in zh-CN the commonest API errors read in Chinese: no interface, exists, stale digest, lock-out', () => {
+  // messages from the server's own code, not written here
+  const thrown = (f: () => unknown): NodenetError => {
+    try {
+      f();
+    } catch (e) {
+      return e as NodenetError;
+    }
+    throw new Error('nothing thrown');
+  };
+  const before = modelOf(
+    'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n',
+  );
+  const doc = parse('auto vmbr0\niface vmbr0 inet manual\n\tbridge-ports none\n');
+  const conn = { local: '192.0.2.10', remote: '192.0.2.50' };
+  const far = { local: '192.0.2.10', remote: '198.51.100.7' };
+  const risks = [
+    lockoutRisk(before, modelOf(''), conn),
+    lockoutRisk(before, modelOf('auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.11/24\n'), conn),
+    lockoutRisk(before, modelOf('iface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tbridge-ports eno1\n'), conn),
+    lockoutRisk(
+      before,
+      modelOf('auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tbridge-ports eno2\n'),
+      conn,
+    ),
+    lockoutRisk(
+      before,
+      modelOf(
+        'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.10/24\n\tgateway 192.0.2.2\n\tbridge-ports eno1\n',
+      ),
+      far,
+    ),
+  ];
+  assert.ok(
+    risks.every((r) => r !== null),
+    JSON.stringify(risks),
+  );
+  const messages = [
+    noSuchInterface('vmbr7').message,
+    ...Object.values(noSuchInterface('vmbr7').errors ?? {}),
+    ...Object.values(thrown(() => planCreate(doc, buildModel(doc), 'vmbr0', { type: 'bridge' })).errors ?? {}),
+    ...risks.map((r) => thrown(() => lockoutRule(r, undefined)).message),
+    'detected modified configuration - file changed by other user? Try again.',
+    'the configuration was changed by someone else since you read it; reload and retry',
+  ];
+  setLang('zh-CN');
+  try {
+    for (const m of messages) {
+      const shown = apiText(m);
+      assert.equal(shown.title, `原始消息：${m}`, `not translated: ${m}`);
+      const words = (shown.text.match(/[A-Za-z][A-Za-z_-]*/g) ?? []).filter(
+        (w) => !['vmbr0', 'vmbr', 'eno', 'confirm-timeout', 'e', 'g', 'confirm', 'timeout'].includes(w),
+      );
+      assert.deepEqual(words, [], `English left in "${shown.text}"`);
+    }
+    assert.deepEqual(apiText('something new'), { text: 'something new', title: '' });
   } finally {
     setLang('en');
   }

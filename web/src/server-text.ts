@@ -212,6 +212,45 @@ export const NOTE: readonly Rule[] = [
   ],
 ];
 
+/** "IFACE, which carries your connection (...)" inside a lock-out risk. */
+const VIA: readonly Rule[] = [
+  [/^(\S+), which carries your connection \(you reached this node on (\S+) from (\S+)\)$/, 'srv.eVia'],
+];
+
+/** Every group of a lock-out risk, the connection part translated too. */
+const viaVars = (m: RegExpExecArray) =>
+  Object.fromEntries(['a', 'b', 'c', 'd'].map((k, i) => [k, m[i + 1] ? translate(VIA, m[i + 1]!).text : '']));
+
+/** Why an apply may cut the connection (src/apply/lockout.ts). */
+const RISK: readonly Rule[] = [
+  [/^the change removes (.+)$/, 'srv.eRemoves', viaVars],
+  [/^the change moves or removes the address (\S+) of (.+)$/, 'srv.eMovesAddr', viaVars],
+  [/^the change turns (\S+) from a (\S+) into a (\S+); (.+)$/, 'srv.eTurns', viaVars],
+  [/^the change takes (.+) out of autostart$/, 'srv.eAutostart', viaVars],
+  [/^the change alters the ports under (.+): (.*) → (.*)$/, 'srv.ePorts', viaVars],
+  [/^the change alters (\S+), a port under (.+)$/, 'srv.ePort', viaVars],
+  [
+    /^the change replaces the default gateway (\S+) with (\S+), the route your connection from (\S+) takes to (\S+)$/,
+    'srv.eGateway',
+  ],
+];
+
+/** The commonest API error messages and field errors shown in dialogs. */
+const ERR: readonly Rule[] = [
+  [/^Parameter verification failed\.$/, 'srv.eParam'],
+  [/^interface does not exist$/, 'srv.eNoIface'],
+  [/^interface already exists$/, 'srv.eExists'],
+  [/^property is missing and it is not optional$/, 'srv.eMissing'],
+  [/^detected modified configuration - file changed by other user\? Try again\.$/, 'srv.eStaleDigest'],
+  [/^the configuration was changed by someone else since you read it; reload and retry$/, 'srv.eStale'],
+  [/^bridge '(\S+)' does not exist$/, 'srv.eNoBridge'],
+  [
+    /^(.+); apply it with a confirm window \(confirm-timeout, e\.g\. --confirm-timeout 120\) so the node rolls back by itself if your connection is lost$/,
+    'srv.eLockout',
+    (m) => ({ a: translate(RISK, m[1]!).text }),
+  ],
+];
+
 function translate(rules: readonly Rule[], s: string): { text: string; title: string } {
   if (lang() === 'en') return { text: s, title: '' };
   const lead = /^\s*/.exec(s)![0];
@@ -247,4 +286,9 @@ export function driftPart(s: string): { text: string; title: string } {
 /** A note of a setup wizard's plan as shown. */
 export function wizardNote(s: string): { text: string; title: string } {
   return translate(NOTE, s);
+}
+
+/** An API error message or field error as shown (the common ones translated). */
+export function apiText(s: string): { text: string; title: string } {
+  return translate(ERR, s);
 }

@@ -517,6 +517,24 @@ export const en = {
   'srv.dNoVlanRawBoot': 'VLAN raw device {a} does not exist in the kernel ({b} is not brought up at boot)',
   'srv.guestsPlugged': 'guests: plugged {a} back into {b} (the reload had detached it)',
   'srv.guestsNotPlugged': 'guests: could not plug {a} back into {b}: {c}',
+  'srv.eVia': '{a}, which carries your connection (you reached this node on {b} from {c})',
+  'srv.eRemoves': 'the change removes {a}',
+  'srv.eMovesAddr': 'the change moves or removes the address {a} of {b}',
+  'srv.eTurns': 'the change turns {a} from a {b} into a {c}; {d}',
+  'srv.eAutostart': 'the change takes {a} out of autostart',
+  'srv.ePorts': 'the change alters the ports under {a}: {b} → {c}',
+  'srv.ePort': 'the change alters {a}, a port under {b}',
+  'srv.eGateway':
+    'the change replaces the default gateway {a} with {b}, the route your connection from {c} takes to {d}',
+  'srv.eParam': 'Parameter verification failed.',
+  'srv.eNoIface': 'interface does not exist',
+  'srv.eExists': 'interface already exists',
+  'srv.eMissing': 'property is missing and it is not optional',
+  'srv.eStaleDigest': 'detected modified configuration - file changed by other user? Try again.',
+  'srv.eStale': 'the configuration was changed by someone else since you read it; reload and retry',
+  'srv.eNoBridge': "bridge '{a}' does not exist",
+  'srv.eLockout':
+    '{a}; apply it with a confirm window (confirm-timeout, e.g. --confirm-timeout 120) so the node rolls back by itself if your connection is lost',
 } as const;
 
 export type Key = keyof typeof en;
