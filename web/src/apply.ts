@@ -9,7 +9,7 @@ import type { Modal } from './dom.ts';
 import { addressMove } from './logic.ts';
 import type { Iface } from './logic.ts';
 import { fmtTime, t } from './i18n.ts';
-import { logLine } from './server-text.ts';
+import { apiText, logLine } from './server-text.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -112,7 +112,7 @@ async function run(ctx: ApplyContext, m: Modal, timeoutS: number, move: ReturnTy
     upid = r.data;
     ctx.started?.();
   } catch (e) {
-    state.textContent = t('apply.refused', { msg: (e as Error).message });
+    state.textContent = t('apply.refused', { msg: apiText((e as Error).message).text });
     state.className = 'bad';
     m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')));
     await ctx.reload();

@@ -6,6 +6,7 @@ import { diffLines, freeSubnet, layoutTopology, typeLabel } from './logic.ts';
 import type { Iface, TopoNode } from './logic.ts';
 import { diagText, fmtDate, t } from './i18n.ts';
 import type { Key } from './i18n/en.ts';
+import { apiText, wizardNote } from './server-text.ts';
 
 /** Coloured unified diff. */
 export function diffView(diff: string, id: string): HTMLElement {
@@ -244,7 +245,14 @@ export function wizard(ctx: WizardCtx): HTMLElement {
         .then(async (r) => {
           out.replaceChildren(
             h('h3', {}, r.data.changed ? t('wiz.staged') : t('wiz.nothing')),
-            h('ul', { id: 'wizard-notes' }, ...(r.data.notes ?? []).map((n) => h('li', {}, n))),
+            h(
+              'ul',
+              { id: 'wizard-notes' },
+              ...(r.data.notes ?? []).map((n) => {
+                const shown = wizardNote(n);
+                return h('li', { title: shown.title || null }, shown.text);
+              }),
+            ),
             r.data.diff ? diffView(r.data.diff, 'wizard-diff') : '',
           );
           await ctx.reload();
@@ -256,12 +264,12 @@ export function wizard(ctx: WizardCtx): HTMLElement {
             const left: string[] = [];
             for (const [k, v] of Object.entries(e.errors)) {
               const slot = f.querySelector(`#wz-${k}-err`);
-              if (slot) slot.textContent = v;
-              else left.push(`${k}: ${v}`);
+              if (slot) slot.textContent = apiText(v).text;
+              else left.push(`${k}: ${apiText(v).text}`);
             }
             for (const d of e.diagnostics)
               if (!Object.values(e.errors).some((v) => v.includes(d.message))) left.push(diagText(d).text);
-            err.textContent = left.join('\n') || e.message;
+            err.textContent = left.join('\n') || apiText(e.message).text;
           }
         });
     });

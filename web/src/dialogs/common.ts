@@ -11,6 +11,7 @@ import { focusFirst, h, modal } from '../dom.ts';
 import { checkField, freeName, optionToParam, typeLabel, words } from '../logic.ts';
 import type { Iface } from '../logic.ts';
 import { diagText, t } from '../i18n.ts';
+import { apiText } from '../server-text.ts';
 
 export interface EditContext {
   node: string;
@@ -297,8 +298,8 @@ function showServerErrors(f: EditorForm, general: HTMLElement, e: ApiError): voi
   const titles: string[] = [];
   for (const [k, v] of Object.entries(e.errors)) {
     const name = fields.has(k) ? k : fields.has(optionToParam(k)) ? optionToParam(k) : null;
-    if (name) f.setErr(name, v.trim());
-    else left.push(`${k}: ${v.trim()}`);
+    if (name) f.setErr(name, apiText(v.trim()).text);
+    else left.push(`${k}: ${apiText(v.trim()).text}`);
   }
   for (const d of e.diagnostics) {
     const name = d.option ? optionToParam(d.option) : null;
@@ -317,10 +318,10 @@ function showServerErrors(f: EditorForm, general: HTMLElement, e: ApiError): voi
   general.textContent = left.length
     ? left.join('\n')
     : e.status === 409
-      ? e.message
+      ? apiText(e.message).text
       : Object.keys(e.errors).length
         ? t('edit.refused')
-        : e.message;
+        : apiText(e.message).text;
   const first = [...fields.values()].find((el) => el.getAttribute('aria-invalid') === 'true');
   first?.focus();
 }
