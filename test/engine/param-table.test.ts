@@ -15,20 +15,10 @@ import { NetworkCore } from '../../src/core/network.ts';
 import { NodenetError } from '../../src/errors.ts';
 import { IFACE_PARAMS, PARAM_OPTIONS } from '../../src/model/params.ts';
 import { optionToParam as webField, words } from '../../web/src/logic.ts';
+import { BASE as PVE_BASE } from './pve-params.ts';
 
-const BASE = [
-  'auto lo',
-  'iface lo inet loopback',
-  '',
-  'iface eno1 inet manual',
-  '',
-  'iface eno2 inet manual',
-  '',
-  'iface eno3 inet manual',
-  '',
-  'iface eno4 inet manual',
-  '',
-  'iface eno5 inet manual',
+/** The round-trip tests' base file (NICs eno1..eno5) with an OVS bridge, int port and bond. */
+const BASE = `${PVE_BASE}${[
   '',
   'auto ovsbr0',
   'iface ovsbr0 inet manual',
@@ -47,7 +37,7 @@ const BASE = [
   '\tovs_bridge ovsbr0',
   '\tovs_bonds eno5',
   '',
-].join('\n');
+].join('\n')}`;
 
 async function withCore(f: (core: NetworkCore, file: () => string) => Promise<void>, text = BASE): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'nodenet-params-'));

@@ -17,29 +17,10 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BOOT_TIMEOUT_MS, kernelTierSkip, runInGuest, type StepResult } from './harness.ts';
-import { LOOK_INSTALLED } from './files.ts';
+import { BOND_BRIDGE_VLAN, LOOK_INSTALLED } from './files.ts';
 
-const MAIN = `auto lo
-iface lo inet loopback
-
-iface eno1 inet manual
-iface eno2 inet manual
-
-auto bond0
-iface bond0 inet manual
-	bond-slaves eno1 eno2
-	bond-miimon 100
-	bond-mode balance-rr
-
-auto vmbr0
-iface vmbr0 inet static
-	address 10.30.0.2/24
-	bridge-ports bond0
-	bridge-stp off
-	bridge-fd 0
-
-source /etc/network/interfaces.d/*
-`;
+/** The installer's shape: BOND_BRIDGE_VLAN's bond and bridge, then the `source` line (the VLAN is sourced). */
+const MAIN = `${BOND_BRIDGE_VLAN.slice(0, BOND_BRIDGE_VLAN.indexOf('auto bond0.40'))}source /etc/network/interfaces.d/*\n`;
 
 const SOURCED = `auto bond0.40
 iface bond0.40 inet static
