@@ -30,6 +30,7 @@ export const LAYERS = [
   'setup',
   'apply',
   'api',
+  'fleet',
   'cli',
 ];
 

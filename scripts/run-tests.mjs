@@ -31,6 +31,7 @@ const isSlow = (f) =>
   f.startsWith('test/node/') ||
   f.startsWith('test/api/') ||
   f.startsWith('test/web/') ||
+  f.startsWith('test/fleet/') ||
   isKernel(f);
 let files;
 if (args.includes('--unit')) files = all.filter((f) => !isSlow(f));

@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_TYPE' // request body of a content type the API does not read
   | 'NOT_IMPLEMENTED' // no such API path or method (PVE answers 501)
   | 'NO_FILE' // no such static file of the web UI
+  | 'NODE_OFFLINE' // fleet: the node's agent is not alive, or did not answer in time
+  | 'FLEET_UNAVAILABLE' // fleet: etcd is not reachable (no quorum)
   | 'INTERNAL';
 
 /** What a code becomes at the edges. */
@@ -72,6 +74,9 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
   UNSUPPORTED_TYPE: { status: 415, exit: 2 },
   NOT_IMPLEMENTED: { status: 501, exit: 2 },
   NO_FILE: { status: 404, exit: 2 },
+  // As pveproxy when it cannot reach the node a request is proxied to.
+  NODE_OFFLINE: { status: 595, exit: 1 },
+  FLEET_UNAVAILABLE: { status: 503, exit: 2, headers: { 'Retry-After': '2' } },
   INTERNAL: { status: 500, exit: 2 },
 };
 

@@ -24,7 +24,18 @@ import {
 import type { Params } from './http.ts';
 import type { AuditLog, Logger } from './logging.ts';
 import { PATH_PARAMS, matchRoute } from './routes.ts';
-import type { Deps } from './routes.ts';
+import type { Deps, RequestCtx, Result, Route } from './routes.ts';
+
+/**
+ * The fleet (src/fleet/api.ts): answers `/nodes` and runs `/nodes/{node}/...` on the node's
+ * agent, after this server checked the caller, the privilege and the parameters. Undefined =
+ * answer here (login, version, the OpenAPI document).
+ */
+export interface RemoteNodes {
+  /** Routes only the fleet has (after the table's; they run their own handlers with these deps). */
+  routes?: readonly Route[];
+  handle(method: string, route: Route, ctx: RequestCtx): Promise<Result | undefined>;
+}
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -37,6 +48,8 @@ export interface DispatchOptions {
   authenticate(req: IncomingMessage, method: string): Promise<Principal>;
   log: Logger;
   audit: AuditLog;
+  /** Fleet mode (`serve --etcd`): every node's requests go to its agent. */
+  remote?: RemoteNodes;
   /** Serves a static file of the web UI; resolves false when there is none. */
   serveUi?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
@@ -89,7 +102,7 @@ export function createDispatcher(opts: DispatchOptions): Handler {
     if ((method === 'GET' || method === 'DELETE') && body.length > 0)
       throw new NodenetError('NOT_IMPLEMENTED', `Unexpected content for method '${method}'`);
 
-    const match = matchRoute(method, segs);
+    const match = matchRoute(method, segs, opts.remote?.routes);
     if (!match.route)
       throw new NodenetError(
         'NOT_IMPLEMENTED',
@@ -127,19 +140,23 @@ export function createDispatcher(opts: DispatchOptions): Handler {
       }
     }
     if (Object.keys(pathErrors).length) throw paramError(pathErrors);
-    if (path.node !== undefined && path.node !== opts.node && path.node !== 'localhost') {
+    if (!opts.remote && path.node !== undefined && path.node !== opts.node && path.node !== 'localhost') {
       throw paramError({
         node: `no such node '${path.node}': this server manages node '${opts.node}' (or use 'localhost')`,
       });
     }
     if (route.perm !== null && principal && !principal.privs.has(route.perm)) {
-      throw new NodenetError('FORBIDDEN', `Permission check failed (/nodes/${opts.node}, ${route.perm})`);
+      throw new NodenetError(
+        'FORBIDDEN',
+        `Permission check failed (/nodes/${opts.remote && path.node ? path.node : opts.node}, ${route.perm})`,
+      );
     }
     if (route.validate !== false) {
       const { errors } = checkParams(params, route.params);
       if (Object.keys(errors).length) throw paramError(errors);
     }
-    const r = await route.handler({ path, params, principal, source: info.source, local: info.local }, deps);
+    const ctx: RequestCtx = { path, params, principal, source: info.source, local: info.local };
+    const r = (await opts.remote?.handle(method, route, ctx)) ?? (await route.handler(ctx, deps));
     sendData(res, r.data, r.extra ?? {}, r.headers ?? {}, r.body, req.headers['accept-encoding'] as string | undefined);
   }
 

@@ -35,14 +35,18 @@ export const ROUTES: readonly Route[] = [
 /** Path parameters' specs (for validation and OpenAPI). */
 export const PATH_PARAMS: Record<string, ParamSpec> = { node: NODE_PARAM, iface: IFACE_NAME_PARAM, upid: UPID_PARAM };
 
-/** Match a request path (already split and decoded) to a route; `methods` lists what exists at that path. */
+/**
+ * Match a request path (already split and decoded) to a route; `methods` lists what exists at
+ * that path. `extra` routes (the fleet's /cluster/... in `serve --etcd`) come after the table.
+ */
 export function matchRoute(
   method: string,
   segs: readonly string[],
+  extra: readonly Route[] = [],
 ): { route: Route; path: Record<string, string> } | { route: null; methods: Method[] } {
   const methods: Method[] = [];
   let found: { route: Route; path: Record<string, string> } | undefined;
-  for (const route of ROUTES) {
+  for (const route of extra.length ? [...ROUTES, ...extra] : ROUTES) {
     const pat = route.path.split('/').slice(1);
     if (pat.length !== segs.length) continue;
     const path: Record<string, string> = {};

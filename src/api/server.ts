@@ -15,6 +15,7 @@ import { ApplyService } from '../apply/service.ts';
 import { AuthStore, LoginLimiter } from './auth.ts';
 import { createAuthenticator, createLogin } from './authn.ts';
 import { createDispatcher } from './dispatch.ts';
+import type { RemoteNodes } from './dispatch.ts';
 import { createLifecycle } from './lifecycle.ts';
 import { AuditLog, silentLogger } from './logging.ts';
 import type { Logger } from './logging.ts';
@@ -60,6 +61,8 @@ export interface ServerOptions {
   sysctl?: SysctlRunner;
   /** Refreshes link state and returns its stamp (see BackendLinkInfo). */
   linkState?: () => Promise<string>;
+  /** Fleet mode (`serve --etcd`): `/nodes` and every node's requests are answered by the fleet. */
+  remote?: RemoteNodes;
   /** The web UI's static files (paths outside /api2); default: {@link defaultUiRoots}; `false`: none. */
   ui?: readonly string[] | false;
 }
@@ -72,6 +75,8 @@ export interface NodenetServer {
   auth: AuthStore;
   core: NetworkCore;
   audit: AuditLog;
+  /** What the routes use (the fleet's agent runs routes with them, without listening). */
+  deps: Deps;
   /** Listen; resolves with the bound address (port 0 = any free port). */
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Stop accepting, finish in-flight requests and running tasks (up to `graceMs`), close. */
@@ -137,6 +142,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
     log,
     audit,
     ...(serveUi ? { serveUi } : {}),
+    ...(opts.remote ? { remote: opts.remote } : {}),
   });
   const life = createLifecycle(opts, handler, log);
 
@@ -147,6 +153,7 @@ export function createServer(opts: ServerOptions): NodenetServer {
     auth,
     core,
     audit,
+    deps,
     listen: (port, host) => life.listen(port, host),
     close: (graceMs = 10_000) =>
       life.close(

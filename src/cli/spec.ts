@@ -35,7 +35,7 @@ export interface PositionalSpec {
 export interface CommandSpec {
   name: string;
   /** The module under cli/commands/ that runs it (loaded on demand: keeps `nodenet list` fast). */
-  module: 'edit' | 'apply' | 'setup' | 'serve';
+  module: 'edit' | 'apply' | 'setup' | 'serve' | 'fleet';
   /** One line for `nodenet --help`. */
   summary: string;
   /** Usage line(s) after `nodenet [global options] `. */
@@ -407,10 +407,15 @@ do instead. Running it again changes nothing.`,
     name: 'serve',
     module: 'serve',
     summary: 'the REST API (Proxmox VE /api2/json compatible) and web UI over HTTPS',
-    usage: 'serve [--listen HOST:PORT] [--tls-key FILE --tls-cert FILE] [--fail-delay MS]',
+    usage: 'serve [--listen HOST:PORT] [--tls-key FILE --tls-cert FILE] [--fail-delay MS] [--etcd URLS]',
     positionals: [],
     options: [
       { name: 'listen', value: 'HOST:PORT', help: 'address to listen on (default 127.0.0.1:8006)' },
+      {
+        name: 'etcd',
+        value: 'URLS',
+        help: 'fleet mode: serve every node registered in this etcd (comma-separated endpoints; NODENET_ETCD)',
+      },
       { name: 'tls-key', value: 'FILE', help: 'TLS private key (PEM)' },
       { name: 'tls-cert', value: 'FILE', help: 'TLS certificate (PEM)' },
       { name: 'fail-delay', value: 'MS', help: 'delay before answering a failed login (default 3000, as Proxmox VE)' },
@@ -435,12 +440,51 @@ socket, which bin/nodenet tries first: a warm process instead of a cold start. \
 apply\` on this root is sent to the server too (var/lib/nodenet/serve/apply.sock), so it runs
 in the server's warm ifupdown2 worker.
 
+Fleet mode (--etcd URLS): GET /nodes lists every node registered in etcd by its \`nodenet
+agent\`, online or offline (its lease ran out), and every /nodes/NODE/... request is checked
+here (login, privilege, parameters) and then run on NODE by its agent; reads of an offline
+node's interfaces come from what it last published. Any number of servers may serve one fleet.
+See docs/fleet.md.
+
 Users and tokens: \`nodenet user add\`, \`nodenet token add\`.`,
     notes: `Backends (--backend): ifupdown2 (the default for --root /: the host's real network), netns
 (a private network namespace with veth NICs and the real ifupdown2 inside: the demo; the
 namespace is brought up with the live file at start), none (the default for other roots:
 apply makes the staged file live without reloading anything).`,
     examples: ['nodenet --root /tmp/lab serve --listen 127.0.0.1:8006'],
+  },
+  {
+    name: 'agent',
+    module: 'fleet',
+    summary: 'this node in a fleet on etcd: registers it, keeps it alive, runs requests for it',
+    usage: 'agent --etcd URLS [--ttl SECONDS]',
+    positionals: [],
+    options: [
+      {
+        name: 'etcd',
+        value: 'URLS',
+        help: 'etcd endpoints, comma-separated: http://HOST:PORT, https://HOST:PORT or unix:///PATH (NODENET_ETCD)',
+      },
+      {
+        name: 'ttl',
+        value: 'SECONDS',
+        help: 'lease TTL: the node shows offline this long after the agent dies (default 10)',
+      },
+    ],
+    description: `Makes this node (--node NAME, default the host name; --root, --backend as for serve) a member
+of a fleet whose state is in etcd. It registers the node (/nodenet/v1/nodes/NAME/info), keeps
+it alive with a lease-bound key (a killed agent's node is offline after --ttl seconds),
+publishes the node's interfaces, digest and staged change, and runs the requests that
+\`nodenet serve --etcd\` servers send it: the same route handlers and the same apply (confirm
+window and rollback guard included) as \`nodenet serve\` on a single node. When etcd is
+unreachable it keeps retrying; the node's network is never touched because etcd is down.
+
+etcd is the trust boundary: whoever may write /nodenet/v1/nodes/NAME/rpc/ may change this
+node's network. Use etcd's TLS and per-node RBAC in production (docs/fleet.md).`,
+    examples: [
+      'nodenet --node pve1 agent --etcd http://10.0.0.5:2379,http://10.0.0.6:2379,http://10.0.0.7:2379',
+      'nodenet --root /tmp/n2 --node n2 --backend none agent --etcd unix:///tmp/etcd/m1.sock',
+    ],
   },
   {
     name: 'user',

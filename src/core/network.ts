@@ -59,7 +59,7 @@ export interface EditResult {
 }
 
 /** PVE list filter: a concrete type, or one of the group names. */
-function typeMatches(filter: string | undefined, type: string): boolean {
+export function typeMatches(filter: string | undefined, type: string): boolean {
   if (!filter || filter === 'include_sdn') return true;
   if (filter === 'any_bridge' || filter === 'any_local_bridge') return type === 'bridge' || type === 'OVSBridge';
   return filter === type;

@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import type { ParsedArgs } from '../args.ts';
 import { onlyOptions, opt } from '../args.ts';
 import type { CliContext, Command } from '../context.ts';
+import { connect, parseEndpoints } from '../../fleet/etcd.ts';
+import { FleetApi } from '../../fleet/api.ts';
 
 /** Parse `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT`. */
 export function parseListen(v: string): { host: string; port: number } {
@@ -35,36 +37,13 @@ export function parseListen(v: string): { host: string; port: number } {
 export const serve: Command = {
   name: 'serve',
   async run(ctx, args) {
-    onlyOptions(args, ['listen', 'tls-key', 'tls-cert', 'fail-delay'], 'serve');
     const env = process.env;
+    onlyOptions(args, ['listen', 'tls-key', 'tls-cert', 'fail-delay', 'etcd'], 'serve');
+    const etcdOpt = opt(args, 'etcd') ?? (env.NODENET_ETCD || undefined);
+    const endpoints = etcdOpt === undefined ? undefined : parseEndpoints(etcdOpt);
     const { host, port } = listenAddress(opt(args, 'listen'), env, ctx.root);
-    const backend = ctx.backend ?? (env.NODENET_BACKEND || undefined) ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
-    if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2')
-      throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
-    // warm: targeted reloads through a long-lived ifupdown2 worker (NODENET_WARM=0: off)
-    const be = createBackend(backend, { root: ctx.root, warm: warmByDefault() });
-    // The host's worker starts now, in the background (see the netns comment below).
-    if (backend === 'ifupdown2')
-      void (be as Ifupdown2Backend)
-        .warm()
-        .then((w) => w?.start())
-        .catch(() => undefined);
-    if (backend === 'netns') {
-      // The demo: bring the namespace up with the live file, as a node would be at boot.
-      const live = (await ctx.core().store.read()).live;
-      await be.prepare(nicsOf(modelOf(live)));
-      const r = await be.reload({ all: true }, () => undefined);
-      for (const e of r.errors)
-        if (e.severity === 'error')
-          process.stderr.write(`nodenet: netns: ${e.iface ? `${e.iface}: ` : ''}${e.message}\n`);
-      // Start the warm ifupdown2 worker now, in the background, so the first apply from the UI
-      // does not pay its start (about what one cold ifupdown2 run costs); it falls back to
-      // cold commands by itself when it cannot start.
-      void (be as NetnsBackend)
-        .warm()
-        .then((w) => w?.start())
-        .catch(() => undefined);
-    }
+    const node = await openNode(ctx);
+    const { backend, be } = node;
     const keyPath = opt(args, 'tls-key') ?? (env.NODENET_TLS_KEY || undefined);
     const certPath = opt(args, 'tls-cert') ?? (env.NODENET_TLS_CERT || undefined);
     if ((keyPath === undefined) !== (certPath === undefined))
@@ -76,31 +55,19 @@ export const serve: Command = {
     const log = jsonLogger(undefined, 'info', { syslogPrefix: Boolean(env.JOURNAL_STREAM) });
     // A daemon: whatever escapes a handler is logged, never the end of the process.
     guardProcess(log);
-    const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
-    // Validation knows the NICs of the node it applies to: the sandbox's under netns.
-    const sandboxNics = backend === 'netns' ? await be.nics?.() : undefined;
-    const nics = sandboxNics ? new Set(sandboxNics) : hostNics(ctx.root);
-    const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}), ...(links ? { host: links } : {}) });
-    // One apply service for the API and the CLI's socket: it validates with this core.
-    const apply = new ApplyService({ root: ctx.root, backend: be, core, liveChanged: () => links?.invalidate() });
+    const { links, core, apply } = node;
     await rollbackExpired(apply, log);
-    // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
-    const sock =
-      backend === 'none'
-        ? undefined
-        : await serveApplySocket({
-            root: ctx.root,
-            backend: be,
-            service: apply,
-            log: (m) => process.stderr.write(`nodenet: ${m}\n`),
-          });
+    const sock = await node.socket();
     const tls = await ensureTls(ctx.root, {
       ...(keyPath ? { keyPath } : {}),
       ...(certPath ? { certPath } : {}),
       names: [ctx.node],
     });
     if (tls.created) log('info', 'created a self-signed certificate', { cert: tls.certPath });
+    // Fleet mode: /nodes and every node's requests through etcd and the nodes' agents.
+    const etcd = endpoints ? await connect(endpoints) : undefined;
     const srv = createServer({
+      ...(etcd ? { remote: new FleetApi({ client: etcd, self: ctx.node }) } : {}),
       root: ctx.root,
       node: ctx.node,
       core,
@@ -124,6 +91,7 @@ export const serve: Command = {
       node: ctx.node,
       root: ctx.root,
       backend,
+      ...(endpoints ? { etcd: endpoints.join(',') } : {}),
     });
     if ((await srv.auth.listUsers()).length === 0)
       log('info', 'no users added: root@pam logs in with the system password; add others with `nodenet user add`', {
@@ -170,10 +138,72 @@ export const serve: Command = {
     });
     await sock?.close();
     await be.close?.(); // the warm ifupdown2 worker
+    etcd?.close();
     log('info', 'stopped');
     return 0;
   },
 };
+
+/** A node as `serve` and `agent` run it: its backend (brought up), core and apply service. */
+export interface OpenNode {
+  backend: 'ifupdown2' | 'netns' | 'none';
+  be: ReturnType<typeof createBackend>;
+  links: BackendLinkInfo | undefined;
+  core: NetworkCore;
+  apply: ApplyService;
+  /** The apply socket `nodenet apply` on this root goes through (none for the `none` backend). */
+  socket(): Promise<{ close(): Promise<void> } | undefined>;
+}
+
+/** Open the node of `ctx`: the backend (netns brought up with the live file), one core, one apply service. */
+export async function openNode(ctx: CliContext): Promise<OpenNode> {
+  const env = process.env;
+  const backend = ctx.backend ?? (env.NODENET_BACKEND || undefined) ?? (ctx.root === '/' ? 'ifupdown2' : 'none');
+  if (backend !== 'none' && backend !== 'netns' && backend !== 'ifupdown2')
+    throw new NodenetError('USAGE', `--backend must be ifupdown2, netns or none, not '${backend}'`);
+  // warm: targeted reloads through a long-lived ifupdown2 worker (NODENET_WARM=0: off)
+  const be = createBackend(backend, { root: ctx.root, warm: warmByDefault() });
+  // The host's worker starts now, in the background (see the netns comment below).
+  if (backend === 'ifupdown2')
+    void (be as Ifupdown2Backend)
+      .warm()
+      .then((w) => w?.start())
+      .catch(() => undefined);
+  if (backend === 'netns') {
+    // The demo: bring the namespace up with the live file, as a node would be at boot.
+    const live = (await ctx.core().store.read()).live;
+    await be.prepare(nicsOf(modelOf(live)));
+    const r = await be.reload({ all: true }, () => undefined);
+    for (const e of r.errors)
+      if (e.severity === 'error')
+        process.stderr.write(`nodenet: netns: ${e.iface ? `${e.iface}: ` : ''}${e.message}\n`);
+    // Start the warm ifupdown2 worker now, in the background, so the first apply from the UI
+    // does not pay its start (about what one cold ifupdown2 run costs); it falls back to
+    // cold commands by itself when it cannot start.
+    void (be as NetnsBackend)
+      .warm()
+      .then((w) => w?.start())
+      .catch(() => undefined);
+  }
+  const links = backend === 'none' ? undefined : new BackendLinkInfo(be);
+  // Validation knows the NICs of the node it applies to: the sandbox's under netns.
+  const sandboxNics = backend === 'netns' ? await be.nics?.() : undefined;
+  const nics = sandboxNics ? new Set(sandboxNics) : hostNics(ctx.root);
+  const core = new NetworkCore({ root: ctx.root, ...(nics ? { nics } : {}), ...(links ? { host: links } : {}) });
+  // One apply service for the API and the CLI's socket: it validates with this core.
+  const apply = new ApplyService({ root: ctx.root, backend: be, core, liveChanged: () => links?.invalidate() });
+  // `nodenet apply` on this node goes through this server (and its warm worker): local-socket.ts
+  const socket = async () =>
+    backend === 'none'
+      ? undefined
+      : await serveApplySocket({
+          root: ctx.root,
+          backend: be,
+          service: apply,
+          log: (m) => process.stderr.write(`nodenet: ${m}\n`),
+        });
+  return { backend, be, links, core, apply, socket };
+}
 
 /** The port Proxmox VE's pveproxy owns. */
 export const PVE_PORT = 8006;
@@ -206,7 +236,7 @@ export function listenAddress(
 }
 
 /** Rolls back an apply whose confirm window ran out (or whose guard died) while nothing watched it. */
-async function rollbackExpired(apply: ApplyService, log: ReturnType<typeof jsonLogger>): Promise<void> {
+export async function rollbackExpired(apply: ApplyService, log: ReturnType<typeof jsonLogger>): Promise<void> {
   const j = await readJournal(apply.root);
   if (j === null || !journalExpired(j)) return;
   log('warn', 'an apply was not confirmed before its deadline while the guard was gone: rolling back', { id: j.id });
@@ -223,7 +253,7 @@ async function rollbackExpired(apply: ApplyService, log: ReturnType<typeof jsonL
  * ifupdown2 runs on it) sends the datagram, with the unit's NotifyAccess=all. It lingers a
  * second so systemd can still read its cgroup when the message arrives.
  */
-function sdNotify(state: string): void {
+export function sdNotify(state: string): void {
   const sock = process.env.NOTIFY_SOCKET;
   if (!sock) return;
   const code = [
