@@ -31,8 +31,14 @@ export interface AgentOptions {
   root: string;
   /** Lease TTL in seconds (default 10): a dead agent's node is offline after at most this. */
   ttlSeconds?: number;
-  /** Publish the state and list requests again this often (default 15 s). */
+  /** Publish the state again this often (default 15 s). */
   resyncMs?: number;
+  /**
+   * List the pending requests this often (default 2 s), besides the watch: a watch on a member
+   * that hangs neither delivers nor fails (etcd 3.4 has no `require leader` for the client), so
+   * the listing — a read with a deadline, which fails over — bounds how late a request is taken.
+   */
+  pollMs?: number;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
@@ -68,11 +74,14 @@ export class Agent {
   private lease: Lease | undefined;
   private watcher: { cancel(): Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private polling = false;
   private stopped = false;
   /** Requests started (by id), so a listing and the watch never run one twice. */
   private readonly seen = new Map<string, number>();
   private lastState = '';
   private queue: Promise<void> = Promise.resolve();
+  private followUps: NodeJS.Timeout[] = [];
 
   constructor(o: AgentOptions) {
     this.o = o;
@@ -101,16 +110,20 @@ export class Agent {
       }
     }
     await this.publish().catch((e: unknown) => this.o.log('warn', 'could not publish state', { error: String(e) }));
-    await this.watch();
+    await this.watch().catch((e: unknown) => this.o.log('warn', 'watch failed', { error: etcdMessage(e) }));
     this.timer = setInterval(() => void this.resync(), this.o.resyncMs ?? 15_000);
     this.timer.unref();
+    this.poller = setInterval(() => void this.poll(), this.o.pollMs ?? 2000);
+    this.poller.unref();
   }
 
   /** Stop taking requests, go offline at once (the lease is revoked), finish what runs. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.watcher?.cancel().catch(() => undefined);
+    if (this.poller) clearInterval(this.poller);
+    for (const t of this.followUps) clearTimeout(t);
+    await bounded(this.watcher?.cancel(), 2000);
     await this.queue;
     await this.lease?.revoke().catch(() => undefined);
   }
@@ -133,8 +146,9 @@ export class Agent {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.goAlive();
-        // A lost lease often means a lost watch too (fleet.md §3.4: no `hasleader` on watches).
-        await this.watch();
+        // A lost lease often means a lost watch too (fleet.md §3.4: no `hasleader` on watches);
+        // if the watch cannot be made now, the poll takes the requests and tries it again.
+        await this.watch().catch((e: unknown) => this.o.log('warn', 'watch failed', { error: etcdMessage(e) }));
         return;
       } catch (e) {
         this.o.log('warn', 'etcd not reachable; retrying', { error: etcdMessage(e), attempt });
@@ -146,50 +160,110 @@ export class Agent {
   /** List the pending requests, then watch for new ones from the listing's revision. */
   private async watch(): Promise<void> {
     const { client, node } = this.o;
-    await this.watcher?.cancel().catch(() => undefined);
+    // Cancelling a watch waits for the member's answer, which a member that hangs never sends.
+    const old = this.watcher;
+    this.watcher = undefined;
+    await bounded(old?.cancel(), 2000);
     const res = await client.getAll().prefix(keys.rpcDir(node)).exec();
     for (const kv of res.kvs) this.take(kv.value.toString('utf8'));
     const rev = String(BigInt(res.header.revision) + 1n);
-    const w = await client.watch().prefix(keys.rpcDir(node)).startRevision(rev).create();
+    // A stream has no deadline: a member that hangs would hold this forever (the poll covers).
+    const creating = client.watch().prefix(keys.rpcDir(node)).startRevision(rev).create();
+    const w = await Promise.race([creating, sleep(5000).then(() => null)]);
+    if (w === null) {
+      void creating.then((late) => late.cancel()).catch(() => undefined);
+      throw new Error('the watch was not created within 5 s');
+    }
     w.on('put', (kv) => this.take(kv.value.toString('utf8')));
     w.on('error', (e: Error) => {
-      if (this.stopped) return;
+      if (this.stopped || this.watcher !== w) return;
       this.o.log('warn', 'watch failed; listing again', { error: etcdMessage(e) });
       setTimeout(() => void this.watch().catch(() => undefined), 500).unref();
     });
     this.watcher = w;
   }
 
+  /**
+   * List the requests: take the ones the watch missed (then make the watch again: it is behind),
+   * and delete what callers left behind — requests a minute past their deadline (the caller
+   * died before its cleanup; the minute allows for clocks that differ) and answers whose
+   * request is gone (the caller has read or abandoned them).
+   */
+  private async poll(): Promise<void> {
+    if (this.stopped || this.polling) return;
+    this.polling = true;
+    const { client, node } = this.o;
+    try {
+      // Answers first: one listed here whose request is gone below was read or abandoned (an
+      // answer is written only while its request exists, and callers delete the request first).
+      const results = await client.getAll().prefix(keys.resultDir(node)).keys();
+      const reqs = await client.getAll().prefix(keys.rpcDir(node)).strings();
+      const ids = new Set<string>();
+      let missed = 0;
+      for (const [k, v] of Object.entries(reqs)) {
+        const req = parseJson<RpcRequest>(v);
+        const id = k.slice(keys.rpcDir(node).length);
+        ids.add(id);
+        if (!req || typeof req.deadline !== 'number' || req.deadline < Date.now() - 60_000) {
+          await client.delete().key(k).exec();
+          continue;
+        }
+        if (this.take(v)) missed++;
+      }
+      for (const k of results) {
+        if (!ids.has(k.slice(keys.resultDir(node).length))) await client.delete().key(k).exec();
+      }
+      if (missed) {
+        this.o.log('warn', 'the watch missed requests; watching again', { missed });
+        await this.watch();
+      }
+    } catch (e) {
+      this.o.log('warn', 'listing requests failed', { error: etcdMessage(e) });
+    } finally {
+      this.polling = false;
+    }
+  }
+
   private async resync(): Promise<void> {
     if (this.stopped) return;
     try {
-      const res = await this.o.client.getAll().prefix(keys.rpcDir(this.o.node)).exec();
-      for (const kv of res.kvs) this.take(kv.value.toString('utf8'));
       await this.publish();
     } catch (e) {
       this.o.log('warn', 'resync failed', { error: etcdMessage(e) });
     }
   }
 
-  private take(raw: string): void {
+  /** Queue a request unless it was taken before or its caller gave up; true when queued. */
+  private take(raw: string): boolean {
     const req = parseJson<RpcRequest>(raw);
-    if (!req || typeof req.id !== 'string' || this.seen.has(req.id)) return;
+    if (!req || typeof req.id !== 'string' || this.seen.has(req.id)) return false;
     this.seen.set(req.id, Date.now());
     if (this.seen.size > 10_000) for (const k of [...this.seen.keys()].slice(0, 5000)) this.seen.delete(k);
-    if (typeof req.deadline !== 'number' || req.deadline < Date.now()) return; // the caller has given up
+    if (typeof req.deadline !== 'number' || req.deadline < Date.now()) return false; // the caller has given up
     // One at a time: staged writes are serialised anyway, and order is what admins expect.
     this.queue = this.queue.then(() => this.run(req));
+    return true;
   }
 
   private async run(req: RpcRequest): Promise<void> {
     const { client, node, log } = this.o;
     const started = Date.now();
     const result = await this.execute(req).then(resultToWire, errorToWire);
+    const value = JSON.stringify(result);
     try {
       const put = this.lease ? this.lease.put(keys.result(node, req.id)) : client.put(keys.result(node, req.id));
-      await put.value(JSON.stringify(result));
+      await put.value(value);
     } catch (e) {
-      log('error', 'could not write an answer', { id: req.id, error: etcdMessage(e) });
+      // The lease may be lost or being granted again: the answer must still reach the caller
+      // (who deletes it; poll() deletes it if the caller died).
+      log('warn', 'could not write an answer with the lease; writing it without', {
+        id: req.id,
+        error: etcdMessage(e),
+      });
+      await client
+        .put(keys.result(node, req.id))
+        .value(value)
+        .catch((e2: unknown) => log('error', 'could not write an answer', { id: req.id, error: etcdMessage(e2) }));
     }
     log('info', 'request', {
       method: req.method,
@@ -199,7 +273,27 @@ export class Agent {
       ok: result.ok,
       ms: Date.now() - started,
     });
-    if (req.method !== 'GET') await this.publish().catch(() => undefined);
+    if (req.method !== 'GET') {
+      await this.publish().catch(() => undefined);
+      this.followUp();
+    }
+  }
+
+  /**
+   * A write may start a task that changes the node later (an apply opens its confirm window
+   * after the request answered, the guard rolls back at the deadline): publish again 1, 2, 4, 8,
+   * 16 s and (for the window's deadline) 32 and 64 s later. Without this the published view
+   * lagged up to `resyncMs` behind — e.g. never showing an open window of a node that died in it.
+   */
+  private followUp(): void {
+    for (const t of this.followUps) clearTimeout(t);
+    this.followUps = [1, 2, 4, 8, 16, 32, 64].map((s) => {
+      const t = setTimeout(() => {
+        if (!this.stopped) void this.publish().catch(() => undefined);
+      }, s * 1000);
+      t.unref();
+      return t;
+    });
   }
 
   /** Run a request as `nodenet serve` would on this node, checking again what the API server checked. */
@@ -276,6 +370,14 @@ function toPrincipal(req: RpcRequest): Principal | null {
     (Array.isArray(p.privs) ? p.privs : []).filter((x): x is Privilege => x === 'Sys.Audit' || x === 'Sys.Modify'),
   );
   return { id: p.id, user: String(p.user), kind: p.kind === 'ticket' ? 'ticket' : 'token', privs };
+}
+
+/** Wait for `p` at most `ms` (its failure ignored). */
+async function bounded(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((r) => (t = setTimeout(r, ms)))]);
+  clearTimeout(t);
 }
 
 function sleep(ms: number): Promise<void> {

@@ -114,6 +114,11 @@ export interface CallOptions {
 /**
  * Send a request to `node`'s agent and wait for its answer. NODE_OFFLINE when the node's agent
  * is not alive or does not answer in time; FLEET_UNAVAILABLE when etcd cannot be reached.
+ *
+ * Every etcd call here is bounded: a watch is a stream without a deadline, and a stream to a
+ * member that hangs (SIGSTOP, a partition) neither answers nor fails, so the watch is only a
+ * fast path: its creation is never awaited, and the answer is also polled (a get with the
+ * client's per-call deadline, which fails over to another member).
  */
 export async function callNode(
   client: Etcd3,
@@ -125,17 +130,25 @@ export async function callNode(
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const full: RpcRequest = { ...req, id, deadline: Date.now() + timeoutMs };
   const resultKey = keys.result(node, id);
-  let watcher: Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>> | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  type Watcher = Awaited<ReturnType<ReturnType<Etcd3['watch']>['create']>>;
+  let watching: Promise<Watcher | undefined> | undefined;
+  let done = false;
+  let written = false;
   try {
     let settle!: (r: RpcResult | null) => void;
     const answer = new Promise<RpcResult | null>((resolve) => (settle = resolve));
-    try {
-      watcher = await client.watch().key(resultKey).create();
-    } catch (e) {
-      throw etcdDown(e);
-    }
-    watcher.on('put', (kv) => settle(parseJson<RpcResult>(kv.value.toString('utf8'))));
+    watching = client
+      .watch()
+      .key(resultKey)
+      .create()
+      .then(
+        (w) => {
+          w.on('put', (kv) => settle(parseJson<RpcResult>(kv.value.toString('utf8'))));
+          w.on('error', () => undefined);
+          return w;
+        },
+        () => undefined,
+      );
     const put = opts.lease ? opts.lease.put(keys.rpc(node, id)) : client.put(keys.rpc(node, id));
     let sent: boolean;
     let fenced = false;
@@ -146,35 +159,52 @@ export async function callNode(
       sent = r.succeeded;
       fenced = !sent && opts.fence !== undefined && (await client.get(opts.fence).string()) === null;
     } catch (e) {
+      // The write may have committed all the same (an ambiguous timeout): delete it below.
+      written = true;
       throw etcdDown(e);
     }
     if (fenced)
       throw new NodenetError('FLEET_UNAVAILABLE', 'this rollout coordinator is no longer the leader (fenced)');
     if (!sent) throw offline(node, 'its agent is not running (no alive key)');
-    timer = setTimeout(() => settle(null), timeoutMs);
-    // The answer may have landed before the watch saw it (a reconnect): look once too.
-    void client
-      .get(resultKey)
-      .string()
-      .then((v) => v !== null && settle(parseJson<RpcResult>(v)))
-      .catch(() => undefined);
+    written = true;
+    const timer = setTimeout(() => settle(null), timeoutMs);
+    // Poll too (the watch may sit on a member that hangs): quickly at first, then every second.
+    void (async () => {
+      for (let wait = 100; !done; wait = Math.min(1000, wait * 2)) {
+        await sleep(wait);
+        if (done) return;
+        const v = await client
+          .get(resultKey)
+          .string()
+          .catch(() => null);
+        if (v !== null) return settle(parseJson<RpcResult>(v));
+      }
+    })();
     const r = await answer;
+    clearTimeout(timer);
     if (r === null) throw offline(node, `its agent did not answer within ${Math.round(timeoutMs / 1000)} s`);
     return r;
   } finally {
-    if (timer) clearTimeout(timer);
-    await watcher?.cancel().catch(() => undefined);
-    await client
-      .delete()
-      .key(keys.rpc(node, id))
-      .exec()
-      .catch(() => undefined);
-    await client
-      .delete()
-      .key(resultKey)
-      .exec()
-      .catch(() => undefined);
+    done = true;
+    // Neither wait for a watch that was never created nor for its cancel on a hung stream.
+    void watching?.then((w) => w?.cancel().catch(() => undefined));
+    if (written) {
+      await client
+        .delete()
+        .key(keys.rpc(node, id))
+        .exec()
+        .catch(() => undefined);
+      await client
+        .delete()
+        .key(resultKey)
+        .exec()
+        .catch(() => undefined);
+    }
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
 }
 
 export function offline(node: string, why: string): NodenetError {
