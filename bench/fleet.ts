@@ -256,7 +256,30 @@ async function main(): Promise<void> {
     };
     mem('after registration');
 
+    // What a node keeps in etcd (GET /nodes reads the whole nodes/ prefix, values included).
+    const kvs = await f.client.getAll().prefix('/nodenet/v1/nodes/').strings();
+    const kinds: Record<string, { keys: number; bytes: number }> = {};
+    for (const [k, v] of Object.entries(kvs)) {
+      const kind = k.split('/')[5] ?? '?';
+      const e = (kinds[kind] ??= { keys: 0, bytes: 0 });
+      e.keys++;
+      e.bytes += k.length + v.length;
+    }
+    const prefixBytes = Object.values(kinds).reduce((s, e) => s + e.bytes, 0);
+    rows.push({
+      what: `etcd keys under nodes/ (${NODES} nodes)`,
+      wall: '',
+      perNode: '',
+      detail:
+        Object.entries(kinds)
+          .map(([k, e]) => `${k}: ${e.keys} keys, ${f0(e.bytes / e.keys)} B each`)
+          .join('; ') + `; ${f1(prefixBytes / 1024)} KiB in all (what one GET /nodes reads)`,
+      load: load(),
+    });
+    raw.keys = kinds;
+
     // 4. GETs through the server: each an RPC to the node's agent through etcd.
+    const srvRss0 = rss(srv.proc.pid!);
     const mg0 = await metrics(murl);
     const seq: number[] = [];
     for (let i = 0; i < REQUESTS; i++) {
@@ -291,7 +314,9 @@ async function main(): Promise<void> {
       what: `GET /nodes/{n}/network × ${REQUESTS}, 10 concurrent clients`,
       wall: `p50 ${f1(pct(conc, 50))} ms / p99 ${f1(pct(conc, 99))} ms`,
       perNode: '',
-      detail: `max ${f1(Math.max(...conc))} ms; ${f0(REQUESTS / concS)} requests/s`,
+      detail:
+        `max ${f1(Math.max(...conc))} ms; ${f0(REQUESTS / concS)} requests/s; ` +
+        `server VmRSS ${f0(srvRss0)} MB before the GETs, ${f0(rss(srv.proc.pid!))} MB after`,
       load: load(),
     });
     raw.get = { sequential: seq, concurrent: conc, etcd: dGet };
@@ -306,11 +331,13 @@ async function main(): Promise<void> {
     });
 
     // 5. Without rollouts: one bridge per node through the per-node API, canary then waves.
-    const applyOne = async (n: string, iface: string): Promise<number> => {
+    // With `confirm`, as a rollout applies: a 60 s confirm window, closed by POST .../confirm
+    // once the task has ended (the node then keeps the change).
+    const applyOne = async (n: string, iface: string, confirm = false): Promise<number> => {
       const t = performance.now();
       const p = await call(srv.base, auth, 'POST', `/nodes/${n}/network`, { iface, type: 'bridge', autostart: 1 });
       if (p.status !== 200) throw new Error(`POST ${n}: ${p.status} ${JSON.stringify(p.json)}`);
-      const a = await call(srv.base, auth, 'PUT', `/nodes/${n}/network`);
+      const a = await call(srv.base, auth, 'PUT', `/nodes/${n}/network`, confirm ? { 'confirm-timeout': 60 } : {});
       if (a.status !== 200) throw new Error(`PUT ${n}: ${a.status} ${JSON.stringify(a.json)}`);
       const upid = a.json.data as string;
       const st = await until(
@@ -323,28 +350,38 @@ async function main(): Promise<void> {
         100,
       );
       if (st.exitstatus !== 'OK') throw new Error(`apply on ${n}: ${JSON.stringify(st)}`);
+      if (confirm) {
+        const c = await call(srv.base, auth, 'POST', `/nodes/${n}/network/confirm`);
+        if (c.status !== 200 || !c.json.data?.confirmed) throw new Error(`confirm ${n}: ${JSON.stringify(c.json)}`);
+      }
       return performance.now() - t;
     };
-    const mb0 = await metrics(murl);
-    const tb = performance.now();
-    const per: number[] = [await applyOne(names[0]!, 'vmbr9')];
-    for (let i = 1; i < NODES; i += WAVE)
-      per.push(...(await Promise.all(names.slice(i, i + WAVE).map((n) => applyOne(n, 'vmbr9')))));
-    const baseMs = performance.now() - tb;
-    const mb1 = await metrics(murl);
-    const landed = agents.filter((a) => readLive(a.root).includes('iface vmbr9')).length;
-    if (landed !== NODES) throw new Error(`vmbr9 live on ${landed} of ${NODES} nodes`);
-    const dBase = diff(mb0, mb1);
-    rows.push({
-      what: `without rollouts: POST+PUT+task wait per node, canary 1 then waves of ${WAVE}`,
-      wall: `${f1(baseMs / 1000)} s`,
-      perNode: f1(total(dBase) / NODES),
-      detail:
-        `per node p50 ${f0(pct(per, 50))} ms / max ${f0(Math.max(...per))} ms ` +
-        `(netns canary ${f0(per[0]!)} ms); vmbr9 live on ${landed}/${NODES}; ${methods(dBase, NODES)}`,
-      load: load(),
-    });
-    raw.baseline = { ms: baseMs, perNode: per, etcd: dBase };
+    for (const [iface, confirm] of [
+      ['vmbr9', false],
+      ['vmbr11', true],
+    ] as const) {
+      const mb0 = await metrics(murl);
+      const tb = performance.now();
+      const per: number[] = [await applyOne(names[0]!, iface, confirm)];
+      for (let i = 1; i < NODES; i += WAVE)
+        per.push(...(await Promise.all(names.slice(i, i + WAVE).map((n) => applyOne(n, iface, confirm)))));
+      const baseMs = performance.now() - tb;
+      const mb1 = await metrics(murl);
+      const landed = agents.filter((a) => readLive(a.root).includes(`iface ${iface}`)).length;
+      if (landed !== NODES) throw new Error(`${iface} live on ${landed} of ${NODES} nodes`);
+      const dBase = diff(mb0, mb1);
+      const how = confirm ? 'POST+PUT (confirm-timeout 60)+task wait+confirm' : 'POST+PUT+task wait';
+      rows.push({
+        what: `without rollouts: ${how} per node, canary 1 then waves of ${WAVE}`,
+        wall: `${f1(baseMs / 1000)} s`,
+        perNode: f1(total(dBase) / NODES),
+        detail:
+          `per node p50 ${f0(pct(per, 50))} ms / max ${f0(Math.max(...per))} ms ` +
+          `(netns canary ${f0(per[0]!)} ms); ${iface} live on ${landed}/${NODES}; ${methods(dBase, NODES)}`,
+        load: load(),
+      });
+      raw[`baseline ${iface}`] = { confirm, ms: baseMs, perNode: per, etcd: dBase };
+    }
 
     // 6. With a rollout, when the server has the API.
     const probe = await call(srv.base, auth, 'GET', '/cluster/network/rollouts');
