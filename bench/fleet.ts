@@ -257,26 +257,29 @@ async function main(): Promise<void> {
     mem('after registration');
 
     // What a node keeps in etcd (GET /nodes reads the whole nodes/ prefix, values included).
-    const kvs = await f.client.getAll().prefix('/nodenet/v1/nodes/').strings();
-    const kinds: Record<string, { keys: number; bytes: number }> = {};
-    for (const [k, v] of Object.entries(kvs)) {
-      const kind = k.split('/')[5] ?? '?';
-      const e = (kinds[kind] ??= { keys: 0, bytes: 0 });
-      e.keys++;
-      e.bytes += k.length + v.length;
-    }
-    const prefixBytes = Object.values(kinds).reduce((s, e) => s + e.bytes, 0);
-    rows.push({
-      what: `etcd keys under nodes/ (${NODES} nodes)`,
-      wall: '',
-      perNode: '',
-      detail:
-        Object.entries(kinds)
-          .map(([k, e]) => `${k}: ${e.keys} keys, ${f0(e.bytes / e.keys)} B each`)
-          .join('; ') + `; ${f1(prefixBytes / 1024)} KiB in all (what one GET /nodes reads)`,
-      load: load(),
-    });
-    raw.keys = kinds;
+    const keySizes = async (label: string) => {
+      const kvs = await f.client.getAll().prefix('/nodenet/v1/nodes/').strings();
+      const kinds: Record<string, { keys: number; bytes: number }> = {};
+      for (const [k, v] of Object.entries(kvs)) {
+        const kind = k.split('/')[5] ?? '?';
+        const e = (kinds[kind] ??= { keys: 0, bytes: 0 });
+        e.keys++;
+        e.bytes += k.length + v.length;
+      }
+      const prefixBytes = Object.values(kinds).reduce((s, e) => s + e.bytes, 0);
+      rows.push({
+        what: `etcd keys under nodes/ (${NODES} nodes) ${label}`,
+        wall: '',
+        perNode: '',
+        detail:
+          Object.entries(kinds)
+            .map(([k, e]) => `${k}: ${e.keys} keys, ${f0(e.bytes / e.keys)} B each`)
+            .join('; ') + `; ${f1(prefixBytes / 1024)} KiB in all (what one GET /nodes reads)`,
+        load: load(),
+      });
+      raw[`keys ${label}`] = kinds;
+    };
+    await keySizes('after registration');
 
     // 4. GETs through the server: each an RPC to the node's agent through etcd.
     const srvRss0 = rss(srv.proc.pid!);
@@ -320,6 +323,16 @@ async function main(): Promise<void> {
       load: load(),
     });
     raw.get = { sequential: seq, concurrent: conc, etcd: dGet };
+    // The server's RSS after as many GETs again: growth that goes on is a leak, a plateau is heap.
+    const srvRss1 = rss(srv.proc.pid!);
+    for (let i = 0; i < 2 * REQUESTS; i++) await call(srv.base, auth, 'GET', `/nodes/${names[i % NODES]}/network`);
+    rows.push({
+      what: `server VmRSS: ${2 * REQUESTS} GETs more (sequential)`,
+      wall: '',
+      perNode: '',
+      detail: `${f0(srvRss1)} MB before, ${f0(rss(srv.proc.pid!))} MB after`,
+      load: load(),
+    });
     const lst: number[] = [];
     for (let i = 0; i < 50; i++) lst.push((await call(srv.base, auth, 'GET', '/nodes')).ms);
     rows.push({
@@ -377,7 +390,7 @@ async function main(): Promise<void> {
         perNode: f1(total(dBase) / NODES),
         detail:
           `per node p50 ${f0(pct(per, 50))} ms / max ${f0(Math.max(...per))} ms ` +
-          `(netns canary ${f0(per[0]!)} ms); ${iface} live on ${landed}/${NODES}; ${methods(dBase, NODES)}`,
+          `(canary ${f0(per[0]!)} ms${NETNS > 0 ? ', netns' : ''}); ${iface} live on ${landed}/${NODES}; ${methods(dBase, NODES)}`,
         load: load(),
       });
       raw[`baseline ${iface}`] = { confirm, ms: baseMs, perNode: per, etcd: dBase };
@@ -436,6 +449,7 @@ async function main(): Promise<void> {
       raw.rollout = { ms: rollMs, state: end.state, nodes: states, polls, etcd: dRoll, events: end.events?.length };
     }
     mem('after the changes');
+    await keySizes('after the changes');
     raw.gauges = (await metrics(murl)).gauges;
 
     console.log('\n| measure | wall / latency | etcd requests per node | detail | loadavg |\n|---|---|---|---|---|');
