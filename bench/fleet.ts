@@ -213,19 +213,25 @@ async function main(): Promise<void> {
     });
     raw.registration = { ms: regMs, etcd: dReg };
 
-    // 2. Idle.
-    const mi0 = await metrics(murl);
-    await sleep(IDLE_S * 1000);
-    const mi1 = await metrics(murl);
-    const dIdle = diff(mi0, mi1);
-    rows.push({
-      what: `idle ${IDLE_S} s (ttl 10 s): etcd requests per second, whole fleet`,
-      wall: `${IDLE_S} s`,
-      perNode: `${f1(total(dIdle) / IDLE_S / NODES)}/s`,
-      detail: `${f1(total(dIdle) / IDLE_S)}/s in all: ${methods(dIdle, IDLE_S)} (per s)`,
-      load: load(),
-    });
-    raw.idle = { seconds: IDLE_S, etcd: dIdle, gauges: mi1.gauges };
+    // 2. Idle: requests and bytes etcd sends (the coordinator's listing of rollouts/ included).
+    const idle = async (label: string, seconds: number) => {
+      const a = await metrics(murl);
+      await sleep(seconds * 1000);
+      const b = await metrics(murl);
+      const d = diff(a, b);
+      const sent =
+        (b.gauges.etcd_network_client_grpc_sent_bytes_total ?? 0) -
+        (a.gauges.etcd_network_client_grpc_sent_bytes_total ?? 0);
+      rows.push({
+        what: `idle ${seconds} s ${label} (ttl 10 s): etcd requests per second, whole fleet`,
+        wall: `${seconds} s`,
+        perNode: `${f1(total(d) / seconds / NODES)}/s`,
+        detail: `${f1(total(d) / seconds)}/s in all: ${methods(d, seconds)} (per s); etcd sends ${f1(sent / seconds / 1024)} KiB/s`,
+        load: load(),
+      });
+      raw[`idle ${label}`] = { seconds, etcd: d, sentBytes: sent, gauges: b.gauges };
+    };
+    await idle('after registration', IDLE_S);
 
     // 3. Memory.
     const mem = (label: string) => {
@@ -450,6 +456,30 @@ async function main(): Promise<void> {
     }
     mem('after the changes');
     await keySizes('after the changes');
+    // What the rollouts leave in etcd (the coordinator lists the whole rollouts/ prefix on each tick).
+    const rk = Object.entries(await f.client.getAll().prefix('/nodenet/v1/rollouts/').strings());
+    if (rk.length) {
+      const kinds: Record<string, { keys: number; bytes: number }> = {};
+      for (const [k, v] of rk) {
+        const kind = k.split('/')[5] ?? 'rollout';
+        const e = (kinds[kind] ??= { keys: 0, bytes: 0 });
+        e.keys++;
+        e.bytes += k.length + v.length;
+      }
+      const all = rk.reduce((n, [k, v]) => n + k.length + v.length, 0);
+      rows.push({
+        what: `etcd keys under rollouts/ after one ${NODES}-node rollout`,
+        wall: '',
+        perNode: '',
+        detail:
+          Object.entries(kinds)
+            .map(([k, e]) => `${k}: ${e.keys} keys, ${f0(e.bytes / e.keys)} B each`)
+            .join('; ') + `; ${f1(all / 1024)} KiB in all`,
+        load: load(),
+      });
+      raw.rolloutKeys = kinds;
+      await idle('after the rollout', Math.min(IDLE_S, 10));
+    }
     raw.gauges = (await metrics(murl)).gauges;
 
     console.log('\n| measure | wall / latency | etcd requests per node | detail | loadavg |\n|---|---|---|---|---|');
