@@ -21,6 +21,9 @@ const all = [
   ['api-load', 'bench/api-load.ts', []],
   ['web-render', 'bench/web-render.ts', []],
   ['startup', 'bench/startup.ts', ['15']],
+  // 50 agents (4 on netns) on one etcd, one server: registration, idle load, memory, GETs,
+  // one bridge on every node without and with a rollout (bench/README.md, fleet)
+  ['fleet', 'bench/fleet.ts', ['50']],
 ];
 const want = process.argv.slice(2);
 let failed = 0;

@@ -165,7 +165,16 @@ export async function startFleet(n: 1 | 3 = 1): Promise<Fleet> {
   }
   const endpoints = members.map((m) => m.clientUrl).join(',');
   const client = new Etcd3({ hosts: members.map((m) => m.clientUrl), dialTimeout: 2000 });
-  await until('etcd to answer', async () => (await client.put('/nodenet-test/ping').value('1'), true), 30_000, 200);
+  try {
+    await until('etcd to answer', async () => (await client.put('/nodenet-test/ping').value('1'), true), 30_000, 200);
+  } catch (e) {
+    // Nothing else holds the members yet: stop them here, or they outlive the caller.
+    client.close();
+    for (const m of members) m.kill();
+    await sleep(100);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 
   const start = (argv: string[], env: NodeJS.ProcessEnv = {}): Proc => {
     const proc = spawn(process.execPath, [BIN, ...argv], {
