@@ -46,6 +46,8 @@ export class Coordinator {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly drivers = new Map<string, Promise<void>>();
+  /** Rollouts seen at rest (not active, no request): not read again until a request appears. */
+  private readonly atRest = new Set<string>();
 
   constructor(o: CoordinatorOptions) {
     this.o = o;
@@ -106,26 +108,41 @@ export class Coordinator {
     if (!this.stopped) setTimeout(() => this.run(), 1000).unref();
   }
 
-  /** The leader: a driver for every rollout that has work (an active state or a request). */
+  /**
+   * The leader: a driver for every rollout that has work (an active state or a request). It
+   * lists the keys only (not the records and their events), and reads the record of a rollout
+   * it has not yet seen at rest: a rollout at rest (done, halted...) only moves again through a
+   * request key, which the listing shows. So an idle fleet costs one keys-only range per poll,
+   * however many finished rollouts etcd keeps (bench/README.md "Fleet on etcd").
+   */
   private async tick(): Promise<void> {
     if (!this.fence || this.stopped) return;
-    let kvs: Record<string, string>;
+    let names: string[];
     try {
-      kvs = await this.o.client.getAll().prefix(keys.rollouts).strings();
+      names = await this.o.client.getAll().prefix(keys.rollouts).keys();
     } catch {
       return;
     }
-    for (const [k, v] of Object.entries(kvs)) {
+    const present = new Set(names);
+    for (const k of names) {
       const m = /^\/nodenet\/v1\/rollouts\/([^/]+)$/.exec(k);
       if (!m || this.drivers.has(m[1]!)) continue;
+      const id = m[1]!;
+      const hasRequest = present.has(keys.rolloutRequest(id));
+      if (!hasRequest && this.atRest.has(id)) continue;
       let r: Rollout;
       try {
+        const v = await this.o.client.get(k).string();
+        if (v === null) continue;
         r = JSON.parse(v) as Rollout;
       } catch {
         continue;
       }
-      const hasRequest = kvs[keys.rolloutRequest(r.id)] !== undefined;
-      if (!ACTIVE.includes(r.state) && !hasRequest) continue;
+      if (!ACTIVE.includes(r.state) && !hasRequest) {
+        this.atRest.add(id);
+        continue;
+      }
+      this.atRest.delete(id);
       const d = this.drive(r.id).finally(() => this.drivers.delete(r.id));
       this.drivers.set(r.id, d);
     }
