@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM, LAUNCH_ARGS, prereqs, shot } from './harness.ts';
+import { CHROMIUM, LAUNCH_ARGS, loginAs, newPage, prereqs, shot, startWeb } from './harness.ts';
 import { PASSWORD, nodeFile, readLive, requireFleet, startFleet } from '../fleet/harness.ts';
 import type { Fleet, Proc } from '../fleet/harness.ts';
 
@@ -21,12 +21,9 @@ let fleet: Fleet | undefined;
 let browser: Browser | undefined;
 let ok = false;
 
-before(async (t) => {
+before((t) => {
   const ctx = t as unknown as TestContext;
   ok = requireFleet(ctx) && prereqs(ctx);
-  if (!ok) return;
-  fleet = await startFleet(1);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
 });
 after(async () => {
   await browser?.close();
@@ -72,7 +69,9 @@ const nodeRow = (page: Page, node: string) =>
   page.locator('#fleet-nodes tbody tr').filter({ has: page.getByRole('rowheader', { name: node, exact: true }) });
 
 test('fleet page: nodes online, stage a bridge on two nodes, two diffs, start, both confirmed; offline', async (t) => {
-  if (!ok || !fleet || !browser) return t.skip('no fleet');
+  if (!ok) return t.skip('no fleet');
+  fleet = await startFleet(1);
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
   const f = fleet;
   const agents: (Proc & { root: string })[] = [];
   for (const [i, n] of ['n1', 'n2'].entries()) agents.push(await f.agent(n, nodeFile(`10.0.${i}.1/24`)));
@@ -105,8 +104,20 @@ test('fleet page: nodes online, stage a bridge on two nodes, two diffs, start, b
   await shot(page, 'fleet-nodes');
   const found = await axe(page, 'fleet page');
 
-  // A click on a node opens its own network view; the header's switch shows the other node.
-  await nodeRow(page, 'n2').getByRole('button', { name: 'n2' }).click();
+  // Keyboard: the node's button keeps the focus while the table is re-drawn (every 2 s), Enter
+  // opens the node's own network view; the header's switch shows the other node.
+  const open2 = nodeRow(page, 'n2').getByRole('button', { name: 'n2' });
+  await open2.focus();
+  await open2.evaluate((b) => ((b as unknown as { old: boolean }).old = true));
+  await page.waitForFunction(
+    "(() => { const b = document.querySelector('#fleet-nodes tbody tr:nth-child(2) button'); return b && b.old === undefined; })()",
+  );
+  assert.equal(
+    await page.evaluate('document.activeElement && document.activeElement.textContent'),
+    'n2',
+    'focus kept on the redrawn row',
+  );
+  await page.keyboard.press('Enter');
   await page.getByRole('tab', { name: 'Interfaces' }).and(page.locator('[aria-selected=true]')).waitFor();
   await page.locator('[data-testid="row-vmbr0"]').waitFor();
   assert.equal(await page.getByLabel('Node shown').inputValue(), 'n2');
@@ -118,6 +129,8 @@ test('fleet page: nodes online, stage a bridge on two nodes, two diffs, start, b
   // Stage one bridge on both nodes: the existing Linux Bridge dialog's fields, then two diffs.
   await page.getByRole('button', { name: 'Stage on several nodes…' }).click();
   const stage = page.getByRole('dialog', { name: 'Stage one change on several nodes' });
+  await stage.getByRole('button', { name: 'Next: the change…' }).click();
+  await stage.getByText('Choose at least one node.').waitFor();
   await stage.getByLabel('n1', { exact: true }).check();
   await stage.getByLabel('n2', { exact: true }).check();
   await stage.getByLabel('Linux Bridge').check();
@@ -173,4 +186,21 @@ test('fleet page: nodes online, stage a bridge on two nodes, two diffs, start, b
   assert.deepEqual(found, []);
   assert.deepEqual(errors, []);
   await ctx.close();
+});
+
+test('a single-node server has no Fleet tab and no node switch', async (t) => {
+  if (!prereqs(t)) return;
+  const w = await startWeb();
+  try {
+    const errors: string[] = [];
+    const page = await newPage(w, errors);
+    await loginAs(page, w.url);
+    assert.equal(await page.getByRole('tab', { name: 'Fleet' }).count(), 0);
+    assert.equal(await page.getByLabel('Node shown').count(), 0);
+    assert.equal(await page.locator('#node-name').innerText(), 'node pve');
+    assert.equal(await page.getByRole('tab', { name: 'Interfaces' }).getAttribute('aria-selected'), 'true');
+    assert.deepEqual(errors, []);
+  } finally {
+    await w.close();
+  }
 });

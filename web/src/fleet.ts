@@ -91,6 +91,14 @@ const stateClass = (s: string): string =>
         ? 'warn-badge'
         : '';
 
+/** Re-render `box` by `fn` and give focus back to the element with the same id (tables re-drawn every 2 s). */
+function keepFocus(box: HTMLElement, fn: () => void): void {
+  const a = document.activeElement;
+  const id = a && box.contains(a) ? a.id : '';
+  fn();
+  if (id) document.getElementById(id)?.focus();
+}
+
 interface Drift {
   digest: string | undefined;
   at: number;
@@ -108,6 +116,7 @@ export class FleetPage {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running = false;
   private busy = false;
+  private shownRollouts = '';
 
   constructor(
     private readonly o: {
@@ -203,6 +212,10 @@ export class FleetPage {
   }
 
   private renderNodes(): void {
+    keepFocus(this.nodeBody, () => this.drawNodes());
+  }
+
+  private drawNodes(): void {
     if (!this.nodes.length) {
       this.nodeBody.replaceChildren(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, t('fleet.noNodes'))));
       return;
@@ -222,6 +235,7 @@ export class FleetPage {
               {
                 type: 'button',
                 class: 'link',
+                id: `fleet-open-${n.node}`,
                 'data-testid': `fleet-open-${n.node}`,
                 title: t('fleet.openTitle', { node: n.node }),
                 onclick: () => this.o.open(n.node),
@@ -288,6 +302,7 @@ export class FleetPage {
       list = (await call<RolloutSummary[]>('GET', '/cluster/network/rollouts')).data;
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) throw e;
+      this.shownRollouts = '';
       this.rolloutBox.replaceChildren(
         h(
           'p',
@@ -297,6 +312,13 @@ export class FleetPage {
       );
       return;
     }
+    const key = JSON.stringify(list);
+    if (key === this.shownRollouts) return;
+    this.shownRollouts = key;
+    keepFocus(this.rolloutBox, () => this.drawRollouts(list));
+  }
+
+  private drawRollouts(list: RolloutSummary[]): void {
     if (!list.length) {
       this.rolloutBox.replaceChildren(h('p', { class: 'muted', id: 'fleet-rollouts-none' }, t('fleet.noRollouts')));
       return;
@@ -336,6 +358,7 @@ export class FleetPage {
                   {
                     type: 'button',
                     class: 'link',
+                    id: `rollout-open-${r.id}`,
                     'aria-haspopup': 'dialog',
                     'aria-label': t('fleet.openRollout', { id: r.id }),
                     onclick: () => void openRollout(r.id),
