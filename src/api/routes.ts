@@ -10,6 +10,7 @@ import { ACCESS_ROUTES } from './routes/access.ts';
 import { LIVE_ROUTES } from './routes/live.ts';
 import { IFACE_ROUTES, NETWORK_ROUTES } from './routes/network.ts';
 import { NODE_ROUTES } from './routes/nodes.ts';
+import { ROLLOUT_NODE_ROUTES } from './routes/rollout-node.ts';
 import { SETUP_ROUTES } from './routes/setup.ts';
 import { TASK_ROUTES, UPID_PARAM } from './routes/tasks.ts';
 import type { Method, Route } from './routes/types.ts';
@@ -28,6 +29,7 @@ export const ROUTES: readonly Route[] = [
   ...NETWORK_ROUTES,
   ...SETUP_ROUTES,
   ...LIVE_ROUTES,
+  ...ROLLOUT_NODE_ROUTES,
   ...IFACE_ROUTES,
   ...TASK_ROUTES,
 ];

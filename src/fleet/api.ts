@@ -15,6 +15,7 @@ import type { RequestCtx, Result, Route } from '../api/routes.ts';
 import { etcdDown, keys, parseJson } from './etcd.ts';
 import type { NodeState } from './agent.ts';
 import { callNode, wireToResult } from './rpc.ts';
+import { rolloutRoutes } from './routes.ts';
 
 export interface FleetNode {
   node: string;
@@ -50,7 +51,12 @@ export interface FleetApiOptions {
 }
 
 export class FleetApi implements RemoteNodes {
-  constructor(private readonly o: FleetApiOptions) {}
+  /** The fleet's own routes: /cluster/network/rollouts (routes.ts). */
+  readonly routes: readonly Route[];
+
+  constructor(private readonly o: FleetApiOptions) {
+    this.routes = rolloutRoutes(o.client);
+  }
 
   /** Every registered node with its liveness and the summary of its published state. */
   async nodes(): Promise<FleetNode[]> {

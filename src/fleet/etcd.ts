@@ -9,6 +9,11 @@
  *                                          pending change, drift, last applies (durable)
  *   /nodenet/v1/nodes/{node}/rpc/{id}      a request for the agent (bound to the caller's lease)
  *   /nodenet/v1/nodes/{node}/result/{id}   the agent's answer to it (bound to the agent's lease)
+ *   /nodenet/v1/rollouts/{id}              a rollout: spec, state, user, created (rollout.ts)
+ *   /nodenet/v1/rollouts/{id}/nodes/{node} one node's part in it: state, staged diff, task, error
+ *   /nodenet/v1/rollouts/{id}/events/{seq} what happened, who and when (seq sorts by time)
+ *   /nodenet/v1/rollouts/{id}/request      an admin's start/halt/rollback, for the coordinator
+ *   /nodenet/v1/election/coordinator/...   the rollout coordinator's election (etcd3's recipe)
  *
  * The `etcd3` module is imported on demand: single-node nodenet never loads gRPC.
  */
@@ -27,6 +32,15 @@ export const keys = {
   rpc: (n: string, id: string) => `${PREFIX}nodes/${n}/rpc/${id}`,
   resultDir: (n: string) => `${PREFIX}nodes/${n}/result/`,
   result: (n: string, id: string) => `${PREFIX}nodes/${n}/result/${id}`,
+  rollouts: `${PREFIX}rollouts/`,
+  rollout: (id: string) => `${PREFIX}rollouts/${id}`,
+  rolloutDir: (id: string) => `${PREFIX}rollouts/${id}/`,
+  rolloutNode: (id: string, n: string) => `${PREFIX}rollouts/${id}/nodes/${n}`,
+  rolloutEvent: (id: string, seq: string) => `${PREFIX}rollouts/${id}/events/${seq}`,
+  rolloutRequest: (id: string) => `${PREFIX}rollouts/${id}/request`,
+  /** The election's namespace (below it, etcd3 writes `election/{name}/{lease}`). */
+  electionNs: PREFIX,
+  election: 'coordinator',
 };
 
 /** A node name as the API accepts it (PVE's `pve-node` format): also safe inside a key. */

@@ -107,6 +107,8 @@ export interface CallOptions {
   timeoutMs?: number;
   /** The caller's lease: its requests vanish with it when the caller dies. */
   lease?: Lease;
+  /** A key that must exist for the request to be written (the rollout coordinator's campaign key: fencing). */
+  fence?: string;
 }
 
 /**
@@ -136,15 +138,18 @@ export async function callNode(
     watcher.on('put', (kv) => settle(parseJson<RpcResult>(kv.value.toString('utf8'))));
     const put = opts.lease ? opts.lease.put(keys.rpc(node, id)) : client.put(keys.rpc(node, id));
     let sent: boolean;
+    let fenced = false;
     try {
-      const r = await client
-        .if(keys.alive(node), 'Create', '>', 0)
-        .then(put.value(JSON.stringify(full)))
-        .commit();
+      let cmp = client.if(keys.alive(node), 'Create', '>', 0);
+      if (opts.fence !== undefined) cmp = cmp.and(opts.fence, 'Create', '>', 0);
+      const r = await cmp.then(put.value(JSON.stringify(full))).commit();
       sent = r.succeeded;
+      fenced = !sent && opts.fence !== undefined && (await client.get(opts.fence).string()) === null;
     } catch (e) {
       throw etcdDown(e);
     }
+    if (fenced)
+      throw new NodenetError('FLEET_UNAVAILABLE', 'this rollout coordinator is no longer the leader (fenced)');
     if (!sent) throw offline(node, 'its agent is not running (no alive key)');
     timer = setTimeout(() => settle(null), timeoutMs);
     // The answer may have landed before the watch saw it (a reconnect): look once too.

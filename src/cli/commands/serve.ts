@@ -22,6 +22,7 @@ import { onlyOptions, opt } from '../args.ts';
 import type { CliContext, Command } from '../context.ts';
 import { connect, parseEndpoints } from '../../fleet/etcd.ts';
 import { FleetApi } from '../../fleet/api.ts';
+import { Coordinator } from '../../fleet/coordinator.ts';
 
 /** Parse `HOST:PORT`, `[v6]:PORT`, `:PORT` or `PORT`. */
 export function parseListen(v: string): { host: string; port: number } {
@@ -78,6 +79,8 @@ export const serve: Command = {
       logger: log,
       ...(delay !== undefined ? { failDelayMs: Number(delay) } : {}),
     });
+    // Every fleet server campaigns; the elected one advances the rollouts (coordinator.ts).
+    const coordinator = etcd ? new Coordinator({ client: etcd, self: ctx.node, log }) : undefined;
     const addr = await srv.listen(port, host).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'EADDRINUSE') throw e;
       throw new NodenetError(
@@ -93,6 +96,7 @@ export const serve: Command = {
       backend,
       ...(endpoints ? { etcd: endpoints.join(',') } : {}),
     });
+    coordinator?.start();
     if ((await srv.auth.listUsers()).length === 0)
       log('info', 'no users added: root@pam logs in with the system password; add others with `nodenet user add`', {
         root: ctx.root,
@@ -136,6 +140,7 @@ export const serve: Command = {
       process.on('SIGTERM', onTerm);
       process.on('SIGINT', onInt);
     });
+    await coordinator?.stop();
     await sock?.close();
     await be.close?.(); // the warm ifupdown2 worker
     etcd?.close();
