@@ -122,10 +122,17 @@ export class FleetPage {
     private readonly o: {
       /** Open the single-node network view of `node`. */
       open(node: string): void;
+      /** The nodes as last read (GET /nodes): shown at once, then re-read. */
+      nodes: FleetNode[];
     },
   ) {
+    this.nodes = o.nodes;
     this.nodeBody = h('tbody', { id: 'fleet-nodes-body' });
-    this.rolloutBox = h('div', { id: 'fleet-rollouts', 'aria-live': 'polite' });
+    this.rolloutBox = h(
+      'div',
+      { id: 'fleet-rollouts', 'aria-live': 'polite' },
+      h('p', { class: 'muted' }, t('common.loading')),
+    );
     const stage = h(
       'button',
       {
@@ -172,6 +179,7 @@ export class FleetPage {
       h('h2', { id: 'fleet-rollouts-title' }, t('fleet.rollouts')),
       this.rolloutBox,
     );
+    this.drawNodes();
   }
 
   start(): void {
@@ -589,6 +597,10 @@ export async function openRollout(id: string): Promise<void> {
   const nodesBody = h('tbody', {});
   const diffs = h('div', { id: 'rollout-diffs' });
   const events = h('ol', { id: 'rollout-events', class: 'rollout-events' });
+  // the body scrolls (diffs, events): reachable by keyboard
+  m.body.tabIndex = 0;
+  m.body.setAttribute('aria-labelledby', 'rollout-dialog-title');
+  m.body.setAttribute('role', 'group');
   m.body.append(
     status,
     msg,

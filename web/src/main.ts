@@ -474,7 +474,7 @@ function buildShell(): void {
   fleet?.stop();
   fleet = undefined;
   if (state.fleet) {
-    fleet = new FleetPage({ open: (n) => switchNode(n) });
+    fleet = new FleetPage({ open: (n) => switchNode(n), nodes: state.nodes });
     views.fleet!.replaceChildren(fleet.el);
   }
   if (state.tab !== 'interfaces') showTab(views[state.tab] ? state.tab : 'interfaces');
