@@ -166,8 +166,40 @@ test('fleet page: nodes online, stage a bridge on two nodes, two diffs, start, b
   await ro.locator('#rollout-state').getByText('done', { exact: true }).waitFor({ timeout: 30_000 });
   for (const a of agents) assert.ok(readLive(a.root).includes('iface vmbr9 inet manual'), 'live on both nodes');
   await shot(page, 'fleet-rollout-done');
-  await ro.getByRole('button', { name: 'Close' }).last().click();
   await page.locator('#fleet-rollouts-table tbody tr').first().getByText('done', { exact: true }).waitFor();
+
+  // Roll back asks first: Cancel changes nothing; confirmed, both nodes get their old file back.
+  const live = agents.map((a) => readLive(a.root));
+  await ro.getByRole('button', { name: 'Roll back' }).click();
+  const ask = page.getByRole('dialog', { name: 'Roll back' });
+  await ask.getByText(/Every node it changed gets its previous configuration back/).waitFor();
+  await ask.getByRole('button', { name: 'Cancel' }).click();
+  await ask.waitFor({ state: 'detached' });
+  assert.equal(await ro.locator('#rollout-state [data-state]').innerText(), 'done');
+  assert.deepEqual(
+    agents.map((a) => readLive(a.root)),
+    live,
+  );
+  await ro.getByRole('button', { name: 'Roll back' }).click();
+  await ask.getByRole('button', { name: 'Roll back' }).click();
+  await ro
+    .locator('#rollout-state')
+    .getByText('rolled back', { exact: true })
+    .waitFor({ timeout: 90_000 })
+    .catch(async (e: Error) => {
+      await shot(page, 'fleet-rollback-failed');
+      throw new Error(`${e.message}\n${await ro.innerText()}`);
+    });
+  for (const n of ['n1', 'n2'])
+    await ro
+      .getByRole('row', { name: new RegExp(`^${n}\\b`) })
+      .getByText('rolled back', { exact: true })
+      .waitFor();
+  for (const a of agents) assert.ok(!readLive(a.root).includes('vmbr9'), 'rolled back on both nodes');
+  assert.equal(await ro.getByRole('button', { name: 'Roll back' }).isVisible(), false);
+  await shot(page, 'fleet-rollout-rolled-back');
+  await ro.getByRole('button', { name: 'Close' }).last().click();
+  await page.locator('#fleet-rollouts-table tbody tr').first().getByText('rolled back', { exact: true }).waitFor();
 
   // A killed agent: its node is shown offline (TTL 3 s) and its drift unknown.
   agents[1]!.kill('SIGKILL');
@@ -180,6 +212,7 @@ test('fleet page: nodes online, stage a bridge on two nodes, two diffs, start, b
   await page.getByLabel(/Language/).selectOption('zh-CN');
   await page.getByRole('tab', { name: '集群' }).waitFor();
   await nodeRow(page, 'n2').getByText('离线', { exact: true }).waitFor();
+  await page.locator('#fleet-rollouts-table').getByText('已回滚', { exact: true }).waitFor();
   await shot(page, 'fleet-zh');
   found.push(...(await axe(page, 'fleet page zh')));
 

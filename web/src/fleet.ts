@@ -653,6 +653,9 @@ export async function openRollout(id: string): Promise<void> {
           msg.textContent = refusal(e as Error);
         }
         b.disabled = false;
+        // the coordinator takes the request up in a moment: poll on (even from a final state) until it did
+        waitFrom = lastState;
+        waitUntil = Date.now() + 30_000;
         await poll();
       });
     });
@@ -663,6 +666,9 @@ export async function openRollout(id: string): Promise<void> {
   const rollback = act('rollback', t('rollout.rollback'), 'danger', t('rollout.rollbackQ', { id }), true);
   m.footer.append(h('button', { type: 'button', onclick: () => m.close() }, t('common.close')), halt, rollback, start);
   let shownDiffs = '';
+  let lastState = '';
+  let waitFrom: string | undefined;
+  let waitUntil = 0;
   let shownEvents = -1;
 
   async function poll(): Promise<void> {
@@ -731,7 +737,9 @@ export async function openRollout(id: string): Promise<void> {
     start.hidden = d.state !== 'staged';
     halt.hidden = !['staging', 'running'].includes(d.state);
     rollback.hidden = !['staging', 'staged', 'running', 'halted', 'done', 'failed'].includes(d.state);
-    if (!FINAL.has(d.state)) timer = setTimeout(() => void poll(), 1000);
+    lastState = d.state;
+    if (waitFrom !== undefined && (d.state !== waitFrom || Date.now() > waitUntil)) waitFrom = undefined;
+    if (!FINAL.has(d.state) || waitFrom !== undefined) timer = setTimeout(() => void poll(), 1000);
   }
   await poll();
   (start.hidden ? m.footer.querySelector('button') : start)?.focus();
