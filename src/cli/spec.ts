@@ -487,6 +487,39 @@ node's network. Use etcd's TLS and per-node RBAC in production (docs/fleet.md).`
     ],
   },
   {
+    name: 'rollout',
+    module: 'fleet',
+    summary: 'fleet rollouts: rollout list | show ID | create ... | start ID | halt ID | rollback ID',
+    usage: 'rollout list|show ID|create|start ID|halt ID|rollback ID --etcd URLS [--nodes N1,N2 --ops JSON ...]',
+    positionals: [
+      { name: 'ACTION', choices: ['list', 'show', 'create', 'start', 'halt', 'rollback'] },
+      { name: 'ID', optional: true, help: 'the rollout (r-...)' },
+    ],
+    options: [
+      { name: 'etcd', value: 'URLS', help: 'etcd endpoints, comma-separated (NODENET_ETCD)' },
+      { name: 'nodes', value: 'N1,N2', help: 'create: the nodes, in the order they are applied' },
+      { name: 'ops', value: 'JSON', help: 'create: [{"method":"POST","iface":"vmbr9","params":{...}}]' },
+      { name: 'template', value: 'TEXT', help: 'create: a whole interfaces file (placeholders {{node}}, {{VAR}})' },
+      { name: 'setup', value: 'MODE', choices: ['bridged', 'routed', 'nat'], help: 'create: a setup mode' },
+      { name: 'setup-params', value: 'JSON', help: 'create: the setup parameters' },
+      { name: 'values', value: 'JSON', help: 'create: {"n1":{"VAR":"value"}} per node' },
+      { name: 'canary', value: 'N', help: 'create: canary nodes (default 1)' },
+      { name: 'max-unavailable', value: 'N', help: 'create: wave size (default 1)' },
+      { name: 'max-failures', value: 'N', help: 'create: halt at this many failed nodes (default 1)' },
+      { name: 'confirm-timeout', value: 'S', help: 'create: confirm window per node, 5-3600 s (default 60)' },
+      { name: 'on-failure', value: 'W', choices: ['halt', 'rollback'], help: 'create: default rollback' },
+      { name: 'probes', value: 'A:P,...', help: 'create: TCP targets each node must reach after its apply' },
+      { name: 'start', value: '0|1', help: 'create: 0 stages only (start it later), default 1' },
+    ],
+    description: `The fleet's rollouts (docs/fleet.md "Rollouts"), read and written in etcd directly, as
+GET/POST /cluster/network/rollouts do through an API server; the coordinator (an elected
+\`nodenet serve --etcd\`) carries them out. The user recorded is root@pam (cli on HOST).`,
+    examples: [
+      'nodenet rollout create --etcd http://10.0.0.5:2379 --nodes pve1,pve2,pve3 --ops \'[{"method":"POST","iface":"vmbr9","params":{"type":"bridge","autostart":"1"}}]\'',
+      'nodenet rollout show r-mx7dm6mi-032959 --etcd http://10.0.0.5:2379',
+    ],
+  },
+  {
     name: 'user',
     module: 'serve',
     summary: 'manage local users: user add | list | delete',

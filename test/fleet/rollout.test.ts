@@ -260,3 +260,44 @@ test('a node failing its probe halts the rollout; the confirmed canary is rolled
   assert.ok(v.events.some((e) => /^halted: 1 node\(s\) failed/.test(e.msg)));
   assert.ok(v.events.some((e) => e.node === 'n1' && /^rolled back/.test(e.msg)));
 });
+
+test('the CLI: create with start=0 straight in etcd, then halt: the staged change is dropped', async (t) => {
+  if (!ok || !fleet) return t.skip('no fleet');
+  const { spawnSync } = await import('node:child_process');
+  const { hostname } = await import('node:os');
+  const { join } = await import('node:path');
+  const { REPO } = await import('./harness.ts');
+  const cli = (...argv: string[]) => {
+    const r = spawnSync(process.execPath, [join(REPO, 'bin/nodenet'), '--output-format', 'json', 'rollout', ...argv], {
+      encoding: 'utf8',
+      env: { ...process.env, NODENET_ETCD: fleet!.endpoints },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as Record<string, unknown>;
+  };
+  const before = readLive(agents[0]!.root);
+  const ops = JSON.stringify([{ method: 'POST', iface: 'vmbr11', params: { type: 'bridge' } }]);
+  const { id } = cli('create', '--nodes', 'n1', '--ops', ops, '--start', '0') as { id: string };
+  const staged = await settle(id, ['staged', 'failed']);
+  assert.equal(staged.state, 'staged', JSON.stringify(staged));
+  assert.ok(readStaged(agents[0]!.root)?.includes('iface vmbr11'));
+  const halted = cli('halt', id) as { request?: { action: string } };
+  assert.equal(halted.request?.action, 'halt');
+  const v = await settle(id, ['halted']);
+  assert.deepEqual(
+    v.nodes.map((n) => [n.node, n.state]),
+    [['n1', 'aborted']],
+  );
+  assert.equal(readStaged(agents[0]!.root), null, 'the staged change was dropped');
+  assert.equal(readLive(agents[0]!.root), before);
+  const user = `root@pam (cli on ${hostname()})`;
+  assert.ok(
+    v.events.some((e) => e.user === user && /^halted by/.test(e.msg)),
+    JSON.stringify(v.events),
+  );
+  const list = cli('list') as unknown as { id: string; user: string; state: string }[];
+  assert.deepEqual(
+    list.filter((r) => r.id === id).map((r) => [r.user, r.state]),
+    [[user, 'halted']],
+  );
+});
