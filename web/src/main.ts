@@ -10,6 +10,8 @@ import { Grid } from './grid.ts';
 import { dependents, splitDifference } from './logic.ts';
 import { driftPart } from './server-text.ts';
 import { WindowWatch } from './window.ts';
+import { FleetPage, detectFleet } from './fleet.ts';
+import type { FleetNode } from './fleet.ts';
 import { LANGS, diagText, lang, setLang, t, tOr, type Lang } from './i18n.ts';
 import type { Iface } from './logic.ts';
 
@@ -23,6 +25,9 @@ const state = {
   tab: 'interfaces',
   /** A confirm window is open: no new apply until it ends. */
   windowOpen: false,
+  /** A fleet server (nodenet serve --etcd): the Fleet tab and a node switch. */
+  fleet: false,
+  nodes: [] as FleetNode[],
 };
 
 // ---- theme -----------------------------------------------------------------------------------
@@ -154,6 +159,7 @@ function showLogin(message = ''): void {
 
 setExpiredHandler(() => {
   watch?.stop();
+  fleet?.stop();
   showLogin(t('login.ended'));
 });
 
@@ -165,11 +171,15 @@ let buttons: Record<string, HTMLButtonElement>;
 let drift: HTMLElement;
 let diagBox: HTMLElement;
 let watch: WindowWatch | undefined;
+let fleet: FleetPage | undefined;
 
 async function start(): Promise<void> {
   try {
-    const nodes = await call<{ node: string }[]>('GET', '/nodes');
-    state.node = nodes.data[0]?.node ?? 'localhost';
+    const nodes = await call<FleetNode[]>('GET', '/nodes');
+    state.nodes = nodes.data;
+    state.fleet = await detectFleet(nodes.data as unknown as Record<string, unknown>[]);
+    state.node = (nodes.data.find((n) => n.status === 'online') ?? nodes.data[0])?.node ?? 'localhost';
+    state.tab = state.fleet ? 'fleet' : 'interfaces';
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return;
     showLogin(t('main.unreachable', { msg: (e as Error).message }));
@@ -351,6 +361,7 @@ function buildShell(): void {
   const tabs = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': t('main.views') });
   views = {};
   const tabDefs: [string, string][] = [
+    ...(state.fleet ? [['fleet', t('tab.fleet')] as [string, string]] : []),
     ['interfaces', t('tab.interfaces')],
     ['topology', t('tab.topology')],
     ['setup', t('tab.setup')],
@@ -366,8 +377,8 @@ function buildShell(): void {
         id: `tab-${id}`,
         'data-testid': `tab-${id}`,
         'aria-controls': `view-${id}`,
-        'aria-selected': String(id === 'interfaces'),
-        tabindex: id === 'interfaces' ? 0 : -1,
+        'aria-selected': String(id === state.tab),
+        tabindex: id === state.tab ? 0 : -1,
         onclick: () => showTab(id),
       },
       label,
@@ -378,7 +389,7 @@ function buildShell(): void {
       id: `view-${id}`,
       'aria-labelledby': `tab-${id}`,
       class: 'view',
-      hidden: id !== 'interfaces',
+      hidden: id !== state.tab,
     });
   }
   tabs.addEventListener('keydown', (e) => {
@@ -422,7 +433,9 @@ function buildShell(): void {
       { class: 'brand' },
       h('span', { class: 'logo', 'aria-hidden': 'true' }, '⇄'),
       h('strong', {}, 'nodenet'),
-      h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`),
+      state.fleet
+        ? nodeSwitch()
+        : h('span', { class: 'muted', id: 'node-name' }, ` ${t('header.node', { node: state.node })}`),
     ),
     drift,
     h(
@@ -443,6 +456,7 @@ function buildShell(): void {
           'data-testid': 'btn-logout',
           onclick: () => {
             watch?.stop();
+            fleet?.stop();
             void logout().then(() => showLogin(t('login.out')));
           },
         },
@@ -457,6 +471,55 @@ function buildShell(): void {
     h('div', { id: 'toasts', class: 'toasts' }),
   );
   watch.start();
+  fleet?.stop();
+  fleet = undefined;
+  if (state.fleet) {
+    fleet = new FleetPage({ open: (n) => switchNode(n), nodes: state.nodes });
+    views.fleet!.replaceChildren(fleet.el);
+  }
+  if (state.tab !== 'interfaces') showTab(views[state.tab] ? state.tab : 'interfaces');
+}
+
+/** The header's node switch (fleet servers): which node the network views show. */
+function nodeSwitch(): HTMLElement {
+  const sel = h(
+    'select',
+    { id: 'node-switch', 'data-testid': 'node-switch', 'aria-label': t('fleet.nodeSwitch') },
+    ...state.nodes.map((n) =>
+      h('option', { value: n.node }, n.status === 'online' ? n.node : t('stage.nodeOffline', { node: n.node })),
+    ),
+  );
+  if (!state.nodes.some((n) => n.node === state.node)) sel.append(h('option', { value: state.node }, state.node));
+  sel.value = state.node;
+  sel.addEventListener('change', () => {
+    switchNode(sel.value, 'node-switch');
+  });
+  return h(
+    'span',
+    { class: 'node-switch' },
+    h('span', { class: 'muted', id: 'node-name' }, ` ${t('fleet.nodeLabel')}`),
+    sel,
+  );
+}
+
+/** Show the network of another node of the fleet (the header's switch, or a click on the Fleet page). */
+function switchNode(node: string, focus?: string): void {
+  state.node = node;
+  state.list = [];
+  state.digest = undefined;
+  state.changes = '';
+  state.windowOpen = false;
+  if (!focus || state.tab === 'fleet') state.tab = 'interfaces';
+  // the node list of the switch: as the Fleet page last read it
+  void call<FleetNode[]>('GET', '/nodes')
+    .then((r) => (state.nodes = r.data))
+    .catch(() => undefined)
+    .finally(() => {
+      buildShell();
+      void reload();
+      void verify();
+      document.getElementById(focus ?? `tab-${state.tab}`)?.focus();
+    });
 }
 
 function showTab(id: string): void {
@@ -468,6 +531,8 @@ function showTab(id: string): void {
     t.tabIndex = k === id ? 0 : -1;
   }
   const v = views[id]!;
+  if (id === 'fleet') fleet?.start();
+  else fleet?.stop();
   const ctx = { node: state.node, list: state.list, reload };
   if (id === 'topology') v.replaceChildren(topology(state.list, edit));
   if (id === 'setup' && !v.firstChild) v.replaceChildren(wizard(ctx));

@@ -18,6 +18,8 @@ export interface EditContext {
   list: Iface[];
   digest: string | undefined;
   done(): Promise<void>;
+  /** Instead of creating on `node`: hand the new interface's parameters (with `iface`) here (the fleet's staging). */
+  submit?(p: Params): Promise<void>;
 }
 
 export type FieldEl = HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
@@ -252,7 +254,8 @@ export function openDialog(ctx: EditContext, kind: Kind, existing?: Iface): void
     if (ctx.digest) p.digest = ctx.digest;
     ok.disabled = true;
     try {
-      if (editing) await call('PUT', `/nodes/${ctx.node}/network/${encodeURIComponent(existing!.iface)}`, p);
+      if (ctx.submit && !editing) await ctx.submit({ ...p, iface: nameInput.value.trim() });
+      else if (editing) await call('PUT', `/nodes/${ctx.node}/network/${encodeURIComponent(existing!.iface)}`, p);
       else await call('POST', `/nodes/${ctx.node}/network`, { ...p, iface: nameInput.value.trim() });
       m.close();
       await ctx.done();
