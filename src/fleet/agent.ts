@@ -42,6 +42,19 @@ export interface AgentOptions {
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** What GET /nodes shows of a node's state, published beside it under `summary/{node}`. */
+export interface NodeSummary {
+  version: string;
+  backend: string;
+  digest: string;
+  pending: boolean;
+  /** Number of interfaces in the pending configuration. */
+  interfaces: number;
+  updated: string;
+  /** When this agent process went alive (ISO): the node's uptime in GET /nodes. */
+  since?: string;
+}
+
 /** What the agent publishes under `state` (docs/fleet.md). */
 export interface NodeState {
   node: string;
@@ -80,6 +93,8 @@ export class Agent {
   /** Requests started (by id), so a listing and the watch never run one twice. */
   private readonly seen = new Map<string, number>();
   private lastState = '';
+  /** When this agent started (its node's uptime). */
+  private readonly since = new Date().toISOString();
   private queue: Promise<void> = Promise.resolve();
   private followUps: NodeJS.Timeout[] = [];
 
@@ -321,7 +336,17 @@ export class Agent {
     const state = await this.view();
     const text = JSON.stringify({ ...state, updated: '' });
     if (text === this.lastState) return;
+    const summary: NodeSummary = {
+      version: state.version,
+      backend: state.backend,
+      digest: state.digest,
+      pending: state.pending,
+      interfaces: state.interfaces.length,
+      updated: state.updated,
+      since: this.since,
+    };
     await this.o.client.put(keys.state(this.o.node)).value(JSON.stringify(state));
+    await this.o.client.put(keys.summary(this.o.node)).value(JSON.stringify(summary));
     this.lastState = text;
   }
 

@@ -13,7 +13,7 @@ import { typeMatches } from '../core/network.ts';
 import type { RemoteNodes } from '../api/dispatch.ts';
 import type { RequestCtx, Result, Route } from '../api/routes.ts';
 import { etcdDown, keys, parseJson } from './etcd.ts';
-import type { NodeState } from './agent.ts';
+import type { NodeState, NodeSummary } from './agent.ts';
 import { callNode, wireToResult } from './rpc.ts';
 import { rolloutRoutes } from './routes.ts';
 
@@ -36,12 +36,6 @@ export interface FleetNode {
   updated?: string;
 }
 
-interface Alive {
-  pid: number;
-  version: string;
-  since: string;
-}
-
 export interface FleetApiOptions {
   client: Etcd3;
   /** This API server's name (`localhost` in a path means this node, as on Proxmox VE). */
@@ -60,41 +54,57 @@ export class FleetApi implements RemoteNodes {
 
   /** Every registered node with its liveness and the summary of its published state. */
   async nodes(): Promise<FleetNode[]> {
-    let kvs: Record<string, string>;
+    // Two small reads, whatever the nodes' files: the key names under nodes/ (who is registered,
+    // who is alive) and the summaries (with the agent's start, for the uptime).
+    let names: string[];
+    let summaries: Record<string, string>;
     try {
-      kvs = await this.o.client.getAll().prefix(keys.nodes).strings();
+      [names, summaries] = await Promise.all([
+        this.o.client.getAll().prefix(keys.nodes).keys(),
+        this.o.client.getAll().prefix(keys.summaries).strings(),
+      ]);
     } catch (e) {
       throw etcdDown(e);
     }
-    const byNode = new Map<string, { info?: string; alive?: string; state?: string }>();
-    for (const [k, v] of Object.entries(kvs)) {
-      const m = /^\/nodenet\/v1\/nodes\/([^/]+)\/(info|alive|state)$/.exec(k);
-      if (!m) continue;
-      const e = byNode.get(m[1]!) ?? {};
-      e[m[2] as 'info' | 'alive' | 'state'] = v;
-      byNode.set(m[1]!, e);
+    const registered = new Set<string>();
+    const alive = new Set(names.filter((k) => k.endsWith('/alive')));
+    for (const k of names) {
+      const m = /^\/nodenet\/v1\/nodes\/([^/]+)\/info$/.exec(k);
+      if (m) registered.add(m[1]!);
     }
     const out: FleetNode[] = [];
-    for (const [node, e] of [...byNode].sort(([a], [b]) => a.localeCompare(b))) {
-      if (e.info === undefined) continue;
-      const alive = parseJson<Alive>(e.alive);
-      const state = parseJson<NodeState>(e.state);
-      const since = alive ? Date.parse(alive.since) : NaN;
+    for (const node of [...registered].sort((a, b) => a.localeCompare(b))) {
+      const online = alive.has(keys.alive(node));
+      let sum = parseJson<NodeSummary>(summaries[keys.summary(node)]);
+      if (!sum) {
+        // An agent from before summaries: its full state, once.
+        const st = parseJson<NodeState>(await this.get(keys.state(node)));
+        if (st)
+          sum = {
+            version: st.version,
+            backend: st.backend,
+            digest: st.digest,
+            pending: st.pending,
+            interfaces: st.interfaces.length,
+            updated: st.updated,
+          };
+      }
+      const since = sum?.since ? Date.parse(sum.since) : NaN;
       out.push({
         node,
-        status: alive ? 'online' : 'offline',
+        status: online ? 'online' : 'offline',
         type: 'node',
         id: `node/${node}`,
         level: '',
-        ...(alive && Number.isFinite(since) ? { uptime: Math.max(0, Math.round((Date.now() - since) / 1000)) } : {}),
-        ...(state
+        ...(online && Number.isFinite(since) ? { uptime: Math.max(0, Math.round((Date.now() - since) / 1000)) } : {}),
+        ...(sum
           ? {
-              version: state.version,
-              backend: state.backend,
-              digest: state.digest,
-              pending: state.pending,
-              interfaces: state.interfaces.length,
-              updated: state.updated,
+              version: sum.version,
+              backend: sum.backend,
+              digest: sum.digest,
+              pending: sum.pending,
+              interfaces: sum.interfaces,
+              updated: sum.updated,
             }
           : {}),
       });

@@ -7,6 +7,9 @@
  *   /nodenet/v1/nodes/{node}/alive         liveness, bound to the agent's lease (TTL, default 10 s)
  *   /nodenet/v1/nodes/{node}/state         the agent's last published view: interfaces, digest,
  *                                          pending change, drift, last applies (durable)
+ *   /nodenet/v1/summary/{node}             the part of `state` GET /nodes shows (digest, pending,
+ *                                          counts): a few hundred bytes, so listing the fleet
+ *                                          never reads every node's interfaces
  *   /nodenet/v1/nodes/{node}/rpc/{id}      a request for the agent (bound to the caller's lease)
  *   /nodenet/v1/nodes/{node}/result/{id}   the agent's answer to it (bound to the agent's lease)
  *   /nodenet/v1/rollouts/{id}              a rollout: spec, state, user, created (rollout.ts)
@@ -28,6 +31,8 @@ export const keys = {
   info: (n: string) => `${PREFIX}nodes/${n}/info`,
   alive: (n: string) => `${PREFIX}nodes/${n}/alive`,
   state: (n: string) => `${PREFIX}nodes/${n}/state`,
+  summaries: `${PREFIX}summary/`,
+  summary: (n: string) => `${PREFIX}summary/${n}`,
   rpcDir: (n: string) => `${PREFIX}nodes/${n}/rpc/`,
   rpc: (n: string, id: string) => `${PREFIX}nodes/${n}/rpc/${id}`,
   resultDir: (n: string) => `${PREFIX}nodes/${n}/result/`,
