@@ -48,7 +48,13 @@ function installerFile(count: number): string {
 }
 
 const secs = (t0: number): number => (performance.now() - t0) / 1000;
-const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+// Idle sockets closed after 1 s, before the server's keep-alive timeout (5 s) can close one under
+// a request: `--cli` blocks this process for seconds between requests (seen: "other side closed").
+const dispatcher = new Agent({
+  connect: { rejectUnauthorized: false },
+  keepAliveTimeout: 1000,
+  keepAliveMaxTimeout: 1000,
+});
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
