@@ -48,13 +48,7 @@ function installerFile(count: number): string {
 }
 
 const secs = (t0: number): number => (performance.now() - t0) / 1000;
-// Idle sockets closed after 1 s, before the server's keep-alive timeout (5 s) can close one under
-// a request: `--cli` blocks this process for seconds between requests (seen: "other side closed").
-const dispatcher = new Agent({
-  connect: { rejectUnauthorized: false },
-  keepAliveTimeout: 1000,
-  keepAliveMaxTimeout: 1000,
-});
+const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -91,6 +85,10 @@ async function api(method: 'GET' | 'POST' | 'PUT', path: string, body?: Record<s
   const r = await request(`${base}${path}`, {
     method,
     dispatcher,
+    // one connection per request: `--cli` blocks this process in spawnSync for seconds, so a
+    // pooled socket the server closed meanwhile (keep-alive timeout, 5 s) would be reused
+    // before undici's idle timer could drop it (seen: "other side closed" after the CLI step)
+    reset: true,
     headers: { authorization: authz, ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
     ...(body ? { body: new URLSearchParams(body).toString() } : {}),
   });
@@ -224,6 +222,11 @@ try {
   }
   console.log(JSON.stringify({ bridges: n, steps: rows }));
   if (rows.some((r) => !r.up || !r.equal || r.ratio < 10)) process.exitCode = 1;
+} catch (e) {
+  console.error(
+    `server ${server.exitCode === null ? 'running' : `exited ${server.exitCode}`}; its stderr:\n${serverErr}`,
+  );
+  throw e;
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
