@@ -85,6 +85,10 @@ async function api(method: 'GET' | 'POST' | 'PUT', path: string, body?: Record<s
   const r = await request(`${base}${path}`, {
     method,
     dispatcher,
+    // one connection per request: `--cli` blocks this process in spawnSync for seconds, so a
+    // pooled socket the server closed meanwhile (keep-alive timeout, 5 s) would be reused
+    // before undici's idle timer could drop it (seen: "other side closed" after the CLI step)
+    reset: true,
     headers: { authorization: authz, ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
     ...(body ? { body: new URLSearchParams(body).toString() } : {}),
   });
@@ -218,6 +222,11 @@ try {
   }
   console.log(JSON.stringify({ bridges: n, steps: rows }));
   if (rows.some((r) => !r.up || !r.equal || r.ratio < 10)) process.exitCode = 1;
+} catch (e) {
+  console.error(
+    `server ${server.exitCode === null ? 'running' : `exited ${server.exitCode}`}; its stderr:\n${serverErr}`,
+  );
+  throw e;
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
