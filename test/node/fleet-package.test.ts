@@ -162,6 +162,16 @@ test('the package ships the agent unit, the etcd .proto files and the NODENET_ET
   assert.match(unit, /^Type=notify$/m);
   assert.match(unit, /^EnvironmentFile=-\/etc\/default\/nodenet$/m);
   assert.match(unit, /^KillMode=process$/m);
+  // systemd's own parser: no unknown key, no bad value (warnings go to stderr, the status stays 0).
+  if (has('systemd-analyze')) {
+    const v = spawnSync(
+      'systemd-analyze',
+      ['verify', '--man=no', join(x, 'lib/systemd/system/nodenet-agent.service')],
+      { encoding: 'utf8' },
+    );
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal(v.stderr.trim(), '');
+  } else if (process.env.CI === 'true') assert.fail('systemd-analyze is missing (systemd)');
   const def = readFileSync(join(x, 'etc/default/nodenet'), 'utf8');
   assert.match(def, /^#NODENET_ETCD=/m);
   assert.match(def, /^#NODENET_NODE=/m);
