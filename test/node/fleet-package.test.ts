@@ -13,7 +13,7 @@ import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ETCD, PASSWORD, api, freePort, login, startFleet, until } from '../fleet/harness.ts';
@@ -204,6 +204,77 @@ test("the agent unit's commands, run by sh as systemd would: skipped without NOD
       .split('\n');
   assert.deepEqual(argv({}), ['--root', '/', 'agent']);
   assert.deepEqual(argv({ NODENET_NODE: 'pve 2' }), ['--root', '/', '--node', 'pve 2', 'agent']);
+});
+
+test('postinst enables the agent only when NODENET_ETCD is set, or as the admin left it', (t) => {
+  if (missing(t)) return;
+  if (process.getuid?.() !== 0 || !has('unshare')) {
+    if (process.env.CI === 'true') assert.fail('needs root and unshare');
+    return t.skip('needs root and unshare');
+  }
+  const ctrl = join(work, 'ctrl-postinst');
+  assert.equal(spawnSync('dpkg-deb', ['-e', deb, ctrl]).status, 0);
+  // Fakes of deb-systemd-helper, deb-systemd-invoke and systemctl record their calls; the real
+  // postinst runs with "abort-upgrade" (the unit block only: no key, no state directory) in a
+  // private mount namespace whose /etc/default is a temp dir, so the host is never touched.
+  const fakes = join(work, 'fakes');
+  mkdirSync(fakes, { recursive: true });
+  const fake = `#!/bin/sh
+echo "$(basename "$0") $*" >> "$FAKE_LOG"
+case "$1 $2" in
+  "debian-installed "*) [ -n "$FAKE_INSTALLED" ] ;;
+  "--quiet was-enabled") [ -n "$FAKE_WAS_ENABLED" ] ;;
+esac
+`;
+  for (const n of ['deb-systemd-helper', 'deb-systemd-invoke', 'systemctl']) {
+    writeFileSync(join(fakes, n), fake);
+    chmodSync(join(fakes, n), 0o755);
+  }
+  const agentCalls = (defaults: string, env: Record<string, string>) => {
+    const dir = mkdtempSync(join(work, 'default-'));
+    writeFileSync(join(dir, 'nodenet'), defaults);
+    const log = join(dir, 'calls.log');
+    const r = spawnSync(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        `mount --bind "$1" /etc/default && exec sh "$2" abort-upgrade`,
+        'sh',
+        dir,
+        join(ctrl, 'postinst'),
+      ],
+      {
+        env: {
+          PATH: `${fakes}:/usr/sbin:/usr/bin:/sbin:/bin`,
+          FAKE_LOG: log,
+          FAKE_INSTALLED: '',
+          FAKE_WAS_ENABLED: '',
+          ...env,
+        },
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    return readFileSync(log, 'utf8')
+      .split('\n')
+      .filter((l) => /^deb-systemd-helper (enable|update-state) nodenet-agent\.service$/.test(l));
+  };
+  const def = readFileSync(join(x, 'etc/default/nodenet'), 'utf8');
+  // First install, the shipped settings (NODENET_ETCD commented out): not enabled.
+  assert.deepEqual(agentCalls(def, {}), ['deb-systemd-helper update-state nodenet-agent.service']);
+  // First install (or an upgrade from a package without the agent) with NODENET_ETCD set: enabled.
+  const withEtcd = `${def}NODENET_ETCD=http://10.0.0.5:2379\n`;
+  assert.deepEqual(agentCalls(withEtcd, {}), ['deb-systemd-helper enable nodenet-agent.service']);
+  assert.deepEqual(agentCalls(`${def}NODENET_ETCD=\n`, {}), ['deb-systemd-helper update-state nodenet-agent.service']);
+  // Upgrades: kept as the admin left it, whatever NODENET_ETCD says.
+  assert.deepEqual(agentCalls(def, { FAKE_INSTALLED: '1', FAKE_WAS_ENABLED: '1' }), [
+    'deb-systemd-helper enable nodenet-agent.service',
+  ]);
+  assert.deepEqual(agentCalls(withEtcd, { FAKE_INSTALLED: '1' }), [
+    'deb-systemd-helper update-state nodenet-agent.service',
+  ]);
 });
 
 test('every npm package bundled into the program is named in the copyright file', (t) => {
