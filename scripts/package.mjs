@@ -63,6 +63,22 @@ const staticExt = {
     });
   },
 };
+// The fleet's etcd client (npm etcd3, over @grpc/grpc-js) is CommonJS: in an ES module bundle its
+// require() of Node's modules needs a real `require` (the banner's), and it loads its gRPC
+// definitions at run time from `${__dirname}/../proto/rpc.proto`, a path that does not exist in
+// the bundle: it is pointed at the .proto files shipped in dist/proto/etcd3/ (copied below).
+const etcdProtoDir = join(repo, 'node_modules/etcd3/proto');
+const etcdProto = {
+  name: 'etcd3-proto',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]etcd3[\\/]lib[\\/]connection-pool\.js$/ }, (a) => {
+      const text = readFileSync(a.path, 'utf8');
+      const from = '`${__dirname}/../proto/rpc.proto`';
+      if (!text.includes(from)) throw new Error(`etcd3 changed: ${a.path} no longer loads ${from}`);
+      return { contents: text.replace(from, '__nodenetEtcdProto'), loader: 'js' };
+    });
+  },
+};
 await build({
   entryPoints: { 'cli/main': join(repo, 'src/cli/main.ts'), 'apply/guard': join(repo, 'src/apply/guard.ts') },
   outdir: join(lib, 'dist'),
@@ -70,7 +86,15 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  plugins: [staticExt],
+  plugins: [staticExt, etcdProto],
+  banner: {
+    js: [
+      "import { createRequire as __nodenetCreateRequire } from 'node:module';",
+      "import { fileURLToPath as __nodenetFileURLToPath } from 'node:url';",
+      'const require = __nodenetCreateRequire(import.meta.url);',
+      "const __nodenetEtcdProto = __nodenetFileURLToPath(new URL('../proto/etcd3/rpc.proto', import.meta.url));",
+    ].join('\n'),
+  },
   legalComments: 'none',
   logLevel: 'warning',
 });
@@ -86,6 +110,8 @@ await build({
 });
 
 step('program files');
+for (const f of readdirSync(etcdProtoDir).filter((n) => n.endsWith('.proto')))
+  put(join('usr/lib/nodenet/dist/proto/etcd3', f), readFileSync(join(etcdProtoDir, f)));
 put(
   'usr/lib/nodenet/package.json',
   `${JSON.stringify({ name: 'nodenet', version, type: 'module', private: true, license: pkg.license }, null, 2)}\n`,
@@ -104,6 +130,7 @@ mkdirSync(join(stage, 'usr/bin'), { recursive: true });
 symlinkSync('../lib/nodenet/bin/nodenet', join(stage, 'usr/bin/nodenet'));
 copy('systemd/nodenet.service', 'lib/systemd/system/nodenet.service');
 copy('systemd/nodenet-rollback.service', 'lib/systemd/system/nodenet-rollback.service');
+copy('systemd/nodenet-agent.service', 'lib/systemd/system/nodenet-agent.service');
 copy('packaging/default', 'etc/default/nodenet');
 copy('packaging/pam', 'etc/pam.d/nodenet');
 copy('packaging/logrotate', 'etc/logrotate.d/nodenet');
@@ -137,7 +164,8 @@ const rfc2822 = date.toUTCString().replace(/GMT$/, '+0000');
 const changelog = `nodenet (${version}) unstable; urgency=medium
 
   * Debian package built by \`npm run package\`: bundled program, systemd units
-    (API server, boot-time rollback), PAM logins, nodenet(8), bash completion.
+    (API server, boot-time rollback, fleet agent), PAM logins, nodenet(8), bash
+    completion.
 
  -- ${maintainer}  ${rfc2822}
 `;

@@ -135,6 +135,8 @@ test('full system: install, login, apply, hard reset, restart, SSH, remove', asy
       (await g.sh('systemctl is-enabled nodenet.service nodenet-rollback.service')).trim(),
       'enabled\nenabled',
     );
+    // The fleet agent is installed but not enabled: /etc/default/nodenet sets no NODENET_ETCD.
+    assert.equal((await g.exec('systemctl is-enabled nodenet-agent.service')).out.trim(), 'disabled');
   });
 
   await t.test(
@@ -285,7 +287,51 @@ test('full system: install, login, apply, hard reset, restart, SSH, remove', asy
     },
   );
 
-  await t.test('7. apt remove nodenet leaves the network untouched', async () => {
+  await t.test(
+    '7. the fleet agent under systemd: skipped without NODENET_ETCD, registers in the guest etcd with it',
+    async () => {
+      // Without NODENET_ETCD the unit's ExecCondition skips it: inactive, not failed, and the
+      // agent never started (systemd 252 reports the skip as Result=success).
+      await g.exec('systemctl start nodenet-agent', 180_000);
+      const skipped = await g.sh(
+        'systemctl show nodenet-agent -p ActiveState -p Result -p ExecMainStartTimestampMonotonic',
+      );
+      assert.match(skipped, /^ActiveState=inactive$/m);
+      assert.match(skipped, /^Result=success$/m);
+      assert.match(skipped, /^ExecMainStartTimestampMonotonic=0$/m);
+      // A one-member etcd in the guest (Debian's etcd-server, as on the host; its own unit is masked).
+      await g.sh(
+        'systemd-run --unit kt-etcd /usr/bin/etcd --name fs --data-dir /var/lib/kt-etcd ' +
+          '--listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 ' +
+          '--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 ' +
+          '--initial-cluster fs=http://127.0.0.1:2380 --listen-metrics-urls http://127.0.0.1:0',
+      );
+      const etcdctl = 'ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379';
+      await waitFor('etcd in the guest', async () => (await g.exec(`${etcdctl} endpoint health`)).rc === 0, 180_000);
+      await g.sh('echo NODENET_ETCD=http://127.0.0.1:2379 >> /etc/default/nodenet');
+      // Type=notify: `enable --now` returns once the agent said READY=1 (registered in etcd).
+      await g.sh('systemctl enable --now nodenet-agent', 300_000);
+      assert.equal((await g.sh('systemctl is-active nodenet-agent')).trim(), 'active');
+      assert.match(
+        await g.sh('systemctl show nodenet-agent -p Type -p KillMode'),
+        /Type=notify[\s\S]*KillMode=process/,
+      );
+      // sh exec'd nodenet: the main process is the agent itself, on the host name's node.
+      const pid = (await g.sh('systemctl show nodenet-agent -p MainPID --value')).trim();
+      assert.match(await g.sh(`tr '\\0' ' ' < /proc/${pid}/cmdline`), /nodenet --root \/ agent/);
+      assert.match(await g.sh('journalctl -u nodenet-agent -o cat --no-pager'), /"msg":"agent running"/);
+      assert.match(
+        await g.sh(`${etcdctl} get --prefix --keys-only /nodenet/v1/nodes/fsguest/`),
+        /^\/nodenet\/v1\/nodes\/fsguest\/alive$/m,
+      );
+      // Stopped: the lease is revoked, the node is no longer alive.
+      await g.sh('systemctl stop nodenet-agent', 120_000);
+      assert.doesNotMatch(await g.sh(`${etcdctl} get --prefix --keys-only /nodenet/v1/nodes/fsguest/`), /\/alive$/m);
+      await g.sh('systemctl stop kt-etcd', 120_000);
+    },
+  );
+
+  await t.test('8. apt remove nodenet leaves the network untouched', async () => {
     const snapshot =
       'cat /etc/network/interfaces; ip -br addr; ip -br link; systemctl show networking -p ExecMainStartTimestampMonotonic';
     const before = await g.sh(snapshot);
