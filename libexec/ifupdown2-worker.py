@@ -12,9 +12,6 @@
 # Protocol: JSON lines. Requests on stdin, replies on stdout:
 #   <- {"ready": true, "pid": P, "version": V, "start_ms": T}        once, when the cache is filled
 #   -> {"id": N, "argv": ["ifup", "-w", "vmbr5"]}
-#   -> {"id": N, "argv": ["ifup", "-i", "-", "-w", "vmbr5"], "stdin": "auto lo\n..."}
-#      stdin: what the command reads as its standard input (`-i -`: the interfaces file), as
-#      ifupdown2's daemon mode passes a client's stdin (Ifupdown2.main(stdin_buffer))
 #   <- {"id": N, "line": "warning: vmbr5: ..."}                      what the command prints
 #   <- {"id": N, "done": true, "code": C}                           its exit status
 #   <- {"id": N, "refused": "why", "fatal": bool}                   not run: run it elsewhere;
@@ -347,7 +344,7 @@ class Worker:
 
     # -------------------------------------------------------------- one command
 
-    def run(self, argv, stdin=None):
+    def run(self, argv):
         self.barrier()
         self.check_cache()
         if self.etc is not None:
@@ -365,7 +362,7 @@ class Worker:
                 return self.Status.Client.STATUS_ARGV_ERROR
             except self.ArgvParseHelp:
                 return 0
-            code = ifupdown2.main(stdin)
+            code = ifupdown2.main()
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 1
         except Exception as e:
@@ -389,9 +386,6 @@ class Worker:
                     self.proto.send({'id': rid, 'status': self.status()})
                     continue
                 argv = [str(a) for a in req['argv']]
-                stdin = req.get('stdin')
-                if stdin is not None and not isinstance(stdin, str):
-                    raise TypeError('stdin')
             except (ValueError, KeyError, TypeError, AttributeError):
                 os.write(2, b'ifupdown2-worker: bad request\n')
                 return 2
@@ -400,7 +394,7 @@ class Worker:
                 continue
             try:
                 self.proto.current = rid
-                code = self.run(argv, stdin)
+                code = self.run(argv)
             except Refused as r:
                 self.proto.current = None
                 self.proto.send({'id': rid, 'refused': r.why, 'fatal': r.fatal})

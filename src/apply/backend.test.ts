@@ -67,12 +67,6 @@ test('reload plans become ifreload -a, or ifdown then ifup -w', () => {
     ['ifup', ['-w', 'vmbr2', 'vmbr0']],
   ]);
   assert.deepEqual(reloadCommands({ up: [], down: [] }), []);
-  // a narrowed file: ifup reads it on stdin, ifdown (saved state) does not
-  const upFile = { text: 'auto vmbr2\niface vmbr2\n', names: ['lo', 'vmbr2'], of: 9 };
-  assert.deepEqual(reloadCommands({ up: ['vmbr2'], down: ['vmbr1'], upFile }), [
-    ['ifdown', ['vmbr1']],
-    ['ifup', ['-w', 'vmbr2', '-i', '-']],
-  ]);
   assert.throws(
     () => reloadCommands({ up: ['-a'], down: [] }),
     (e: unknown) => e instanceof NodenetError && e.code === 'PARAM',

@@ -9,7 +9,7 @@
  *
  * The apply pipeline (confirm window, history) builds on these; it decides *what* to reload.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { NodenetError } from '../errors.ts';
 import {
   SYSTEM_PYTHON,
@@ -26,24 +26,8 @@ import { WarmIfupdown2, workerScriptPath } from './warm.ts';
 
 export type BackendKind = 'ifupdown2' | 'netns' | 'none';
 
-/**
- * The interfaces file a targeted `ifup` reads instead of the whole configuration (`ifup -i -`,
- * on its standard input): the stanzas of the interfaces it brings up and of every interface
- * ifupdown2 can reach from them (plan.ts {@link narrowUpFile}).
- */
-export interface UpFile {
-  text: string;
-  /** The interfaces whose stanzas it holds, in file order. */
-  names: string[];
-  /** How many interfaces the whole configuration has. */
-  of: number;
-}
-
-/**
- * What to reload: everything (`ifreload -a`), or only the named interfaces (`upFile`: what
- * their `ifup` reads; without it, the whole configuration).
- */
-export type ReloadPlan = { all: true } | { up: string[]; down: string[]; upFile?: UpFile };
+/** What to reload: everything (`ifreload -a`), or only the named interfaces. */
+export type ReloadPlan = { all: true } | { up: string[]; down: string[] };
 
 /** A warning or error ifupdown2 printed, attributed to its interface where it names one. */
 export interface ReloadIssue {
@@ -162,8 +146,7 @@ export function reloadCommands(plan: ReloadPlan): [Ifupdown2Command, string[]][]
   if (plan.down.length > 0) cmds.push(['ifdown', [...plan.down]]);
   // -w (--with-depends): also up the lower interfaces (bridge ports). Without it a port that is
   // new to the bridge stays admin-down, while `ifreload -a` brings it up (measured).
-  // -i -: the narrowed file, given on stdin (runReload), not the whole configuration.
-  if (plan.up.length > 0) cmds.push(['ifup', ['-w', ...plan.up, ...(plan.upFile === undefined ? [] : ['-i', '-'])]]);
+  if (plan.up.length > 0) cmds.push(['ifup', ['-w', ...plan.up]]);
   return cmds;
 }
 
@@ -174,15 +157,9 @@ async function runReload(runIf: RunIfupdown2, plan: ReloadPlan, log: (line: stri
     lines.push(l);
     log(l);
   };
-  const upFile = 'all' in plan ? undefined : plan.upFile;
   for (const [cmd, args] of reloadCommands(plan)) {
     emit(`$ ${[cmd, ...args].join(' ')}`);
-    const input = cmd === 'ifup' ? upFile : undefined;
-    if (input !== undefined) {
-      const shown = input.names.length > 8 ? `${input.names.slice(0, 8).join(' ')} ...` : input.names.join(' ');
-      emit(`  (stdin: the stanzas of ${shown}: ${input.names.length} of ${input.of} interfaces)`);
-    }
-    const r = await runIf(cmd, args, { onLine: emit, ...(input === undefined ? {} : { input: input.text }) });
+    const r = await runIf(cmd, args, { onLine: emit });
     if (r.code !== 0 && code === 0) code = r.code;
   }
   return { code, log: lines, errors: parseIfupdown2Log(lines) };
@@ -213,15 +190,6 @@ async function runCheck(runIf: RunIfupdown2): Promise<CheckResult> {
 }
 
 // ---------------------------------------------------------------- ifupdown2 (host)
-
-/** The host's ifupdown2.conf forbids `ifup -i FILE` (our sandbox's copy keeps the default, 0). */
-function cliFileDisabled(conf = '/etc/network/ifupdown2/ifupdown2.conf'): boolean {
-  try {
-    return /^[ \t]*disable_cli_interfacesfile[ \t]*=[ \t]*1[ \t]*$/m.test(readFileSync(conf, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 /** The host backend, with its warm worker reachable for `nodenet serve` and tests. */
 export interface Ifupdown2Backend extends Backend {
@@ -281,12 +249,7 @@ export function createIfupdown2Backend(opts: { root?: string; run?: Runner; warm
     prepare: async () => {
       await getInstall();
     },
-    reload: (plan, log) => {
-      if ('all' in plan || plan.upFile === undefined || !cliFileDisabled()) return runReload(runIf, plan, log);
-      log('ifup reads the whole configuration (ifupdown2.conf: disable_cli_interfacesfile=1)');
-      const { upFile: _, ...whole } = plan;
-      return runReload(runIf, whole, log);
-    },
+    reload: (plan, log) => runReload(runIf, plan, log),
     readState: async (scope) => (await readKernelState(exec, {}, scope)).state,
     check: () => runCheck(runIf),
     exec: (argv) => exec(argv),

@@ -42,7 +42,7 @@ import {
 } from './history.ts';
 import { lockoutRisk, lockoutRule, type Connection } from './lockout.ts';
 import { modelOf, nicsOf } from './models.ts';
-import { hookChanged, narrowUpFile, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
+import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
 import { replugGuests, settleAndVerify, type Log } from './settle.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
 
@@ -250,17 +250,7 @@ async function applyTarget(
         `confirm window: ${o.confirmTimeout} s (until ${new Date(journal.deadline).toISOString()}), guard pid ${pid ?? '?'}`,
       );
     }
-    let plan: ReloadPlan = planned.plan;
-    if (!('all' in plan) && plan.up.length > 0 && backend.kind !== 'none') {
-      // what `ifup` reads: the stanzas it can reach, not the whole file (its parse grows with it)
-      const n = narrowUpFile(planned.after, [target.text, ...planned.sourced.map((f) => f.text)], plan.up, {
-        before: planned.before,
-        state: stateBefore,
-        scope,
-      });
-      if (n.file !== undefined) plan = { ...plan, upFile: n.file };
-      else log(`reload: ifup reads the whole configuration (${n.reason})`);
-    }
+    const plan: ReloadPlan = planned.plan;
     log(
       'all' in plan
         ? `reload: all interfaces (${planned.reason ?? 'asked for'})`

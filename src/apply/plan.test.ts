@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pathsFor } from '../store/paths.ts';
 import { modelOf } from './pipeline.ts';
-import { decideReload, narrowUpFile, planApply, readAppliedSources, recordAppliedSources, scopeOf } from './plan.ts';
-import { emptyKernelState, type KernelState } from './state.ts';
+import { decideReload, planApply, readAppliedSources, recordAppliedSources, scopeOf } from './plan.ts';
 
 const LO = 'auto lo\niface lo inet loopback\n\n';
 const br = (n: number, a = `10.0.${n}.1/24`): string =>
@@ -132,61 +131,4 @@ test('a targeted verify also covers what stands directly on an interface the rel
   // Only one level up: a bridge on bond0.40 is not in scope through bond0.
   const stacked = `${after}auto vmbr40\niface vmbr40 inet manual\n\tbridge-ports bond0.40\n`;
   assert.ok(!scopeOf({ up: ['bond0.60'], down: [] }, modelOf(stacked), modelOf(stacked))?.includes('vmbr40'));
-});
-
-test('narrowUpFile: the stanzas connected to what ifup brings up, in file order, and lo', () => {
-  const text =
-    `${LO}iface eno1 inet manual\n\niface eno2 inet manual\n\n` +
-    'auto bond0\niface bond0 inet manual\n\tbond-slaves eno2 eno3\n\tbond-mode active-backup\n\n' +
-    'auto vmbr0\niface vmbr0 inet static\n\taddress 192.0.2.2/24\n\tgateway 192.0.2.1\n\tbridge-ports eno1\n\n' +
-    'auto vmbr0.40\niface vmbr0.40 inet static\n\taddress 10.40.0.2/24\n\n' +
-    'allow-hotplug vmbr1\niface vmbr1 inet static\n\taddress 10.1.0.1/24\n\tbridge-ports bond0 \\\n\t\tnone\n# a comment\n' +
-    'iface vmbr1 inet6 static\n\taddress fd00::1/64\n\n' +
-    'auto vlan50\niface vlan50 inet manual\n\tvlan-raw-device vmbr1\n\n' +
-    `${br(2)}${br(3)}${SOURCE}`;
-  const m = modelOf(text);
-  const state = emptyKernelState();
-  const names = (up: string[], st: KernelState = state): string[] | string =>
-    narrowUpFile(m, [text], up, { state: st }).file?.names ?? 'whole';
-  assert.deepEqual(names(['vmbr2']), ['lo', 'vmbr2']);
-  // ports, dotted VLANs above, in both directions and transitively
-  assert.deepEqual(names(['vmbr0']), ['lo', 'eno1', 'vmbr0', 'vmbr0.40']);
-  assert.deepEqual(names(['vmbr0.40']), ['lo', 'eno1', 'vmbr0', 'vmbr0.40']);
-  assert.deepEqual(names(['vlan50']), ['lo', 'eno2', 'bond0', 'vmbr1', 'vlan50']);
-  const f = narrowUpFile(m, [text], ['vmbr1'], { state });
-  assert.equal(f.file?.of, 10);
-  assert.equal(
-    f.file?.text,
-    `${LO}iface eno2 inet manual\n\nauto bond0\niface bond0 inet manual\n\tbond-slaves eno2 eno3\n\tbond-mode active-backup\n\n` +
-      'allow-hotplug vmbr1\niface vmbr1 inet static\n\taddress 10.1.0.1/24\n\tbridge-ports bond0 none\n\n' +
-      'iface vmbr1 inet6 static\n\taddress fd00::1/64\n\n' +
-      'auto vlan50\niface vlan50 inet manual\n\tvlan-raw-device vmbr1\n\n',
-  );
-  // the ports a bridge has now: from the previous configuration and from the kernel
-  assert.deepEqual(
-    narrowUpFile(m, [text], ['vmbr2'], {
-      state,
-      before: modelOf(text.replace(br(2), br(2).replace('bridge-ports none', 'bridge-ports eno1'))),
-    }).file?.names,
-    ['lo', 'eno1', 'vmbr0', 'vmbr0.40', 'vmbr2'],
-  );
-  const enslaved: KernelState = {
-    ...state,
-    interfaces: [{ name: 'eno2', kind: 'veth', master: 'vmbr3' } as KernelState['interfaces'][number]],
-  };
-  assert.deepEqual(names(['vmbr3'], enslaved), ['lo', 'eno2', 'bond0', 'vmbr1', 'vlan50', 'vmbr3']);
-  // the whole file when the closure is unclear
-  const why = (t: string, up: string[], o: Parameters<typeof narrowUpFile>[3] = { state }): string | undefined =>
-    narrowUpFile(modelOf(t), [t], up, o).reason;
-  assert.match(why(text, ['vmbr2'], {}) ?? '', /running ports were not read/);
-  assert.match(why(text, ['vmbr1'], { state, scope: ['vlan50'] }) ?? '', /running ports of bond0 vmbr1 were not read/);
-  assert.equal(why(text, ['vmbr2'], { state, scope: ['vmbr2'] }), undefined);
-  assert.match(why(`${LO}${br(1).replace('none', 'glob eno*')}${br(2)}`, ['vmbr2']) ?? '', /port expression \(glob\)/);
-  assert.match(why(`${LO}${br(1)}${br(2)}\n% for i in range(3):\n% endfor\n`, ['vmbr2']) ?? '', /template/);
-  assert.match(why(`${LO}${br(1).replace('none', '${p}')}${br(2)}`, ['vmbr2']) ?? '', /template/);
-  assert.match(
-    why(`${LO}${br(1)}${br(2)}vlan vmbr1.10\n\tbridge-igmp-querier-src 10.0.0.1\n`, ['vmbr2']) ?? '',
-    /vlan/,
-  );
-  assert.match(why(`${LO}${br(1)}`, ['vmbr1']) ?? '', /every interface/);
 });

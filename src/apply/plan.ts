@@ -19,8 +19,7 @@ import { atomicWrite, readOptional } from '../store/atomic.ts';
 import type { Paths } from '../store/paths.ts';
 import { readSourced, type SourcedFile } from '../store/sources.ts';
 import { sha256 } from '../store/store.ts';
-import type { ReloadPlan, UpFile } from './backend.ts';
-import type { KernelState } from './state.ts';
+import type { ReloadPlan } from './backend.ts';
 
 // ---------------------------------------------------------------- what changed
 
@@ -250,127 +249,6 @@ export function expandSources(
   }
   const model = buildModel(parse(text, 'interfaces'));
   return { model: { ...model, sources: [] }, nested };
-}
-
-// ---------------------------------------------------------------- what a targeted ifup reads
-
-/** ifupdown2 expands these in a port list (`bridge-ports glob eno*`): names not written out. */
-const PORT_EXPR = new Set(['glob', 'regex', 'noglob', 'noregex']);
-/** Mako template syntax (ifupdown2's template_enable=1): the file is not what it says. */
-const TEMPLATE = /\$\{|<%|%>|^[ \t]*%/m;
-
-/**
- * The interfaces file a targeted `ifup -w NAMES` can read instead of the whole configuration
- * (`ifup -i -`), or why it must read the whole one. ifupdown2 parses the whole file and asks every
- * module for the dependencies of every interface on each command (its cost grows with the file:
- * 1.3–2.2 s on 4094 bridges); with NAMES it then only acts on NAMES, their lower interfaces
- * (`-w`) and the bridges and other upper interfaces above them, and its saved state
- * (/run/network/ifstatemanager) is only updated for the interfaces it acted on, the others'
- * entries kept as they were. So the file holds the stanzas (and `auto`/`allow-*` lines) of
- * every interface connected to NAMES, in file order: an interface is connected to another when
- * one of its option values names it (ports, slaves, raw devices, `vrf`, `link`...), or when it
- * is the other's dotted VLAN base (`bond0` of `bond0.40`) — either way round, transitively —
- * plus the ports a bridge or bond among them has now (previous configuration and kernel:
- * ifupdown2 sets a released port down unless it has a stanza), plus `lo`. More than ifupdown2
- * follows, never less. Undefined `file` (the whole file is read) when the closure is unclear:
- * port expressions (`glob`/`regex`), template syntax, bridge-VLAN (`vlan`) stanzas, the running
- * ports of a bridge or bond in it not read, or when the closure is the whole configuration.
- */
-export function narrowUpFile(
-  after: Model,
-  texts: readonly string[],
-  up: readonly string[],
-  o: {
-    /** The configuration before (its ports of the interfaces brought up). */
-    before?: Model;
-    /** The kernel state before the reload: which ports are enslaved to what now. */
-    state?: KernelState;
-    /** The interfaces `state` was read for (undefined: all). */
-    scope?: readonly string[] | undefined;
-  },
-): { file: UpFile; reason?: undefined } | { file?: undefined; reason: string } {
-  for (const t of texts) {
-    if (TEMPLATE.test(t)) return { reason: 'the configuration has template syntax' };
-    if (/^[ \t]*(vlan|mapping)[ \t]/m.test(t)) return { reason: 'the configuration has vlan/mapping stanzas' };
-  }
-  if (after.autoOnly.size > 0 && up.some((n) => after.autoOnly.has(n)))
-    return { reason: 'an interface to bring up has no stanza' };
-  // who names whom: words of option values (both directions are followed)
-  const mentions = new Map<string, Set<string>>();
-  const link = (a: string, b: string): void => {
-    if (a === b) return;
-    for (const [x, y] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      let m = mentions.get(x);
-      if (m === undefined) mentions.set(x, (m = new Set()));
-      m.add(y);
-    }
-  };
-  const known = (n: string): boolean => after.ifaces.has(n) || after.autoOnly.has(n);
-  for (const [name, i] of after.ifaces) {
-    for (const o of i.options) {
-      for (const w of o.value.split(/\s+/)) {
-        if (w === '') continue;
-        if (PORT_EXPR.has(w)) return { reason: `${name} has a port expression (${w})` };
-        if (known(w)) link(name, w);
-      }
-    }
-    const dot = name.lastIndexOf('.');
-    if (dot > 0 && known(name.slice(0, dot))) link(name, name.slice(0, dot));
-  }
-  for (const name of after.autoOnly.keys()) {
-    const dot = name.lastIndexOf('.');
-    if (dot > 0 && known(name.slice(0, dot))) link(name, name.slice(0, dot));
-  }
-  const keep = new Set<string>();
-  const stack = [...up];
-  for (;;) {
-    while (stack.length) {
-      const n = stack.pop() ?? '';
-      if (keep.has(n)) continue;
-      keep.add(n);
-      stack.push(...(mentions.get(n) ?? []));
-    }
-    // A bridge or bond that ifupdown2 brings up releases the ports it has now but the file no
-    // longer gives it, and sets them down unless they have a stanza of their own: their stanzas
-    // must be there too. Its ports now: the previous configuration's and the kernel's.
-    const before = o.before;
-    if (before !== undefined)
-      for (const x of keep) for (const l of lowersOf(before, x)) if (known(l) && !keep.has(l)) stack.push(l);
-    for (const i of o.state?.interfaces ?? [])
-      if (i.master !== undefined && keep.has(i.master) && known(i.name) && !keep.has(i.name)) stack.push(i.name);
-    if (stack.length === 0) break;
-  }
-  if (o.state === undefined) return { reason: 'the running ports were not read' };
-  const scope = o.scope === undefined ? undefined : new Set(o.scope);
-  if (scope !== undefined) {
-    const unread = [...keep]
-      .filter((n) => !scope.has(n) && ['bridge', 'bond'].includes(after.ifaces.get(n)?.kind ?? ''))
-      .sort();
-    if (unread.length > 0) return { reason: `the running ports of ${unread.join(' ')} were not read` };
-  }
-  keep.add('lo');
-  const total = after.ifaces.size + after.autoOnly.size;
-  const names = [...after.ifaces.keys(), ...after.autoOnly.keys()].filter((n) => keep.has(n));
-  if (names.length >= total) return { reason: 'every interface is connected to the ones to bring up' };
-  let text = '';
-  for (const n of names) {
-    const i = after.ifaces.get(n);
-    if (i === undefined) {
-      for (const a of after.autoOnly.get(n) ?? []) text += `${a.keyword.text} ${n}\n`;
-      text += '\n';
-      continue;
-    }
-    for (const a of i.autoNodes) text += `${a.keyword.text} ${n}\n`;
-    for (const st of i.stanzas) {
-      text += `${st.node.header.text}\n`;
-      for (const b of st.node.body) if (b.kind === 'option') text += `\t${b.line.text}\n`;
-      text += '\n';
-    }
-  }
-  return { file: { text, names, of: total } };
 }
 
 /** What {@link planApply} decided, with what to record and log. */

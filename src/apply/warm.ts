@@ -214,11 +214,8 @@ class WorkerProcess {
     return p;
   }
 
-  /**
-   * Runs one command (`stdin`: what it reads as standard input, e.g. the interfaces file of
-   * `ifup -i -`); rejects when the worker dies, times out or breaks the protocol.
-   */
-  request(argv: string[], onLine: RunOptions['onLine'], timeoutMs: number, stdin?: string): Promise<Reply> {
+  /** Runs one command; rejects when the worker dies, times out or breaks the protocol. */
+  request(argv: string[], onLine: RunOptions['onLine'], timeoutMs: number): Promise<Reply> {
     const id = this.nextId++;
     const lines: string[] = [];
     this.onLine = (l, s) => {
@@ -241,7 +238,7 @@ class WorkerProcess {
       },
       argv.join(' '),
     );
-    this.child.stdin?.write(`${JSON.stringify(stdin === undefined ? { id, argv } : { id, argv, stdin })}\n`);
+    this.child.stdin?.write(`${JSON.stringify({ id, argv })}\n`);
     return p.finally(() => {
       this.onLine = undefined;
     });
@@ -415,7 +412,7 @@ export class WarmIfupdown2 {
     if (w === undefined) return fallback(why ?? 'unavailable');
     let reply: Reply;
     try {
-      reply = await w.request([cmd, ...args], opts.onLine, opts.timeoutMs ?? this.timeoutMs, opts.input);
+      reply = await w.request([cmd, ...args], opts.onLine, opts.timeoutMs ?? this.timeoutMs);
     } catch (e) {
       w.kill();
       if (this.worker === w) this.worker = undefined;

@@ -90,8 +90,7 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
     const cmds = r.reload.log.filter((l) => l.startsWith('$ '));
     assert.deepEqual(cmds, [
       ...(down.length ? [`$ ifdown ${down.join(' ')}`] : []),
-      // what ifup reads: the narrowed file on stdin (plan.ts narrowUpFile)
-      ...(up.length ? [`$ ifup -w ${up.join(' ')} -i -`] : []),
+      ...(up.length ? [`$ ifup -w ${up.join(' ')}`] : []),
     ]);
     assert.equal((await be.warm())?.stats.warm, warmBefore + cmds.length, 'ran in the warm worker');
     refChange();
