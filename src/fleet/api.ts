@@ -116,15 +116,16 @@ export class FleetApi implements RemoteNodes {
     if (method === 'GET' && route.path === '/nodes') return { data: await this.nodes() };
     if (!route.path.startsWith('/nodes/{node}')) return undefined;
     const node = ctx.path.node === 'localhost' ? this.o.self : ctx.path.node!;
-    const [info, aliveRaw, stateRaw] = await Promise.all([
-      this.get(keys.info(node)),
-      this.get(keys.alive(node)),
-      route.path === '/nodes/{node}/network' && method === 'GET' ? this.get(keys.state(node)) : null,
-    ]);
+    const [info, aliveRaw] = await Promise.all([this.get(keys.info(node)), this.get(keys.alive(node))]);
     if (info === null) throw paramError({ node: `no such node '${node}' in the fleet` });
     if (method === 'GET' && route.path === '/nodes/{node}')
       return { data: [{ name: 'network' }, { name: 'tasks' }, { name: 'version' }] };
-    if (aliveRaw === null && stateRaw !== null) {
+    // Only for a node that is down is its published state read (it holds all its interfaces).
+    const stateRaw =
+      aliveRaw === null && method === 'GET' && route.path === '/nodes/{node}/network'
+        ? await this.get(keys.state(node))
+        : null;
+    if (stateRaw !== null) {
       // The node is down: its interfaces as it last published them, marked stale.
       const st = parseJson<NodeState>(stateRaw);
       if (st) {
