@@ -132,3 +132,34 @@ test('a targeted verify also covers what stands directly on an interface the rel
   const stacked = `${after}auto vmbr40\niface vmbr40 inet manual\n\tbridge-ports bond0.40\n`;
   assert.ok(!scopeOf({ up: ['bond0.60'], down: [] }, modelOf(stacked), modelOf(stacked))?.includes('vmbr40'));
 });
+
+test('a port joining a VLAN-aware bridge falls back to ifreload -a, saying why; a port-less one stays targeted', () => {
+  const base =
+    `${LO}auto eno1\niface eno1 inet manual\n\nauto eno2\niface eno2 inet manual\n\n` +
+    'auto vmbr0\niface vmbr0 inet manual\n\tbridge-ports eno1\n\n' +
+    'auto vmbr1\niface vmbr1 inet manual\n\tbridge-ports none\n\n' +
+    'auto vmbr2\niface vmbr2 inet manual\n\tbridge-ports none\n\n';
+  const aware = (name: string, ports: string, vids = '2-100'): string =>
+    `auto ${name}\niface ${name} inet manual\n\tbridge-ports ${ports}\n\tbridge-vlan-aware yes\n\tbridge-vids ${vids}\n\n`;
+  const decide = (b: string, a: string) => decideReload(modelOf(b), modelOf(a));
+  // a new VLAN-aware bridge with a port
+  let d = decide(base, `${base}${aware('vmbr10', 'eno2')}`);
+  assert.deepEqual(d.plan, { all: true });
+  assert.equal(
+    d.reason,
+    "eno2 joins the VLAN-aware bridge vmbr10 (a targeted ifup leaves a port without the bridge's bridge-vids)",
+  );
+  // with no port: targeted
+  d = decide(base, `${base}${aware('vmbr10', 'none')}`);
+  assert.deepEqual(d.plan, { up: ['vmbr10'], down: [] });
+  // a port added to an existing VLAN-aware bridge: only that port joins
+  const withAware = `${base}${aware('vmbr10', 'eno1')}`;
+  d = decide(withAware, withAware.replace('bridge-ports eno1\n\tbridge-vlan', 'bridge-ports eno1 eno2\n\tbridge-vlan'));
+  assert.match(d.reason ?? '', /^eno2 joins the VLAN-aware bridge vmbr10 /);
+  // its bridge-vids changed: every port gets the new ones
+  d = decide(withAware, withAware.replace('bridge-vids 2-100', 'bridge-vids 2-200'));
+  assert.match(d.reason ?? '', /^eno1 joins the VLAN-aware bridge vmbr10 /);
+  // another change on a VLAN-aware bridge (an address): targeted
+  d = decide(withAware, withAware.replace('bridge-vids 2-100\n', 'bridge-vids 2-100\n\taddress 192.0.2.9/24\n'));
+  assert.equal('all' in d.plan, false, d.reason);
+});

@@ -152,6 +152,12 @@ export function decideReload(before: Model, after: Model): ReloadDecision {
     }
     if (b !== undefined && b.kind !== a.kind) return all(`${n} changed kind (${b.kind} → ${a.kind})`);
     if (b !== undefined && b.autostart && !a.autostart) return all(`${n} is no longer auto`);
+    const joined = joinedVlanAware(b, a);
+    if (joined.length)
+      return all(
+        `${joined.join(' ')} ${joined.length > 1 ? 'join' : 'joins'} the VLAN-aware bridge ${n} ` +
+          "(a targeted ifup leaves a port without the bridge's bridge-vids)",
+      );
     // Changed hook lines: take it down with the old config first, so its old post-down lines
     // remove what the old post-up lines added (ifupdown2 does not on a reload).
     if (b !== undefined && b.autostart && needsDownFirst(b, a)) down.push(n);
@@ -172,6 +178,20 @@ export function decideReload(before: Model, after: Model): ReloadDecision {
     if (!reached) return all(`${n} changed and no auto interface brings it up`);
   }
   return { plan: { up: [...up].sort(), down: down.sort() }, changed };
+}
+
+/**
+ * The ports of a VLAN-aware bridge (after) that join its VLANs: all its ports when it is new, was
+ * not VLAN-aware or had other `bridge-vids`, else the ones it did not list. A targeted `ifup -w`
+ * of the bridge leaves such a port with only the default VLAN, where `ifreload -a` gives it the
+ * bridge's `bridge-vids` (seen in the kernel tier with a bond moved to a new VLAN-aware bridge).
+ */
+function joinedVlanAware(b: Iface | undefined, a: Iface): string[] {
+  const ab = a.bridge;
+  if (ab?.vlanAware !== true) return [];
+  const bb = b?.bridge;
+  const same = bb?.vlanAware === true && bb.vids === ab.vids;
+  return ab.ports.filter((p) => p !== 'none' && !(same && bb.ports.includes(p)));
 }
 
 /** {@link decideReload}'s plan alone. */
