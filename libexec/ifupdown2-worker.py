@@ -179,6 +179,7 @@ class Worker:
         self.replaced = []     # weak references to the objects resets replaced
         self.commands = 0
         self.redumps = 0  # link dumps made to replace unconfirmed entries
+        self.settled = 0  # requests on known links waited for within commands (settle)
 
     def start(self):
         t0 = time.monotonic()
@@ -238,6 +239,7 @@ class Worker:
 
         logging.getLogger().addHandler(StaleWatch(logging.ERROR))
 
+        self._settle_requests(nlcache.NetlinkListenerWithCache)
         nlcache.NetlinkListenerWithCache.init(logging.WARNING)
         self.nl = nlcache.NetlinkListenerWithCache.get_instance()
         self.nl.start()
@@ -290,7 +292,50 @@ class Worker:
                 if any(v is o for o in olds):
                     leaks.append('%s.%s' % (mname, k))
         return {'commands': self.commands, 'resets': dict(self.resets), 'redumps': self.redumps,
+                'settled': self.settled,
                 'rebound': sorted(self.rebound), 'leaks': sorted(leaks)}
+
+    def _settle_requests(self, cls):
+        """Within a command: after a request that changed a link the cache knew from the kernel,
+        wait until the kernel's notification (queued before the ACK) is in the cache.
+
+        ifupdown2 caches the packet it SENT (no IFLA_MTU, ...) on the ACK and goes on; the
+        listener and cache threads replace it when they next run. Until then a read of the
+        link's MTU gives 0, and a VLAN brought up next takes its raw device's MTU from the
+        cache: seen in the kernel tier, a bond's miimon changed and both its VLANs were set to
+        MTU 0 (the kernel then drops their IPv4 addresses). New links are left as ifupdown2
+        has them (nothing reads a new link's MTU from its upper), so creating many links costs
+        no wait. No notification at all (the request changed nothing the kernel reports, or the
+        link is down): the links are dumped again. A cache that cannot be brought in sync marks
+        the worker stale: this command goes on as ifupdown2 would, the next one is refused."""
+        orig = cls.tx_nlpacket_get_response_with_error_and_cache_on_ack
+        worker = self
+
+        def tx_and_settle(nl_self, packet):
+            name = _ifname_of(packet)
+            known = name is not None and worker._from_kernel(nl_self.cache, name)
+            result = orig(nl_self, packet)
+            if known and threading.current_thread() is threading.main_thread():
+                worker.settle(name)
+            return result
+
+        cls.tx_nlpacket_get_response_with_error_and_cache_on_ack = tx_and_settle
+
+    def _from_kernel(self, cache, name):
+        with cache._cache_lock:
+            p = cache._link_cache.get(name)
+        return p is not None and not getattr(p, 'priv_flags', 0) & self.NLM_F_REQUEST
+
+    def settle(self, name):
+        try:
+            self.barrier()
+            if name in self.unconfirmed():
+                self.nl.get_all_links_wait_netlinkq()
+                self.redumps += 1
+                self.barrier()
+            self.settled += 1
+        except Refused as r:
+            self.stale = self.stale or 'after a request on %s: %s' % (name, r.why)
 
     # -------------------------------------------------------------- cache sync
 
@@ -410,6 +455,16 @@ class Worker:
             if self.proto.broken:
                 return 0
         return 0
+
+
+def _ifname_of(packet):
+    try:
+        v = packet.get_attribute_value(packet.IFLA_IFNAME)
+    except Exception:
+        return None
+    if isinstance(v, bytes):
+        v = v.decode(errors='replace')
+    return v if isinstance(v, str) and v else None
 
 
 def _code_line(func, needle):

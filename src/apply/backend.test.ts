@@ -67,6 +67,11 @@ test('reload plans become ifreload -a, or ifdown then ifup -w', () => {
     ['ifup', ['-w', 'vmbr2', 'vmbr0']],
   ]);
   assert.deepEqual(reloadCommands({ up: [], down: [] }), []);
+  // the MTU repair: the named interfaces alone, no lower device
+  assert.deepEqual(reloadCommands({ up: [], down: [], again: ['bond0.40', 'bond0.60'] }), [
+    ['ifup', ['bond0.40', 'bond0.60']],
+  ]);
+  assert.throws(() => reloadCommands({ up: [], down: [], again: ['-a'] }), NodenetError);
   assert.throws(
     () => reloadCommands({ up: ['-a'], down: [] }),
     (e: unknown) => e instanceof NodenetError && e.code === 'PARAM',

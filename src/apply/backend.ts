@@ -26,8 +26,12 @@ import { WarmIfupdown2, workerScriptPath } from './warm.ts';
 
 export type BackendKind = 'ifupdown2' | 'netns' | 'none';
 
-/** What to reload: everything (`ifreload -a`), or only the named interfaces. */
-export type ReloadPlan = { all: true } | { up: string[]; down: string[] };
+/**
+ * What to reload: everything (`ifreload -a`), or only the named interfaces: `down` taken down,
+ * `up` brought up with their lower devices (`ifup -w`), then `again` brought up alone (`ifup`,
+ * no lower device touched: the repair of settle.ts repairLowMtu).
+ */
+export type ReloadPlan = { all: true } | { up: string[]; down: string[]; again?: string[] };
 
 /** A warning or error ifupdown2 printed, attributed to its interface where it names one. */
 export interface ReloadIssue {
@@ -140,13 +144,15 @@ type RunIfupdown2 = (cmd: Ifupdown2Command, args: string[], opts: RunOptions) =>
 export function reloadCommands(plan: ReloadPlan): [Ifupdown2Command, string[]][] {
   if ('all' in plan) return [['ifreload', ['-a']]];
   const cmds: [Ifupdown2Command, string[]][] = [];
-  for (const n of [...plan.down, ...plan.up]) {
+  const again = plan.again ?? [];
+  for (const n of [...plan.down, ...plan.up, ...again]) {
     if (!IFNAME.test(n)) throw new NodenetError('PARAM', `invalid interface name ${JSON.stringify(n)}`);
   }
   if (plan.down.length > 0) cmds.push(['ifdown', [...plan.down]]);
   // -w (--with-depends): also up the lower interfaces (bridge ports). Without it a port that is
   // new to the bridge stays admin-down, while `ifreload -a` brings it up (measured).
   if (plan.up.length > 0) cmds.push(['ifup', ['-w', ...plan.up]]);
+  if (again.length > 0) cmds.push(['ifup', [...again]]);
   return cmds;
 }
 

@@ -34,6 +34,7 @@ function fakeBackend(root: string): Backend & {
   reloads: ReloadPlan[];
   hold?: Promise<void> | undefined;
   cannot: Set<string>;
+  lowMtu: { names: string[]; times: number };
 } {
   const be = {
     kind: 'netns' as const, // anything but none: none skips verification
@@ -42,6 +43,8 @@ function fakeBackend(root: string): Backend & {
     reloads: [] as ReloadPlan[],
     /** Interfaces this kernel cannot make (like a bond without the bonding module). */
     cannot: new Set<string>(),
+    /** Interfaces the next `times` reloads leave at MTU 0 with no address (ifupdown2's cache race). */
+    lowMtu: { names: [] as string[], times: 0 },
     hold: undefined as Promise<void> | undefined,
     describe: () => Promise.resolve('fake'),
     prepare: () => Promise.resolve(),
@@ -74,6 +77,14 @@ function fakeBackend(root: string): Backend & {
       if (be.breakNext) {
         be.breakNext = false;
         for (const k of s.interfaces) k.addresses = [];
+      }
+      if (be.lowMtu.times > 0) {
+        be.lowMtu.times--;
+        for (const k of s.interfaces)
+          if (be.lowMtu.names.includes(k.name)) {
+            k.mtu = 0;
+            k.addresses = [];
+          }
       }
       be.state = s;
       log('fake reload');
@@ -120,6 +131,34 @@ describe('apply pipeline (fake backend)', () => {
     assert.equal(await readPrevious(join(root, 'var/lib/nodenet'), 1), file('192.168.100.2/24'));
     assert.ok(lines.some((l) => l.startsWith('history: recorded entry #1')));
     assert.ok(lines.includes('verify: ok'));
+  });
+
+  test('an interface the reload left at MTU 0 is brought up again alone, then verified', async () => {
+    await stage(file('192.168.100.3/24'));
+    be.lowMtu = { names: ['vmbr0'], times: 1 };
+    const r = await applyStaged({ root, backend: be, user: 'u', log });
+    assert.ok(
+      lines.includes(
+        "reload: vmbr0 (mtu 0) left under IPv4's minimum MTU by ifupdown2 (it read a lower device's MTU " +
+          "from its netlink cache before the kernel's update): bringing it up again",
+      ),
+      lines.join('\n'),
+    );
+    assert.deepEqual(be.reloads.at(-1), { up: [], down: [], again: ['vmbr0'] });
+    assert.equal(r.entry.outcome, 'committed', lines.join('\n'));
+    // the repair does not help: verify says why the apply failed
+    await stage(file('192.168.100.4/24'));
+    be.lowMtu = { names: ['vmbr0'], times: 2 };
+    lines.length = 0;
+    const bad = await applyStaged({ root, backend: be, user: 'u', log });
+    assert.equal(bad.entry.outcome, 'failed');
+    assert.ok(
+      bad.verify.differences.some(
+        (d) =>
+          d.severity === 'critical' && d.message === "vmbr0: mtu 0, under IPv4's minimum of 68 (the file sets none)",
+      ),
+      lines.join('\n'),
+    );
   });
 
   test("validates with the caller's core: the NICs the edit saw, not a core that knows no host", async () => {

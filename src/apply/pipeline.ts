@@ -43,7 +43,7 @@ import {
 import { lockoutRisk, lockoutRule, type Connection } from './lockout.ts';
 import { modelOf, nicsOf } from './models.ts';
 import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
-import { replugGuests, settleAndVerify, type Log } from './settle.ts';
+import { repairLowMtu, replugGuests, settleAndVerify, type Log } from './settle.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
 
 export { changedInterfaces, hookChanged, hooksOf, needsDownFirst, planReload } from './plan.ts';
@@ -184,15 +184,18 @@ async function applyTarget(
     // only the new file uses: a typo in a port stays a missing port, as on real hardware, and
     // verify reports it. The first apply makes the sandbox with the NICs both files name.
     const fixed = (await backend.nics?.()) ?? null;
-    await backend.prepare(fixed === null ? nicsOf(before, after) : nicsOf(before));
+    // NICs, state and verification over the whole configuration: the main file and its sourced
+    // files (an interface in interfaces.d/ is brought up, and can be broken, as any other)
+    const whole = { before: planned.before, after: planned.after };
+    await backend.prepare(fixed === null ? nicsOf(whole.before, whole.after) : nicsOf(whole.before));
     // a targeted reload reads (and records) the state of what it touches only
-    const scope = scopeOf(planned.plan, planned.before, planned.after);
+    const scope = scopeOf(planned.plan, whole.before, whole.after);
     const stateBefore = await backend.readState(scope);
     // drift already there before this apply: reported after it, never blamed on it
     const verifyBefore =
       backend.kind === 'none'
         ? undefined
-        : verifyState(scope === undefined ? before : restrictModel(before, scope), stateBefore);
+        : verifyState(scope === undefined ? whole.before : restrictModel(whole.before, scope), stateBefore);
     // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
     const perm = await liveMode(paths.interfaces);
     const entry = await createEntry(paths.varLib, {
@@ -268,8 +271,14 @@ async function applyTarget(
     for (const e of reload.errors)
       log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
-    const settled = await replugGuests(backend, stateBefore, after, log, scope);
-    const verify = await settleAndVerify(backend, after, log, { scope, first: settled, before: verifyBefore, changed });
+    const replugged = await replugGuests(backend, stateBefore, whole.after, log, scope);
+    const settled = await repairLowMtu(backend, whole.after, log, scope, replugged);
+    const verify = await settleAndVerify(backend, whole.after, log, {
+      scope,
+      first: settled,
+      before: verifyBefore,
+      changed,
+    });
     const crit = verify.caused.map((d) => d.message);
     const failed = verify.caused.length > 0;
     if (journal !== undefined) {

@@ -5,12 +5,14 @@
  */
 import type { Model } from '../model/types.ts';
 import { ConfigStore } from '../store/store.ts';
+import { pathsFor } from '../store/paths.ts';
+import { readSourced } from '../store/sources.ts';
 import type { Backend } from './backend.ts';
 import { guestPortsToReplug } from './guests.ts';
 import { modelOf, nicsOf } from './models.ts';
-import { restrictModel } from './plan.ts';
+import { expandSources, restrictModel } from './plan.ts';
 import type { KernelState } from './state.ts';
-import { verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
+import { IPV4_MIN_MTU, verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
 
 export type Log = (line: string) => void;
 
@@ -92,12 +94,50 @@ export async function verifyLive(opts: { root: string; backend: Backend; log?: L
   if (opts.backend.kind === 'none') return { ok: true, differences: [] };
   const store = new ConfigStore(opts.root);
   const snap = await store.read();
-  const model = modelOf(snap.live);
+  const main = modelOf(snap.live);
+  // the whole configuration: what the source lines include is checked as the main file is
+  const model = expandSources(main, snap.live, await readSourced(pathsFor(opts.root), main.sources)).model;
   // verify reads what is there: a sandbox that exists gets no card for a name the file uses
   const fixed = (await opts.backend.nics?.()) ?? null;
   await opts.backend.prepare(fixed === null ? nicsOf(model) : []);
   const r = verifyState(model, await opts.backend.readState());
   return r;
+}
+
+/**
+ * Repairs what ifupdown2's netlink cache race leaves behind: after a request on a device (a
+ * bond's options), ifupdown2 caches the packet it sent, without the MTU, until its listener
+ * thread caches the kernel's notification; a VLAN brought up in that window takes MTU 0 from it
+ * (and the kernel then drops the VLAN's IPv4 addresses). Seen in the kernel tier with the cold
+ * `ifup -w` of a bond and its VLANs (the warm worker waits for the notification, see
+ * libexec/ifupdown2-worker.py). Every auto interface with no `mtu` line left under IPv4's
+ * minimum is brought up again alone (`ifup NAMES`: its lower device untouched, so nothing is
+ * sent for it and its MTU is read from the kernel). Returns the state read when nothing needed
+ * a repair (verify can start from it).
+ */
+export async function repairLowMtu(
+  backend: Backend,
+  model: Model,
+  log: Log,
+  scope: readonly string[] | undefined,
+  state?: KernelState,
+): Promise<KernelState | undefined> {
+  if (backend.kind === 'none') return undefined;
+  const now = state ?? (await backend.readState(scope));
+  const low = now.interfaces.filter((k) => {
+    const i = model.ifaces.get(k.name);
+    return i?.autostart === true && i.kind !== 'loopback' && i.mtu === undefined && k.mtu < IPV4_MIN_MTU;
+  });
+  if (low.length === 0) return now;
+  const names = low.map((k) => k.name).sort();
+  log(
+    `reload: ${low.map((k) => `${k.name} (mtu ${k.mtu})`).join(', ')} left under IPv4's minimum MTU by ifupdown2 ` +
+      "(it read a lower device's MTU from its netlink cache before the kernel's update): bringing " +
+      `${names.length > 1 ? 'them' : 'it'} up again`,
+  );
+  const r = await backend.reload({ up: [], down: [], again: names }, (l) => log(`  ${l}`));
+  if (r.code !== 0) log(`reload: the repair exited ${r.code}`);
+  return undefined;
 }
 
 /** Plug guest ports (VM taps, container veths) back into the bridges a reload took them off. */

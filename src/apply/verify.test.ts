@@ -83,3 +83,41 @@ test('with every lower device present, nothing is reported missing', () => {
   );
   assert.deepEqual(r, { ok: true, differences: [] });
 });
+
+test('an MTU under IPv4 minimum with no mtu line is critical; one the file sets is compared as before', () => {
+  const m = modelOf(
+    'auto bond0\niface bond0 inet manual\n\tbond-slaves eno1\n\n' +
+      'auto bond0.40\niface bond0.40 inet static\n\taddress 10.40.0.2/24\n\n' +
+      'auto bond0.50\niface bond0.50 inet manual\n\tmtu 1400\n',
+  );
+  const k = state([
+    { name: 'eno1', kind: 'veth', up: true, mtu: 1500, addresses: [], master: 'bond0' },
+    { name: 'bond0', kind: 'bond', up: true, mtu: 1500, addresses: [], bond: { mode: 'balance-rr', options: {} } },
+    // what the kernel tier saw after a bond change: MTU 0, and the IPv4 address gone with it
+    {
+      name: 'bond0.40',
+      kind: 'vlan',
+      up: true,
+      mtu: 0,
+      addresses: [],
+      vlan: { id: 40, protocol: '802.1Q', link: 'bond0' },
+    },
+    {
+      name: 'bond0.50',
+      kind: 'vlan',
+      up: true,
+      mtu: 1500,
+      addresses: [],
+      vlan: { id: 50, protocol: '802.1Q', link: 'bond0' },
+    },
+  ]);
+  const r = verifyState(m, k);
+  assert.deepEqual(
+    r.differences.map((d) => `${d.severity}: ${d.message}`),
+    [
+      'critical: bond0.40: address 10.40.0.2/24 missing',
+      "critical: bond0.40: mtu 0, under IPv4's minimum of 68 (the file sets none)",
+      'tolerated: bond0.50: mtu 1500, the file says 1400',
+    ],
+  );
+});

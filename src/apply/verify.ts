@@ -24,6 +24,8 @@ export interface VerifyResult {
 }
 
 const canon = (ip: string): string => ip.toLowerCase();
+/** Below this MTU the kernel drops an interface's IPv4 addresses (and refuses new ones). */
+export const IPV4_MIN_MTU = 68;
 
 /** Compares `state` with what `model` intends. `ok` when no difference is critical. */
 export function verifyState(model: Model, state: KernelState): VerifyResult {
@@ -89,6 +91,10 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
     }
     if (iface.mtu !== undefined && Number(iface.mtu) !== k.mtu)
       tol(iface.name, `${iface.name}: mtu ${k.mtu}, the file says ${iface.mtu}`);
+    // no mtu line: the kernel's default or the lower device's; under IPv4's minimum it is broken
+    // (the kernel drops the interface's IPv4 addresses; seen on VLANs after a bond change)
+    else if (iface.mtu === undefined && k.mtu < IPV4_MIN_MTU)
+      crit(iface.name, `${iface.name}: mtu ${k.mtu}, under IPv4's minimum of ${IPV4_MIN_MTU} (the file sets none)`);
     kindChecks(iface, k, crit, tol);
   }
   for (const [key, want] of sysctlsOf(model)) {

@@ -79,6 +79,8 @@ export interface WorkerStatus {
   leaks: string[];
   /** Link dumps the worker made to replace cache entries the kernel never confirmed. */
   redumps?: number;
+  /** Requests on known links after which the worker waited for the kernel's notification. */
+  settled?: number;
 }
 
 /** The worker process and its protocol. */

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { createNetnsBackend, type NetnsBackend } from '../../src/apply/backend.ts';
 import { readMeta } from '../../src/apply/history.ts';
 import { applyStaged } from '../../src/apply/pipeline.ts';
+import { verifyLive } from '../../src/apply/settle.ts';
 import { diffStates } from '../../src/apply/state.ts';
 import { ConfigStore } from '../../src/store/store.ts';
 import { LO, makeRoot, removeRoot, skipUnlessReady, writeInterfaces } from './helpers.ts';
@@ -166,5 +167,32 @@ describe('targeted reload with sourced files (installer file)', { skip: skipUnle
     assert.deepEqual(Object.keys((await readMeta(join(root, 'var/lib/nodenet'), id))?.sources ?? {}), [
       'interfaces.d/more',
     ]);
+  });
+  // Before, an apply verified the main file's interfaces only, and so did `nodenet verify`: a
+  // sourced interface left broken by an apply (or drifting later) went unreported.
+  test('sourced interfaces are verified: an apply that breaks one fails; nodenet verify names drift in one', async () => {
+    assert.ok(be !== undefined);
+    lines.length = 0;
+    sourced(root, 'more', bridge('vmbr8', '10.8.0.1/24', 'eno9'));
+    const bad = await applyStaged({ root, backend: be, user: 'test', log });
+    assert.ok(lines.includes('reload: targeted: down (none), up vmbr8'), lines.join('\n'));
+    assert.equal(bad.entry.outcome, 'failed', lines.join('\n'));
+    assert.ok(
+      bad.verify.differences.some(
+        (d) => d.severity === 'critical' && d.message === 'vmbr8: bridge port eno9 does not exist in the kernel',
+      ),
+      lines.join('\n'),
+    );
+    lines.length = 0;
+    sourced(root, 'more', bridge('vmbr8', '10.8.0.1/24'));
+    const good = await applyStaged({ root, backend: be, user: 'test', log });
+    assert.equal(good.entry.outcome, 'committed', lines.join('\n'));
+    assert.deepEqual((await verifyLive({ root, backend: be })).differences, []);
+    await be.exec(['ip', 'addr', 'flush', 'dev', 'vmbr8']);
+    const drift = await verifyLive({ root, backend: be });
+    assert.deepEqual(
+      drift.differences.map((d) => `${d.severity}: ${d.message}`),
+      ['critical: vmbr8: address 10.8.0.1/24 missing'],
+    );
   });
 });

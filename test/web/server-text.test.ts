@@ -191,7 +191,7 @@ test("in zh-CN every part of verify's differences reads in Chinese: bonds, VLANs
       name: 'vmbr2',
       kind: 'bridge',
       up: true,
-      mtu: 1500,
+      mtu: 0,
       addresses: [],
       bridge: { stp_state: 1, forward_delay: 0, vlan_filtering: 1 },
     },
@@ -226,7 +226,16 @@ test("in zh-CN every part of verify's differences reads in Chinese: bonds, VLANs
     const sp = splitDifference(m);
     return [sp.file, sp.kernel];
   });
-  for (const want of [/bond mode/, /miimon/, /primary slave/, /lacp-rate/, /xmit-hash/, /VLAN id/, /VLAN protocol/])
+  for (const want of [
+    /bond mode/,
+    /miimon/,
+    /primary slave/,
+    /lacp-rate/,
+    /xmit-hash/,
+    /VLAN id/,
+    /VLAN protocol/,
+    /IPv4's minimum/,
+  ])
     assert.ok(
       messages.some((m) => want.test(m)),
       `${want} among ${messages.join('\n')}`,

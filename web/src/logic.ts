@@ -371,6 +371,8 @@ export function splitDifference(message: string): { iface: string; file: string;
   if ((x = /^(.+?) is (.+), the file says (.+)$/.exec(rest)))
     return { iface, file: `${x[1]} ${x[3]}`, kernel: `${x[1]} ${x[2]}` };
   if ((x = /^mtu (\d+), the file says (\d+)$/.exec(rest))) return { iface, file: `mtu ${x[2]}`, kernel: `mtu ${x[1]}` };
+  if ((x = /^mtu (\d+), under IPv4's minimum of (\d+) \(the file sets none\)$/.exec(rest)))
+    return { iface, file: `mtu ${x[2]} or more`, kernel: `mtu ${x[1]}` };
   if ((x = /^sysctl (\S+) is (\S+), the file's hook lines set (\S+)$/.exec(message)))
     return { iface: '', file: `sysctl ${x[1]} = ${x[3]}`, kernel: `${x[1]} = ${x[2]}` };
   if ((x = /^is not a (bond|VLAN device) in the kernel \(kind (.*)\)$/.exec(rest)))

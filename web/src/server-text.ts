@@ -88,6 +88,7 @@ const DRIFT: readonly Rule[] = [
   [/^(\S+) in no bridge or bond$/, 'srv.dFreePort'],
   [/^(\S+) is a port of (\S+)$/, 'srv.dPortOf'],
   [/^mtu (\d+)$/, 'srv.dMtu'],
+  [/^mtu (\d+) or more$/, 'srv.dMtuMin'],
   [/^a bond$/, 'srv.dBond'],
   [/^a VLAN device$/, 'srv.dVlan'],
   [/^kind (.*)$/, 'srv.dKind'],

@@ -429,6 +429,7 @@ export const en = {
   'srv.dFreePort': '{a} in no bridge or bond',
   'srv.dPortOf': '{a} is a port of {b}',
   'srv.dMtu': 'mtu {a}',
+  'srv.dMtuMin': 'mtu {a} or more',
   'srv.dBond': 'a bond',
   'srv.dVlan': 'a VLAN device',
   'srv.dKind': 'kind {a}',

@@ -417,6 +417,7 @@ export const zhCN: Record<Key, string> = {
   'srv.dFreePort': '{a} 不在任何网桥或绑定中',
   'srv.dPortOf': '{a} 是 {b} 的端口',
   'srv.dMtu': 'MTU {a}',
+  'srv.dMtuMin': 'MTU 不小于 {a}',
   'srv.dBond': '绑定',
   'srv.dVlan': 'VLAN 设备',
   'srv.dKind': '类型 {a}',
