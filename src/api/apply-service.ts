@@ -21,6 +21,8 @@ export interface ApplyOptions {
   connection?: Connection;
   /** The lock-out rule as {@link ApplyService.precheck} decided it (not decided again). */
   checked?: LockoutChecked;
+  /** `all`: `ifreload -a` whatever changed. */
+  reload?: 'targeted' | 'all';
 }
 
 /**

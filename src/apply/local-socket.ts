@@ -8,7 +8,7 @@
  * or the server runs another backend.
  *
  * Protocol: newline-delimited JSON, one request per connection.
- *   client → {"op":"apply","version":1,"backend":KIND,"user":...,"confirmTimeout"?,"force"?,"connection"?}
+ *   client → {"op":"apply","version":1,"backend":KIND,"user":...,"confirmTimeout"?,"force"?,"reload"?,"connection"?}
  *   server → {"accepted":true} {"log":LINE}* then
  *            {"result":ApplyResult} | {"error":{code,message,errors?,diagnostics?}}
  *          | {"refused":WHY} (nothing was done: the client applies cold)
@@ -41,6 +41,7 @@ interface ApplyRequest {
   user: string;
   confirmTimeout?: number;
   force?: boolean;
+  reload?: 'targeted' | 'all';
   connection?: Connection;
 }
 
@@ -181,6 +182,7 @@ function parseRequest(line: string): ApplyRequest | string {
   )
     return 'bad confirmTimeout';
   if (r['force'] !== undefined && typeof r['force'] !== 'boolean') return 'bad force';
+  if (r['reload'] !== undefined && r['reload'] !== 'all' && r['reload'] !== 'targeted') return 'bad reload';
   const c = r['connection'];
   if (c !== undefined) {
     const cc = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
@@ -219,6 +221,7 @@ async function handle(sock: Socket, service: ApplyService): Promise<void> {
         user: req.user,
         ...(req.confirmTimeout === undefined ? {} : { confirmTimeout: req.confirmTimeout }),
         ...(req.force === true ? { force: true } : {}),
+        ...(req.reload === undefined ? {} : { reload: req.reload }),
         ...(req.connection === undefined ? {} : { connection: req.connection }),
       },
       log,
@@ -246,6 +249,7 @@ export async function applyViaServer(
     user: string;
     confirmTimeout?: number;
     force?: boolean;
+    reload?: 'targeted' | 'all';
     connection?: Connection;
   },
   log: Log,
@@ -273,6 +277,7 @@ export async function applyViaServer(
     user: o.user,
     ...(o.confirmTimeout === undefined ? {} : { confirmTimeout: o.confirmTimeout }),
     ...(o.force === true ? { force: true } : {}),
+    ...(o.reload === undefined ? {} : { reload: o.reload }),
     ...(o.connection === undefined ? {} : { connection: o.connection }),
   };
   sock.write(`${JSON.stringify(req)}\n`);

@@ -124,6 +124,8 @@ export interface ApplyRequest {
   confirmTimeout?: number;
   /** Apply even though the live file was edited by hand since staging. */
   force?: boolean;
+  /** `all`: `ifreload -a` whatever changed; absent or `targeted`: the planner decides. */
+  reload?: 'targeted' | 'all';
   /** The caller's own connection: a change that touches it needs a confirm window. */
   connection?: Connection;
   /** What {@link ApplyService.precheck} decided for this request, when it was asked first. */
@@ -195,6 +197,7 @@ export class ApplyService {
         log,
         ...(window === undefined ? {} : { confirmTimeout: window }),
         ...(r.force === true ? { force: true } : {}),
+        ...(r.reload === undefined ? {} : { reload: r.reload }),
         ...(r.connection === undefined ? {} : { connection: r.connection }),
         ...(r.checked === undefined ? {} : { lockoutChecked: r.checked }),
       });

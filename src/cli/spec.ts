@@ -207,11 +207,16 @@ line, the column, a stable code and a hint. Without FILE it checks the pending c
     name: 'apply',
     module: 'apply',
     summary: 'make the staged config live (validate, reload, verify, confirm window)',
-    usage: 'apply [--confirm-timeout SECONDS] [--force]',
+    usage: 'apply [--confirm-timeout SECONDS] [--force] [--reload all|targeted]',
     positionals: [],
     options: [
       CONFIRM_TIMEOUT,
       { name: 'force', help: 'apply even though the live file was edited by hand since staging' },
+      {
+        name: 'reload',
+        value: 'all|targeted',
+        help: 'all: reload every interface (ifreload -a) whatever changed; targeted (default): only what changed',
+      },
     ],
     description: `Makes etc/network/interfaces.new live: validates it (errors refuse), records the live
 file and the running state in the history, renames the staged file over the live one, reloads,
@@ -220,7 +225,12 @@ and verifies the kernel state against the file. One apply at a time.
 With --confirm-timeout S the apply is rolled back automatically unless \`nodenet confirm\`
 comes within S seconds. A detached guard process does it, so it holds even when this command
 is killed; at boot, nodenet-rollback.service rolls back a window whose guard is gone. A failed
-verification inside the window rolls back at once.`,
+verification inside the window rolls back at once.
+
+The reload is targeted: ifdown of removed interfaces, ifup -w of changed ones and what
+stands on them, across the main file and what its source lines include. Where that might
+not reach the state ifreload -a gives, it reloads all and the log says why. --reload all
+always reloads all.`,
     notes: `Exit status: 0 applied, 1 refused/failed/rolled back, 2 usage or I/O error.
 
 Over SSH (SSH_CONNECTION set, --root /), a change that touches the interface, address,
@@ -228,6 +238,7 @@ ports or default route carrying your own session is refused unless you give a co
 window: if the change cuts you off, the node rolls back by itself at the deadline.`,
     examples: [
       'nodenet apply --confirm-timeout 60 && nodenet confirm',
+      'nodenet apply --reload all',
       'nodenet --root /tmp/demo --backend netns apply',
     ],
   },

@@ -134,6 +134,30 @@ test('unconfirmed apply rolls back by itself after the timeout', async (t) => {
   assert.equal(await h.interfaces(), original);
 });
 
+test('apply with reload=all reloads everything whatever changed; another value is refused', async (t) => {
+  const h = await startServer();
+  t.after(() => h.close());
+  await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr1', type: 'bridge', autostart: 1 }) });
+  const bad = await raw(h, 'PUT', '/nodes/pve/network', { body: form({ reload: 'some' }) });
+  assert.equal(bad.status, 400, bad.text);
+  assert.ok(bad.json.errors.reload, bad.text);
+  const a = await raw(h, 'PUT', '/nodes/pve/network', { body: form({ reload: 'all' }) });
+  assert.equal(a.status, 200, a.text);
+  assert.equal((await waitTask(h, a.json.data)).exitstatus, 'OK');
+  const log = await raw(h, 'GET', `/nodes/pve/tasks/${encodeURIComponent(a.json.data)}/log?start=0&limit=100`);
+  const lines = log.json.data.map((l: { t: string }) => l.t);
+  assert.ok(lines.includes('reload: all interfaces (a full reload was asked for)'), lines.join('\n'));
+  // the default: targeted
+  await raw(h, 'POST', '/nodes/pve/network', { body: form({ iface: 'vmbr2', type: 'bridge', autostart: 1 }) });
+  const b = await raw(h, 'PUT', '/nodes/pve/network');
+  assert.equal((await waitTask(h, b.json.data)).exitstatus, 'OK');
+  const log2 = await raw(h, 'GET', `/nodes/pve/tasks/${encodeURIComponent(b.json.data)}/log?start=0&limit=100`);
+  assert.ok(
+    log2.json.data.some((l: { t: string }) => l.t === 'reload: targeted: down (none), up vmbr2'),
+    JSON.stringify(log2.json.data),
+  );
+});
+
 test('/version, /nodes, OpenAPI generated from the parameter schema', async (t) => {
   const h = await startServer();
   t.after(() => h.close());

@@ -94,6 +94,19 @@ describe('CLI apply through nodenet serve', { skip: skipUnlessReady() || missing
     assert.ok(await isUp(name));
   });
 
+  test('--reload all reaches the server: ifreload -a although one bridge changed; a bad value is a usage error', async () => {
+    const name = await stageNext(20);
+    const r = await cli(root, ['--backend', 'netns', 'apply', '--reload', 'all']);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.err, /nodenet: applying through nodenet serve/);
+    assert.match(r.err, /reload: all interfaces \(a full reload was asked for\)/);
+    assert.match(r.err, /\$ ifreload -a/);
+    assert.ok(await isUp(name));
+    const bad = await cli(root, ['--backend', 'netns', 'apply', '--reload', 'some']);
+    assert.equal(bad.code, 2, bad.err);
+    assert.match(bad.err, /--reload takes all or targeted, not "some"/);
+  });
+
   test("an error of the server's apply comes back with its message, no cold retry", async () => {
     await new ConfigStore(root).update(() =>
       file(`${extra}auto vmbr99\niface vmbr99 inet static\n\taddress 300.1.1.1/24\n\n`),

@@ -109,6 +109,14 @@ export const NETWORK_ROUTES: readonly Route[] = [
         ...DIGEST_PARAM,
         description: 'Apply only if the staged configuration still has this digest (nodenet extension).',
       },
+      {
+        name: 'reload',
+        type: 'string',
+        enum: ['targeted', 'all'],
+        optional: true,
+        description:
+          '`all`: reload every interface (`ifreload -a`) whatever changed; `targeted` (default): only what changed, where that reaches the same state (nodenet extension).',
+      },
     ],
     perm: 'Sys.Modify',
     returns: UPID_RET,
@@ -126,6 +134,7 @@ export const NETWORK_ROUTES: readonly Route[] = [
         source: ctx.source,
         connection,
         ...(timeout !== undefined ? { confirmTimeout: timeout } : {}),
+        ...(ctx.params['reload'] === 'all' ? { reload: 'all' as const } : {}),
       };
       const checked = await deps.apply.precheck(req);
       const upid = await deps.tasks.start('srvreload', 'networking', user, (log) =>

@@ -94,8 +94,11 @@ function report(ctx: CliContext, r: ApplyResult): number {
 export const apply: Command = {
   name: 'apply',
   async run(ctx, args) {
-    onlyOptions(args, ['confirm-timeout', 'force'], 'apply');
+    onlyOptions(args, ['confirm-timeout', 'force', 'reload'], 'apply');
     if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
+    const reload = opt(args, 'reload');
+    if (reload !== undefined && reload !== 'all' && reload !== 'targeted')
+      throw new NodenetError('USAGE', `--reload takes all or targeted, not ${JSON.stringify(reload)}`);
     const t = confirmWindow(parseConfirmTimeout(opt(args, 'confirm-timeout')));
     const ssh = ctx.root === '/' ? sshConnection() : undefined;
     const kind = backendKind(ctx);
@@ -108,6 +111,7 @@ export const apply: Command = {
           user: user(),
           ...(t === undefined ? {} : { confirmTimeout: t }),
           ...(args.options.has('force') ? { force: true } : {}),
+          ...(reload === undefined ? {} : { reload }),
           ...(ssh ? { connection: ssh } : {}),
         },
         liveLog(ctx),
@@ -120,6 +124,7 @@ export const apply: Command = {
         user: user(),
         ...(t === undefined ? {} : { confirmTimeout: t }),
         ...(args.options.has('force') ? { force: true } : {}),
+        ...(reload === undefined ? {} : { reload }),
         // Over SSH, a change that touches the connection itself needs a confirm window.
         ...(ssh ? { connection: ssh } : {}),
       },
