@@ -275,10 +275,19 @@ export class Agent {
         id: req.id,
         error: etcdMessage(e),
       });
-      await client
-        .put(keys.result(node, req.id))
-        .value(value)
-        .catch((e2: unknown) => log('error', 'could not write an answer', { id: req.id, error: etcdMessage(e2) }));
+      // etcd may be electing a leader (quorum just back): try again until the caller gives up
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.put(keys.result(node, req.id)).value(value);
+          break;
+        } catch (e2) {
+          if (this.stopped || Date.now() > req.deadline) {
+            log('error', 'could not write an answer', { id: req.id, attempts: attempt, error: etcdMessage(e2) });
+            break;
+          }
+          await sleep(500);
+        }
+      }
     }
     log('info', 'request', {
       method: req.method,

@@ -166,7 +166,7 @@ test('quorum lost: 503 at once for writes and for GET /nodes; quorum back: agent
   }
   await until('q1 online again', () => online(f, srv.base, auth, 'q1'), 40_000, 500);
   const r = await retried(() => api(srv.base, 'POST', '/nodes/q1/network', { iface: 'vmbr3', type: 'bridge' }, auth));
-  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal(r.status, 200, `${JSON.stringify(r.json)}\nthe agent's log:\n${a.log().slice(-6000)}`);
   assert.ok(readStaged(a.root)?.includes('iface vmbr3'));
   assert.equal(a.proc.exitCode, null, 'the agent never ended');
   assert.match(a.log(), /lease lost|etcd not reachable|watch failed/, 'the agent saw the outage');
