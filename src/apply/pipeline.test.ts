@@ -140,7 +140,7 @@ describe('apply pipeline (fake backend)', () => {
     assert.ok(
       lines.includes(
         "reload: vmbr0 (mtu 0) left under IPv4's minimum MTU by ifupdown2 (it read a lower device's MTU " +
-          "from its netlink cache before the kernel's update): bringing it up again",
+          "from its netlink cache before the kernel's update): up again, alone",
       ),
       lines.join('\n'),
     );

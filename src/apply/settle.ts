@@ -132,8 +132,7 @@ export async function repairLowMtu(
   const names = low.map((k) => k.name).sort();
   log(
     `reload: ${low.map((k) => `${k.name} (mtu ${k.mtu})`).join(', ')} left under IPv4's minimum MTU by ifupdown2 ` +
-      "(it read a lower device's MTU from its netlink cache before the kernel's update): bringing " +
-      `${names.length > 1 ? 'them' : 'it'} up again`,
+      "(it read a lower device's MTU from its netlink cache before the kernel's update): up again, alone",
   );
   const r = await backend.reload({ up: [], down: [], again: names }, (l) => log(`  ${l}`));
   if (r.code !== 0) log(`reload: the repair exited ${r.code}`);

@@ -21,6 +21,8 @@ import { driftPart, logLine } from '../../web/src/server-text.ts';
 import { modelOf } from '../../src/apply/pipeline.ts';
 import { emptyKernelState } from '../../src/apply/state.ts';
 import { verifyState } from '../../src/apply/verify.ts';
+import { repairLowMtu } from '../../src/apply/settle.ts';
+import type { Backend } from '../../src/apply/backend.ts';
 
 const placeholders = (s: string): string[] => [...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!).sort();
 
@@ -387,4 +389,27 @@ test("in Chinese the task log of an apply reads in Chinese (the server's English
   await shot(page, 'i18n-zh-tasklog');
   await page.click('#apply-close');
   await ctx.close();
+});
+
+test("in zh-CN the MTU repair's log lines read in Chinese (lines from settle.ts itself)", async () => {
+  const lines: string[] = [];
+  const st = emptyKernelState();
+  st.interfaces.push(
+    { name: 'bond0.40', kind: 'vlan', up: true, mtu: 0, addresses: [] },
+    { name: 'bond0.60', kind: 'vlan', up: true, mtu: 0, addresses: [] },
+  );
+  const backend = {
+    kind: 'netns',
+    readState: () => Promise.resolve(st),
+    reload: () => Promise.resolve({ code: 1, log: [], errors: [] }),
+  } as unknown as Backend;
+  const model = modelOf('auto bond0.40\niface bond0.40 inet manual\n\nauto bond0.60\niface bond0.60 inet manual\n');
+  await repairLowMtu(backend, model, (l) => lines.push(l), undefined);
+  assert.equal(lines.length, 2, lines.join('\n'));
+  setLang('zh-CN');
+  try {
+    for (const l of lines) assert.notEqual(logLine(l).text, l, `not translated: ${l}`);
+  } finally {
+    setLang('en');
+  }
 });

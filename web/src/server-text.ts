@@ -43,6 +43,11 @@ const LOG: readonly Rule[] = [
   [/^reload: targeted: down (.+), up (.+)$/, 'srv.reloadTargeted'],
   [/^reload: (.+) changed hook lines or bond mode: taking them down with the old config first$/, 'srv.reloadHooks'],
   [/^reload: exit (-?\d+)$/, 'srv.reloadExit'],
+  [
+    /^reload: (.+) left under IPv4's minimum MTU by ifupdown2 \(it read a lower device's MTU from its netlink cache before the kernel's update\): up again, alone$/,
+    'srv.reloadMtuRepair',
+  ],
+  [/^reload: the repair exited (-?\d+)$/, 'srv.reloadRepairExit'],
   [/^verify: skipped \(backend none reloads nothing\)$/, 'srv.verifySkipped'],
   [/^verify: the interfaces the reload touched: (.+)$/, 'srv.verifyScope'],
   [/^verify: ok$/, 'srv.verifyOk'],

@@ -401,6 +401,9 @@ export const en = {
   'srv.reloadTargeted': 'reload: targeted: down {a}, up {b}',
   'srv.reloadHooks': 'reload: {a} changed hook lines or bond mode: taking them down with the old config first',
   'srv.reloadExit': 'reload: exit {a}',
+  'srv.reloadMtuRepair':
+    "reload: {a} left under IPv4's minimum MTU by ifupdown2 (it read a lower device's MTU from its netlink cache before the kernel's update): up again, alone",
+  'srv.reloadRepairExit': 'reload: the repair exited {a}',
   'srv.verifySkipped': 'verify: skipped (backend none reloads nothing)',
   'srv.verifyScope': 'verify: the interfaces the reload touched: {a}',
   'srv.verifyOk': 'verify: ok',

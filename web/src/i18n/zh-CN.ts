@@ -389,6 +389,9 @@ export const zhCN: Record<Key, string> = {
   'srv.reloadTargeted': '重新加载：仅相关接口：停用 {a}，启用 {b}',
   'srv.reloadHooks': '重新加载：{a} 的钩子命令或绑定模式已更改：先按旧配置停用',
   'srv.reloadExit': '重新加载：退出码 {a}',
+  'srv.reloadMtuRepair':
+    '重新加载：ifupdown2 把 {a} 的 MTU 设得低于 IPv4 的最小值（它在内核更新前从 netlink 缓存读取了下层设备的 MTU）：单独重新启用',
+  'srv.reloadRepairExit': '重新加载：修复的退出码 {a}',
   'srv.verifySkipped': '校验：已跳过（后端 none 不重新加载任何东西）',
   'srv.verifyScope': '校验：本次重新加载涉及的接口：{a}',
   'srv.verifyOk': '校验：正常',
