@@ -89,6 +89,8 @@ export class Agent {
   private timer: NodeJS.Timeout | undefined;
   private poller: NodeJS.Timeout | undefined;
   private polling = false;
+  private realiving = false;
+  private lostAgain = false;
   private stopped = false;
   /** Requests started (by id), so a listing and the watch never run one twice. */
   private readonly seen = new Map<string, number>();
@@ -146,18 +148,46 @@ export class Agent {
   private async goAlive(): Promise<void> {
     const { client, node } = this.o;
     const lease = client.lease(this.o.ttlSeconds ?? 10);
+    // Only the lease in use goes alive again when lost. A lease whose grant failed reports 'lost'
+    // too: answering that started one more loop per failed attempt, and during an outage the
+    // loops multiplied (hundreds in one CI log, each making leases and watches), and the agent
+    // did not answer the first request after quorum came back.
     lease.on('lost', (e: Error) => {
-      if (this.stopped) return;
+      if (this.stopped || this.lease !== lease) return;
       this.o.log('warn', 'lease lost; going alive again', { error: etcdMessage(e) });
       void this.realive();
     });
-    await lease
-      .put(keys.alive(node))
-      .value(JSON.stringify({ pid: process.pid, version: this.o.version, since: new Date().toISOString() }));
+    try {
+      await lease
+        .put(keys.alive(node))
+        .value(JSON.stringify({ pid: process.pid, version: this.o.version, since: new Date().toISOString() }));
+    } catch (e) {
+      lease.release(); // no keep-alive for a lease that is not used
+      throw e;
+    }
+    const old = this.lease;
     this.lease = lease;
+    if (old !== undefined && old !== lease) old.release();
   }
 
+  /** One loop at a time; a loss while it runs (of the lease it just made) runs it once more. */
   private async realive(): Promise<void> {
+    if (this.realiving) {
+      this.lostAgain = true;
+      return;
+    }
+    this.realiving = true;
+    try {
+      do {
+        this.lostAgain = false;
+        await this.realiveLoop();
+      } while (this.lostAgain && !this.stopped);
+    } finally {
+      this.realiving = false;
+    }
+  }
+
+  private async realiveLoop(): Promise<void> {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         await this.goAlive();
