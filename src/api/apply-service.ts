@@ -3,6 +3,7 @@
  * views. The adapter over the one service is pipeline-service.ts; the decisions (confirm-timeout,
  * lock-out, which entry a rollback means) are the service's, not the API's.
  */
+import type { ReloadMode } from '../apply/plan.ts';
 import type { Connection } from '../apply/lockout.ts';
 import type { LockoutChecked } from '../apply/pipeline.ts';
 import type { ConfirmResult, HistoryEntry, LastOutcome, PendingWindow, VerifyView } from '../apply/service.ts';
@@ -22,7 +23,7 @@ export interface ApplyOptions {
   /** The lock-out rule as {@link ApplyService.precheck} decided it (not decided again). */
   checked?: LockoutChecked;
   /** `all`: `ifreload -a` whatever changed. */
-  reload?: 'targeted' | 'all';
+  reload?: ReloadMode;
 }
 
 /**

@@ -16,6 +16,7 @@
 import { promises as fs } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { isReloadMode, type ReloadMode } from './plan.ts';
 import { NodenetError, type ErrorCode } from '../errors.ts';
 import { pathsFor } from '../store/paths.ts';
 import type { Backend, BackendKind } from './backend.ts';
@@ -41,7 +42,7 @@ interface ApplyRequest {
   user: string;
   confirmTimeout?: number;
   force?: boolean;
-  reload?: 'targeted' | 'all';
+  reload?: ReloadMode;
   connection?: Connection;
 }
 
@@ -182,7 +183,7 @@ function parseRequest(line: string): ApplyRequest | string {
   )
     return 'bad confirmTimeout';
   if (r['force'] !== undefined && typeof r['force'] !== 'boolean') return 'bad force';
-  if (r['reload'] !== undefined && r['reload'] !== 'all' && r['reload'] !== 'targeted') return 'bad reload';
+  if (r['reload'] !== undefined && !isReloadMode(r['reload'])) return 'bad reload';
   const c = r['connection'];
   if (c !== undefined) {
     const cc = (typeof c === 'object' && c !== null ? c : {}) as Record<string, unknown>;
@@ -249,7 +250,7 @@ export async function applyViaServer(
     user: string;
     confirmTimeout?: number;
     force?: boolean;
-    reload?: 'targeted' | 'all';
+    reload?: ReloadMode;
     connection?: Connection;
   },
   log: Log,

@@ -42,7 +42,7 @@ import {
 } from './history.ts';
 import { lockoutRisk, lockoutRule, type Connection } from './lockout.ts';
 import { modelOf, nicsOf } from './models.ts';
-import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf } from './plan.ts';
+import { hookChanged, planApply, recordAppliedSources, restrictModel, scopeOf, type ReloadMode } from './plan.ts';
 import { repairLowMtu, replugGuests, settleAndVerify, type Log } from './settle.ts';
 import { verifyState, type VerifyResult } from './verify.ts';
 
@@ -117,7 +117,7 @@ export interface ApplyOptions {
   /** Apply even though the live file was edited by hand since staging. */
   force?: boolean;
   /** `targeted` (default): only what changed, see {@link planReload}; `all`: `ifreload -a`. */
-  reload?: 'targeted' | 'all';
+  reload?: ReloadMode;
   /**
    * The admin's own connection (API socket, SSH_CONNECTION). A change that touches it is
    * refused without a confirm window.
@@ -186,16 +186,15 @@ async function applyTarget(
     const fixed = (await backend.nics?.()) ?? null;
     // NICs, state and verification over the whole configuration: the main file and its sourced
     // files (an interface in interfaces.d/ is brought up, and can be broken, as any other)
-    const whole = { before: planned.before, after: planned.after };
-    await backend.prepare(fixed === null ? nicsOf(whole.before, whole.after) : nicsOf(whole.before));
+    await backend.prepare(fixed === null ? nicsOf(planned.before, planned.after) : nicsOf(planned.before));
     // a targeted reload reads (and records) the state of what it touches only
-    const scope = scopeOf(planned.plan, whole.before, whole.after);
+    const scope = scopeOf(planned.plan, planned.before, planned.after);
     const stateBefore = await backend.readState(scope);
     // drift already there before this apply: reported after it, never blamed on it
     const verifyBefore =
       backend.kind === 'none'
         ? undefined
-        : verifyState(scope === undefined ? whole.before : restrictModel(whole.before, scope), stateBefore);
+        : verifyState(scope === undefined ? planned.before : restrictModel(planned.before, scope), stateBefore);
     // The live file's mode and owner (a 0600 file stays 0600): for the history copies and the swap.
     const perm = await liveMode(paths.interfaces);
     const entry = await createEntry(paths.varLib, {
@@ -271,9 +270,9 @@ async function applyTarget(
     for (const e of reload.errors)
       log(`reload ${e.severity}${e.iface === undefined ? '' : ` (${e.iface})`}: ${e.message}`);
     log(`reload: exit ${reload.code}`);
-    const replugged = await replugGuests(backend, stateBefore, whole.after, log, scope);
-    const settled = await repairLowMtu(backend, whole.after, log, scope, replugged);
-    const verify = await settleAndVerify(backend, whole.after, log, {
+    const replugged = await replugGuests(backend, stateBefore, planned.after, log, scope);
+    const settled = await repairLowMtu(backend, planned.after, log, scope, replugged);
+    const verify = await settleAndVerify(backend, planned.after, log, {
       scope,
       first: settled,
       before: verifyBefore,

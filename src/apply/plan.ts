@@ -271,6 +271,13 @@ export function expandSources(
   return { model: { ...model, sources: [] }, nested };
 }
 
+/** How an apply reloads: `targeted` (the planner decides) or `all` (`ifreload -a` whatever changed). */
+export const RELOAD_MODES = ['targeted', 'all'] as const;
+export type ReloadMode = (typeof RELOAD_MODES)[number];
+export function isReloadMode(v: unknown): v is ReloadMode {
+  return (RELOAD_MODES as readonly unknown[]).includes(v);
+}
+
 /** What {@link planApply} decided, with what to record and log. */
 export interface ApplyPlan extends ReloadDecision {
   /** The whole configuration before and after (main file + sourced files). */
@@ -294,7 +301,7 @@ export async function planApply(o: {
   before: Model;
   afterText: string;
   after: Model;
-  mode?: 'targeted' | 'all';
+  mode?: ReloadMode;
 }): Promise<ApplyPlan> {
   const notes: string[] = [];
   const sourced = o.after.sources.length > 0 ? await readSourced(o.paths, o.after.sources) : [];

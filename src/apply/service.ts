@@ -23,6 +23,7 @@ import type { Backend } from './backend.ts';
 import { readJournal, type PendingJournal } from './guard.ts';
 import { listHistory, readApplied, readMeta, readPrevious, type HistoryMeta } from './history.ts';
 import type { Connection } from './lockout.ts';
+import type { ReloadMode } from './plan.ts';
 import {
   applyStaged,
   confirmApply,
@@ -125,7 +126,7 @@ export interface ApplyRequest {
   /** Apply even though the live file was edited by hand since staging. */
   force?: boolean;
   /** `all`: `ifreload -a` whatever changed; absent or `targeted`: the planner decides. */
-  reload?: 'targeted' | 'all';
+  reload?: ReloadMode;
   /** The caller's own connection: a change that touches it needs a confirm window. */
   connection?: Connection;
   /** What {@link ApplyService.precheck} decided for this request, when it was asked first. */

@@ -12,7 +12,7 @@ import { guestPortsToReplug } from './guests.ts';
 import { modelOf, nicsOf } from './models.ts';
 import { expandSources, restrictModel } from './plan.ts';
 import type { KernelState } from './state.ts';
-import { IPV4_MIN_MTU, verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
+import { mtuTooLow, verifyState, type VerifyDifference, type VerifyResult } from './verify.ts';
 
 export type Log = (line: string) => void;
 
@@ -126,7 +126,7 @@ export async function repairLowMtu(
   const now = state ?? (await backend.readState(scope));
   const low = now.interfaces.filter((k) => {
     const i = model.ifaces.get(k.name);
-    return i?.autostart === true && i.kind !== 'loopback' && i.mtu === undefined && k.mtu < IPV4_MIN_MTU;
+    return i?.autostart === true && i.kind !== 'loopback' && mtuTooLow(i, k);
   });
   if (low.length === 0) return now;
   const names = low.map((k) => k.name).sort();

@@ -27,6 +27,11 @@ const canon = (ip: string): string => ip.toLowerCase();
 /** Below this MTU the kernel drops an interface's IPv4 addresses (and refuses new ones). */
 export const IPV4_MIN_MTU = 68;
 
+/** No `mtu` line, and the kernel's MTU under IPv4's minimum: broken (verify; settle.ts repairLowMtu). */
+export function mtuTooLow(iface: Iface, k: KernelInterface): boolean {
+  return iface.mtu === undefined && k.mtu < IPV4_MIN_MTU;
+}
+
 /** Compares `state` with what `model` intends. `ok` when no difference is critical. */
 export function verifyState(model: Model, state: KernelState): VerifyResult {
   const diffs: VerifyDifference[] = [];
@@ -93,7 +98,7 @@ export function verifyState(model: Model, state: KernelState): VerifyResult {
       tol(iface.name, `${iface.name}: mtu ${k.mtu}, the file says ${iface.mtu}`);
     // no mtu line: the kernel's default or the lower device's; under IPv4's minimum it is broken
     // (the kernel drops the interface's IPv4 addresses; seen on VLANs after a bond change)
-    else if (iface.mtu === undefined && k.mtu < IPV4_MIN_MTU)
+    else if (mtuTooLow(iface, k))
       crit(iface.name, `${iface.name}: mtu ${k.mtu}, under IPv4's minimum of ${IPV4_MIN_MTU} (the file sets none)`);
     kindChecks(iface, k, crit, tol);
   }

@@ -4,6 +4,7 @@
  * and delete. The core validates and stages; these only translate.
  */
 import { CONFIRM_TIMEOUT as CONFIRM_TIMEOUT_SPEC } from '../../apply/confirm-timeout.ts';
+import { RELOAD_MODES } from '../../apply/plan.ts';
 import { NodenetError, paramError } from '../../errors.ts';
 import type { ParamSpec } from '../../model/params.ts';
 import { DELETE_PARAM, IFACE_NAME_PARAM, IFACE_PARAMS, LIST_TYPES, checkParams } from '../../model/params.ts';
@@ -112,7 +113,7 @@ export const NETWORK_ROUTES: readonly Route[] = [
       {
         name: 'reload',
         type: 'string',
-        enum: ['targeted', 'all'],
+        enum: RELOAD_MODES,
         optional: true,
         description:
           '`all`: reload every interface (`ifreload -a`) whatever changed; `targeted` (default): only what changed, where that reaches the same state (nodenet extension).',

@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { NodenetError } from '../../errors.ts';
 import { createBackend, createNetnsBackend, type Backend, type BackendKind } from '../../apply/backend.ts';
+import { isReloadMode } from '../../apply/plan.ts';
 import { readJournal } from '../../apply/guard.ts';
 import { listHistory } from '../../apply/history.ts';
 import { applyViaServer } from '../../apply/local-socket.ts';
@@ -97,7 +98,7 @@ export const apply: Command = {
     onlyOptions(args, ['confirm-timeout', 'force', 'reload'], 'apply');
     if (args.positionals.length) throw new NodenetError('USAGE', 'apply takes no arguments');
     const reload = opt(args, 'reload');
-    if (reload !== undefined && reload !== 'all' && reload !== 'targeted')
+    if (reload !== undefined && !isReloadMode(reload))
       throw new NodenetError('USAGE', `--reload takes all or targeted, not ${JSON.stringify(reload)}`);
     const t = confirmWindow(parseConfirmTimeout(opt(args, 'confirm-timeout')));
     const ssh = ctx.root === '/' ? sshConnection() : undefined;
